@@ -1,0 +1,106 @@
+"""``python -m ebm bench``: the Numba core against the NumPy reference, same run, same data.
+
+Each case is timed as the median of ``repeat`` runs (each run loops enough calls
+to last a few milliseconds), and reported with the ratio reference / core
+(higher is better for the core).  Absolute times on a shared 2-core machine are
+noisy; the ratios, measured side by side in one run, are what to read.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+import numpy as np
+
+from ebm import reference, softmax_loss
+
+#: (name, shape, axis) of the benchmark cases; the quick set is the first three.
+CASES = [
+    ("Caffe test blob", (10, 5, 2, 3), 1),
+    ("MNIST batch", (64, 10), 1),
+    ("ImageNet batch", (256, 1000), 1),
+    ("FCN image 300x500, 21 classes", (1, 21, 300, 500), 1),
+    ("FCN batch 8x21x64x64", (8, 21, 64, 64), 1),
+]
+QUICK = 3
+
+
+def _time(fn, repeat):
+    """Median seconds per call of ``fn`` over ``repeat`` runs."""
+    fn()                                                  # warm (and JIT-compile) first
+    number, elapsed = 1, 0.0
+    while True:                                           # calls per run: at least ~5 ms
+        start = time.perf_counter()
+        for _ in range(number):
+            fn()
+        elapsed = time.perf_counter() - start
+        if elapsed >= 5e-3 or number >= 1 << 16:
+            break
+        number *= 2
+    runs = [elapsed / number]
+    for _ in range(repeat - 1):
+        start = time.perf_counter()
+        for _ in range(number):
+            fn()
+        runs.append((time.perf_counter() - start) / number)
+    return statistics.median(runs)
+
+
+def _ops(module, x, label, top_diff, axis):
+    prob = module.softmax_forward(x, axis)
+    return {
+        "softmax_forward": lambda: module.softmax_forward(x, axis),
+        "softmax_backward": lambda: module.softmax_backward(prob, top_diff, axis),
+        "softmax_loss_forward": lambda: module.softmax_loss_forward(x, label, axis=axis, ignore_label=0),
+        "softmax_loss_backward": lambda: module.softmax_loss_backward(prob, label, axis=axis, ignore_label=0),
+    }
+
+
+def run_bench(repeat=7, quick=False, dtype=np.float32, seed=0, out=print):
+    """Time every core function against :mod:`ebm.reference`; print and return the rows.
+
+    Parameters
+    ----------
+    repeat : int, default 7
+        Timed runs per case; the median is reported.
+    quick : bool, default False
+        Only the small cases.
+    dtype : float32 or float64, default float32
+    seed : int, default 0
+    out : callable, default print
+
+    Returns
+    -------
+    list of dict
+        One row per (case, function): ``case``, ``shape``, ``function``,
+        ``reference_ms``, ``core_ms``, ``speedup`` (reference / core).
+    """
+    if repeat < 1:
+        raise ValueError(f"repeat must be at least 1, got {repeat}")
+    rng = np.random.default_rng(seed)
+    cases = CASES[:QUICK] if quick else CASES
+    rows = []
+    header = f"{'case':32s} {'function':22s} {'reference ms':>13s} {'core ms':>10s} {'speedup':>8s}"
+    out(f"ebm bench: median of {repeat} runs, dtype {np.dtype(dtype).name}; speedup = reference / core")
+    out(header)
+    out("-" * len(header))
+    for name, shape, axis in cases:
+        x = (rng.standard_normal(shape) * 3).astype(dtype)
+        label_shape = shape[:axis] + shape[axis + 1:]
+        label = rng.integers(0, shape[axis], size=label_shape)
+        top_diff = rng.standard_normal(shape).astype(dtype)
+        ref_ops = _ops(reference, x, label, top_diff, axis)
+        core_ops = _ops(softmax_loss, x, label, top_diff, axis)
+        for fname in ref_ops:
+            t_ref = _time(ref_ops[fname], repeat)
+            t_core = _time(core_ops[fname], repeat)
+            row = dict(case=name, shape=shape, function=fname, reference_ms=t_ref * 1e3,
+                       core_ms=t_core * 1e3, speedup=t_ref / t_core)
+            rows.append(row)
+            out(f"{name:32s} {fname:22s} {row['reference_ms']:13.4f} {row['core_ms']:10.4f} "
+                f"{row['speedup']:7.1f}x")
+    speedups = [r["speedup"] for r in rows]
+    geo = float(np.exp(np.mean(np.log(speedups))))
+    out(f"geometric-mean speedup of the core over the reference: {geo:.2f}x over {len(rows)} cases")
+    return rows
