@@ -28,13 +28,14 @@ def _parser():
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "tour":
-        from ebm.chapters import run_tour
+        from ebm.chapters import registry, run_tour
 
-        try:
-            run_tour(args.chapters or None, figures=args.figures)
-        except ValueError as err:
-            print(f"error: {err}", file=sys.stderr)
+        known = [c.key for c in registry()]
+        unknown = [k for k in args.chapters if k not in known]
+        if unknown:
+            print(f"error: unknown chapter(s) {unknown}; choose from {known}", file=sys.stderr)
             return 2
+        run_tour(args.chapters or None, figures=args.figures)
     elif args.command == "bench":
         from ebm.bench import run_bench
 

@@ -1,0 +1,1142 @@
+r"""Figures for the lectures and the tour: Hopfield 1982 (§1) and the softmax core (§5-§8).
+
+Every function builds a matplotlib figure from the library's own functions and
+**returns** it; nothing is shown or saved here.  The tour saves them with
+``tour.save(fig, name)``; a notebook displays them inline.  ``import ebm`` does
+not import this module, so the core never needs matplotlib.
+
+* :func:`plot_softmax_loss_steps` -- one column through the article's recipe:
+  logits, ``prob_data``, ``bottom_diff`` (① copy, subtract 1 at k; ② the rest keep
+  ``prob``) and, optionally, ③ an ignored position.
+* :func:`plot_spatial_layout` -- the flat memory of an ``(N, C, H, W)`` blob and the
+  strided column ``(i, j)``: flat index ``i*dim + c*inner_num + j``.
+* :func:`plot_softmax_jacobian` -- ``dSoftmax_j/dx_i = diag(p) - p p^T`` as a heat-map.
+* :func:`animate_logit_sweep` and :func:`animation_html` -- a step-through that
+  survives headless runs (``FuncAnimation.to_jshtml``).
+
+Hopfield 1982 (:mod:`ebm.hopfield`):
+
+* :func:`plot_label_energy_cases` -- the article's label energy against ``W x``, case
+  by case: ``E = 0`` or ``-|W x|``, never positive.
+* :func:`plot_energy_descent` -- ``E(s)`` along asynchronous recall, one flip a step.
+* :func:`animate_recall` -- the same, as a step-through of the state grid.
+* :func:`plot_recall_grid` -- patterns / noisy probes / recalled states.
+* :func:`plot_capacity` -- final overlap against the load, with ``alpha_c = 0.138``.
+* :func:`plot_one_step_error` -- ``Phi(-1/sqrt(alpha))`` against measured bit errors.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from ebm import reference
+from ebm.softmax_loss import (
+    softmax_backward,
+    softmax_forward,
+    softmax_loss_backward,
+    softmax_loss_forward,
+)
+
+__all__ = [
+    "plot_softmax_loss_steps",
+    "plot_spatial_layout",
+    "plot_softmax_jacobian",
+    "animate_logit_sweep",
+    "animation_html",
+    "plot_energy_descent",
+    "animate_recall",
+    "plot_capacity",
+    "plot_one_step_error",
+    "plot_recall_grid",
+    "plot_label_energy_cases",
+]
+
+#: Colour of the label k throughout the figures.
+LABEL_COLOUR = "#d62728"
+#: Colour of the other classes.
+OTHER_COLOUR = "#1f77b4"
+
+# Largest inputs the figures stay readable for.
+_MAX_CLASSES = 12
+_MAX_CELLS = 512
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _column(x, name):
+    """``x`` as a finite 1-D float64 column of 2 to ``_MAX_CLASSES`` logits."""
+    if isinstance(x, (str, bytes)):
+        raise TypeError(f"{name} must be a 1-D array of real numbers, got {x!r}")
+    arr = np.asarray(x)
+    if arr.dtype.kind not in "iuf" or arr.dtype.kind == "b":
+        raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-D (one column of logits), got shape {arr.shape}")
+    if not 2 <= arr.size <= _MAX_CLASSES:
+        raise ValueError(f"{name} must have 2 to {_MAX_CLASSES} classes to plot, got {arr.size}")
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{name} must be finite, got {arr.tolist()}")
+    return arr.astype(np.float64)
+
+
+def _int_arg(value, name, low, high=None):
+    """``value`` as an int in ``[low, high)`` (``high=None``: no upper bound)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {value!r}")
+    value = int(value)
+    if value < low or (high is not None and value >= high):
+        bound = f"{low} <= {name}" + (f" < {high}" if high is not None else "")
+        raise ValueError(f"{name} must satisfy {bound}, got {value}")
+    return value
+
+
+def _bars(ax, values, k, title, ylabel, *, fmt="{:+.3f}"):
+    """Bar chart of one column with the label bar k in red and value labels."""
+    C = len(values)
+    colours = [LABEL_COLOUR if c == k else OTHER_COLOUR for c in range(C)]
+    bars = ax.bar(range(C), values, color=colours, edgecolor="black", linewidth=0.6)
+    ax.axhline(0, color="black", linewidth=0.8)
+    for b, v in zip(bars, values):
+        ax.annotate(fmt.format(v), (b.get_x() + b.get_width() / 2, v),
+                    xytext=(0, 3 if v >= 0 else -3), textcoords="offset points",
+                    ha="center", va="bottom" if v >= 0 else "top", fontsize=8)
+    ax.set_xticks(range(C))
+    ax.set_xticklabels([f"{c}\n(k)" if c == k else str(c) for c in range(C)])
+    ax.set_xlabel("class i")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=10)
+    lo, hi = min(0.0, float(np.min(values))), max(0.0, float(np.max(values)))
+    pad = 0.18 * max(hi - lo, 1e-9)
+    ax.set_ylim(lo - pad, hi + pad)
+    return bars
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def plot_softmax_loss_steps(bottom_data, label, ignore=False):
+    """The article's recipe for one column, as bar charts (article §6).
+
+    Panels, left to right: the logits ``bottom_data``; ``prob_data`` (the softmax,
+    with the loss ``-log prob[k]`` in the title); ``bottom_diff`` after ① copying
+    ``prob_data`` and subtracting 1 at the label k (② the other classes keep their
+    ``prob``), drawn over the copied ``prob`` as a dashed outline; and, with
+    ``ignore=True``, ③ the same column at an ignored position: every class 0.
+    The label's bar is red and marked "(k)".  The numbers come from
+    :func:`ebm.softmax_loss_forward` and :func:`ebm.softmax_loss_backward`.
+
+    Parameters
+    ----------
+    bottom_data : array_like, shape (C,)
+        One column of logits, 2 <= C <= 12 (the article's example: C = 3).
+    label : int
+        The hit class k, ``0 <= label < C`` (the article's example: k = 2).
+    ignore : bool, default False
+        Add the fourth panel, ③ the ignored position.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    TypeError
+        If ``bottom_data`` is not numeric, ``label`` is not an integer or ``ignore``
+        is not a bool.
+    ValueError
+        If ``bottom_data`` is not a finite 1-D column of 2 to 12 logits or ``label``
+        is out of range.
+    """
+    import matplotlib.pyplot as plt
+
+    x = _column(bottom_data, "bottom_data")
+    C = x.size
+    k = _int_arg(label, "label", 0, C)
+    if not isinstance(ignore, (bool, np.bool_)):
+        raise TypeError(f"ignore must be True or False, got {ignore!r}")
+
+    loss, prob = softmax_loss_forward(x[None, :], np.array([k]))
+    prob = prob[0]
+    bottom_diff = softmax_loss_backward(prob[None, :], np.array([k]))[0]
+
+    n_panels = 4 if ignore else 3
+    fig, axes = plt.subplots(1, n_panels, figsize=(3.3 * n_panels, 3.6), sharex=True)
+    _bars(axes[0], x, k, "bottom_data (logits x)", "x_i", fmt="{:.2f}")
+    _bars(axes[1], prob, k, f"prob_data = softmax(x)\nNLL = -log p_k = {loss:.4f}", "p_i",
+          fmt="{:.4f}")
+    axes[1].set_ylim(0, 1.12)
+
+    ax = axes[2]
+    _bars(ax, bottom_diff, k,
+          "bottom_diff = dNLL/dx\n① copy prob, subtract 1 at k;  ② rest keep prob",
+          "dNLL/dx_i", fmt="{:+.4f}")
+    ax.bar(range(C), prob, fill=False, edgecolor="grey", linestyle="--", linewidth=1.0,
+           label="copied prob_data")
+    ax.annotate("", xy=(k, bottom_diff[k]), xytext=(k, prob[k]),
+                arrowprops=dict(arrowstyle="->", color="black", linewidth=1.2))
+    ax.annotate(" -1", (k, (prob[k] + bottom_diff[k]) / 2), fontsize=9, ha="left", va="center")
+    ax.set_ylim(min(-1.05, bottom_diff.min() - 0.15), 1.1)
+    ax.legend(loc="upper left", fontsize=7, frameon=False)
+
+    if ignore:
+        ignored = softmax_loss_backward(prob[None, :], np.array([-1]), ignore_label=-1)[0]
+        ax = axes[3]
+        _bars(ax, ignored, k, "③ ignored position\n(label == ignore_label): all 0",
+              "dNLL/dx_i", fmt="{:.0f}")
+        ax.set_ylim(-1.05, 1.1)
+        ax.text(0.5, 0.75, "no loss, no gradient", transform=ax.transAxes, ha="center",
+                fontsize=9, color="grey")
+    fig.suptitle(f"Softmax-with-loss, one column: C = {C} classes, label k = {k}", fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def plot_spatial_layout(outer_num, channels, height, width, column=(0, 1)):
+    """The flat memory of an ``(N, C, H, W)`` blob and one strided column (article §8).
+
+    Each row of cells is one sample ``i`` (``dim = C * inner_num`` cells,
+    ``inner_num = H * W``); cells are coloured by channel ``c`` (hue) and sample
+    (shade), and each is annotated with its flat index ``i*dim + c*inner_num + j``.
+    The column ``(i, j)`` -- the ``C`` class scores of pixel ``j`` of sample ``i``, one
+    softmax -- is outlined in black, with arrows showing the stride ``inner_num``:
+    the elements of Caffe's strided dot (BLAS increment ``inner_num``).
+
+    Parameters
+    ----------
+    outer_num : int
+        ``N``, the number of samples (``>= 1``).
+    channels : int
+        ``C``, the number of classes (``>= 1``).
+    height, width : int
+        The spatial axes (``>= 1``); ``inner_num = height * width``.
+    column : tuple of int, default (0, 1)
+        The ``(i, j)`` to highlight, ``0 <= i < outer_num``, ``0 <= j < inner_num``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    TypeError
+        If a size or ``column`` entry is not an integer.
+    ValueError
+        If a size is below 1, the blob has more than 512 elements (the figure would
+        be unreadable), or ``column`` is out of range.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
+
+    N = _int_arg(outer_num, "outer_num", 1)
+    C = _int_arg(channels, "channels", 1)
+    H = _int_arg(height, "height", 1)
+    W = _int_arg(width, "width", 1)
+    inner = H * W
+    dim = C * inner
+    if N * dim > _MAX_CELLS:
+        raise ValueError(
+            f"the blob ({N}, {C}, {H}, {W}) has {N * dim} elements; plot_spatial_layout draws at "
+            f"most {_MAX_CELLS}"
+        )
+    if not (isinstance(column, tuple) and len(column) == 2):
+        raise TypeError(f"column must be a tuple (i, j), got {column!r}")
+    ci = _int_arg(column[0], "column[0] (the sample i)", 0, N)
+    cj = _int_arg(column[1], "column[1] (the position j)", 0, inner)
+
+    cmap = plt.get_cmap("tab10")
+    cell_w = 1.0
+    fig_w = min(max(6.0, 0.55 * dim + 2.0), 22.0)
+    fig, ax = plt.subplots(figsize=(fig_w, 1.5 + 1.25 * N))
+    fontsize = 8 if dim <= 24 else 6
+    for i in range(N):
+        y = N - 1 - i
+        shade = 0.35 + 0.65 * (1 - i / max(N - 1, 1)) if N > 1 else 1.0
+        for c in range(C):
+            base = np.array(cmap(c % 10)[:3])
+            rgb = 1 - shade * (1 - base) * 0.75          # lighter for later samples
+            for j in range(inner):
+                flat = reference.flat_index(i, c, j, C, inner)
+                x0 = flat - i * dim
+                ax.add_patch(Rectangle((x0 * cell_w, y), cell_w, 0.8, facecolor=rgb,
+                                       edgecolor="white", linewidth=1.0))
+                ax.text(x0 + 0.5, y + 0.5, str(flat), ha="center", va="center", fontsize=fontsize)
+                ax.text(x0 + 0.5, y + 0.17, f"c{c} j{j}", ha="center", va="center",
+                        fontsize=fontsize - 2.5, color="#333333")
+            # channel brace above the block
+            ax.plot([c * inner + 0.05, (c + 1) * inner - 0.05], [y + 0.88] * 2, color=cmap(c % 10),
+                    linewidth=2.5, solid_capstyle="butt")
+            if i == 0:
+                ax.text(c * inner + inner / 2, y + 1.0, f"channel c = {c}", ha="center", va="bottom",
+                        fontsize=8, color=cmap(c % 10))
+        ax.text(-0.3, y + 0.4, f"sample i = {i}\n(offset {i}*dim = {i * dim})", ha="right",
+                va="center", fontsize=8)
+
+    # the highlighted column: C elements, inner_num apart
+    y = N - 1 - ci
+    xs = [reference.flat_index(ci, c, cj, C, inner) - ci * dim for c in range(C)]
+    for x0 in xs:
+        ax.add_patch(Rectangle((x0, y), cell_w, 0.8, fill=False, edgecolor="black", linewidth=2.4))
+    for a, b in zip(xs[:-1], xs[1:]):
+        ax.annotate("", xy=(b + 0.5, y - 0.02), xytext=(a + 0.5, y - 0.02),
+                    arrowprops=dict(arrowstyle="->", color="black", linewidth=1.2,
+                                    connectionstyle="arc3,rad=0.35"))
+    if C > 1:
+        ax.text((xs[0] + xs[1]) / 2 + 0.5, y - 0.42, f"+inner_num = {inner}", ha="center",
+                va="top", fontsize=8)
+    ax.set_xlim(-0.2, dim + 0.2)
+    ax.set_ylim(-0.75, N + 0.35)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for side in ("top", "right", "left", "bottom"):
+        ax.spines[side].set_visible(False)
+    ax.set_xlabel(f"flat memory (row i starts at i*dim); outlined: column (i, j) = ({ci}, {cj}), "
+                  f"its C = {C} elements at {ci}*{dim} + c*{inner} + {cj} -- a strided dot, "
+                  f"increment inner_num", fontsize=9)
+    ax.set_title(f"Caffe's layout of an (N, C, H, W) = ({N}, {C}, {H}, {W}) blob: "
+                 f"inner_num = H*W = {inner}, dim = C*inner_num = {dim}\n"
+                 f"element (i, c, j) is at flat index i*dim + c*inner_num + j"
+                 f"   (pixel (h, w) has j = h*W + w)", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_softmax_jacobian(x):
+    """Heat-map of the softmax Jacobian ``dSoftmax_j/dx_i = diag(p) - p p^T`` (article §7).
+
+    Every cell is non-zero: every output ``j`` depends on every input ``i`` (the
+    article's "every input is polluted by every output").  The left panel is
+    :func:`ebm.reference.softmax_jacobian`; the right panel shows that Caffe never
+    builds it: for a random ``top_diff`` the backward ``p * (top_diff - p . top_diff)``
+    (:func:`ebm.softmax_backward`) equals ``J^T top_diff``.
+
+    Parameters
+    ----------
+    x : array_like, shape (C,)
+        A small column of logits, 2 <= C <= 12.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    TypeError
+        If ``x`` is not numeric.
+    ValueError
+        If ``x`` is not a finite 1-D column of 2 to 12 logits.
+    """
+    import matplotlib.pyplot as plt
+
+    x = _column(x, "x")
+    C = x.size
+    J = reference.softmax_jacobian(x)
+    p = softmax_forward(x[None, :])[0]
+    top_diff = np.linspace(-1.0, 1.0, C)
+    caffe = softmax_backward(p[None, :], top_diff[None, :])[0]
+    dense = J.T @ top_diff
+
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(10, 4.2), gridspec_kw=dict(width_ratios=[1.15, 1]))
+    lim = float(np.abs(J).max())
+    im = ax.imshow(J, cmap="RdBu_r", vmin=-lim, vmax=lim)
+    for j in range(C):
+        for i in range(C):
+            ax.text(i, j, f"{J[j, i]:+.3f}", ha="center", va="center", fontsize=8 if C <= 6 else 6)
+    ax.set_xticks(range(C))
+    ax.set_yticks(range(C))
+    ax.set_xlabel("input x_i")
+    ax.set_ylabel("output Softmax(x)_j")
+    ax.set_title("dSoftmax_j / dx_i = diag(p) - p p^T\n"
+                 "diagonal p_i(1 - p_i) > 0; off-diagonal -p_i p_j < 0", fontsize=10)
+    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+
+    width = 0.38
+    ax2.bar(np.arange(C) - width / 2, dense, width, label="J^T top_diff (dense, C x C)", color="#999999")
+    ax2.bar(np.arange(C) + width / 2, caffe, width,
+            label="p * (top_diff - p . top_diff)\n(Caffe, no matrix)", color="#2ca02c")
+    ax2.axhline(0, color="black", linewidth=0.8)
+    ax2.set_xticks(range(C))
+    ax2.set_xlabel("input x_i")
+    ax2.set_ylabel("bottom_diff_i")
+    ax2.set_title(f"bottom_diff for top_diff = linspace(-1, 1, {C})\n"
+                  f"max |difference| = {np.abs(dense - caffe).max():.1e}", fontsize=10)
+    ax2.legend(fontsize=8, frameon=False)
+    fig.suptitle(f"Softmax Jacobian at x = {np.array2string(x, precision=2, separator=', ')}",
+                 fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+# --------------------------------------------------------------------------- animation
+
+
+def animate_logit_sweep(bottom_data, label, index=None, values=None):
+    """Animate one logit being swept: probabilities, the loss, and its slope.
+
+    Frame by frame, logit ``index`` of the column takes the next of ``values``.
+    Left: ``prob_data`` as bars (label k red).  Right: the loss
+    ``NLL = log sum e^x - x_k`` along the whole sweep, the current point, and the
+    tangent whose slope is ``bottom_diff[index]`` from
+    :func:`ebm.softmax_loss_backward` -- ``p_index - 1`` when ``index == k``,
+    ``p_index`` otherwise.  Watching the tangent stay on the curve is the
+    derivative checked by eye.
+
+    Parameters
+    ----------
+    bottom_data : array_like, shape (C,)
+        The column of logits, 2 <= C <= 12.
+    label : int
+        The class k, ``0 <= label < C``.
+    index : int, optional
+        Which logit to sweep (default: ``label``).
+    values : array_like, optional
+        The values it takes, 2 to 30 finite numbers, one frame each (default: 21
+        values from ``x[index] - 4`` to ``x[index] + 4``).
+
+    Returns
+    -------
+    matplotlib.animation.FuncAnimation
+        Turn it into HTML with :func:`animation_html` (or ``.to_jshtml()``).
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a bad column, label, index, or ``values`` (naming the argument).
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.animation import FuncAnimation
+
+    x = _column(bottom_data, "bottom_data")
+    C = x.size
+    k = _int_arg(label, "label", 0, C)
+    n = k if index is None else _int_arg(index, "index", 0, C)
+    if values is None:
+        values = np.linspace(x[n] - 4.0, x[n] + 4.0, 21)
+    else:
+        values = np.asarray(values)
+        if values.dtype.kind not in "iuf" or values.dtype.kind == "b":
+            raise TypeError(f"values must hold real numbers, got dtype {values.dtype}")
+        values = values.astype(np.float64)
+        if values.ndim != 1 or not 2 <= values.size <= 30:
+            raise ValueError(f"values must be 1-D with 2 to 30 entries (one per frame), "
+                             f"got shape {values.shape}")
+        if not np.isfinite(values).all():
+            raise ValueError("values must be finite")
+
+    # one batch: every frame is a column (outer_num = number of frames)
+    batch = np.repeat(x[None, :], values.size, axis=0)
+    batch[:, n] = values
+    labels = np.full(values.size, k)
+    _, prob = softmax_loss_forward(batch, labels)
+    losses = np.array([softmax_loss_forward(col[None, :], np.array([k]))[0] for col in batch])
+    grads = softmax_loss_backward(prob, labels, normalization="none")[:, n]
+
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(9.5, 3.8), dpi=80)
+    colours = [LABEL_COLOUR if c == k else OTHER_COLOUR for c in range(C)]
+    bars = ax.bar(range(C), prob[0], color=colours, edgecolor="black", linewidth=0.6)
+    ax.set_ylim(0, 1.05)
+    ax.set_xticks(range(C))
+    ax.set_xticklabels([f"{c}\n(k)" if c == k else str(c) for c in range(C)])
+    ax.set_xlabel("class i")
+    ax.set_ylabel("prob_data p_i")
+    title = ax.set_title("", fontsize=10)
+
+    ax2.plot(values, losses, color="black", linewidth=1.5, label="NLL = log sum e^x - x_k")
+    (point,) = ax2.plot([], [], "o", color=LABEL_COLOUR if n == k else OTHER_COLOUR, markersize=7)
+    (tangent,) = ax2.plot([], [], "--", color="#2ca02c", linewidth=1.5,
+                          label="slope = bottom_diff[%d]" % n)
+    span = 0.18 * (values.max() - values.min())
+    ax2.set_xlim(values.min(), values.max())
+    ax2.set_ylim(min(0.0, losses.min()) - 0.2, losses.max() + 0.5)
+    ax2.set_xlabel(f"x_{n} (the swept logit)")
+    ax2.set_ylabel("loss")
+    ax2.legend(loc="upper center", fontsize=8, frameon=False)
+    slope_text = ax2.text(0.02, 0.04, "", transform=ax2.transAxes, fontsize=9)
+    fig.suptitle(f"Sweeping logit {n} of x = {np.array2string(x, precision=2, separator=', ')}, "
+                 f"label k = {k}", fontsize=11)
+    fig.tight_layout()
+
+    def draw(f):
+        for b, h in zip(bars, prob[f]):
+            b.set_height(h)
+        title.set_text(f"frame {f + 1}/{values.size}: x_{n} = {values[f]:+.2f}, "
+                       f"p_k = {prob[f, k]:.3f}")
+        point.set_data([values[f]], [losses[f]])
+        tangent.set_data([values[f] - span, values[f] + span],
+                         [losses[f] - grads[f] * span, losses[f] + grads[f] * span])
+        rule = "p_k - 1" if n == k else f"p_{n}"
+        slope_text.set_text(f"dNLL/dx_{n} = {rule} = {grads[f]:+.3f}")
+        return (*bars, title, point, tangent, slope_text)
+
+    draw(0)
+    return FuncAnimation(fig, draw, frames=values.size, interval=200, blit=False)
+
+
+def animation_html(animation):
+    """Render ``animation`` as self-contained JavaScript HTML and close its figure.
+
+    Closing the figure keeps a notebook from also showing its last frame as a
+    static image.
+
+    Parameters
+    ----------
+    animation : matplotlib.animation.Animation
+
+    Returns
+    -------
+    str
+        HTML for ``IPython.display.HTML``; works headless and in exported HTML.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.animation import Animation
+
+    if not isinstance(animation, Animation):
+        raise TypeError(f"animation must be a matplotlib Animation, got {type(animation).__name__}")
+    html = animation.to_jshtml()
+    plt.close(animation._fig)
+    return html
+
+
+# =========================================================================== Hopfield 1982
+#
+# Figures for the Hopfield chapter and lecture (SEED_NOTES §1, ANCHORS "Hopfield
+# networks").  The numbers all come from :mod:`ebm.hopfield`; these functions only draw.
+
+#: Colours of the article's three cases (I: y = +1 wrong, II: y = -1 wrong, III: right).
+CASE_COLOURS = {"I": "#d62728", "II": "#ff7f0e", "III": "#2ca02c"}
+
+_MAX_TRAJECTORIES = 12
+_MAX_GRID_COLUMNS = 16
+_MAX_FRAMES = 100
+
+
+def _real_array(x, name):
+    """``x`` as a float64 array of real numbers (TypeError otherwise)."""
+    if isinstance(x, (str, bytes)):
+        raise TypeError(f"{name} must be an array of real numbers, got {x!r}")
+    arr = np.asarray(x)
+    if arr.dtype.kind not in "iuf" or arr.dtype.kind == "b":
+        raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
+    return arr.astype(np.float64)
+
+
+def _trajectory_list(trajectories, name="trajectories"):
+    """A non-empty list of :class:`ebm.hopfield.Trajectory` (one is accepted on its own)."""
+    from ebm.hopfield import Trajectory
+
+    if isinstance(trajectories, Trajectory):
+        return [trajectories]
+    if isinstance(trajectories, (str, bytes)) or not hasattr(trajectories, "__iter__"):
+        raise TypeError(f"{name} must be a Trajectory or a sequence of them "
+                        f"(from HopfieldNetwork.run), got {type(trajectories).__name__}")
+    trajs = list(trajectories)
+    if not trajs:
+        raise ValueError(f"{name} is empty: pass at least one Trajectory")
+    if len(trajs) > _MAX_TRAJECTORIES:
+        raise ValueError(f"{name} has {len(trajs)} runs; at most {_MAX_TRAJECTORIES} stay readable")
+    for n, tr in enumerate(trajs):
+        if not isinstance(tr, Trajectory):
+            raise TypeError(f"{name}[{n}] must be a Trajectory (from HopfieldNetwork.run), "
+                            f"got {type(tr).__name__}")
+    return trajs
+
+
+def _grid_shape(shape, n_units):
+    """``shape`` as a (rows, cols) tuple of positive ints whose product is ``n_units``."""
+    if not isinstance(shape, (tuple, list)) or len(shape) != 2:
+        raise TypeError(f"shape must be a (rows, cols) tuple, got {shape!r}")
+    rows = _int_arg(shape[0], "shape[0]", 1)
+    cols = _int_arg(shape[1], "shape[1]", 1)
+    if rows * cols != n_units:
+        raise ValueError(f"shape {(rows, cols)} has {rows * cols} cells but the states have "
+                         f"{n_units} units")
+    return rows, cols
+
+
+def _labels_arg(labels, n, name="labels"):
+    if labels is None:
+        return None
+    if isinstance(labels, (str, bytes)) or not hasattr(labels, "__len__"):
+        raise TypeError(f"{name} must be a sequence of strings, got {labels!r}")
+    labels = list(labels)
+    if len(labels) != n:
+        raise ValueError(f"{name} has {len(labels)} entries but there are {n} runs")
+    for k, lab in enumerate(labels):
+        if not isinstance(lab, str):
+            raise TypeError(f"{name}[{k}] must be a string, got {lab!r}")
+    return labels
+
+
+def plot_energy_descent(trajectories, labels=None):
+    """Energy against update step for several probes of one network.
+
+    Each run's energy ``E(s) = -1/2 s^T W s - b^T s`` is drawn after every recorded
+    update, with a marker at each flip (asynchronous runs flip one unit per step).
+    A flip of unit ``i`` changes E by ``-2 |h_i|`` (``h_i`` the field from the other
+    units), so for a symmetric ``W`` with a non-negative diagonal the curves only
+    go down and end at a fixed point.  If some run's energy *rises* (a negative
+    diagonal, see :func:`ebm.hopfield.negative_diagonal_counterexample`), the rises
+    are marked and counted in the legend.
+
+    Parameters
+    ----------
+    trajectories : Trajectory or sequence of Trajectory
+        Runs from :meth:`ebm.hopfield.HopfieldNetwork.run` (1 to 12 of them).
+    labels : sequence of str, optional
+        One legend entry per run (default: "probe 0", "probe 1", ...).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    TypeError
+        If ``trajectories`` is not a Trajectory or a sequence of them, or ``labels`` is
+        not a sequence of strings.
+    ValueError
+        If there are no runs, more than 12, or ``labels`` has the wrong length.
+    """
+    import matplotlib.pyplot as plt
+
+    trajs = _trajectory_list(trajectories)
+    labels = _labels_arg(labels, len(trajs)) or [f"probe {n}" for n in range(len(trajs))]
+    cmap = plt.get_cmap("tab10")
+    fig, ax = plt.subplots(figsize=(8.0, 4.4))
+    modes = {tr.mode for tr in trajs}
+    n_rises = 0
+    for n, (tr, lab) in enumerate(zip(trajs, labels)):
+        E = tr.energies
+        steps = np.arange(E.size)
+        colour = cmap(n % 10)
+        rises = np.flatnonzero(np.diff(E) > 1e-9 * max(1.0, float(np.abs(E).max()))) + 1
+        n_rises += rises.size
+        end = {1: "fixed point", 2: "2-cycle"}.get(tr.period, "not converged")
+        text = f"{lab}: {E.size - 1} updates, E {E[0]:.2f} -> {E[-1]:.2f} ({end})"
+        if rises.size:
+            text += f", E rose {rises.size}x"
+        ax.plot(steps, E, "-", color=colour, linewidth=1.4, label=text)
+        ax.plot(steps[1:], E[1:], "o", color=colour, markersize=3.2)
+        ax.plot([0], [E[0]], "s", color=colour, markersize=6, markeredgecolor="black")
+        ax.plot([steps[-1]], [E[-1]], "*", color=colour, markersize=11, markeredgecolor="black")
+        if rises.size:
+            ax.plot(steps[rises], E[rises], "^", color=LABEL_COLOUR, markersize=8,
+                    markerfacecolor="none", markeredgewidth=1.5)
+    ax.set_xlabel("update step (one unit flipped per step)" if modes == {"async"}
+                  else "update step (synchronous: all units at once)" if modes == {"sync"}
+                  else "update step")
+    ax.set_ylabel("E(s) = -1/2 s^T W s - b^T s")
+    ax.set_title("Hopfield energy along asynchronous recall: square = probe, dot = a flip, "
+                 "star = the end", fontsize=10)
+    note = ("a flip of unit i changes E by exactly -2|h_i|\n"
+            "(h_i = sum_{j != i} W_ij s_j + b_i, the field from the others):\n"
+            "E never increases if W is symmetric with W_ii >= 0")
+    if n_rises:
+        note += f"\nhere E ROSE at {n_rises} update(s) (red triangles): a negative diagonal?"
+    ax.text(0.98, 0.97, note, transform=ax.transAxes, ha="right", va="top", fontsize=8.5,
+            bbox=dict(boxstyle="round", facecolor="white", edgecolor="#999999"))
+    ax.legend(loc="lower left", fontsize=8, frameon=True, framealpha=0.9)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def animate_recall(trajectory, shape, every=1, max_frames=40):
+    """Step through one recall: the state as an image, and the energy going down.
+
+    Left: the state reshaped to ``shape`` (``+1`` black, ``-1`` white) with the units
+    that changed since the previous frame outlined in red.  Right: the whole energy
+    curve of the run and a marker at the current step; the title gives the flipped
+    unit and ``Delta E = -2 |h_i|``.
+
+    Parameters
+    ----------
+    trajectory : Trajectory
+        One run from :meth:`ebm.hopfield.HopfieldNetwork.run`.
+    shape : tuple of int
+        ``(rows, cols)`` with ``rows * cols`` the number of units, e.g.
+        :data:`ebm.datasets.LETTER_SHAPE`.
+    every : int, default 1
+        Show every ``every``-th recorded state (the final state is always shown).
+    max_frames : int, default 40
+        At most this many frames (2 to 100); longer runs are thinned evenly, so the
+        animation stays small and renders fast with ``to_jshtml``.
+
+    Returns
+    -------
+    matplotlib.animation.FuncAnimation
+        Turn it into HTML with :func:`animation_html` (or ``.to_jshtml()``).
+
+    Raises
+    ------
+    TypeError
+        If ``trajectory`` is not a Trajectory, ``shape`` is not a pair, or ``every`` /
+        ``max_frames`` are not integers.
+    ValueError
+        If ``shape`` does not match the number of units, ``every < 1`` or
+        ``max_frames`` is outside 2..100.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.animation import FuncAnimation
+    from matplotlib.patches import Rectangle
+
+    from ebm.hopfield import Trajectory
+
+    if not isinstance(trajectory, Trajectory):
+        raise TypeError(f"trajectory must be a Trajectory (from HopfieldNetwork.run), "
+                        f"got {type(trajectory).__name__}")
+    states, E = trajectory.states, trajectory.energies
+    rows, cols = _grid_shape(shape, states.shape[1])
+    every = _int_arg(every, "every", 1)
+    max_frames = _int_arg(max_frames, "max_frames", 2, _MAX_FRAMES + 1)
+    T = E.size - 1
+    idx = np.arange(0, T + 1, every)
+    if idx[-1] != T:
+        idx = np.append(idx, T)
+    if idx.size > max_frames:
+        idx = np.unique(np.linspace(0, T, max_frames).round().astype(int))
+
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(8.6, 3.8), dpi=80,
+                                  gridspec_kw=dict(width_ratios=[1, 1.35]))
+    image = ax.imshow(states[0].reshape(rows, cols), cmap="gray_r", vmin=-1, vmax=1,
+                      interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    title = ax.set_title("", fontsize=9)
+    boxes = []
+
+    ax2.plot(np.arange(T + 1), E, "-", color="#555555", linewidth=1.2)
+    ax2.plot(idx, E[idx], "o", color=OTHER_COLOUR, markersize=3)
+    (point,) = ax2.plot([], [], "o", color=LABEL_COLOUR, markersize=9)
+    ax2.set_xlabel("update step" + (" (one flip each)" if trajectory.mode == "async" else " (sync)"))
+    ax2.set_ylabel("E(s)")
+    ax2.grid(alpha=0.3)
+    span = max(float(E.max() - E.min()), 1e-9)
+    ax2.set_ylim(E.min() - 0.08 * span, E.max() + 0.12 * span)
+    ax2.set_xlim(-0.5, max(T, 1) + 0.5)
+    text = ax2.text(0.98, 0.95, "", transform=ax2.transAxes, ha="right", va="top", fontsize=9)
+    end = {1: "a fixed point", 2: "a 2-cycle"}.get(trajectory.period, "max_sweeps (not converged)")
+    fig.suptitle(f"Recall, {trajectory.mode}: {T} updates from the probe to {end}", fontsize=11)
+    fig.tight_layout()
+
+    def draw(f):
+        t = int(idx[f])
+        image.set_data(states[t].reshape(rows, cols))
+        for box in boxes:
+            box.remove()
+        boxes.clear()
+        if f == 0:
+            title.set_text(f"the probe (step 0), E = {E[0]:.2f}")
+        else:
+            prev = int(idx[f - 1])
+            diff = np.flatnonzero(states[t] != states[prev])
+            for u in diff:
+                r, c = divmod(int(u), cols)
+                boxes.append(ax.add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False,
+                                                    edgecolor=LABEL_COLOUR, linewidth=2.0)))
+            if t - prev == 1 and diff.size == 1:
+                u = int(diff[0])
+                title.set_text(f"step {t}: unit {u} (row {u // cols}, col {u % cols}) -> "
+                               f"{int(states[t][u]):+d}\ndE = {E[t] - E[prev]:+.3f} = -2|h_{u}|")
+            else:
+                title.set_text(f"steps {prev + 1}..{t}: {diff.size} unit(s) changed\n"
+                               f"dE = {E[t] - E[prev]:+.3f}")
+        point.set_data([t], [E[t]])
+        text.set_text(f"E = {E[t]:.3f}")
+        return (image, title, point, text, *boxes)
+
+    draw(0)
+    return FuncAnimation(fig, draw, frames=idx.size, interval=250, blit=False)
+
+
+def _capacity_results(results):
+    if isinstance(results, dict):
+        results = [results]
+    if isinstance(results, (str, bytes)) or not hasattr(results, "__iter__"):
+        raise TypeError(f"results must be a capacity_sweep dict or a sequence of them, "
+                        f"got {type(results).__name__}")
+    results = list(results)
+    if not results:
+        raise ValueError("results is empty: pass at least one capacity_sweep result")
+    if len(results) > _MAX_TRAJECTORIES:
+        raise ValueError(f"results has {len(results)} sweeps; at most {_MAX_TRAJECTORIES} stay readable")
+    out = []
+    for n, res in enumerate(results):
+        if not isinstance(res, dict):
+            raise TypeError(f"results[{n}] must be a dict from capacity_sweep, got {type(res).__name__}")
+        missing = [k for k in ("loads", "overlap") if k not in res]
+        if missing:
+            raise ValueError(f"results[{n}] lacks {missing}: pass capacity_sweep's return value")
+        loads = _real_array(res["loads"], f"results[{n}]['loads']")
+        ov = _real_array(res["overlap"], f"results[{n}]['overlap']")
+        if loads.ndim != 1 or loads.size == 0:
+            raise ValueError(f"results[{n}]['loads'] must be a non-empty 1-D array, got shape {loads.shape}")
+        if ov.ndim == 1:
+            ov = ov[:, None]
+        if ov.ndim != 2 or ov.shape[0] != loads.size:
+            raise ValueError(f"results[{n}]['overlap'] must have shape ({loads.size}, n_seeds), "
+                             f"got {ov.shape}")
+        if not (np.isfinite(loads).all() and np.isfinite(ov).all()):
+            raise ValueError(f"results[{n}] must hold finite loads and overlaps")
+        out.append((loads, ov, res.get("rule", f"sweep {n}"), res.get("n_units")))
+    return out
+
+
+def plot_capacity(results, theory_line=0.138):
+    """Mean final overlap against the load ``alpha = p / N``, with the capacity line.
+
+    Each :func:`ebm.hopfield.capacity_sweep` result is one curve: the mean over seeds
+    of the mean overlap between each stored pattern and the state recall ends in,
+    with error bars of one standard deviation across seeds.  Hebb's recall collapses
+    near ``alpha_c ~ 0.138`` (Amit, Gutfreund & Sompolinsky 1985; finite ``N`` smooths
+    the drop); Storkey's rule holds on to higher loads.
+
+    Parameters
+    ----------
+    results : dict or sequence of dict
+        Return values of :func:`ebm.hopfield.capacity_sweep` (keys ``"loads"``,
+        ``"overlap"``, and optionally ``"rule"`` and ``"n_units"`` for the legend).
+    theory_line : float or None, default 0.138
+        Where to draw the vertical ``alpha_c`` line; ``None`` for none.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    TypeError
+        If ``results`` is not a dict or a sequence of dicts, holds non-numeric arrays,
+        or ``theory_line`` is not a number.
+    ValueError
+        If a result lacks ``"loads"``/``"overlap"``, their shapes disagree, they are not
+        finite, or ``theory_line`` is not positive.
+    """
+    import matplotlib.pyplot as plt
+
+    sweeps = _capacity_results(results)
+    if theory_line is not None:
+        if isinstance(theory_line, (bool, np.bool_)) or not isinstance(theory_line, numbers.Real):
+            raise TypeError(f"theory_line must be a number or None, got {theory_line!r}")
+        if not (np.isfinite(theory_line) and theory_line > 0):
+            raise ValueError(f"theory_line must be a positive finite load, got {theory_line!r}")
+    cmap = plt.get_cmap("tab10")
+    fig, ax = plt.subplots(figsize=(7.5, 4.4))
+    lowest = 1.0
+    for n, (loads, ov, rule, n_units) in enumerate(sweeps):
+        mean, std = ov.mean(axis=1), ov.std(axis=1)
+        lowest = min(lowest, float((mean - std).min()))
+        label = f"{rule}" + (f", N = {n_units}" if n_units is not None else "") + f" ({ov.shape[1]} seeds)"
+        ax.errorbar(loads, mean, yerr=std, fmt="o-", color=cmap(n % 10), capsize=3, markersize=4,
+                    linewidth=1.4, label=label)
+    if theory_line is not None:
+        ax.axvline(theory_line, color="black", linestyle="--", linewidth=1.1,
+                   label=f"alpha_c = {theory_line:g} (Amit, Gutfreund & Sompolinsky 1985)")
+        ax.annotate(f"alpha_c = {theory_line:g}", (theory_line, 1.0), xytext=(4, -12),
+                    textcoords="offset points", fontsize=9)
+    ax.set_xlabel("load alpha = p / N (patterns per unit)")
+    ax.set_ylabel("mean final overlap m with the stored pattern")
+    ax.set_ylim(min(0.0, lowest - 0.05) if lowest < 0.3 else lowest - 0.05, 1.03)
+    ax.set_title("Capacity: start at each stored pattern, relax, measure the overlap", fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower left", fontsize=8, framealpha=0.9)
+    fig.tight_layout()
+    return fig
+
+
+def plot_one_step_error(alphas, measured=None):
+    """One-step bit-error rate of Hebb's rule: ``Phi(-1/sqrt(alpha))`` and measurements.
+
+    Starting at a stored pattern, the field on a bit is the signal ``1`` plus the
+    crosstalk of the other patterns, roughly Gaussian with variance ``alpha``; the
+    bit flips when the crosstalk wins, with probability ``Phi(-1/sqrt(alpha))``.  The
+    curve is drawn on a linear (left) and a log (right) scale with the anchor
+    values marked: 0.36 % at ``alpha = 0.138`` and 5 % at ``alpha = 0.37``.
+
+    Parameters
+    ----------
+    alphas : array_like, shape (K,)
+        Positive loads; the curve spans them (and 0.138 and 0.37).  When
+        ``measured`` is given, its entries are plotted at these loads.
+    measured : sequence, optional
+        One entry per load: a dict from :func:`ebm.hopfield.one_step_error` (its
+        ``"rate"`` and ``"stderr"`` become a point with an error bar) or a plain rate.
+        Rates of 0 are drawn as triangles at the bottom of the log panel.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    TypeError
+        If ``alphas`` is not numeric or ``measured`` is not a sequence of dicts/numbers.
+    ValueError
+        If ``alphas`` is not a non-empty 1-D array of positive finite loads, or
+        ``measured`` has the wrong length or rates outside [0, 1].
+    """
+    import matplotlib.pyplot as plt
+
+    from ebm.hopfield import theoretical_one_step_error
+
+    a = _real_array(alphas, "alphas")
+    if a.ndim != 1 or not 1 <= a.size <= 50:
+        raise ValueError(f"alphas must be 1-D with 1 to 50 loads, got shape {a.shape}")
+    if not (np.isfinite(a).all() and (a > 0).all()):
+        raise ValueError(f"alphas must be positive and finite, got {a.tolist()}")
+    rates = stderr = None
+    if measured is not None:
+        if isinstance(measured, (str, bytes, dict)) or not hasattr(measured, "__len__"):
+            raise TypeError("measured must be a sequence (one one_step_error dict or rate per load), "
+                            f"got {type(measured).__name__}")
+        if len(measured) != a.size:
+            raise ValueError(f"measured has {len(measured)} entries but alphas has {a.size}")
+        rates, stderr = np.empty(a.size), np.zeros(a.size)
+        for n, m in enumerate(measured):
+            if isinstance(m, dict):
+                if "rate" not in m:
+                    raise ValueError(f"measured[{n}] lacks 'rate': pass one_step_error's return value")
+                rates[n], stderr[n] = float(m["rate"]), float(m.get("stderr", 0.0))
+            elif isinstance(m, numbers.Real) and not isinstance(m, (bool, np.bool_)):
+                rates[n] = float(m)
+            else:
+                raise TypeError(f"measured[{n}] must be a one_step_error dict or a number, got {m!r}")
+        if not (np.isfinite(rates).all() and (rates >= 0).all() and (rates <= 1).all()):
+            raise ValueError(f"measured rates must be in [0, 1], got {rates.tolist()}")
+
+    anchors = (0.138, 0.37)
+    lo = 0.85 * min(a.min(), anchors[0])
+    hi = 1.08 * max(a.max(), anchors[1])
+    grid = np.linspace(lo, hi, 300)
+    theory = theoretical_one_step_error(grid)
+    fig, axes = plt.subplots(1, 2, figsize=(10.5, 4.2))
+    for ax, log in zip(axes, (False, True)):
+        ax.plot(grid, theory, "-", color="black", linewidth=1.5, label="Phi(-1/sqrt(alpha)) (large N)")
+        if rates is not None:
+            shown = rates > 0 if log else np.ones_like(rates, bool)
+            ax.errorbar(a[shown], rates[shown], yerr=stderr[shown], fmt="o", color=LABEL_COLOUR,
+                        capsize=3, markersize=5, label="measured (mean +- s.e. over seeds)")
+        for alpha, ls in zip(anchors, (":", "-.")):
+            value = float(theoretical_one_step_error(alpha))
+            ax.axvline(alpha, color="#777777", linestyle=ls, linewidth=1.0)
+            ax.plot([alpha], [value], "D", color="#2ca02c", markersize=6, zorder=5)
+            ax.annotate(f"alpha = {alpha:g}\n{100 * value:.2g} % of bits", (alpha, value),
+                        xytext=(6, -24 if not log else 6), textcoords="offset points", fontsize=8.5)
+        ax.set_xlabel("load alpha = p / N")
+        ax.grid(alpha=0.3, which="both")
+    axes[0].set_ylabel("fraction of bits wrong after one update")
+    axes[0].set_title("one Hebb update from a stored pattern (linear scale)", fontsize=10)
+    axes[1].set_yscale("log")
+    bottom = float(theory.min())
+    if rates is not None and (rates > 0).any():
+        bottom = min(bottom, float(rates[rates > 0].min()) / 3)
+    bottom = max(bottom, 1e-8)
+    axes[1].set_ylim(bottom, 0.3)
+    if rates is not None and (rates == 0).any():
+        zero = rates == 0
+        axes[1].plot(a[zero], np.full(zero.sum(), bottom * 1.5), "v", color=LABEL_COLOUR,
+                     markersize=7, label="measured 0 (no error seen)")
+    axes[1].set_title("the same, log scale", fontsize=10)
+    axes[0].legend(loc="upper left", fontsize=8, framealpha=0.9)
+    axes[1].legend(loc="lower right", fontsize=8, framealpha=0.9)
+    fig.tight_layout()
+    return fig
+
+
+def plot_recall_grid(patterns, probes, results, shape, titles=("pattern", "noisy probe", "recalled"),
+                     *, title=None):
+    """Rows of images: the stored patterns, the noisy probes, and what recall returned.
+
+    One column per example.  Under every probe and result is its overlap
+    ``m = (1/N) s . xi`` with the pattern above it (green when ``m = 1``, red
+    otherwise), so a failed recall is visible at a glance.
+
+    Parameters
+    ----------
+    patterns, probes : array_like, shape (M, N)
+        The stored patterns and the probes started from them, 1 <= M <= 16.
+    results : array_like, shape (M, N) or (R, M, N)
+        The final states; several result rows (e.g. one per learning rule) give
+        ``R`` rows.  Real values are fine (e.g. modern Hopfield outputs).
+    shape : tuple of int
+        ``(rows, cols)`` of each image, e.g. :data:`ebm.datasets.LETTER_SHAPE`.
+    titles : sequence of str, default ("pattern", "noisy probe", "recalled")
+        One per row: ``2 + R`` entries.
+    title : str, optional
+        A title over the whole figure.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    TypeError
+        If an array is not numeric, ``shape`` is not a pair, or ``titles``/``title`` are
+        not strings.
+    ValueError
+        If the arrays' shapes disagree, they are not finite, there are more than 16
+        columns, or ``titles`` has the wrong length.
+    """
+    import matplotlib.pyplot as plt
+
+    pats = _real_array(patterns, "patterns")
+    prob = _real_array(probes, "probes")
+    res = _real_array(results, "results")
+    if pats.ndim != 2:
+        raise ValueError(f"patterns must have shape (M, N), got {pats.shape}")
+    M, N = pats.shape
+    if not 1 <= M <= _MAX_GRID_COLUMNS:
+        raise ValueError(f"patterns must have 1 to {_MAX_GRID_COLUMNS} rows (one per column), got {M}")
+    if prob.shape != pats.shape:
+        raise ValueError(f"probes must have the shape of patterns {pats.shape}, got {prob.shape}")
+    if res.ndim == 2:
+        res = res[None]
+    if res.ndim != 3 or res.shape[1:] != pats.shape:
+        raise ValueError(f"results must have shape {pats.shape} or (R, {M}, {N}), got {res.shape}")
+    for name, arr in (("patterns", pats), ("probes", prob), ("results", res)):
+        if not np.isfinite(arr).all():
+            raise ValueError(f"{name} must be finite")
+    rows, cols = _grid_shape(shape, N)
+    if isinstance(titles, (str, bytes)) or not hasattr(titles, "__len__"):
+        raise TypeError(f"titles must be a sequence of strings, got {titles!r}")
+    titles = list(titles)
+    if len(titles) != 2 + res.shape[0]:
+        raise ValueError(f"titles must have {2 + res.shape[0]} entries (pattern, probe, and one per "
+                         f"result row), got {len(titles)}")
+    if not all(isinstance(t, str) for t in titles):
+        raise TypeError(f"titles must all be strings, got {titles!r}")
+    if title is not None and not isinstance(title, str):
+        raise TypeError(f"title must be a string, got {title!r}")
+
+    from ebm.hopfield import overlap
+
+    grid = [pats, prob, *res]
+    n_rows = len(grid)
+    fig, axes = plt.subplots(n_rows, M, figsize=(1.15 * M + 1.2, 1.45 * n_rows + 0.4), squeeze=False)
+    for r, block in enumerate(grid):
+        for m in range(M):
+            ax = axes[r, m]
+            img = block[m]
+            lim = max(1.0, float(np.abs(img).max()))
+            ax.imshow(img.reshape(rows, cols), cmap="gray_r", vmin=-lim, vmax=lim, interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if r > 0:
+                m_ov = float(overlap(np.sign(img) if r > 1 else img, pats[m]))
+                ok = np.isclose(m_ov, 1.0)
+                ax.set_xlabel(f"m = {m_ov:.2f}", fontsize=8,
+                              color="#2ca02c" if ok else (LABEL_COLOUR if r > 1 else "black"))
+            if m == 0:
+                ax.set_ylabel(titles[r], fontsize=9)
+    if title:
+        fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def plot_label_energy_cases(W, x, label):
+    """The article's label energy per sample, against ``W x``, by case I / II / III.
+
+    ``E(x|Label) = -1/2 (W x)(y - label)`` with ``y = sign(W x)``.  The article
+    argues "the energy always decreases" from three cases (I: output +1 but label
+    -1; II: output -1 but label +1; III: right).  What the scatter shows: every
+    point lies on ``E = 0`` (right answers) or on ``E = -|W x|`` (errors, both
+    cases) -- ``E <= 0`` always, it is minus the perceptron criterion, and the
+    region ``E > 0`` stays empty.  The right panel sets the article's claim beside
+    the numbers from :func:`ebm.hopfield.label_energy_cases`.
+
+    Parameters
+    ----------
+    W : array_like, shape (n_in,)
+        One output unit's weights.
+    x : array_like, shape (M, n_in)
+        The samples.
+    label : array_like of ±1, shape (M,)
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    TypeError
+        If ``W``, ``x`` or ``label`` is not numeric.
+    ValueError
+        If ``W`` is not 1-D, ``x`` is not (M, n_in), ``label`` is not (M,) of ±1, or
+        anything is not finite.
+    """
+    import matplotlib.pyplot as plt
+
+    from ebm.hopfield import label_energy, label_energy_cases
+
+    W = _real_array(W, "W")
+    x = _real_array(x, "x")
+    lab = _real_array(label, "label")
+    if W.ndim != 1:
+        raise ValueError(f"W must be one output unit's weights, shape (n_in,), got {W.shape}")
+    if x.ndim != 2 or x.shape[1] != W.size:
+        raise ValueError(f"x must have shape (M, {W.size}) to match W, got {x.shape}")
+    if lab.shape != (x.shape[0],):
+        raise ValueError(f"label must have shape ({x.shape[0]},), one per sample, got {lab.shape}")
+    cases = label_energy_cases(W, x, lab)            # validates ±1 labels and finiteness
+    E = np.atleast_1d(label_energy(W, x, lab))
+    wx = x @ W
+    y = np.where(wx >= 0, 1.0, -1.0)
+    which = np.where(y == lab, "III", np.where(y == 1, "I", "II"))
+
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11.5, 4.6), gridspec_kw=dict(width_ratios=[1.2, 1]))
+    span = max(float(np.abs(wx).max()), 1e-9) * 1.08
+    grid = np.linspace(-span, span, 201)
+    ax.axhspan(0, 0.45 * span, color=LABEL_COLOUR, alpha=0.06)
+    ax.text(0, 0.3 * span, "E > 0: never reached", ha="center", fontsize=9, color=LABEL_COLOUR)
+    ax.plot(grid, -np.abs(grid), "--", color="#777777", linewidth=1.0, label="E = -|W x|")
+    ax.axhline(0, color="black", linewidth=0.8)
+    ax.axvline(0, color="black", linewidth=0.5)
+    names = {"I": "I: y = +1, label -1 (dY = +2)", "II": "II: y = -1, label +1 (dY = -2)",
+             "III": "III: right (dY = 0)"}
+    for case in ("III", "I", "II"):
+        mask = which == case
+        ax.scatter(wx[mask], E[mask], s=16, color=CASE_COLOURS[case], alpha=0.8, edgecolor="none",
+                   label=f"{names[case]}: {int(mask.sum())}")
+    ax.set_xlim(-span, span)
+    ax.set_ylim(-1.05 * span, 0.45 * span)
+    ax.set_xlabel("W x")
+    ax.set_ylabel("E(x|Label) = -1/2 (W x)(y - label)")
+    ax.set_title("every sample: E = 0 if right, E = -|W x| if wrong", fontsize=10)
+    ax.legend(loc="lower center", fontsize=8, framealpha=0.9)
+    ax.grid(alpha=0.3)
+
+    ax2.axis("off")
+    claims = {"I": "\"dY = 2, dY*E negative\"", "II": "\"dY = -2, again negative\"",
+              "III": "\"dY = 0, dE = 0\""}
+
+    def fmt(v):
+        return "-" if v is None else f"{v:+.3g}"
+
+    cell_text = [[case, claims[case], str(cases[case]["count"]),
+                  f"[{fmt(cases[case]['min_E'])}, {fmt(cases[case]['max_E'])}]"]
+                 for case in ("I", "II", "III")]
+    table = ax2.table(cellText=cell_text, colLabels=["case", "the article says", "count", "E range"],
+                      loc="upper center", cellLoc="left", colWidths=[0.1, 0.46, 0.12, 0.32])
+    table.auto_set_font_size(False)
+    table.set_fontsize(8.5)
+    table.scale(1.0, 1.6)
+    for r, case in enumerate(("I", "II", "III"), start=1):
+        table[r, 0].set_facecolor(CASE_COLOURS[case])
+        table[r, 0].set_alpha(0.5)
+    ax2.text(0.0, 0.42,
+             "What is true (labels in {-1, +1}):\n"
+             "  right answer:  E = 0\n"
+             "  wrong answer:  dY = 2y, so E = -(W x) y = -|W x| < 0\n"
+             "So E <= 0 always: E is MINUS the perceptron criterion\n"
+             "sum_errors |W x|.  Descending E as written pushes W\n"
+             "towards the wrong answer; descend +1/2 (W x) dY instead:\n"
+             "the perceptron rule  W += lr/2 (label - y) x.",
+             transform=ax2.transAxes, va="top", fontsize=9, family="monospace")
+    fig.suptitle("The article's label energy: the sign of E in each case, checked on "
+                 f"{x.shape[0]} samples", fontsize=11)
+    fig.tight_layout()
+    return fig
