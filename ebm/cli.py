@@ -19,7 +19,7 @@ def _parser():
 
     bench = sub.add_parser("bench", help="time the Numba core against the NumPy reference")
     bench.add_argument("--repeat", type=int, default=7, help="timed runs per case; the median is reported")
-    bench.add_argument("--quick", action="store_true", help="small shapes only (a smoke run)")
+    bench.add_argument("--quick", action="store_true", help="small shapes only, no Hopfield sweep (a smoke run)")
 
     sub.add_parser("chapters", help="list the tour's chapters")
     return parser
@@ -37,12 +37,15 @@ def main(argv=None) -> int:
             return 2
         run_tour(args.chapters or None, figures=args.figures)
     elif args.command == "bench":
-        from ebm.bench import run_bench
+        from ebm.bench import run_bench, run_hopfield_bench
 
         if args.repeat < 1:
             print("error: --repeat must be at least 1", file=sys.stderr)
             return 2
         run_bench(repeat=args.repeat, quick=args.quick)
+        if not args.quick:
+            print()
+            run_hopfield_bench(repeat=min(args.repeat, 3))
     elif args.command == "chapters":
         from ebm.chapters import registry
 

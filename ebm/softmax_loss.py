@@ -29,11 +29,11 @@ Deliberate differences from Caffe: the loss is an exact log-sum-exp (no
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 from numba import njit, prange
 
 from ebm import _checks
+from ebm._parallel import launch
 from ebm._fastexp import exp_nonpositive
 
 __all__ = [
@@ -62,23 +62,6 @@ __all__ = [
 # when the column was.
 
 TILE = 512
-
-#: Below this many elements a kernel runs on the calling thread only.  Waking the
-#: other threads costs microseconds on an idle machine but a whole scheduler time
-#: slice (~5-8 ms measured here) when another process holds a core.
-PARALLEL_MIN_SIZE = 1 << 15
-
-
-def _launch(kernel, size, *args):
-    """Call ``kernel(*args)``, single-threaded when ``size`` is below PARALLEL_MIN_SIZE."""
-    if size >= PARALLEL_MIN_SIZE:
-        return kernel(*args)
-    previous = numba.get_num_threads()
-    numba.set_num_threads(1)                # thread-local: other callers are unaffected
-    try:
-        return kernel(*args)
-    finally:
-        numba.set_num_threads(previous)
 
 
 @njit(cache=True, parallel=True)
@@ -234,9 +217,9 @@ def _softmax_columns(x):
     scale = np.empty((outer_num, inner_num), dtype=x.dtype)
     denom = np.empty((outer_num, inner_num), dtype=np.float64)
     if inner_num == 1:
-        _launch(_softmax_rows, x.size, x[:, :, 0], top_data[:, :, 0], scale[:, 0], denom[:, 0])
+        launch(_softmax_rows, x.size, x[:, :, 0], top_data[:, :, 0], scale[:, 0], denom[:, 0])
     else:
-        _launch(_softmax_tiles, x.size, x, top_data, scale, denom)
+        launch(_softmax_tiles, x.size, x, top_data, scale, denom)
     return top_data, scale, denom
 
 
@@ -310,9 +293,9 @@ def softmax_backward(top_data, top_diff, axis=1):
     bottom_diff = np.empty_like(p)
     dots = np.empty(p.shape[::2], dtype=np.float64)
     if p.shape[2] == 1:
-        _launch(_softmax_backward_rows, p.size, p[:, :, 0], g[:, :, 0], bottom_diff[:, :, 0], dots[:, 0])
+        launch(_softmax_backward_rows, p.size, p[:, :, 0], g[:, :, 0], bottom_diff[:, :, 0], dots[:, 0])
     else:
-        _launch(_softmax_backward_tiles, p.size, p, g, bottom_diff, dots)
+        launch(_softmax_backward_tiles, p.size, p, g, bottom_diff, dots)
     if not np.isfinite(dots).all():          # a NaN or inf anywhere reaches its column's dot
         _checks.check_finite(top_data, "top_data")
         _checks.check_finite(top_diff, "top_diff")
@@ -427,10 +410,10 @@ def softmax_loss_backward(prob, label, *, top_diff=1.0, axis=1, ignore_label=Non
     bottom_diff = np.empty_like(p)
     sums = np.empty((outer_num, inner_num), dtype=np.float64)      # sum of prob per column
     if inner_num == 1:
-        _launch(_loss_backward_rows, p.size, p[:, :, 0], lab[:, 0], has_ignore, ignore_value, weight,
+        launch(_loss_backward_rows, p.size, p[:, :, 0], lab[:, 0], has_ignore, ignore_value, weight,
                 bottom_diff[:, :, 0], sums[:, 0])
     else:
-        _launch(_loss_backward_tiles, p.size, p, lab, has_ignore, ignore_value, weight, bottom_diff, sums)
+        launch(_loss_backward_tiles, p.size, p, lab, has_ignore, ignore_value, weight, bottom_diff, sums)
     if not np.isfinite(sums).all():          # a NaN or inf in prob reaches its column's sum
         _checks.check_finite(prob, "prob")
     return bottom_diff.reshape(prob.shape)

@@ -10,9 +10,15 @@ compiling -- and racing to write -- the same files at once.
 from __future__ import annotations
 
 import itertools
+import os
 
-import numpy as np
-import pytest
+os.environ.setdefault("MPLBACKEND", "Agg")    # headless: figures render, nothing opens
+
+import matplotlib  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+matplotlib.use("Agg")
 
 SEED = 20240601
 
@@ -49,3 +55,12 @@ def pytest_sessionstart(session):
 def rng():
     """A freshly seeded generator for each test: results never depend on test order."""
     return np.random.default_rng(SEED)
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    """Close every matplotlib figure a test opened."""
+    yield
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
