@@ -66,13 +66,19 @@ _MAX_CELLS = 512
 # --------------------------------------------------------------------------- validation
 
 
-def _column(x, name):
-    """``x`` as a finite 1-D float64 column of 2 to ``_MAX_CLASSES`` logits."""
+def _real_array(x, name):
+    """``x`` as a float64 array of real numbers (TypeError otherwise)."""
     if isinstance(x, (str, bytes)):
-        raise TypeError(f"{name} must be a 1-D array of real numbers, got {x!r}")
+        raise TypeError(f"{name} must be an array of real numbers, got {x!r}")
     arr = np.asarray(x)
     if arr.dtype.kind not in "iuf" or arr.dtype.kind == "b":
         raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
+    return arr.astype(np.float64)
+
+
+def _column(x, name):
+    """``x`` as a finite 1-D float64 column of 2 to ``_MAX_CLASSES`` logits."""
+    arr = _real_array(x, name)
     if arr.ndim != 1:
         raise ValueError(f"{name} must be 1-D (one column of logits), got shape {arr.shape}")
     if not 2 <= arr.size <= _MAX_CLASSES:
@@ -512,16 +518,6 @@ _MAX_GRID_COLUMNS = 16
 _MAX_FRAMES = 100
 
 
-def _real_array(x, name):
-    """``x`` as a float64 array of real numbers (TypeError otherwise)."""
-    if isinstance(x, (str, bytes)):
-        raise TypeError(f"{name} must be an array of real numbers, got {x!r}")
-    arr = np.asarray(x)
-    if arr.dtype.kind not in "iuf" or arr.dtype.kind == "b":
-        raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
-    return arr.astype(np.float64)
-
-
 def _trajectory_list(trajectories, name="trajectories"):
     """A non-empty list of :class:`ebm.hopfield.Trajectory` (one is accepted on its own)."""
     from ebm.hopfield import Trajectory
@@ -624,6 +620,9 @@ def plot_energy_descent(trajectories, labels=None):
         if rises.size:
             ax.plot(steps[rises], E[rises], "^", color=LABEL_COLOUR, markersize=8,
                     markerfacecolor="none", markeredgewidth=1.5)
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("update step (one unit flipped per step)" if modes == {"async"}
                   else "update step (synchronous: all units at once)" if modes == {"sync"}
                   else "update step")
@@ -704,7 +703,7 @@ def animate_recall(trajectory, shape, every=1, max_frames=40):
                       interpolation="nearest")
     ax.set_xticks([])
     ax.set_yticks([])
-    title = ax.set_title("", fontsize=9)
+    title = ax.set_title("placeholder\nplaceholder", fontsize=9)      # two lines, for the layout
     boxes = []
 
     ax2.plot(np.arange(T + 1), E, "-", color="#555555", linewidth=1.2)
@@ -719,7 +718,7 @@ def animate_recall(trajectory, shape, every=1, max_frames=40):
     text = ax2.text(0.98, 0.95, "", transform=ax2.transAxes, ha="right", va="top", fontsize=9)
     end = {1: "a fixed point", 2: "a 2-cycle"}.get(trajectory.period, "max_sweeps (not converged)")
     fig.suptitle(f"Recall, {trajectory.mode}: {T} updates from the probe to {end}", fontsize=11)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.95))
 
     def draw(f):
         t = int(idx[f])
@@ -917,13 +916,18 @@ def plot_one_step_error(alphas, measured=None):
         if rates is not None:
             shown = rates > 0 if log else np.ones_like(rates, bool)
             ax.errorbar(a[shown], rates[shown], yerr=stderr[shown], fmt="o", color=LABEL_COLOUR,
-                        capsize=3, markersize=5, label="measured (mean +- s.e. over seeds)")
+                        capsize=3, markersize=5, zorder=6, label="measured (mean +- s.e. over seeds)")
         for alpha, ls in zip(anchors, (":", "-.")):
             value = float(theoretical_one_step_error(alpha))
             ax.axvline(alpha, color="#777777", linestyle=ls, linewidth=1.0)
-            ax.plot([alpha], [value], "D", color="#2ca02c", markersize=6, zorder=5)
+            ax.plot([alpha], [value], "D", color="#2ca02c", markersize=10, markerfacecolor="none",
+                    markeredgewidth=1.6, zorder=5)
+            above = not log and alpha == anchors[0]          # near 0 on the linear scale
             ax.annotate(f"alpha = {alpha:g}\n{100 * value:.2g} % of bits", (alpha, value),
-                        xytext=(6, -24 if not log else 6), textcoords="offset points", fontsize=8.5)
+                        xytext=(0, 42) if above else (8, -26) if not log else (8, 6),
+                        textcoords="offset points", fontsize=8.5, ha="center" if above else "left",
+                        color="#2ca02c",
+                        arrowprops=dict(arrowstyle="-", color="#2ca02c", linewidth=0.8) if above else None)
         ax.set_xlabel("load alpha = p / N")
         ax.grid(alpha=0.3, which="both")
     axes[0].set_ylabel("fraction of bits wrong after one update")

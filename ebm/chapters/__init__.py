@@ -21,6 +21,7 @@ import numpy as np
 
 #: Modules that register chapters, imported on first use of :func:`registry`.
 CHAPTER_MODULES = [
+    "ebm.chapters.hopfield",
     "ebm.chapters.softmax_loss",
 ]
 

@@ -1,0 +1,806 @@
+r"""Hopfield 1982: a network with an energy, and the energy goes down.
+
+The classic network has bipolar states ``s in {-1, +1}^N``, symmetric weights
+``W`` and a bias ``b``::
+
+    E(s) = -1/2 s^T W s - b^T s
+    h_i  = sum_{j != i} W_ij s_j + b_i            (the local field)
+    asynchronous update of unit i:  s_i <- sign(h_i + W_ii s_i)   (sign(0): keep s_i)
+
+A unit that flips lowers the energy by exactly ``2 |h_i|`` -- so with a symmetric
+``W`` and a non-negative diagonal, E never increases and the run ends at a fixed
+point.  (A negative diagonal breaks that; :func:`negative_diagonal_counterexample`
+shows it.)  Updating every unit at once (synchronous) ends at a fixed point or a
+2-cycle.
+
+Patterns are stored by a learning rule (:meth:`HopfieldNetwork.from_patterns`):
+Hebb ``W = (1/N) sum_mu xi^mu xi^mu^T`` with zero diagonal (capacity ~0.138 N),
+Storkey's (more), or the pseudo-inverse (exact fixed points for up to N
+independent patterns).
+
+The source article's label energy (SEED_NOTES §1)
+-------------------------------------------------
+The article defines ``E(x|Label) = -1/2 (W x) (y - label)`` with ``y = sign(W x)``
+and claims it "always decreases".  What is true: with labels in {-1, +1}, E is 0 on
+a right answer and ``-|W x|`` on a wrong one, so ``E <= 0`` always -- it is *minus*
+the perceptron criterion.  Descending it as written moves W towards the wrong
+answer; descending ``+1/2 (W x)(y - label)`` is the perceptron rule
+``W += eta/2 (label - y) x``.  :func:`label_energy`, :func:`label_energy_cases`
+and :func:`train_label_energy` let you check each claim.
+
+The bridge to the core (Ramsauer et al. 2020)
+---------------------------------------------
+The modern Hopfield network stores patterns as the columns of ``X`` (d x N) and
+updates ``xi <- X softmax(beta X^T xi)``: one step of attention.  Its energy
+``E = -lse(beta, X^T xi) + 1/2 xi^T xi + log(N)/beta + 1/2 M^2`` never increases.
+The softmax here is :func:`ebm.softmax_forward`, and retrieving pattern ``k`` is a
+softmax-with-loss over ``beta X^T xi`` with label ``k``
+(:func:`modern_retrieval_loss`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit, prange
+
+from ebm._parallel import launch
+from ebm.datasets import random_patterns
+from ebm.progress import as_progress
+from ebm.softmax_loss import softmax_forward, softmax_loss_backward, softmax_loss_forward
+
+__all__ = [
+    "to_bipolar",
+    "HopfieldNetwork",
+    "Trajectory",
+    "hebb_weights",
+    "storkey_weights",
+    "pseudoinverse_weights",
+    "overlap",
+    "label_energy",
+    "perceptron_criterion",
+    "label_energy_cases",
+    "train_label_energy",
+    "negative_diagonal_counterexample",
+    "two_cycle_network",
+    "capacity_sweep",
+    "one_step_error",
+    "theoretical_one_step_error",
+    "mixture_state",
+    "modern_update",
+    "modern_energy",
+    "modern_retrieval_loss",
+]
+
+RULES = ("hebb", "storkey", "pseudoinverse")
+
+
+# --------------------------------------------------------------------------- states
+
+
+def to_bipolar(x, threshold=0.5):
+    """Map binary or real data to ``{-1, +1}`` (int8): ``+1`` where ``x > threshold``.
+
+    ``{0, 1}`` data (pixels, Boltzmann states) becomes ``{-1, +1}``; data that is
+    already bipolar is returned unchanged for ``threshold`` in ``(-1, 1)``.
+    """
+    arr = np.asarray(x)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"x must be numeric, got dtype {arr.dtype}")
+    if arr.dtype.kind == "f" and np.isnan(arr).any():
+        raise ValueError("x contains NaN: cannot map it to {-1, +1}")
+    return np.where(arr > threshold, 1, -1).astype(np.int8)
+
+
+def _as_states(states, n_units, name="states"):
+    """Validate bipolar states of length ``n_units``; return an int8 array (a copy)."""
+    arr = np.asarray(states)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be numeric, got dtype {arr.dtype}")
+    if arr.ndim not in (1, 2) or arr.shape[-1] != n_units:
+        raise ValueError(f"{name} must have shape ({n_units},) or (M, {n_units}), got {arr.shape}")
+    bad = (arr != 1) & (arr != -1)
+    if bad.any():
+        pos = tuple(int(k) for k in np.unravel_index(int(np.argmax(bad)), arr.shape))
+        raise ValueError(
+            f"{name}{list(pos)} is {arr[pos]}: states must be -1 or +1 "
+            "(use ebm.hopfield.to_bipolar for {0, 1} or real data)"
+        )
+    return arr.astype(np.int8)
+
+
+def _as_patterns(patterns):
+    arr = np.asarray(patterns)
+    if arr.ndim == 1:
+        arr = arr[None, :]
+    if arr.ndim != 2 or arr.shape[1] == 0:
+        raise ValueError(f"patterns must have shape (p, N) with N >= 1, got {np.shape(patterns)}")
+    return _as_states(arr, arr.shape[1], "patterns").astype(np.float64)
+
+
+def overlap(states, pattern):
+    """The overlap ``m = (1/N) s . xi`` in ``[-1, 1]`` (1: identical, -1: reversed).
+
+    ``states`` may be one state (N,) or a batch (M, N); ``pattern`` is (N,) or (M, N).
+    """
+    s = np.asarray(states, dtype=np.float64)
+    xi = np.asarray(pattern, dtype=np.float64)
+    if s.shape[-1] != xi.shape[-1]:
+        raise ValueError(f"states have {s.shape[-1]} units but pattern has {xi.shape[-1]}")
+    return (s * xi).sum(axis=-1) / s.shape[-1]
+
+
+# --------------------------------------------------------------------------- learning rules
+
+
+def hebb_weights(patterns):
+    """Hebb's rule: ``W = (1/N) sum_mu xi^mu xi^mu^T`` with a zero diagonal."""
+    xi = _as_patterns(patterns)
+    W = xi.T @ xi / xi.shape[1]
+    np.fill_diagonal(W, 0.0)
+    return W
+
+
+def storkey_weights(patterns):
+    """Storkey's (1997) incremental rule, with a zero diagonal.
+
+    For each pattern ``xi``, with ``h_ij = sum_{k != i, j} W_ik xi_k``::
+
+        W_ij += (xi_i xi_j - xi_i h_ji - h_ij xi_j) / N
+
+    It stores about ``N / sqrt(2 ln N)`` patterns against Hebb's ``N / (2 ln N)``.
+    """
+    xi = _as_patterns(patterns)
+    n = xi.shape[1]
+    W = np.zeros((n, n))
+    for x in xi:
+        h = W @ x                                   # sum_k W_ik x_k, diagonal is 0
+        # h_ij = h_i - W_ij x_j  (k != i is automatic: W_ii = 0)
+        H = h[:, None] - W * x[None, :]
+        W = W + (np.outer(x, x) - x[:, None] * H.T - H * x[None, :]) / n
+        np.fill_diagonal(W, 0.0)
+    return W
+
+
+def pseudoinverse_weights(patterns):
+    """The projection rule ``W = Xi^+ Xi`` (Personnaz et al. 1985; Kanter & Sompolinsky 1987).
+
+    ``W`` projects onto the span of the patterns, so ``W xi = xi`` exactly for every
+    stored pattern while they are linearly independent (``p <= N``).  Its diagonal
+    is kept (it is non-negative, so E still never increases).
+    """
+    xi = _as_patterns(patterns)
+    return np.linalg.pinv(xi) @ xi
+
+
+# --------------------------------------------------------------------------- the network
+
+
+@dataclass(frozen=True)
+class Trajectory:
+    """One run of a Hopfield network, every update recorded.
+
+    Attributes
+    ----------
+    states : ndarray of int8, shape (T + 1, N)
+        The initial state, then the state after every update that changed it.
+    energies : ndarray, shape (T + 1,)
+        ``E`` of each of those states.
+    changed : ndarray of bool, shape (T, N)
+        Which units changed at each recorded update (one unit per row when
+        asynchronous; any number when synchronous).
+    converged : bool
+        True if the run reached an attractor: a fixed point or, synchronously, a
+        2-cycle; False if it stopped at ``max_sweeps``.
+    period : int or None
+        1 for a fixed point, 2 for a 2-cycle, None when not converged.
+    sweeps : int
+        Full passes over the units (asynchronous) or synchronous steps taken.
+    mode : str
+    """
+
+    states: np.ndarray
+    energies: np.ndarray
+    changed: np.ndarray
+    converged: bool
+    period: int | None
+    sweeps: int
+    mode: str
+
+    @property
+    def units(self):
+        """The unit flipped at each asynchronous update (shape (T,))."""
+        if self.mode != "async":
+            raise AttributeError("units is defined for asynchronous runs; use changed")
+        return np.argmax(self.changed, axis=1)
+
+    @property
+    def final(self):
+        """The last state."""
+        return self.states[-1]
+
+
+class HopfieldNetwork:
+    """A classic Hopfield network with bipolar (±1) units.
+
+    Parameters
+    ----------
+    W : array_like, shape (N, N)
+        Symmetric weights.
+    b : array_like, shape (N,), optional
+        Biases (thresholds with the opposite sign); zero by default.
+    allow_asymmetric : bool, default False
+        Accept a non-symmetric ``W`` (the energy then no longer guarantees descent).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ebm.hopfield import HopfieldNetwork
+    >>> net = HopfieldNetwork.from_patterns([[1, -1, 1, -1, 1, -1]])
+    >>> net.run([1, 1, 1, -1, 1, -1], seed=0).final.tolist()
+    [1, -1, 1, -1, 1, -1]
+    """
+
+    def __init__(self, W, b=None, *, allow_asymmetric=False):
+        W = np.array(W, dtype=np.float64)            # a copy: never the caller's array
+        if W.ndim != 2 or W.shape[0] != W.shape[1] or W.shape[0] == 0:
+            raise ValueError(f"W must be a non-empty square matrix, got shape {W.shape}")
+        if not np.isfinite(W).all():
+            pos = tuple(int(k) for k in np.argwhere(~np.isfinite(W))[0])
+            raise ValueError(f"W{list(pos)} is {W[pos]}: weights must be finite")
+        asym = np.abs(W - W.T)
+        if not allow_asymmetric and asym.max() > 1e-12 * max(1.0, np.abs(W).max()):
+            i, j = (int(k) for k in np.unravel_index(int(np.argmax(asym)), asym.shape))
+            raise ValueError(
+                f"W is not symmetric: W[{i}, {j}] = {W[i, j]} but W[{j}, {i}] = {W[j, i]}; "
+                "pass allow_asymmetric=True to use it anyway"
+            )
+        n = W.shape[0]
+        if b is None:
+            b = np.zeros(n)
+        b = np.array(b, dtype=np.float64)
+        if b.shape != (n,):
+            raise ValueError(f"b must have shape ({n},) to match W, got {b.shape}")
+        if not np.isfinite(b).all():
+            raise ValueError("b must be finite")
+        self.W, self.b = W, b
+
+    @classmethod
+    def from_patterns(cls, patterns, rule="hebb", b=None):
+        """Store ``patterns`` (p, N) of ±1 with ``rule`` in {"hebb", "storkey", "pseudoinverse"}."""
+        builders = {"hebb": hebb_weights, "storkey": storkey_weights, "pseudoinverse": pseudoinverse_weights}
+        if rule not in builders:
+            raise ValueError(f"rule must be one of {', '.join(map(repr, RULES))}, got {rule!r}")
+        return cls(builders[rule](patterns), b)
+
+    @property
+    def n_units(self):
+        return self.W.shape[0]
+
+    def __repr__(self):
+        return f"HopfieldNetwork(n_units={self.n_units})"
+
+    def energy(self, states):
+        """``E(s) = -1/2 s^T W s - b^T s`` for one state (a float) or each row of a batch."""
+        s = _as_states(states, self.n_units).astype(np.float64)
+        e = -0.5 * np.einsum("...i,ij,...j->...", s, self.W, s) - s @ self.b
+        return float(e) if s.ndim == 1 else e
+
+    def local_field(self, states):
+        """``h_i = sum_{j != i} W_ij s_j + b_i``: the field on unit i from the others."""
+        s = _as_states(states, self.n_units).astype(np.float64)
+        return s @ self.W.T - s * np.diag(self.W) + self.b
+
+    def run(self, state, mode="async", order="random", max_sweeps=100, seed=None):
+        """Relax one state, recording every update.
+
+        Parameters
+        ----------
+        state : array_like of ±1, shape (N,)
+        mode : {"async", "sync"}
+            One unit at a time (energy never increases for symmetric W with a
+            non-negative diagonal) or all at once (may end in a 2-cycle).
+        order : {"random", "sequential"}
+            Asynchronous visiting order within a sweep: a fresh random
+            permutation each sweep, or 0..N-1.
+        max_sweeps : int, default 100
+        seed : int or numpy.random.Generator, optional
+
+        Returns
+        -------
+        Trajectory
+        """
+        mode, order, max_sweeps = _check_run_args(mode, order, max_sweeps)
+        s = _as_states(state, self.n_units)
+        if s.ndim != 1:
+            raise ValueError(f"state must be one state of shape ({self.n_units},), got {s.shape}; use recall for a batch")
+        rng = np.random.default_rng(seed)
+        if mode == "sync":
+            return self._run_sync(s, max_sweeps)
+        return self._run_async(s, order, max_sweeps, rng)
+
+    def _run_async(self, s, order, max_sweeps, rng):
+        n = self.n_units
+        s = s.astype(np.float64)
+        diag = np.diag(self.W)
+        h = self.W @ s - diag * s + self.b               # field from the others
+        energy = self.energy(s.astype(np.int8))
+        states, energies, changed = [s.astype(np.int8)], [energy], []
+        orders = _sweep_orders(order, n, max_sweeps, rng)
+        for sweep in range(1, max_sweeps + 1):
+            flips = 0
+            for i in orders[sweep - 1]:
+                total = h[i] + diag[i] * s[i]
+                new = s[i] if total == 0 else math.copysign(1.0, total)
+                if new != s[i]:
+                    energy -= 2 * new * h[i]             # = 2|h_i| when W_ii >= 0 (see the docstring)
+                    h += 2 * new * self.W[:, i]
+                    h[i] -= 2 * new * diag[i]
+                    s[i] = new
+                    flips += 1
+                    states.append(s.astype(np.int8))
+                    energies.append(energy)
+                    row = np.zeros(n, bool)
+                    row[i] = True
+                    changed.append(row)
+            if flips == 0:
+                return self._trajectory(states, energies, changed, True, 1, sweep, "async")
+        return self._trajectory(states, energies, changed, False, None, max_sweeps, "async")
+
+    def _run_sync(self, s, max_sweeps):
+        states, energies, changed = [s], [self.energy(s)], []
+        for step in range(1, max_sweeps + 1):
+            cur = states[-1].astype(np.float64)
+            total = self.W @ cur + self.b                 # includes the self term W_ii s_i
+            new = np.where(total > 0, 1, np.where(total < 0, -1, cur)).astype(np.int8)
+            if np.array_equal(new, states[-1]):
+                return self._trajectory(states, energies, changed, True, 1, step - 1, "sync")
+            changed.append(new != states[-1])
+            states.append(new)
+            energies.append(self.energy(new))
+            if len(states) >= 3 and np.array_equal(new, states[-3]):
+                return self._trajectory(states, energies, changed, True, 2, step, "sync")
+        return self._trajectory(states, energies, changed, False, None, max_sweeps, "sync")
+
+    def _trajectory(self, states, energies, changed, converged, period, sweeps, mode):
+        n = self.n_units
+        return Trajectory(
+            states=np.array(states, dtype=np.int8),
+            energies=np.array(energies, dtype=np.float64),
+            changed=np.array(changed, dtype=bool).reshape(-1, n),
+            converged=converged, period=period, sweeps=sweeps, mode=mode,
+        )
+
+    def recall(self, probes, mode="async", order="random", max_sweeps=100, seed=None):
+        """Relax a batch of probes to their attractors; return the final states.
+
+        The asynchronous case runs in a parallel Numba kernel, one probe per
+        thread, keeping the local fields up to date incrementally (O(N) per flip).
+        Every probe follows the same visiting order (one random permutation per
+        sweep, drawn from ``seed``), so results do not depend on threading.
+
+        Parameters
+        ----------
+        probes : array_like of ±1, shape (M, N) or (N,)
+        mode, order, max_sweeps, seed
+            As in :meth:`run`.
+
+        Returns
+        -------
+        ndarray of int8, the shape of ``probes``
+        """
+        mode, order, max_sweeps = _check_run_args(mode, order, max_sweeps)
+        s = _as_states(probes, self.n_units)
+        single = s.ndim == 1
+        s = np.atleast_2d(s)
+        if mode == "sync":
+            out = _recall_sync(self.W, self.b, s, max_sweeps)
+        else:
+            n = self.n_units
+            orders = _sweep_orders(order, n, max_sweeps, np.random.default_rng(seed))
+            diag = np.diag(self.W).copy()
+            fields = s @ self.W.T - s * diag + self.b      # BLAS, outside the kernel
+            out = s.copy()
+            launch(_recall_async_kernel, out.size * n,           # ~N operations per unit per sweep
+                   np.ascontiguousarray(self.W.T), diag, fields, out, orders)
+        return out[0] if single else out
+
+
+def _check_run_args(mode, order, max_sweeps):
+    if mode not in ("async", "sync"):
+        raise ValueError(f"mode must be 'async' or 'sync', got {mode!r}")
+    if order not in ("random", "sequential"):
+        raise ValueError(f"order must be 'random' or 'sequential', got {order!r}")
+    if isinstance(max_sweeps, bool) or not isinstance(max_sweeps, (int, np.integer)) or max_sweeps < 1:
+        raise ValueError(f"max_sweeps must be a positive integer, got {max_sweeps!r}")
+    return mode, order, int(max_sweeps)
+
+
+def _sweep_orders(order, n, max_sweeps, rng):
+    """The units visited in each asynchronous sweep: (max_sweeps, n) int64.
+
+    A fresh random permutation per sweep (``order="random"``) or 0..n-1.
+    """
+    orders = np.tile(np.arange(n, dtype=np.int64), (max_sweeps, 1))
+    return rng.permuted(orders, axis=1) if order == "random" else orders
+
+
+def _recall_sync(W, b, s, max_sweeps):
+    cur = s.astype(np.float64)
+    for _ in range(max_sweeps):
+        total = cur @ W.T + b
+        new = np.where(total > 0, 1.0, np.where(total < 0, -1.0, cur))
+        if np.array_equal(new, cur):
+            break
+        cur = new
+    return cur.astype(np.int8)
+
+
+@njit(cache=True, parallel=True)
+def _recall_async_kernel(WT, diag, fields, states, orders):
+    n_probes, n = states.shape
+    for m in prange(n_probes):
+        s = states[m].astype(np.float64)
+        h = fields[m].copy()                          # field on each unit from the others
+        for sweep in range(orders.shape[0]):
+            flips = 0
+            for t in range(n):
+                i = orders[sweep, t]
+                total = h[i] + diag[i] * s[i]
+                if total != 0.0:
+                    new = 1.0 if total > 0.0 else -1.0
+                    if new != s[i]:
+                        delta = 2.0 * new
+                        for k in range(n):                # column i of W, stored as row i of W^T
+                            h[k] += delta * WT[i, k]
+                        h[i] -= delta * diag[i]
+                        s[i] = new
+                        flips += 1
+            if flips == 0:
+                break
+        for k in range(n):
+            states[m, k] = np.int8(s[k])
+
+
+# --------------------------------------------------------------------------- the article's label energy
+
+
+def _label_inputs(W, x, label):
+    W = np.asarray(W, dtype=np.float64)
+    x = np.asarray(x, dtype=np.float64)
+    if W.ndim not in (1, 2):
+        raise ValueError(f"W must be a weight vector (n_in,) or matrix (n_out, n_in), got shape {W.shape}")
+    n_in = W.shape[-1]
+    if x.ndim not in (1, 2) or x.shape[-1] != n_in:
+        raise ValueError(f"x must have shape ({n_in},) or (M, {n_in}) to match W {W.shape}, got {x.shape}")
+    if not (np.isfinite(W).all() and np.isfinite(x).all()):
+        raise ValueError("W and x must be finite")
+    wx = x @ W.T                                       # (M,) or (M, n_out)
+    lab = np.asarray(label)
+    if lab.shape != wx.shape:
+        raise ValueError(f"label must have shape {wx.shape} (one per sample and output), got {lab.shape}")
+    bad = (lab != 1) & (lab != -1)
+    if bad.any():
+        pos = tuple(int(k) for k in np.unravel_index(int(np.argmax(bad)), lab.shape))
+        raise ValueError(f"label{list(pos)} is {lab[pos]}: labels must be -1 or +1 (see to_bipolar)")
+    return W, x, wx, lab.astype(np.float64)
+
+
+def _sign(z):
+    """Rosenblatt's step with sign(0) = +1, so every output is -1 or +1."""
+    return np.where(z >= 0, 1.0, -1.0)
+
+
+def label_energy(W, x, label):
+    """The article's energy ``E(x|Label) = -1/2 (W x) (y - label)``, ``y = sign(W x)``.
+
+    Parameters
+    ----------
+    W : array_like, shape (n_in,) or (n_out, n_in)
+    x : array_like, shape (n_in,) or (M, n_in)
+    label : array_like of ±1, shape of ``W x``
+
+    Returns
+    -------
+    float or ndarray
+        One energy per sample (summed over outputs).  It is 0 on a right answer and
+        ``-|W x|`` on a wrong one: never positive (SEED_NOTES §1).
+    """
+    _, _, wx, lab = _label_inputs(W, x, label)
+    e = -0.5 * wx * (_sign(wx) - lab)
+    if e.ndim == 2:
+        e = e.sum(axis=-1)
+    return float(e) if np.ndim(e) == 0 else e
+
+
+def perceptron_criterion(W, x, label):
+    """``sum over wrong outputs of |W x|`` per sample: Rosenblatt's criterion, ``>= 0``.
+
+    It equals ``-label_energy(W, x, label)``: the article's energy is its negative.
+    """
+    _, _, wx, lab = _label_inputs(W, x, label)
+    e = np.where(_sign(wx) != lab, np.abs(wx), 0.0)
+    if e.ndim == 2:
+        e = e.sum(axis=-1)
+    return float(e) if np.ndim(e) == 0 else e
+
+
+def label_energy_cases(W, x, label):
+    """Sort samples into the article's three cases and report the sign of E in each.
+
+    Returns
+    -------
+    dict
+        For "I" (y = +1, wrong: delta_y = +2), "II" (y = -1, wrong: delta_y = -2) and
+        "III" (right: delta_y = 0): the number of samples, their ``delta_y`` values,
+        and the min and max of E.  What holds: E < 0 in I and II (E = -|Wx|), E = 0
+        in III -- the sign of E, not a decrease.
+    """
+    W, x, wx, lab = _label_inputs(W, x, label)
+    if wx.ndim == 2:
+        raise ValueError("label_energy_cases takes a single output unit: W of shape (n_in,)")
+    y = _sign(wx)
+    energy = -0.5 * wx * (y - lab)
+    masks = {"I": (y == 1) & (lab == -1), "II": (y == -1) & (lab == 1), "III": y == lab}
+    out = {}
+    for case, mask in masks.items():
+        e = energy[np.atleast_1d(mask)] if np.ndim(energy) else energy[None][np.atleast_1d(mask)]
+        dy = np.unique((y - lab)[mask]) if np.ndim(y) else np.unique(np.atleast_1d(y - lab)[np.atleast_1d(mask)])
+        out[case] = {
+            "count": int(np.count_nonzero(mask)),
+            "delta_y": dy.tolist(),
+            "min_E": float(e.min()) if e.size else None,
+            "max_E": float(e.max()) if e.size else None,
+        }
+    return out
+
+
+def train_label_energy(x, label, rule="perceptron", epochs=20, lr=0.1, seed=None, W0=None):
+    """Gradient steps on the label energy, one sample at a time; the errors per epoch.
+
+    ``rule="article"`` descends ``E = -1/2 (W x)(y - label)`` as written:
+    ``W -= lr * dE/dW = W + lr/2 (y - label) x`` -- towards the wrong answer.
+    ``rule="perceptron"`` descends its negative, the perceptron criterion:
+    ``W += lr/2 (label - y) x``, Rosenblatt's rule.
+
+    Returns
+    -------
+    W : ndarray, the final weights
+    errors : ndarray of int, shape (epochs + 1,)
+        Misclassified samples before training and after each epoch.
+    """
+    if rule not in ("article", "perceptron"):
+        raise ValueError(f"rule must be 'article' or 'perceptron', got {rule!r}")
+    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
+        raise ValueError(f"epochs must be a non-negative integer, got {epochs!r}")
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 2:
+        raise ValueError(f"x must have shape (M, n_in), got {x.shape}")
+    rng = np.random.default_rng(seed)
+    W = rng.normal(0, 0.1, x.shape[1]) if W0 is None else np.array(W0, dtype=np.float64)
+    _label_inputs(W, x, label)                        # validates shapes and labels
+    label = np.asarray(label, dtype=np.float64)
+    sign = 1.0 if rule == "perceptron" else -1.0
+    errors = [int(np.count_nonzero(_sign(x @ W) != label))]
+    for _ in range(epochs):
+        for n in rng.permutation(len(x)):
+            y = 1.0 if x[n] @ W >= 0 else -1.0
+            W += sign * lr / 2 * (label[n] - y) * x[n]
+        errors.append(int(np.count_nonzero(_sign(x @ W) != label)))
+    return W, np.array(errors)
+
+
+# --------------------------------------------------------------------------- experiments
+
+
+def negative_diagonal_counterexample():
+    """A one-unit network with ``W = [[-1]]``, ``b = [0.1]`` whose first flip raises E.
+
+    From ``s = +1`` the unit sees ``W s + b = -0.9 < 0`` and flips to -1, but
+    ``E(+1) = 0.4 < E(-1) = 0.6``: with a negative diagonal, descent is not
+    guaranteed.  From -1 it sees ``1.1 > 0`` and flips back, so the run oscillates
+    0.4, 0.6, 0.4, ... and never converges.
+
+    Returns
+    -------
+    (HopfieldNetwork, initial state)
+    """
+    return HopfieldNetwork([[-1.0]], [0.1]), np.array([1], dtype=np.int8)
+
+
+def two_cycle_network():
+    """``W = [[0, -1], [-1, 0]]``, ``b = 0``: synchronous updates cycle (-1,-1) <-> (1,1).
+
+    Returns
+    -------
+    (HopfieldNetwork, initial state (-1, -1))
+    """
+    return HopfieldNetwork([[0.0, -1.0], [-1.0, 0.0]]), np.array([-1, -1], dtype=np.int8)
+
+
+def capacity_sweep(n_units, loads, rule="hebb", n_seeds=10, flip_fraction=0.0, max_sweeps=50,
+                   seed=0, progress=None):
+    """Mean final overlap against the load ``alpha = p / N``.
+
+    For each load and seed: store ``p = round(alpha N)`` random patterns with
+    ``rule``, start from each pattern (with ``flip_fraction`` of its bits flipped),
+    relax asynchronously, and measure the overlap with the pattern.  Hebb's
+    recall collapses near ``alpha_c ~ 0.138`` (Amit, Gutfreund & Sompolinsky 1985).
+
+    Parameters
+    ----------
+    n_units : int
+    loads : sequence of float
+    rule : {"hebb", "storkey", "pseudoinverse"}
+    n_seeds : int, default 10
+    flip_fraction : float in [0, 0.5], default 0
+    max_sweeps : int, default 50
+    seed : int, default 0
+    progress : bool or callable, optional
+        True draws a text progress bar on stderr; a callable is called as
+        ``progress(done, total)`` after each (load, seed).
+
+    Returns
+    -------
+    dict with "loads" (K,), "overlap" (K, n_seeds) mean overlap per run, "mean" (K,),
+    "n_units", "rule"
+    """
+    if rule not in RULES:
+        raise ValueError(f"rule must be one of {', '.join(map(repr, RULES))}, got {rule!r}")
+    _check_count(n_units, "n_units", 1)
+    _check_count(n_seeds, "n_seeds", 1)
+    loads = np.asarray(loads, dtype=np.float64)
+    if loads.ndim != 1 or loads.size == 0 or (loads <= 0).any():
+        raise ValueError(f"loads must be a non-empty 1-D sequence of positive numbers, got {loads}")
+    if not 0.0 <= flip_fraction <= 0.5:
+        raise ValueError(f"flip_fraction must be in [0, 0.5], got {flip_fraction}")
+    progress = as_progress(progress, f"capacity sweep ({rule}, N={n_units})")
+    ss = np.random.SeedSequence(seed)
+    overlaps = np.empty((loads.size, n_seeds))
+    total, done = loads.size * n_seeds, 0
+    for a, alpha in enumerate(loads):
+        p = max(1, int(round(alpha * n_units)))
+        for r, child in enumerate(ss.spawn(n_seeds)):
+            rng = np.random.default_rng(child)
+            xi = random_patterns(p, n_units, rng)
+            net = HopfieldNetwork.from_patterns(xi, rule)
+            probes = xi.copy()
+            if flip_fraction:
+                flip = rng.random(probes.shape) < flip_fraction
+                probes[flip] *= -1
+            final = net.recall(probes, max_sweeps=max_sweeps, seed=rng)
+            overlaps[a, r] = overlap(final, xi).mean()
+            done += 1
+            if progress is not None:
+                progress(done, total)
+    return {"loads": loads, "overlap": overlaps, "mean": overlaps.mean(axis=1),
+            "n_units": n_units, "rule": rule}
+
+
+def _check_count(value, name, low):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+
+
+def theoretical_one_step_error(alpha):
+    """``Phi(-1/sqrt(alpha))``: the chance one Hebb update flips a stored bit (large N)."""
+    alpha = np.asarray(alpha, dtype=np.float64)
+    if (alpha <= 0).any():
+        raise ValueError("alpha must be positive")
+    return 0.5 * _erfc(1.0 / np.sqrt(2.0 * alpha))
+
+
+def _erfc(z):
+    return np.vectorize(math.erfc, otypes=[float])(z) if np.ndim(z) else math.erfc(float(z))
+
+
+def one_step_error(n_units, alpha, n_seeds=10, seed=0):
+    """Measured fraction of bits a single Hebb update gets wrong, starting at a pattern.
+
+    Parameters
+    ----------
+    n_units : int
+    alpha : float > 0
+        The load; ``p = round(alpha N)`` patterns are stored.
+    n_seeds : int >= 2, default 10
+        Independent networks; the standard error is taken across them.
+    seed : int, default 0
+
+    Returns
+    -------
+    dict with "rate" (mean over seeds), "stderr" (standard error across seeds),
+    "per_seed", "theory" (``Phi(-1/sqrt(p/N))``), "alpha" (``p/N`` as used),
+    "n_units", "p"
+    """
+    _check_count(n_units, "n_units", 1)
+    _check_count(n_seeds, "n_seeds", 2)
+    if not (np.isscalar(alpha) and np.isfinite(alpha) and alpha > 0):
+        raise ValueError(f"alpha must be a positive number, got {alpha!r}")
+    p = max(1, int(round(alpha * n_units)))
+    rates = []
+    for child in np.random.SeedSequence(seed).spawn(n_seeds):
+        xi = random_patterns(p, n_units, np.random.default_rng(child)).astype(np.float64)
+        W = hebb_weights(xi)
+        h = xi @ W.T                                   # the field at every stored pattern
+        rates.append(np.mean(np.where(h >= 0, 1.0, -1.0) != xi))
+    rates = np.array(rates)
+    return {"rate": float(rates.mean()), "stderr": float(rates.std(ddof=1) / np.sqrt(n_seeds)),
+            "per_seed": rates, "theory": float(theoretical_one_step_error(p / n_units)),
+            "alpha": p / n_units, "n_units": n_units, "p": p}
+
+
+def mixture_state(patterns, indices=(0, 1, 2)):
+    """``sgn(xi^a + xi^b + xi^c)``: the symmetric 3-mixture, a spurious attractor of Hebb."""
+    xi = _as_patterns(patterns)
+    idx = list(indices)
+    if len(idx) % 2 == 0:
+        raise ValueError(f"a mixture needs an odd number of patterns, got {len(idx)}")
+    return np.sign(xi[idx].sum(axis=0)).astype(np.int8)
+
+
+# --------------------------------------------------------------------------- modern Hopfield: the bridge
+
+
+def _modern_inputs(X, xi, beta):
+    X = np.asarray(X, dtype=np.float64)
+    xi = np.asarray(xi, dtype=np.float64)
+    if X.ndim != 2 or 0 in X.shape:
+        raise ValueError(f"X must be a (d, N) matrix of N stored patterns as columns, got shape {X.shape}")
+    if xi.ndim not in (1, 2) or xi.shape[0] != X.shape[0]:
+        raise ValueError(f"xi must have shape ({X.shape[0]},) or ({X.shape[0]}, M) to match X {X.shape}, "
+                         f"got {xi.shape}")
+    if isinstance(beta, bool) or not np.isscalar(beta) or not np.isfinite(beta) or beta <= 0:
+        raise ValueError(f"beta must be a positive finite number, got {beta!r}")
+    if not (np.isfinite(X).all() and np.isfinite(xi).all()):
+        raise ValueError("X and xi must be finite")
+    return X, xi, float(beta)
+
+
+def modern_update(X, xi, beta):
+    """One step of the modern Hopfield network: ``X softmax(beta X^T xi)``.
+
+    The softmax is :func:`ebm.softmax_forward` along the pattern axis (axis 0), so
+    a batch of queries ``xi`` (d, M) is updated at once.  With ``beta = 1/sqrt(d)``
+    it is transformer attention.
+    """
+    X, xi, beta = _modern_inputs(X, xi, beta)
+    return X @ softmax_forward(beta * (X.T @ xi), axis=0)
+
+
+def modern_energy(X, xi, beta):
+    """``E = -lse(beta, X^T xi) + 1/2 xi^T xi + log(N)/beta + 1/2 M^2`` (Ramsauer et al.).
+
+    ``lse(beta, z) = log(sum exp(beta z)) / beta`` and ``M`` is the largest pattern
+    norm.  A float for one query, an array for a batch (d, M).
+    """
+    X, xi, beta = _modern_inputs(X, xi, beta)
+    z = beta * (X.T @ xi)
+    m = z.max(axis=0)
+    lse = (m + np.log(np.exp(z - m).sum(axis=0))) / beta
+    big_m = np.sqrt((X ** 2).sum(axis=0)).max()
+    e = -lse + 0.5 * (xi ** 2).sum(axis=0) + np.log(X.shape[1]) / beta + 0.5 * big_m ** 2
+    return float(e) if np.ndim(e) == 0 else e
+
+
+def modern_retrieval_loss(X, xi, target, beta):
+    """Retrieval as classification: the softmax-with-loss core over ``beta X^T xi``.
+
+    The "logits" are the query's similarities to the stored patterns; the label is
+    the index of the pattern it should retrieve.  Returns the loss and both
+    derivatives: ``bottom_diff`` (with respect to the logits, from the core) and the
+    gradient with respect to the query, ``beta X bottom_diff``.
+
+    Returns
+    -------
+    loss : float
+    bottom_diff : ndarray, shape (N,) or (N, M)
+    grad_xi : ndarray, the shape of ``xi``
+    """
+    X, xi, beta = _modern_inputs(X, xi, beta)
+    logits = beta * (X.T @ xi)
+    label = np.asarray(target)
+    loss, prob = softmax_loss_forward(logits, label, axis=0)
+    bottom_diff = softmax_loss_backward(prob, label, axis=0)
+    return loss, bottom_diff, beta * (X @ bottom_diff)
