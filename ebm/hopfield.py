@@ -400,11 +400,12 @@ class HopfieldNetwork:
         else:
             n = self.n_units
             orders = _sweep_orders(order, n, max_sweeps, np.random.default_rng(seed))
-            diag = np.diag(self.W).copy()
-            fields = s @ self.W.T - s * diag + self.b      # BLAS, outside the kernel
             out = s.copy()
+            # No BLAS here: OpenBLAS's spinning threads and Numba's OpenMP team starve
+            # each other on two cores (8 ms per call measured); the kernel computes
+            # the fields itself.
             launch(_recall_async_kernel, out.size * n,           # ~N operations per unit per sweep
-                   np.ascontiguousarray(self.W.T), diag, fields, out, orders)
+                   np.ascontiguousarray(self.W.T), self.b, out, orders)
         return out[0] if single else out
 
 
@@ -439,11 +440,18 @@ def _recall_sync(W, b, s, max_sweeps):
 
 
 @njit(cache=True, parallel=True)
-def _recall_async_kernel(WT, diag, fields, states, orders):
+def _recall_async_kernel(WT, b, states, orders):
     n_probes, n = states.shape
+    diag = np.diag(WT).copy()
     for m in prange(n_probes):
         s = states[m].astype(np.float64)
-        h = fields[m].copy()                          # field on each unit from the others
+        h = b.copy()                                  # field on each unit from the others:
+        for j in range(n):                            # h = W s + b - diag(W) s, as axpys
+            wj, sj = WT[j], s[j]                      # (row j of W^T is column j of W)
+            for k in range(n):
+                h[k] += wj[k] * sj
+        for k in range(n):
+            h[k] -= diag[k] * s[k]
         for sweep in range(orders.shape[0]):
             flips = 0
             for t in range(n):
