@@ -16,11 +16,13 @@ The equations (source article §5-§8; read :mod:`ebm.reference` beside this fil
     its backward:  bottom_diff = top_diff * (prob - onehot(k)) / normalizer, 0 where ignored
 
 Each kernel is ``@njit(cache=True, parallel=True)`` and runs its
-``outer_num * inner_num`` independent columns in a ``prange``.  float32 and
-float64 are kept as given (sums and the loss accumulate in float64).  The kernels
-check their input as they read it and flag bad columns; the wrappers then call
-the NumPy checks in :mod:`ebm._checks` only to word the error, so valid input pays
-nothing extra for validation.
+``outer_num * inner_num`` independent columns in a ``prange`` (on one thread for
+small inputs, see :mod:`ebm._parallel`).  float32 and float64 are kept as given
+(sums and the loss accumulate in float64).  ``exp`` is the vectorisable
+:mod:`ebm._fastexp`.  Each kernel also returns one number per column that is
+finite (or >= 1) exactly when the column's input was; only when one is not do the
+wrappers call the NumPy checks of :mod:`ebm._checks`, to word the error -- valid
+input pays nothing extra for validation.
 
 Deliberate differences from Caffe: the loss is an exact log-sum-exp (no
 ``FLT_MIN`` cap at 87.3365 per term), and labels outside ``[0, C)`` that are not
