@@ -69,6 +69,8 @@ __all__ = [
     "one_step_error",
     "theoretical_one_step_error",
     "mixture_state",
+    "pseudoinverse_fixed_points",
+    "spurious_states",
     "modern_update",
     "modern_energy",
     "modern_retrieval_loss",
@@ -746,6 +748,57 @@ def mixture_state(patterns, indices=(0, 1, 2)):
     if len(idx) % 2 == 0:
         raise ValueError(f"a mixture needs an odd number of patterns, got {len(idx)}")
     return np.sign(xi[idx].sum(axis=0)).astype(np.int8)
+
+
+def pseudoinverse_fixed_points(p, n_units, seed=0):
+    """Store ``p`` random patterns with the pseudo-inverse rule and check ``W xi = xi``.
+
+    Returns
+    -------
+    dict with "max_error" (``max |W Xi^T - Xi^T|``, ~1e-13 while p <= N),
+    "fixed" (how many patterns one asynchronous sweep leaves unchanged) and "p"
+    """
+    _check_count(p, "p", 1)
+    _check_count(n_units, "n_units", 1)
+    xi = random_patterns(p, n_units, seed)
+    net = HopfieldNetwork.from_patterns(xi, "pseudoinverse")
+    error = float(np.abs(net.W @ xi.T - xi.T).max())
+    fixed = int(np.all(net.recall(xi, max_sweeps=1, seed=seed) == xi, axis=1).sum())
+    return {"max_error": error, "fixed": fixed, "p": p}
+
+
+def spurious_states(n_units=1000, p=5, n_draws=20, seed=0):
+    """Reversed patterns and symmetric 3-mixtures under Hebb's rule, over ``n_draws`` networks.
+
+    With ``b = 0``, ``E(s) = E(-s)``: each reversed pattern is a minimum too.  The
+    mixture ``sgn(xi1 + xi2 + xi3)`` is a fixed point with overlap ~1/2 to each of
+    its patterns and ``E/N ~ -3/8``, against ``-1/2`` for a stored pattern.
+
+    Returns
+    -------
+    dict of arrays over the draws: "energy_pattern", "energy_reversed",
+    "energy_mixture" (all E/N), "mixture_overlaps" (n_draws, 3),
+    "mixture_stable" and "reversed_stable" (bool: a fixed point of asynchronous
+    recall)
+    """
+    _check_count(n_units, "n_units", 1)
+    _check_count(p, "p", 3)
+    _check_count(n_draws, "n_draws", 1)
+    keys = ("energy_pattern", "energy_reversed", "energy_mixture", "mixture_overlaps",
+            "mixture_stable", "reversed_stable")
+    out = {k: [] for k in keys}
+    for child in np.random.SeedSequence(seed).spawn(n_draws):
+        rng = np.random.default_rng(child)
+        xi = random_patterns(p, n_units, rng)
+        net = HopfieldNetwork.from_patterns(xi)
+        mix = mixture_state(xi)
+        out["energy_pattern"].append(net.energy(xi[0]) / n_units)
+        out["energy_reversed"].append(net.energy(-xi[0]) / n_units)
+        out["energy_mixture"].append(net.energy(mix) / n_units)
+        out["mixture_overlaps"].append(overlap(np.broadcast_to(mix, (3, n_units)), xi[:3]))
+        out["mixture_stable"].append(np.array_equal(net.recall(mix, seed=rng), mix))
+        out["reversed_stable"].append(np.array_equal(net.recall(-xi[0], seed=rng), -xi[0]))
+    return {k: np.array(v) for k, v in out.items()}
 
 
 # --------------------------------------------------------------------------- modern Hopfield: the bridge

@@ -109,6 +109,20 @@ def test_storkey_stores_clearly_more_than_hebb_at_n100():
     assert storkey >= hebb + 0.1, (hebb_m, storkey_m)
 
 
+def test_pseudoinverse_fixed_points_experiment():
+    res = H.pseudoinverse_fixed_points(80, 100, seed=3)
+    assert res["max_error"] <= 1e-9 and res["fixed"] == 80
+
+
+def test_spurious_states_experiment():
+    res = H.spurious_states(n_units=1000, p=5, n_draws=6, seed=0)
+    np.testing.assert_allclose(res["energy_reversed"], res["energy_pattern"])
+    assert res["reversed_stable"].all() and res["mixture_stable"].mean() >= 0.8
+    assert abs(res["energy_mixture"].mean() + 3 / 8) < 0.03
+    assert abs(res["energy_pattern"].mean() + 1 / 2) < 0.03
+    np.testing.assert_allclose(res["mixture_overlaps"].mean(axis=0), 0.5, atol=0.05)
+
+
 def test_pseudoinverse_patterns_are_exact_fixed_points():
     xi = random_patterns(60, 100, seed=4).astype(float)
     W = H.pseudoinverse_weights(xi)

@@ -28,7 +28,7 @@ import numpy as np
 import ebm
 from ebm import hopfield as hf
 from ebm.chapters import chapter
-from ebm.datasets import LETTER_SHAPE, letters, random_patterns
+from ebm.datasets import LETTER_SHAPE, letters
 
 #: Capacity sweep: small enough to take a few seconds (both rules together).
 CAPACITY_N = 200
@@ -213,20 +213,13 @@ def run(tour):
         the symmetric mixture sgn(xi1 + xi2 + xi3) is a fixed point with overlap ~1/2 to each of
         its three patterns, at E/N ~ -3/8 against ~ -1/2 for a stored pattern (N = 1000, p = 5,
         20 draws):""")
-    e_pat, e_mix, e_rev, ovs, stable = [], [], [], [], 0
-    for s in range(20):
-        xi = random_patterns(5, 1000, s)
-        h_net = hf.HopfieldNetwork.from_patterns(xi)
-        mix = hf.mixture_state(xi)
-        e_pat.append(h_net.energy(xi[0]) / 1000)
-        e_rev.append(h_net.energy(-xi[0]) / 1000)
-        e_mix.append(h_net.energy(mix) / 1000)
-        ovs.append(hf.overlap(mix, xi[:3]))
-        stable += bool(np.array_equal(h_net.recall(mix, seed=s), mix))
-    tour.out(f"  E/N stored pattern {np.mean(e_pat):+.4f}, reversed {np.mean(e_rev):+.4f}, "
-             f"3-mixture {np.mean(e_mix):+.4f} +- {np.std(e_mix):.4f}  (-3/8 = -0.375)")
-    tour.out(f"  mixture overlaps with xi1..xi3: {np.round(np.mean(ovs, axis=0), 3).tolist()}; "
-             f"fixed points: {stable}/20")
+    res = hf.spurious_states(n_units=1000, p=5, n_draws=20, seed=0)
+    tour.out(f"  E/N stored pattern {res['energy_pattern'].mean():+.4f}, reversed "
+             f"{res['energy_reversed'].mean():+.4f}, 3-mixture {res['energy_mixture'].mean():+.4f} "
+             f"+- {res['energy_mixture'].std():.4f}  (-3/8 = -0.375)")
+    tour.out(f"  mixture overlaps with xi1..xi3: {np.round(res['mixture_overlaps'].mean(axis=0), 3).tolist()}; "
+             f"fixed points: mixtures {int(res['mixture_stable'].sum())}/20, "
+             f"reversed patterns {int(res['reversed_stable'].sum())}/20")
     tour.out("")
 
     # ------------------------------------------------------------------ the bridge
