@@ -57,6 +57,25 @@ def _ops(module, x, label, top_diff, axis):
     }
 
 
+def _torch_ops(x, label, axis):
+    """PyTorch's softmax and cross-entropy on the same data, or {} without torch.
+
+    ``F.cross_entropy(..., ignore_index=0)`` averages over the kept positions: Caffe's
+    VALID normalization, so it doubles as an independent oracle for the loss.
+    """
+    try:
+        import torch
+        import torch.nn.functional as F
+    except ImportError:
+        return {}
+    tx = torch.from_numpy(np.moveaxis(x, axis, 1).copy())            # classes on dim 1
+    tl = torch.from_numpy(label.astype(np.int64))
+    return {
+        "softmax_forward": lambda: torch.softmax(tx, dim=1),
+        "softmax_loss_forward": lambda: F.cross_entropy(tx, tl, ignore_index=0),
+    }
+
+
 def run_bench(repeat=7, quick=False, dtype=np.float32, seed=0, out=print):
     """Time every core function against :mod:`ebm.reference`; print and return the rows.
 
@@ -74,7 +93,8 @@ def run_bench(repeat=7, quick=False, dtype=np.float32, seed=0, out=print):
     -------
     list of dict
         One row per (case, function): ``case``, ``shape``, ``function``,
-        ``reference_ms``, ``core_ms``, ``speedup`` (reference / core).
+        ``reference_ms``, ``core_ms``, ``speedup`` (reference / core), and, when
+        PyTorch is installed, ``torch_ms`` for the two forward functions.
     """
     if repeat < 1:
         raise ValueError(f"repeat must be at least 1, got {repeat}")
@@ -85,11 +105,14 @@ def run_bench(repeat=7, quick=False, dtype=np.float32, seed=0, out=print):
     out(f"ebm bench: median of {repeat} runs, dtype {np.dtype(dtype).name}; speedup = reference / core")
     out(header)
     out("-" * len(header))
+    data = []
     for name, shape, axis in cases:
         x = (rng.standard_normal(shape) * 3).astype(dtype)
         label_shape = shape[:axis] + shape[axis + 1:]
         label = rng.integers(0, shape[axis], size=label_shape)
         top_diff = rng.standard_normal(shape).astype(dtype)
+        data.append((name, shape, axis, x, label, top_diff))
+    for name, shape, axis, x, label, top_diff in data:
         ref_ops = _ops(reference, x, label, top_diff, axis)
         core_ops = _ops(softmax_loss, x, label, top_diff, axis)
         for fname in ref_ops:
@@ -100,6 +123,22 @@ def run_bench(repeat=7, quick=False, dtype=np.float32, seed=0, out=print):
             rows.append(row)
             out(f"{name:32s} {fname:22s} {row['reference_ms']:13.4f} {row['core_ms']:10.4f} "
                 f"{row['speedup']:7.1f}x")
+    # PyTorch last: its OpenMP threads keep spinning after each call and would
+    # slow the Numba kernels timed next to them.
+    torch_rows = [(d, _torch_ops(d[3], d[4], d[2])) for d in data]
+    if torch_rows and torch_rows[0][1]:
+        out("")
+        out("PyTorch on the same data (its own threads), and the loss as an independent oracle:")
+        for (name, shape, axis, x, label, top_diff), torch_ops in torch_rows:
+            for fname, fn in torch_ops.items():
+                row = next(r for r in rows if r["case"] == name and r["function"] == fname)
+                row["torch_ms"] = _time(fn, repeat) * 1e3
+                out(f"{name:32s} {fname:22s} torch {row['torch_ms']:9.4f} ms, core {row['core_ms']:9.4f} ms "
+                    f"(torch / core {row['torch_ms'] / row['core_ms']:.2f})")
+            ours = softmax_loss.softmax_loss_forward(x, label, axis=axis, ignore_label=0)[0]
+            theirs = float(torch_ops["softmax_loss_forward"]())
+            out(f"{'':32s} loss: core {ours:.6f}, torch cross_entropy {theirs:.6f}, "
+                f"relative difference {abs(ours - theirs) / abs(theirs):.1e}")
     speedups = [r["speedup"] for r in rows]
     geo = float(np.exp(np.mean(np.log(speedups))))
     out(f"geometric-mean speedup of the core over the reference: {geo:.2f}x over {len(rows)} cases")

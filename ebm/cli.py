@@ -42,10 +42,10 @@ def main(argv=None) -> int:
         if args.repeat < 1:
             print("error: --repeat must be at least 1", file=sys.stderr)
             return 2
-        run_bench(repeat=args.repeat, quick=args.quick)
-        if not args.quick:
-            print()
+        if not args.quick:                    # first: PyTorch's threads (if any) would slow it
             run_hopfield_bench(repeat=min(args.repeat, 3))
+            print()
+        run_bench(repeat=args.repeat, quick=args.quick)
     elif args.command == "chapters":
         from ebm.chapters import registry
 

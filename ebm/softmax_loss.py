@@ -114,6 +114,20 @@ def _softmax_tiles(x, top_data, scale, denom):
 
 
 @njit(cache=True, parallel=True)
+def _loss_terms(x, label, has_ignore, ignore_label, scale, denom, terms):
+    # -log softmax_k = log sum_c exp(x_c - m) - (x_k - m): exact, no FLT_MIN cap
+    outer_num, C, inner_num = x.shape
+    for col in prange(outer_num * inner_num):
+        i = col // inner_num
+        j = col - i * inner_num
+        k = label[i, j]
+        if has_ignore and k == ignore_label:
+            terms[i, j] = 0.0
+        else:
+            terms[i, j] = np.log(denom[i, j]) - (x[i, k, j] - scale[i, j])
+
+
+@njit(cache=True, parallel=True)
 def _softmax_backward_rows(top_data, top_diff, bottom_diff, dots):
     outer_num, C = top_data.shape
     for i in prange(outer_num):
@@ -359,13 +373,10 @@ def softmax_loss_forward(bottom_data, label, *, axis=1, ignore_label=None, norma
     if not (denom >= 1.0).all():
         _checks.check_logits(bottom_data, axis)
     has_ignore, ignore_value = _kernel_ignore(ignore_label)
-    keep = lab != ignore_value if has_ignore else np.ones(lab.shape, dtype=bool)
-    # -log softmax_k = log sum_c exp(x_c - m) - (x_k - m): exact, no FLT_MIN cap
-    x_k = np.take_along_axis(x, np.where(keep, lab, 0)[:, None, :], axis=1)[:, 0, :]
-    loss_terms = np.log(denom) - (x_k - scale)
-    total = loss_terms.sum(where=keep)
-    valid = int(np.count_nonzero(keep))
-    loss = total / _checks.normalizer(normalization, outer_num, inner_num, valid)
+    loss_terms = np.empty((outer_num, inner_num), dtype=np.float64)     # -log p at each position
+    launch(_loss_terms, lab.size, x, lab, has_ignore, ignore_value, scale, denom, loss_terms)
+    valid = lab.size if not has_ignore else int(np.count_nonzero(lab != ignore_value))
+    loss = loss_terms.sum() / _checks.normalizer(normalization, outer_num, inner_num, valid)
     return float(loss), prob.reshape(bottom_data.shape)
 
 
