@@ -77,6 +77,18 @@ def as_float_array(x, name: str) -> np.ndarray:
     )
 
 
+def as_backward_pair(top_data, top_diff):
+    """``top_data`` and ``top_diff`` as float arrays of one shape and their common dtype."""
+    top_data = as_float_array(top_data, "top_data")
+    top_diff = as_float_array(top_diff, "top_diff")
+    if top_diff.shape != top_data.shape:
+        raise ValueError(
+            f"top_diff has shape {top_diff.shape} but top_data has shape {top_data.shape}: they must match"
+        )
+    dtype = np.result_type(top_data, top_diff)
+    return top_data.astype(dtype, copy=False), top_diff.astype(dtype, copy=False)
+
+
 def _position(flat_index: int, shape: tuple) -> tuple:
     return tuple(int(k) for k in np.unravel_index(flat_index, shape)) if shape else ()
 

@@ -551,13 +551,14 @@ def label_energy_cases(W, x, label):
     W, x, wx, lab = _label_inputs(W, x, label)
     if wx.ndim == 2:
         raise ValueError("label_energy_cases takes a single output unit: W of shape (n_in,)")
+    wx, lab = np.atleast_1d(wx), np.atleast_1d(lab)     # one sample or many
     y = _sign(wx)
-    energy = -0.5 * wx * (y - lab)
+    delta_y = y - lab
+    energy = -0.5 * wx * delta_y
     masks = {"I": (y == 1) & (lab == -1), "II": (y == -1) & (lab == 1), "III": y == lab}
     out = {}
     for case, mask in masks.items():
-        e = energy[np.atleast_1d(mask)] if np.ndim(energy) else energy[None][np.atleast_1d(mask)]
-        dy = np.unique((y - lab)[mask]) if np.ndim(y) else np.unique(np.atleast_1d(y - lab)[np.atleast_1d(mask)])
+        e, dy = energy[mask], np.unique(delta_y[mask])
         out[case] = {
             "count": int(np.count_nonzero(mask)),
             "delta_y": dy.tolist(),

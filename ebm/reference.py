@@ -127,16 +127,10 @@ def softmax_backward(top_data, top_diff, axis=1):
 
 
 def _backward_inputs(top_data, top_diff):
-    top_data = _checks.as_float_array(top_data, "top_data")
-    top_diff = _checks.as_float_array(top_diff, "top_diff")
-    if top_diff.shape != top_data.shape:
-        raise ValueError(
-            f"top_diff has shape {top_diff.shape} but top_data has shape {top_data.shape}: they must match"
-        )
-    dtype = np.result_type(top_data, top_diff)
+    top_data, top_diff = _checks.as_backward_pair(top_data, top_diff)
     _checks.check_finite(top_data, "top_data")
     _checks.check_finite(top_diff, "top_diff")
-    return top_data.astype(dtype, copy=False), top_diff.astype(dtype, copy=False)
+    return top_data, top_diff
 
 
 def softmax_loss_forward(bottom_data, label, *, axis=1, ignore_label=None, normalization="valid"):

@@ -295,15 +295,7 @@ def softmax_backward(top_data, top_diff, axis=1):
     bottom_diff : ndarray
         dl/d(bottom_data), in the common float dtype of the two inputs.
     """
-    top_data = _checks.as_float_array(top_data, "top_data")
-    top_diff = _checks.as_float_array(top_diff, "top_diff")
-    if top_diff.shape != top_data.shape:
-        raise ValueError(
-            f"top_diff has shape {top_diff.shape} but top_data has shape {top_data.shape}: they must match"
-        )
-    dtype = np.result_type(top_data, top_diff)
-    top_data = top_data.astype(dtype, copy=False)
-    top_diff = top_diff.astype(dtype, copy=False)
+    top_data, top_diff = _checks.as_backward_pair(top_data, top_diff)
     axis, p = _view(top_data, axis)
     _, g = _view(top_diff, axis)
     bottom_diff = np.empty_like(p)
