@@ -586,6 +586,8 @@ def train_label_energy(x, label, rule="perceptron", epochs=20, lr=0.1, seed=None
         raise ValueError(f"rule must be 'article' or 'perceptron', got {rule!r}")
     if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
         raise ValueError(f"epochs must be a non-negative integer, got {epochs!r}")
+    if not (np.isscalar(lr) and np.isfinite(lr) and lr > 0):
+        raise ValueError(f"lr must be a positive finite number, got {lr!r}")
     x = np.asarray(x, dtype=np.float64)
     if x.ndim != 2:
         raise ValueError(f"x must have shape (M, n_in), got {x.shape}")
@@ -748,6 +750,9 @@ def mixture_state(patterns, indices=(0, 1, 2)):
     idx = list(indices)
     if len(idx) % 2 == 0:
         raise ValueError(f"a mixture needs an odd number of patterns, got {len(idx)}")
+    for k in idx:
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 0 <= k < len(xi):
+            raise ValueError(f"indices must be pattern numbers in 0..{len(xi) - 1}, got {k!r}")
     return np.sign(xi[idx].sum(axis=0)).astype(np.int8)
 
 
@@ -861,8 +866,15 @@ def modern_retrieval_loss(X, xi, target, beta):
     grad_xi : ndarray, the shape of ``xi``
     """
     X, xi, beta = _modern_inputs(X, xi, beta)
-    logits = beta * (X.T @ xi)
     label = np.asarray(target)
+    expected = xi.shape[1:]
+    if label.shape != expected or label.dtype.kind not in "iu":
+        raise ValueError(f"target must be integer pattern indices of shape {expected}, got {target!r}")
+    bad = (label < 0) | (label >= X.shape[1])
+    if bad.any():
+        pos = tuple(int(k) for k in np.unravel_index(int(np.argmax(bad)), bad.shape)) if bad.ndim else ()
+        raise ValueError(f"target{list(pos)} is {label[pos]}: X stores patterns 0..{X.shape[1] - 1}")
+    logits = beta * (X.T @ xi)
     loss, prob = softmax_loss_forward(logits, label, axis=0)
     bottom_diff = softmax_loss_backward(prob, label, axis=0)
     return loss, bottom_diff, beta * (X @ bottom_diff)

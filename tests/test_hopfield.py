@@ -276,6 +276,14 @@ def test_bad_input_raises_clear_errors():
         H.capacity_sweep(100, [0.1], n_seeds=0)
     with pytest.raises(ValueError, match="loads"):
         H.capacity_sweep(100, [0.1, -0.2])
+    with pytest.raises(ValueError, match=r"target\[\] is 7"):
+        H.modern_retrieval_loss(np.eye(3), np.ones(3), 7, 1.0)
+    with pytest.raises(ValueError, match="target must be integer"):
+        H.modern_retrieval_loss(np.eye(3), np.ones(3), 1.5, 1.0)
+    with pytest.raises(ValueError, match="indices must be pattern numbers in 0..2, got 9"):
+        H.mixture_state(random_patterns(3, 10, 0), (0, 1, 9))
+    with pytest.raises(ValueError, match="lr must be a positive finite number, got nan"):
+        H.train_label_energy(np.ones((2, 2)), [1, -1], lr=float("nan"))
     assert H.to_bipolar([0, 1, 1]).tolist() == [-1, 1, 1]
 
 
