@@ -48,7 +48,7 @@ from numba import njit, prange
 
 from ebm._parallel import launch
 from ebm.datasets import random_patterns
-from ebm.progress import as_progress
+from ebm._progress import progress_bar
 from ebm.softmax_loss import softmax_forward, softmax_loss_backward, softmax_loss_forward
 
 __all__ = [
@@ -634,7 +634,7 @@ def two_cycle_network():
 
 
 def capacity_sweep(n_units, loads, rule="hebb", n_seeds=10, flip_fraction=0.0, max_sweeps=50,
-                   seed=0, progress=None):
+                   seed=0, progress=False):
     """Mean final overlap against the load ``alpha = p / N``.
 
     For each load and seed: store ``p = round(alpha N)`` random patterns with
@@ -651,9 +651,9 @@ def capacity_sweep(n_units, loads, rule="hebb", n_seeds=10, flip_fraction=0.0, m
     flip_fraction : float in [0, 0.5], default 0
     max_sweeps : int, default 50
     seed : int, default 0
-    progress : bool or callable, optional
-        True draws a text progress bar on stderr; a callable is called as
-        ``progress(done, total)`` after each (load, seed).
+    progress : bool, default False
+        True draws a ``tqdm.auto`` progress bar (a widget in Jupyter, text in a
+        terminal), advanced after each (load, seed).
 
     Returns
     -------
@@ -669,10 +669,9 @@ def capacity_sweep(n_units, loads, rule="hebb", n_seeds=10, flip_fraction=0.0, m
         raise ValueError(f"loads must be a non-empty 1-D sequence of positive numbers, got {loads}")
     if not 0.0 <= flip_fraction <= 0.5:
         raise ValueError(f"flip_fraction must be in [0, 0.5], got {flip_fraction}")
-    progress = as_progress(progress, f"capacity sweep ({rule}, N={n_units})")
+    bar = progress_bar(progress, loads.size * n_seeds, f"capacity sweep ({rule}, N={n_units})")
     ss = np.random.SeedSequence(seed)
     overlaps = np.empty((loads.size, n_seeds))
-    total, done = loads.size * n_seeds, 0
     for a, alpha in enumerate(loads):
         p = max(1, int(round(alpha * n_units)))
         for r, child in enumerate(ss.spawn(n_seeds)):
@@ -685,9 +684,8 @@ def capacity_sweep(n_units, loads, rule="hebb", n_seeds=10, flip_fraction=0.0, m
                 probes[flip] *= -1
             final = net.recall(probes, max_sweeps=max_sweeps, seed=rng)
             overlaps[a, r] = overlap(final, xi).mean()
-            done += 1
-            if progress is not None:
-                progress(done, total)
+            bar.update()
+    bar.close()
     return {"loads": loads, "overlap": overlaps, "mean": overlaps.mean(axis=1),
             "n_units": n_units, "rule": rule}
 

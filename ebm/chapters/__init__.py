@@ -2,15 +2,16 @@
 
 A chapter is a function ``run(tour)`` registered with :func:`chapter`.  It
 narrates with ``tour.say(...)``, shows arrays with ``tour.show(...)``, and writes
-its figures with ``tour.save(fig, "name")`` (into ``tour.figures``, PNG).  Later
-issues add their era's module to :data:`CHAPTER_MODULES`; ``python -m ebm tour``
-runs every registered chapter in ``order``.
+its figures with ``tour.save(fig, "name")`` (into ``tour.figures``, PNG).  A new
+chapter is a new module ``ebm/chapters/<era>.py``: it is found by its file, and
+``python -m ebm tour`` runs every registered chapter in ``order``.
 """
 
 from __future__ import annotations
 
 import importlib
 import os
+import pkgutil
 import textwrap
 import time
 from dataclasses import dataclass, field
@@ -19,11 +20,12 @@ from typing import Callable
 
 import numpy as np
 
-#: Modules that register chapters, imported on first use of :func:`registry`.
-CHAPTER_MODULES = [
-    "ebm.chapters.hopfield",
-    "ebm.chapters.softmax_loss",
-]
+
+
+def _chapter_modules():
+    """Every module of this package: each registers its chapter(s) when imported."""
+    return [f"{__name__}.{m.name}" for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_")]
+
 
 _REGISTRY: dict[str, "Chapter"] = {}
 
@@ -52,7 +54,7 @@ def chapter(key: str, title: str, order: int):
 
 def registry() -> list[Chapter]:
     """Every registered chapter, in historical order."""
-    for name in CHAPTER_MODULES:
+    for name in _chapter_modules():
         importlib.import_module(name)
     return sorted(_REGISTRY.values(), key=lambda c: c.order)
 
