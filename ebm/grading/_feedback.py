@@ -1,0 +1,113 @@
+"""In-notebook feedback: :func:`check` prints a short table of the public checks."""
+
+from __future__ import annotations
+
+import os
+import sys
+import textwrap
+
+from ebm.grading._exercise import get
+from ebm.grading._harness import run_exercise
+
+__all__ = ["check", "format_result", "verify"]
+
+#: Set by the batch grader's worker: ``check`` calls left in a submission do nothing there.
+_GRADER_ENV = "EBM_GRADING_WORKER"
+
+_MARK = {"passed": "PASS", "failed": "FAIL", "error": "ERROR", "not_implemented": "TODO",
+         "missing": "MISSING", "timeout": "TIMEOUT", "exited": "EXIT", "crashed": "CRASH",
+         "flagged": "FLAGGED", "not_run": "NOT RUN"}
+
+
+def _points(x):
+    return f"{x:g}"
+
+
+def format_result(result, *, hidden_remaining=0, width=100):
+    """The table :func:`check` prints, as a string (see :func:`check`)."""
+    passed = sum(c.passed for c in result.checks)
+    lines = [f"{result.exercise}: {passed} of {len(result.checks)} checks passed "
+             f"({_points(result.score)} / {_points(result.max_score)} points)"]
+    desc_width = max([len(c.description) for c in result.checks] + [20])
+    wrap = dict(width=width, initial_indent=" " * 11, subsequent_indent=" " * 13)
+    for c in result.checks:
+        tag = "hidden " if c.hidden else ""
+        lines.append(f"  {_MARK.get(c.status, c.status.upper()):8s} {tag}{c.description:{desc_width}s} "
+                     f"{_points(c.points)}/{_points(c.max_points)}")
+        if c.status != "passed":
+            lines += textwrap.wrap(c.message, **wrap) or []
+            if c.tolerance:
+                lines += textwrap.wrap(f"tolerance: {c.tolerance}", **wrap)
+            for _, message in c.hints:
+                lines += textwrap.wrap(f"hint: {message}", **wrap)
+        if c.warnings:
+            lines += textwrap.wrap("warnings: " + "; ".join(c.warnings), **wrap)
+        if c.output:
+            lines.append(" " * 11 + "printed:")
+            lines += [" " * 13 + line for line in c.output.splitlines()[:10]]
+    if all(c.passed for c in result.checks):
+        if hidden_remaining:
+            lines.append(f"all public checks passed; {hidden_remaining} hidden check"
+                         f"{'s' if hidden_remaining != 1 else ''} run at grading")
+        else:
+            lines.append("all checks passed")
+    elif hidden_remaining:
+        lines.append(f"({hidden_remaining} more hidden check{'s' if hidden_remaining != 1 else ''} "
+                     "run at grading)")
+    return "\n".join(lines)
+
+
+def check(name, fn, *, flag_ebm=True, file=None):
+    """Run the public checks of exercise ``name`` on ``fn`` and print a short table.
+
+    For each check: PASS or FAIL (or TODO, ERROR...), and for a failure the value
+    expected against the value got at the first differing index, the tolerance,
+    and a hint when the mistake is a known one.  The last line says honestly what
+    is left: ``all public checks passed; N hidden checks run at grading``.
+
+    Nothing is written to stderr (nbgrader counts any stderr output as a failure):
+    the student's printed output and warnings are captured and shown in the table.
+    A failing check does not raise, so a notebook with unfinished exercises still
+    runs top to bottom.
+
+    Parameters
+    ----------
+    name : str
+        The exercise (see ``python -m ebm exercises --list``).
+    fn : callable
+        Your function.
+    flag_ebm : bool, default True
+        Report a function that merely calls ebm's own implementation.
+    file : file-like, optional
+        Where to print (default ``sys.stdout``).
+
+    Returns
+    -------
+    None
+        Use :func:`ebm.grading.run_exercise` for the result as an object.
+    """
+    if os.environ.get(_GRADER_ENV):
+        return None
+    ex = get(name)
+    result = run_exercise(ex, fn, include_hidden=False, flag_ebm=flag_ebm)
+    print(format_result(result, hidden_remaining=len(ex.hidden_checks)), file=file or sys.stdout)
+    return None
+
+
+def verify(name=None):
+    """Run every exercise's reference solution through all its checks; return the failures.
+
+    Returns
+    -------
+    list of ExerciseResult
+        The exercises whose reference did not earn full marks (empty when all did).
+    """
+    from ebm.grading._exercise import registry
+
+    exercises = registry() if name is None else [get(name)]
+    bad = []
+    for ex in exercises:
+        result = run_exercise(ex, ex.reference, include_hidden=True)
+        if result.score != result.max_score:
+            bad.append(result)
+    return bad

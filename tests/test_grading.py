@@ -1,0 +1,200 @@
+"""The exercise registry, its checks and hints, and in-notebook feedback.
+
+Every registered exercise -- including the ones other chapters add later -- is
+checked here: its reference earns full marks, every hint's example loses points
+and fires that hint, and the student version (``raise NotImplementedError``)
+scores 0 without crashing.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+
+import numpy as np
+import pytest
+
+import ebm.grading as grading
+from ebm.grading import expect_close, expect_gradient, Mismatch
+
+EXERCISES = grading.registry()
+HINTS = [(ex.name, h.key) for ex in EXERCISES for h in ex.hints]
+
+
+def test_core_exercises_have_the_issue_names_and_signatures():
+    sig = {ex.name: ex.signature for ex in EXERCISES}
+    assert sig["softmax_loss_forward"] == "softmax_loss_forward(bottom_data, label) -> (loss, prob)"
+    assert sig["softmax_loss_backward"] == \
+        "softmax_loss_backward(prob, label, ignore_label=None) -> bottom_diff"
+    assert sig["softmax_backward"] == "softmax_backward(top_data, top_diff) -> bottom_diff"
+    assert list(inspect.signature(grading.get("softmax_loss_backward").reference).parameters) == \
+        ["prob", "label", "ignore_label"]
+    per_chapter = {}
+    for ex in EXERCISES:
+        per_chapter[ex.chapter] = per_chapter.get(ex.chapter, 0) + 1
+    assert per_chapter["hopfield"] >= 2 and per_chapter["softmax_loss"] >= 3
+
+
+@pytest.mark.parametrize("name", [ex.name for ex in EXERCISES])
+def test_reference_earns_full_marks_and_exercise_is_well_formed(name):
+    ex = grading.get(name)
+    assert ex.public_checks and ex.hidden_checks, "needs at least one public and one hidden check"
+    assert ex.hints, "needs at least one hint"
+    result = grading.run_exercise(ex, ex.reference)
+    assert [c.status for c in result.checks] == ["passed"] * len(ex.checks), \
+        [(c.description, c.message) for c in result.checks if not c.passed]
+    assert result.score == result.max_score == ex.max_score > 0
+    src = inspect.getsource(ex.reference)
+    assert "### BEGIN SOLUTION" in src and "### END SOLUTION" in src
+
+
+@pytest.mark.parametrize("name", [ex.name for ex in EXERCISES])
+def test_student_version_scores_zero_without_crashing(name):
+    def student(*args, **kwargs):
+        raise NotImplementedError
+    result = grading.run_exercise(name, student)
+    assert result.score == 0
+    assert {c.status for c in result.checks} == {"not_implemented"}
+
+
+@pytest.mark.parametrize("name,key", HINTS, ids=[f"{n}-{k}" for n, k in HINTS])
+def test_every_hint_fires_on_its_example_and_the_example_loses_points(name, key):
+    ex = grading.get(name)
+    hint = next(h for h in ex.hints if h.key == key)
+    result = grading.run_exercise(ex, hint.example)
+    assert result.score < result.max_score
+    assert key in result.hint_keys, [(c.description, c.status, c.message) for c in result.checks]
+
+
+@pytest.mark.parametrize("name,key", HINTS, ids=[f"{n}-{k}" for n, k in HINTS])
+def test_no_hint_fires_on_a_correct_answer_compared_with_itself(name, key):
+    # a hint that fires when got == expected would blame a right answer
+    ex = grading.get(name)
+    hint = next(h for h in ex.hints if h.key == key)
+    rng = np.random.default_rng(0)
+    attempt = grading.Attempt(args={}, got=rng.normal(size=(2, 3)), what="x")
+    attempt.expected = attempt.got
+    try:
+        fired = hint.detect(attempt)
+    except Exception:
+        fired = False
+    assert not fired
+
+
+# --------------------------------------------------------------------------- comparisons
+
+
+def test_expect_close_names_the_first_differing_index_and_tolerance():
+    got = np.array([[0.1, 0.2], [0.3, 0.5]])
+    with pytest.raises(Mismatch) as e:
+        expect_close(got, np.array([[0.1, 0.2], [0.3, 0.4]]), rtol=1e-6, atol=1e-9, what="bottom_diff")
+    msg = str(e.value)
+    assert msg.startswith("bottom_diff[1, 1]: expected 0.4, got 0.5")
+    assert "atol 1e-09 + rtol 1e-06" in msg and "1 of 4 elements differ" in msg
+    assert e.value.index == (1, 1)
+    with pytest.raises(Mismatch, match=r"expected shape \(2, 2\), got shape \(4,\)"):
+        expect_close(got.reshape(-1), got)
+    with pytest.raises(Mismatch, match="not finite"):
+        expect_close(np.array([np.nan, 1.0]), np.array([0.0, 1.0]))
+    with pytest.raises(Mismatch, match="expected a number or an array"):
+        expect_close("0.5", 0.5)
+    expect_close(got.reshape(-1), got, shape=False)     # same elements, other shape: allowed when asked
+
+
+def test_expect_gradient_rejects_half_the_gradient():
+    x = np.array([0.5, -1.0, 2.0])
+    f = lambda z: float(np.sum(z ** 3))
+    expect_gradient(f, x, 3 * x ** 2)
+    with pytest.raises(Mismatch, match="central differences give"):
+        expect_gradient(f, x, 1.5 * x ** 2)
+
+
+# --------------------------------------------------------------------------- in-notebook feedback
+
+
+def _wrong_backward(prob, label, ignore_label=None):
+    return np.asarray(prob) / len(label)        # the 1 at the label never subtracted
+
+
+def test_check_prints_a_table_to_stdout_only(capsys):
+    ref = grading.get("softmax_loss_backward").reference
+    assert grading.check("softmax_loss_backward", ref) is None
+    out, err = capsys.readouterr()
+    assert err == ""
+    n_hidden = len(grading.get("softmax_loss_backward").hidden_checks)
+    assert out.strip().endswith(f"all public checks passed; {n_hidden} hidden checks run at grading")
+    assert out.count("PASS") == len(grading.get("softmax_loss_backward").public_checks)
+
+
+def test_check_shows_expected_got_tolerance_and_hint(capsys):
+    grading.check("softmax_loss_backward", _wrong_backward)
+    out, err = capsys.readouterr()
+    assert err == ""
+    assert "FAIL" in out and "expected" in out and "got" in out and "tolerance: atol" in out
+    assert "hint: the result equals prob" in out
+    assert "all public checks passed" not in out
+
+
+def test_check_keeps_student_prints_and_warnings_off_stderr(capsys):
+    import sys
+    import warnings
+
+    def noisy(prob, label, ignore_label=None):
+        print("to stderr", file=sys.stderr)
+        warnings.warn("careful", RuntimeWarning)
+        return grading.get("softmax_loss_backward").reference(prob, label, ignore_label)
+
+    grading.check("softmax_loss_backward", noisy)
+    out, err = capsys.readouterr()
+    assert err == ""
+    assert "to stderr" in out and "RuntimeWarning: careful" in out
+
+
+def test_mutating_an_input_fails_with_a_clear_message():
+    def in_place(W, b, s, i):
+        s[i] = -s[i]                            # flips the caller's state
+        return float(2.0 * -s[i] * (W[i] @ s - W[i, i] * s[i] + b[i]))
+    result = grading.run_exercise("flip_delta", in_place)
+    assert result.score == 0
+    first = result.checks[0]
+    assert "modified its argument 's' in place" in first.message
+    assert ("mutated_input" in result.hint_keys)
+
+
+def test_calling_ebm_itself_is_flagged_and_can_be_allowed():
+    import ebm
+
+    def lazy(top_data, top_diff):
+        return ebm.softmax_backward(top_data, top_diff)
+    flagged = grading.run_exercise("softmax_backward", lazy)
+    assert flagged.score == 0 and {c.status for c in flagged.checks} == {"flagged"}
+    assert "ebm's own implementation" in flagged.checks[0].message
+    allowed = grading.run_exercise("softmax_backward", lazy, flag_ebm=False)
+    assert allowed.score == allowed.max_score
+
+
+def test_unknown_exercise_names_the_known_ones():
+    with pytest.raises(KeyError, match="softmax_loss_backward"):
+        grading.get("softmax_loss_backwards")
+
+
+def test_registry_rejects_a_malformed_exercise():
+    with pytest.raises(ValueError, match="must be named"):
+        grading.exercise("a_name", chapter="x", signature="", statement="", reference=lambda: 0)
+    ex = grading.get("flip_delta")
+    with pytest.raises(TypeError, match="example"):
+        ex.hint("new_key", "msg", example=None)
+    with pytest.raises(ValueError, match="already has a check"):
+        ex.check(ex.checks[0].description)
+    with pytest.raises(ValueError, match="points"):
+        ex.check("another", points=-1)
+
+
+def test_timeout_stops_an_infinite_loop_and_blames_the_exercise():
+    def loop(W, b, s, i):
+        while True:
+            pass
+    result = grading.run_exercise("flip_delta", loop, timeout=0.3)
+    statuses = [c.status for c in result.checks]
+    assert statuses == ["timeout"] * len(statuses) and result.score == 0
+    assert re.search(r"more than 0.3 s", result.checks[0].message)
