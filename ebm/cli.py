@@ -1,4 +1,4 @@
-"""``python -m ebm``: the tour, the benchmarks, and the chapter list."""
+"""``python -m ebm``: the tour, the benchmarks, the chapter list, exercises and grading."""
 
 from __future__ import annotations
 
@@ -22,7 +22,52 @@ def _parser():
     bench.add_argument("--quick", action="store_true", help="small shapes only, no Hopfield sweep (a smoke run)")
 
     sub.add_parser("chapters", help="list the tour's chapters")
+    _exercises_parser(sub)
+    _grade_parser(sub)
     return parser
+
+
+def _exercises_parser(sub):
+    ex = sub.add_parser("exercises", help="list the exercises, write student versions, build notebooks",
+                        description="Without options: the table of exercises (name, chapter, signature, points).")
+    ex.add_argument("--student", metavar="OUTDIR",
+                    help="write student versions of every notebook with solutions (### BEGIN/END SOLUTION "
+                         "becomes raise NotImplementedError), keeping the folder structure")
+    ex.add_argument("--source", metavar="DIR", help="where the notebooks are (default: the repository's notebooks/)")
+    ex.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    ex.add_argument("--verify", action="store_true",
+                    help="run every reference solution through all checks (exit 1 unless all earn full marks)")
+    ex.add_argument("--build-notebooks", nargs="?", const="", metavar="DIR",
+                    help="(re)write the instructor notebooks NN_<chapter>.ipynb from the registry "
+                         "(default DIR: notebooks/exercises)")
+
+
+def _grade_parser(sub):
+    gr = sub.add_parser("grade", help="grade a submission (.py or .ipynb) or a directory of them",
+                        description="Grade one submission, or every .py/.ipynb file in a directory (then --out "
+                                    "is required). Each submission runs in its own process. Exit status 0 "
+                                    "whenever grading succeeded, whatever the score; 1 when it could not grade.")
+    gr.add_argument("submission", help="a .py or .ipynb file, or a directory of them (one per student)")
+    gr.add_argument("--json", metavar="PATH", help="write the results.json of a single submission here")
+    gr.add_argument("--out", metavar="OUTDIR",
+                    help="for a directory: write <student>/results.json, summary.csv, hints.csv and hints.png here")
+    gr.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
+                    help="wall-clock limit per exercise (default 10)")
+    gr.add_argument("--memory-mb", type=int, default=1024, metavar="MB",
+                    help="address-space cap per submission process, 0 for none (default 1024)")
+    gr.add_argument("--chapter", action="append", metavar="KEY",
+                    help="grade this chapter's exercises (repeatable; default: the chapters the "
+                         "submissions define functions of)")
+    gr.add_argument("--exercise", action="append", metavar="NAME", help="grade only this exercise (repeatable)")
+    gr.add_argument("--allow-ebm", action="store_true",
+                    help="do not flag functions that call ebm's own implementation of the exercise")
+    gr.add_argument("--jobs", type=int, metavar="N", help="submissions graded at once (default: CPU count)")
+    gr.add_argument("--format", choices=("gradescope", "prairielearn"), default="gradescope",
+                    help="results.json format (default gradescope)")
+    gr.add_argument("--hidden-visibility", default="after_due_date",
+                    choices=("hidden", "after_due_date", "after_published", "visible"),
+                    help="Gradescope visibility of hidden checks (default after_due_date)")
+    gr.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
 def main(argv=None) -> int:
@@ -51,4 +96,12 @@ def main(argv=None) -> int:
 
         for ch in registry():
             print(f"{ch.key:16s} {ch.title}")
+    elif args.command == "exercises":
+        from ebm.grading.cli import exercises_command
+
+        return exercises_command(args)
+    elif args.command == "grade":
+        from ebm.grading.cli import grade_command
+
+        return grade_command(args)
     return 0

@@ -443,3 +443,140 @@ def _(a):
 def _(a):
     return a.expected is not None and np.any(np.asarray(a.expected) != 0) and is_close(
         a.got, -np.asarray(a.expected), rtol=1e-4, atol=1e-6)
+
+
+# =========================================================================== lecture 05's exercises
+
+
+def nll_beta_grad(x, k, beta):
+    ### BEGIN SOLUTION
+    z = beta * np.asarray(x, dtype=np.float64)
+    p = np.exp(z - z.max())
+    p /= p.sum()                                  # Softmax(beta x)
+    p[k] -= 1                                     # d NLL / d z = p - onehot(k)
+    return beta * p                               # chain rule through z = beta x
+    ### END SOLUTION
+
+
+NLL_BETA = exercise(
+    "nll_beta_grad", chapter="softmax_loss",
+    signature="nll_beta_grad(x, k, beta) -> gradient",
+    statement=r"""
+    LeCun's Gibbs distribution has an inverse temperature $\beta$: $p = \mathrm{Softmax}(\beta x)$.
+    For one column of logits `x` (C,), a label `k` and $\beta > 0$, return the gradient of
+    $\mathrm{NLL}_\beta(x) = -\log \mathrm{Softmax}(\beta x)_k$ with respect to $x$ (shape (C,)).
+    """,
+    reference=nll_beta_grad,
+)
+
+
+def _nll_beta(x, k, beta):
+    return ref.softmax_loss_forward((beta * x)[None, :], np.array([k]))[0]
+
+
+def _check_nll_beta(fn, seed, size, k, beta):
+    x = _rng(seed).normal(size=size)
+    expect_gradient(lambda z: _nll_beta(z, k, beta), x, fn(x, k, beta), tol=1e-3, step=1e-4)
+
+
+@NLL_BETA.check("central differences at beta = 1, label 0")
+def _(fn):
+    _check_nll_beta(fn, 60, 6, 0, 1.0)
+
+
+@NLL_BETA.check("central differences at beta = 0.5 and beta = 3, label 5")
+def _(fn):
+    _check_nll_beta(fn, 61, 6, 5, 0.5)
+    _check_nll_beta(fn, 61, 6, 5, 3.0)
+
+
+@NLL_BETA.check("beta = 10 with two classes", hidden=True)
+def _(fn):
+    _check_nll_beta(fn, 62, 2, 1, 10.0)
+
+
+@NLL_BETA.hint("missing_chain_rule", "the factor beta is missing: NLL depends on x through z = beta x, "
+               "so d/dx = beta * (Softmax(beta x) - onehot(k))",
+               example=lambda x, k, beta: nll_beta_grad(x, k, beta) / beta)
+def _(a):
+    beta = a.args["beta"]
+    return beta != 1 and is_close(a.got, nll_beta_grad(a.args["x"], a.args["k"], beta) / beta, rtol=1e-4,
+                                  atol=1e-6)
+
+
+@NLL_BETA.hint("beta_outside_softmax", "beta belongs inside the softmax: the gradient is "
+               "beta * (Softmax(beta x) - onehot(k)), not beta * (Softmax(x) - onehot(k))",
+               example=lambda x, k, beta: beta * nll_beta_grad(x, k, 1.0))
+def _(a):
+    beta = a.args["beta"]
+    return beta != 1 and is_close(a.got, beta * nll_beta_grad(a.args["x"], a.args["k"], 1.0), rtol=1e-4,
+                                  atol=1e-6)
+
+
+def smoothed_grad(x, k, eps):
+    ### BEGIN SOLUTION
+    x = np.asarray(x, dtype=np.float64)
+    p = np.exp(x - x.max())
+    p /= p.sum()
+    t = np.full(x.size, eps / x.size)             # the smoothed target
+    t[k] += 1 - eps
+    return p - t                                  # (1)-(2) with the target t in place of onehot(k)
+    ### END SOLUTION
+
+
+SMOOTHED = exercise(
+    "smoothed_grad", chapter="softmax_loss",
+    signature="smoothed_grad(x, k, eps) -> gradient",
+    statement=r"""
+    Label smoothing replaces the one-hot target by $t = (1-\varepsilon)\,\mathrm{onehot}(k) +
+    \varepsilon / C$ and the loss by the cross-entropy $-\sum_c t_c \log p_c$ with
+    $p = \mathrm{Softmax}(x)$. For one column of logits `x` (C,), return the gradient with
+    respect to `x` (shape (C,)).
+    """,
+    reference=smoothed_grad,
+)
+
+
+def _smoothed_loss(x, k, eps):
+    t = np.full(x.size, eps / x.size)
+    t[k] += 1 - eps
+    m = x.max()
+    return -(t * (x - m - np.log(np.exp(x - m).sum()))).sum()
+
+
+def _check_smoothed(fn, seed, size, k, eps):
+    x = _rng(seed).normal(scale=3.0, size=size)
+    expect_gradient(lambda z: _smoothed_loss(z, k, eps), x, fn(x, k, eps), tol=1e-3, step=1e-4)
+
+
+@SMOOTHED.check("central differences at eps = 0.1")
+def _(fn):
+    _check_smoothed(fn, 70, 5, 3, 0.1)
+
+
+@SMOOTHED.check("eps = 0 is the plain softmax-with-loss gradient")
+def _(fn):
+    x = _rng(71).normal(size=5)
+    expect_close(fn(x, 2, 0.0), ref.softmax_loss_backward(ref.softmax_forward(x[None, :]), [2])[0],
+                 what="gradient")
+
+
+@SMOOTHED.check("eps = 0.5 with 8 classes", hidden=True)
+def _(fn):
+    _check_smoothed(fn, 72, 8, 0, 0.5)
+
+
+@SMOOTHED.hint("smoothing_not_spread", "the eps/C part of the target is missing: every class gets "
+               "eps / C, so subtract it from every p_c (and 1 - eps more at the label)",
+               example=lambda x, k, eps: smoothed_grad(x, k, eps) + eps / np.size(x))
+def _(a):
+    x, k, eps = a.args["x"], a.args["k"], a.args["eps"]
+    return eps != 0 and is_close(a.got, smoothed_grad(x, k, eps) + eps / np.size(x), rtol=1e-4, atol=1e-6)
+
+
+@SMOOTHED.hint("plain_onehot", "this is the gradient for the one-hot target: with smoothing the "
+               "target is t = (1 - eps) onehot(k) + eps / C",
+               example=lambda x, k, eps: smoothed_grad(x, k, 0.0))
+def _(a):
+    x, k, eps = a.args["x"], a.args["k"], a.args["eps"]
+    return eps != 0 and is_close(a.got, smoothed_grad(x, k, 0.0), rtol=1e-4, atol=1e-6)
