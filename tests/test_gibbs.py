@@ -5,7 +5,6 @@ Oracles: a plain NumPy softmax / log-sum-exp written here, central differences
 """
 
 import math
-import warnings
 
 import numpy as np
 import pytest
