@@ -1,0 +1,111 @@
+r"""Samplers: block Gibbs sampling of an RBM, one layer given the other.
+
+Hidden units are independent given the visible ones, and vice versa::
+
+    P(h_j = 1 | v) = sigmoid(c_j + (v^T W)_j)          P(v_i = 1 | h) = sigmoid(b_i + (W h)_i)
+
+so one *sweep* samples all of ``h`` given ``v``, then all of ``v`` given ``h``.  The chain's
+stationary distribution is the model's ``p(v, h)``.  :func:`gibbs_chains` runs many chains
+in a Numba kernel (its RNG seeded inside, so a seed reproduces the run exactly) and can
+keep every state; the NumPy versions (:func:`sample_hidden`, :func:`sample_visible`) are
+the one-step reference the lecture builds.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from ebm.rbm._validation import kernel_seed
+
+__all__ = ["sigmoid", "sample_hidden", "sample_visible", "gibbs_chains"]
+
+
+def sigmoid(x):
+    """``1 / (1 + exp(-x))`` without overflow warnings for large ``|x|``."""
+    x = np.asarray(x, dtype=np.float64)
+    out = np.empty_like(x)
+    pos = x >= 0
+    out[pos] = 1.0 / (1.0 + np.exp(-x[pos]))
+    e = np.exp(x[~pos])
+    out[~pos] = e / (1.0 + e)
+    return out
+
+
+def sample_hidden(W, c, V, rng):
+    """``P(h | v)`` and a binary sample of it, for each row of ``V`` (NumPy)."""
+    p = sigmoid(c + V @ W)
+    return p, (rng.random(p.shape) < p).astype(np.float64)
+
+
+def sample_visible(W, b, H, rng):
+    """``P(v | h)`` and a binary sample of it, for each row of ``H`` (NumPy)."""
+    p = sigmoid(b + H @ W.T)
+    return p, (rng.random(p.shape) < p).astype(np.float64)
+
+
+@njit(cache=True)
+def _sigmoid(x):
+    if x >= 0.0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
+
+
+@njit(cache=True)
+def _gibbs_kernel(W, b, c, V, n_steps, seed, trace, H):
+    """``n_steps`` sweeps v -> h -> v of every row of ``V`` (in place); ``trace`` (T, M, n_v)."""
+    np.random.seed(seed)
+    n_v, n_h = W.shape
+    keep = trace.shape[0] == n_steps
+    h = np.empty(n_h)
+    for m in range(V.shape[0]):
+        v = V[m]
+        for t in range(n_steps):
+            for j in range(n_h):
+                s = c[j]
+                for i in range(n_v):
+                    s += v[i] * W[i, j]
+                h[j] = 1.0 if np.random.random() < _sigmoid(s) else 0.0
+            for i in range(n_v):
+                s = b[i]
+                for j in range(n_h):
+                    s += W[i, j] * h[j]
+                v[i] = 1.0 if np.random.random() < _sigmoid(s) else 0.0
+            if keep:
+                for i in range(n_v):
+                    trace[t, m, i] = v[i]
+        for j in range(n_h):
+            H[m, j] = h[j]
+
+
+def gibbs_chains(W, b, c, V0, n_steps, rng, keep=False):
+    """Run one Gibbs chain from each row of ``V0`` for ``n_steps`` sweeps.
+
+    Parameters
+    ----------
+    W, b, c : ndarray
+        Float64 parameters (validated by the caller).
+    V0 : ndarray (M, n_v)
+        Float64 0/1 starting states; not modified.
+    n_steps : int
+    rng : numpy.random.Generator
+        Seeds the kernel's RNG.
+    keep : bool
+        Also return every visible state, shape (n_steps, M, n_v), int8.
+
+    Returns
+    -------
+    V : ndarray (M, n_v)
+        The final visible states.
+    H : ndarray (M, n_h)
+        The hidden states sampled in the last sweep (zeros when ``n_steps == 0``).
+    trace : ndarray (n_steps, M, n_v) int8, only when ``keep``
+    """
+    V = np.array(V0, dtype=np.float64, order="C")
+    H = np.zeros((V.shape[0], W.shape[1]))
+    trace = np.zeros((n_steps, V.shape[0], W.shape[0]) if keep else (0, 0, 0), np.int8)
+    _gibbs_kernel(np.ascontiguousarray(W), b, c, V, n_steps, kernel_seed(rng), trace, H)
+    return (V, H, trace) if keep else (V, H)

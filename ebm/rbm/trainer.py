@@ -1,0 +1,208 @@
+r"""The trainer: contrastive divergence (CD-k) and persistent CD (PCD-k) with momentum.
+
+The log-likelihood gradient of an RBM is a difference of two expectations::
+
+    d log p(v) / dW = <v h^T>_data - <v h^T>_model
+
+The first is exact (``h`` given ``v`` factorises); the second needs samples from the
+model.  CD-k starts a Gibbs chain at each training vector and runs ``k`` sweeps
+(Hinton 2002); PCD-k keeps ``batch_size`` chains alive from update to update (Tieleman
+2008; scikit-learn's ``BernoulliRBM`` is PCD-1).  The positive phase uses the
+probabilities ``P(h|v)``, the chain samples binary states and the negative phase uses
+``P(h|v_k)`` of the last visible sample.
+
+Updates follow Hinton's practical guide (2010)::
+
+    delta <- momentum * delta + lr_t * (gradient - weight_decay * W)     (no decay on biases)
+    W     <- W + delta
+
+with ``lr_t`` decaying linearly to 0 over all updates (``lr_schedule="linear"``) and the
+momentum ``initial_momentum`` for the first ``momentum_warmup`` epochs.  One epoch runs in
+a Numba kernel whose RNG is seeded inside from ``seed``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from ebm._progress import progress_bar
+from ebm.rbm._validation import check_binary, check_float, check_int, kernel_seed
+from ebm.rbm.partition import base_rate_biases
+from ebm.rbm.samplers import _sigmoid
+
+__all__ = ["fit", "TrainingHistory"]
+
+
+@njit(cache=True)
+def _hidden_probs(v, W, c, out):
+    n_v, n_h = W.shape
+    for j in range(n_h):
+        out[j] = c[j]
+    for i in range(n_v):
+        if v[i] != 0.0:
+            vi = v[i]
+            for j in range(n_h):
+                out[j] += vi * W[i, j]
+    for j in range(n_h):
+        out[j] = _sigmoid(out[j])
+
+
+@njit(cache=True)
+def _train_epoch(V, order, W, b, c, dW, db, dc, chains, persistent, k, lrs, momentum,
+                 weight_decay, batch_size, seed):
+    """One epoch of CD-k / PCD-k minibatch updates, in place."""
+    np.random.seed(seed)
+    n_v, n_h = W.shape
+    n = order.size
+    gW = np.empty((n_v, n_h))
+    gb = np.empty(n_v)
+    gc = np.empty(n_h)
+    ph = np.empty(n_h)
+    h = np.empty(n_h)
+    v = np.empty(n_v)
+    for t in range(lrs.size):
+        start = t * batch_size
+        stop = min(n, start + batch_size)
+        gW[:] = 0.0
+        gb[:] = 0.0
+        gc[:] = 0.0
+        for r in range(start, stop):
+            v0 = V[order[r]]
+            _hidden_probs(v0, W, c, ph)                      # positive phase: exact given v
+            for i in range(n_v):
+                if v0[i] != 0.0:
+                    gb[i] += v0[i]
+                    for j in range(n_h):
+                        gW[i, j] += v0[i] * ph[j]
+            for j in range(n_h):
+                gc[j] += ph[j]
+            if persistent:                                   # negative phase: a chain ...
+                for i in range(n_v):
+                    v[i] = chains[r - start, i]
+                _hidden_probs(v, W, c, ph)
+            else:                                            # ... from the data (CD)
+                for i in range(n_v):
+                    v[i] = v0[i]
+            for step in range(k):
+                for j in range(n_h):
+                    h[j] = 1.0 if np.random.random() < ph[j] else 0.0
+                for i in range(n_v):
+                    s = b[i]
+                    for j in range(n_h):
+                        s += W[i, j] * h[j]
+                    v[i] = 1.0 if np.random.random() < _sigmoid(s) else 0.0
+                _hidden_probs(v, W, c, ph)
+            if persistent:
+                for i in range(n_v):
+                    chains[r - start, i] = v[i]
+            for i in range(n_v):
+                if v[i] != 0.0:
+                    gb[i] -= v[i]
+                    for j in range(n_h):
+                        gW[i, j] -= v[i] * ph[j]
+            for j in range(n_h):
+                gc[j] -= ph[j]
+        scale = lrs[t] / (stop - start)
+        for i in range(n_v):
+            for j in range(n_h):
+                dW[i, j] = momentum * dW[i, j] + scale * gW[i, j] - lrs[t] * weight_decay * W[i, j]
+                W[i, j] += dW[i, j]
+            db[i] = momentum * db[i] + scale * gb[i]
+            b[i] += db[i]
+        for j in range(n_h):
+            dc[j] = momentum * dc[j] + scale * gc[j]
+            c[j] += dc[j]
+
+
+class TrainingHistory(dict):
+    """Per-epoch records of :func:`fit`, a dict of lists.
+
+    Keys: ``"epoch"`` (0 is before training), and, when ``eval_data`` was given and
+    ``log Z`` is tractable, ``"train_log_likelihood"`` and ``"eval_log_likelihood"``
+    (exact mean nats per sample) and ``"free_energy_gap"`` (mean F(eval) - mean F(train)).
+    Without ``eval_data`` only ``"epoch"`` and ``"seconds"`` are filled: nothing is evaluated.
+    """
+
+    def __repr__(self):
+        last = {k: (round(v[-1], 4) if isinstance(v[-1], float) else v[-1]) for k, v in self.items() if v}
+        return f"TrainingHistory({len(self.get('epoch', []))} records; last {last})"
+
+
+def _evaluate(rbm, V, eval_data, history):
+    from ebm.rbm.partition import log_partition_exact
+
+    log_z = log_partition_exact(rbm)
+    f_train = rbm.free_energy(V)
+    f_eval = rbm.free_energy(eval_data)
+    history["train_log_likelihood"].append(float(-f_train.mean() - log_z))
+    history["eval_log_likelihood"].append(float(-f_eval.mean() - log_z))
+    history["free_energy_gap"].append(float(f_eval.mean() - f_train.mean()))
+    history["log_z"].append(float(log_z))
+
+
+def fit(rbm, V, *, method="cd", k=1, lr=0.05, lr_schedule="linear", momentum=0.9,
+        initial_momentum=0.5, momentum_warmup=5, weight_decay=0.0, batch_size=10, epochs=50,
+        seed=None, eval_data=None, callback=None, warm_start=False, progress=False):
+    """Train ``rbm`` on binary data ``V``; see :meth:`ebm.rbm.RBM.fit` for the parameters."""
+    import time
+
+    V, _ = check_binary(V, rbm.n_visible, "V", allow_1d=False)
+    if V.shape[0] == 0:
+        raise ValueError("V has no rows: nothing to train on")
+    if method not in ("cd", "pcd"):
+        raise ValueError(f"method must be 'cd' or 'pcd', got {method!r}")
+    if lr_schedule not in ("linear", "constant"):
+        raise ValueError(f"lr_schedule must be 'linear' or 'constant', got {lr_schedule!r}")
+    k = check_int(k, "k")
+    lr = check_float(lr, "lr", low=0.0, low_open=True)
+    momentum = check_float(momentum, "momentum", low=0.0, high=1.0)
+    initial_momentum = check_float(initial_momentum, "initial_momentum", low=0.0, high=1.0)
+    momentum_warmup = check_int(momentum_warmup, "momentum_warmup", low=0)
+    weight_decay = check_float(weight_decay, "weight_decay", low=0.0)
+    batch_size = check_int(batch_size, "batch_size")
+    epochs = check_int(epochs, "epochs", low=0)
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be callable as callback(rbm, epoch), got {callback!r}")
+    if eval_data is not None:
+        eval_data, _ = check_binary(eval_data, rbm.n_visible, "eval_data", allow_1d=False)
+    rng = np.random.default_rng(seed)
+
+    n, n_v = V.shape
+    if not warm_start:                                    # Hinton's practical-guide initialisation
+        rbm.W = rng.normal(0.0, 0.01, size=(n_v, rbm.n_hidden))
+        rbm.b = base_rate_biases(V, smoothing=1.0 / n)     # log-odds of the (barely smoothed) means
+        rbm.c = np.zeros(rbm.n_hidden)
+    rbm.base_biases_ = base_rate_biases(V)                # AIS's base-rate model
+    W, b, c = (np.array(a, dtype=np.float64, order="C") for a in (rbm.W, rbm.b, rbm.c))
+    rbm.W, rbm.b, rbm.c = W, b, c                         # the kernel updates these in place
+    dW, db, dc = np.zeros_like(W), np.zeros_like(b), np.zeros_like(c)
+    chains = V[rng.integers(0, n, size=batch_size)].copy() if method == "pcd" else np.zeros((0, n_v))
+    n_batches = -(-n // batch_size)
+    total = n_batches * epochs
+    history = TrainingHistory(epoch=[0], seconds=[0.0])
+    evaluate = eval_data is not None and rbm.tractable
+    if evaluate:
+        for key in ("train_log_likelihood", "eval_log_likelihood", "free_energy_gap", "log_z"):
+            history[key] = []
+        _evaluate(rbm, V, eval_data, history)
+    elapsed = 0.0
+    with progress_bar(progress, epochs, f"{method.upper()}-{k} training") as bar:
+        for epoch in range(epochs):
+            start = time.perf_counter()
+            t = np.arange(epoch * n_batches, (epoch + 1) * n_batches)
+            lrs = lr * (1.0 - t / total) if lr_schedule == "linear" else np.full(n_batches, lr)
+            mom = initial_momentum if epoch < momentum_warmup else momentum
+            _train_epoch(V, rng.permutation(n), W, b, c, dW, db, dc, chains, method == "pcd", k,
+                         lrs, mom, weight_decay, batch_size, kernel_seed(rng))
+            elapsed += time.perf_counter() - start
+            history["epoch"].append(epoch + 1)
+            history["seconds"].append(elapsed)
+            if evaluate:
+                _evaluate(rbm, V, eval_data, history)
+                bar.set_postfix(eval_ll=f"{history['eval_log_likelihood'][-1]:.3f}")
+            bar.update()
+            if callback is not None:
+                callback(rbm, epoch + 1)
+    rbm.history_ = history
+    return rbm
