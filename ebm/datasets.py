@@ -147,3 +147,82 @@ def random_patterns(p, n_units, seed=None):
             raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
     rng = np.random.default_rng(seed)
     return rng.choice(np.array([-1, 1], dtype=np.int8), size=(int(p), int(n_units)))
+
+
+# --------------------------------------------------------------------------- digits (RBM chapter)
+
+
+class Digits:
+    """The 8x8 handwritten digits with their fixed train/test split (see :func:`load_digits`).
+
+    Attributes
+    ----------
+    images : ndarray of float64, shape (1797, 64)
+        One image per row, in reading order (reshape a row to ``(8, 8)``).
+    labels : ndarray of int64, shape (1797,)
+    train_index, test_index : ndarray of int64, shape (1437,) and (360,)
+        The fixed split; ``X_train``, ``y_train``, ``X_test``, ``y_test`` index with them.
+    """
+
+    shape = (8, 8)
+
+    def __init__(self, images, labels, train_index, test_index):
+        self.images, self.labels = images, labels
+        self.train_index, self.test_index = train_index, test_index
+
+    X_train = property(lambda self: self.images[self.train_index])
+    X_test = property(lambda self: self.images[self.test_index])
+    y_train = property(lambda self: self.labels[self.train_index])
+    y_test = property(lambda self: self.labels[self.test_index])
+
+    def __iter__(self):
+        """Unpack as ``X_train, X_test, y_train, y_test`` (scikit-learn's order)."""
+        return iter((self.X_train, self.X_test, self.y_train, self.y_test))
+
+    def __repr__(self):
+        return (f"Digits({len(self.images)} images of 8x8, {len(self.train_index)} train / "
+                f"{len(self.test_index)} test)")
+
+
+def load_digits(binarize=True):
+    """The 1,797 UCI 8x8 handwritten digits, shipped with ebm (no download, no scikit-learn).
+
+    Source: "Optical Recognition of Handwritten Digits", Alpaydin & Kaynak (1998), UCI
+    Machine Learning Repository, https://doi.org/10.24432/C50P49, CC BY 4.0 -- the images
+    as ``sklearn.datasets.load_digits()`` ships them (see ``ebm/data/README.md``).
+
+    Parameters
+    ----------
+    binarize : bool, default True
+        True: pixels are 1 where ``grey / 16 > 0.5`` and 0 elsewhere (29.3 % ink), the
+        RBM chapter's data.  False: the grey levels scaled to ``[0, 1]`` (``grey / 16``).
+
+    Returns
+    -------
+    Digits
+        ``images`` (1797, 64) float64, ``labels`` (1797,), the fixed split
+        ``train_index`` (1,437) / ``test_index`` (360) -- the indices of scikit-learn's
+        ``train_test_split(arange(1797), test_size=360, random_state=0)`` -- and
+        ``X_train``, ``X_test``, ``y_train``, ``y_test``.  Fresh arrays on every call.
+
+    Examples
+    --------
+    >>> from ebm.datasets import load_digits
+    >>> X_train, X_test, y_train, y_test = load_digits()
+    >>> X_train.shape, X_test.shape, np.unique(X_train).tolist()
+    ((1437, 64), (360, 64), [0.0, 1.0])
+    """
+    if not isinstance(binarize, (bool, np.bool_)):
+        raise TypeError(f"binarize must be True or False, got {binarize!r}")
+    from importlib.resources import files
+
+    with files("ebm").joinpath("data", "digits_8x8.npz").open("rb") as fh, np.load(fh) as npz:
+        pixels = npz["pixels"].astype(np.float64) / 16.0
+        labels = npz["label"].astype(np.int64)
+        train_index = npz["train_index"].astype(np.int64)
+        test_index = npz["test_index"].astype(np.int64)
+    images = (pixels > 0.5).astype(np.float64) if binarize else pixels
+    return Digits(images, labels, train_index, test_index)
+
+
+__all__ += ["Digits", "load_digits"]
