@@ -198,6 +198,7 @@ def _watch_calls(codes, found):
             path = real[code.co_filename] = os.path.realpath(code.co_filename)
         if (code.co_qualname, path) in codes:
             found.append(f"{code.co_qualname} ({os.path.relpath(path, _package_root())})")
+            raise CallsEbm("stopped at the call")    # before ebm does the work (and unsets this hook)
 
     previous = sys.getprofile()
     sys.setprofile(profiler)
@@ -276,11 +277,17 @@ class StudentFunction:
                     result = self.fn(*given_args, **given_kwargs)
             except (ExerciseTimeout, KeyboardInterrupt):
                 raise
+            except CallsEbm:
+                pass                                        # reported below, from ``found``
             except BaseException as exc:                    # SystemExit included
+                if found:                                   # it caught our stop, then failed
+                    raise CallsEbm(f"{self.exercise.name} calls ebm's own implementation "
+                                   f"({', '.join(dict.fromkeys(found))}); write it yourself") from None
                 self.last.error = exc
                 self.last.warnings = _warning_texts(caught)
                 raise StudentError(exc, _student_frame(exc.__traceback__)) from exc
-        self.last.result = result
+            else:
+                self.last.result = result
         self.last.warnings = _warning_texts(caught)
         if found:
             self.ebm_calls.extend(found)

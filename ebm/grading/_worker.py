@@ -95,7 +95,7 @@ def _sources(path):
     from ebm.grading.notebooks import notebook_code, read_notebook
 
     if path.endswith(".ipynb"):
-        return [(f"<cell {k}>", src) for k, src in enumerate(notebook_code(read_notebook(path)), 1)]
+        return [(f"<cell {k}>", src) for k, src in notebook_code(read_notebook(path))]
     with open(path, encoding="utf-8", errors="replace") as f:
         return [(os.path.basename(path), f.read())]
 

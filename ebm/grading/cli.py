@@ -79,19 +79,20 @@ def _print_submission(sub):
     for ex in sub.exercises:
         passed = sum(c.passed for c in ex.checks)
         print(f"  {ex.exercise:24s} {ex.score:4g} / {ex.max_score:g}   {passed} of {len(ex.checks)} checks passed")
-        not_run = 0
+        not_run, last = 0, None
         for c in ex.checks:
             if c.passed:
                 continue
-            if c.message.startswith("not run:"):
+            if c.message.startswith("not run:") or c.message == last:
                 not_run += 1
                 continue
+            last = c.message
             tag = " (hidden)" if c.hidden else ""
             print(f"      {c.status.upper()}{tag} {c.description}: {c.message[:300]}")
             for _, message in c.hints:
                 print(f"        hint: {message}")
         if not_run:
-            print(f"      ... and {not_run} more check(s) not run")
+            print(f"      ... and {not_run} more check(s) not run or failing the same way")
 
 
 def grade_command(args):

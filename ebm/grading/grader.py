@@ -103,7 +103,7 @@ def _defined_names(path):
 
     try:
         if str(path).endswith(".ipynb"):
-            text = "\n".join(notebook_code(read_notebook(path)))
+            text = "\n".join(src for _, src in notebook_code(read_notebook(path)))
         else:
             text = Path(path).read_text(encoding="utf-8", errors="replace")
     except (OSError, ValueError):

@@ -211,19 +211,20 @@ _MAGIC = re.compile(r"^\s*[%!]")
 
 
 def notebook_code(nb):
-    """The code cells' sources, with IPython magics and shell escapes removed.
+    """``[(k, source)]`` of the code cells (k counts code cells from 1), magics removed.
 
     A cell magic (``%%time``...) skips the whole cell; a line magic or ``!cmd`` line
     becomes ``pass`` (keeping the indentation and the line numbers).
     """
-    cells = []
+    cells, k = [], 0
     for cell in nb.get("cells", []):
         if cell.get("cell_type") != "code":
             continue
+        k += 1
         src = _source(cell)
         if src.lstrip().startswith("%%"):
             continue
         lines = [re.sub(r"^(\s*).*$", r"\1pass", line) if _MAGIC.match(line) else line
                  for line in src.splitlines()]
-        cells.append("\n".join(lines))
+        cells.append((k, "\n".join(lines)))
     return cells

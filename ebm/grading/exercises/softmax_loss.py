@@ -265,6 +265,8 @@ def _no_subtraction(prob, label, ignore_label=None):
                example=_no_subtraction)
 def _(a):
     prob, label, keep = _kept(a)
+    if not keep.any():
+        return False
     mask = keep[:, None, :].reshape(prob.shape[:1] + (1,) + prob.shape[2:])
     return any(is_close(a.got, prob * m / d) for m in (1, mask) for d in (1, keep.size, max(1, keep.sum())))
 
@@ -278,10 +280,13 @@ def _ignores_nothing(prob, label, ignore_label=None):
                "normalizer", example=_ignores_nothing)
 def _(a):
     prob, label, keep = _kept(a)
-    if keep.all():
+    if keep.all() or not keep.any() or a.expected is None:
         return False
-    got = np.asarray(a.got, dtype=np.float64).reshape(prob.shape[0], prob.shape[1], -1)
-    return bool(np.any(np.abs(got.transpose(0, 2, 1)[~keep]) > 1e-12))
+    cols = lambda v: np.asarray(v, dtype=np.float64).reshape(prob.shape[0], prob.shape[1], -1).transpose(0, 2, 1)
+    got, expected = cols(a.got), cols(a.expected)
+    # right at the kept positions (whatever the count divided by), not zero at an ignored one
+    kept_right = any(is_close(got[keep], expected[keep] * f) for f in (1, keep.sum() / keep.size))
+    return kept_right and bool(np.any(np.abs(got[~keep]) > 1e-12))
 
 
 def _swapped(prob, label, ignore_label=None):

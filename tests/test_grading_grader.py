@@ -1,0 +1,345 @@
+"""The batch grader on a gallery of realistic wrong and hostile submissions.
+
+Each submission is a real file graded in its own worker process, as an
+instructor would.  Time limits here are ~1 s so the file runs in seconds.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import textwrap
+
+import pytest
+
+import ebm.grading as grading
+from ebm.cli import main
+from ebm.grading import grader
+
+CORE = ["softmax_loss_forward", "softmax_loss_backward", "softmax_backward"]
+TIMEOUT = 1.0
+
+RIGHT = '''
+import numpy as np
+
+def softmax_loss_forward(bottom_data, label):
+    x = np.asarray(bottom_data, dtype=float)
+    m = x.max(axis=1, keepdims=True)
+    e = np.exp(x - m)
+    p = e / e.sum(axis=1, keepdims=True)
+    return float(-np.log(p[np.arange(len(label)), label]).mean()), p
+
+def softmax_loss_backward(prob, label, ignore_label=None):
+    prob = np.asarray(prob, dtype=float)
+    n, c = prob.shape[:2]
+    p = prob.reshape(n, c, -1).copy()
+    lab = np.asarray(label).reshape(n, -1)
+    keep = np.ones(lab.shape, bool) if ignore_label is None else lab != ignore_label
+    i, j = np.nonzero(keep)
+    p[i, lab[i, j], j] -= 1
+    p *= keep[:, None, :]
+    return (p / max(1, keep.sum())).reshape(prob.shape)
+
+def softmax_backward(top_data, top_diff):
+    return top_data * (top_diff - (top_data * top_diff).sum(axis=1, keepdims=True))
+'''
+
+
+def _replace(src, name, body):
+    """RIGHT with the function ``name`` replaced by ``body``."""
+    start = src.index(f"def {name}(")
+    end = src.find("\ndef ", start + 1)
+    return src[:start] + textwrap.dedent(body).strip() + "\n" + (src[end:] if end != -1 else "")
+
+
+GALLERY = {
+    # realistic mistakes: (source, exercise that loses points, hint expected)
+    "forgot_one": (_replace(RIGHT, "softmax_loss_backward", '''
+        def softmax_loss_backward(prob, label, ignore_label=None):
+            return np.asarray(prob) / len(label)
+        '''), "softmax_loss_backward", "label_not_subtracted"),
+    "no_max": (_replace(RIGHT, "softmax_loss_forward", '''
+        def softmax_loss_forward(bottom_data, label):
+            e = np.exp(bottom_data)
+            p = e / e.sum(axis=1, keepdims=True)
+            return float(-np.log(p[np.arange(len(label)), label]).mean()), p
+        '''), "softmax_loss_forward", "no_max_subtraction"),
+    "swapped": (_replace(RIGHT, "softmax_loss_backward", '''
+        def softmax_loss_backward(prob, label, ignore_label=None):
+            prob = np.asarray(prob, dtype=float)
+            d = prob - 1.0
+            d[np.arange(len(label)), label] += 1.0
+            return d / len(label)
+        '''), "softmax_loss_backward", "swapped_cases"),
+    "no_norm": (_replace(RIGHT, "softmax_loss_backward", '''
+        def softmax_loss_backward(prob, label, ignore_label=None):
+            prob = np.asarray(prob, dtype=float)
+            n, c = prob.shape[:2]
+            p = prob.reshape(n, c, -1).copy()
+            lab = np.asarray(label).reshape(n, -1)
+            keep = np.ones(lab.shape, bool) if ignore_label is None else lab != ignore_label
+            i, j = np.nonzero(keep)
+            p[i, lab[i, j], j] -= 1
+            p *= keep[:, None, :]
+            return p.reshape(prob.shape)
+        '''), "softmax_loss_backward", "missing_normalizer"),
+    "ignored_kept": (_replace(RIGHT, "softmax_loss_backward", '''
+        def softmax_loss_backward(prob, label, ignore_label=None):
+            prob = np.asarray(prob, dtype=float)
+            n, c = prob.shape[:2]
+            p = prob.reshape(n, c, -1).copy()
+            lab = np.asarray(label).reshape(n, -1)
+            keep = np.ones(lab.shape, bool) if ignore_label is None else lab != ignore_label
+            i, j = np.nonzero(keep)
+            p[i, lab[i, j], j] -= 1
+            return (p / max(1, keep.sum())).reshape(prob.shape)
+        '''), "softmax_loss_backward", "nonzero_at_ignored"),
+    "sign": (_replace(RIGHT, "softmax_backward", '''
+        def softmax_backward(top_data, top_diff):
+            return top_data * ((top_data * top_diff).sum(axis=1, keepdims=True) - top_diff)
+        '''), "softmax_backward", "wrong_sign"),
+}
+
+HOSTILE = {
+    "loop": _replace(RIGHT, "softmax_backward", '''
+        def softmax_backward(top_data, top_diff):
+            while True:
+                pass
+        '''),
+    "stubborn_loop": _replace(RIGHT, "softmax_backward", '''
+        def softmax_backward(top_data, top_diff):
+            while True:
+                try:
+                    while True:
+                        pass
+                except BaseException:
+                    pass
+        '''),
+    "exits": _replace(RIGHT, "softmax_backward", '''
+        def softmax_backward(top_data, top_diff):
+            import sys
+            sys.exit(3)
+        '''),
+    "hard_exit": _replace(RIGHT, "softmax_backward", '''
+        def softmax_backward(top_data, top_diff):
+            import os
+            os._exit(7)
+        '''),
+    "crash": _replace(RIGHT, "softmax_backward", '''
+        def softmax_backward(top_data, top_diff):
+            return top_data[None, None, None, 99]
+        '''),
+    "mutates": _replace(RIGHT, "softmax_backward", '''
+        def softmax_backward(top_data, top_diff):
+            top_diff -= (top_data * top_diff).sum(axis=1, keepdims=True)
+            top_diff *= top_data
+            return top_diff
+        '''),
+    "flood": _replace(RIGHT, "softmax_backward", '''
+        def softmax_backward(top_data, top_diff):
+            print("spam " * 400_000)                # 2 MB at once
+            for _ in range(2000):
+                print("more spam")
+            return top_data * (top_diff - (top_data * top_diff).sum(axis=1, keepdims=True))
+        '''),
+    "memory": _replace(RIGHT, "softmax_backward", '''
+        def softmax_backward(top_data, top_diff):
+            big = np.ones((1 << 31,))       # 16 GiB
+            return big
+        '''),
+    "syntax": _replace(RIGHT, "softmax_backward", '''
+        def softmax_backward(top_data, top_diff)
+            return top_data
+        '''),
+    "exit_at_top": RIGHT + "\nimport sys\nsys.exit(0)\nprint('never')\n",
+    "hard_exit_at_top": "import os\nos._exit(1)\n" + RIGHT,
+    "cheat": _replace(RIGHT, "softmax_backward", '''
+        def softmax_backward(top_data, top_diff):
+            from ebm.reference import softmax_backward as theirs
+            return theirs(top_data, top_diff)
+        '''),
+}
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    """Grade the whole gallery as one class (a directory), the way an instructor would."""
+    folder = tmp_path_factory.mktemp("submissions")
+    for name, (src, _, _) in GALLERY.items():
+        (folder / f"{name}.py").write_text(src)
+    for name, src in HOSTILE.items():
+        (folder / f"{name}.py").write_text(src)
+    (folder / "right.py").write_text(RIGHT)
+    out = tmp_path_factory.mktemp("out")
+    old = grader.GRACE
+    grader.GRACE = 0.5
+    try:
+        results = grader.grade_directory(folder, out, exercises=CORE, timeout=TIMEOUT, jobs=2)
+    finally:
+        grader.GRACE = old
+    return {r.student: r for r in results}, out
+
+
+def _ex(sub, name):
+    return next(e for e in sub.exercises if e.exercise == name)
+
+
+MAX = sum(grading.get(n).max_score for n in CORE)
+
+
+def test_right_submission_gets_full_marks(graded):
+    results, _ = graded
+    assert results["right"].score == results["right"].max_score == MAX
+    assert results["right"].problems == []
+
+
+@pytest.mark.parametrize("name", list(GALLERY))
+def test_each_mistake_loses_points_on_its_exercise_only_with_its_hint(graded, name):
+    results, _ = graded
+    _, exercise, hint = GALLERY[name]
+    sub = results[name]
+    for other in CORE:
+        e = _ex(sub, other)
+        if other == exercise:
+            assert e.score < e.max_score
+            assert hint in e.hint_keys, [(c.description, c.message) for c in e.checks]
+        else:
+            assert e.score == e.max_score, (other, [c.message for c in e.checks if not c.passed])
+
+
+def _only_softmax_backward_lost(sub):
+    for name in CORE[:2]:
+        assert _ex(sub, name).score == _ex(sub, name).max_score, name
+    e = _ex(sub, "softmax_backward")
+    assert e.score == 0
+    return e
+
+
+@pytest.mark.parametrize("name,status,text", [
+    ("loop", "timeout", "more than 1 s"),
+    ("stubborn_loop", "timeout", "process was killed"),
+    ("exits", "exited", "sys.exit(3)"),
+    ("hard_exit", "crashed", "exited with status 7"),
+    ("crash", "error", "IndexError"),
+    ("mutates", "failed", "modified its argument 'top_diff' in place"),
+    ("memory", "error", "out of memory"),
+    ("cheat", "flagged", "ebm's own implementation"),
+])
+def test_hostile_submissions_cost_only_the_exercise_they_touch(graded, name, status, text):
+    results, _ = graded
+    e = _only_softmax_backward_lost(results[name])
+    first = e.checks[0]
+    assert first.status == status and text in first.message, (first.status, first.message)
+
+
+def test_a_flood_of_output_is_truncated_and_graded(graded):
+    results, _ = graded
+    e = _ex(results["flood"], "softmax_backward")
+    assert e.score == e.max_score
+    out = e.checks[0].output
+    assert len(out) < 3000 and "more characters of output not shown" in out
+
+
+def test_a_syntax_error_costs_only_its_function(graded):
+    results, _ = graded
+    sub = results["syntax"]
+    e = _only_softmax_backward_lost(sub)
+    assert e.checks[0].status == "missing"
+    assert any("SyntaxError" in p for p in sub.problems)
+
+
+def test_exits_at_top_level(graded):
+    results, _ = graded
+    soft = results["exit_at_top"]                  # sys.exit while loading: the functions exist
+    assert soft.score == MAX and any("sys.exit(0)" in p for p in soft.problems)
+    hard = results["hard_exit_at_top"]             # os._exit while loading: nothing can be graded
+    assert hard.score == 0 and "while loading" in hard.problems[0]
+    assert {c.status for e in hard.exercises for c in e.checks} == {"crashed"}
+
+
+def test_directory_outputs(graded):
+    results, out = graded
+    rows = list(csv.DictReader(open(out / "summary.csv")))
+    assert {r["student"] for r in rows} == set(results)
+    right = next(r for r in rows if r["student"] == "right")
+    assert float(right["score"]) == MAX and float(right["softmax_backward"]) == 5
+    cheat = next(r for r in rows if r["student"] == "cheat")
+    assert "softmax_backward: calls ebm's own implementation" in cheat["flags"]
+    hints = list(csv.DictReader(open(out / "hints.csv")))
+    counts = {(h["exercise"], h["mistake"]): int(h["students"]) for h in hints}
+    assert counts[("softmax_loss_backward", "label_not_subtracted")] == 1
+    assert counts[("softmax_backward", "timeout")] == 2          # loop and stubborn_loop
+    assert (out / "hints.png").stat().st_size > 5000
+    for student in results:
+        data = json.loads((out / student / "results.json").read_text())
+        _assert_gradescope(data)
+
+
+def _assert_gradescope(data):
+    assert set(data) >= {"score", "max_score", "tests"}
+    assert data["score"] == pytest.approx(sum(t["score"] for t in data["tests"]))
+    assert data["max_score"] == pytest.approx(sum(t["max_score"] for t in data["tests"]))
+    for t in data["tests"]:
+        assert set(t) >= {"name", "score", "max_score", "status", "output", "visibility"}
+        assert t["status"] in ("passed", "failed")
+        assert t["name"].split(":")[0] in CORE
+        assert t["visibility"] in ("visible", "after_due_date")
+
+
+def test_hidden_checks_use_the_hidden_visibility(graded):
+    results, _ = graded
+    data = grader.gradescope_results(results["right"], hidden_visibility="hidden")
+    hidden = {t["name"] for t in data["tests"] if t["visibility"] == "hidden"}
+    assert hidden == {f"{n}: {c.description}" for n in CORE for c in grading.get(n).hidden_checks}
+    pl = grader.prairielearn_results(results["forgot_one"])
+    assert 0 < pl["score"] < 1 and pl["gradable"] is True
+    assert sum(t["points"] for t in pl["tests"]) == pytest.approx(results["forgot_one"].score)
+
+
+def test_cli_single_submission_json_and_exit_status(tmp_path, capsys):
+    sub = tmp_path / "student.py"
+    sub.write_text(GALLERY["forgot_one"][0])
+    out = tmp_path / "results.json"
+    assert main(["grade", str(sub), "--json", str(out), "--timeout", "5", "--exercise",
+                 "softmax_loss_backward"]) == 0      # a low score is still a successful grading
+    data = json.loads(out.read_text())
+    assert 0 <= data["score"] < data["max_score"] == 7
+    text = capsys.readouterr().out
+    assert "hint: the result equals prob" in text
+    assert main(["grade", str(tmp_path / "absent.py")]) == 1          # could not grade
+    (tmp_path / "notes.txt").write_text("hello")
+    assert main(["grade", str(tmp_path / "notes.txt")]) == 1
+    assert main(["grade", str(tmp_path)]) == 2                         # a directory needs --out
+    err = capsys.readouterr().err
+    assert "could not grade" in err and "--out" in err
+
+
+def test_a_notebook_submission_skips_magics_and_a_broken_notebook_scores_zero(tmp_path):
+    from ebm.grading.notebooks import _cell, _notebook
+
+    cells = [_cell("code", "%matplotlib inline\nimport numpy as np"),
+             _cell("code", "%%time\nraise RuntimeError('cell magics are skipped')"),
+             _cell("code", "!echo shell\n" + _replace(RIGHT, "softmax_loss_forward", "").split("def softmax_loss_backward")[0]),
+             _cell("code", "def softmax_loss_backward" + RIGHT.split("def softmax_loss_backward")[1].split("def softmax_backward")[0]),
+             _cell("code", "ebm_undefined_name"),
+             _cell("code", "def softmax_backward" + RIGHT.split("def softmax_backward")[1])]
+    nb = tmp_path / "nb.ipynb"
+    nb.write_text(json.dumps(_notebook(cells)))
+    sub = grader.grade_submission(nb, exercises=CORE, timeout=5)
+    assert _ex(sub, "softmax_loss_backward").score == 7 and _ex(sub, "softmax_backward").score == 5
+    assert _ex(sub, "softmax_loss_forward").checks[0].status == "missing"
+    assert any("<cell 5>" in p and "NameError" in p for p in sub.problems)
+    broken = tmp_path / "broken.ipynb"
+    broken.write_text("{not json")
+    sub = grader.grade_submission(broken, exercises=CORE, timeout=5)
+    assert sub.score == 0 and "not a readable notebook" in sub.problems[0]
+
+
+def test_chapters_are_inferred_from_the_defined_functions(tmp_path):
+    f = tmp_path / "a.py"
+    f.write_text("def flip_delta(W, b, s, i):\n    return 0.0\n")
+    names = grader.select_exercises([f])
+    assert set(names) == {e.name for e in grading.registry("hopfield")}
+    assert grader.select_exercises([f], chapters=["softmax_loss"])[0] == "softmax_loss_forward"
+    with pytest.raises(KeyError):
+        grader.select_exercises([f], exercises=["no_such_exercise"])
