@@ -77,6 +77,8 @@ __all__ = [
     "boltzmann_ratio",
     "conditional_check",
     "anneal_vs_greedy",
+    "spin_glass",
+    "GLASS_SCHEDULE",
     "parity_experiment",
     "encoder_experiment",
     "benchmark_gibbs",
@@ -437,11 +439,14 @@ class AnnealResult:
     temperatures : ndarray, shape (sweeps,)
         The temperature of each sweep.
     final : ndarray of int8, shape (n,)
+    states : ndarray of int8, shape (sweeps, n)
+        The state after each sweep.
     """
 
     energies: np.ndarray
     temperatures: np.ndarray
     final: np.ndarray
+    states: np.ndarray
 
 
 def _index_set(indices, n, name):
@@ -547,6 +552,14 @@ class BoltzmannMachine:
         return BoltzmannMachine(self.W if W is None else W, self.theta if theta is None else theta,
                                 self.T if T is None else T, mask=self.mask, visible=self.visible,
                                 hidden=self.hidden)
+
+    def _with_params(self, W, theta):
+        """The same structure with new parameters, unvalidated: for :func:`learn`'s inner loop,
+        whose steps keep W symmetric with a zero diagonal and zero outside the mask."""
+        new = object.__new__(BoltzmannMachine)
+        new.__dict__.update(self.__dict__)
+        new.W, new.theta = W, theta
+        return new
 
     # ------------------------------------------------------------------ energies
 
@@ -675,8 +688,8 @@ class BoltzmannMachine:
             The energy after each sweep, the temperature of each sweep and the final state.
         """
         temps = _schedule_temps(schedule)
-        state, _, energies = self._run(temps, seed, init, clamp, temps.size)
-        return AnnealResult(energies, temps, state)
+        state, states, energies = self._run(temps, seed, init, clamp, 0)
+        return AnnealResult(energies, temps, state, states)
 
     def descend(self, *, sweeps=50, seed=None, init=None, clamp=None):
         """Greedy descent, the ``T = 0`` limit: each unit takes the state of lower energy.
@@ -686,8 +699,8 @@ class BoltzmannMachine:
         """
         sweeps = _check_int(sweeps, "sweeps", 1)
         temps = np.zeros(sweeps)
-        state, _, energies = self._run(temps, seed, init, clamp, sweeps)
-        return AnnealResult(energies, temps, state)
+        state, states, energies = self._run(temps, seed, init, clamp, 0)
+        return AnnealResult(energies, temps, state, states)
 
 
 def _schedule_temps(schedule):
@@ -740,8 +753,9 @@ def clamped_statistics(bm, data):
     """
     v = _as_data(bm, data).astype(np.float64)
     S, p = _hidden_posterior(bm, v)
-    w = p / v.shape[0]
-    return np.einsum("mh,mhi->i", w, S), np.einsum("mh,mhi,mhj->ij", w, S, S)
+    flat = S.reshape(-1, bm.n_units)
+    w = p.reshape(-1, 1) / v.shape[0]
+    return (flat * w).sum(axis=0), (flat * w).T @ flat
 
 
 def free_statistics(bm):
@@ -921,7 +935,7 @@ def learn(bm, data, *, n_cycles=100, lr=0.5, step="gradient", statistics="exact"
             W = W + lr * np.where(mask, dW, 0.0)
             theta = theta - lr * dth
             W = 0.5 * (W + W.T)                        # exact symmetry against rounding
-            machine = bm.copy(W=W, theta=theta)
+            machine = machine._with_params(W, theta)
             if track_G:
                 G[cycle] = kl_divergence(machine, v)
             done = cycle + 1
@@ -1178,8 +1192,25 @@ def conditional_check(bm, unit, *, n_samples=100_000, seed=0):
     return {"rest": keys, "count": count, "empirical": on / count, "sigma": sigma}
 
 
-def anneal_vs_greedy(bm, *, schedule=((4.0, 10), (2.0, 10), (1.0, 10), (0.5, 10), (0.25, 10), (0.1, 10)),
-                     n_runs=50, seed=0, progress=False):
+def spin_glass(n_units, seed=0):
+    """A Sherrington-Kirkpatrick spin glass written with {0, 1} units: many local minima.
+
+    Couplings ``J_ij ~ N(0, 1/n)``; the ±1 energy ``-1/2 sigma^T J sigma`` with
+    ``sigma = 2 s - 1`` equals ``-1/2 s^T (4J) s + (2 J 1)^T s`` plus a constant,
+    so ``W = 4 J`` and ``theta = 2 J 1``.
+    """
+    n = _check_int(n_units, "n_units", 2)
+    rng = np.random.default_rng(seed)
+    J = np.triu(rng.normal(0, 1 / np.sqrt(n), (n, n)), 1)
+    J = J + J.T
+    return BoltzmannMachine(4 * J, 2 * J.sum(axis=1))
+
+
+#: The annealing schedule of :func:`anneal_vs_greedy` (T falls from 3 to 0.1, 20 sweeps each).
+GLASS_SCHEDULE = ((3.0, 20), (2.0, 20), (1.5, 20), (1.0, 20), (0.7, 20), (0.5, 20), (0.3, 20), (0.1, 20))
+
+
+def anneal_vs_greedy(bm, *, schedule=GLASS_SCHEDULE, n_runs=50, seed=0, progress=False):
     """Final energies of annealing and of greedy descent, from the same random starts.
 
     Each run ends annealing with a greedy pass (so both end in a local minimum).

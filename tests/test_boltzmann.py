@@ -268,11 +268,18 @@ def test_clamped_sampling_equals_exact_conditional():
 
 
 def test_annealing_trace_and_beats_greedy():
-    bm = random_machine(16, 21, scale=1.5)
+    bm = bz.spin_glass(16, seed=1)
     r = bz.anneal_vs_greedy(bm, n_runs=30, seed=0)
     tr = r["trace"]
-    assert tr.energies.shape == tr.temperatures.shape == (60,)
-    assert tr.temperatures[0] == 4.0 and tr.temperatures[-1] == 0.1
+    assert tr.energies.shape == tr.temperatures.shape == (160,) and tr.states.shape == (160, 16)
+    assert tr.temperatures[0] == 3.0 and tr.temperatures[-1] == 0.1
+    np.testing.assert_allclose(bm.energy(tr.states), tr.energies, atol=1e-9)
+    # the spin glass in {0,1} form has the +-1 energy: E(s) = -1/2 sigma J sigma + const
+    S = bz.all_states(16)[::997].astype(float)
+    sigma = 2 * S - 1
+    J = bm.W / 4
+    diff = bm.energy(S.astype(np.int8)) - (-0.5 * np.einsum("mi,ij,mj->m", sigma, J, sigma))
+    assert np.ptp(diff) < 1e-9
     assert r["anneal"].min() >= r["global_min"] - 1e-9 and r["greedy"].min() >= r["global_min"] - 1e-9
     assert r["anneal"].mean() < r["greedy"].mean()
     assert np.mean(np.isclose(r["anneal"], r["global_min"])) > np.mean(np.isclose(r["greedy"], r["global_min"]))
