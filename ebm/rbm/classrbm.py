@@ -32,7 +32,7 @@ _PARAMS = ("W", "U", "b", "c", "d")
 
 
 def _softplus(x):
-    return np.logaddexp(0.0, x)
+    return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
 
 
 def _sigmoid(x):
@@ -91,7 +91,7 @@ class ClassRBM:
         bad = (arr < 0) | (arr >= self.n_classes) | (arr != np.round(arr))
         if bad.any():
             pos = int(np.argmax(bad))
-            raise ValueError(f"y[{pos}] is {arr[pos]!r}: labels must be integers in [0, {self.n_classes})")
+            raise ValueError(f"y[{pos}] is {arr[pos]}: labels must be integers in [0, {self.n_classes})")
         return arr.astype(np.int64)
 
     # ------------------------------------------------------------------ the forward pass

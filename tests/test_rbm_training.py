@@ -1,0 +1,138 @@
+"""RBM training (issue 9): the defaults reach the target, the history is exact, sklearn side by side."""
+
+import numpy as np
+import pytest
+
+from ebm.datasets import load_digits
+from ebm.rbm import RBM
+
+#: Exact test log-likelihood the defaults must reach (mean of 3 seeds, 16 hidden, 50 epochs).
+TARGET = -19.0
+#: Baselines on the same split (ANCHORS): uniform 64 ln 2, independent pixels.
+UNIFORM = -64 * np.log(2)
+INDEPENDENT = -24.69
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_digits()
+
+
+@pytest.fixture(scope="module")
+def trained(digits):
+    """The issue's target run: fit(V, epochs=50, seed=s) for s = 0, 1, 2, at full size."""
+    return [RBM(64, 16).fit(digits.X_train, epochs=50, seed=s) for s in range(3)]
+
+
+def test_defaults_reach_the_target(trained, digits):
+    lls = [rbm.log_likelihood(digits.X_test).mean() for rbm in trained]
+    assert np.mean(lls) >= TARGET, lls
+    assert min(lls) > INDEPENDENT                  # every seed beats independent pixels
+
+
+def test_independent_pixels_baseline(digits):
+    # The defaults start at the independent-pixel model (W ~ 0, b = log-odds), so the epoch-0
+    # likelihood is the baseline of ANCHORS (up to the tiny W and the smoothing).
+    rbm = RBM(64, 16).fit(digits.X_train, epochs=0, seed=0)
+    assert rbm.log_likelihood(digits.X_test).mean() == pytest.approx(INDEPENDENT, abs=0.3)
+    rbm.W[:] = 0.0
+    rbm.b[:] = 0.0
+    assert rbm.log_likelihood(digits.X_test).mean() == pytest.approx(UNIFORM, abs=1e-9)
+
+
+def test_history_is_the_exact_likelihood_per_epoch(digits):
+    X, Xv = digits.X_train, digits.X_test
+    seen = []
+    rbm = RBM(64, 8).fit(X, epochs=4, seed=1, eval_data=Xv, callback=lambda r, e: seen.append(e))
+    h = rbm.history_
+    assert seen == [1, 2, 3, 4] and h["epoch"] == [0, 1, 2, 3, 4]
+    assert len(h["eval_log_likelihood"]) == 5 and len(h["train_log_likelihood"]) == 5
+    assert h["eval_log_likelihood"][-1] == pytest.approx(rbm.log_likelihood(Xv).mean(), abs=1e-10)
+    assert h["train_log_likelihood"][-1] == pytest.approx(rbm.log_likelihood(X).mean(), abs=1e-10)
+    assert h["free_energy_gap"][-1] == pytest.approx(rbm.free_energy_gap(X, Xv), abs=1e-10)
+    assert h["eval_log_likelihood"][-1] > h["eval_log_likelihood"][0]
+    # without eval_data nothing is evaluated
+    quiet = RBM(64, 8).fit(X, epochs=2, seed=1)
+    assert set(quiet.history_) == {"epoch", "seconds"}
+
+
+def test_training_is_reproducible(digits):
+    X = digits.X_train[:200]
+    a = RBM(64, 8).fit(X, epochs=3, seed=5)
+    b = RBM(64, 8).fit(X, epochs=3, seed=np.random.default_rng(5))
+    c = RBM(64, 8).fit(X, epochs=3, seed=6)
+    np.testing.assert_array_equal(a.W, b.W)
+    assert not np.array_equal(a.W, c.W)
+
+
+@pytest.mark.parametrize("method, k", [("cd", 3), ("pcd", 1)])
+def test_other_samplers_learn(digits, method, k):
+    rbm = RBM(64, 16).fit(digits.X_train, method=method, k=k, epochs=10, seed=0)
+    assert rbm.log_likelihood(digits.X_test).mean() > INDEPENDENT + 1.0
+
+
+def test_weight_decay_shrinks_the_weights(digits):
+    X = digits.X_train[:300]
+    plain = RBM(64, 8).fit(X, epochs=5, seed=2)
+    decayed = RBM(64, 8).fit(X, epochs=5, seed=2, weight_decay=0.05)
+    assert np.linalg.norm(decayed.W) < 0.9 * np.linalg.norm(plain.W)
+
+
+def test_warm_start_continues(digits):
+    X = digits.X_train[:300]
+    rbm = RBM(64, 8).fit(X, epochs=2, seed=0)
+    W = rbm.W.copy()
+    rbm.fit(X, epochs=1, seed=1, warm_start=True, lr=1e-12)
+    np.testing.assert_allclose(rbm.W, W, atol=1e-9)
+
+
+@pytest.mark.parametrize("kwargs, exc, match", [
+    (dict(method="gibbs"), ValueError, "method must be 'cd' or 'pcd'"),
+    (dict(k=0), ValueError, "k must be positive"),
+    (dict(lr=0.0), ValueError, "lr must be > 0"),
+    (dict(batch_size=0), ValueError, "batch_size must be positive"),
+    (dict(momentum=1.5), ValueError, "momentum must be <= 1"),
+    (dict(epochs=2.5), TypeError, "epochs must be an integer"),
+    (dict(epochs=-1), ValueError, "epochs must be >= 0"),
+    (dict(lr_schedule="cosine"), ValueError, "lr_schedule must be"),
+    (dict(callback=3), TypeError, "callback must be callable"),
+    (dict(eval_data=np.zeros((2, 63))), ValueError, "eval_data has 63 columns"),
+])
+def test_fit_rejects_bad_arguments(kwargs, exc, match):
+    kwargs = {"epochs": 1, **kwargs}
+    with pytest.raises(exc, match=match):
+        RBM(64, 4).fit(np.zeros((5, 64)), **kwargs)
+
+
+# --------------------------------------------------------------------------- scikit-learn, optional
+
+
+def test_side_by_side_with_scikit_learn(trained, digits):
+    """Same budget as BernoulliRBM (16 hidden, lr 0.05, batch 10, 50 epochs); needs scikit-learn."""
+    sk = pytest.importorskip("sklearn.neural_network")
+    theirs = []
+    for seed in range(2):
+        model = sk.BernoulliRBM(n_components=16, learning_rate=0.05, batch_size=10, n_iter=50,
+                                random_state=seed).fit(digits.X_train)
+        rbm = RBM(64, 16)
+        rbm.W, rbm.b, rbm.c = model.components_.T.copy(), model.intercept_visible_.copy(), \
+            model.intercept_hidden_.copy()
+        # the same free energy (an independent implementation of the convention)
+        np.testing.assert_allclose(rbm.free_energy(digits.X_test), model._free_energy(digits.X_test),
+                                   rtol=1e-12)
+        theirs.append(rbm.log_likelihood(digits.X_test).mean())
+    ours = [rbm.log_likelihood(digits.X_test).mean() for rbm in trained]
+    assert np.mean(ours) > np.mean(theirs), (ours, theirs)
+
+
+def test_pseudo_likelihood_is_the_mean_of_scikit_learns_stochastic_one(trained, digits):
+    sk = pytest.importorskip("sklearn.neural_network")
+    rbm = trained[0]
+    # a RandomState instance advances between calls (an int would flip the same units each time)
+    model = sk.BernoulliRBM(n_components=16, random_state=np.random.RandomState(0))
+    model.components_, model.intercept_visible_, model.intercept_hidden_ = rbm.W.T, rbm.b, rbm.c
+    X = digits.X_test[:60]
+    draws = np.mean([model.score_samples(X) for _ in range(300)], axis=0)   # one random unit each
+    exact = rbm.pseudo_likelihood(X)
+    assert np.abs(draws.mean() - exact.mean()) < 0.05 * abs(exact.mean())
+    assert np.abs(draws.mean() - (exact.mean() + 2.0)) > np.abs(draws.mean() - exact.mean())
