@@ -105,6 +105,8 @@ def _cell(kind, text):
 
 
 def _notebook(cells):
+    for k, cell in enumerate(cells):
+        cell.setdefault("id", f"cell-{k:02d}")             # nbformat 4.5 wants an id per cell
     return {
         "cells": cells,
         "metadata": {

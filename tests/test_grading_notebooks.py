@@ -1,0 +1,132 @@
+"""The exercise notebooks: instructor versions earn full marks, student versions 0 without crashing.
+
+Every notebook in ``notebooks/exercises/`` (one per chapter with exercises, built
+from the registry) is executed top to bottom twice -- as the instructor wrote it
+and as ``python -m ebm exercises --student`` hands it out -- and graded by the
+batch grader.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import ebm.grading as grading
+from ebm.cli import main
+from ebm.grading import grader, notebooks
+
+ROOT = Path(__file__).resolve().parent.parent
+EXERCISE_NOTEBOOKS = sorted((ROOT / "notebooks" / "exercises").glob("*.ipynb"))
+
+
+def _execute(path):
+    """Run a notebook headless; return (stdout text, stderr text) of all its cells."""
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    nb = nbformat.read(path, as_version=4)
+    env_backend = os.environ.get("MPLBACKEND")
+    os.environ["MPLBACKEND"] = "Agg"
+    try:
+        nbclient.NotebookClient(nb, timeout=120, kernel_name="python3",
+                                resources={"metadata": {"path": str(path.parent)}}).execute()
+    finally:
+        if env_backend is None:
+            os.environ.pop("MPLBACKEND", None)
+        else:
+            os.environ["MPLBACKEND"] = env_backend
+    out, err = [], []
+    for cell in nb.cells:
+        for o in cell.get("outputs", []):
+            if o.get("output_type") == "stream":
+                (err if o["name"] == "stderr" else out).append(o["text"])
+            elif o.get("output_type") == "error":
+                err.append(f"{o['ename']}: {o['evalue']}")
+    return "".join(out), "".join(err)
+
+
+def test_every_chapter_with_exercises_has_an_up_to_date_instructor_notebook():
+    chapters = grading.chapters()
+    assert {p.name for p in EXERCISE_NOTEBOOKS} >= {notebooks.notebook_name(ch) for ch in chapters}
+    for ch in chapters:
+        stored = json.loads((ROOT / "notebooks" / "exercises" / notebooks.notebook_name(ch)).read_text())
+        assert stored == notebooks.instructor_notebook(ch), (
+            f"notebooks/exercises/{notebooks.notebook_name(ch)} is stale: run "
+            "python -m ebm exercises --build-notebooks")
+
+
+@pytest.fixture(scope="module")
+def student_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("student")
+    assert main(["exercises", "--student", str(out)]) == 0
+    return out
+
+
+def test_student_versions_have_no_solutions(student_dir):
+    written = sorted(student_dir.rglob("*.ipynb"))
+    assert {p.relative_to(student_dir) for p in written} >= {Path("exercises") / p.name for p in EXERCISE_NOTEBOOKS}
+    for path in written:
+        text = path.read_text()
+        assert "### BEGIN SOLUTION" not in text and "raise NotImplementedError" in text
+        nb = json.loads(text)
+        assert all(c.get("outputs", []) == [] for c in nb["cells"] if c["cell_type"] == "code")
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("path", EXERCISE_NOTEBOOKS, ids=lambda p: p.name)
+def test_instructor_notebook_runs_with_every_check_passed_and_grades_full(path):
+    out, err = _execute(path)
+    assert err == ""                                       # nbgrader counts stderr as a failure
+    n = sum(c["cell_type"] == "markdown" and "".join(c["source"]).startswith("## Exercise")
+            for c in json.loads(path.read_text())["cells"])
+    assert n >= 2
+    assert len(re.findall(r"all public checks passed; \d+ hidden checks? run at grading", out)) == n, out
+    sub = grader.grade_submission(path, timeout=30)
+    assert sub.score == sub.max_score > 0, [c.message for e in sub.exercises for c in e.checks if not c.passed]
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("name", [p.name for p in EXERCISE_NOTEBOOKS])
+def test_student_notebook_runs_without_crashing_and_grades_zero(student_dir, name):
+    path = student_dir / "exercises" / name
+    out, err = _execute(path)
+    assert err == ""
+    assert "all public checks passed" not in out and "not implemented yet" in out
+    sub = grader.grade_submission(path, timeout=30)
+    assert sub.score == 0 and sub.max_score > 0
+    assert {c.status for e in sub.exercises for c in e.checks} == {"not_implemented"}
+
+
+def test_student_source_replaces_marked_lines_and_rejects_bad_markers():
+    src = "def f(x):\n    y = 1\n    ### BEGIN SOLUTION\n    return x + y\n    ### END SOLUTION\n"
+    assert notebooks.student_source(src) == "def f(x):\n    y = 1\n    raise NotImplementedError"
+    with pytest.raises(ValueError, match="line 2: ### BEGIN SOLUTION is never closed"):
+        notebooks.student_source("x = 1\n### BEGIN SOLUTION\nx = 2\n", "nb.ipynb, cell 3")
+    with pytest.raises(ValueError, match="line 1: ### END SOLUTION without"):
+        notebooks.student_source("### END SOLUTION\n")
+    with pytest.raises(ValueError, match="inside the solution opened on line 1"):
+        notebooks.student_source("### BEGIN SOLUTION\n### BEGIN SOLUTION\n### END SOLUTION\n")
+
+
+def test_the_docs_example_module_works_as_written(tmp_path):
+    """docs/grading.md's "Adding an exercise" module, run as a new exercise module would be."""
+    doc = (ROOT / "docs" / "grading.md").read_text()
+    code = re.findall(r"```python\n(.*?)```", doc, re.S)[0]
+    script = tmp_path / "run.py"
+    script.write_text(code + '''
+import ebm.grading as g
+ex = g.get("unit_on_probability")
+assert g.verify("unit_on_probability") == []
+assert ex.public_checks and ex.hidden_checks
+for h in ex.hints:
+    r = g.run_exercise(ex, h.example)
+    assert r.score < r.max_score and h.key in r.hint_keys
+print("ok")
+''')
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
