@@ -130,9 +130,21 @@ def test_log_z_across_several_chunks_of_the_kernel():
     assert p.sum() == pytest.approx(1.0, abs=1e-10)
 
 
-def test_large_activations_do_not_overflow():
-    rbm = random_rbm(10, 8, seed=5, scale=40.0)           # activations of several hundred
+@pytest.mark.parametrize("scale", [40.0, 150.0])
+def test_large_activations_do_not_overflow(scale):
+    # 40: activations of a few hundred (the exp(x) walk); 150: beyond its bound (term by term)
+    rbm = random_rbm(10, 8, seed=5, scale=scale)
     assert rbm.log_partition(layer="hidden") == pytest.approx(brute_log_z(rbm), rel=1e-12)
+    assert rbm.log_partition(layer="visible") == pytest.approx(brute_log_z(rbm), rel=1e-12)
+
+
+def test_the_two_kernels_agree(monkeypatch):
+    from ebm.rbm import partition
+
+    rbm = random_rbm(13, 14, seed=14)
+    fast = rbm.log_partition()
+    monkeypatch.setattr(partition, "_EXP_BOUND", 0.0)      # force the term-by-term kernel
+    assert rbm.log_partition() == pytest.approx(fast, rel=1e-12)
 
 
 @pytest.mark.parametrize("n_v, n_h", [(3, 2), (25, 10), (10, 25), (64, 16)])

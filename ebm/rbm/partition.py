@@ -9,10 +9,11 @@ out analytically leaves ``2^n`` terms for the *other* layer::
 
 :func:`log_partition_exact` enumerates the smaller layer in a Numba kernel: chunks of
 4,096 states run in parallel, each walks its states in Gray-code order (one unit flips per
-step, so the activations change by one column of ``W``), and the log-sum-exp is kept
-streaming (running max and rescaled sum).  The softplus sum is taken as
-``sum max(x, 0) + log prod (1 + exp(-|x|))`` -- one ``log`` per 512 units instead of
-one per unit.  It works up to :data:`MAX_ENUMERATED_UNITS` = 25 units in the smaller layer.
+step, so the activations ``x`` change by one column of ``W`` and ``u = exp(x)`` by a
+factor), and the log-sum-exp is kept streaming (running max and rescaled sum).  The
+softplus sum is ``sum_g log prod_{k in g} (1 + u_k)``: a few ``log`` per state and no
+``exp`` (a slower term-by-term kernel takes over when activations could exceed ~600).
+It works up to :data:`MAX_ENUMERATED_UNITS` = 25 units in the smaller layer.
 
 :func:`log_partition_ais` is annealed importance sampling (Neal 2001; Salakhutdinov &
 Murray 2008) from a base-rate model ``A`` (``W = 0``, ``c = 0``, visible biases the
@@ -37,7 +38,6 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit, prange
 
-from ebm._fastexp import exp_nonpositive
 from ebm._parallel import launch
 from ebm._progress import progress_bar
 from ebm.rbm._validation import (MAX_ENUMERATED_UNITS, check_binary, check_float, check_int,
@@ -57,8 +57,6 @@ __all__ = [
 
 #: States per chunk of the exact kernel (each chunk restarts its activations from scratch).
 CHUNK_BITS = 12
-#: Units per product before a ``log`` is taken (the product of terms in [1, 2] stays < 2**512).
-_PRODUCT_SPAN = 512
 
 
 def all_states(n_units):
@@ -75,28 +73,41 @@ def all_states(n_units):
 
 
 @njit(cache=True, inline="always")
-def _softplus_sum(x, n):
-    """``sum_k softplus(x[k])`` for k < n, as ``sum max(x, 0) + log prod (1 + exp(-|x|))``."""
-    pos = 0.0
-    logprod = 0.0
-    prod = 1.0
-    for k in range(n):
-        xk = x[k]
-        pos += max(xk, 0.0)
-        prod *= 1.0 + exp_nonpositive(-abs(xk))
-        if (k + 1) % _PRODUCT_SPAN == 0:
-            logprod += math.log(prod)
-            prod = 1.0
-    return pos + logprod + math.log(prod)
+def _log_prod_groups(u, groups):
+    """``sum_g log prod_{k in group g} (1 + u[k])``; ``groups`` holds the boundaries.
+
+    Four interleaved partial products break the multiply chain's latency.
+    """
+    total = 0.0
+    for g in range(groups.size - 1):
+        k, stop = groups[g], groups[g + 1]
+        p0 = p1 = p2 = p3 = 1.0
+        while k + 4 <= stop:
+            p0 *= 1.0 + u[k]
+            p1 *= 1.0 + u[k + 1]
+            p2 *= 1.0 + u[k + 2]
+            p3 *= 1.0 + u[k + 3]
+            k += 4
+        while k < stop:
+            p0 *= 1.0 + u[k]
+            k += 1
+        total += math.log((p0 * p1) * (p2 * p3))
+    return total
 
 
 @njit(cache=True, parallel=True)
-def _enumerate_chunks(At, a_bias, e_bias, chunk_bits, first, last, chunk_max, chunk_sum):
+def _enumerate_chunks(At, expA, exp_negA, a_bias, e_bias, groups, chunk_bits, first, last,
+                      chunk_max, chunk_sum):
     """Streaming log-sum-exp of ``e_bias^T s + sum_k softplus(a_bias_k + (A s)_k)`` per chunk.
 
     ``At`` is ``A`` transposed, shape (n_enum, n_sum): row ``j`` is what unit ``j`` of the
-    enumerated layer adds to the activations.  Chunk ``q`` holds the states whose high bits
-    (from ``chunk_bits`` up) spell ``q``; its low bits are walked in Gray-code order.
+    enumerated layer adds to the activations ``x``.  The kernel keeps ``u = exp(x)`` instead
+    of ``x``: flipping unit ``j`` multiplies ``u`` by row ``j`` of ``expA`` (on) or
+    ``exp_negA`` (off), and ``sum_k softplus(x_k) = sum_g log prod_{k in g} (1 + u_k)`` takes
+    one ``log`` per group -- no ``exp`` at all inside the walk.  The caller chooses groups
+    whose products cannot overflow.  Chunk ``q`` holds the states whose high bits (from
+    ``chunk_bits`` up) spell ``q``; it recomputes ``u`` from scratch, then walks its low
+    bits in Gray-code order (one unit flips per step).
     """
     n_enum, n_sum = At.shape
     low = min(chunk_bits, n_enum)
@@ -108,8 +119,9 @@ def _enumerate_chunks(At, a_bias, e_bias, chunk_bits, first, last, chunk_max, ch
                 lin += e_bias[j]
                 for k in range(n_sum):
                     x[k] += At[j, k]
+        u = np.exp(x)
         s = np.zeros(low, dtype=np.int8)
-        m = lin + _softplus_sum(x, n_sum)
+        m = lin + _log_prod_groups(u, groups)
         total = 1.0
         for t in range(1, 1 << low):
             j = 0                                         # the bit that flips: trailing zeros of t
@@ -119,13 +131,13 @@ def _enumerate_chunks(At, a_bias, e_bias, chunk_bits, first, last, chunk_max, ch
                 s[j] = 1
                 lin += e_bias[j]
                 for k in range(n_sum):
-                    x[k] += At[j, k]
+                    u[k] *= expA[j, k]
             else:
                 s[j] = 0
                 lin -= e_bias[j]
                 for k in range(n_sum):
-                    x[k] -= At[j, k]
-            term = lin + _softplus_sum(x, n_sum)
+                    u[k] *= exp_negA[j, k]
+            term = lin + _log_prod_groups(u, groups)
             if term > m:
                 total = total * math.exp(m - term) + 1.0
                 m = term
@@ -133,6 +145,67 @@ def _enumerate_chunks(At, a_bias, e_bias, chunk_bits, first, last, chunk_max, ch
                 total += math.exp(term - m)
         chunk_max[q - first] = m
         chunk_sum[q - first] = total
+
+
+@njit(cache=True, parallel=True)
+def _enumerate_chunks_wide(At, a_bias, e_bias, chunk_bits, first, last, chunk_max, chunk_sum):
+    """The same sum for activations too large for ``exp(x)`` (|x| may exceed ~700).
+
+    It keeps ``x`` and takes ``softplus(x) = max(x, 0) + log1p(exp(-|x|))`` term by term:
+    slower (one ``exp`` and one ``log1p`` per unit and state) but safe at any scale.
+    """
+    n_enum, n_sum = At.shape
+    low = min(chunk_bits, n_enum)
+    for q in prange(first, last):
+        x = a_bias.copy()
+        lin = 0.0
+        for j in range(low, n_enum):
+            if (q >> (j - low)) & 1:
+                lin += e_bias[j]
+                for k in range(n_sum):
+                    x[k] += At[j, k]
+        s = np.zeros(low, dtype=np.int8)
+        m = lin
+        for k in range(n_sum):
+            m += max(x[k], 0.0) + math.log1p(math.exp(-abs(x[k])))
+        total = 1.0
+        for t in range(1, 1 << low):
+            j = 0
+            while not (t >> j) & 1:
+                j += 1
+            sign = 1.0 if s[j] == 0 else -1.0
+            s[j] = 1 - s[j]
+            lin += sign * e_bias[j]
+            term = lin
+            for k in range(n_sum):
+                x[k] += sign * At[j, k]
+                term += max(x[k], 0.0) + math.log1p(math.exp(-abs(x[k])))
+            if term > m:
+                total = total * math.exp(m - term) + 1.0
+                m = term
+            else:
+                total += math.exp(term - m)
+        chunk_max[q - first] = m
+        chunk_sum[q - first] = total
+
+
+#: Largest activation bound for the ``exp(x)`` walk: ``exp(+-600)`` and products of groups
+#: bounded by ``exp(600)`` stay far inside float64's range (about ``exp(+-709)``).
+_EXP_BOUND = 600.0
+
+
+def _groups(bound):
+    """Boundaries of consecutive groups of units whose ``sum log(1 + e^{|x|})`` stays below
+    :data:`_EXP_BOUND`; ``bound[k]`` bounds ``|x_k|`` over every state."""
+    edges, acc = [0], 0.0
+    per_unit = bound + math.log(2.0)                      # log(1 + e^x) <= |x| + ln 2
+    for k, cost in enumerate(per_unit):
+        if acc + cost > _EXP_BOUND and k > edges[-1]:
+            edges.append(k)
+            acc = 0.0
+        acc += cost
+    edges.append(len(per_unit))
+    return np.array(edges, dtype=np.int64)
 
 
 def _params(rbm):
@@ -199,11 +272,18 @@ def log_partition_exact(rbm, layer="auto", progress=False):
     chunk_sum = np.empty(n_chunks)
     block = max(1, min(n_chunks, (1 << 24) // max(1, n_sum << chunk_bits)))   # ~16M units of work
     work = (1 << chunk_bits) * max(1, n_sum)
+    bound = np.abs(a_bias) + np.abs(At).sum(axis=0)      # |x_k| <= bound_k in every state
+    if n_sum == 0 or bound.max() < _EXP_BOUND:
+        groups = _groups(bound)
+        expA, exp_negA = np.exp(At), np.exp(-At)
+        kernel, args = _enumerate_chunks, (At, expA, exp_negA, a_bias, e_bias, groups)
+    else:
+        kernel, args = _enumerate_chunks_wide, (At, a_bias, e_bias)
     with progress_bar(progress, n_chunks, f"exact log Z (2**{n_enum} states)") as bar:
         for first in range(0, n_chunks, block):
             last = min(n_chunks, first + block)
-            launch(_enumerate_chunks, (last - first) * work, At, a_bias, e_bias, chunk_bits,
-                   first, last, chunk_max[first:last], chunk_sum[first:last])
+            launch(kernel, (last - first) * work, *args, chunk_bits, first, last,
+                   chunk_max[first:last], chunk_sum[first:last])
             bar.update(last - first)
     m = chunk_max.max()
     return float(m + math.log(np.sum(chunk_sum * np.exp(chunk_max - m))))

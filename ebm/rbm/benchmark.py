@@ -1,0 +1,108 @@
+"""Timings for the RBM chapter: training against scikit-learn, exact log Z, the 2^n wall.
+
+Speed is measured here, never asserted in tests.  Every function warms the JIT first and
+reports medians over ``repeats``; comparisons are measured side by side in one run.
+
+    python -c "from ebm.rbm.benchmark import report; report()"
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from ebm.rbm._validation import check_int
+
+__all__ = ["time_training", "time_exact_log_z", "enumeration_cost", "report"]
+
+
+def _median_time(fn, repeats):
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times)), times
+
+
+def time_training(epochs=50, n_hidden=16, repeats=3, seed=0):
+    """Median seconds of ``RBM.fit`` and of scikit-learn's ``BernoulliRBM.fit`` (if installed).
+
+    Same data (the binarised digits' 1,437 training images), size, epochs, batch 10 and
+    learning rate 0.05.  Returns a dict with ``"ebm"``, ``"sklearn"`` (None without it),
+    ``"ratio"`` (sklearn / ebm: above 1 means ebm is faster) and the test log-likelihoods.
+    """
+    from ebm.datasets import load_digits
+    from ebm.rbm import RBM
+
+    epochs, n_hidden, repeats = (check_int(v, n) for v, n in ((epochs, "epochs"), (n_hidden, "n_hidden"),
+                                                               (repeats, "repeats")))
+    X_train, X_test, _, _ = load_digits()
+    RBM(64, n_hidden).fit(X_train[:20], epochs=1, seed=seed)               # warm the JIT cache
+    holder = {}
+
+    def ours():
+        holder["ebm"] = RBM(64, n_hidden).fit(X_train, epochs=epochs, seed=seed)
+
+    t_ebm, _ = _median_time(ours, repeats)
+    out = {"ebm": t_ebm, "sklearn": None, "ratio": None,
+           "ebm_test_ll": float(holder["ebm"].log_likelihood(X_test).mean()), "sklearn_test_ll": None}
+    try:
+        from sklearn.neural_network import BernoulliRBM
+    except ImportError:
+        return out
+
+    def theirs():
+        holder["sk"] = BernoulliRBM(n_components=n_hidden, learning_rate=0.05, batch_size=10,
+                                    n_iter=epochs, random_state=seed).fit(X_train)
+
+    t_sk, _ = _median_time(theirs, repeats)
+    sk = RBM(64, n_hidden)
+    sk.W, sk.b, sk.c = holder["sk"].components_.T, holder["sk"].intercept_visible_, holder["sk"].intercept_hidden_
+    out.update(sklearn=t_sk, ratio=t_sk / t_ebm, sklearn_test_ll=float(sk.log_likelihood(X_test).mean()))
+    return out
+
+
+def time_exact_log_z(n_visible=64, n_hidden=20, repeats=5, seed=0):
+    """Median seconds of the exact ``log Z`` (the JIT warmed first) of a random RBM."""
+    from ebm.rbm import RBM
+
+    rbm = RBM(n_visible, n_hidden, seed=seed)
+    rbm.W = np.random.default_rng(seed).normal(0.0, 0.5, (n_visible, n_hidden))
+    RBM(4, 3).log_partition()
+    median, _ = _median_time(rbm.log_partition, repeats)
+    return median
+
+
+def enumeration_cost(sizes=(8, 10, 12, 14, 16, 18, 20), n_visible=64, seed=0):
+    """Seconds of the exact ``log Z`` against the number of enumerated (hidden) units: the 2^n wall.
+
+    Returns ``(sizes, seconds)`` as arrays (one run per size, the JIT warmed first).
+    """
+    from ebm.rbm import RBM
+
+    RBM(4, 3).log_partition()
+    sizes = np.asarray(sizes, dtype=np.int64)
+    seconds = np.empty(sizes.size)
+    for n, size in enumerate(sizes):
+        rbm = RBM(n_visible, int(size), seed=seed)
+        start = time.perf_counter()
+        rbm.log_partition(layer="hidden")
+        seconds[n] = time.perf_counter() - start
+    return sizes, seconds
+
+
+def report(repeats=3):
+    """Print the chapter's benchmark numbers."""
+    res = time_training(repeats=repeats)
+    print(f"50 epochs, 16 hidden, batch 10, lr 0.05 on 1437 digits: ebm {res['ebm']:.3f} s "
+          f"(test LL {res['ebm_test_ll']:.2f})", end="")
+    if res["sklearn"] is not None:
+        print(f", sklearn BernoulliRBM {res['sklearn']:.3f} s (test LL {res['sklearn_test_ll']:.2f}); "
+              f"sklearn / ebm = {res['ratio']:.1f}x")
+    else:
+        print("; scikit-learn not installed")
+    t = time_exact_log_z(repeats=max(3, repeats))
+    print(f"exact log Z, 64 visible x 20 hidden (2**20 states): median {t:.3f} s "
+          f"({t / 1.0:.2f} of the 1 s budget)")
