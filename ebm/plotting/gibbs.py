@@ -137,7 +137,7 @@ def plot_gibbs_beta(energies, betas=None):
     return fig
 
 
-def animate_gibbs_beta(energies, betas=None, max_frames=30):
+def animate_gibbs_beta(energies, betas=None, max_frames=20):
     """Step through ``beta``: bars of the Gibbs distribution, one frame per ``beta``.
 
     Parameters
@@ -147,7 +147,7 @@ def animate_gibbs_beta(energies, betas=None, max_frames=30):
     betas : array_like of float, optional
         The frames' inverse temperatures, each >= 0 (default: 0, then 24 values from
         0.01 to 100, log-spaced).
-    max_frames : int, default 30
+    max_frames : int, default 20
         At most this many frames (2 to 100); more ``betas`` are thinned evenly.
 
     Returns
@@ -168,7 +168,7 @@ def animate_gibbs_beta(energies, betas=None, max_frames=30):
     probs = beta_sweep(E, betas)
     C = E.size
     argmin = E == E.min()
-    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    fig, ax = plt.subplots(figsize=(6.4, 3.8), dpi=80)      # small frames: to_jshtml renders each one
     bars = ax.bar(range(C), probs[0], color=[LABEL_COLOUR if a else OTHER_COLOUR for a in argmin],
                   edgecolor="black", linewidth=0.6)
     ax.axhline(1 / C, color="grey", linestyle="--", linewidth=1, label="1/C (beta = 0)")
