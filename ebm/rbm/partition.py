@@ -73,6 +73,19 @@ def all_states(n_units):
 
 
 @njit(cache=True, inline="always")
+def _chunk_start(At, a_bias, e_bias, q, low):
+    """Activations and linear term of chunk ``q``'s first state (its high bits spell ``q``)."""
+    x = a_bias.copy()
+    lin = 0.0
+    for j in range(low, At.shape[0]):
+        if (q >> (j - low)) & 1:
+            lin += e_bias[j]
+            for k in range(At.shape[1]):
+                x[k] += At[j, k]
+    return x, lin
+
+
+@njit(cache=True, inline="always")
 def _log_prod_groups(u, groups):
     """``sum_g log prod_{k in group g} (1 + u[k])``; ``groups`` holds the boundaries.
 
@@ -112,13 +125,7 @@ def _enumerate_chunks(At, expA, exp_negA, a_bias, e_bias, groups, chunk_bits, fi
     n_enum, n_sum = At.shape
     low = min(chunk_bits, n_enum)
     for q in prange(first, last):
-        x = a_bias.copy()
-        lin = 0.0
-        for j in range(low, n_enum):                      # the fixed high bits
-            if (q >> (j - low)) & 1:
-                lin += e_bias[j]
-                for k in range(n_sum):
-                    x[k] += At[j, k]
+        x, lin = _chunk_start(At, a_bias, e_bias, q, low)
         u = np.exp(x)
         s = np.zeros(low, dtype=np.int8)
         m = lin + _log_prod_groups(u, groups)
@@ -157,13 +164,7 @@ def _enumerate_chunks_wide(At, a_bias, e_bias, chunk_bits, first, last, chunk_ma
     n_enum, n_sum = At.shape
     low = min(chunk_bits, n_enum)
     for q in prange(first, last):
-        x = a_bias.copy()
-        lin = 0.0
-        for j in range(low, n_enum):
-            if (q >> (j - low)) & 1:
-                lin += e_bias[j]
-                for k in range(n_sum):
-                    x[k] += At[j, k]
+        x, lin = _chunk_start(At, a_bias, e_bias, q, low)
         s = np.zeros(low, dtype=np.int8)
         m = lin
         for k in range(n_sum):
