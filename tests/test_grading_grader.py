@@ -8,157 +8,15 @@ from __future__ import annotations
 
 import csv
 import json
-import textwrap
 
 import pytest
 
 import ebm.grading as grading
 from ebm.cli import main
 from ebm.grading import grader
+from ebm.grading.demo import CORE, GALLERY, HOSTILE, RIGHT, replace_function
 
-CORE = ["softmax_loss_forward", "softmax_loss_backward", "softmax_backward"]
 TIMEOUT = 1.0
-
-RIGHT = '''
-import numpy as np
-
-def softmax_loss_forward(bottom_data, label):
-    x = np.asarray(bottom_data, dtype=float)
-    m = x.max(axis=1, keepdims=True)
-    e = np.exp(x - m)
-    p = e / e.sum(axis=1, keepdims=True)
-    return float(-np.log(p[np.arange(len(label)), label]).mean()), p
-
-def softmax_loss_backward(prob, label, ignore_label=None):
-    prob = np.asarray(prob, dtype=float)
-    n, c = prob.shape[:2]
-    p = prob.reshape(n, c, -1).copy()
-    lab = np.asarray(label).reshape(n, -1)
-    keep = np.ones(lab.shape, bool) if ignore_label is None else lab != ignore_label
-    i, j = np.nonzero(keep)
-    p[i, lab[i, j], j] -= 1
-    p *= keep[:, None, :]
-    return (p / max(1, keep.sum())).reshape(prob.shape)
-
-def softmax_backward(top_data, top_diff):
-    return top_data * (top_diff - (top_data * top_diff).sum(axis=1, keepdims=True))
-'''
-
-
-def _replace(src, name, body):
-    """RIGHT with the function ``name`` replaced by ``body``."""
-    start = src.index(f"def {name}(")
-    end = src.find("\ndef ", start + 1)
-    return src[:start] + textwrap.dedent(body).strip() + "\n" + (src[end:] if end != -1 else "")
-
-
-GALLERY = {
-    # realistic mistakes: (source, exercise that loses points, hint expected)
-    "forgot_one": (_replace(RIGHT, "softmax_loss_backward", '''
-        def softmax_loss_backward(prob, label, ignore_label=None):
-            return np.asarray(prob) / len(label)
-        '''), "softmax_loss_backward", "label_not_subtracted"),
-    "no_max": (_replace(RIGHT, "softmax_loss_forward", '''
-        def softmax_loss_forward(bottom_data, label):
-            e = np.exp(bottom_data)
-            p = e / e.sum(axis=1, keepdims=True)
-            return float(-np.log(p[np.arange(len(label)), label]).mean()), p
-        '''), "softmax_loss_forward", "no_max_subtraction"),
-    "swapped": (_replace(RIGHT, "softmax_loss_backward", '''
-        def softmax_loss_backward(prob, label, ignore_label=None):
-            prob = np.asarray(prob, dtype=float)
-            d = prob - 1.0
-            d[np.arange(len(label)), label] += 1.0
-            return d / len(label)
-        '''), "softmax_loss_backward", "swapped_cases"),
-    "no_norm": (_replace(RIGHT, "softmax_loss_backward", '''
-        def softmax_loss_backward(prob, label, ignore_label=None):
-            prob = np.asarray(prob, dtype=float)
-            n, c = prob.shape[:2]
-            p = prob.reshape(n, c, -1).copy()
-            lab = np.asarray(label).reshape(n, -1)
-            keep = np.ones(lab.shape, bool) if ignore_label is None else lab != ignore_label
-            i, j = np.nonzero(keep)
-            p[i, lab[i, j], j] -= 1
-            p *= keep[:, None, :]
-            return p.reshape(prob.shape)
-        '''), "softmax_loss_backward", "missing_normalizer"),
-    "ignored_kept": (_replace(RIGHT, "softmax_loss_backward", '''
-        def softmax_loss_backward(prob, label, ignore_label=None):
-            prob = np.asarray(prob, dtype=float)
-            n, c = prob.shape[:2]
-            p = prob.reshape(n, c, -1).copy()
-            lab = np.asarray(label).reshape(n, -1)
-            keep = np.ones(lab.shape, bool) if ignore_label is None else lab != ignore_label
-            i, j = np.nonzero(keep)
-            p[i, lab[i, j], j] -= 1
-            return (p / max(1, keep.sum())).reshape(prob.shape)
-        '''), "softmax_loss_backward", "nonzero_at_ignored"),
-    "sign": (_replace(RIGHT, "softmax_backward", '''
-        def softmax_backward(top_data, top_diff):
-            return top_data * ((top_data * top_diff).sum(axis=1, keepdims=True) - top_diff)
-        '''), "softmax_backward", "wrong_sign"),
-}
-
-HOSTILE = {
-    "loop": _replace(RIGHT, "softmax_backward", '''
-        def softmax_backward(top_data, top_diff):
-            while True:
-                pass
-        '''),
-    "stubborn_loop": _replace(RIGHT, "softmax_backward", '''
-        def softmax_backward(top_data, top_diff):
-            while True:
-                try:
-                    while True:
-                        pass
-                except BaseException:
-                    pass
-        '''),
-    "exits": _replace(RIGHT, "softmax_backward", '''
-        def softmax_backward(top_data, top_diff):
-            import sys
-            sys.exit(3)
-        '''),
-    "hard_exit": _replace(RIGHT, "softmax_backward", '''
-        def softmax_backward(top_data, top_diff):
-            import os
-            os._exit(7)
-        '''),
-    "crash": _replace(RIGHT, "softmax_backward", '''
-        def softmax_backward(top_data, top_diff):
-            return top_data[None, None, None, 99]
-        '''),
-    "mutates": _replace(RIGHT, "softmax_backward", '''
-        def softmax_backward(top_data, top_diff):
-            top_diff -= (top_data * top_diff).sum(axis=1, keepdims=True)
-            top_diff *= top_data
-            return top_diff
-        '''),
-    "flood": _replace(RIGHT, "softmax_backward", '''
-        def softmax_backward(top_data, top_diff):
-            print("spam " * 400_000)                # 2 MB at once
-            for _ in range(2000):
-                print("more spam")
-            return top_data * (top_diff - (top_data * top_diff).sum(axis=1, keepdims=True))
-        '''),
-    "memory": _replace(RIGHT, "softmax_backward", '''
-        def softmax_backward(top_data, top_diff):
-            big = np.ones((1 << 31,))       # 16 GiB
-            return big
-        '''),
-    "syntax": _replace(RIGHT, "softmax_backward", '''
-        def softmax_backward(top_data, top_diff)
-            return top_data
-        '''),
-    "exit_at_top": RIGHT + "\nimport sys\nsys.exit(0)\nprint('never')\n",
-    "hard_exit_at_top": "import os\nos._exit(1)\n" + RIGHT,
-    "cheat": _replace(RIGHT, "softmax_backward", '''
-        def softmax_backward(top_data, top_diff):
-            from ebm.reference import softmax_backward as theirs
-            return theirs(top_data, top_diff)
-        '''),
-}
 
 
 @pytest.fixture(scope="module")
@@ -319,7 +177,7 @@ def test_a_notebook_submission_skips_magics_and_a_broken_notebook_scores_zero(tm
 
     cells = [_cell("code", "%matplotlib inline\nimport numpy as np"),
              _cell("code", "%%time\nraise RuntimeError('cell magics are skipped')"),
-             _cell("code", "!echo shell\n" + _replace(RIGHT, "softmax_loss_forward", "").split("def softmax_loss_backward")[0]),
+             _cell("code", "!echo shell\n" + replace_function(RIGHT, "softmax_loss_forward", "").split("def softmax_loss_backward")[0]),
              _cell("code", "def softmax_loss_backward" + RIGHT.split("def softmax_loss_backward")[1].split("def softmax_backward")[0]),
              _cell("code", "ebm_undefined_name"),
              _cell("code", "def softmax_backward" + RIGHT.split("def softmax_backward")[1])]

@@ -67,6 +67,13 @@ def exercises_command(args):
         print(f"{len(written)} student notebook(s) in {args.student}: each solution is now "
               "'raise NotImplementedError'")
         did = True
+    if args.demo_class:
+        from ebm.grading.demo import write_demo_class
+
+        paths = write_demo_class(args.demo_class)
+        print(f"wrote {len(paths)} demonstration submissions to {args.demo_class}; grade them with\n"
+              f"  python -m ebm grade {args.demo_class} --out grading-results")
+        did = True
     if args.markdown or not did:
         print(exercise_table(markdown=args.markdown))
     return 0

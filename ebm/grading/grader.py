@@ -397,6 +397,9 @@ def hint_counts(results):
     return sorted(((e, k, n) for (e, k), n in counts.items()), key=lambda r: (order.get(r[0], 0), -r[2], r[1]))
 
 
+_STATUS_KINDS = {"error", "not_implemented", "missing", "timeout", "exited", "crashed", "flagged", "not_run"}
+
+
 def plot_hint_counts(results, path=None):
     """A horizontal bar chart of :func:`hint_counts` (one bar per exercise and mistake)."""
     import matplotlib.pyplot as plt
@@ -409,17 +412,26 @@ def plot_hint_counts(results, path=None):
         ax.text(0.5, 0.5, "no mistakes recognised: every check passed", ha="center", va="center")
         ax.set_axis_off()
     else:
+        from matplotlib.patches import Patch
+        from matplotlib.ticker import MaxNLocator
+
         exercises = list(dict.fromkeys(r[0] for r in rows))
         colors = plt.get_cmap("tab10")
-        labels = [f"{e}: {k}" for e, k, _ in rows][::-1]
-        values = [n for *_, n in rows][::-1]
-        shade = [colors(exercises.index(e) % 10) for e, *_ in rows][::-1]
-        ax.barh(range(len(rows)), values, color=shade)
-        ax.set_yticks(range(len(rows)), labels, fontsize=8)
-        ax.set_xlim(0, max(n_students, 1))
-        ax.set_xlabel(f"students (of {n_students}) who made the mistake")
-        for y, v in enumerate(values):
-            ax.text(v + 0.05 * max(1, n_students) / 5, y, str(v), va="center", fontsize=8)
+        rows = rows[::-1]                                     # the first exercise on top
+        for y, (e, k, n) in enumerate(rows):
+            status = k in _STATUS_KINDS
+            ax.barh(y, n, color=colors(exercises.index(e) % 10), alpha=0.45 if status else 1.0,
+                    hatch="//" if status else None, edgecolor="0.3" if status else "none")
+            ax.text(n + 0.01 * max(n_students, 1), y, str(n), va="center", fontsize=8)
+        ax.set_yticks(range(len(rows)), [f"{e}: {k}" for e, k, _ in rows], fontsize=8)
+        ax.set_ylim(-0.6, len(rows) - 0.4)
+        ax.set_xlim(0, max(n_students, 1) * 1.05)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlabel(f"students (of {n_students}) with this mistake on this exercise")
+        ax.legend(handles=[Patch(color="0.5", label="a recognised mistake (hint)"),
+                           Patch(facecolor="0.5", alpha=0.45, hatch="//", edgecolor="0.3",
+                                 label="how the code failed (error, timeout, crash...)")],
+                  loc="lower right", fontsize=8, framealpha=0.9)
     ax.set_title("What to re-teach: recognised mistakes per exercise", fontsize=10)
     fig.tight_layout()
     if path is not None:
