@@ -37,6 +37,8 @@ def _exercises_parser(sub):
     ex.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     ex.add_argument("--verify", action="store_true",
                     help="run every reference solution through all checks (exit 1 unless all earn full marks)")
+    ex.add_argument("--update-docs", action="store_true",
+                    help="regenerate the exercise table in docs/grading.md")
     ex.add_argument("--demo-class", metavar="DIR",
                     help="write 20 demonstration submissions (right, wrong and hostile) to try the grader on")
     ex.add_argument("--build-notebooks", nargs="?", const="", metavar="DIR",

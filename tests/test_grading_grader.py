@@ -115,6 +115,17 @@ def test_exits_at_top_level(graded):
     assert {c.status for e in hard.exercises for c in e.checks} == {"crashed"}
 
 
+def test_docs_exercise_table_is_current():
+    from pathlib import Path
+
+    from ebm.grading.cli import docs_with_table
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "grading.md").read_text()
+    assert docs_with_table(doc) == doc, "run: python -m ebm exercises --update-docs"
+    for ex in grading.registry():
+        assert f"`{ex.signature}`" in doc
+
+
 def test_directory_outputs(graded):
     results, out = graded
     rows = list(csv.DictReader(open(out / "summary.csv")))
@@ -151,7 +162,11 @@ def test_hidden_checks_use_the_hidden_visibility(graded):
     assert hidden == {f"{n}: {c.description}" for n in CORE for c in grading.get(n).hidden_checks}
     pl = grader.prairielearn_results(results["forgot_one"])
     assert 0 < pl["score"] < 1 and pl["gradable"] is True
+    assert pl["score"] == pytest.approx(results["forgot_one"].score / results["forgot_one"].max_score)
     assert sum(t["points"] for t in pl["tests"]) == pytest.approx(results["forgot_one"].score)
+    hidden = [t for t in pl["tests"] if t["name"] in {f"softmax_loss_backward: {c.description}"
+                                                      for c in grading.get("softmax_loss_backward").hidden_checks}]
+    assert hidden and all(t["message"] in ("hidden check: passed", "hidden check: failed") for t in hidden)
 
 
 def test_cli_single_submission_json_and_exit_status(tmp_path, capsys):

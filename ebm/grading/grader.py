@@ -362,18 +362,24 @@ def gradescope_results(sub, *, hidden_visibility="after_due_date"):
             "tests": tests}
 
 
-def prairielearn_results(sub):
+def prairielearn_results(sub, *, hidden_visibility="after_due_date"):
     """The submission in PrairieLearn's external-grader format (a dict).
 
     ``score`` is the fraction ``score / max_score`` in [0, 1]; each test has ``name``,
-    ``description``, ``points``, ``max_points``, ``message`` and ``output``.
+    ``description`` (the grader's status), ``points``, ``max_points``, ``message`` and
+    ``output``.  PrairieLearn shows every test, so unless ``hidden_visibility`` is
+    ``"visible"`` a hidden check's message is only ``hidden check: passed/failed``.
     """
-    gs = gradescope_results(sub)
+    gs = gradescope_results(sub, hidden_visibility=hidden_visibility)
+    tests = []
+    for t in gs["tests"]:
+        message = t["output"]
+        if t["extra_data"]["hidden"] and hidden_visibility != "visible":
+            message = f"hidden check: {t['status']}"
+        tests.append({"name": t["name"], "description": t["extra_data"]["status"], "points": t["score"],
+                      "max_points": t["max_score"], "message": message, "output": ""})
     return {"gradable": True, "score": (sub.score / sub.max_score) if sub.max_score else 0.0,
-            "message": gs["output"], "output": sub.output,
-            "tests": [{"name": t["name"], "description": t["extra_data"]["status"], "points": t["score"],
-                       "max_points": t["max_score"], "message": t["output"], "output": ""}
-                      for t in gs["tests"]]}
+            "message": gs["output"], "output": sub.output, "tests": tests}
 
 
 # --------------------------------------------------------------------------- a class
@@ -448,7 +454,7 @@ def write_results(sub, out, *, fmt="gradescope", hidden_visibility="after_due_da
     """Write ``results.json`` for one submission to ``out`` (a file path); return it."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    data = (prairielearn_results(sub) if fmt == "prairielearn"
+    data = (prairielearn_results(sub, hidden_visibility=hidden_visibility) if fmt == "prairielearn"
             else gradescope_results(sub, hidden_visibility=hidden_visibility))
     out.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     return out
