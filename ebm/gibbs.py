@@ -42,8 +42,9 @@ for the chain rule and its scaling.
 
 Experiments: :func:`beta_sweep`, :func:`nll_perceptron_gap` (NLL -> perceptron at
 the rate ``log(#ties)/beta``), :func:`two_class_energies` (NLL is logistic
-regression and hinge an SVM), and :func:`train_energy_table` (which losses keep
-the bad answers up).
+regression and hinge an SVM), :func:`train_energy_table` (which losses keep
+the bad answers up on a free-form table) and :func:`train_shared_scale` (the
+energy loss collapsing a good table whose entries share one parameter).
 """
 
 from __future__ import annotations
@@ -74,6 +75,7 @@ __all__ = [
     "nll_perceptron_gap",
     "two_class_energies",
     "train_energy_table",
+    "train_shared_scale",
     "energy_gaps",
 ]
 
@@ -741,19 +743,8 @@ def train_energy_table(loss, *, n_inputs=6, n_answers=5, steps=300, lr=0.1, init
         start); ``gaps``: :func:`energy_gaps` at each of those times, shape
         (steps + 1, n_inputs); ``loss_name``, ``params``.
     """
-    if loss not in LOSSES:
-        raise ValueError(f"loss must be one of {list(LOSSES)}, got {loss!r}")
-    fn = LOSSES[loss]
-    unknown = set(params) - set(LOSS_PARAMS[loss])
-    if unknown:
-        raise ValueError(f"{loss} loss takes {sorted(LOSS_PARAMS[loss]) or 'no parameters'}, "
-                         f"got {sorted(unknown)}")
-    for name, low in (("n_inputs", 1), ("n_answers", 2), ("steps", 0)):
-        value = locals()[name]
-        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-            raise TypeError(f"{name} must be an integer, got {value!r}")
-        if value < low:
-            raise ValueError(f"{name} must be >= {low}, got {value}")
+    fn = _loss_setup(loss, params, {"n_inputs": (n_inputs, 1), "n_answers": (n_answers, 2),
+                                    "steps": (steps, 0)})
     lr = _nonneg_param(lr, "lr", positive=True)
     init_scale = _nonneg_param(init_scale, "init_scale")
     rng = np.random.default_rng(seed)
@@ -773,3 +764,79 @@ def train_energy_table(loss, *, n_inputs=6, n_answers=5, steps=300, lr=0.1, init
             bar.update()
     return {"initial": initial, "final": table, "correct": correct, "loss": losses, "gaps": gaps,
             "loss_name": loss, "params": dict(params)}
+
+
+def _loss_setup(loss, params, sizes):
+    """Validate a training run's loss name, its parameters and the integer sizes."""
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {list(LOSSES)}, got {loss!r}")
+    unknown = set(params) - set(LOSS_PARAMS[loss])
+    if unknown:
+        raise ValueError(f"{loss} loss takes {sorted(LOSS_PARAMS[loss]) or 'no parameters'}, "
+                         f"got {sorted(unknown)}")
+    for name, (value, low) in sizes.items():
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+            raise TypeError(f"{name} must be an integer, got {value!r}")
+        if value < low:
+            raise ValueError(f"{name} must be >= {low}, got {value}")
+    return LOSSES[loss]
+
+
+def train_shared_scale(loss, *, n_inputs=6, n_answers=5, steps=300, lr=0.1, seed=0, progress=False,
+                       **params):
+    r"""Train ONE shared parameter: ``E[x, y] = s * D[x, y]`` with a fixed distance table D, ``s >= 0``.
+
+    The opposite extreme to :func:`train_energy_table`: every energy shares the
+    scale ``s``.  ``D`` is a *good* table -- the correct answer ``x mod n_answers``
+    has distance 0.5 and the others distances in ``[1, 2]`` -- and ``s`` starts at 1,
+    so every gap starts at ``>= 0.5``.  Gradient descent on ``s`` (projected to
+    ``s >= 0``)::
+
+        dL/ds = sum_{x,y} dL/dE[x, y] * D[x, y];     s <- max(0, s - lr * N * dL/ds)
+
+    * **energy** loss: ``dL/ds = mean D_C = 0.5 > 0`` always, so ``s`` falls to 0 and
+      drags every energy with it: the table collapses to 0 **from a good start**
+      (every gap ``s (D_I - D_C) -> 0``).  Lowering ``E_C`` lowered the bad answers
+      too -- the collapse LeCun warns about for architectures with shared parameters.
+    * **hinge**: ``s`` grows until every gap ``s (D_I - D_C) >= m``, then stops.
+    * **nll**, **log**: ``s`` keeps growing (the gaps widen without end).
+
+    Parameters
+    ----------
+    loss : str
+        A key of :data:`LOSSES`.
+    n_inputs, n_answers, steps : int
+    lr : float
+        Step size per sample.
+    seed : int or numpy.random.Generator
+        For the incorrect answers' distances.
+    progress : bool
+    **params
+        The loss's parameters.
+
+    Returns
+    -------
+    dict
+        ``D``, ``correct``, ``scale`` (s after each step, steps + 1 values), ``loss``,
+        ``gaps`` (steps + 1, n_inputs), ``initial`` and ``final`` tables, ``loss_name``,
+        ``params``.
+    """
+    fn = _loss_setup(loss, params, {"n_inputs": (n_inputs, 1), "n_answers": (n_answers, 2),
+                                    "steps": (steps, 0)})
+    lr = _nonneg_param(lr, "lr", positive=True)
+    rng = np.random.default_rng(seed)
+    correct = np.arange(n_inputs) % n_answers
+    D = rng.uniform(1.0, 2.0, size=(n_inputs, n_answers))
+    D[np.arange(n_inputs), correct] = 0.5
+    s = 1.0
+    scale, losses, gaps = np.empty(steps + 1), np.empty(steps + 1), np.empty((steps + 1, n_inputs))
+    with progress_bar(progress, steps, f"shared scale ({loss})") as bar:
+        for t in range(steps + 1):
+            value, grad = fn(s * D, correct, **params)
+            scale[t], losses[t], gaps[t] = s, value, energy_gaps(s * D, correct)
+            if t == steps:
+                break
+            s = max(0.0, s - lr * n_inputs * float(np.sum(grad * D)))
+            bar.update()
+    return {"D": D, "correct": correct, "scale": scale, "loss": losses, "gaps": gaps,
+            "initial": D.copy(), "final": scale[-1] * D, "loss_name": loss, "params": dict(params)}

@@ -387,6 +387,26 @@ def test_energy_loss_collapses_while_hinge_keeps_the_margin(tables):
         assert tables[name]["gaps"][-1].min() > tables[name]["gaps"][150].min()     # still growing
 
 
+def test_shared_parameter_energy_loss_collapses_a_good_table():
+    """E = s * D: lowering E_C through the shared s drags every bad answer down with it."""
+    energy = G.train_shared_scale("energy", steps=100, seed=2)
+    assert energy["gaps"][0].min() >= 0.5                       # a good table to start with
+    assert energy["scale"][-1] == 0.0 and np.all(energy["final"] == 0)
+    np.testing.assert_array_equal(energy["gaps"][-1], 0.0)
+    assert np.all(np.diff(energy["scale"]) <= 0)
+    hinge = G.train_shared_scale("hinge", steps=100, seed=2, m=1.0)
+    assert hinge["gaps"][-1].min() >= 1.0 and hinge["loss"][-1] == 0.0
+    nll = G.train_shared_scale("nll", steps=100, seed=2)
+    assert np.all(np.diff(nll["scale"]) > 0) and nll["gaps"][-1].min() > 2.0
+    # the update is descent on s: compare one step with central differences of the loss in s
+    D, c = energy["D"], energy["correct"]
+    for name in ("energy", "hinge", "nll"):
+        _, grad = G.LOSSES[name](1.3 * D, c)
+        f = lambda s: G.LOSSES[name](s[0] * D, c)[0]
+        assert ebm.gradcheck(lambda s: 100 * f(s), np.array([1.3]),
+                             np.array([100 * np.sum(grad * D)]), step=1e-4, tol=1e-6)
+
+
 def test_energy_table_is_reproducible_and_validates():
     a = G.train_energy_table("nll", steps=20, seed=5, beta=2.0)
     b = G.train_energy_table("nll", steps=20, seed=np.random.default_rng(5), beta=2.0)
@@ -400,6 +420,10 @@ def test_energy_table_is_reproducible_and_validates():
         G.train_energy_table("energy", n_answers=1)
     with pytest.raises(TypeError, match="steps must be an integer"):
         G.train_energy_table("energy", steps=2.5)
+    with pytest.raises(ValueError, match=r"nll loss takes \['beta'\], got \['m'\]"):
+        G.train_shared_scale("nll", m=1.0)
+    with pytest.raises(ValueError, match="lr must be > 0"):
+        G.train_shared_scale("energy", lr=0.0)
 
 
 # --------------------------------------------------------------------------- bad input

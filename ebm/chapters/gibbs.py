@@ -119,12 +119,26 @@ def run(tour):
         The energy loss reached its minimum 0 and left the table flat: its gradient at every
         incorrect entry is exactly 0, so the bad answers stayed where they started (gaps < 0.05)
         -- a collapsed energy surface, which this loss cannot tell from a good one. (Without the
-        floor at 0, E_C would instead fall without end; with shared parameters, as in LeCun's
-        implicit-regression architectures, the bad answers are dragged down too.) The perceptron
-        stops at a zero margin. The hinge stops exactly when every gap is >= m = 1. Log and NLL
-        keep a gap, and keep widening it. LVQ2 leaves rows that started badly wrong saturated
-        (zero gradient) and divides by E_I, so tiny energies give huge steps.""")
+        floor at 0, E_C would instead fall without end.) The perceptron stops at a zero margin.
+        The hinge stops exactly when every gap is >= m = 1. Log and NLL keep a gap, and keep
+        widening it. LVQ2 leaves rows that started badly wrong saturated (zero gradient) and
+        divides by E_I, so tiny energies give huge steps.""")
     tour.save(plotting.plot_energy_tables(results), "ebm_energy_tables")
+    tour.say("""
+        The other extreme: every energy shares one parameter, E[x, y] = s D[x, y] with a fixed,
+        GOOD distance table D (correct answers at 0.5, the others in [1, 2]; every gap starts
+        >= 0.5) and s >= 0 learned from s = 1. Now lowering E_C drags every bad answer down
+        with it:""")
+    for name in ("energy", "hinge", "nll", "square_square"):
+        r = gb.train_shared_scale(name, steps=300, seed=3)
+        tour.out(f"  {name:14s} s: 1 -> {r['scale'][-1]:.4f}   gap min {r['gaps'][0].min():.3f} -> "
+                 f"{r['gaps'][-1].min():.4f}")
+    tour.out("")
+    tour.say("""
+        The energy loss collapses a good table to E = 0 everywhere (s -> 0): the collapse LeCun
+        warns about for architectures with shared parameters. The hinge scales the table until
+        every gap is >= m; the NLL keeps scaling. Square-square trades E_C**2 against its margin
+        and settles with smaller gaps than it started with.""")
 
     tour.say("""
         The bridge. At beta = 1 the Gibbs distribution is softmax(-E) and the NLL loss is the
