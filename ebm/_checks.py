@@ -36,9 +36,15 @@ def canonical_axis(axis, ndim: int) -> int:
     """
     axis = as_axis(axis)
     if not -ndim <= axis < ndim:
+        hint = ""
+        if ndim == 1:
+            # The first call most students make: ebm.softmax_forward(np.array([1., 2., 3.])).
+            hint = ("; the default axis=1 is Caffe's class axis of an (N, C, ...) batch. "
+                    "For one 1-D vector of logits pass axis=0, or make it a batch of one "
+                    "sample with x[None] (shape (1, C))")
         raise np.exceptions.AxisError(
             f"axis {axis} is out of range for an array with {ndim} dimension(s); "
-            f"allowed: {-ndim} to {ndim - 1}"
+            f"allowed: {-ndim} to {ndim - 1}{hint}"
         )
     return axis % ndim
 
@@ -58,9 +64,11 @@ def outer_inner(shape: tuple, axis: int) -> tuple[int, int, int]:
 def as_float_array(x, name: str) -> np.ndarray:
     """``x`` as a float32 or float64 array, copying only when it must.
 
-    float32 and float64 are kept as given; integers and booleans are computed in
-    float64 and float16 in float32.  Complex, object, string and other dtypes
-    raise :class:`TypeError`.
+    float32 and float64 are kept as given; integers are computed in float64, and
+    float16 in float32 (the result stays float32: Numba has no float16
+    arithmetic).  Booleans raise :class:`TypeError` (True/False are not logits or
+    probabilities; convert with ``x.astype(float)`` if 0/1 is meant), and so do
+    complex, object, string and other dtypes.
     """
     arr = np.asarray(x)
     if arr.dtype.kind == "f" and not arr.dtype.isnative:   # e.g. big-endian '>f8'
@@ -68,7 +76,12 @@ def as_float_array(x, name: str) -> np.ndarray:
     dt = arr.dtype
     if dt == np.float32 or dt == np.float64:
         return arr
-    if dt.kind in "iub":
+    if dt.kind == "b":
+        raise TypeError(
+            f"{name} is boolean: True/False are not real-valued {name}; "
+            f"pass {name}.astype(float) if you mean 0 and 1"
+        )
+    if dt.kind in "iu":
         return arr.astype(np.float64)
     if dt == np.float16:
         return arr.astype(np.float32)
@@ -163,39 +176,52 @@ def check_loss_weight(top_diff, name: str = "top_diff") -> float:
     return value
 
 
-def label_shapes(data_shape: tuple, axis: int) -> tuple[tuple, tuple]:
-    """The two label shapes accepted for data of ``data_shape``.
+def label_shapes(data_shape: tuple, axis: int) -> tuple[tuple, tuple, tuple]:
+    """The three label shapes accepted for data of ``data_shape``.
 
-    The data shape without ``axis``, or with ``axis`` kept at size 1 (Caffe's
-    ``(N, 1, H, W)`` label blob for ``(N, C, H, W)`` data).
+    The data shape without ``axis`` (``(N, H, W)``), with ``axis`` kept at size 1
+    (Caffe's ``(N, 1, H, W)`` label blob for ``(N, C, H, W)`` data), or Caffe's
+    flat view ``(outer_num, inner_num)`` (``(N, H*W)``).  Caffe checks only the
+    label count; a label with the right count in any other shape is rejected, and
+    the error says how to reshape it.
     """
     without = tuple(data_shape[:axis]) + tuple(data_shape[axis + 1:])
     kept = tuple(data_shape[:axis]) + (1,) + tuple(data_shape[axis + 1:])
-    return without, kept
+    outer_num, _, inner_num = outer_inner(data_shape, axis)
+    return without, kept, (outer_num, inner_num)
 
 
 def as_label(label, data_shape: tuple, axis: int, ignore_label) -> np.ndarray:
     """Validate ``label`` and return it as int64 of shape ``(outer_num, inner_num)``.
 
     Labels are integers, or floats holding integral values (Caffe stores labels as
-    floats).  Every label must lie in ``[0, channels)`` unless it equals
-    ``ignore_label``.  The errors name the position in ``label``'s own shape.
+    floats); booleans are rejected.  Every label must lie in ``[0, channels)``
+    unless it equals ``ignore_label``.  The errors name the position in
+    ``label``'s own shape.
     """
     lab = np.asarray(label)
     outer_num, channels, inner_num = outer_inner(data_shape, axis)
-    without, kept = label_shapes(data_shape, axis)
-    if lab.shape not in (without, kept):
+    shapes = tuple(dict.fromkeys(label_shapes(data_shape, axis)))      # distinct, in order
+    if lab.shape not in shapes:
+        expected = " or ".join(map(str, shapes))
+        hint = ""
+        if lab.size == outer_num * inner_num:
+            hint = (f". It has the right number of labels ({lab.size}, one per column): if they are in "
+                    f"Caffe's order (sample, then position), pass label.reshape{shapes[0]}")
         raise ValueError(
             f"label has shape {lab.shape}, which does not fit bottom_data of shape "
-            f"{tuple(data_shape)} with axis={axis}: expected {without} or {kept}"
+            f"{tuple(data_shape)} with axis={axis}: expected {expected}{hint}"
         )
     kind = lab.dtype.kind
+    if kind == "b":
+        raise TypeError("label is boolean: labels are class indices; pass label.astype(int) "
+                        "if True/False mean classes 1 and 0")
     if kind == "f":
         integral = np.isfinite(lab) & (lab == np.round(lab)) & (np.abs(lab) < 2.0**62)
         if not integral.all():
             pos = _position(int(np.argmin(integral.reshape(-1))), lab.shape)
             raise ValueError(f"label{list(pos)} is {lab[pos]}, which is not an integer")
-    elif kind not in "iub":
+    elif kind not in "iu":
         raise TypeError(f"label must hold integers (or integral floats), got dtype {lab.dtype}")
     if kind == "u" and lab.dtype.itemsize >= 8:
         # uint64 above the int64 range would wrap to negative values (2**64-1 -> -1, which

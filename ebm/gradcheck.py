@@ -15,12 +15,18 @@ top)`` -- its gradient is exactly what the layer's backward returns for that
 ``top_diff``::
 
     >>> import numpy as np, ebm
+    >>> from ebm.gradcheck import gradcheck
     >>> x = np.random.default_rng(0).normal(size=(2, 3))
     >>> top_diff = np.ones((2, 3)) * [1.0, 2.0, 3.0]
     >>> f = lambda z: np.sum(top_diff * ebm.softmax_forward(z))
     >>> g = ebm.softmax_backward(ebm.softmax_forward(x), top_diff)
-    >>> bool(ebm.gradcheck(f, x, g, tol=1e-3))
+    >>> bool(gradcheck(f, x, g, tol=1e-3))
     True
+
+A check can only fail where the gradient is larger than ``tol``: below 1 the rule
+is an *absolute* error of at most ``tol``.  So check a loss whose gradient is of
+order 1 (``normalization="none"``), not one divided by hundreds of positions;
+:func:`caffe_loss_gradient_test` does that for Caffe's own test blob.
 """
 
 from __future__ import annotations
@@ -29,7 +35,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["numerical_gradient", "gradcheck", "GradcheckResult"]
+__all__ = ["numerical_gradient", "gradcheck", "GradcheckResult", "caffe_test_blob",
+           "caffe_loss_gradient_test"]
 
 
 def numerical_gradient(func, x, *, step=1e-2):
@@ -154,3 +161,77 @@ def gradcheck(func, x, analytic, *, step=1e-2, tol=1e-2, raise_on_failure=False)
     if raise_on_failure and not result.passed:
         raise AssertionError(str(result))
     return result
+
+
+# --------------------------------------------------------------------------- Caffe's layer test
+
+
+def caffe_test_blob(seed=1701):
+    """The blob of Caffe's ``SoftmaxWithLossLayerTest``: data (10, 5, 2, 3), std 10, and labels.
+
+    Parameters
+    ----------
+    seed : int or numpy.random.Generator, default 1701
+
+    Returns
+    -------
+    bottom_data : ndarray, shape (10, 5, 2, 3)
+        Gaussian, standard deviation 10 (so most columns are nearly one-hot).
+    label : ndarray of int64, shape (10, 1, 2, 3)
+        Uniform in ``[0, 5)``, drawn after the data from the same generator.
+    """
+    rng = np.random.default_rng(seed)
+    bottom_data = rng.normal(scale=10.0, size=(10, 5, 2, 3))
+    label = rng.integers(0, 5, size=(10, 1, 2, 3))
+    return bottom_data, label
+
+
+def caffe_loss_gradient_test(backward=None, *, ignore_label=None, normalization="none", seed=1701,
+                             tol=1e-2):
+    """Caffe's gradient test of ``SoftmaxWithLoss``, run so that a wrong gradient fails.
+
+    Caffe checks its loss layer on :func:`caffe_test_blob` by central differences
+    with its default VALID normalization.  There every gradient element is at most
+    ``1/60`` in size (60 kept positions), under the rule's absolute floor of
+    ``tol = 0.01``: half the true gradient, or a divisor of 61 instead of 60, passes
+    on every one of the 300 elements -- the check cannot fail.  With
+    ``normalization="none"`` the elements are ``prob - onehot(label)``, of order 1,
+    and the same mistakes fail (half the gradient on 119 of 300 elements, a
+    gradient 60/61 of the true one on 92; seed 1701, no ignored label).
+
+    Parameters
+    ----------
+    backward : callable, optional
+        ``backward(prob, label) -> bottom_diff``, the gradient to check, given the
+        layer's ``prob`` and the labels (copies).  Default: the layer's own
+        :meth:`ebm.SoftmaxWithLoss.backward`.
+    ignore_label : int or None
+    normalization : {"none", "valid", "full", "batch_size"}, default "none"
+        The loss being differentiated; ``backward`` must match it.
+    seed : int or numpy.random.Generator, default 1701
+    tol : float, default 1e-2
+        Caffe's threshold for a loss layer.
+
+    Returns
+    -------
+    GradcheckResult
+
+    Examples
+    --------
+    >>> import ebm
+    >>> from ebm.gradcheck import caffe_loss_gradient_test
+    >>> bool(caffe_loss_gradient_test())
+    True
+    >>> half = lambda prob, label: 0.5 * ebm.softmax_loss_backward(prob, label, normalization="none")
+    >>> bool(caffe_loss_gradient_test(half))
+    False
+    """
+    from ebm.layers import SoftmaxWithLoss
+
+    if backward is not None and not callable(backward):
+        raise TypeError(f"backward must be callable as backward(prob, label), got {backward!r}")
+    bottom_data, label = caffe_test_blob(seed)
+    layer = SoftmaxWithLoss(ignore_label=ignore_label, normalization=normalization)
+    layer.forward(bottom_data, label)
+    analytic = layer.backward() if backward is None else backward(layer.prob.copy(), label.copy())
+    return gradcheck(lambda z: layer.forward(z, label), bottom_data, analytic, tol=tol)

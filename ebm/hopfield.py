@@ -7,24 +7,29 @@ The classic network has bipolar states ``s in {-1, +1}^N``, symmetric weights
     h_i  = sum_{j != i} W_ij s_j + b_i            (the local field)
     asynchronous update of unit i:  s_i <- sign(h_i + W_ii s_i)   (sign(0): keep s_i)
 
-A unit that flips lowers the energy by exactly ``2 |h_i|`` -- so with a symmetric
-``W`` and a non-negative diagonal, E never increases and the run ends at a fixed
-point.  (A negative diagonal breaks that; :func:`negative_diagonal_counterexample`
-shows it.)  Updating every unit at once (synchronous) ends at a fixed point or a
-2-cycle.
+For a symmetric ``W``, flipping unit ``i`` to ``s_i'`` changes E by exactly
+``-2 s_i' h_i``.  When ``W_ii >= 0`` a unit flips only if ``s_i' h_i > 0``, so each
+flip changes E by exactly ``-2 |h_i|``: E never increases and the run ends at a
+fixed point.  With ``W_ii < 0`` a unit can flip *against* its field and raise E by
+``+2 |h_i|`` (:func:`negative_diagonal_counterexample`); with an asymmetric ``W``
+(``allow_asymmetric=True``) nothing bounds the change.  Either way,
+:meth:`HopfieldNetwork.run` records the true ``E`` of every state.  Updating every
+unit at once (synchronous) ends at a fixed point or a 2-cycle.
 
 Patterns are stored by a learning rule (:meth:`HopfieldNetwork.from_patterns`):
 Hebb ``W = (1/N) sum_mu xi^mu xi^mu^T`` with zero diagonal (capacity ~0.138 N),
-Storkey's (more), or the pseudo-inverse (exact fixed points for up to N
-independent patterns).
+Storkey's (more), or the pseudo-inverse (every stored pattern a fixed point, for
+``p < N`` linearly independent patterns a useful one).
 
-The source article's label energy (SEED_NOTES §1)
--------------------------------------------------
+The source article's label energy (article §1, ``docs/article.md``)
+--------------------------------------------------------------------
 The article defines ``E(x|Label) = -1/2 (W x) (y - label)`` with ``y = sign(W x)``
 and claims it "always decreases".  What is true: with labels in {-1, +1}, E is 0 on
 a right answer and ``-|W x|`` on a wrong one, so ``E <= 0`` always -- it is *minus*
-the perceptron criterion.  Descending it as written moves W towards the wrong
-answer; descending ``+1/2 (W x)(y - label)`` is the perceptron rule
+the perceptron criterion.  In its case II (``y = -1``, label ``+1``) the product
+``dY * E`` is ``+2 |W x|``, not "again negative".  Descending E as written moves W
+towards the wrong answer (E does fall, without bound, while the errors grow);
+descending ``+1/2 (W x)(y - label)`` is the perceptron rule
 ``W += eta/2 (label - y) x``.  :func:`label_energy`, :func:`label_energy_cases`
 and :func:`train_label_energy` let you check each claim.
 
@@ -33,7 +38,10 @@ The bridge to the core (Ramsauer et al. 2020)
 The modern Hopfield network stores patterns as the columns of ``X`` (d x N) and
 updates ``xi <- X softmax(beta X^T xi)``: one step of attention.  Its energy
 ``E = -lse(beta, X^T xi) + 1/2 xi^T xi + log(N)/beta + 1/2 M^2`` never increases.
-The softmax here is :func:`ebm.softmax_forward`, and retrieving pattern ``k`` is a
+At small ``beta`` its one global fixed point is near the average of all the
+patterns; at intermediate ``beta`` metastable states average subsets of similar
+patterns; at large ``beta`` every well-separated pattern is a fixed point,
+retrieved in one step (Ramsauer et al. 2020, Theorems 1-4).  The softmax here is :func:`ebm.softmax_forward`, and retrieving pattern ``k`` is a
 softmax-with-loss over ``beta X^T xi`` with label ``k``
 (:func:`modern_retrieval_loss`).
 """
@@ -41,6 +49,7 @@ softmax-with-loss over ``beta X^T xi`` with label ``k``
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -126,12 +135,19 @@ def overlap(states, pattern):
     """The overlap ``m = (1/N) s . xi`` in ``[-1, 1]`` (1: identical, -1: reversed).
 
     ``states`` may be one state (N,) or a batch (M, N); ``pattern`` is (N,) or (M, N).
+    Both must hold only -1 and +1 (ValueError otherwise, naming the first other
+    value): for real vectors, such as modern Hopfield outputs, ``(1/N) x . xi`` is
+    not bounded by 1 and is not an overlap.
     """
-    s = np.asarray(states, dtype=np.float64)
-    xi = np.asarray(pattern, dtype=np.float64)
-    if s.shape[-1] != xi.shape[-1]:
-        raise ValueError(f"states have {s.shape[-1]} units but pattern has {xi.shape[-1]}")
-    return (s * xi).sum(axis=-1) / s.shape[-1]
+    s_arr, xi_arr = np.asarray(states), np.asarray(pattern)
+    if s_arr.ndim == 0 or xi_arr.ndim == 0:
+        raise ValueError("states and pattern must be arrays of shape (N,) or (M, N), got scalars")
+    if s_arr.shape[-1] != xi_arr.shape[-1]:
+        raise ValueError(f"states have {s_arr.shape[-1]} units but pattern has {xi_arr.shape[-1]}")
+    n = s_arr.shape[-1]
+    s = _as_states(s_arr, n, "states").astype(np.float64)
+    xi = _as_states(xi_arr, n, "pattern").astype(np.float64)
+    return (s * xi).sum(axis=-1) / n
 
 
 # --------------------------------------------------------------------------- learning rules
@@ -169,12 +185,29 @@ def storkey_weights(patterns):
 def pseudoinverse_weights(patterns):
     """The projection rule ``W = Xi^+ Xi`` (Personnaz et al. 1985; Kanter & Sompolinsky 1987).
 
-    ``W`` projects onto the span of the patterns, so ``W xi = xi`` exactly for every
-    stored pattern while they are linearly independent (``p <= N``).  Its diagonal
-    is kept (it is non-negative, so E still never increases).
+    ``W`` projects onto the span of the patterns, so ``W xi = xi`` (to rounding) for
+    every stored pattern, and each is a fixed point.  Its diagonal is kept (it is
+    non-negative, so E still never increases).  The rule is useful while the
+    patterns span a subspace smaller than ``R^N`` (``p < N`` independent patterns).
+    When they span all of it (``p >= N`` generic patterns) ``W`` is the identity:
+    *every* state is a fixed point and recall corrects no error.  Then, and
+    whenever ``p > N``, a ``UserWarning`` says so.
     """
     xi = _as_patterns(patterns)
-    return np.linalg.pinv(xi) @ xi
+    p, n = xi.shape
+    W = np.linalg.pinv(xi) @ xi
+    rank = int(np.linalg.matrix_rank(xi))
+    if rank == n:
+        warnings.warn(
+            f"pseudo-inverse rule: the {p} patterns span all of R^{n} (rank {n}), so "
+            f"W = Xi^+ Xi is the identity: every state is a fixed point and recall corrects "
+            f"no error (store fewer than N = {n} patterns)", UserWarning, stacklevel=2)
+    elif p > n:
+        warnings.warn(
+            f"pseudo-inverse rule: {p} patterns > N = {n} units are linearly dependent "
+            f"(rank {rank}); W projects onto their {rank}-dimensional span, so every state "
+            "in that span is a fixed point too", UserWarning, stacklevel=2)
+    return W
 
 
 # --------------------------------------------------------------------------- the network
@@ -189,7 +222,8 @@ class Trajectory:
     states : ndarray of int8, shape (T + 1, N)
         The initial state, then the state after every update that changed it.
     energies : ndarray, shape (T + 1,)
-        ``E`` of each of those states.
+        ``E`` of each of those states, computed from ``E(s)`` itself (so it is
+        right for any ``W``, and the ``-2 |h_i|`` identity can be checked on it).
     changed : ndarray of bool, shape (T, N)
         Which units changed at each recorded update (one unit per row when
         asynchronous; any number when synchronous).
@@ -328,8 +362,7 @@ class HopfieldNetwork:
         s = s.astype(np.float64)
         diag = np.diag(self.W)
         h = self.W @ s - diag * s + self.b               # field from the others
-        energy = self.energy(s.astype(np.int8))
-        states, energies, changed = [s.astype(np.int8)], [energy], []
+        states, changed = [s.astype(np.int8)], []
         orders = _sweep_orders(order, n, max_sweeps, rng)
         for sweep in range(1, max_sweeps + 1):
             flips = 0
@@ -337,77 +370,112 @@ class HopfieldNetwork:
                 total = h[i] + diag[i] * s[i]
                 new = s[i] if total == 0 else math.copysign(1.0, total)
                 if new != s[i]:
-                    energy -= 2 * new * h[i]             # = 2|h_i| when W_ii >= 0 (see the docstring)
                     h += 2 * new * self.W[:, i]
                     h[i] -= 2 * new * diag[i]
                     s[i] = new
                     flips += 1
                     states.append(s.astype(np.int8))
-                    energies.append(energy)
                     row = np.zeros(n, bool)
                     row[i] = True
                     changed.append(row)
             if flips == 0:
-                return self._trajectory(states, energies, changed, True, 1, sweep, "async")
-        return self._trajectory(states, energies, changed, False, None, max_sweeps, "async")
+                return self._trajectory(states, changed, True, 1, sweep, "async")
+        return self._trajectory(states, changed, False, None, max_sweeps, "async")
 
     def _run_sync(self, s, max_sweeps):
-        states, energies, changed = [s], [self.energy(s)], []
+        states, changed = [s], []
         for step in range(1, max_sweeps + 1):
             cur = states[-1].astype(np.float64)
             total = self.W @ cur + self.b                 # includes the self term W_ii s_i
             new = np.where(total > 0, 1, np.where(total < 0, -1, cur)).astype(np.int8)
             if np.array_equal(new, states[-1]):
-                return self._trajectory(states, energies, changed, True, 1, step - 1, "sync")
+                return self._trajectory(states, changed, True, 1, step - 1, "sync")
             changed.append(new != states[-1])
             states.append(new)
-            energies.append(self.energy(new))
             if len(states) >= 3 and np.array_equal(new, states[-3]):
-                return self._trajectory(states, energies, changed, True, 2, step, "sync")
-        return self._trajectory(states, energies, changed, False, None, max_sweeps, "sync")
+                return self._trajectory(states, changed, True, 2, step, "sync")
+        return self._trajectory(states, changed, False, None, max_sweeps, "sync")
 
-    def _trajectory(self, states, energies, changed, converged, period, sweeps, mode):
+    def _trajectory(self, states, changed, converged, period, sweeps, mode):
         n = self.n_units
+        states = np.array(states, dtype=np.int8)
         return Trajectory(
-            states=np.array(states, dtype=np.int8),
-            energies=np.array(energies, dtype=np.float64),
+            states=states,
+            # The true E of every recorded state, not a running sum of -2|h_i|: that
+            # identity needs a symmetric W with W_ii >= 0, and this record is how it is checked.
+            energies=np.atleast_1d(self.energy(states)).astype(np.float64),
             changed=np.array(changed, dtype=bool).reshape(-1, n),
             converged=converged, period=period, sweeps=sweeps, mode=mode,
         )
 
-    def recall(self, probes, mode="async", order="random", max_sweeps=100, seed=None):
-        """Relax a batch of probes to their attractors; return the final states.
+    def recall(self, probes, mode="async", order="random", max_sweeps=100, seed=None,
+               return_converged=False):
+        """Relax a batch of probes towards their attractors; return the final states.
 
         The asynchronous case runs in a parallel Numba kernel, one probe per
         thread, keeping the local fields up to date incrementally (O(N) per flip).
         Every probe follows the same visiting order (one random permutation per
         sweep, drawn from ``seed``), so results do not depend on threading.
 
+        A probe has *settled* when a whole sweep (asynchronous) or step
+        (synchronous) changes nothing: it is at a fixed point.  A probe that has
+        not settled after ``max_sweeps`` is returned as it stands, and that state
+        depends on ``max_sweeps`` (a negative diagonal can flip a unit back and
+        forth for ever; a synchronous 2-cycle alternates with the parity of the
+        step).  So non-convergence is never silent: a ``RuntimeWarning`` counts the
+        probes that did not settle, unless ``return_converged=True`` hands you the
+        per-probe mask instead.
+
         Parameters
         ----------
         probes : array_like of ±1, shape (M, N) or (N,)
         mode, order, max_sweeps, seed
             As in :meth:`run`.
+        return_converged : bool, default False
+            Also return the mask of probes that reached a fixed point (and do not
+            warn).
 
         Returns
         -------
-        ndarray of int8, the shape of ``probes``
+        states : ndarray of int8, the shape of ``probes``
+        converged : ndarray of bool, shape (M,) (or a bool for one probe)
+            Only with ``return_converged=True``.
+
+        Warns
+        -----
+        RuntimeWarning
+            When ``return_converged`` is False and some probe did not settle.
         """
         mode, order, max_sweeps = _check_run_args(mode, order, max_sweeps)
+        if not isinstance(return_converged, (bool, np.bool_)):
+            raise TypeError(f"return_converged must be True or False, got {return_converged!r}")
         s = _as_states(probes, self.n_units)
         single = s.ndim == 1
         s = np.atleast_2d(s)
         if mode == "sync":
-            out = _recall_sync(self.W, self.b, s, max_sweeps)
+            out, converged = _recall_sync(self.W, self.b, s, max_sweeps)
         else:
             n = self.n_units
             orders = _sweep_orders(order, n, max_sweeps, np.random.default_rng(seed))
             out = s.copy()
+            converged = np.zeros(len(out), dtype=np.bool_)
             # No BLAS here: OpenBLAS's spinning threads and Numba's OpenMP team starve
             # each other on two cores (8 ms per call measured); the kernel computes
             # the fields itself.
             launch(_recall_async_kernel, out.size * n,           # ~N operations per unit per sweep
-                   np.ascontiguousarray(self.W.T), self.b, out, orders)
+                   np.ascontiguousarray(self.W.T), self.b, out, orders, converged)
+        if return_converged:
+            return (out[0], bool(converged[0])) if single else (out, converged)
+        if not converged.all():
+            bad = np.flatnonzero(~converged)
+            which = ", ".join(map(str, bad[:5].tolist())) + (", ..." if bad.size > 5 else "")
+            warnings.warn(
+                f"recall: {bad.size} of {converged.size} probe(s) did not reach a fixed point in "
+                f"max_sweeps={max_sweeps} {'step' if mode == 'sync' else 'sweep'}(s) (probe(s) {which}); "
+                "their returned states depend on max_sweeps. Pass return_converged=True to get "
+                "the mask, or raise max_sweeps"
+                + (" (a synchronous 2-cycle never settles)" if mode == "sync" else ""),
+                RuntimeWarning, stacklevel=2)
         return out[0] if single else out
 
 
@@ -431,18 +499,21 @@ def _sweep_orders(order, n, max_sweeps, rng):
 
 
 def _recall_sync(W, b, s, max_sweeps):
+    """Synchronous recall of a batch; returns the states and which reached a fixed point."""
     cur = s.astype(np.float64)
+    converged = np.zeros(len(cur), dtype=bool)
     for _ in range(max_sweeps):
         total = cur @ W.T + b
         new = np.where(total > 0, 1.0, np.where(total < 0, -1.0, cur))
-        if np.array_equal(new, cur):
+        converged = (new == cur).all(axis=1)
+        if converged.all():
             break
         cur = new
-    return cur.astype(np.int8)
+    return cur.astype(np.int8), converged
 
 
 @njit(cache=True, parallel=True)
-def _recall_async_kernel(WT, b, states, orders):
+def _recall_async_kernel(WT, b, states, orders, converged):
     n_probes, n = states.shape
     diag = np.diag(WT).copy()
     for m in prange(n_probes):
@@ -469,6 +540,7 @@ def _recall_async_kernel(WT, b, states, orders):
                         s[i] = new
                         flips += 1
             if flips == 0:
+                converged[m] = True
                 break
         for k in range(n):
             states[m, k] = np.int8(s[k])
@@ -489,6 +561,8 @@ def _label_inputs(W, x, label):
         raise ValueError("W and x must be finite")
     wx = x @ W.T                                       # (M,) or (M, n_out)
     lab = np.asarray(label)
+    if W.ndim == 2 and W.shape[0] == 1 and lab.shape == wx.shape[:-1]:
+        lab = lab[..., None]                           # one output row: a label per sample is enough
     if lab.shape != wx.shape:
         raise ValueError(f"label must have shape {wx.shape} (one per sample and output), got {lab.shape}")
     bad = (lab != 1) & (lab != -1)
@@ -511,12 +585,14 @@ def label_energy(W, x, label):
     W : array_like, shape (n_in,) or (n_out, n_in)
     x : array_like, shape (n_in,) or (M, n_in)
     label : array_like of ±1, shape of ``W x``
+        With one output row, ``W`` of shape (1, n_in), one label per sample
+        (shape (M,), or a scalar for one sample) is accepted too.
 
     Returns
     -------
     float or ndarray
         One energy per sample (summed over outputs).  It is 0 on a right answer and
-        ``-|W x|`` on a wrong one: never positive (SEED_NOTES §1).
+        ``-|W x|`` on a wrong one: never positive (article §1).
     """
     _, _, wx, lab = _label_inputs(W, x, label)
     e = -0.5 * wx * (_sign(wx) - lab)
@@ -544,14 +620,21 @@ def label_energy_cases(W, x, label):
     -------
     dict
         For "I" (y = +1, wrong: delta_y = +2), "II" (y = -1, wrong: delta_y = -2) and
-        "III" (right: delta_y = 0): the number of samples, their ``delta_y`` values,
-        and the min and max of E.  What holds: E < 0 in I and II (E = -|Wx|), E = 0
-        in III -- the sign of E, not a decrease.
+        "III" (right: delta_y = 0): the number of samples ("count"), their
+        ``delta_y`` values, the min and max of E ("min_E", "max_E") and of the
+        product ``delta_y * E`` the article argues about ("min_dYE", "max_dYE";
+        None for an empty case).  What holds: E = -|Wx| < 0 in I and II, E = 0 in
+        III -- the sign of E, not a decrease.  And ``delta_y * E`` is ``-2|Wx| < 0``
+        in case I but ``+2|Wx| > 0`` in case II: the article's "again negative" is
+        false.
     """
     W, x, wx, lab = _label_inputs(W, x, label)
-    if wx.ndim == 2:
-        raise ValueError("label_energy_cases takes a single output unit: W of shape (n_in,)")
-    wx, lab = np.atleast_1d(wx), np.atleast_1d(lab)     # one sample or many
+    if wx.ndim == 2 and wx.shape[1] == 1:                 # W of shape (1, n_in): one output unit
+        wx, lab = wx[:, 0], lab[:, 0]
+    elif wx.ndim == 2 or (W.ndim == 2 and W.shape[0] != 1):
+        raise ValueError(f"label_energy_cases takes a single output unit: W of shape (n_in,) or "
+                         f"(1, n_in), got {W.shape}")
+    wx, lab = np.atleast_1d(wx), np.atleast_1d(lab)
     y = _sign(wx)
     delta_y = y - lab
     energy = -0.5 * wx * delta_y
@@ -559,28 +642,49 @@ def label_energy_cases(W, x, label):
     out = {}
     for case, mask in masks.items():
         e, dy = energy[mask], np.unique(delta_y[mask])
+        dye = delta_y[mask] * e
         out[case] = {
             "count": int(np.count_nonzero(mask)),
             "delta_y": dy.tolist(),
             "min_E": float(e.min()) if e.size else None,
             "max_E": float(e.max()) if e.size else None,
+            "min_dYE": float(dye.min()) if e.size else None,
+            "max_dYE": float(dye.max()) if e.size else None,
         }
     return out
 
 
-def train_label_energy(x, label, rule="perceptron", epochs=20, lr=0.1, seed=None, W0=None):
+def train_label_energy(x, label, rule="perceptron", epochs=20, lr=0.1, seed=None, W0=None,
+                       return_energy=False):
     """Gradient steps on the label energy, one sample at a time; the errors per epoch.
 
     ``rule="article"`` descends ``E = -1/2 (W x)(y - label)`` as written:
-    ``W -= lr * dE/dW = W + lr/2 (y - label) x`` -- towards the wrong answer.
-    ``rule="perceptron"`` descends its negative, the perceptron criterion:
-    ``W += lr/2 (label - y) x``, Rosenblatt's rule.
+    ``W -= lr * dE/dW = W + lr/2 (y - label) x`` -- towards the wrong answer.  E
+    does keep falling (it is ``-sum_errors |W x|``, and every step makes the
+    errors bigger and more numerous): it heads for minus infinity while the
+    errors grow.  ``rule="perceptron"`` descends its negative, the perceptron
+    criterion: ``W += lr/2 (label - y) x``, Rosenblatt's rule.
+
+    Parameters
+    ----------
+    x : array_like, shape (M, n_in)
+    label : array_like of ±1, shape (M,)
+    rule : {"perceptron", "article"}
+    epochs : int, default 20
+    lr : float, default 0.1
+    seed : int or numpy.random.Generator, optional
+        The initial ``W`` (when ``W0`` is None) and the sample order.
+    W0 : array_like, shape (n_in,), optional
+    return_energy : bool, default False
+        Also return the total label energy ``sum_n E(x_n|label_n)`` per epoch.
 
     Returns
     -------
     W : ndarray, the final weights
     errors : ndarray of int, shape (epochs + 1,)
         Misclassified samples before training and after each epoch.
+    energy : ndarray, shape (epochs + 1,)
+        Only with ``return_energy=True``: the total label energy at the same points.
     """
     if rule not in ("article", "perceptron"):
         raise ValueError(f"rule must be 'article' or 'perceptron', got {rule!r}")
@@ -597,11 +701,15 @@ def train_label_energy(x, label, rule="perceptron", epochs=20, lr=0.1, seed=None
     label = np.asarray(label, dtype=np.float64)
     sign = 1.0 if rule == "perceptron" else -1.0
     errors = [int(np.count_nonzero(_sign(x @ W) != label))]
+    energy = [float(np.sum(label_energy(W, x, label)))]
     for _ in range(epochs):
         for n in rng.permutation(len(x)):
             y = 1.0 if x[n] @ W >= 0 else -1.0
             W += sign * lr / 2 * (label[n] - y) * x[n]
         errors.append(int(np.count_nonzero(_sign(x @ W) != label)))
+        energy.append(float(np.sum(label_energy(W, x, label))))
+    if return_energy:
+        return W, np.array(errors), np.array(energy)
     return W, np.array(errors)
 
 
@@ -658,7 +766,8 @@ def capacity_sweep(n_units, loads, rule="hebb", n_seeds=10, flip_fraction=0.0, m
     Returns
     -------
     dict with "loads" (K,), "overlap" (K, n_seeds) mean overlap per run, "mean" (K,),
-    "n_units", "rule"
+    "converged" (K, n_seeds) the fraction of probes that reached a fixed point
+    within ``max_sweeps``, "n_units", "rule"
     """
     if rule not in RULES:
         raise ValueError(f"rule must be one of {', '.join(map(repr, RULES))}, got {rule!r}")
@@ -672,6 +781,7 @@ def capacity_sweep(n_units, loads, rule="hebb", n_seeds=10, flip_fraction=0.0, m
     bar = progress_bar(progress, loads.size * n_seeds, f"capacity sweep ({rule}, N={n_units})")
     ss = np.random.SeedSequence(seed)
     overlaps = np.empty((loads.size, n_seeds))
+    settled = np.empty((loads.size, n_seeds))
     for a, alpha in enumerate(loads):
         p = max(1, int(round(alpha * n_units)))
         for r, child in enumerate(ss.spawn(n_seeds)):
@@ -682,12 +792,13 @@ def capacity_sweep(n_units, loads, rule="hebb", n_seeds=10, flip_fraction=0.0, m
             if flip_fraction:
                 flip = rng.random(probes.shape) < flip_fraction
                 probes[flip] *= -1
-            final = net.recall(probes, max_sweeps=max_sweeps, seed=rng)
+            final, converged = net.recall(probes, max_sweeps=max_sweeps, seed=rng, return_converged=True)
             overlaps[a, r] = overlap(final, xi).mean()
+            settled[a, r] = converged.mean()
             bar.update()
     bar.close()
     return {"loads": loads, "overlap": overlaps, "mean": overlaps.mean(axis=1),
-            "n_units": n_units, "rule": rule}
+            "converged": settled, "n_units": n_units, "rule": rule}
 
 
 def _check_count(value, name, low):
@@ -759,7 +870,8 @@ def pseudoinverse_fixed_points(p, n_units, seed=0):
 
     Returns
     -------
-    dict with "max_error" (``max |W Xi^T - Xi^T|``, ~1e-13 while p <= N),
+    dict with "max_error" (``max |W Xi^T - Xi^T|``, ~1e-13 for any p: ``W`` projects
+    onto the patterns' span; from ``p = N`` on, ``W`` is the identity and warns),
     "fixed" (how many patterns one asynchronous sweep leaves unchanged) and "p"
     """
     _check_count(p, "p", 1)
@@ -767,7 +879,8 @@ def pseudoinverse_fixed_points(p, n_units, seed=0):
     xi = random_patterns(p, n_units, seed)
     net = HopfieldNetwork.from_patterns(xi, "pseudoinverse")
     error = float(np.abs(net.W @ xi.T - xi.T).max())
-    fixed = int(np.all(net.recall(xi, max_sweeps=1, seed=seed) == xi, axis=1).sum())
+    _, unchanged = net.recall(xi, max_sweeps=1, seed=seed, return_converged=True)   # no flip in a sweep
+    fixed = int(unchanged.sum())
     return {"max_error": error, "fixed": fixed, "p": p}
 
 

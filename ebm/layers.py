@@ -12,6 +12,8 @@ can write the same two calls a Caffe net makes::
 
 from __future__ import annotations
 
+import numpy as np
+
 from ebm import _checks
 from ebm.softmax_loss import (
     softmax_backward,
@@ -34,7 +36,9 @@ class Softmax:
     Attributes
     ----------
     top_data : ndarray or None
-        The last forward output, used by :meth:`backward`.
+        The layer's own copy of the last forward output, used by :meth:`backward`.
+        :meth:`forward` returns a different array, so changing what it returned
+        does not change the next :meth:`backward`.
     """
 
     def __init__(self, axis=1):
@@ -45,9 +49,10 @@ class Softmax:
         return f"Softmax(axis={self.axis})"
 
     def forward(self, bottom_data):
-        """Return ``top_data`` and keep it for :meth:`backward`."""
-        self.top_data = softmax_forward(bottom_data, self.axis)
-        return self.top_data
+        """Return ``top_data`` and keep a copy of it for :meth:`backward`."""
+        top_data = softmax_forward(bottom_data, self.axis)
+        self.top_data = top_data.copy()
+        return top_data
 
     def backward(self, top_diff):
         """Return ``bottom_diff = top_data * (top_diff - <top_data, top_diff>)``."""
@@ -67,28 +72,35 @@ class SoftmaxWithLoss:
         The class axis.
     ignore_label : int or None
         Positions with this label are skipped.
-    normalization : {"valid", "full", "batch_size", "none"}, default "valid"
-        Caffe's ``LossParameter.normalization``.
+    normalization : {"valid", "full", "batch_size", "none"} or None, default None
+        Caffe's ``LossParameter.normalization``.  ``None`` means "not set": then
+        the legacy ``normalize`` decides, and without it the mode is Caffe's
+        default, "valid".
     normalize : bool or None
-        Caffe's legacy flag; if given it overrides ``normalization``
-        (True means "valid", False means "batch_size").
+        Caffe's legacy flag, used only when ``normalization`` is not set (as in
+        Caffe's ``SoftmaxWithLossLayer::LayerSetUp``): True means "valid", False
+        means "batch_size".  An explicit ``normalization`` wins, so
+        ``SoftmaxWithLoss(normalization="full", normalize=True)`` is FULL.
 
     Attributes
     ----------
+    normalization : str
+        The mode in use, after the rule above.
     prob : ndarray or None
         The softmax of the last forward pass (Caffe's internal ``prob_`` blob).
     label : ndarray or None
-        The labels of the last forward pass.
+        The layer's own copy of the labels of the last forward pass: changing the
+        caller's array afterwards does not change :meth:`backward`.
     loss : float or None
     """
 
-    def __init__(self, axis=1, ignore_label=None, normalization="valid", *, normalize=None):
+    def __init__(self, axis=1, ignore_label=None, normalization=None, *, normalize=None):
         self.axis = _checks.as_axis(axis)   # resolved against ndim in forward
         self.ignore_label = _checks.check_ignore_label(ignore_label)
-        if normalize is not None:
-            if not isinstance(normalize, bool):
-                raise TypeError(f"normalize must be True, False or None, got {normalize!r}")
-            normalization = "valid" if normalize else "batch_size"
+        if normalize is not None and not isinstance(normalize, (bool, np.bool_)):
+            raise TypeError(f"normalize must be True, False or None, got {normalize!r}")
+        if normalization is None:
+            normalization = "valid" if normalize is None or normalize else "batch_size"
         self.normalization = _checks.check_normalization(normalization)
         self.prob = self.label = self.loss = None
 
@@ -100,9 +112,9 @@ class SoftmaxWithLoss:
         return dict(axis=self.axis, ignore_label=self.ignore_label, normalization=self.normalization)
 
     def forward(self, bottom_data, label):
-        """Return the loss (a float); keep ``prob`` and ``label`` for :meth:`backward`."""
+        """Return the loss (a float); keep ``prob`` and a copy of ``label`` for :meth:`backward`."""
         self.loss, self.prob = softmax_loss_forward(bottom_data, label, **self._options())
-        self.label = label
+        self.label = np.array(label, copy=True)
         return self.loss
 
     def backward(self, top_diff=1.0):

@@ -72,14 +72,18 @@ def softmax_forward(bottom_data, axis=1):
     Parameters
     ----------
     bottom_data : array_like
-        Logits of any shape; float32 and float64 are kept, integers become float64.
+        Logits of any shape.  float32 and float64 are kept; integers are computed
+        and returned in float64, float16 in float32 (as the Numba core does);
+        booleans raise TypeError.
     axis : int, default 1
-        The class axis; negative values count from the end.
+        The class axis; negative values count from the end.  For one 1-D vector
+        of logits pass ``axis=0`` (or ``x[None]``, a batch of one).
 
     Returns
     -------
     top_data : ndarray
-        Probabilities; each column ``top_data[i, :, j]`` sums to 1.
+        Probabilities, dtype by the rule above; each column ``top_data[i, :, j]``
+        sums to 1.
     """
     bottom_data = _checks.as_float_array(bottom_data, "bottom_data")
     axis, outer_num, C, inner_num = _caffe_view(bottom_data.shape, axis)
@@ -108,7 +112,8 @@ def softmax_backward(top_data, top_diff, axis=1):
     Returns
     -------
     bottom_diff : ndarray
-        dl/d(bottom_data).
+        dl/d(bottom_data), in the common float dtype of the two inputs (float16
+        is computed and returned in float32, integers in float64).
     """
     top_data, top_diff = _backward_inputs(top_data, top_diff)
     axis, outer_num, C, inner_num = _caffe_view(top_data.shape, axis)
@@ -141,8 +146,9 @@ def softmax_loss_forward(bottom_data, label, *, axis=1, ignore_label=None, norma
     bottom_data : array_like
         Logits; the class axis is ``axis``.
     label : array_like of int
-        One class per column: shape of ``bottom_data`` without ``axis``, or with
-        ``axis`` kept at size 1.  Integral floats are accepted.
+        One class per column: shape of ``bottom_data`` without ``axis``, with
+        ``axis`` kept at size 1, or ``(outer_num, inner_num)``.  Integral floats
+        are accepted; booleans raise.
     axis : int, default 1
     ignore_label : int or None
         Positions with this label add nothing to the loss (and get zero gradient).
@@ -153,7 +159,8 @@ def softmax_loss_forward(bottom_data, label, *, axis=1, ignore_label=None, norma
     -------
     loss : float
     prob : ndarray
-        The softmax of ``bottom_data``, kept for the backward pass.
+        The softmax of ``bottom_data``, kept for the backward pass (dtype as in
+        :func:`softmax_forward`: float16 gives float32).
     """
     bottom_data = _checks.as_float_array(bottom_data, "bottom_data")
     normalization = _checks.check_normalization(normalization)
@@ -198,7 +205,7 @@ def softmax_loss_backward(prob, label, *, top_diff=1.0, axis=1, ignore_label=Non
     Returns
     -------
     bottom_diff : ndarray
-        Same shape and dtype as ``prob``.
+        Same shape as ``prob``; its dtype, except float16 gives float32.
     """
     prob = _checks.as_float_array(prob, "prob")
     _checks.check_finite(prob, "prob")

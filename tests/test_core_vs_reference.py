@@ -191,7 +191,7 @@ def test_label_dtypes(rng, impl, label_dtype):
 @pytest.mark.parametrize("impl", IMPLS)
 @pytest.mark.parametrize("in_dtype,out_dtype", [
     (np.int64, np.float64), (np.int32, np.float64), (np.uint8, np.float64),
-    (np.bool_, np.float64), (np.float16, np.float32), (np.float32, np.float32),
+    (np.float16, np.float32), (np.float32, np.float32),
     (np.float64, np.float64),
 ])
 def test_dtype_rules(rng, impl, in_dtype, out_dtype):
@@ -272,7 +272,8 @@ def test_legacy_normalize_flag(rng, normalize, equivalent):
     x = rng.normal(size=(3, 4, 5))
     label = rng.integers(0, 4, size=(3, 5))
     label[0, :3] = 255                                 # so VALID (12) and BATCH_SIZE (3) differ
-    layer = ebm.SoftmaxWithLoss(ignore_label=255, normalization="none", normalize=normalize)
+    # Caffe reads the legacy flag only when normalization is not set
+    layer = ebm.SoftmaxWithLoss(ignore_label=255, normalize=normalize)
     assert layer.normalization == equivalent
     loss = layer.forward(x, label)
     want_loss, want_grad = oracle_loss_and_grad(x, label, 1, 255, equivalent, top_diff=2.0)

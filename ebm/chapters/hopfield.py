@@ -13,8 +13,8 @@ Every number comes from :mod:`ebm.hopfield` (and :mod:`ebm` for the softmax and
 :func:`ebm.gradcheck`), every figure from :mod:`ebm.plotting`; the chapter only
 narrates.
 
-Figures written: ``hopfield_label_energy.png``, ``hopfield_energy_descent.png``,
-``hopfield_recall.png``, ``hopfield_capacity.png`` and
+Figures written: ``hopfield_label_energy.png``, ``hopfield_label_energy_training.png``,
+``hopfield_energy_descent.png``, ``hopfield_recall.png``, ``hopfield_capacity.png`` and
 ``hopfield_one_step_error.png``.
 """
 
@@ -74,7 +74,8 @@ def run(tour):
     cases = hf.label_energy_cases(W, x, label)
     for case, info in cases.items():
         tour.out(f"  case {case:3s}: {info['count']:3d} samples, dY = {info['delta_y']}, "
-                 f"E in [{info['min_E']:+.4f}, {info['max_E']:+.4f}]")
+                 f"E in [{info['min_E']:+.4f}, {info['max_E']:+.4f}], "
+                 f"dY*E in [{info['min_dYE']:+.4f}, {info['max_dYE']:+.4f}]")
     E = hf.label_energy(W, x, label)
     gap = float(np.abs(E + hf.perceptron_criterion(W, x, label)).max())
     tour.show("max |E(x|Label) + perceptron criterion| over the samples", gap)
@@ -84,7 +85,9 @@ def run(tour):
         What is true: on a right answer E = 0; on a wrong one dY = 2y, so E = -(W x) y = -|W x|
         < 0, in case I and case II alike. So E <= 0 always, with equality iff the answer is
         right: the article's energy is MINUS Rosenblatt's perceptron criterion sum_errors |W x|.
-        The three cases describe the sign of E, not a decrease.""")
+        The three cases describe the sign of E, not a decrease. And case II's "dY E again
+        negative" is false: there dY = -2 and E = -|W x|, so dY E = +2|W x| > 0 (the range
+        above).""")
     tour.save(plotting.plot_label_energy_cases(W, x, label), "hopfield_label_energy")
 
     tour.say("""
@@ -92,18 +95,40 @@ def run(tour):
         label) x, pushes every error further towards the wrong answer. Descending +1/2 (W x) dY
         -- the perceptron criterion -- gives W += lr/2 (label - y) x, the perceptron rule.
         Misclassified samples (of 200) before training and after each epoch, from the same W:""")
+    histories = {}
     for rule in ("article", "perceptron"):
-        _, errors = hf.train_label_energy(x, label, rule=rule, epochs=10, lr=0.1, seed=0, W0=W)
+        _, errors, energy = hf.train_label_energy(x, label, rule=rule, epochs=10, lr=0.1, seed=0,
+                                                  W0=W, return_energy=True)
+        histories[rule] = (errors, energy)
         tour.out(f"  rule={rule!r:13s} errors per epoch: {errors.tolist()}")
+        tour.out(f"  {'':18s} total E per epoch: {np.round(energy, 1).tolist()}")
     tour.out("")
+    tour.say("""
+        Under the article's rule E does "always decrease" -- towards minus infinity, because E is
+        minus the summed size of the errors, and every step makes the errors larger and more
+        numerous: here they double. A falling energy is the goal only when its minimum is the
+        answer you want.""")
+    tour.save(plotting.plot_label_energy_training(histories, n_samples=len(x)),
+              "hopfield_label_energy_training")
+
+    tour.say("""
+        The article also says this energy "only finds local minima", and that SVMs replaced it
+        with a quadratic programme to reach the global one. Not quite: the perceptron criterion
+        sum_errors |W x| is convex (a sum of max(0, -label W x) terms), so it has no bad local
+        minima -- its trouble is the trivial global minimiser W = 0, where every |W x| is 0. What
+        the SVM adds is a margin: it minimises |W|^2 subject to label W x >= 1, a convex QP whose
+        answer is unique and not 0. The local minima in Hopfield's story belong to the classic
+        energy below: the spurious states.""")
 
     # ------------------------------------------------------------------ the classic energy
     tour.say("""
         The classic Hopfield energy has no label: states s in {-1, +1}^N, symmetric weights W,
         biases b, and E(s) = -1/2 s^T W s - b^T s. Asynchronously, one unit i at a time takes
-        the sign of its field h_i = sum_{j != i} W_ij s_j + b_i (plus W_ii s_i). A flip changes E
-        by exactly -2|h_i|, so with a symmetric W and a non-negative diagonal E never increases
-        and the run ends at a fixed point. Store the eight built-in 10x10 letters with the
+        the sign of its field h_i = sum_{j != i} W_ij s_j + b_i (plus W_ii s_i). With a symmetric
+        W, a flip to s_i' changes E by exactly -2 s_i' h_i; when W_ii >= 0 a unit flips only
+        towards its field, so that is -2|h_i|: E never increases and the run ends at a fixed
+        point. (The recorded energies below are E(s) evaluated afresh at every state, so the
+        identity is checked, not assumed.) Store the eight built-in 10x10 letters with the
         pseudo-inverse rule and relax four probes, each with 18 of 100 pixels flipped:""")
     pats = letters()
     names = "ACEHLOTX"
@@ -127,13 +152,21 @@ def run(tour):
 
     tour.say("""
         The non-negative diagonal matters. One unit with W = [[-1]] and b = [0.1]: from s = +1
-        the unit sees W s + b = -0.9 < 0 and flips, yet E(+1) = 0.4 < E(-1) = 0.6. It then flips
-        back, and the energy goes up and down for ever:""")
+        the unit sees W s + b = -0.9 < 0 and flips against its field h = b = 0.1, so E rises by
+        +2|h| = 0.2: E(+1) = 0.4 < E(-1) = 0.6. It then flips back, and the energy goes up and
+        down for ever:""")
     neg, s0 = hf.negative_diagonal_counterexample()
     tr = neg.run(s0, max_sweeps=3)
     tour.show("states", tr.states[:, 0])
     tour.show("energies", tr.energies)
     tour.show("converged", tr.converged)
+    tour.say("""
+        recall returns whatever state such a probe is in when max_sweeps runs out -- +1 after an
+        even number of sweeps, -1 after an odd one -- so it says so: a RuntimeWarning, or the
+        per-probe mask with return_converged=True:""")
+    for max_sweeps in (3, 4):
+        final, settled = neg.recall(s0, max_sweeps=max_sweeps, return_converged=True)
+        tour.out(f"  recall(max_sweeps={max_sweeps}) -> {final.tolist()}, converged = {settled}")
     tour.out("")
 
     tour.say("""
@@ -151,13 +184,15 @@ def run(tour):
         Storing patterns. Hebb's rule W = (1/N) sum_mu xi xi^T (zero diagonal) assumes nearly
         orthogonal patterns; letters are not (mostly white background). Mean |overlap| between
         two different letters, then recall from 10 % noise with each rule:""")
-    m = hf.overlap(pats[:, None, :], pats[None, :, :])
+    m = pats @ pats.T / pats.shape[1]                   # overlaps of every pair of letters
     tour.show("mean |m| between different letters", round(float(np.abs(m[~np.eye(8, dtype=bool)]).mean()), 3))
     noisy = _noisy(pats, 0.10, rng)
     recalled = []
     for rule in ("hebb", "storkey", "pseudoinverse"):
         r_net = hf.HopfieldNetwork.from_patterns(pats, rule)
-        fixed = int(np.all(r_net.recall(pats, max_sweeps=1, order="sequential") == pats, axis=1).sum())
+        # one sweep that flips nothing = a fixed point: recall's converged mask
+        _, unchanged = r_net.recall(pats, max_sweeps=1, order="sequential", return_converged=True)
+        fixed = int(unchanged.sum())
         final = r_net.recall(noisy, seed=0)
         recalled.append(final)
         ov = hf.overlap(final, pats)
@@ -239,8 +274,11 @@ def run(tour):
                  f"max |new - 'E'| = {np.abs(new - X[:, 2]).max():.4f}, energy "
                  f"{hf.modern_energy(X, q, beta):.3f} -> {hf.modern_energy(X, new, beta):.3f}")
     tour.say("""
-        Small beta averages all patterns (a metastable mixture); large beta retrieves 'E' in one
-        step. With beta = 1/sqrt(d) it is a transformer's attention. Retrieval is then a
+        At small beta the update lands near the average of all eight letters -- at small beta that
+        average is the one global fixed point, not a metastable state. Metastable states are the
+        fixed points that average a *subset* of similar patterns, at intermediate beta; at large
+        beta each well-separated pattern is a fixed point, and 'E' is retrieved in one step
+        (Ramsauer et al. 2020). With beta = 1/sqrt(d) it is a transformer's attention. Retrieval is then a
         classification: the logits are beta X^T xi, the label is the index of the pattern to
         retrieve, and its loss is the core's softmax-with-loss. Its derivative with respect to
         the query, beta X bottom_diff, checked by central differences:""")

@@ -15,6 +15,7 @@ import numpy as np
 import ebm
 from ebm import reference
 from ebm.chapters import chapter
+from ebm.gradcheck import caffe_loss_gradient_test, caffe_test_blob
 
 #: The article's single sample: N = 3 classes (0, 1, 2), the hit label k = 2.
 ARTICLE_LOGITS = np.array([1.0, 2.0, 3.0])
@@ -31,8 +32,9 @@ def run(tour):
 
     # ------------------------------------------------------------------ §5-§6: one column
     tour.say("""
-        Every era of this tour ends in a softmax, and learning it means the softmax-with-loss:
-        the negative log-likelihood NLL = -log Softmax(x)_k = log sum_i e^{x_i} - x_k. The
+        The Hopfield chapter ended at a softmax: the modern update X softmax(beta X^T xi), with
+        retrieval as a softmax-with-loss. Learning a softmax means that loss, the negative
+        log-likelihood NLL = -log Softmax(x)_k = log sum_i e^{x_i} - x_k. The
         article works one sample with N = 3 classes (0, 1, 2) and the label k = 2, using Caffe's
         names: bottom_data in, prob_data (the softmax) kept, bottom_diff back down.""")
     tour.show("bottom_data", bottom_data)
@@ -75,22 +77,32 @@ def run(tour):
     tour.say("""
         Caffe's own test of SoftmaxWithLossLayer: data of shape (10, 5, 2, 3) drawn with std 10,
         labels (10, 1, 2, 3) uniform in [0, 5), gradient checked at every one of the 300 logits
-        (tol 1e-2), with and without an ignored label; and the Softmax layer alone with a random
-        top_diff (tol 1e-3).""")
-    rng = np.random.default_rng(1701)                       # Caffe's test seed
-    data = rng.normal(scale=10.0, size=(10, 5, 2, 3))
-    labels = rng.integers(0, 5, size=(10, 1, 2, 3))
+        (tol 1e-2). A check has to be able to fail. Under Caffe's default VALID normalization
+        every gradient element is at most 1/60, below the rule's absolute floor of 0.01: half the
+        true gradient passes too. So run it on the un-normalised loss (normalization="none"),
+        whose gradient prob - onehot is of order 1 -- with and without an ignored label, and with
+        two wrong gradients that must fail:""")
+    data, labels = caffe_test_blob(1701)                    # Caffe's test seed
     for ignore_label in (None, 0):
-        layer = ebm.SoftmaxWithLoss(ignore_label=ignore_label)
-        layer.forward(data, labels)
-        f = lambda z, layer=layer: layer.forward(z, labels)     # noqa: E731
-        result = ebm.gradcheck(f, data, layer.backward(), tol=1e-2)
-        tour.out(f"  SoftmaxWithLoss(ignore_label={ignore_label}): {result}")
+        result = caffe_loss_gradient_test(ignore_label=ignore_label)
+        tour.out(f"  SoftmaxWithLoss(ignore_label={ignore_label}, normalization='none'): {result}")
+    right = lambda prob, lab: ebm.softmax_loss_backward(prob, lab, normalization="none")   # noqa: E731
+    for name, wrong in (("half the gradient", lambda p_, l_: 0.5 * right(p_, l_)),
+                        ("a normaliser off by 1/60", lambda p_, l_: right(p_, l_) * 60 / 61)):
+        tour.out(f"  {name}: {caffe_loss_gradient_test(wrong)}")
+    layer = ebm.SoftmaxWithLoss()                           # VALID, for comparison
+    layer.forward(data, labels)
+    half_valid = ebm.gradcheck(lambda z: layer.forward(z, labels), data, 0.5 * layer.backward())
+    tour.out(f"  (under VALID, half the gradient: {half_valid})")
+    rng = np.random.default_rng(1702)
     top_diff = rng.normal(size=data.shape)
     softmax_f = lambda z: float(np.sum(top_diff * ebm.softmax_forward(z)))   # noqa: E731
     result = ebm.gradcheck(softmax_f, data, ebm.softmax_backward(ebm.softmax_forward(data), top_diff),
                            tol=1e-3)
     tour.out(f"  Softmax: {result}")
+    half = ebm.gradcheck(softmax_f, data, 0.5 * ebm.softmax_backward(ebm.softmax_forward(data), top_diff),
+                         tol=1e-3)
+    tour.out(f"  Softmax, half the gradient (must fail): {half}")
     tour.out("")
 
     # ------------------------------------------------------------------ §7: the Softmax layer
@@ -103,7 +115,7 @@ def run(tour):
     tour.show("Jacobian dSoftmax_j/dx_i at the article's x (rows j, columns i)",
               reference.softmax_jacobian(x))
     tour.out("")
-    tour.save(plotting.plot_softmax_jacobian(np.array([1.0, 2.0, 3.0, 0.5])), "softmax_jacobian")
+    tour.save(plotting.plot_softmax_jacobian(x), "softmax_jacobian")       # the same x as printed
 
     # ------------------------------------------------------------------ §8: spatial softmax
     N, C, H, W = 2, 3, 2, 2

@@ -5,6 +5,8 @@ The numbers all come from :mod:`ebm.hopfield`; these functions only draw, and
 
 * :func:`plot_label_energy_cases` -- the article's label energy against ``W x``, case
   by case: ``E = 0`` or ``-|W x|``, never positive.
+* :func:`plot_label_energy_training` -- E and the error count per epoch: under the
+  article's rule E falls without bound while the errors grow.
 * :func:`plot_energy_descent` -- ``E(s)`` along asynchronous recall, one flip a step.
 * :func:`animate_recall` -- the same, as a step-through of the state grid.
 * :func:`plot_recall_grid` -- patterns / noisy probes / recalled states.
@@ -15,6 +17,7 @@ The numbers all come from :mod:`ebm.hopfield`; these functions only draw, and
 from __future__ import annotations
 
 import numbers
+import textwrap
 
 import numpy as np
 
@@ -27,6 +30,7 @@ __all__ = [
     "plot_one_step_error",
     "plot_recall_grid",
     "plot_label_energy_cases",
+    "plot_label_energy_training",
 ]
 
 
@@ -90,11 +94,14 @@ def plot_energy_descent(trajectories, labels=None):
 
     Each run's energy ``E(s) = -1/2 s^T W s - b^T s`` is drawn after every recorded
     update, with a marker at each flip (asynchronous runs flip one unit per step).
-    A flip of unit ``i`` changes E by ``-2 |h_i|`` (``h_i`` the field from the other
-    units), so for a symmetric ``W`` with a non-negative diagonal the curves only
-    go down and end at a fixed point.  If some run's energy *rises* (a negative
-    diagonal, see :func:`ebm.hopfield.negative_diagonal_counterexample`), the rises
-    are marked and counted in the legend.
+    For a symmetric ``W``, a flip of unit ``i`` to ``s_i'`` changes E by
+    ``-2 s_i' h_i`` (``h_i`` the field from the other units); with ``W_ii >= 0``
+    that is ``-2 |h_i|``, so the curves only go down and end at a fixed point.  If
+    some run's energy *rises* (a negative diagonal, where a unit can flip against
+    its field, see :func:`ebm.hopfield.negative_diagonal_counterexample`; or an
+    asymmetric ``W``), the rises are marked and counted in the legend.  Start and
+    end markers are drawn concentric, largest first, so runs that start or end at
+    the same energy all stay visible.
 
     Parameters
     ----------
@@ -135,8 +142,12 @@ def plot_energy_descent(trajectories, labels=None):
             text += f", E rose {rises.size}x"
         ax.plot(steps, E, "-", color=colour, linewidth=1.4, label=text)
         ax.plot(steps[1:], E[1:], "o", color=colour, markersize=3.2)
-        ax.plot([0], [E[0]], "s", color=colour, markersize=6, markeredgecolor="black")
-        ax.plot([steps[-1]], [E[-1]], "*", color=colour, markersize=11, markeredgecolor="black")
+        # concentric: the first run's markers are the largest and lowest, so coinciding ones nest
+        grow = 2.6 * (len(trajs) - 1 - n)
+        ax.plot([0], [E[0]], "s", color=colour, markersize=6 + grow, markeredgecolor="black",
+                markeredgewidth=0.8, zorder=3 + n)
+        ax.plot([steps[-1]], [E[-1]], "*", color=colour, markersize=11 + 2.2 * grow,
+                markeredgecolor="white", markeredgewidth=1.0, zorder=3 + n)
         if rises.size:
             ax.plot(steps[rises], E[rises], "^", color=LABEL_COLOUR, markersize=8,
                     markerfacecolor="none", markeredgewidth=1.5)
@@ -147,13 +158,14 @@ def plot_energy_descent(trajectories, labels=None):
                   else "update step (synchronous: all units at once)" if modes == {"sync"}
                   else "update step")
     ax.set_ylabel("E(s) = -1/2 s^T W s - b^T s")
-    ax.set_title("Hopfield energy along asynchronous recall: square = probe, dot = a flip, "
-                 "star = the end", fontsize=10)
-    note = ("a flip of unit i changes E by exactly -2|h_i|\n"
-            "(h_i = sum_{j != i} W_ij s_j + b_i, the field from the others):\n"
-            "E never increases if W is symmetric with W_ii >= 0")
+    ax.set_title("Hopfield energy along recall: square = probe, dot = an update, star = the end "
+                 "(nested where runs coincide)", fontsize=10)
+    note = ("W symmetric: a flip of unit i to s_i' changes E by exactly -2 s_i' h_i\n"
+            "(h_i = sum_{j != i} W_ij s_j + b_i, the field from the others);\n"
+            "if also W_ii >= 0 that is -2|h_i|: E never increases.\n"
+            "With W_ii < 0 a flip can raise E by +2|h_i|")
     if n_rises:
-        note += f"\nhere E ROSE at {n_rises} update(s) (red triangles): a negative diagonal?"
+        note += f"\nhere E ROSE at {n_rises} update(s) (red triangles): W_ii < 0 or W asymmetric?"
     ax.text(0.98, 0.97, note, transform=ax.transAxes, ha="right", va="top", fontsize=8.5,
             bbox=dict(boxstyle="round", facecolor="white", edgecolor="#999999"))
     ax.legend(loc="lower left", fontsize=8, frameon=True, framealpha=0.9)
@@ -444,7 +456,8 @@ def plot_one_step_error(alphas, measured=None):
                     markeredgewidth=1.6, zorder=5)
             above = not log and alpha == anchors[0]          # near 0 on the linear scale
             ax.annotate(f"alpha = {alpha:g}\n{100 * value:.2g} % of bits", (alpha, value),
-                        xytext=(0, 42) if above else (8, -26) if not log else (8, 6),
+                        # log panel: below-right, the empty side of the rising curve
+                        xytext=(0, 42) if above else (8, -26) if not log else (12, -36),
                         textcoords="offset points", fontsize=8.5, ha="center" if above else "left",
                         color="#2ca02c",
                         arrowprops=dict(arrowstyle="-", color="#2ca02c", linewidth=0.8) if above else None)
@@ -474,8 +487,13 @@ def plot_recall_grid(patterns, probes, results, shape, titles=("pattern", "noisy
     """Rows of images: the stored patterns, the noisy probes, and what recall returned.
 
     One column per example.  Under every probe and result is its overlap
-    ``m = (1/N) s . xi`` with the pattern above it (green when ``m = 1``, red
-    otherwise), so a failed recall is visible at a glance.
+    ``m = (1/N) s . xi`` with the pattern above it, so a failed recall is visible
+    at a glance: green when the result equals the pattern (``m = 1``), red
+    otherwise; the probes' overlaps are black.  A result row that is not all ±1
+    (e.g. a modern Hopfield output, drawn in grey levels) is labelled with
+    ``(1/N) x . xi`` of the very values drawn -- never of their signs -- and is
+    green only if it equals the pattern (every unit within 0.001).  A note under the
+    figure says all this.
 
     Parameters
     ----------
@@ -535,11 +553,10 @@ def plot_recall_grid(patterns, probes, results, shape, titles=("pattern", "noisy
     if title is not None and not isinstance(title, str):
         raise TypeError(f"title must be a string, got {title!r}")
 
-    from ebm.hopfield import overlap
-
     grid = [pats, prob, *res]
     n_rows = len(grid)
-    fig, axes = plt.subplots(n_rows, M, figsize=(1.15 * M + 1.2, 1.45 * n_rows + 0.4), squeeze=False)
+    fig, axes = plt.subplots(n_rows, M, figsize=(1.15 * M + 1.2, 1.45 * n_rows + 0.75), squeeze=False)
+    any_real = False
     for r, block in enumerate(grid):
         for m in range(M):
             ax = axes[r, m]
@@ -549,15 +566,26 @@ def plot_recall_grid(patterns, probes, results, shape, titles=("pattern", "noisy
             ax.set_xticks([])
             ax.set_yticks([])
             if r > 0:
-                m_ov = float(overlap(np.sign(img) if r > 1 else img, pats[m]))
-                ok = np.isclose(m_ov, 1.0)
-                ax.set_xlabel(f"m = {m_ov:.2f}", fontsize=8,
-                              color="#2ca02c" if ok else (LABEL_COLOUR if r > 1 else "black"))
+                bipolar = bool(np.isin(img, (-1.0, 1.0)).all())
+                any_real |= not bipolar
+                m_ov = float(img @ pats[m]) / N                   # of the values drawn
+                ok = np.allclose(img, pats[m], rtol=0, atol=1e-3)      # equal to the pattern
+                ax.set_xlabel(f"{'m' if bipolar else 'x.xi/N'} = {m_ov:.2f}", fontsize=8,
+                              color="black" if r == 1 else ("#2ca02c" if ok else LABEL_COLOUR))
             if m == 0:
                 ax.set_ylabel(titles[r], fontsize=9)
     if title:
         fig.suptitle(title, fontsize=11)
-    fig.tight_layout()
+    note = ("Under each image: its overlap m = (1/N) s.xi with the pattern in the top row. "
+            "Green: recall returned the pattern (every unit within 0.001); red: it did not; "
+            "black: the probes.")
+    if any_real:
+        note += (" Grey rows are real-valued: their number is (1/N) x.xi of the grey values shown "
+                 "(not of their signs), 1 only if x = xi.")
+    width_in, height_in = fig.get_size_inches()
+    lines = textwrap.wrap(note, width=max(40, int(width_in * 17)))
+    fig.text(0.5, 0.005, "\n".join(lines), ha="center", va="bottom", fontsize=7.5, color="#333333")
+    fig.tight_layout(rect=(0, (0.06 + 0.13 * len(lines)) / height_in, 1, 1))
     return fig
 
 
@@ -570,7 +598,9 @@ def plot_label_energy_cases(W, x, label):
     point lies on ``E = 0`` (right answers) or on ``E = -|W x|`` (errors, both
     cases) -- ``E <= 0`` always, it is minus the perceptron criterion, and the
     region ``E > 0`` stays empty.  The right panel sets the article's claim beside
-    the numbers from :func:`ebm.hopfield.label_energy_cases`.
+    the numbers from :func:`ebm.hopfield.label_energy_cases`, with a verdict
+    computed from them: case II's "``dY * E`` again negative" is false there,
+    ``dY * E = +2 |W x|``.
 
     Parameters
     ----------
@@ -611,7 +641,7 @@ def plot_label_energy_cases(W, x, label):
     y = np.where(wx >= 0, 1.0, -1.0)
     which = np.where(y == lab, "III", np.where(y == 1, "I", "II"))
 
-    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11.5, 4.6), gridspec_kw=dict(width_ratios=[1.2, 1]))
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(13.0, 4.8), gridspec_kw=dict(width_ratios=[1.0, 1.15]))
     span = max(float(np.abs(wx).max()), 1e-9) * 1.08
     grid = np.linspace(-span, span, 201)
     ax.axhspan(0, 0.45 * span, color=LABEL_COLOUR, alpha=0.06)
@@ -640,21 +670,37 @@ def plot_label_energy_cases(W, x, label):
     def fmt(v):
         return "-" if v is None else f"{v:+.3g}"
 
+    def verdict(case):
+        info = cases[case]
+        if info["count"] == 0:
+            return "no sample"
+        if case == "III":                              # "dE = 0": E is 0 on every right answer
+            return "true" if info["min_E"] == 0 == info["max_E"] else "FALSE"
+        return "true" if info["max_dYE"] < 0 else "FALSE"     # "dY*E negative"
+
     cell_text = [[case, claims[case], str(cases[case]["count"]),
-                  f"[{fmt(cases[case]['min_E'])}, {fmt(cases[case]['max_E'])}]"]
+                  f"[{fmt(cases[case]['min_E'])}, {fmt(cases[case]['max_E'])}]",
+                  f"[{fmt(cases[case]['min_dYE'])}, {fmt(cases[case]['max_dYE'])}]", verdict(case)]
                  for case in ("I", "II", "III")]
-    table = ax2.table(cellText=cell_text, colLabels=["case", "the article says", "count", "E range"],
-                      loc="upper center", cellLoc="left", colWidths=[0.1, 0.46, 0.12, 0.32])
+    table = ax2.table(cellText=cell_text,
+                      colLabels=["case", "the article says", "count", "E range", "dY*E range", "claim"],
+                      loc="upper center", cellLoc="left", colWidths=[0.08, 0.33, 0.08, 0.2, 0.2, 0.11])
     table.auto_set_font_size(False)
     table.set_fontsize(8.5)
     table.scale(1.0, 1.6)
     for r, case in enumerate(("I", "II", "III"), start=1):
         table[r, 0].set_facecolor(CASE_COLOURS[case])
         table[r, 0].set_alpha(0.5)
-    ax2.text(0.0, 0.42,
+        if cell_text[r - 1][-1] == "FALSE":
+            table[r, 5].set_facecolor("#f4b6b6")
+            table[r, 5].get_text().set_color(LABEL_COLOUR)
+            table[r, 5].get_text().set_fontweight("bold")
+    ax2.text(0.0, 0.45,
              "What is true (labels in {-1, +1}):\n"
              "  right answer:  E = 0\n"
              "  wrong answer:  dY = 2y, so E = -(W x) y = -|W x| < 0\n"
+             "  case I:  dY*E = 2 * (-|W x|) = -2|W x| < 0\n"
+             "  case II: dY*E = -2 * (-|W x|) = +2|W x| > 0: not negative\n"
              "So E <= 0 always: E is MINUS the perceptron criterion\n"
              "sum_errors |W x|.  Descending E as written pushes W\n"
              "towards the wrong answer; descend +1/2 (W x) dY instead:\n"
@@ -662,5 +708,87 @@ def plot_label_energy_cases(W, x, label):
              transform=ax2.transAxes, va="top", fontsize=9, family="monospace")
     fig.suptitle("The article's label energy: the sign of E in each case, checked on "
                  f"{x.shape[0]} samples", fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def plot_label_energy_training(histories, n_samples=None):
+    """The label energy and the error count per epoch, side by side, for each rule.
+
+    Feed it :func:`ebm.hopfield.train_label_energy` with ``return_energy=True``.
+    Under the article's rule (descend ``E = -1/2 (W x)(y - label)`` as written) E
+    does "always decrease" -- towards minus infinity, since ``E = -sum_errors |W x|``
+    and every step makes the errors larger and more numerous -- while the error
+    count grows.  Under the perceptron rule the errors fall and E rises towards
+    its maximum, 0.  The energy axis is symmetric-log, so both fit.
+
+    Parameters
+    ----------
+    histories : dict
+        ``{rule name: (errors, energy)}``, each a 1-D sequence over epochs 0..T
+        (1 to 6 rules).
+    n_samples : int, optional
+        The number of training samples, for the error axis label.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    TypeError
+        If ``histories`` is not a dict of pairs, or a name is not a string.
+    ValueError
+        If a pair's arrays are not 1-D of one length, not finite, or it is empty.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    if not isinstance(histories, dict) or not 1 <= len(histories) <= 6:
+        raise TypeError("histories must be a dict of 1 to 6 {rule: (errors, energy)} entries, "
+                        f"got {type(histories).__name__}")
+    rows = []
+    for name, pair in histories.items():
+        if not isinstance(name, str):
+            raise TypeError(f"histories keys must be rule names (strings), got {name!r}")
+        if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
+            raise TypeError(f"histories[{name!r}] must be a pair (errors, energy)")
+        errors = _real_array(pair[0], f"histories[{name!r}] errors")
+        energy = _real_array(pair[1], f"histories[{name!r}] energy")
+        if errors.ndim != 1 or errors.shape != energy.shape or errors.size == 0:
+            raise ValueError(f"histories[{name!r}]: errors and energy must be 1-D of one length, "
+                             f"got {errors.shape} and {energy.shape}")
+        if not (np.isfinite(errors).all() and np.isfinite(energy).all()):
+            raise ValueError(f"histories[{name!r}] must be finite")
+        rows.append((name, errors, energy))
+    if n_samples is not None:
+        n_samples = _int_arg(n_samples, "n_samples", 1)
+
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(10.5, 4.0))
+    cmap = plt.get_cmap("tab10")
+    linthresh = 1.0
+    for n, (name, errors, energy) in enumerate(rows):
+        epochs = np.arange(errors.size)
+        colour = LABEL_COLOUR if name == "article" else cmap(n % 10)
+        ax.plot(epochs, errors, "o-", color=colour, markersize=4,
+                label=f"rule={name!r}: {errors[0]:.0f} -> {errors[-1]:.0f}")
+        ax2.plot(epochs, energy, "o-", color=colour, markersize=4,
+                 label=f"rule={name!r}: {energy[0]:.3g} -> {energy[-1]:.3g}")
+        nonzero = np.abs(energy[energy != 0])
+        if nonzero.size:
+            linthresh = min(linthresh, float(nonzero.min()))
+    for a in (ax, ax2):
+        a.set_xlabel("epoch")
+        a.xaxis.set_major_locator(MaxNLocator(integer=True))
+        a.grid(alpha=0.3)
+        a.legend(fontsize=8, loc="best", framealpha=0.9)
+    ax.set_ylabel("misclassified samples" + (f" (of {n_samples})" if n_samples else ""))
+    ax.set_ylim(bottom=0)
+    ax.set_title("errors per epoch", fontsize=10)
+    ax2.set_yscale("symlog", linthresh=max(linthresh, 1e-3))
+    ax2.set_ylabel("total label energy E (symlog scale)")
+    ax2.set_title("E = sum_n -1/2 (W x_n)(y_n - label_n) per epoch", fontsize=10)
+    fig.suptitle("Descending the article's E as written: E 'always decreases' (to minus infinity) "
+                 "while the errors grow", fontsize=11)
     fig.tight_layout()
     return fig

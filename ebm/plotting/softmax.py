@@ -168,10 +168,11 @@ def plot_spatial_layout(outer_num, channels, height, width, column=(0, 1)):
     cmap = plt.get_cmap("tab10")
     cell_w = 1.0
     fig_w = min(max(6.0, 0.55 * dim + 2.0), 22.0)
-    fig, ax = plt.subplots(figsize=(fig_w, 1.5 + 1.25 * N))
+    pitch = 1.9                                          # row spacing: room for the stride arrows
+    fig, ax = plt.subplots(figsize=(fig_w, 1.3 + 1.45 * N))
     fontsize = 8 if dim <= 24 else 6
     for i in range(N):
-        y = N - 1 - i
+        y = (N - 1 - i) * pitch
         shade = 0.35 + 0.65 * (1 - i / max(N - 1, 1)) if N > 1 else 1.0
         for c in range(C):
             base = np.array(cmap(c % 10)[:3])
@@ -194,7 +195,7 @@ def plot_spatial_layout(outer_num, channels, height, width, column=(0, 1)):
                 va="center", fontsize=8)
 
     # the highlighted column: C elements, inner_num apart
-    y = N - 1 - ci
+    y = (N - 1 - ci) * pitch
     xs = [reference.flat_index(ci, c, cj, C, inner) - ci * dim for c in range(C)]
     for x0 in xs:
         ax.add_patch(Rectangle((x0, y), cell_w, 0.8, fill=False, edgecolor="black", linewidth=2.4))
@@ -203,10 +204,10 @@ def plot_spatial_layout(outer_num, channels, height, width, column=(0, 1)):
                     arrowprops=dict(arrowstyle="->", color="black", linewidth=1.2,
                                     connectionstyle="arc3,rad=0.35"))
     if C > 1:
-        ax.text((xs[0] + xs[1]) / 2 + 0.5, y - 0.42, f"+inner_num = {inner}", ha="center",
-                va="top", fontsize=8)
+        ax.text((xs[0] + xs[1]) / 2 + 0.5, y - 0.6, f"+inner_num = {inner}", ha="center",
+                va="top", fontsize=8)                    # below the arrow's arc
     ax.set_xlim(-0.2, dim + 0.2)
-    ax.set_ylim(-0.75, N + 0.35)
+    ax.set_ylim(-0.95, (N - 1) * pitch + 1.35)
     ax.set_xticks([])
     ax.set_yticks([])
     for side in ("top", "right", "left", "bottom"):
@@ -217,7 +218,7 @@ def plot_spatial_layout(outer_num, channels, height, width, column=(0, 1)):
     ax.set_title(f"Caffe's layout of an (N, C, H, W) = ({N}, {C}, {H}, {W}) blob: "
                  f"inner_num = H*W = {inner}, dim = C*inner_num = {dim}\n"
                  f"element (i, c, j) is at flat index i*dim + c*inner_num + j"
-                 f"   (pixel (h, w) has j = h*W + w)", fontsize=10)
+                 f"   (pixel (h, w) has j = h*W + w)", fontsize=10, linespacing=1.7, pad=12)
     fig.tight_layout()
     return fig
 
@@ -262,7 +263,8 @@ def plot_softmax_jacobian(x):
     im = ax.imshow(J, cmap="RdBu_r", vmin=-lim, vmax=lim)
     for j in range(C):
         for i in range(C):
-            ax.text(i, j, f"{J[j, i]:+.3f}", ha="center", va="center", fontsize=8 if C <= 6 else 6)
+            ax.text(i, j, f"{J[j, i]:+.3f}", ha="center", va="center", fontsize=8 if C <= 6 else 6,
+                    color="white" if abs(J[j, i]) > 0.6 * lim else "black")     # readable on dark cells
     ax.set_xticks(range(C))
     ax.set_yticks(range(C))
     ax.set_xlabel("input x_i")
