@@ -22,7 +22,8 @@ from __future__ import annotations
 
 from ebm.rbm.classrbm import ClassRBM
 from ebm.rbm.model import RBM, softplus
-from ebm.rbm.partition import (MAX_ENUMERATED_UNITS, AISEstimate, all_states, base_rate_biases,
+from ebm.rbm.partition import (MAX_ENUMERATED_UNITS, AISEstimate, all_states, annealed_distribution,
+                               base_rate_biases,
                                joint_distribution, joint_energies, log_partition_ais,
                                log_partition_exact, visible_distribution)
 from ebm.rbm.samplers import sigmoid
@@ -35,6 +36,7 @@ __all__ = [
     "TrainingHistory",
     "MAX_ENUMERATED_UNITS",
     "all_states",
+    "annealed_distribution",
     "base_rate_biases",
     "joint_distribution",
     "joint_energies",

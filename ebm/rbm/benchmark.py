@@ -14,7 +14,7 @@ import numpy as np
 
 from ebm.rbm._validation import check_int
 
-__all__ = ["time_training", "time_exact_log_z", "enumeration_cost", "report"]
+__all__ = ["time_training", "time_exact_log_z", "enumeration_cost", "sklearn_curve", "report"]
 
 
 def _median_time(fn, repeats):
@@ -91,6 +91,37 @@ def enumeration_cost(sizes=(8, 10, 12, 14, 16, 18, 20), n_visible=64, seed=0):
         rbm.log_partition(layer="hidden")
         seconds[n] = time.perf_counter() - start
     return sizes, seconds
+
+
+def sklearn_curve(X_train, X_test, epochs=50, n_hidden=16, seed=0):
+    """Exact test log-likelihood per epoch of scikit-learn's ``BernoulliRBM`` (needs scikit-learn).
+
+    The model is driven epoch by epoch through its public ``partial_fit``, one call per
+    minibatch of 10 in ``fit``'s own order (consecutive slices, no shuffling), with
+    ``learning_rate=0.05``: the same updates and the same random stream as
+``fit(n_iter=epochs)`` (checked in ``tests/test_rbm_plots.py``).  After each epoch its
+    parameters are copied into an :class:`ebm.rbm.RBM` and scored exactly.
+
+    Returns
+    -------
+    ndarray (epochs,)
+    """
+    from sklearn.neural_network import BernoulliRBM
+
+    from ebm.rbm import RBM
+
+    model = BernoulliRBM(n_components=n_hidden, learning_rate=0.05, batch_size=10, n_iter=1,
+                         random_state=seed)
+    n = len(X_train)
+    edges = np.append(np.arange(0, n, 10), n)            # fit's slices: 10 each, the last shorter
+    rbm = RBM(X_train.shape[1], n_hidden)
+    out = np.empty(epochs)
+    for epoch in range(epochs):
+        for a, b in zip(edges[:-1], edges[1:]):
+            model.partial_fit(X_train[a:b])
+        rbm.W, rbm.b, rbm.c = model.components_.T, model.intercept_visible_, model.intercept_hidden_
+        out[epoch] = rbm.log_likelihood(X_test).mean()
+    return out
 
 
 def report(repeats=3):

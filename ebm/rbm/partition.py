@@ -53,6 +53,7 @@ __all__ = [
     "joint_energies",
     "joint_distribution",
     "visible_distribution",
+    "annealed_distribution",
 ]
 
 #: States per chunk of the exact kernel (each chunk restarts its activations from scratch).
@@ -360,6 +361,29 @@ def visible_distribution(rbm, log_z=None):
 
 
 # --------------------------------------------------------------------------- AIS
+
+
+def annealed_distribution(rbm, beta, base_biases):
+    """Exact ``p_beta(v)`` of AIS's intermediate model, over every visible state (tiny RBMs).
+
+    ``p*_beta(v) = exp((1 - beta) b_A^T v + beta b^T v) prod_j (1 + exp(beta (c_j + (v^T W)_j)))``:
+    the base-rate model at ``beta = 0``, the RBM's ``p(v)`` at ``beta = 1``.
+
+    Returns
+    -------
+    V : ndarray (2**n_v, n_v)
+    p : ndarray (2**n_v,)
+    """
+    W, b, c = _params(rbm)
+    beta = check_float(beta, "beta", low=0.0, high=1.0)
+    b_a = np.asarray(base_biases, dtype=np.float64)
+    if b_a.shape != b.shape:
+        raise ValueError(f"base_biases must have shape {b.shape}, got {b_a.shape}")
+    V = all_states(W.shape[0])
+    log_p = V @ ((1 - beta) * b_a + beta * b) + np.logaddexp(0.0, beta * (c + V @ W)).sum(axis=1)
+    log_p -= log_p.max()
+    p = np.exp(log_p)
+    return V, p / p.sum()
 
 
 @dataclass(frozen=True)
