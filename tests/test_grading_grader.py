@@ -216,3 +216,17 @@ def test_chapters_are_inferred_from_the_defined_functions(tmp_path):
     assert grader.select_exercises([f], chapters=["softmax_loss"])[0] == "softmax_loss_forward"
     with pytest.raises(KeyError):
         grader.select_exercises([f], exercises=["no_such_exercise"])
+
+
+def test_a_submission_that_patches_the_grader_is_flagged(tmp_path):
+    f = tmp_path / "tamper.py"
+    f.write_text(replace_function(RIGHT, "softmax_backward", '''
+        def softmax_backward(top_data, top_diff):
+            import numpy
+            numpy.isclose = lambda *a, **k: numpy.array(True)      # every comparison would pass
+            return top_data
+        '''))
+    sub = grader.grade_submission(f, exercises=CORE, timeout=5)
+    e = _only_softmax_backward_lost(sub)                           # the others ran before the patch
+    assert {c.status for c in e.checks} == {"flagged"}
+    assert "replaced numpy.isclose" in e.checks[0].message
