@@ -114,13 +114,14 @@ def _finite_energies(energies, name="energies"):
 
 
 def _logits(E, beta):
-    """``-beta E``; ValueError if the product overflows float64."""
-    with np.errstate(over="ignore"):
+    """``-beta E``, checked in one pass: ValueError naming a non-finite energy or an overflow."""
+    with np.errstate(over="ignore", invalid="ignore"):
         logits = -beta * E
     if not np.isfinite(logits).all():
+        _checks.check_finite(E, "energies")                 # NaN or inf in the input itself
         pos = tuple(int(k) for k in np.unravel_index(int(np.argmin(np.isfinite(logits))), E.shape))
         raise ValueError(f"beta * energies{list(pos)} = {beta:g} * {E[pos]:g} overflows float64")
-    return logits + 0.0                 # -0.0 -> 0.0, so beta = 0 gives exact zeros
+    return logits
 
 
 def _batch(energies, correct):
@@ -277,11 +278,9 @@ def gibbs_distribution(energies, beta=1.0, axis=-1):
 
     beta = _check_beta(beta)
     E = _checks.as_float_array(energies, "energies")
-    _checks.check_finite(E, "energies")
     if E.ndim == 0:
         raise ValueError("energies must have at least one axis (the answers), got a scalar")
-    logits = _logits(E, beta).astype(E.dtype, copy=False)
-    return softmax_forward(logits, axis=axis)
+    return softmax_forward(_logits(E, beta), axis=axis)
 
 
 def free_energy(energies, beta=1.0, axis=-1):
