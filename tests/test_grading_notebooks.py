@@ -130,3 +130,46 @@ print("ok")
 ''')
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
+
+
+LECTURES = sorted(p for p in (ROOT / "notebooks").glob("*.ipynb")
+                  if notebooks.has_solutions(notebooks.read_notebook(p)))
+
+
+def _definitions(source):
+    """The imports, functions and classes of a cell, as written (comments and markers kept)."""
+    import ast
+
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return ""
+    lines = source.splitlines()
+    keep = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef)
+    starts = [min([n.lineno] + [d.lineno for d in getattr(n, "decorator_list", [])]) for n in tree.body]
+    parts = []
+    for node, first, nxt in zip(tree.body, starts, starts[1:] + [len(lines) + 1]):
+        if isinstance(node, keep):               # up to the next statement: keeps a trailing END marker
+            parts.append("\n".join(lines[first - 1:nxt - 1]).rstrip())
+    return "\n\n".join(parts)
+
+
+@pytest.mark.parametrize("path", LECTURES, ids=lambda p: p.name)
+def test_lecture_exercises_are_registered_and_their_solutions_earn_full_marks(path, tmp_path):
+    """The lectures' solution cells, graded alone: full marks; their student versions: 0."""
+    nb = notebooks.read_notebook(path)
+    cells = [_definitions(src) for _, src in notebooks.notebook_code(nb)]   # imports, defs and classes only
+    names = [n for n in grader._DEF.findall("\n".join(c for c in cells if notebooks.BEGIN in c))
+             if n in {e.name for e in grading.registry()}]
+    assert names, f"{path.name} has solution cells but none of their functions is a registered exercise"
+    header = "import numpy as np\nimport ebm\n\n"
+    for version, source in (("instructor", "\n\n".join(cells)),
+                            ("student", "\n\n".join(notebooks.student_source(c) for c in cells))):
+        f = tmp_path / f"{version}.py"
+        f.write_text(header + source)
+        sub = grader.grade_submission(f, exercises=names, timeout=30)
+        if version == "instructor":
+            assert sub.score == sub.max_score, [c.message for e in sub.exercises for c in e.checks if not c.passed]
+        else:
+            assert sub.score == 0
+            assert {c.status for e in sub.exercises for c in e.checks} == {"not_implemented"}

@@ -419,7 +419,8 @@ def _run_one(ex, check, student):
     start = time.perf_counter()
     status, message, tolerance, hints = "passed", "", "", []
     try:
-        with _captured(sink):
+        with _captured(sink), warnings.catch_warnings(record=True):   # nothing reaches stderr
+            warnings.simplefilter("always")
             check.run(student)
     except ExerciseTimeout:
         raise
