@@ -230,3 +230,14 @@ def test_a_submission_that_patches_the_grader_is_flagged(tmp_path):
     e = _only_softmax_backward_lost(sub)                           # the others ran before the patch
     assert {c.status for c in e.checks} == {"flagged"}
     assert "replaced numpy.isclose" in e.checks[0].message
+
+
+def test_a_failure_of_the_grader_itself_is_not_blamed_on_the_student(tmp_path, monkeypatch, capsys):
+    f = tmp_path / "student.py"
+    f.write_text(RIGHT)
+    # an exercise the worker cannot find: the worker fails, not the submission
+    monkeypatch.setattr(grader, "select_exercises", lambda *a, **k: ["no_such_exercise"])
+    with pytest.raises(grader.GraderError, match="grading worker failed"):
+        grader.grade_submission(f, timeout=5)
+    assert main(["grade", str(f)]) == 1
+    assert "could not grade" in capsys.readouterr().err

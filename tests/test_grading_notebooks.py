@@ -116,7 +116,7 @@ def test_student_source_replaces_marked_lines_and_rejects_bad_markers():
 def test_the_docs_example_module_works_as_written(tmp_path):
     """docs/grading.md's "Adding an exercise" module, run as a new exercise module would be."""
     doc = (ROOT / "docs" / "grading.md").read_text()
-    code = re.findall(r"```python\n(.*?)```", doc, re.S)[0]
+    code = re.findall(r"```python\n(.*?)```", doc.split("## Adding an exercise", 1)[1], re.S)[0]
     script = tmp_path / "run.py"
     script.write_text(code + '''
 import ebm.grading as g

@@ -125,9 +125,7 @@ def load(path, namespace, statement_timeout):
             except SystemExit as exc:
                 problems.append(f"{_where(exc, filename)}: sys.exit({exc.code!r}) while loading "
                                 "(the rest of that statement was skipped)")
-            except KeyboardInterrupt:
-                raise
-            except BaseException as exc:
+            except BaseException as exc:                     # KeyboardInterrupt too: it is theirs
                 text = f"{type(exc).__name__}: {exc}"
                 problems.append(f"{_where(exc, filename)}: {text[:300]}")
     return problems, sink.text()
@@ -188,8 +186,13 @@ def main(argv):
         emit(event="start", exercise=name)
         fn = namespace.get(name)
         if not changed:
-            result = run_exercise(name, fn, include_hidden=True, flag_ebm=job["flag_ebm"],
-                                  timeout=job["timeout"])
+            try:
+                result = run_exercise(name, fn, include_hidden=True, flag_ebm=job["flag_ebm"],
+                                      timeout=job["timeout"])
+            except KeyboardInterrupt:                   # raised by the student's code itself
+                result = run_exercise(name, None, include_hidden=True)
+                for c in result.checks:
+                    c.status, c.message = "error", "the function raised KeyboardInterrupt"
             changed = tampered(guard)
         if changed:                          # the checks themselves can no longer be trusted
             result = run_exercise(name, None, include_hidden=True)
@@ -206,5 +209,18 @@ def main(argv):
     return 0
 
 
+def _main_reporting_failures(argv):
+    """``main``, but a failure of the grader itself is reported to the parent as such."""
+    try:
+        return main(argv)
+    except Exception:
+        try:
+            with os.fdopen(int(argv[2]), "w", closefd=False) as out:
+                out.write(json.dumps({"event": "internal_error", "traceback": traceback.format_exc()}) + "\n")
+        except Exception:
+            pass
+        raise
+
+
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(_main_reporting_failures(sys.argv))

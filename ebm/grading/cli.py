@@ -146,18 +146,23 @@ def grade_command(args):
                   f"(worker CPU {sum(r.cpu_seconds for r in results):.1f} s)")
             for sub in results:
                 flags = f"  [{'; '.join(sub.flags)}]" if sub.flags else ""
+                if sub.grader_error:
+                    flags = "  [NOT GRADED: the grader failed]"
                 print(f"  {sub.student:24s} {sub.score:5g} / {sub.max_score:g}{flags}")
             print()
             print("Which mistakes fired how often (what to re-teach):")
             print(grader.format_hint_table(results))
             print(f"\nwrote {args.out}/<student>/results.json, summary.csv, hints.csv, hints.png")
-            return 0
+            failed = [sub for sub in results if sub.grader_error]
+            for sub in failed:
+                _err(f"could not grade {sub.path}: {sub.grader_error}")
+            return 1 if failed else 0
         sub = grader.grade_submission(target, **options)
         _print_submission(sub)
         if args.json:
             grader.write_results(sub, args.json, fmt=args.format, hidden_visibility=args.hidden_visibility)
             print(f"wrote {args.json}")
         return 0
-    except (FileNotFoundError, ValueError, KeyError, OSError) as exc:
+    except (FileNotFoundError, ValueError, KeyError, OSError, grader.GraderError) as exc:
         _err(f"could not grade: {exc}")
         return 1

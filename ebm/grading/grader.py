@@ -48,11 +48,16 @@ from pathlib import Path
 from ebm.grading._exercise import get, registry
 from ebm.grading._harness import CheckResult, ExerciseResult
 
-__all__ = ["SubmissionResult", "grade_submission", "grade_directory", "gradescope_results",
+__all__ = ["GraderError", "SubmissionResult", "grade_submission", "grade_directory", "gradescope_results",
            "prairielearn_results", "hint_counts", "plot_hint_counts", "find_submissions",
            "select_exercises", "SUFFIXES"]
 
 SUFFIXES = (".py", ".ipynb")
+
+
+class GraderError(RuntimeError):
+    """The grader itself failed (not the submission): the submission could not be graded."""
+
 #: Seconds the parent waits beyond the in-process timer before it kills the worker.
 GRACE = 2.0
 
@@ -75,6 +80,7 @@ class SubmissionResult:
     cpu_seconds: float = 0.0
     restarts: int = 0
     memory: str = ""
+    grader_error: str = ""
 
     @property
     def score(self):
@@ -292,6 +298,9 @@ def grade_submission(path, *, exercises=None, chapters=None, timeout=10.0, memor
                         remaining = []
                     break
                 kind = event.get("event")
+                if kind == "internal_error":
+                    worker.stop()
+                    raise GraderError(f"the grading worker failed on {path}:\n{event['traceback']}")
                 if kind == "loaded":
                     loaded = True
                     if restarts == 0:
@@ -394,6 +403,8 @@ def hint_counts(results):
     """
     counts = {}
     for sub in results:
+        if sub.grader_error:
+            continue
         for ex in sub.exercises:
             keys = set(ex.hint_keys)
             keys |= {c.status for c in ex.checks if c.status not in ("passed", "failed")}
@@ -472,7 +483,8 @@ def grade_directory(directory, out, *, exercises=None, chapters=None, timeout=10
     Returns
     -------
     list of SubmissionResult
-        In the order of :func:`find_submissions`.
+        In the order of :func:`find_submissions`.  A submission the grader itself
+        failed on has ``grader_error`` set and no ``results.json``.
     """
     from ebm._progress import progress_bar
 
@@ -488,10 +500,15 @@ def grade_directory(directory, out, *, exercises=None, chapters=None, timeout=10
     with progress_bar(progress, len(found), "grading") as bar, ThreadPoolExecutor(jobs) as pool:
         def one(item):
             student, path = item
-            sub = grade_submission(path, exercises=names, timeout=timeout, memory_mb=memory_mb,
-                                   flag_ebm=flag_ebm, student=student)
-            write_results(sub, out / _safe_name(student) / "results.json", fmt=fmt,
-                          hidden_visibility=hidden_visibility)
+            try:
+                sub = grade_submission(path, exercises=names, timeout=timeout, memory_mb=memory_mb,
+                                       flag_ebm=flag_ebm, student=student)
+            except GraderError as exc:               # no results.json: a 0 would be a false zero
+                sub = SubmissionResult(student, str(path), [_synthetic(n, "not_run", "the grader failed")
+                                                            for n in names], grader_error=str(exc))
+            else:
+                write_results(sub, out / _safe_name(student) / "results.json", fmt=fmt,
+                              hidden_visibility=hidden_visibility)
             bar.update()
             return sub
         results = list(pool.map(one, found))
@@ -510,7 +527,8 @@ def _write_summary(results, names, path):
             by_name = {e.exercise: e for e in sub.exercises}
             w.writerow([sub.student, os.path.basename(sub.path), f"{sub.score:g}", f"{sub.max_score:g}",
                         *[f"{by_name[n].score:g}" for n in names], "; ".join(sub.flags or []),
-                        "; ".join(sub.problems), f"{sub.seconds:.2f}", f"{sub.cpu_seconds:.2f}"])
+                        "; ".join(sub.problems + ([f"GRADER FAILED: {sub.grader_error}"] if sub.grader_error
+                                                  else [])), f"{sub.seconds:.2f}", f"{sub.cpu_seconds:.2f}"])
 
 
 def _write_hints(results, path):
