@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import types
+
 import numba
 
 #: Below this much work (about one operation per unit) a kernel runs on the calling
@@ -21,3 +23,37 @@ def launch(kernel, work, *args):
         return kernel(*args)
     finally:
         numba.set_num_threads(previous)
+
+
+def launch_twin(serial, parallel, work, *args):
+    """``serial(*args)`` when ``work`` is below PARALLEL_MIN_WORK, else ``parallel(*args)``.
+
+    For kernels compiled twice from the same per-task code: a plain ``@njit``
+    loop over the tasks and a ``parallel=True`` ``prange`` over them.  The serial
+    twin never touches Numba's thread pool (even ``numba.get_num_threads()`` starts
+    it), so a lecture's small first call does not pay for loading it.  Both twins
+    run the same tasks with the same arithmetic: the result does not depend on
+    which one ran.
+    """
+    if work < PARALLEL_MIN_WORK:
+        return serial(*args)
+    return parallel(*args)
+
+
+def twins(kernel):
+    """``(serial, parallel)`` compilations of ``kernel``, a function written with ``prange``.
+
+    Both are ``@njit(cache=True, error_model="numpy")``; the parallel one adds
+    ``parallel=True``, the serial one runs ``prange`` as ``range``.  The serial one
+    is compiled from a copy of the function under another name (``<name>_serial``)
+    so that each has its own on-disk cache entry: Numba's cache index does not
+    tell a ``parallel=True`` compilation from a plain one.  Call them through
+    :func:`launch_twin`.
+    """
+    parallel = numba.njit(cache=True, parallel=True, error_model="numpy")(kernel)
+    serial_fn = types.FunctionType(kernel.__code__, kernel.__globals__, kernel.__name__ + "_serial",
+                                   kernel.__defaults__, kernel.__closure__)
+    serial_fn.__qualname__ = kernel.__qualname__ + "_serial"
+    serial_fn.__module__ = kernel.__module__
+    serial = numba.njit(cache=True, error_model="numpy")(serial_fn)
+    return serial, parallel

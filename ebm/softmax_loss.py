@@ -15,14 +15,20 @@ The equations (source article §5-§8; read :mod:`ebm.reference` beside this fil
     loss:          sum_{kept (i,j)} (logsumexp x[i,:,j] - x[i,k,j]) / normalizer,  k = label[i, j]
     its backward:  bottom_diff = top_diff * (prob - onehot(k)) / normalizer, 0 where ignored
 
-Each kernel is ``@njit(cache=True, parallel=True)`` and runs its
-``outer_num * inner_num`` independent columns in a ``prange`` (on one thread for
-small inputs, see :mod:`ebm._parallel`).  float32 and float64 are kept as given
-(sums and the loss accumulate in float64).  ``exp`` is the vectorisable
-:mod:`ebm._fastexp`.  Each kernel also returns one number per column that is
-finite (or >= 1) exactly when the column's input was; only when one is not do the
-wrappers call the NumPy checks of :mod:`ebm._checks`, to word the error -- valid
-input pays nothing extra for validation.
+The kernels (``@njit(cache=True)``) cut the ``outer_num * inner_num`` independent
+columns into tasks: tiles of neighbouring positions for spatial data, blocks of
+rows for an (N, C) batch (with the exponentials of a whole block in one SIMD loop
+when C is small).  Each has a parallel twin (``prange`` over the tasks) for large
+inputs and a serial one for small inputs (see :mod:`ebm._parallel`).  float32 and
+float64 are kept as given (sums and the loss accumulate in float64).  ``exp`` and
+``log`` are the vectorisable ones of :mod:`ebm._fastexp`; the max and sum over a
+contiguous row use ``max_num`` and ``add_reassoc``, which let LLVM split those
+reductions into SIMD lanes (no other fast-math freedom is taken).  The loss
+forward is one pass: softmax, loss terms, kept count and label check together.
+Each kernel also counts the columns whose input was not finite (and the labels
+out of range); only when a count is not zero do the wrappers call the NumPy checks
+of :mod:`ebm._checks`, to word the error -- valid input pays nothing extra for
+validation.
 
 Deliberate differences from Caffe: the loss is an exact log-sum-exp (no
 ``FLT_MIN`` cap at 87.3365 per term), and labels outside ``[0, C)`` that are not
@@ -31,12 +37,14 @@ Deliberate differences from Caffe: the loss is an exact log-sum-exp (no
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit, prange
 
 from ebm import _checks
-from ebm._parallel import launch
-from ebm._fastexp import exp_nonpositive
+from ebm._fastexp import add_reassoc, exp_nonpositive, log_ge1, max_num
+from ebm._parallel import launch_twin, twins
 
 __all__ = [
     "softmax_forward",
@@ -47,104 +55,412 @@ __all__ = [
 
 
 # --------------------------------------------------------------------------- kernels
-# Each operation has two kernels over the contiguous (outer_num, C, inner_num) view:
+# The data is the contiguous (outer_num, C, inner_num) view.  Work is cut into tasks,
+# run in a ``prange`` by the parallel twin of each kernel and in a plain loop by its
+# serial twin (same per-task code, see ``ebm._parallel.launch_twin``).  Every kernel
+# uses Numba's "numpy" error model: a float division then never branches to raise
+# ZeroDivisionError, which would keep LLVM from vectorising the loop (the divisors
+# are column sums, >= 1 unless the column is reported as bad anyway):
 #
-# * ``_rows``  (inner_num == 1, the plain (N, C) batch): one prange iteration per
-#   sample; its C classes are contiguous.
-# * ``_tiles`` (inner_num > 1, spatial data): one prange iteration per tile of up
-#   to TILE neighbouring positions j of one sample i.  Column (i, j)'s classes are
-#   inner_num apart, but a tile reads each class row x[i, c, j0:j1] contiguously, so
-#   the innermost loops run over j and vectorise.
+# * tiles (inner_num > 1, spatial data): a task is up to TILE neighbouring positions
+#   j of one sample i.  Column (i, j)'s classes are inner_num apart, but a tile reads
+#   each class row x[i, c, j0:j1] contiguously, so every loop runs over j in SIMD.
+# * rows (inner_num == 1, C >= NARROW): a task is a block of rows; each row's C
+#   classes are contiguous.  Its max and sums are reductions over c: ``max_num`` and
+#   ``add_reassoc`` let LLVM split them into SIMD lanes.
+# * narrow rows (inner_num == 1, C < NARROW, e.g. 10 classes): a loop over 10 classes
+#   is too short for SIMD, so the exp -- the costly part -- runs in one flat SIMD
+#   loop over the block's rows * C contiguous elements; only the max, the shift and
+#   the sums stay per row.  (Transposing the block instead, for SIMD across rows,
+#   measured 2-3x slower: the strided loads and stores become gathers and scatters.)
 #
-# Like Caffe's ``scale_`` blob, the forward kernels also return each column's max
-# (``scale``) and the sum of its exponentials (``denom``): the loss needs them for
-# an exact log-sum-exp, and ``denom >= 1`` fails exactly when the column held NaN,
-# +inf, or only -inf -- validation for free.  The backward kernels likewise
-# return the per-column dot (softmax) or the sum of prob (loss), finite exactly
-# when the column was.
+# The forward kernels return, summed over all columns: the loss (in float64), the
+# number of kept labels, the number of columns whose sum of exponentials is not
+# >= 1 (it fails exactly when the column held NaN, +inf, or only -inf), and the
+# number of labels outside [0, C) that are not ignore_label.  The wrappers call the
+# NumPy checks of ebm._checks, to word the error, only when a count is not 0:
+# valid input pays nothing extra for validation.
 
-TILE = 512
-
-
-@njit(cache=True, parallel=True)
-def _softmax_rows(x, top_data, scale, denom):
-    outer_num, C = x.shape
-    for i in prange(outer_num):
-        xi, ti = x[i], top_data[i]
-        m = xi[0]
-        for c in range(1, C):
-            m = xi[c] if xi[c] > m else m
-        for c in range(C):
-            ti[c] = exp_nonpositive(xi[c] - m)
-        s = 0.0
-        for c in range(C):
-            s += ti[c]
-        for c in range(C):
-            ti[c] = ti[c] / s
-        scale[i] = m
-        denom[i] = s
+TILE = 512          # positions per task (tiles)
+NARROW = 16         # rows with fewer classes take the flat-exp path
+BLOCK = 8192        # elements per task (rows)
+SUM_BLOCK = 32      # classes summed in x's dtype before a float64 add (tiles)
+ROW_SUM_BLOCK = 256  # the same for a row, whose sum SIMD splits into 16-32 lanes
+_NPART = 4          # per task: loss, kept, bad columns, bad labels
 
 
-@njit(cache=True, parallel=True)
-def _softmax_tiles(x, top_data, scale, denom):
-    outer_num, C, inner_num = x.shape
-    n_tiles = (inner_num + TILE - 1) // TILE
-    for t in prange(outer_num * n_tiles):
-        i = t // n_tiles
-        j0 = (t - i * n_tiles) * TILE
-        j1 = min(j0 + TILE, inner_num)
-        m = x[i, 0, j0:j1].copy()                       # column max, per j
-        for c in range(1, C):
-            xc = x[i, c, j0:j1]
-            for jj in range(xc.size):
-                m[jj] = xc[jj] if xc[jj] > m[jj] else m[jj]
-        s = np.zeros(j1 - j0)                           # column sum, float64
-        for c in range(C):
-            xc, tc = x[i, c, j0:j1], top_data[i, c, j0:j1]
+@njit(cache=True, error_model="numpy")
+def _tile_exp(x, i, j0, j1, top, m, s):
+    """Column max ``m``, ``top = exp(x - m)`` and its column sum ``s`` for one tile.
+
+    ``x`` and ``top`` are (outer, C, inner); ``m`` (x.dtype) and ``s`` (float64)
+    hold ``j1 - j0`` entries.
+    """
+    C = x.shape[1]
+    x0 = x[i, 0, j0:j1]
+    for jj in range(x0.size):
+        m[jj] = x0[jj]
+    for c in range(1, C):
+        xc = x[i, c, j0:j1]
+        for jj in range(xc.size):
+            m[jj] = max_num(m[jj], xc[jj])
+    for jj in range(x0.size):
+        s[jj] = 0.0
+    part = np.empty(j1 - j0, x.dtype)                   # partial sums in x's dtype keep the
+    for c0 in range(0, C, SUM_BLOCK):                   # exp loop at full SIMD width; every
+        for jj in range(part.size):                     # SUM_BLOCK classes go into float64
+            part[jj] = 0.0
+        for c in range(c0, min(c0 + SUM_BLOCK, C)):
+            xc, tc = x[i, c, j0:j1], top[i, c, j0:j1]
             for jj in range(xc.size):
                 e = exp_nonpositive(xc[jj] - m[jj])
                 tc[jj] = e
-                s[jj] += e
-        for c in range(C):
-            tc = top_data[i, c, j0:j1]
-            for jj in range(tc.size):
-                tc[jj] = tc[jj] / s[jj]
-        scale[i, j0:j1] = m
-        denom[i, j0:j1] = s
+                part[jj] += e
+        for jj in range(part.size):
+            s[jj] += part[jj]
 
 
-@njit(cache=True, parallel=True)
-def _loss_terms(x, label, has_ignore, ignore_label, scale, denom, terms):
-    # -log softmax_k = log sum_c exp(x_c - m) - (x_k - m): exact, no FLT_MIN cap
+@njit(cache=True, error_model="numpy")
+def _loss_sum(s, xd, kept, bad_label, out, t):
+    """Record a task's loss, kept count, bad columns and bad labels in ``out[t]``.
+
+    ``s`` holds each column's sum of exponentials, ``xd`` its ``x[k] - max`` (NaN
+    where the column is not kept); the term is ``log s - xd = -log p_k``.
+    """
+    total = 0.0
+    bad = 0
+    for jj in range(s.size):                            # SIMD: log and sum
+        v = log_ge1(s[jj]) - xd[jj]
+        total = add_reassoc(total, v if xd[jj] == xd[jj] else 0.0)
+        bad += 0 if s[jj] >= 1.0 else 1
+    out[t, 0] = total
+    out[t, 1] = kept
+    out[t, 2] = bad
+    out[t, 3] = bad_label
+
+
+@njit(cache=True, error_model="numpy")
+def _bad_columns(s, out, t):
+    bad = 0
+    for jj in range(s.size):
+        bad += 0 if s[jj] >= 1.0 else 1
+    out[t, 2] = bad
+
+
+@njit(cache=True, error_model="numpy")
+def _tile_loss(x, i, j0, j1, lab, has_ignore, ignore_label, m, s, out, t):
+    """The loss part of one tile: gather ``x[k] - max`` per column, then :func:`_loss_sum`."""
+    C = x.shape[1]
+    xd = np.empty(j1 - j0)
+    kept = 0
+    bad_label = 0
+    for jj in range(j1 - j0):                           # gather (scalar)
+        k = lab[i, j0 + jj]
+        d = np.nan                                       # NaN: not kept
+        if not (has_ignore and k == ignore_label):
+            if 0 <= k < C:
+                d = x[i, k, j0 + jj] - m[jj]
+                kept += 1
+            else:
+                bad_label += 1
+        xd[jj] = d
+    _loss_sum(s, xd, kept, bad_label, out, t)
+
+
+@njit(cache=True, error_model="numpy")
+def _tiles_forward_task(x, lab, has_ignore, ignore_label, with_loss, top, out, t):
     outer_num, C, inner_num = x.shape
-    for col in prange(outer_num * inner_num):
-        i = col // inner_num
-        j = col - i * inner_num
-        k = label[i, j]
-        if has_ignore and k == ignore_label:
-            terms[i, j] = 0.0
-        else:
-            terms[i, j] = np.log(denom[i, j]) - (x[i, k, j] - scale[i, j])
-
-
-@njit(cache=True, parallel=True)
-def _softmax_backward_rows(top_data, top_diff, bottom_diff, dots):
-    outer_num, C = top_data.shape
-    for i in prange(outer_num):
-        p, g, d = top_data[i], top_diff[i], bottom_diff[i]
-        dot = 0.0                                       # Caffe: one dot per sample
-        for c in range(C):
-            dot += p[c] * g[c]
-        for c in range(C):
-            d[c] = p[c] * (g[c] - dot)
-        dots[i] = dot
-
-
-@njit(cache=True, parallel=True)
-def _softmax_backward_tiles(top_data, top_diff, bottom_diff, dots):
-    outer_num, C, inner_num = top_data.shape
     n_tiles = (inner_num + TILE - 1) // TILE
-    for t in prange(outer_num * n_tiles):
+    i = t // n_tiles
+    j0 = (t - i * n_tiles) * TILE
+    j1 = min(j0 + TILE, inner_num)
+    m = np.empty(j1 - j0, x.dtype)
+    s = np.empty(j1 - j0)
+    _tile_exp(x, i, j0, j1, top, m, s)
+    inv = np.empty(j1 - j0, x.dtype)                    # 1 / s, rounded to x's dtype
+    for jj in range(j1 - j0):
+        inv[jj] = 1.0 / s[jj]
+    for c in range(C):
+        tc = top[i, c, j0:j1]
+        for jj in range(tc.size):
+            tc[jj] = tc[jj] * inv[jj]
+    if with_loss:
+        _tile_loss(x, i, j0, j1, lab, has_ignore, ignore_label, m, s, out, t)
+    else:
+        _bad_columns(s, out, t)
+
+
+@njit(cache=True, error_model="numpy")
+def _narrow_forward_task(x, lab, has_ignore, ignore_label, with_loss, top, out, t, rows):
+    # x, top: (N, C) with C < NARROW.  The max, the shift and the sums run per row
+    # (short loops); the exp, the costly part, runs over the block's rows * C
+    # contiguous elements in one SIMD loop.
+    N, C = x.shape
+    r0 = t * rows
+    r1 = min(r0 + rows, N)
+    n = r1 - r0
+    xf = x[r0:r1].reshape(-1)
+    tf = top[r0:r1].reshape(-1)
+    m = np.empty(n, x.dtype)
+    for r in range(n):
+        mr = xf[r * C]
+        for c in range(1, C):
+            mr = max_num(mr, xf[r * C + c])
+        m[r] = mr
+        for c in range(C):
+            tf[r * C + c] = xf[r * C + c] - mr
+    for a in range(tf.size):
+        tf[a] = exp_nonpositive(tf[a])
+    s = np.empty(n)
+    for r in range(n):
+        sr = 0.0
+        for c in range(C):
+            sr = add_reassoc(sr, np.float64(tf[r * C + c]))
+        s[r] = sr
+    inv_x = np.empty(1, x.dtype)                        # 1 / s, rounded to x's dtype
+    for r in range(n):
+        inv_x[0] = 1.0 / s[r]
+        inv = inv_x[0]
+        for c in range(C):
+            tf[r * C + c] *= inv
+    if with_loss:
+        xd = np.empty(n)
+        kept = 0
+        bad_label = 0
+        for r in range(n):
+            k = lab[r0 + r]
+            d = np.nan                                   # NaN: not kept
+            if not (has_ignore and k == ignore_label):
+                if 0 <= k < C:
+                    d = xf[r * C + k] - m[r]
+                    kept += 1
+                else:
+                    bad_label += 1
+            xd[r] = d
+        _loss_sum(s, xd, kept, bad_label, out, t)
+    else:
+        _bad_columns(s, out, t)
+
+
+@njit(cache=True, error_model="numpy")
+def _rows_forward_task(x, lab, has_ignore, ignore_label, with_loss, top, out, t, rows):
+    N, C = x.shape
+    r0 = t * rows
+    r1 = min(r0 + rows, N)
+    total = 0.0
+    kept = 0
+    bad = 0
+    bad_label = 0
+    inv_x = np.empty(1, x.dtype)                        # 1 / s, rounded to x's dtype
+    inv_x[0] = 0.0
+    zero = inv_x[0]                                     # 0 in x's dtype
+    for r in range(r0, r1):
+        xr, tr = x[r], top[r]
+        m = xr[0]
+        for c in range(1, C):
+            m = max_num(m, xr[c])
+        s = 0.0
+        for c0 in range(0, C, ROW_SUM_BLOCK):           # partial sums in x's dtype (full
+            part = zero                                 # SIMD width), added up in float64
+            for c in range(c0, min(c0 + ROW_SUM_BLOCK, C)):
+                e = exp_nonpositive(xr[c] - m)
+                tr[c] = e
+                part = add_reassoc(part, e)
+            s += part
+        inv_x[0] = 1.0 / s
+        inv = inv_x[0]
+        for c in range(C):
+            tr[c] = tr[c] * inv
+        bad += 0 if s >= 1.0 else 1
+        if with_loss:
+            k = lab[r]
+            if not (has_ignore and k == ignore_label):
+                if 0 <= k < C:
+                    total += log_ge1(s) - (xr[k] - m)
+                    kept += 1
+                else:
+                    bad_label += 1
+    out[t, 0] = total
+    out[t, 1] = kept
+    out[t, 2] = bad
+    out[t, 3] = bad_label
+
+
+@njit(cache=True, error_model="numpy")
+def _sum_parts(out):
+    """The per-task counts summed in task order (deterministic for any thread count)."""
+    total = 0.0
+    kept = bad = bad_label = 0
+    for t in range(out.shape[0]):
+        total += out[t, 0]
+        kept += np.int64(out[t, 1])
+        bad += np.int64(out[t, 2])
+        bad_label += np.int64(out[t, 3])
+    return total, kept, bad, bad_label
+
+
+# Each kernel is written once, with prange, and compiled twice by ``twins``: a
+# parallel twin for large inputs and a serial one (prange is range there) for small
+# ones, which never starts Numba's thread pool.  Same tasks, same per-task
+# arithmetic, same summation order: the twins give identical results.
+
+
+def _forward_tiles(x, lab, has_ignore, ignore_label, with_loss, top, out):
+    for t in prange(out.shape[0]):
+        _tiles_forward_task(x, lab, has_ignore, ignore_label, with_loss, top, out, t)
+    return _sum_parts(out)
+
+
+def _forward_rows(x, lab, has_ignore, ignore_label, with_loss, top, out, rows, narrow):
+    for t in prange(out.shape[0]):
+        if narrow:
+            _narrow_forward_task(x, lab, has_ignore, ignore_label, with_loss, top, out, t, rows)
+        else:
+            _rows_forward_task(x, lab, has_ignore, ignore_label, with_loss, top, out, t, rows)
+    return _sum_parts(out)
+
+
+_forward_tiles_ser, _forward_tiles_par = twins(_forward_tiles)
+_forward_rows_ser, _forward_rows_par = twins(_forward_rows)
+
+
+# --- backward of the loss: bottom_diff = weight * (prob - onehot(k)), 0 where ignored.
+# One SIMD pass scales prob into bottom_diff; a short pass per column then subtracts
+# the weight at the label (or zeroes an ignored column).  Each task also sums
+# ``prob * 0``: 0 exactly when its prob is finite, NaN otherwise.  With "valid"
+# normalization and an ignore_label the weight needs the kept count first: a first
+# parallel loop counts (and checks) the labels.
+
+
+@njit(cache=True, error_model="numpy")
+def _count_task(lab, has_ignore, ignore_label, C, out, t, per_task):
+    flat = lab.reshape(-1)
+    a0 = t * per_task
+    a1 = min(a0 + per_task, flat.size)
+    kept = 0
+    bad_label = 0
+    for a in range(a0, a1):
+        k = flat[a]
+        ignored = has_ignore and k == ignore_label
+        kept += 0 if ignored else 1
+        bad_label += 0 if ignored or (0 <= k < C) else 1
+    out[t, 1] = kept
+    out[t, 3] = bad_label
+
+
+@njit(cache=True, error_model="numpy")
+def _weight_of(prob, scale, count, out):
+    """``scale / max(kept, 1)`` when ``count`` (VALID with ignore), else ``scale``; prob's dtype."""
+    w = np.empty(1, prob.dtype)
+    if count:
+        kept = 0
+        for t in range(out.shape[0]):
+            kept += np.int64(out[t, 1])
+        w[0] = scale / max(kept, 1)
+    else:
+        w[0] = scale
+    return w[0]
+
+
+@njit(cache=True, error_model="numpy")
+def _loss_backward_tiles_task(prob, lab, has_ignore, ignore_label, w, bottom_diff, out, t):
+    outer_num, C, inner_num = prob.shape
+    n_tiles = (inner_num + TILE - 1) // TILE
+    i = t // n_tiles
+    j0 = (t - i * n_tiles) * TILE
+    j1 = min(j0 + TILE, inner_num)
+    zero = w - w                                       # 0 in prob's dtype (w is finite)
+    chk = zero
+    for c in range(C):                                  # ② copy prob, scaled
+        pc, dc = prob[i, c, j0:j1], bottom_diff[i, c, j0:j1]
+        for jj in range(pc.size):
+            v = pc[jj]
+            dc[jj] = v * w
+            chk = add_reassoc(chk, v * zero)
+    bad_label = 0
+    for jj in range(j1 - j0):
+        k = lab[i, j0 + jj]
+        if has_ignore and k == ignore_label:            # ③ ignored -> 0
+            for c in range(C):
+                bottom_diff[i, c, j0 + jj] = 0.0
+        elif 0 <= k < C:                                # ① subtract 1 at the label
+            bottom_diff[i, k, j0 + jj] = (prob[i, k, j0 + jj] - 1) * w
+        else:
+            bad_label += 1
+    out[t, 2] = 0 if chk == 0 else 1
+    out[t, 3] = bad_label
+
+
+@njit(cache=True, error_model="numpy")
+def _loss_backward_rows_task(prob, lab, has_ignore, ignore_label, w, bottom_diff, out, t, rows):
+    N, C = prob.shape
+    r0 = t * rows
+    r1 = min(r0 + rows, N)
+    pf = prob[r0:r1].reshape(-1)
+    df = bottom_diff[r0:r1].reshape(-1)
+    zero = w - w                                       # 0 in prob's dtype (w is finite)
+    chk = zero
+    for a in range(pf.size):                            # ② copy prob, scaled
+        v = pf[a]
+        df[a] = v * w
+        chk = add_reassoc(chk, v * zero)
+    bad_label = 0
+    for r in range(r0, r1):
+        k = lab[r]
+        if has_ignore and k == ignore_label:            # ③ ignored -> 0
+            for c in range(C):
+                bottom_diff[r, c] = 0.0
+        elif 0 <= k < C:                                # ① subtract 1 at the label
+            bottom_diff[r, k] = (prob[r, k] - 1) * w
+        else:
+            bad_label += 1
+    out[t, 2] = 0 if chk == 0 else 1
+    out[t, 3] = bad_label
+
+
+def _loss_backward(prob, lab, has_ignore, ignore_label, scale, count, bottom_diff, out, rows):
+    N, C, inner_num = prob.shape
+    if count and out.shape[0] > 0:
+        per_task = (lab.size + out.shape[0] - 1) // out.shape[0]
+        for t in prange(out.shape[0]):
+            _count_task(lab, has_ignore, ignore_label, C, out, t, per_task)
+    w = _weight_of(prob, scale, count, out)
+    p2, l1, d2 = prob.reshape(N, C * inner_num), lab.reshape(-1), bottom_diff.reshape(N, C * inner_num)
+    for t in prange(out.shape[0]):
+        if inner_num == 1:
+            _loss_backward_rows_task(p2, l1, has_ignore, ignore_label, w, d2, out, t, rows)
+        else:
+            _loss_backward_tiles_task(prob, lab, has_ignore, ignore_label, w, bottom_diff, out, t)
+    return _sum_parts(out)
+
+
+_loss_backward_ser, _loss_backward_par = twins(_loss_backward)
+
+
+# --- backward of the softmax: bottom_diff = top_data * (top_diff - <top_data, top_diff>)
+
+
+@njit(cache=True, error_model="numpy")
+def _softmax_backward_task(top_data, top_diff, bottom_diff, out, t, rows):
+    outer_num, C, inner_num = top_data.shape
+    bad = 0
+    if inner_num == 1:
+        p2, g2, d2 = (top_data.reshape(outer_num, C), top_diff.reshape(outer_num, C),
+                      bottom_diff.reshape(outer_num, C))
+        r0 = t * rows
+        dot_x = np.empty(1, top_data.dtype)
+        for r in range(r0, min(r0 + rows, outer_num)):
+            p, g, d = p2[r], g2[r], d2[r]
+            dot = 0.0                                   # Caffe: one dot per sample
+            for c in range(C):
+                dot = add_reassoc(dot, np.float64(p[c]) * g[c])
+            dot_x[0] = dot
+            dx = dot_x[0]
+            for c in range(C):
+                d[c] = p[c] * (g[c] - dx)
+            bad += 0 if np.isfinite(dot) else 1
+    else:
+        n_tiles = (inner_num + TILE - 1) // TILE
         i = t // n_tiles
         j0 = (t - i * n_tiles) * TILE
         j1 = min(j0 + TILE, inner_num)
@@ -152,64 +468,63 @@ def _softmax_backward_tiles(top_data, top_diff, bottom_diff, dots):
         for c in range(C):
             pc, gc = top_data[i, c, j0:j1], top_diff[i, c, j0:j1]
             for jj in range(pc.size):
-                dot[jj] += pc[jj] * gc[jj]
+                dot[jj] += np.float64(pc[jj]) * gc[jj]
+        dx = np.empty(j1 - j0, top_data.dtype)
+        for jj in range(j1 - j0):
+            dx[jj] = dot[jj]
+            bad += 0 if np.isfinite(dot[jj]) else 1
         for c in range(C):                              # ... and the rank-1 "GEMM" subtraction
             pc, gc, dc = top_data[i, c, j0:j1], top_diff[i, c, j0:j1], bottom_diff[i, c, j0:j1]
             for jj in range(pc.size):
-                dc[jj] = pc[jj] * (gc[jj] - dot[jj])
-        dots[i, j0:j1] = dot
+                dc[jj] = pc[jj] * (gc[jj] - dx[jj])
+    out[t, 2] = bad
 
 
-@njit(cache=True, parallel=True)
-def _loss_backward_rows(prob, label, has_ignore, ignore_label, weight, bottom_diff, sums):
-    outer_num, C = prob.shape
-    for i in prange(outer_num):
-        p, d = prob[i], bottom_diff[i]
-        k = label[i]
-        w = 0.0 if has_ignore and k == ignore_label else weight   # ③ ignored -> 0
-        s = 0.0
-        for c in range(C):                              # ② copy prob_data into bottom_diff
-            d[c] = p[c] * w
-            s += p[c]
-        if w != 0.0:
-            d[k] = (p[k] - 1) * w                       # ① subtract 1 at the label
-        sums[i] = s
+def _softmax_backward(top_data, top_diff, bottom_diff, out, rows):
+    for t in prange(out.shape[0]):
+        _softmax_backward_task(top_data, top_diff, bottom_diff, out, t, rows)
+    return _sum_parts(out)
 
 
-@njit(cache=True, parallel=True)
-def _loss_backward_tiles(prob, label, has_ignore, ignore_label, weight, bottom_diff, sums):
-    outer_num, C, inner_num = prob.shape
-    n_tiles = (inner_num + TILE - 1) // TILE
-    for t in prange(outer_num * n_tiles):
-        i = t // n_tiles
-        j0 = (t - i * n_tiles) * TILE
-        j1 = min(j0 + TILE, inner_num)
-        lab = label[i, j0:j1]
-        w = np.empty(j1 - j0, prob.dtype)
-        for jj in range(lab.size):
-            w[jj] = 0.0 if has_ignore and lab[jj] == ignore_label else weight   # ③
-        s = np.zeros(j1 - j0)
-        for c in range(C):                              # ②
-            pc, dc = prob[i, c, j0:j1], bottom_diff[i, c, j0:j1]
-            for jj in range(pc.size):
-                dc[jj] = pc[jj] * w[jj]
-                s[jj] += pc[jj]
-        for jj in range(lab.size):                      # ①
-            if w[jj] != 0.0:
-                k = lab[jj]
-                bottom_diff[i, k, j0 + jj] = (prob[i, k, j0 + jj] - 1) * w[jj]
-        sums[i, j0:j1] = s
+_softmax_backward_ser, _softmax_backward_par = twins(_softmax_backward)
 
 
 # --------------------------------------------------------------------------- wrappers
+
+_NO_LABEL_ROWS = np.zeros(0, dtype=np.int64)           # softmax_forward: no labels
+_NO_LABEL_TILES = np.zeros((0, 0), dtype=np.int64)
+
+
+class _WriteableAlias:
+    """Exposes a read-only array's memory as writeable (it keeps the array alive)."""
+
+    def __init__(self, arr):
+        self.base = arr
+        iface = dict(arr.__array_interface__)
+        iface["data"] = (iface["data"][0], False)
+        self.__array_interface__ = iface
+
+
+def _kernel_input(arr):
+    """``arr`` as a C-contiguous array the kernels accept, without copying when possible.
+
+    The kernels never write their inputs.  A read-only input is passed as a
+    writeable alias of the same memory, so each kernel has one compiled signature
+    per dtype instead of two (Numba types read-only arrays separately).
+    """
+    arr = np.ascontiguousarray(arr)
+    if not arr.flags.writeable:
+        arr = np.asarray(_WriteableAlias(arr))
+    return arr
 
 
 def _view(arr, axis):
     """Resolve ``axis`` and return ``(axis, contiguous (outer, C, inner) view)``."""
     axis = _checks.canonical_axis(axis, arr.ndim)
-    outer_num, channels, inner_num = _checks.outer_inner(arr.shape, axis)
+    shape = arr.shape
+    outer_num, channels, inner_num = math.prod(shape[:axis]), shape[axis], math.prod(shape[axis + 1:])
     _checks.check_channels(channels, outer_num * inner_num)
-    return axis, np.ascontiguousarray(arr).reshape(outer_num, channels, inner_num)
+    return axis, _kernel_input(arr).reshape(outer_num, channels, inner_num)
 
 
 def _kernel_ignore(ignore_label):
@@ -222,21 +537,53 @@ def _kernel_ignore(ignore_label):
     return True, ignore_label
 
 
-def _softmax_columns(x):
+def _labels(label, shape, axis, ignore_label):
+    """``label`` as int64 of shape (outer_num, inner_num) for the kernels.
+
+    Integer labels of a valid shape are only converted: the kernels check the
+    range, and :func:`_raise_bad_label` words the error.  Anything else (floats,
+    uint64, a wrong shape) goes through :func:`ebm._checks.as_label` first.
+    """
+    lab = label if isinstance(label, np.ndarray) else np.asarray(label)
+    outer_num, inner_num = math.prod(shape[:axis]), math.prod(shape[axis + 1:])
+    if lab.dtype.kind in "iu" and lab.dtype != np.uint64 and lab.shape in _checks.label_shapes(shape, axis):
+        return _kernel_input(lab.astype(np.int64, copy=False)).reshape(outer_num, inner_num)
+    return _kernel_input(_checks.as_label(label, shape, axis, ignore_label))
+
+
+def _raise_bad_label(label, shape, axis, ignore_label):
+    _checks.as_label(label, shape, axis, ignore_label)          # raises, naming the position
+    raise AssertionError("a kernel reported an out-of-range label that ebm._checks accepts")
+
+
+def _tasks(outer_num, channels, inner_num):
+    """``(n_tasks, rows per task, narrow)`` for the (outer, C, inner) view."""
+    if inner_num != 1:
+        return outer_num * ((inner_num + TILE - 1) // TILE), 0, False
+    rows = max(1, BLOCK // max(channels, 1))
+    return (outer_num + rows - 1) // rows, rows, channels < NARROW
+
+
+def _softmax_columns(x, lab=None, has_ignore=False, ignore_value=0):
     """Run the forward kernel on the (outer, C, inner) view ``x``.
 
-    Returns ``top_data`` (same shape), and the per-column ``scale`` (max) and
-    ``denom`` (sum of exponentials), each of shape (outer, inner).
+    Returns ``top_data`` (same shape) and the kernel's
+    ``(loss sum, kept, bad columns, bad labels)``; the loss part only when ``lab``
+    (int64, (outer, inner)) is given.
     """
-    outer_num, _, inner_num = x.shape
+    outer_num, channels, inner_num = x.shape
     top_data = np.empty_like(x)
-    scale = np.empty((outer_num, inner_num), dtype=x.dtype)
-    denom = np.empty((outer_num, inner_num), dtype=np.float64)
+    n_tasks, rows, narrow = _tasks(outer_num, channels, inner_num)
+    out = np.zeros((n_tasks, 4))
+    with_loss = lab is not None
     if inner_num == 1:
-        launch(_softmax_rows, x.size, x[:, :, 0], top_data[:, :, 0], scale[:, 0], denom[:, 0])
+        args = (x.reshape(outer_num, channels), _NO_LABEL_ROWS if lab is None else lab.reshape(-1),
+                has_ignore, ignore_value, with_loss, top_data.reshape(outer_num, channels), out, rows, narrow)
+        counts = launch_twin(_forward_rows_ser, _forward_rows_par, x.size, *args)
     else:
-        launch(_softmax_tiles, x.size, x, top_data, scale, denom)
-    return top_data, scale, denom
+        args = (x, _NO_LABEL_TILES if lab is None else lab, has_ignore, ignore_value, with_loss, top_data, out)
+        counts = launch_twin(_forward_tiles_ser, _forward_tiles_par, x.size, *args)
+    return top_data, counts
 
 
 def softmax_forward(bottom_data, axis=1):
@@ -246,14 +593,16 @@ def softmax_forward(bottom_data, axis=1):
     ----------
     bottom_data : array_like
         Logits of any shape.  float32 and float64 are kept; integers are computed
-        in float64.
+        and returned in float64, float16 in float32 (Numba has no float16
+        arithmetic); booleans raise TypeError.
     axis : int, default 1
-        The class axis; negative values count from the end.
+        The class axis; negative values count from the end.  For one 1-D vector
+        of logits pass ``axis=0`` (or ``x[None]``, a batch of one).
 
     Returns
     -------
     top_data : ndarray
-        Same shape and dtype as ``bottom_data``; each column sums to 1.
+        Same shape as ``bottom_data``, dtype by the rule above; each column sums to 1.
 
     Raises
     ------
@@ -270,8 +619,8 @@ def softmax_forward(bottom_data, axis=1):
     """
     bottom_data = _checks.as_float_array(bottom_data, "bottom_data")
     axis, x = _view(bottom_data, axis)
-    top_data, _, denom = _softmax_columns(x)
-    if not (denom >= 1.0).all():            # NaN, +inf, or an all -inf column
+    top_data, (_, _, bad_columns, _) = _softmax_columns(x)
+    if bad_columns:                         # NaN, +inf, or an all -inf column
         _checks.check_logits(bottom_data, axis)
     return top_data.reshape(bottom_data.shape)
 
@@ -293,20 +642,20 @@ def softmax_backward(top_data, top_diff, axis=1):
     Returns
     -------
     bottom_diff : ndarray
-        dl/d(bottom_data), in the common float dtype of the two inputs.
+        dl/d(bottom_data), in the common float dtype of the two inputs (float16
+        is computed and returned in float32, integers in float64).
     """
     top_data, top_diff = _checks.as_backward_pair(top_data, top_diff)
     axis, p = _view(top_data, axis)
     _, g = _view(top_diff, axis)
     bottom_diff = np.empty_like(p)
-    dots = np.empty(p.shape[::2], dtype=np.float64)
-    if p.shape[2] == 1:
-        launch(_softmax_backward_rows, p.size, p[:, :, 0], g[:, :, 0], bottom_diff[:, :, 0], dots[:, 0])
-    else:
-        launch(_softmax_backward_tiles, p.size, p, g, bottom_diff, dots)
-    if not np.isfinite(dots).all():          # a NaN or inf anywhere reaches its column's dot
+    n_tasks, rows, _ = _tasks(*p.shape)
+    out = np.zeros((n_tasks, 4))
+    _, _, bad_dots, _ = launch_twin(_softmax_backward_ser, _softmax_backward_par, p.size, p, g, bottom_diff, out, rows)
+    if bad_dots:                             # a NaN or inf anywhere reaches its column's dot
         _checks.check_finite(top_data, "top_data")
         _checks.check_finite(top_diff, "top_diff")
+        dots = np.einsum("icj,icj->ij", p.astype(np.float64), g.astype(np.float64))
         i, j = np.unravel_index(int(np.argmin(np.isfinite(dots))), dots.shape)
         raise ValueError(f"the dot of top_data and top_diff overflows in column (i={i}, j={j})")
     return bottom_diff.reshape(top_data.shape)
@@ -320,8 +669,9 @@ def softmax_loss_forward(bottom_data, label, *, axis=1, ignore_label=None, norma
     bottom_data : array_like
         Logits; the class axis is ``axis``.
     label : array_like of int
-        One class per column: the shape of ``bottom_data`` without ``axis``, or
-        with ``axis`` kept at size 1 (Caffe's ``(N, 1, H, W)``).  Floats holding
+        One class per column: the shape of ``bottom_data`` without ``axis``,
+        with ``axis`` kept at size 1 (Caffe's ``(N, 1, H, W)``), or Caffe's flat
+        ``(outer_num, inner_num)`` (``(N, H*W)``).  Booleans raise.  Floats holding
         integral values are accepted.
     axis : int, default 1
     ignore_label : int or None
@@ -335,7 +685,8 @@ def softmax_loss_forward(bottom_data, label, *, axis=1, ignore_label=None, norma
     -------
     loss : float
     prob : ndarray
-        The softmax, same shape and dtype as ``bottom_data``; pass it to
+        The softmax, same shape as ``bottom_data``, dtype as in
+        :func:`softmax_forward` (float16 gives float32); pass it to
         :func:`softmax_loss_backward`.
 
     Raises
@@ -359,16 +710,15 @@ def softmax_loss_forward(bottom_data, label, *, axis=1, ignore_label=None, norma
     normalization = _checks.check_normalization(normalization)
     ignore_label = _checks.check_ignore_label(ignore_label)
     axis, x = _view(bottom_data, axis)
-    lab = _checks.as_label(label, bottom_data.shape, axis, ignore_label)
+    lab = _labels(label, bottom_data.shape, axis, ignore_label)
     outer_num, _, inner_num = x.shape
-    prob, scale, denom = _softmax_columns(x)
-    if not (denom >= 1.0).all():
-        _checks.check_logits(bottom_data, axis)
     has_ignore, ignore_value = _kernel_ignore(ignore_label)
-    loss_terms = np.empty((outer_num, inner_num), dtype=np.float64)     # -log p at each position
-    launch(_loss_terms, lab.size, x, lab, has_ignore, ignore_value, scale, denom, loss_terms)
-    valid = lab.size if not has_ignore else int(np.count_nonzero(lab != ignore_value))
-    loss = loss_terms.sum() / _checks.normalizer(normalization, outer_num, inner_num, valid)
+    prob, (total, kept, bad_columns, bad_labels) = _softmax_columns(x, lab, has_ignore, ignore_value)
+    if bad_labels:
+        _raise_bad_label(label, bottom_data.shape, axis, ignore_label)
+    if bad_columns:
+        _checks.check_logits(bottom_data, axis)
+    loss = total / _checks.normalizer(normalization, outer_num, inner_num, kept)
     return float(loss), prob.reshape(bottom_data.shape)
 
 
@@ -393,7 +743,7 @@ def softmax_loss_backward(prob, label, *, top_diff=1.0, axis=1, ignore_label=Non
     Returns
     -------
     bottom_diff : ndarray
-        Same shape and dtype as ``prob``.
+        Same shape as ``prob``; its dtype, except float16 gives float32.
 
     Examples
     --------
@@ -407,18 +757,21 @@ def softmax_loss_backward(prob, label, *, top_diff=1.0, axis=1, ignore_label=Non
     normalization = _checks.check_normalization(normalization)
     ignore_label = _checks.check_ignore_label(ignore_label)
     axis, p = _view(prob, axis)
-    lab = _checks.as_label(label, prob.shape, axis, ignore_label)
-    outer_num, _, inner_num = p.shape
+    lab = _labels(label, prob.shape, axis, ignore_label)
+    outer_num, channels, inner_num = p.shape
     has_ignore, ignore_value = _kernel_ignore(ignore_label)
-    valid = lab.size if not has_ignore else int(np.count_nonzero(lab != ignore_value))
-    weight = prob.dtype.type(top_diff / _checks.normalizer(normalization, outer_num, inner_num, valid))
-    bottom_diff = np.empty_like(p)
-    sums = np.empty((outer_num, inner_num), dtype=np.float64)      # sum of prob per column
-    if inner_num == 1:
-        launch(_loss_backward_rows, p.size, p[:, :, 0], lab[:, 0], has_ignore, ignore_value, weight,
-                bottom_diff[:, :, 0], sums[:, 0])
+    count = normalization == "valid" and has_ignore       # the kernel counts the kept labels first
+    if count:
+        scale = top_diff
     else:
-        launch(_loss_backward_tiles, p.size, p, lab, has_ignore, ignore_value, weight, bottom_diff, sums)
-    if not np.isfinite(sums).all():          # a NaN or inf in prob reaches its column's sum
+        scale = top_diff / _checks.normalizer(normalization, outer_num, inner_num, lab.size)
+    bottom_diff = np.empty_like(p)
+    n_tasks, rows, _ = _tasks(outer_num, channels, inner_num)
+    out = np.zeros((n_tasks, 4))
+    _, _, bad_prob, bad_labels = launch_twin(_loss_backward_ser, _loss_backward_par, p.size, p, lab, has_ignore,
+                                        ignore_value, scale, count, bottom_diff, out, rows)
+    if bad_labels:
+        _raise_bad_label(label, prob.shape, axis, ignore_label)
+    if bad_prob:                             # a NaN or inf in prob reaches its task's check sum
         _checks.check_finite(prob, "prob")
     return bottom_diff.reshape(prob.shape)
