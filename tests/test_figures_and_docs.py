@@ -1,0 +1,212 @@
+"""Figures that match their text, lectures whose claims are computed, docs that say what is true
+(issue 6, items 2-5 and 7).
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+
+import ebm
+from ebm import hopfield as hf
+from ebm import plotting
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _texts(fig):
+    """Every text drawn in ``fig``: titles, labels, annotations, table cells, figure texts."""
+    import matplotlib.text
+
+    return [t.get_text() for t in fig.findobj(matplotlib.text.Text) if t.get_text()]
+
+
+def _cell(notebook, snippet):
+    nb = nbformat.read(ROOT / "notebooks" / notebook, as_version=4)
+    hits = [c.source for c in nb.cells if c.cell_type == "code" and snippet in c.source]
+    assert len(hits) == 1, snippet
+    return hits[0]
+
+
+# --------------------------------------------------------------------------- lecture 01's check
+
+
+def test_lecture_01_exercise_check_shows_expected_against_got():
+    check = _cell("01_hopfield.ipynb", "# check: against the full energy")
+    wrong = {"np": np, "hf": hf, "flip_delta": lambda W, b, s, i: 0.0}    # a student's stub
+    with pytest.raises(AssertionError) as err:
+        exec(check, wrong)
+    msg = str(err.value)
+    assert re.search(r"flipping unit 0: expected E\(s'\) - E\(s\) = [-+]\d+\.\d{6}, got flip_delta\(\.\.\.\) = 0\.0",
+                     msg), msg
+    right = dict(wrong, flip_delta=lambda W, b, s, i: 2.0 * s[i] * (W[i] @ s - W[i, i] * s[i] + b[i]))
+    exec(check, right)                                                   # the solution passes
+
+
+# --------------------------------------------------------------------------- claims, computed
+
+
+def test_perceptron_criterion_is_convex_with_the_trivial_minimiser(rng):
+    x = rng.normal(size=(50, 4))
+    label = np.where(rng.random(50) < 0.5, -1, 1)
+    crit = lambda w: hf.perceptron_criterion(w, x, label).sum()        # noqa: E731
+    assert crit(np.zeros(4)) == 0.0                                      # W = 0 is a global minimiser
+    for _ in range(100):
+        a, b, t = rng.normal(size=4), rng.normal(size=4), rng.random()
+        assert crit(t * a + (1 - t) * b) <= t * crit(a) + (1 - t) * crit(b) + 1e-12
+
+
+def test_modern_hopfield_fixed_points_as_the_lecture_states():
+    X = ebm.datasets.letters().T.astype(float)
+    rng = np.random.default_rng(7)
+
+    def fixed_point(beta):
+        z = 3 * rng.normal(size=X.shape[0])
+        for _ in range(100):
+            z = hf.modern_update(X, z, beta)
+        return z
+
+    small = np.array([fixed_point(0.001) for _ in range(3)])
+    assert np.abs(small - X.mean(axis=1)).max() < 0.02                   # one global point, the average
+    large = np.array([fixed_point(1.0) for _ in range(6)])
+    dist = np.abs(large[:, :, None] - X[None, :, :]).max(axis=1)          # (6, 8): to every letter
+    assert (dist.min(axis=1) < 1e-6).all()                               # each ends at a stored pattern
+    assert np.abs(small - X.mean(axis=1)[None]).max() < np.abs(large - X.mean(axis=1)[None]).max()
+
+
+def test_storkey_correction_cancels_the_crosstalk_at_the_new_pattern():
+    xs = hf.random_patterns(6, 40, 3).astype(float)
+    W5 = hf.storkey_weights(xs[:5])
+    new = xs[5]
+    h = W5 @ new
+    dW = (np.outer(new, new) - np.outer(new, h) - np.outer(h, new)) / 40
+    np.testing.assert_allclose((W5 + dW) @ new, new * (1 - h @ new / 40), atol=1e-12)
+
+
+def test_route_one_through_the_jacobian_equals_the_recipe():
+    x, k = np.array([1.0, 2.0, 3.0]), 2
+    loss, prob = ebm.softmax_loss_forward(x[None], np.array([k]))
+    p = prob[0]
+    dnll_dp = np.zeros(3)
+    dnll_dp[k] = -1 / p[k]
+    route_1 = ebm.reference.softmax_jacobian(x).T @ dnll_dp
+    np.testing.assert_allclose(route_1, ebm.softmax_loss_backward(prob, np.array([k]))[0], atol=1e-15)
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def test_label_energy_figure_marks_case_two_false(rng):
+    W = np.abs(rng.normal(size=5))
+    x = rng.normal(size=(200, 5))
+    label = np.where(x @ rng.normal(size=5) >= 0, 1, -1)
+    fig = plotting.plot_label_energy_cases(W, x, label)
+    table = [t for t in fig.axes[1].tables][0]
+    cells = table.get_celld()
+    verdicts = {cells[r, 0].get_text().get_text(): cells[r, 5].get_text().get_text() for r in (1, 2, 3)}
+    assert verdicts == {"I": "true", "II": "FALSE", "III": "true"}
+
+
+def test_label_energy_training_figure_plots_energy_next_to_errors(rng):
+    x = rng.normal(size=(40, 3))
+    label = np.where(x[:, 0] > 0, 1, -1)
+    hist = {r: hf.train_label_energy(x, label, rule=r, epochs=4, seed=0, return_energy=True)[1:]
+            for r in ("article", "perceptron")}
+    fig = plotting.plot_label_energy_training(hist, n_samples=40)
+    err_ax, e_ax = fig.axes
+    np.testing.assert_array_equal(err_ax.lines[0].get_ydata(), hist["article"][0])
+    np.testing.assert_array_equal(e_ax.lines[0].get_ydata(), hist["article"][1])
+    with pytest.raises(TypeError, match="histories must be a dict"):
+        plotting.plot_label_energy_training([1, 2])
+
+
+def test_energy_descent_note_states_the_conditions_and_every_start_shows():
+    pats = ebm.datasets.letters()
+    net = hf.HopfieldNetwork.from_patterns(pats, "pseudoinverse")
+    runs = [net.run(p, seed=0) for p in pats[[0, 6]]]                    # two runs, same start energy
+    fig = plotting.plot_energy_descent(runs)
+    text = "\n".join(_texts(fig))
+    assert "W_ii >= 0" in text and "+2|h_i|" in text and "W symmetric" in text
+    starts = [ln for ln in fig.axes[0].lines if ln.get_marker() == "s"]
+    assert len({ln.get_markersize() for ln in starts}) == 2              # nested, not hidden
+
+
+def test_recall_grid_explains_its_colours_and_labels_real_rows_by_their_values():
+    pats = ebm.datasets.letters()[:3]
+    X = pats.T.astype(float)
+    grey = hf.modern_update(X, pats.T.astype(float), 0.02).T              # real-valued outputs
+    fig = plotting.plot_recall_grid(pats, pats, grey, (10, 10))
+    text = " ".join(" ".join(_texts(fig)).split())                     # wrapped lines joined
+    assert "Green" in text and "red" in text and "(1/N) x.xi of the grey values" in text
+    labels = [ax.get_xlabel() for ax in fig.axes[6:9]]
+    for lab, g, p in zip(labels, grey, pats):
+        assert lab == f"x.xi/N = {g @ p / 100:.2f}"                       # of the values drawn
+
+
+def _overlaps(fig, text_artist, points_display):
+    """Does the text itself (not an annotation's arrow) cover any of the display points?"""
+    import matplotlib.text
+
+    fig.canvas.draw()
+    box = matplotlib.text.Text.get_window_extent(text_artist, renderer=fig.canvas.get_renderer())
+    return any(box.contains(x, y) for x, y in points_display)
+
+
+def test_one_step_error_labels_stay_clear_of_the_measured_points():
+    alphas = [0.06, 0.08, 0.1, 0.138, 0.185, 0.25, 0.37, 0.5]
+    rates = [float(hf.theoretical_one_step_error(a)) for a in alphas]
+    fig = plotting.plot_one_step_error(alphas, rates)
+    for ax in fig.axes:
+        pts = ax.transData.transform(np.column_stack([alphas, rates]))
+        curve = ax.lines[0]
+        curve_pts = ax.transData.transform(np.column_stack(curve.get_data()))
+        for t in ax.texts:
+            if t.get_text().startswith("alpha ="):
+                assert not _overlaps(fig, t, pts), t.get_text()
+                assert not _overlaps(fig, t, curve_pts), t.get_text()
+
+
+def test_spatial_layout_title_lines_do_not_collide():
+    fig = plotting.plot_spatial_layout(2, 3, 2, 2, column=(1, 2))
+    title = fig.axes[0].title
+    assert title.get_linespacing() >= 1.5
+
+
+def test_tour_draws_the_jacobian_at_the_printed_x():
+    import inspect
+
+    from ebm.chapters import softmax_loss as chapter
+
+    src = inspect.getsource(chapter.run)
+    assert "plot_softmax_jacobian(x)" in src and "softmax_jacobian(x)" in src
+    assert "plot_softmax_jacobian(x)" in _cell("05_softmax_loss.ipynb", "plot_softmax_jacobian")
+
+
+# --------------------------------------------------------------------------- README and packaging
+
+
+def test_pyproject_license_is_an_spdx_string():
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert meta["project"]["license"] == "MIT"
+
+
+def test_readme_gives_the_lectures_install_and_the_shadowing_warning():
+    readme = (ROOT / "README.md").read_text()
+    assert 'pip install -e ".[lectures]"' in readme
+    assert "not from the folder that\nholds the clone" in readme or "not from the folder that holds the clone" in readme
+    assert "docs/article.md" in readme
+
+
+def test_the_shadowing_warning_is_true(tmp_path):
+    (tmp_path / "ebm").mkdir()                                           # a clone named ebm, seen from its parent
+    out = subprocess.run([sys.executable, "-c", "import ebm; ebm.softmax_forward"], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode != 0
+    assert "module 'ebm' has no attribute 'softmax_forward'" in out.stderr
