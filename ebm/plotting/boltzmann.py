@@ -137,7 +137,7 @@ def plot_annealing_trace(result, greedy=None, global_min=None):
     return fig
 
 
-def animate_annealing(result, shape=None, max_frames=60):
+def animate_annealing(result, shape=None, max_frames=30):
     """Step through an annealing run: the state grid and a marker on the energy trace.
 
     Parameters
@@ -145,7 +145,8 @@ def animate_annealing(result, shape=None, max_frames=60):
     result : AnnealResult
     shape : (rows, cols), optional
         How to lay the units out (default: one row).
-    max_frames : int, default 60
+    max_frames : int, default 30
+        Frames are spread evenly over the sweeps.
 
     Returns
     -------
@@ -161,7 +162,7 @@ def animate_annealing(result, shape=None, max_frames=60):
     if len(shape) != 2 or shape[0] * shape[1] != n:
         raise ValueError(f"shape must be (rows, cols) with rows*cols = {n}, got {shape!r}")
     frames = np.unique(np.linspace(0, result.energies.size - 1, min(max_frames, result.energies.size)).astype(int))
-    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(9, 3.4), gridspec_kw={"width_ratios": [1, 1.6]})
+    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(8.6, 3.2), dpi=72, gridspec_kw={"width_ratios": [1, 1.6]})
     img = ax0.imshow(result.states[0].reshape(shape), cmap="Greys", vmin=0, vmax=1)
     ax0.set_xticks([])
     ax0.set_yticks([])
