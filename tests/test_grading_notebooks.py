@@ -8,6 +8,7 @@ batch grader.
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
@@ -138,8 +139,6 @@ LECTURES = sorted(p for p in (ROOT / "notebooks").glob("*.ipynb")
 
 def _definitions(source):
     """The imports, functions and classes of a cell, as written (comments and markers kept)."""
-    import ast
-
     try:
         tree = ast.parse(source)
     except SyntaxError:
@@ -162,14 +161,19 @@ def test_lecture_exercises_are_registered_and_their_solutions_earn_full_marks(pa
     names = [n for n in grader._DEF.findall("\n".join(c for c in cells if notebooks.BEGIN in c))
              if n in {e.name for e in grading.registry()}]
     assert names, f"{path.name} has solution cells but none of their functions is a registered exercise"
-    header = "import numpy as np\nimport ebm\n\n"
     for version, source in (("instructor", "\n\n".join(cells)),
                             ("student", "\n\n".join(notebooks.student_source(c) for c in cells))):
-        f = tmp_path / f"{version}.py"
-        f.write_text(header + source)
-        sub = grader.grade_submission(f, exercises=names, timeout=30)
+        namespace = {}                      # in this process: the grader's isolation is tested elsewhere
+        exec("import numpy as np\nimport ebm", namespace)
+        for node in ast.parse(source).body:  # one statement at a time, as the grader loads a submission
+            try:
+                exec(compile(ast.Module([node], []), f"<{path.name}, {version}>", "exec"), namespace)
+            except Exception:
+                pass                        # e.g. a default argument using a global of the lecture
+        results = [grading.run_exercise(n, namespace[n]) for n in names]
         if version == "instructor":
-            assert sub.score == sub.max_score, [c.message for e in sub.exercises for c in e.checks if not c.passed]
+            assert all(r.score == r.max_score for r in results), \
+                [c.message for r in results for c in r.checks if not c.passed]
         else:
-            assert sub.score == 0
-            assert {c.status for e in sub.exercises for c in e.checks} == {"not_implemented"}
+            assert sum(r.score for r in results) == 0
+            assert {c.status for r in results for c in r.checks} == {"not_implemented"}
