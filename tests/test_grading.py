@@ -198,3 +198,11 @@ def test_timeout_stops_an_infinite_loop_and_blames_the_exercise():
     statuses = [c.status for c in result.checks]
     assert statuses == ["timeout"] * len(statuses) and result.score == 0
     assert re.search(r"more than 0.3 s", result.checks[0].message)
+
+
+def test_a_missing_return_is_named():
+    def forgot_return(top_data, top_diff):
+        top_data * top_diff
+    result = grading.run_exercise("softmax_backward", forgot_return)
+    assert result.score == 0
+    assert "got None (a missing return statement?)" in result.checks[0].message

@@ -76,14 +76,19 @@ def _fmt(value):
 
 
 def _as_numeric(value, what):
+    if value is None:
+        fail(f"{what}: expected a number or an array, got None (a missing return statement?)", what=what)
     if isinstance(value, (list, tuple)):
         try:
             value = np.asarray(value)
         except Exception:   # ragged lists and the like
             fail(f"{what}: expected an array, got a {type(value).__name__} that NumPy cannot read",
                  what=what, got=value)
-    if isinstance(value, (numbers.Number, np.ndarray, np.generic)):
-        arr = np.asarray(value)
+    if isinstance(value, (numbers.Number, np.ndarray, np.generic)) or hasattr(value, "__array__"):
+        try:
+            arr = np.asarray(value)                       # a torch CPU tensor, a matrix subclass...
+        except Exception:
+            arr = np.asarray(None)
         if arr.dtype.kind in "biuf":
             return arr
     fail(f"{what}: expected a number or an array of numbers, got {type(value).__name__} "
