@@ -206,3 +206,14 @@ def test_a_missing_return_is_named():
     result = grading.run_exercise("softmax_backward", forgot_return)
     assert result.score == 0
     assert "got None (a missing return statement?)" in result.checks[0].message
+
+
+def test_loading_the_registry_does_not_import_numba_or_matplotlib():
+    # every grading worker and every check() loads the registry: it must stay light
+    import subprocess
+    import sys
+
+    code = ("import sys, ebm.grading as g; g.registry(); "
+            "print([m for m in ('numba', 'matplotlib') if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and out.stdout.strip() == "[]", out.stdout + out.stderr
