@@ -261,15 +261,17 @@ def plot_training_curves(history, sklearn_curve=None, baselines=None, title=None
         ax.plot(epochs, row, color=OTHER_COLOUR, alpha=0.35, linewidth=0.8)
     ax.plot(epochs, trains.mean(axis=0), "--", color=OTHER_COLOUR, linewidth=1.2,
             label=f"ebm train (final {trains[:, -1].mean():.2f})")
+    what = f"ebm test, mean of {len(evals)} seeds" if len(evals) > 1 else "ebm test"
     ax.plot(epochs, evals.mean(axis=0), color=OTHER_COLOUR, linewidth=2.2,
-            label=f"ebm test, mean of {len(evals)} (final {evals[:, -1].mean():.2f})")
+            label=f"{what} (final {evals[:, -1].mean():.2f})")
     if sklearn_curve is not None:
         curves = np.atleast_2d(np.asarray(sklearn_curve, dtype=np.float64))
         sk_epochs = np.arange(1, curves.shape[1] + 1)
         for row in curves:
             ax.plot(sk_epochs, row, color=SKLEARN_COLOUR, alpha=0.35, linewidth=0.8)
         ax.plot(sk_epochs, curves.mean(axis=0), color=SKLEARN_COLOUR, linewidth=2.2,
-                label=f"sklearn BernoulliRBM test, mean of {len(curves)} (final {curves[:, -1].mean():.2f})")
+                label=f"sklearn BernoulliRBM test{f', mean of {len(curves)} seeds' if len(curves) > 1 else ''} "
+                      f"(final {curves[:, -1].mean():.2f})")
     lows = [evals[:, 1:].min() if evals.shape[1] > 1 else evals.min()]
     for n, (name, value) in enumerate((baselines or {}).items()):
         ax.axhline(value, color="#999999", linewidth=0.9, linestyle=":")
