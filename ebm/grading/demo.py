@@ -62,6 +62,13 @@ def smoothed_grad(x, k, eps):
 '''
 
 
+def _edit(src, old, new):
+    """``src`` with the one occurrence of ``old`` replaced by ``new``."""
+    if src.count(old) != 1:
+        raise ValueError(f"{old!r} must occur exactly once")
+    return src.replace(old, new)
+
+
 def replace_function(src, name, body):
     """``src`` with the top-level function ``name`` replaced by ``body`` (dedented)."""
     start = src.index(f"def {name}(")
@@ -88,29 +95,10 @@ GALLERY = {
             d[np.arange(len(label)), label] += 1.0
             return d / len(label)
         '''), "softmax_loss_backward", "swapped_cases"),
-    "no_norm": (replace_function(RIGHT, "softmax_loss_backward", '''
-        def softmax_loss_backward(prob, label, ignore_label=None):
-            prob = np.asarray(prob, dtype=float)
-            n, c = prob.shape[:2]
-            p = prob.reshape(n, c, -1).copy()
-            lab = np.asarray(label).reshape(n, -1)
-            keep = np.ones(lab.shape, bool) if ignore_label is None else lab != ignore_label
-            i, j = np.nonzero(keep)
-            p[i, lab[i, j], j] -= 1
-            p *= keep[:, None, :]
-            return p.reshape(prob.shape)
-        '''), "softmax_loss_backward", "missing_normalizer"),
-    "ignored_kept": (replace_function(RIGHT, "softmax_loss_backward", '''
-        def softmax_loss_backward(prob, label, ignore_label=None):
-            prob = np.asarray(prob, dtype=float)
-            n, c = prob.shape[:2]
-            p = prob.reshape(n, c, -1).copy()
-            lab = np.asarray(label).reshape(n, -1)
-            keep = np.ones(lab.shape, bool) if ignore_label is None else lab != ignore_label
-            i, j = np.nonzero(keep)
-            p[i, lab[i, j], j] -= 1
-            return (p / max(1, keep.sum())).reshape(prob.shape)
-        '''), "softmax_loss_backward", "nonzero_at_ignored"),
+    "no_norm": (_edit(RIGHT, "return (p / max(1, keep.sum())).reshape(prob.shape)",
+                      "return p.reshape(prob.shape)"), "softmax_loss_backward", "missing_normalizer"),
+    "ignored_kept": (_edit(RIGHT, "    p *= keep[:, None, :]\n", ""), "softmax_loss_backward",
+                     "nonzero_at_ignored"),
     "sign": (replace_function(RIGHT, "softmax_backward", '''
         def softmax_backward(top_data, top_diff):
             return top_data * ((top_data * top_diff).sum(axis=1, keepdims=True) - top_diff)
