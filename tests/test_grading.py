@@ -217,3 +217,15 @@ def test_loading_the_registry_does_not_import_numba_or_matplotlib():
             "print([m for m in ('numba', 'matplotlib') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+def test_the_article_printed_derivative_is_recognised_as_the_swapped_cases():
+    from ebm import reference as ref
+
+    def printed(prob, label, ignore_label=None):     # the article's displayed formula, row by row
+        prob = np.asarray(prob, dtype=np.float64)
+        rows = [ref.article_printed_loss_gradient(np.log(p), int(k)) for p, k in zip(prob, label)]
+        return np.stack(rows) / len(label)
+    result = grading.run_exercise("softmax_loss_backward", printed)
+    first = result.checks[0]
+    assert first.status == "failed" and "swapped_cases" in [k for k, _ in first.hints]

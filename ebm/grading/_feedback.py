@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import sys
 import textwrap
+import warnings
 
 from ebm.grading._exercise import get
 from ebm.grading._harness import run_exercise
@@ -88,9 +91,16 @@ def check(name, fn, *, flag_ebm=True, file=None):
     """
     if os.environ.get(_GRADER_ENV):
         return None
-    ex = get(name)
-    result = run_exercise(ex, fn, include_hidden=False, flag_ebm=flag_ebm)
-    print(format_result(result, hidden_remaining=len(ex.hidden_checks)), file=file or sys.stdout)
+    stray = io.StringIO()                 # anything written to stderr on the way (an import's warning)
+    with contextlib.redirect_stderr(stray), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ex = get(name)
+        result = run_exercise(ex, fn, include_hidden=False, flag_ebm=flag_ebm)
+    table = format_result(result, hidden_remaining=len(ex.hidden_checks))
+    notes = stray.getvalue().strip().splitlines() + [f"{w.category.__name__}: {w.message}" for w in caught]
+    if notes:
+        table += "\n(other messages: " + "; ".join(dict.fromkeys(notes))[:500] + ")"
+    print(table, file=file or sys.stdout)
     return None
 
 
