@@ -17,7 +17,7 @@ def _parser():
     tour.add_argument("chapters", nargs="*", help="chapter keys to run (default: all; see 'chapters')")
     tour.add_argument("--figures", default="figures", help="where to write the figures (default: figures)")
 
-    bench = sub.add_parser("bench", help="time the Numba core against the NumPy reference")
+    bench = sub.add_parser("bench", help="time the Numba core against the NumPy reference and PyTorch")
     bench.add_argument("--repeat", type=int, default=7, help="timed runs per case; the median is reported")
     bench.add_argument("--quick", action="store_true", help="small shapes only, no Hopfield sweep (a smoke run)")
 
