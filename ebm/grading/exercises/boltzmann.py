@@ -45,7 +45,7 @@ UNIT = exercise(
     warning and no NaN: $\Delta E = \pm 1000$ at $T = 0.25$ included.
     """,
     reference=unit_probability,
-    forbid=("ebm.boltzmann:unit_probability", "ebm.boltzmann:unit_probability_via_softmax"),
+    forbid=("ebm.boltzmann.unit:unit_probability", "ebm.boltzmann.unit:unit_probability_via_softmax"),
 )
 
 
@@ -149,7 +149,8 @@ GIBBS = exercise(
     array (do not modify `s`); the other units are unchanged.
     """,
     reference=gibbs_update,
-    forbid=("ebm.boltzmann:BoltzmannMachine.sample", "ebm.boltzmann:_gibbs_kernel"),
+    forbid=("ebm.boltzmann.machine:BoltzmannMachine.sample", "ebm.boltzmann.machine:BoltzmannMachine._run",
+            "ebm.boltzmann.machine:gibbs_reference", "ebm.boltzmann.machine:BoltzmannMachine.conditional_probability"),
 )
 
 

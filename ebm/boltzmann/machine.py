@@ -1,0 +1,465 @@
+"""The machine: energies, the exact distribution, the Numba Gibbs sampler and annealing.
+
+``E(s) = -1/2 s^T W s + theta^T s`` over ``s in {0, 1}^n``; ``p(s) = exp(-E/T) / Z``.
+State ``index`` has unit ``i`` at bit ``i``.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import numbers
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+
+from ebm.boltzmann._validation import _binary, _check_int, _check_T, _real, _seed_int
+from ebm.boltzmann.unit import unit_probability
+
+
+#: Largest network :meth:`BoltzmannMachine.exact_distribution` enumerates (2^20 states).
+MAX_EXACT_UNITS = 20
+
+
+# --------------------------------------------------------------------------- states
+
+
+def all_states(n_units):
+    """Every state of ``n_units`` binary units, shape (2^n, n) int8, unit i = bit i of the row index."""
+    n = _check_int(n_units, "n_units", 0)
+    if n > MAX_EXACT_UNITS:
+        raise ValueError(f"n_units = {n} would enumerate 2^{n} states; the limit is {MAX_EXACT_UNITS} "
+                         "units (use BoltzmannMachine.sample instead)")
+    return _all_states(n).copy()
+
+
+@functools.lru_cache(maxsize=32)
+def _all_states(n):
+    idx = np.arange(2 ** n, dtype=np.int64)
+    out = ((idx[:, None] >> np.arange(n)) & 1).astype(np.int8)
+    out.flags.writeable = False                       # cached: shared, never modified
+    return out
+
+
+def _energies(S, W, theta):
+    """``-1/2 s^T W s + theta^T s`` over the last axis of a float array of states."""
+    return -0.5 * ((S @ W) * S).sum(axis=-1) + S @ theta
+
+
+def state_index(states):
+    """The index of each {0,1} state (unit i is bit i): the inverse of :func:`all_states`."""
+    s = np.asarray(states)
+    s = _binary(s, s.shape[-1] if s.ndim else 0)
+    return (s.astype(np.int64) << np.arange(s.shape[-1])).sum(axis=-1)
+
+
+def total_variation(p, q):
+    """``1/2 sum |p - q|``: the total-variation distance between two distributions."""
+    p, q = _real(p, "p"), _real(q, "q")
+    if p.shape != q.shape:
+        raise ValueError(f"p and q must have the same shape, got {p.shape} and {q.shape}")
+    return 0.5 * float(np.abs(p - q).sum())
+
+
+# --------------------------------------------------------------------------- the Gibbs kernel
+
+
+@njit(cache=True)
+def _sigmoid(z):
+    if z >= 0.0:
+        return 1.0 / (1.0 + np.exp(-z))
+    e = np.exp(z)
+    return e / (1.0 + e)
+
+
+@njit(cache=True)
+def _gibbs_kernel(W, theta, temps, free, state, seed, random_init, record_from, samples, energies):
+    """Random-order single-unit Gibbs sweeps, one temperature per sweep (0: deterministic).
+
+    ``state`` (int8) is updated in place; only the units in ``free`` change.  After
+    sweep ``t`` the energy goes to ``energies[t]`` and, from sweep ``record_from``
+    on, the state to ``samples[t - record_from]``.  The order of the free units is
+    reshuffled every sweep (Fisher-Yates with ``random()``, so the NumPy reference
+    :func:`gibbs_reference` replays the same stream).
+    """
+    np.random.seed(seed)
+    n = state.shape[0]
+    m = free.shape[0]
+    if random_init:
+        for a in range(m):
+            state[free[a]] = 1 if np.random.random() < 0.5 else 0
+    net = np.empty(n)
+    for k in range(n):
+        acc = -theta[k]
+        for j in range(n):
+            acc += W[k, j] * state[j]
+        net[k] = acc
+    order = free.copy()
+    for sweep in range(temps.shape[0]):
+        T = temps[sweep]
+        for a in range(m - 1, 0, -1):
+            b = int(np.random.random() * (a + 1))
+            tmp = order[a]
+            order[a] = order[b]
+            order[b] = tmp
+        for a in range(m):
+            k = order[a]
+            old = state[k]
+            if T > 0.0:
+                new = 1 if np.random.random() < _sigmoid(net[k] / T) else 0
+            elif net[k] > 0.0:
+                new = 1
+            elif net[k] < 0.0:
+                new = 0
+            else:
+                new = old
+            if new != old:
+                d = float(new - old)
+                for j in range(n):
+                    net[j] += W[j, k] * d
+                state[k] = new
+        e = 0.0
+        for k in range(n):
+            if state[k] == 1:
+                e += 0.5 * theta[k] - 0.5 * net[k]      # -1/2 (net_k + theta_k) + theta_k
+        energies[sweep] = e
+        if sweep >= record_from:
+            for k in range(n):
+                samples[sweep - record_from, k] = state[k]
+    return state
+
+
+def gibbs_reference(W, theta, temps, free, state, seed, random_init=False, record_from=0):
+    """Plain-NumPy twin of the Numba Gibbs kernel (same random stream, same result).
+
+    Used by the tests as the kernel's oracle and by :func:`benchmark_gibbs` as the
+    baseline.  Returns ``(state, samples, energies)``; nothing passed in is modified.
+    """
+    rs = np.random.RandomState(seed)
+    W = np.asarray(W, dtype=np.float64)
+    theta = np.asarray(theta, dtype=np.float64)
+    temps = np.asarray(temps, dtype=np.float64)
+    state = np.array(state, dtype=np.int8)
+    free = np.array(free, dtype=np.int64)
+    if random_init:
+        for k in free:
+            state[k] = 1 if rs.random_sample() < 0.5 else 0
+    net = W @ state - theta
+    samples = np.zeros((max(temps.size - record_from, 0), state.size), dtype=np.int8)
+    energies = np.empty(temps.size)
+    order = free.copy()
+    for sweep, T in enumerate(temps):
+        for a in range(order.size - 1, 0, -1):
+            b = int(rs.random_sample() * (a + 1))
+            order[a], order[b] = order[b], order[a]
+        for k in order:
+            old = state[k]
+            if T > 0:
+                z = net[k] / T
+                p = 1.0 / (1.0 + math.exp(-z)) if z >= 0 else math.exp(z) / (1.0 + math.exp(z))
+                new = 1 if rs.random_sample() < p else 0
+            else:
+                new = 1 if net[k] > 0 else 0 if net[k] < 0 else old
+            if new != old:
+                net += W[:, k] * (new - old)
+                state[k] = new
+        s = state.astype(np.float64)
+        energies[sweep] = -0.5 * s @ W @ s + theta @ s
+        if sweep >= record_from:
+            samples[sweep - record_from] = state
+    return state, samples, energies
+
+
+# --------------------------------------------------------------------------- the machine
+
+
+@dataclass(frozen=True)
+class AnnealResult:
+    """One annealing run.
+
+    Attributes
+    ----------
+    energies : ndarray, shape (sweeps,)
+        ``E`` after each sweep.
+    temperatures : ndarray, shape (sweeps,)
+        The temperature of each sweep.
+    final : ndarray of int8, shape (n,)
+    states : ndarray of int8, shape (sweeps, n)
+        The state after each sweep.
+    """
+
+    energies: np.ndarray
+    temperatures: np.ndarray
+    final: np.ndarray
+    states: np.ndarray
+
+
+def _index_set(indices, n, name):
+    arr = np.asarray(indices)
+    if arr.ndim != 1 or (arr.size and arr.dtype.kind not in "iu"):
+        raise ValueError(f"{name} must be a 1-D sequence of unit indices, got {indices!r}")
+    arr = arr.astype(np.int64)
+    bad = (arr < 0) | (arr >= n)
+    if bad.any():
+        raise ValueError(f"{name}[{int(np.argmax(bad))}] is {arr[bad][0]}: units are 0..{n - 1}")
+    if np.unique(arr).size != arr.size:
+        raise ValueError(f"{name} lists a unit twice: {arr.tolist()}")
+    return np.sort(arr)
+
+
+class BoltzmannMachine:
+    """A Boltzmann machine of binary units at temperature ``T``.
+
+    Parameters
+    ----------
+    W : array_like, shape (n, n)
+        Symmetric weights with a zero diagonal (ValueError otherwise, naming the
+        entry).
+    theta : array_like, shape (n,), optional
+        Thresholds (zero by default): ``E = -1/2 s^T W s + theta^T s``.
+    T : float > 0, default 1.0
+    mask : array_like of bool, shape (n, n), optional
+        Which connections exist (symmetric, False on the diagonal).  ``W`` must be
+        0 where ``mask`` is False, and :func:`learn` keeps it so.  Default: all
+        off-diagonal pairs.
+    visible, hidden : sequences of unit indices, optional
+        Give one (the other is its complement) or both (disjoint, covering all
+        units).  Default: every unit visible.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ebm.boltzmann import BoltzmannMachine
+    >>> bm = BoltzmannMachine([[0, 1], [1, 0]], theta=[0.5, 0.5])
+    >>> bm.exact_distribution().round(4)        # states 00, 10, 01, 11
+    array([0.3036, 0.1841, 0.1841, 0.3282])
+    """
+
+    def __init__(self, W, theta=None, T=1.0, *, mask=None, visible=None, hidden=None):
+        W = np.array(_real(W, "W"), dtype=np.float64)     # a copy
+        if W.ndim != 2 or W.shape[0] != W.shape[1] or W.shape[0] == 0:
+            raise ValueError(f"W must be a non-empty square matrix, got shape {W.shape}")
+        if not np.isfinite(W).all():
+            pos = tuple(int(k) for k in np.argwhere(~np.isfinite(W))[0])
+            raise ValueError(f"W{list(pos)} is {W[pos]}: weights must be finite")
+        n = W.shape[0]
+        diag = np.flatnonzero(np.diag(W))
+        if diag.size:
+            i = int(diag[0])
+            raise ValueError(f"W[{i}, {i}] is {W[i, i]}: the diagonal must be zero (no self-connections)")
+        asym = np.abs(W - W.T)
+        if asym.max() > 1e-12 * max(1.0, np.abs(W).max()):
+            i, j = (int(k) for k in np.unravel_index(int(np.argmax(asym)), asym.shape))
+            raise ValueError(f"W is not symmetric: W[{i}, {j}] = {W[i, j]} but W[{j}, {i}] = {W[j, i]}")
+        theta = np.zeros(n) if theta is None else np.array(_real(theta, "theta"), dtype=np.float64)
+        if theta.shape != (n,):
+            raise ValueError(f"theta must have shape ({n},) to match W, got {theta.shape}")
+        if not np.isfinite(theta).all():
+            raise ValueError("theta must be finite")
+        if mask is None:
+            mask = ~np.eye(n, dtype=bool)
+        else:
+            mask = np.array(mask)
+            if mask.shape != (n, n) or mask.dtype != bool:
+                raise ValueError(f"mask must be a boolean ({n}, {n}) array, got {mask.dtype} {mask.shape}")
+            if mask.diagonal().any() or (mask != mask.T).any():
+                raise ValueError("mask must be symmetric with a False diagonal")
+            off = (W != 0) & ~mask
+            if off.any():
+                i, j = (int(k) for k in np.argwhere(off)[0])
+                raise ValueError(f"W[{i}, {j}] is {W[i, j]} but mask[{i}, {j}] is False: "
+                                 "absent connections must have zero weight")
+        if visible is None and hidden is None:
+            visible, hidden = np.arange(n), np.array([], dtype=np.int64)
+        elif hidden is None:
+            visible = _index_set(visible, n, "visible")
+            hidden = np.setdiff1d(np.arange(n), visible)
+        elif visible is None:
+            hidden = _index_set(hidden, n, "hidden")
+            visible = np.setdiff1d(np.arange(n), hidden)
+        else:
+            visible, hidden = _index_set(visible, n, "visible"), _index_set(hidden, n, "hidden")
+            if np.intersect1d(visible, hidden).size or visible.size + hidden.size != n:
+                raise ValueError("visible and hidden must be disjoint and cover every unit")
+        self.W, self.theta, self.T, self.mask = W, theta, _check_T(T), mask
+        self.visible, self.hidden = visible.astype(np.int64), hidden.astype(np.int64)
+
+    @property
+    def n_units(self):
+        return self.W.shape[0]
+
+    def __repr__(self):
+        return (f"BoltzmannMachine(n_units={self.n_units}, visible={self.visible.size}, "
+                f"hidden={self.hidden.size}, T={self.T:g})")
+
+    def copy(self, W=None, theta=None, T=None):
+        """A new machine with the same structure (and optionally new parameters)."""
+        return BoltzmannMachine(self.W if W is None else W, self.theta if theta is None else theta,
+                                self.T if T is None else T, mask=self.mask, visible=self.visible,
+                                hidden=self.hidden)
+
+    def _with_params(self, W, theta):
+        """The same structure with new parameters, unvalidated: for :func:`learn`'s inner loop,
+        whose steps keep W symmetric with a zero diagonal and zero outside the mask."""
+        new = object.__new__(BoltzmannMachine)
+        new.__dict__.update(self.__dict__)
+        new.W, new.theta = W, theta
+        return new
+
+    # ------------------------------------------------------------------ energies
+
+    def energy(self, states):
+        """``E(s) = -1/2 s^T W s + theta^T s``: a float for one state, an array for a batch."""
+        s = _binary(states, self.n_units).astype(np.float64)
+        e = -0.5 * np.einsum("...i,ij,...j->...", s, self.W, s) + s @ self.theta
+        return float(e) if s.ndim == 1 else e
+
+    def energy_gap(self, states):
+        """``dE_k = sum_j W_kj s_j - theta_k`` for every unit k (the diagonal is zero)."""
+        s = _binary(states, self.n_units).astype(np.float64)
+        return s @ self.W - self.theta
+
+    def conditional_probability(self, states):
+        """``P(s_k = 1 | the other units) = sigma(dE_k / T)`` for every unit k."""
+        return unit_probability(self.energy_gap(states), self.T)
+
+    # ------------------------------------------------------------------ exact
+
+    def _check_exact(self):
+        if self.n_units > MAX_EXACT_UNITS:
+            raise ValueError(f"exact enumeration is limited to {MAX_EXACT_UNITS} units (2^{MAX_EXACT_UNITS} "
+                             f"states); this machine has {self.n_units}: use sample() instead")
+
+    def _all_energies(self):
+        self._check_exact()
+        n = self.n_units
+        out = np.empty(2 ** n)
+        chunk = 1 << 15
+        for start in range(0, out.size, chunk):
+            idx = np.arange(start, min(start + chunk, out.size), dtype=np.int64)
+            s = ((idx[:, None] >> np.arange(n)) & 1).astype(np.float64)
+            out[start:start + idx.size] = _energies(s, self.W, self.theta)
+        return out
+
+    def log_partition(self):
+        """``log Z = log sum_s exp(-E(s)/T)`` by enumeration (n <= 20), via log-sum-exp."""
+        a = -self._all_energies() / self.T
+        m = a.max()
+        return float(m + np.log(np.exp(a - m).sum()))
+
+    def exact_distribution(self):
+        """``p(s)`` for all 2^n states, unit i = bit i of the index (n <= 20; ValueError beyond)."""
+        a = -self._all_energies() / self.T
+        p = np.exp(a - a.max())
+        return p / p.sum()
+
+    def visible_distribution(self):
+        """The model's marginal over the visible units, indexed by the visible bits in order."""
+        p = self.exact_distribution()
+        if self.hidden.size == 0:
+            return p
+        vis_idx = state_index(all_states(self.n_units)[:, self.visible])
+        return np.bincount(vis_idx, weights=p, minlength=2 ** self.visible.size)
+
+    # ------------------------------------------------------------------ sampling
+
+    def _run(self, temps, seed, init, clamp, record_from):
+        n = self.n_units
+        free = np.ones(n, dtype=bool)
+        state = np.zeros(n, dtype=np.int8)
+        random_init = init is None
+        if init is not None:
+            state = _binary(init, n, "init").copy()
+            if state.ndim != 1:
+                raise ValueError(f"init must be one state of shape ({n},), got {state.shape}")
+        if clamp is not None:
+            if not isinstance(clamp, dict):
+                raise TypeError(f"clamp must be a dict {{unit: 0 or 1}}, got {type(clamp).__name__}")
+            for k, v in clamp.items():
+                if isinstance(k, bool) or not isinstance(k, numbers.Integral) or not 0 <= k < n:
+                    raise ValueError(f"clamp key {k!r} is not a unit index in 0..{n - 1}")
+                if v not in (0, 1):
+                    raise ValueError(f"clamp[{k}] is {v!r}: clamped units must be 0 or 1")
+                state[k] = v
+                free[k] = False
+        temps = np.ascontiguousarray(temps, dtype=np.float64)
+        samples = np.zeros((max(temps.size - record_from, 0), n), dtype=np.int8)
+        energies = np.empty(temps.size)
+        _gibbs_kernel(self.W, self.theta, temps, np.flatnonzero(free).astype(np.int64), state,
+                      _seed_int(seed), random_init, record_from, samples, energies)
+        return state, samples, energies
+
+    def sample(self, n_samples, *, burn_in=100, seed=None, init=None, clamp=None):
+        """Draw states by random-order single-unit Gibbs sweeps at ``T`` (Numba).
+
+        One sample is kept after every sweep (n updates, each unit once, in a fresh
+        random order), after ``burn_in`` sweeps.  Consecutive samples are
+        correlated; averages converge to the Boltzmann distribution for any
+        ``T > 0`` (the chain is irreducible: every flip has positive probability).
+
+        Parameters
+        ----------
+        n_samples : int >= 1
+        burn_in : int >= 0, default 100
+        seed : int or numpy.random.Generator, optional
+            Seeds Numba's generator inside the kernel: same seed, same samples.
+        init : array_like of {0,1}, shape (n,), optional
+            The starting state (default: random, drawn from ``seed``).
+        clamp : dict {unit: 0 or 1}, optional
+            Units held fixed (the clamped phase).
+
+        Returns
+        -------
+        ndarray of int8, shape (n_samples, n)
+        """
+        n_samples = _check_int(n_samples, "n_samples", 1)
+        burn_in = _check_int(burn_in, "burn_in", 0)
+        temps = np.full(burn_in + n_samples, self.T)
+        return self._run(temps, seed, init, clamp, burn_in)[1]
+
+    def anneal(self, schedule, *, seed=None, init=None, clamp=None):
+        """Simulated annealing: Gibbs sweeps while the temperature falls.
+
+        Parameters
+        ----------
+        schedule : sequence of (T, sweeps)
+            E.g. :data:`PAPER_SCHEDULE` ``((20, 2), (15, 2), (12, 2), (10, 4))``.
+            Every T must be > 0 (use :meth:`descend` for T = 0).
+        seed, init, clamp : as in :meth:`sample`.
+
+        Returns
+        -------
+        AnnealResult
+            The energy after each sweep, the temperature of each sweep and the final state.
+        """
+        temps = _schedule_temps(schedule)
+        state, states, energies = self._run(temps, seed, init, clamp, 0)
+        return AnnealResult(energies, temps, state, states)
+
+    def descend(self, *, sweeps=50, seed=None, init=None, clamp=None):
+        """Greedy descent, the ``T = 0`` limit: each unit takes the state of lower energy.
+
+        This is Hopfield's asynchronous update for {0,1} units (ties keep the old
+        state); E never increases.  Returns an :class:`AnnealResult` with T = 0.
+        """
+        sweeps = _check_int(sweeps, "sweeps", 1)
+        temps = np.zeros(sweeps)
+        state, states, energies = self._run(temps, seed, init, clamp, 0)
+        return AnnealResult(energies, temps, state, states)
+
+
+def _schedule_temps(schedule):
+    try:
+        pairs = [tuple(p) for p in schedule]
+    except TypeError:
+        raise TypeError(f"schedule must be a sequence of (T, sweeps) pairs, got {schedule!r}") from None
+    if not pairs:
+        raise ValueError("schedule is empty")
+    temps = []
+    for n, pair in enumerate(pairs):
+        if len(pair) != 2:
+            raise ValueError(f"schedule[{n}] must be a (T, sweeps) pair, got {pair!r}")
+        T = _check_T(pair[0], f"schedule[{n}] temperature")
+        temps += [T] * _check_int(pair[1], f"schedule[{n}] sweeps", 1)
+    return np.array(temps)

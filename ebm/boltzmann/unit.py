@@ -1,0 +1,138 @@
+"""One stochastic unit: the temperature sigmoid, its T -> 0 limit, and the bridge into the core.
+
+``P(s_k = 1) = sigma(dE_k / T)``.  The sigmoid is a 2-way softmax over the unit's
+two states (off: logit 0, on: logit ``dE_k / T``), so :func:`ebm.softmax_forward`
+computes it, and the logistic loss is the 2-class softmax-with-loss.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ebm.boltzmann._validation import _binary, _check_T, _real
+
+
+# --------------------------------------------------------------------------- one stochastic unit
+
+
+def unit_probability(net_input, T=1.0):
+    """``P(s = 1) = 1 / (1 + exp(-net / T))``, to full relative precision.
+
+    For ``z = net/T >= 0`` it computes ``1 / (1 + exp(-z))``; for ``z < 0``,
+    ``exp(z) / (1 + exp(z))``, so neither branch overflows and a tiny probability
+    keeps its relative precision (``net = -1000, T = 0.25`` gives ``exp(-4000)``,
+    which rounds to 0.0 in float64 -- the correctly rounded answer).
+
+    Parameters
+    ----------
+    net_input : float or array_like
+        The energy gap ``dE_k = sum_j W_kj s_j - theta_k`` (the article's ``W x + b``).
+    T : float > 0, default 1.0
+        The temperature.  ``T <= 0`` raises; the ``T -> 0`` limit is
+        :func:`deterministic_unit`.
+
+    Returns
+    -------
+    float or ndarray
+
+    Examples
+    --------
+    >>> from ebm.boltzmann import unit_probability
+    >>> round(unit_probability(1.0), 6), round(unit_probability(1.0, T=10), 6)
+    (0.731059, 0.524979)
+    """
+    T = _check_T(T)
+    z = _real(net_input, "net_input") / T
+    out = np.empty_like(z)
+    pos = z >= 0
+    out[pos] = 1.0 / (1.0 + np.exp(-z[pos]))
+    e = np.exp(z[~pos])
+    out[~pos] = e / (1.0 + e)
+    return float(out) if out.ndim == 0 else out
+
+
+def deterministic_unit(net_input):
+    """The ``T -> 0`` limit of :func:`unit_probability`: 1 if ``net > 0``, 0 if ``net < 0``.
+
+    At ``net = 0`` the limit is 1/2 (the unit is undecided at every temperature);
+    Hopfield's update keeps the old state there instead.  Returns floats so the
+    limit can be compared with probabilities.
+    """
+    z = _real(net_input, "net_input")
+    out = np.where(z > 0, 1.0, np.where(z < 0, 0.0, 0.5))
+    return float(out) if out.ndim == 0 else out
+
+
+def _two_way_logits(net_input, T):
+    z = _real(net_input, "net_input") / T
+    if not np.isfinite(z).all():
+        raise ValueError("net_input / T must be finite for the softmax bridge")
+    flat = z.reshape(-1)
+    return z, np.stack([np.zeros_like(flat), flat], axis=1)      # (M, 2): off, on
+
+
+def unit_probability_via_softmax(net_input, T=1.0):
+    """The same ``P(s = 1)``, computed by the core: ``softmax_forward([0, net/T])[1]``.
+
+    A unit has two states.  Off has energy gap 0, on has gap ``net``; the
+    Boltzmann distribution over the two is a softmax of ``[0, net/T]`` and its
+    second entry is ``exp(z) / (1 + exp(z)) = sigma(z)``.  Holds for every finite
+    ``net / T``.
+    """
+    from ebm.softmax_loss import softmax_forward
+
+    T = _check_T(T)
+    z, logits = _two_way_logits(net_input, T)
+    p = softmax_forward(logits, axis=1)[:, 1].reshape(z.shape)
+    return float(p) if p.ndim == 0 else p
+
+
+def logistic_loss(z, label=1):
+    """``-log P(label)`` of a unit with logit ``z``: ``softplus(z) - label * z``.
+
+    For ``label = 1`` it is ``log(1 + exp(-z))``; its derivative is
+    ``sigma(z) - label``.  Computed stably (``log1p`` of ``exp(-|z|)``).
+
+    Returns
+    -------
+    loss : ndarray (per element), grad : ndarray
+    """
+    z = _real(z, "z")
+    y = _real(label, "label")
+    if ((y != 0) & (y != 1)).any():
+        raise ValueError(f"label must be 0 or 1, got {np.unique(y).tolist()}")
+    y = np.broadcast_to(y, z.shape)
+    softplus = np.maximum(z, 0.0) + np.log1p(np.exp(-np.abs(z)))
+    prob = unit_probability(z) if z.ndim else np.asarray(unit_probability(z))
+    return softplus - y * z, prob - y
+
+
+def logistic_loss_via_core(z, label, *, loss_weight=1.0, normalization="none"):
+    """The logistic loss as the core's 2-class softmax-with-loss, with its derivative.
+
+    The logits of sample ``m`` are ``[0, z_m]`` (class 0: off, class 1: on) and the
+    label is the unit's target state.  The loss is
+    :func:`ebm.softmax_loss_forward` and ``d loss / d z`` is column 1 of
+    :func:`ebm.softmax_loss_backward` (the constant 0 logit takes no gradient).
+
+    With ``normalization="none"`` the loss is ``loss_weight``-free
+    ``sum_m softplus(z_m) - label_m z_m`` and the gradient
+    ``loss_weight * (sigma(z) - label)``; ``"valid"`` divides both by the number of
+    samples.
+
+    Returns
+    -------
+    loss : float
+    grad : ndarray, shape of ``z``
+    """
+    from ebm.softmax_loss import softmax_loss_backward, softmax_loss_forward
+
+    zz, logits = _two_way_logits(z, 1.0)
+    lab = np.asarray(label)
+    if lab.shape != zz.shape:
+        lab = np.broadcast_to(lab, zz.shape)
+    lab = _binary(lab.reshape(-1, 1), 1, "label").reshape(-1).astype(np.int64)
+    loss, prob = softmax_loss_forward(logits, lab, axis=1, normalization=normalization)
+    bottom_diff = softmax_loss_backward(prob, lab, top_diff=loss_weight, axis=1,
+                                        normalization=normalization)
+    return loss, bottom_diff[:, 1].reshape(zz.shape)
