@@ -85,6 +85,8 @@ __all__ = [
 
 def _real_scalar(value, name):
     """A finite real scalar as float (TypeError / ValueError naming ``name``)."""
+    if isinstance(value, np.ndarray) and value.size != 1:
+        raise TypeError(f"{name} must be a real scalar, got an array of shape {value.shape}")
     return _checks.check_loss_weight(value, name)
 
 

@@ -433,6 +433,8 @@ def test_energy_table_is_reproducible_and_validates():
     (lambda: G.gibbs_distribution([1.0, 2.0], -0.5), ValueError, r"beta must be >= 0"),
     (lambda: G.gibbs_distribution([1.0, 2.0], np.nan), ValueError, r"beta must be finite"),
     (lambda: G.gibbs_distribution([1.0, 2.0], "1"), TypeError, r"beta must be a real number"),
+    (lambda: G.gibbs_distribution([1.0, 2.0], np.array([1.0, 2.0])), TypeError,
+     r"beta must be a real scalar, got an array of shape \(2,\)"),
     (lambda: G.gibbs_distribution([1.0, np.nan], 1.0), ValueError, r"energies\[1\] is nan"),
     (lambda: G.gibbs_distribution([[1.0, np.inf]], 1.0), ValueError, r"energies\[0, 1\] is inf"),
     (lambda: G.gibbs_distribution([1e300, 1.0], 1e10), ValueError, r"overflows"),
