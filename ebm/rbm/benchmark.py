@@ -96,29 +96,45 @@ def enumeration_cost(sizes=(8, 10, 12, 14, 16, 18, 20), n_visible=64, seed=0):
 def sklearn_curve(X_train, X_test, epochs=50, n_hidden=16, seed=0):
     """Exact test log-likelihood per epoch of scikit-learn's ``BernoulliRBM`` (needs scikit-learn).
 
-    The model is driven epoch by epoch through its public ``partial_fit``, one call per
-    minibatch of 10 in ``fit``'s own order (consecutive slices, no shuffling), with
-    ``learning_rate=0.05``: the same updates and the same random stream as
-``fit(n_iter=epochs)`` (checked in ``tests/test_rbm_plots.py``).  After each epoch its
-    parameters are copied into an :class:`ebm.rbm.RBM` and scored exactly.
+    The model is initialised and updated exactly as ``fit(n_iter=epochs)`` does it
+    (``learning_rate=0.05``, minibatches of 10 in ``fit``'s own order -- consecutive slices, no
+    shuffling -- and one random stream), but epoch by epoch, so that after each epoch its
+    parameters can be copied into an :class:`ebm.rbm.RBM` and scored exactly.  The updates
+    call the estimator's per-minibatch step ``_fit`` (private; its public wrapper
+    ``partial_fit`` re-validates its input on every call, ~10 ms per minibatch); when a
+    version lacks it, ``partial_fit`` is used.  ``tests/test_rbm_plots.py`` checks that the
+    last epoch equals ``fit``'s result.
 
     Returns
     -------
     ndarray (epochs,)
     """
     from sklearn.neural_network import BernoulliRBM
+    from sklearn.utils import check_random_state
 
     from ebm.rbm import RBM
 
-    model = BernoulliRBM(n_components=n_hidden, learning_rate=0.05, batch_size=10, n_iter=1,
+    X_train = np.asarray(X_train, dtype=np.float64)
+    model = BernoulliRBM(n_components=n_hidden, learning_rate=0.05, batch_size=10, n_iter=epochs,
                          random_state=seed)
-    n = len(X_train)
+    n, n_v = X_train.shape
     edges = np.append(np.arange(0, n, 10), n)            # fit's slices: 10 each, the last shorter
-    rbm = RBM(X_train.shape[1], n_hidden)
+    step = getattr(model, "_fit", None)
+    if step is not None:                                  # what fit does before its loop
+        rng = check_random_state(seed)
+        model.components_ = np.asarray(rng.normal(0, 0.01, (n_hidden, n_v)), order="F")
+        model._n_features_out = n_hidden
+        model.intercept_hidden_ = np.zeros(n_hidden)
+        model.intercept_visible_ = np.zeros(n_v)
+        model.h_samples_ = np.zeros((10, n_hidden))
+    rbm = RBM(n_v, n_hidden)
     out = np.empty(epochs)
     for epoch in range(epochs):
         for a, b in zip(edges[:-1], edges[1:]):
-            model.partial_fit(X_train[a:b])
+            if step is not None:
+                step(X_train[a:b], rng)
+            else:
+                model.partial_fit(X_train[a:b])
         rbm.W, rbm.b, rbm.c = model.components_.T, model.intercept_visible_, model.intercept_hidden_
         out[epoch] = rbm.log_likelihood(X_test).mean()
     return out
