@@ -25,14 +25,11 @@ from __future__ import annotations
 import numpy as np
 
 from ebm.rbm._validation import check_binary, check_float, check_int, check_real
+from ebm.rbm.model import softplus as _softplus
 
 __all__ = ["ClassRBM"]
 
 _PARAMS = ("W", "U", "b", "c", "d")
-
-
-def _softplus(x):
-    return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
 
 
 def _sigmoid(x):

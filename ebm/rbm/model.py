@@ -26,8 +26,9 @@ __all__ = ["RBM", "softplus"]
 
 
 def softplus(x):
-    """``log(1 + exp(x))``, stable for any real ``x``."""
-    return np.logaddexp(0.0, x)
+    """``log(1 + exp(x))`` as ``max(x, 0) + log1p(exp(-|x|))``: stable for any real ``x``."""
+    x = np.asarray(x, dtype=np.float64)
+    return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
 
 
 class RBM:
