@@ -136,3 +136,16 @@ def test_pseudo_likelihood_is_the_mean_of_scikit_learns_stochastic_one(trained, 
     exact = rbm.pseudo_likelihood(X)
     assert np.abs(draws.mean() - exact.mean()) < 0.05 * abs(exact.mean())
     assert np.abs(draws.mean() - (exact.mean() + 2.0)) > np.abs(draws.mean() - exact.mean())
+
+
+def test_progress_bars_change_nothing(digits, capsys):
+    X, Xv = digits.X_train[:100], digits.X_test[:50]
+    quiet = RBM(64, 4).fit(X, epochs=2, seed=0, eval_data=Xv)
+    loud = RBM(64, 4).fit(X, epochs=2, seed=0, eval_data=Xv, progress=True)
+    np.testing.assert_array_equal(quiet.W, loud.W)
+    a = quiet.log_partition("ais", n_betas=20, n_runs=30, seed=1)
+    b = quiet.log_partition("ais", n_betas=20, n_runs=30, seed=1, progress=True)
+    np.testing.assert_array_equal(a.log_weights, b.log_weights)
+    assert quiet.log_partition(progress=True) == quiet.log_partition()
+    with pytest.raises(TypeError, match="progress must be True or False"):
+        RBM(64, 4).fit(X, epochs=1, progress="yes")

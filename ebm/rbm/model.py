@@ -128,9 +128,9 @@ class RBM:
         p = _samplers.sigmoid(b + X @ W.T)
         return p[0] if single else p
 
-    transform = prob_h_given_v
-    transform.__doc__ = """``P(h | v)`` for each row of ``V``: the hidden features, as scikit-learn's
-        ``BernoulliRBM.transform``."""
+    def transform(self, V):
+        """``P(h | v)`` for each row of ``V``: the hidden features, as scikit-learn's ``BernoulliRBM.transform``."""
+        return self.prob_h_given_v(V)
 
     def sample_h(self, V, seed=None):
         """A binary sample of ``h ~ P(h | v)`` for each row of ``V``."""

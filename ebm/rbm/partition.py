@@ -421,15 +421,29 @@ class AISEstimate:
 
 
 def base_rate_biases(V=None, n_visible=None, smoothing=0.05):
-    """Visible biases of the base-rate model: log-odds of smoothed pixel means.
+    """Visible biases of the base-rate model: the log-odds of smoothed pixel means.
 
-    ``p_i = (sum_n v_ni + smoothing * ... )``: the data means are pulled towards 1/2,
-    ``p = (mean + smoothing / 2) / (1 + smoothing)``, so no bias is infinite.  Without data,
-    zeros (the uniform model).
+    ``p = (mean + smoothing / 2) / (1 + smoothing)`` pulls every mean towards 1/2, so no bias
+    is infinite (a pixel that is never on gets a large negative bias, not ``-inf``).  Without
+    data, zeros of length ``n_visible``: the uniform model.
+
+    Parameters
+    ----------
+    V : array_like of 0/1, shape (N, n_v), optional
+    n_visible : int, optional
+        Only without ``V``.
+    smoothing : float > 0, default 0.05
+
+    Returns
+    -------
+    ndarray (n_v,)
     """
     if V is None:
         return np.zeros(check_int(n_visible, "n_visible"))
-    V, _ = check_binary(V, V.shape[-1] if hasattr(V, "shape") else len(V[0]), "V")
+    arr = np.asarray(V)
+    if arr.ndim != 2:
+        raise ValueError(f"V must be a 2-D array (N, n_visible) of 0/1 values, got shape {arr.shape}")
+    V, _ = check_binary(arr, arr.shape[1], "V", allow_1d=False)
     smoothing = check_float(smoothing, "smoothing", low=0.0, low_open=True)
     p = (V.mean(axis=0) + smoothing / 2) / (1 + smoothing)
     return np.log(p) - np.log1p(-p)
