@@ -457,8 +457,9 @@ def plot_one_step_error(alphas, measured=None):
             above = not log and alpha == anchors[0]          # near 0 on the linear scale
             ax.annotate(f"alpha = {alpha:g}\n{100 * value:.2g} % of bits", (alpha, value),
                         # log panel: below-right, the empty side of the rising curve
-                        xytext=(0, 42) if above else (8, -26) if not log else (12, -36),
-                        textcoords="offset points", fontsize=8.5, ha="center" if above else "left",
+                        # linear panel, 0.138: up and to the left, clear of its dotted line
+                        xytext=(-6, 42) if above else (8, -26) if not log else (12, -36),
+                        textcoords="offset points", fontsize=8.5, ha="right" if above else "left",
                         color="#2ca02c",
                         arrowprops=dict(arrowstyle="-", color="#2ca02c", linewidth=0.8) if above else None)
         ax.set_xlabel("load alpha = p / N")
