@@ -149,3 +149,49 @@ def test_progress_bars_change_nothing(digits, capsys):
     assert quiet.log_partition(progress=True) == quiet.log_partition()
     with pytest.raises(TypeError, match="progress must be True or False"):
         RBM(64, 4).fit(X, epochs=1, progress="yes")
+
+
+def test_one_cd_update_against_numpy():
+    # Saturated biases make every sample deterministic (sigmoid(+-50) is 1 or 0 to 2e-22), so one
+    # update of the kernel can be compared exactly with the formula in NumPy.
+    V = np.array([[1, 0, 1, 1], [0, 0, 1, 0], [1, 1, 1, 0]], dtype=float)
+    rbm = RBM(4, 3)
+    rbm.W = np.zeros((4, 3))
+    rbm.b = np.array([50.0, -50.0, 50.0, -50.0])
+    rbm.c = np.array([50.0, -50.0, 50.0])
+    W0, b0, c0 = rbm.W.copy(), rbm.b.copy(), rbm.c.copy()
+    rbm.fit(V, epochs=1, batch_size=3, lr=0.1, lr_schedule="constant", initial_momentum=0.0,
+            warm_start=True, seed=0)
+    sig = lambda x: 1 / (1 + np.exp(-x))
+    ph0 = sig(c0 + V @ W0)
+    v1 = np.tile((b0 > 0).astype(float), (3, 1))            # the deterministic reconstruction
+    ph1 = sig(c0 + v1 @ W0)
+    np.testing.assert_allclose(rbm.W - W0, 0.1 * (V.T @ ph0 - v1.T @ ph1) / 3, atol=1e-12)
+    np.testing.assert_allclose(rbm.b - b0, 0.1 * (V - v1).mean(axis=0), atol=1e-12)
+    np.testing.assert_allclose(rbm.c - c0, 0.1 * (ph0 - ph1).mean(axis=0), atol=1e-12)
+    assert np.abs(rbm.W - W0).max() > 0.01                    # the update is not trivially zero
+
+
+def test_ais_kernel_against_numpy():
+    from ebm.rbm import log_partition_ais, softplus
+
+    rng = np.random.default_rng(0)
+    rbm = RBM(5, 3)
+    rbm.W, rbm.b, rbm.c = rng.normal(0, 1, (5, 3)), rng.normal(0, 1, 5), rng.normal(0, 1, 3)
+    b_a = rng.normal(0, 0.5, 5)
+    rbm.base_biases_ = b_a
+    betas = np.linspace(0, 1, 6)
+    runs = 4000
+    # the same algorithm in NumPy (as lecture 03 builds it)
+    log_p = lambda v, beta: v @ ((1 - beta) * b_a + beta * rbm.b) + softplus(beta * (rbm.c + v @ rbm.W)).sum(-1)
+    v = (rng.random((runs, 5)) < 1 / (1 + np.exp(-b_a))).astype(float)
+    log_w = np.zeros(runs)
+    for k in range(1, len(betas)):
+        log_w += log_p(v, betas[k]) - log_p(v, betas[k - 1])
+        bk = betas[k]
+        h = (rng.random((runs, 3)) < 1 / (1 + np.exp(-bk * (rbm.c + v @ rbm.W)))).astype(float)
+        v = (rng.random((runs, 5)) < 1 / (1 + np.exp(-((1 - bk) * b_a + bk * (rbm.b + h @ rbm.W.T))))).astype(float)
+    ours = log_partition_ais(rbm, n_betas=betas, n_runs=runs, seed=1).log_weights
+    se = np.hypot(ours.std(), log_w.std()) / np.sqrt(runs)
+    assert abs(ours.mean() - log_w.mean()) < 4 * se
+    assert abs(ours.std() - log_w.std()) < 0.1 * log_w.std()
