@@ -207,7 +207,7 @@ def animate_ais(rbm, betas, states, base_biases, log_weights=None, max_frames=30
     ax.set_xlabel(f"visible state v (as a number, 0 .. {n_states - 1})")
     ax.set_ylabel("probability")
     ax.legend(loc="upper right", fontsize=8)
-    title = ax.set_title("", fontsize=10)
+    title = ax.set_title("placeholder", fontsize=10)              # reserve its room in the layout
     fig.tight_layout()
 
     def draw(f):
