@@ -352,6 +352,11 @@ def test_ais_rejects_bad_counts(kwargs, match):
         RBM(4, 3, seed=0).log_partition("ais", **kwargs)
 
 
+def test_a_base_model_of_the_wrong_size_is_named():
+    with pytest.raises(ValueError, match="the base model has 5 visible biases .* RBM has 4 visible units"):
+        RBM(4, 3).log_partition("ais", base_data=np.zeros((2, 5)))
+
+
 def test_bad_parameters_and_sizes_are_named():
     rbm = RBM(4, 3, seed=0)
     rbm.W = np.zeros((3, 4))

@@ -564,7 +564,8 @@ def log_partition_ais(rbm, n_betas=1000, n_runs=100, seed=None, base_data=None, 
     else:
         b_a = base_rate_biases(base_data, n_visible=W.shape[0])
     if b_a.shape != b.shape:
-        raise ValueError(f"base_data has {b_a.size} columns but the RBM has {b.size} visible units")
+        raise ValueError(f"the base model has {b_a.size} visible biases (from base_data or rbm.base_biases_) "
+                         f"but the RBM has {b.size} visible units")
     rng = np.random.default_rng(seed)
     n_v, n_h = W.shape
     log_z_a = float(np.sum(np.logaddexp(0.0, b_a)) + n_h * math.log(2.0))
