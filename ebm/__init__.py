@@ -23,6 +23,9 @@ import pkgutil
 # ``ebm.gradcheck`` is the function; importing its module here, once, keeps a later
 # ``import ebm.gradcheck`` from rebinding the attribute to the module.  It needs only NumPy.
 from ebm.gradcheck import GradcheckResult, gradcheck, numerical_gradient
+from ebm import _numba_cache
+
+_numba_cache.configure()            # a read-only install still gets a writable JIT cache (os and sys only)
 
 __version__ = "0.1.0"
 

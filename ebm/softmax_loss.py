@@ -37,6 +37,7 @@ Deliberate differences from Caffe: the loss is an exact log-sum-exp (no
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -55,6 +56,9 @@ __all__ = [
 
 
 # --------------------------------------------------------------------------- kernels
+# The per-task helpers below are plain ``@njit``: they are compiled into the kernels
+# that call them (and cached with those), so they need no cache entry of their own,
+# and ``import ebm.softmax_loss`` does not pay for setting one up per helper.
 # The data is the contiguous (outer_num, C, inner_num) view.  Work is cut into tasks,
 # run in a ``prange`` by the parallel twin of each kernel and in a plain loop by its
 # serial twin (same per-task code, see ``ebm._parallel.launch_twin``).  Every kernel
@@ -89,7 +93,7 @@ ROW_SUM_BLOCK = 256  # the same for a row, whose sum SIMD splits into 16-32 lane
 _NPART = 4          # per task: loss, kept, bad columns, bad labels
 
 
-@njit(cache=True, error_model="numpy")
+@njit(error_model="numpy")
 def _tile_exp(x, i, j0, j1, top, m, s):
     """Column max ``m``, ``top = exp(x - m)`` and its column sum ``s`` for one tile.
 
@@ -120,7 +124,7 @@ def _tile_exp(x, i, j0, j1, top, m, s):
             s[jj] += part[jj]
 
 
-@njit(cache=True, error_model="numpy")
+@njit(error_model="numpy")
 def _loss_sum(s, xd, kept, bad_label, out, t):
     """Record a task's loss, kept count, bad columns and bad labels in ``out[t]``.
 
@@ -139,7 +143,7 @@ def _loss_sum(s, xd, kept, bad_label, out, t):
     out[t, 3] = bad_label
 
 
-@njit(cache=True, error_model="numpy")
+@njit(error_model="numpy")
 def _bad_columns(s, out, t):
     bad = 0
     for jj in range(s.size):
@@ -147,7 +151,7 @@ def _bad_columns(s, out, t):
     out[t, 2] = bad
 
 
-@njit(cache=True, error_model="numpy")
+@njit(error_model="numpy")
 def _tile_loss(x, i, j0, j1, lab, has_ignore, ignore_label, m, s, out, t):
     """The loss part of one tile: gather ``x[k] - max`` per column, then :func:`_loss_sum`."""
     C = x.shape[1]
@@ -167,7 +171,7 @@ def _tile_loss(x, i, j0, j1, lab, has_ignore, ignore_label, m, s, out, t):
     _loss_sum(s, xd, kept, bad_label, out, t)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(error_model="numpy")
 def _tiles_forward_task(x, lab, has_ignore, ignore_label, with_loss, top, out, t):
     outer_num, C, inner_num = x.shape
     n_tiles = (inner_num + TILE - 1) // TILE
@@ -190,7 +194,7 @@ def _tiles_forward_task(x, lab, has_ignore, ignore_label, with_loss, top, out, t
         _bad_columns(s, out, t)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(error_model="numpy")
 def _narrow_forward_task(x, lab, has_ignore, ignore_label, with_loss, top, out, t, rows):
     # x, top: (N, C) with C < NARROW.  The max, the shift and the sums run per row
     # (short loops); the exp, the costly part, runs over the block's rows * C
@@ -242,7 +246,7 @@ def _narrow_forward_task(x, lab, has_ignore, ignore_label, with_loss, top, out, 
         _bad_columns(s, out, t)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(error_model="numpy")
 def _rows_forward_task(x, lab, has_ignore, ignore_label, with_loss, top, out, t, rows):
     N, C = x.shape
     r0 = t * rows
@@ -286,7 +290,7 @@ def _rows_forward_task(x, lab, has_ignore, ignore_label, with_loss, top, out, t,
     out[t, 3] = bad_label
 
 
-@njit(cache=True, error_model="numpy")
+@njit(error_model="numpy")
 def _sum_parts(out):
     """The per-task counts summed in task order (deterministic for any thread count)."""
     total = 0.0
@@ -332,7 +336,7 @@ _forward_rows_ser, _forward_rows_par = twins(_forward_rows)
 # parallel loop counts (and checks) the labels.
 
 
-@njit(cache=True, error_model="numpy")
+@njit(error_model="numpy")
 def _count_task(lab, has_ignore, ignore_label, C, out, t, per_task):
     flat = lab.reshape(-1)
     a0 = t * per_task
@@ -348,7 +352,7 @@ def _count_task(lab, has_ignore, ignore_label, C, out, t, per_task):
     out[t, 3] = bad_label
 
 
-@njit(cache=True, error_model="numpy")
+@njit(error_model="numpy")
 def _weight_of(prob, scale, count, out):
     """``scale / max(kept, 1)`` when ``count`` (VALID with ignore), else ``scale``; prob's dtype."""
     w = np.empty(1, prob.dtype)
@@ -362,7 +366,7 @@ def _weight_of(prob, scale, count, out):
     return w[0]
 
 
-@njit(cache=True, error_model="numpy")
+@njit(error_model="numpy")
 def _loss_backward_tiles_task(prob, lab, has_ignore, ignore_label, w, bottom_diff, out, t):
     outer_num, C, inner_num = prob.shape
     n_tiles = (inner_num + TILE - 1) // TILE
@@ -391,7 +395,7 @@ def _loss_backward_tiles_task(prob, lab, has_ignore, ignore_label, w, bottom_dif
     out[t, 3] = bad_label
 
 
-@njit(cache=True, error_model="numpy")
+@njit(error_model="numpy")
 def _loss_backward_rows_task(prob, lab, has_ignore, ignore_label, w, bottom_diff, out, t, rows):
     N, C = prob.shape
     r0 = t * rows
@@ -440,7 +444,7 @@ _loss_backward_ser, _loss_backward_par = twins(_loss_backward)
 # --- backward of the softmax: bottom_diff = top_data * (top_diff - <top_data, top_diff>)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(error_model="numpy")
 def _softmax_backward_task(top_data, top_diff, bottom_diff, out, t, rows):
     outer_num, C, inner_num = top_data.shape
     bad = 0
@@ -546,9 +550,15 @@ def _labels(label, shape, axis, ignore_label):
     """
     lab = label if isinstance(label, np.ndarray) else np.asarray(label)
     outer_num, inner_num = math.prod(shape[:axis]), math.prod(shape[axis + 1:])
-    if lab.dtype.kind in "iu" and lab.dtype != np.uint64 and lab.shape in _checks.label_shapes(shape, axis):
+    if lab.dtype.kind in "iu" and lab.dtype != np.uint64 and lab.shape in _label_shapes(shape, axis):
         return _kernel_input(lab.astype(np.int64, copy=False)).reshape(outer_num, inner_num)
     return _kernel_input(_checks.as_label(label, shape, axis, ignore_label))
+
+
+@functools.lru_cache(maxsize=256)
+def _label_shapes(shape, axis):
+    """:func:`ebm._checks.label_shapes`, remembered: it costs more than a small kernel call."""
+    return _checks.label_shapes(shape, axis)
 
 
 def _raise_bad_label(label, shape, axis, ignore_label):

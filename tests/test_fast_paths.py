@@ -1,0 +1,205 @@
+"""Every fast path of the Numba core equals the NumPy reference (no timing here).
+
+The core picks a kernel by shape (:func:`ebm.softmax_loss._tasks`):
+
+* tiles -- ``inner_num > 1`` (spatial data), TILE positions per task;
+* rows -- ``inner_num == 1`` and ``C >= NARROW``;
+* narrow rows -- ``inner_num == 1`` and ``C < NARROW`` (the flat-exp block path);
+
+and each kernel has a serial and a parallel twin (:func:`ebm._parallel.launch_twin`,
+by input size).  Each test below forces one twin by moving ``PARALLEL_MIN_WORK``,
+checks that the shape takes the path it is meant to, and compares the four public
+functions with :mod:`ebm.reference` in float32 and float64, with and without
+``ignore_label``, in all four normalizations, for contiguous, non-contiguous and
+read-only inputs.  The two twins must agree bit for bit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import ebm
+from ebm import _parallel
+from ebm import reference as ref
+from ebm import softmax_loss as core
+from ebm._fastexp import log_ge1_array
+
+RTOL = {np.float64: 1e-12, np.float32: 2e-5}
+NORMALIZATIONS = ("valid", "full", "batch_size", "none")
+TILE, NARROW = core.TILE, core.NARROW
+
+# (id, shape, axis, path): every shape family, each on the path it must take
+FAMILIES = [
+    ("1d-axis0", (7,), 0, "narrow"),                  # one column of 7 classes
+    ("1d-axis0-wide", (40,), 0, "rows"),
+    ("NC", (37, 5), 1, "narrow"),
+    ("NC-C1", (9, 1), 1, "narrow"),
+    ("NC-C2", (33, 2), 1, "narrow"),
+    ("NC-wide", (6, NARROW), 1, "rows"),
+    ("NC-largeC", (3, 1500), 1, "rows"),
+    ("NCHW", (2, 5, 3, 4), 1, "tiles"),
+    ("NCHW-inner-not-multiple-of-tile", (2, 3, 1, TILE + 37), 1, "tiles"),
+    ("axis-middle", (3, 4, 6, 2), 2, "tiles"),
+    ("negative-axis", (2, 3, 4, 5), -3, "tiles"),
+    ("negative-axis-last", (4, 3, 6), -1, "narrow"),
+    ("C1-spatial", (2, 1, 5), 1, "tiles"),
+]
+
+
+def _path(shape, axis):
+    axis %= len(shape)
+    outer = int(np.prod(shape[:axis], dtype=np.int64))
+    inner = int(np.prod(shape[axis + 1:], dtype=np.int64))
+    _, _, narrow = core._tasks(outer, shape[axis], inner)
+    if inner != 1:
+        return "tiles"
+    return "narrow" if narrow else "rows"
+
+
+@pytest.fixture(params=["serial", "parallel"])
+def twin(request, monkeypatch):
+    """Force the serial (threshold above any input) or the parallel twin (threshold 0)."""
+    monkeypatch.setattr(_parallel, "PARALLEL_MIN_WORK", 1 << 62 if request.param == "serial" else 0)
+    return request.param
+
+
+def assert_close(actual, desired, rtol):
+    """Elementwise rtol plus atol = rtol * max(1, max|desired|) (entries from cancellations)."""
+    desired = np.asarray(desired, dtype=np.float64)
+    atol = rtol * max(1.0, float(np.max(np.abs(desired), initial=0.0)))
+    np.testing.assert_allclose(np.asarray(actual, np.float64), desired, rtol=rtol, atol=atol)
+
+
+def _case(rng, shape, axis, dtype, ignore_label):
+    x = (rng.normal(scale=4.0, size=shape)).astype(dtype)
+    ax = axis % len(shape)
+    label_shape = shape[:ax] + shape[ax + 1:]
+    label = rng.integers(0, shape[ax], size=label_shape)
+    if ignore_label is not None:
+        label = np.where(rng.random(label_shape) < 0.3, ignore_label, label)
+    return x, label
+
+
+def _variants(x):
+    """The same logits contiguous, non-contiguous (a strided view) and read-only."""
+    strided = np.repeat(x, 2, axis=-1)[..., ::2]
+    assert not strided.flags.c_contiguous and np.array_equal(strided, x)
+    readonly = x.copy()
+    readonly.flags.writeable = False
+    return {"contiguous": x, "non-contiguous": strided, "read-only": readonly}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+@pytest.mark.parametrize("family,shape,axis,path", FAMILIES, ids=[f[0] for f in FAMILIES])
+def test_loss_path_matches_reference(rng, twin, family, shape, axis, path, dtype):
+    assert _path(shape, axis) == path
+    rtol = RTOL[dtype]
+    for ignore_label in (None, 255):
+        x, label = _case(rng, shape, axis, dtype, ignore_label)
+        lab32 = np.asarray(label, dtype=np.int32)
+        lab32.flags.writeable = False
+        x_variants = _variants(x)
+        pairs = [("contiguous", "int64", label), ("non-contiguous", "int32 read-only", lab32),
+                 ("read-only", "int64", label)]
+        for kind, lkind, lab in pairs:
+            xv = x_variants[kind]
+            x_before, lab_before = xv.copy(), lab.copy()
+            for normalization in NORMALIZATIONS:
+                opts = dict(axis=axis, ignore_label=ignore_label, normalization=normalization)
+                loss_c, prob_c = ebm.softmax_loss_forward(xv, lab, **opts)
+                loss_r, prob_r = ref.softmax_loss_forward(x, label, **opts)
+                assert prob_c.dtype == dtype and prob_c.shape == x.shape, (kind, normalization)
+                assert_close(prob_c, prob_r, rtol)
+                scale = max(1.0, float(np.abs(x).max()))     # a term is logsumexp - x_k
+                assert abs(loss_c - loss_r) <= rtol * (abs(loss_r) + scale), (kind, lkind, normalization)
+                g_c = ebm.softmax_loss_backward(prob_c, lab, top_diff=0.7, **opts)
+                g_r = ref.softmax_loss_backward(prob_c, label, top_diff=0.7, **opts)
+                assert g_c.dtype == dtype
+                assert_close(g_c, g_r, rtol)
+                if ignore_label is not None:                   # exactly 0 at ignored positions
+                    ignored = np.expand_dims(label == ignore_label, axis % x.ndim)
+                    assert np.all(np.where(np.broadcast_to(ignored, x.shape), g_c, 0.0) == 0.0)
+            np.testing.assert_array_equal(xv, x_before)       # inputs untouched
+            np.testing.assert_array_equal(lab, lab_before)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+@pytest.mark.parametrize("family,shape,axis,path", FAMILIES, ids=[f[0] for f in FAMILIES])
+def test_softmax_path_matches_reference(rng, twin, family, shape, axis, path, dtype):
+    rtol = RTOL[dtype]
+    x, _ = _case(rng, shape, axis, dtype, None)
+    top_diff = rng.normal(size=shape).astype(dtype)
+    top_r = ref.softmax_forward(x, axis)
+    bd_r = ref.softmax_backward(top_r, top_diff, axis)
+    for kind, xv in _variants(x).items():
+        top_c = ebm.softmax_forward(xv, axis)
+        assert top_c.dtype == dtype
+        assert_close(top_c, top_r, rtol)
+        for gkind, gv in _variants(top_diff).items():
+            assert_close(ebm.softmax_backward(top_r, gv, axis), bd_r, rtol)
+
+
+@pytest.mark.parametrize("family,shape,axis,path", FAMILIES, ids=[f[0] for f in FAMILIES])
+def test_serial_and_parallel_twins_agree_bit_for_bit(rng, monkeypatch, family, shape, axis, path):
+    x, label = _case(rng, shape, axis, np.float32, 255)
+    results = []
+    for threshold in (1 << 62, 0):
+        monkeypatch.setattr(_parallel, "PARALLEL_MIN_WORK", threshold)
+        loss, prob = ebm.softmax_loss_forward(x, label, axis=axis, ignore_label=255)
+        grad = ebm.softmax_loss_backward(prob, label, axis=axis, ignore_label=255)
+        results.append((loss, prob, grad, ebm.softmax_backward(prob, grad, axis=axis)))
+    (l0, *arrays0), (l1, *arrays1) = results
+    assert l0 == l1
+    for a, b in zip(arrays0, arrays1):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_the_comparisons_reject_plausible_wrong_answers(rng):
+    """The tolerances above are tight enough to catch half a gradient or a wrong normaliser."""
+    x, label = _case(rng, (2, 5, 3, 4), 1, np.float32, 255)
+    _, prob = ref.softmax_loss_forward(x, label, ignore_label=255)
+    right = ref.softmax_loss_backward(prob, label, ignore_label=255)
+    with pytest.raises(AssertionError):
+        assert_close(0.5 * right, right, RTOL[np.float32])
+    full = ref.softmax_loss_backward(prob, label, ignore_label=255, normalization="full")
+    with pytest.raises(AssertionError):                       # FULL divides by more than VALID
+        assert_close(full, right, RTOL[np.float32])
+
+
+BAD_INPUT_FAMILIES = [f for f in FAMILIES if f[0] in ("NC", "NC-largeC", "NCHW-inner-not-multiple-of-tile")]
+
+
+@pytest.mark.parametrize("family,shape,axis,path", BAD_INPUT_FAMILIES, ids=[f[0] for f in BAD_INPUT_FAMILIES])
+def test_bad_input_is_reported_by_every_twin(rng, twin, family, shape, axis, path):
+    x, label = _case(rng, shape, axis, np.float64, None)
+    bad_x = x.copy()
+    bad_x.flat[-1] = np.nan
+    with pytest.raises(ValueError, match="nan"):
+        ebm.softmax_loss_forward(bad_x, label, axis=axis)
+    with pytest.raises(ValueError, match="nan"):
+        ebm.softmax_forward(bad_x, axis=axis)
+    bad_label = np.array(label)
+    bad_label.flat[-1] = x.shape[axis]                        # one past the last class
+    with pytest.raises(ValueError, match=f"is {x.shape[axis]}, outside the valid classes"):
+        ebm.softmax_loss_forward(x, bad_label, axis=axis)
+    _, prob = ebm.softmax_loss_forward(x, label, axis=axis)
+    with pytest.raises(ValueError, match=f"is {x.shape[axis]}, outside the valid classes"):
+        ebm.softmax_loss_backward(prob, bad_label, axis=axis)
+    prob.flat[0] = np.inf
+    with pytest.raises(ValueError, match="prob"):
+        ebm.softmax_loss_backward(prob, label, axis=axis)
+
+
+def test_vectorisable_log_matches_numpy_log():
+    rng = np.random.default_rng(3)
+    s = np.concatenate([1 + rng.random(20_000) * 3, np.exp(rng.random(20_000) * 700),
+                        [1.0, np.sqrt(2), np.nextafter(np.sqrt(2), 3), 2.0, 1e308]])
+    got, want = log_ge1_array(s), np.log(s)
+    assert got[0] == 0.0 or s[0] != 1.0
+    np.testing.assert_allclose(got, want, rtol=4 * np.finfo(float).eps, atol=4 * np.finfo(float).eps)
+    # ... and the check is tight enough to reject log computed in float32
+    small = s < 1e30                                           # within float32's range
+    with pytest.raises(AssertionError):
+        np.testing.assert_allclose(np.log(s[small].astype(np.float32)).astype(float), want[small],
+                                   rtol=4 * np.finfo(float).eps, atol=4 * np.finfo(float).eps)
