@@ -378,6 +378,13 @@ def encoder_experiment(n_seeds=10, *, regime="paper", max_cycles=2000, seed=0,
     stop_at_success : bool
         End each run at its first success (faster; ``held`` is then not measured).
 
+    Notes
+    -----
+    Measured with ``n_seeds=100, max_cycles=2000, seed=2026``: the paper's regime
+    solved 84 % of the seeds (median 218 cycles, 82 % still solved at cycle
+    2,000); the exact gradient 16 % (median 147) with clean clamping and 50 %
+    (median 330) with noisy clamping.
+
     Returns
     -------
     dict with "first_success" (cycle per seed, or None), "success_rate",

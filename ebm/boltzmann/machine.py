@@ -233,7 +233,7 @@ class BoltzmannMachine:
     >>> from ebm.boltzmann import BoltzmannMachine
     >>> bm = BoltzmannMachine([[0, 1], [1, 0]], theta=[0.5, 0.5])
     >>> bm.exact_distribution().round(4)        # states 00, 10, 01, 11
-    array([0.3036, 0.1841, 0.1841, 0.3282])
+    array([0.3112, 0.1888, 0.1888, 0.3112])
     """
 
     def __init__(self, W, theta=None, T=1.0, *, mask=None, visible=None, hidden=None):

@@ -115,10 +115,13 @@ def logistic_loss_via_core(z, label, *, loss_weight=1.0, normalization="none"):
     :func:`ebm.softmax_loss_forward` and ``d loss / d z`` is column 1 of
     :func:`ebm.softmax_loss_backward` (the constant 0 logit takes no gradient).
 
-    With ``normalization="none"`` the loss is ``loss_weight``-free
-    ``sum_m softplus(z_m) - label_m z_m`` and the gradient
-    ``loss_weight * (sigma(z) - label)``; ``"valid"`` divides both by the number of
-    samples.
+    With ``normalization="none"`` the loss is ``sum_m softplus(z_m) - label_m z_m``
+    and the gradient ``loss_weight * (sigma(z) - label)``: as in Caffe, the loss
+    weight is the ``top_diff`` that scales the backward pass only (the returned loss
+    is unweighted).  ``"valid"`` divides both by the number of samples.  Check the
+    gradient with ``normalization="none"`` and a loss weight: averaged over many
+    samples every element falls under the floor of 1 in Caffe's gradient-check rule,
+    and even half the gradient would pass.
 
     Returns
     -------
