@@ -1,0 +1,65 @@
+"""A fresh process's first core call, against the first call of a trivial cached ``@njit``.
+
+Run from the repository root::
+
+    python benchmarks/bench_startup.py            # 11 interleaved pairs of processes
+    python benchmarks/bench_startup.py --runs 21
+
+Both sides start a new Python, import NumPy and make one call with a warm on-disk
+cache: ebm does ``softmax_loss_forward`` + ``softmax_loss_backward`` on a (1, 3)
+batch; the baseline imports a module holding ``@njit(cache=True) def f(x): return x + 1``
+and calls it.  The floor both pay is Numba's own (importing it, loading its
+registries; with SciPy installed, SciPy's BLAS).  Each process reports its own time
+from before ``import numpy`` to the end of the call; the runs alternate between the
+two, the first pair only warms the caches, and the medians and their difference are
+printed.  Python's bytecode cache is allowed (``PYTHONDONTWRITEBYTECODE`` is dropped),
+as on a user's machine.
+"""
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+
+CORE = textwrap.dedent("""
+    import time; t0 = time.perf_counter()
+    import numpy as np, ebm
+    x = np.array([[1.0, 2.0, 3.0]]); label = np.array([2])
+    loss, prob = ebm.softmax_loss_forward(x, label); ebm.softmax_loss_backward(prob, label)
+    print(time.perf_counter() - t0)
+""")
+TRIVIAL = textwrap.dedent("""
+    import time; t0 = time.perf_counter()
+    import numpy as np, sys; sys.path.insert(0, sys.argv[1])
+    import ebm_trivial_njit; ebm_trivial_njit.f(1.0)
+    print(time.perf_counter() - t0)
+""")
+
+
+def main(runs=11):
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    with tempfile.TemporaryDirectory() as tmp:
+        with open(os.path.join(tmp, "ebm_trivial_njit.py"), "w") as f:
+            f.write("from numba import njit\n\n\n@njit(cache=True)\ndef f(x):\n    return x + 1\n")
+        times = {"ebm": [], "trivial": []}
+        for k in range(runs + 1):
+            for name, code in (("ebm", CORE), ("trivial", TRIVIAL)):
+                done = subprocess.run([sys.executable, "-c", code, tmp], env=env, capture_output=True,
+                                      text=True, check=True)
+                if k:                                     # the first pair warms the caches
+                    times[name].append(float(done.stdout))
+    core, trivial = statistics.median(times["ebm"]), statistics.median(times["trivial"])
+    print(f"first call in a fresh process (medians of {runs} interleaved runs, warm caches):")
+    print(f"  ebm softmax_loss_forward + backward: {core * 1e3:7.0f} ms")
+    print(f"  trivial cached @njit:                {trivial * 1e3:7.0f} ms")
+    print(f"  difference:                          {(core - trivial) * 1e3:+7.0f} ms (target <= +100 ms)")
+    return core, trivial
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=11)
+    main(parser.parse_args().runs)
