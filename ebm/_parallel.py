@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import types
 
 import numba
@@ -25,17 +26,33 @@ def launch(kernel, work, *args):
         numba.set_num_threads(previous)
 
 
-def launch_twin(serial, parallel, work, *args):
-    """``serial(*args)`` when ``work`` is below PARALLEL_MIN_WORK, else ``parallel(*args)``.
+#: When the 1-minute load average is at least this many times the core count, the
+#: machine is saturated: more threads add no throughput, only the wait at the end of
+#: each parallel region for a thread that the scheduler has parked (measured on the
+#: shared 2-core machine at load 5-7: the serial twin 1.4-2x faster than two threads).
+BUSY_LOAD_FACTOR = 2.0
 
-    For kernels compiled twice from the same per-task code: a plain ``@njit``
-    loop over the tasks and a ``parallel=True`` ``prange`` over them.  The serial
-    twin never touches Numba's thread pool (even ``numba.get_num_threads()`` starts
-    it), so a lecture's small first call does not pay for loading it.  Both twins
-    run the same tasks with the same arithmetic: the result does not depend on
-    which one ran.
+
+def machine_is_busy():
+    """Whether the 1-minute load average is at least BUSY_LOAD_FACTOR x the core count."""
+    try:
+        return os.getloadavg()[0] >= BUSY_LOAD_FACTOR * (os.cpu_count() or 1)
+    except (AttributeError, OSError):         # no load average (Windows)
+        return False
+
+
+def launch_twin(serial, parallel, work, *args):
+    """``parallel(*args)`` for large ``work`` on a machine with idle cores, else ``serial(*args)``.
+
+    For kernels compiled twice from the same per-task code (:func:`twins`): a
+    plain ``@njit`` loop over the tasks and a ``parallel=True`` ``prange`` over
+    them.  The serial twin runs when ``work`` is below PARALLEL_MIN_WORK or
+    :func:`machine_is_busy`.  It never touches Numba's thread pool (even
+    ``numba.get_num_threads()`` starts it), so a lecture's small first call does
+    not pay for loading it.  Both twins run the same tasks with the same
+    arithmetic: the result does not depend on which one ran.
     """
-    if work < PARALLEL_MIN_WORK:
+    if work < PARALLEL_MIN_WORK or machine_is_busy():
         return serial(*args)
     return parallel(*args)
 

@@ -61,6 +61,7 @@ def _path(shape, axis):
 def twin(request, monkeypatch):
     """Force the serial (threshold above any input) or the parallel twin (threshold 0)."""
     monkeypatch.setattr(_parallel, "PARALLEL_MIN_WORK", 1 << 62 if request.param == "serial" else 0)
+    monkeypatch.setattr(_parallel, "machine_is_busy", lambda: False)   # a loaded machine would go serial
     return request.param
 
 
@@ -143,6 +144,7 @@ def test_softmax_path_matches_reference(rng, twin, family, shape, axis, path, dt
 @pytest.mark.parametrize("family,shape,axis,path", FAMILIES, ids=[f[0] for f in FAMILIES])
 def test_serial_and_parallel_twins_agree_bit_for_bit(rng, monkeypatch, family, shape, axis, path):
     x, label = _case(rng, shape, axis, np.float32, 255)
+    monkeypatch.setattr(_parallel, "machine_is_busy", lambda: False)
     results = []
     for threshold in (1 << 62, 0):
         monkeypatch.setattr(_parallel, "PARALLEL_MIN_WORK", threshold)
@@ -203,3 +205,12 @@ def test_vectorisable_log_matches_numpy_log():
     with pytest.raises(AssertionError):
         np.testing.assert_allclose(np.log(s[small].astype(np.float32)).astype(float), want[small],
                                    rtol=4 * np.finfo(float).eps, atol=4 * np.finfo(float).eps)
+
+
+@pytest.mark.parametrize("load,expected", [(0.5, "parallel"), (3.9, "parallel"), (4.0, "serial"), (9.0, "serial")])
+def test_launch_twin_goes_serial_on_small_work_or_a_saturated_machine(monkeypatch, load, expected):
+    monkeypatch.setattr(_parallel.os, "getloadavg", lambda: (load, load, load))
+    monkeypatch.setattr(_parallel.os, "cpu_count", lambda: 2)
+    pick = lambda *args: _parallel.launch_twin(lambda: "serial", lambda: "parallel", *args)   # noqa: E731
+    assert pick(_parallel.PARALLEL_MIN_WORK) == expected          # 2 cores: busy from load 4
+    assert pick(_parallel.PARALLEL_MIN_WORK - 1) == "serial"      # small work: always serial
