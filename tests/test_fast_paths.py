@@ -16,6 +16,8 @@ read-only inputs.  The two twins must agree bit for bit.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -207,10 +209,26 @@ def test_vectorisable_log_matches_numpy_log():
                                    rtol=4 * np.finfo(float).eps, atol=4 * np.finfo(float).eps)
 
 
-@pytest.mark.parametrize("load,expected", [(0.5, "parallel"), (3.9, "parallel"), (4.0, "serial"), (9.0, "serial")])
-def test_launch_twin_goes_serial_on_small_work_or_a_saturated_machine(monkeypatch, load, expected):
-    monkeypatch.setattr(_parallel.os, "getloadavg", lambda: (load, load, load))
+@pytest.mark.parametrize("runnable,expected", [(1, "parallel"), (2, "parallel"), (3, "serial"), (9, "serial")])
+def test_launch_twin_goes_serial_on_small_work_or_a_busy_machine(monkeypatch, runnable, expected):
+    monkeypatch.setattr(_parallel, "_runnable_now", lambda: runnable)
     monkeypatch.setattr(_parallel.os, "cpu_count", lambda: 2)
     pick = lambda *args: _parallel.launch_twin(lambda: "serial", lambda: "parallel", *args)   # noqa: E731
-    assert pick(_parallel.PARALLEL_MIN_WORK) == expected          # 2 cores: busy from load 4
+    assert pick(_parallel.PARALLEL_MIN_WORK) == expected          # 2 cores: busy from 3 runnable
     assert pick(_parallel.PARALLEL_MIN_WORK - 1) == "serial"      # small work: always serial
+
+
+@pytest.mark.parametrize("load,expected", [(0.5, False), (3.9, False), (4.0, True)])
+def test_without_proc_loadavg_the_load_average_decides(monkeypatch, load, expected):
+    monkeypatch.setattr(_parallel, "_runnable_now", lambda: None)
+    monkeypatch.setattr(_parallel.os, "getloadavg", lambda: (load, load, load))
+    monkeypatch.setattr(_parallel.os, "cpu_count", lambda: 2)
+    assert _parallel.machine_is_busy() is expected
+
+
+def test_runnable_now_reads_linux_loadavg():
+    runnable = _parallel._runnable_now()
+    if not os.path.exists("/proc/loadavg"):
+        assert runnable is None
+    else:
+        assert isinstance(runnable, int) and runnable >= 1           # this thread is running
