@@ -89,7 +89,7 @@ TILE = 512          # positions per task (tiles)
 NARROW = 16         # rows with fewer classes take the flat-exp path
 BLOCK = 8192        # elements per task (rows)
 SUM_BLOCK = 32      # classes summed in x's dtype before a float64 add (tiles)
-ROW_SUM_BLOCK = 256  # the same for a row, whose sum SIMD splits into 16-32 lanes
+ROW_SUM_MAX = 4096  # rows up to this wide sum in x's dtype (SIMD lanes: <= 128 terms each)
 _NPART = 4          # per task: loss, kept, bad columns, bad labels
 
 
@@ -263,14 +263,17 @@ def _rows_forward_task(x, lab, has_ignore, ignore_label, with_loss, top, out, t,
         m = xr[0]
         for c in range(1, C):
             m = max_num(m, xr[c])
-        s = 0.0
-        for c0 in range(0, C, ROW_SUM_BLOCK):           # partial sums in x's dtype (full
-            part = zero                                 # SIMD width), added up in float64
-            for c in range(c0, min(c0 + ROW_SUM_BLOCK, C)):
-                e = exp_nonpositive(xr[c] - m)
-                tr[c] = e
-                part = add_reassoc(part, e)
-            s += part
+        for c in range(C):
+            tr[c] = exp_nonpositive(xr[c] - m)
+        if C <= ROW_SUM_MAX:                            # the sum in x's dtype: full SIMD width,
+            part = zero                                 # split by LLVM into 32-64 lanes
+            for c in range(C):
+                part = add_reassoc(part, tr[c])
+            s = np.float64(part)
+        else:                                           # very wide rows: in float64
+            s = 0.0
+            for c in range(C):
+                s = add_reassoc(s, np.float64(tr[c]))
         inv_x[0] = 1.0 / s
         inv = inv_x[0]
         for c in range(C):

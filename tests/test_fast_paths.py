@@ -3,7 +3,8 @@
 The core picks a kernel by shape (:func:`ebm.softmax_loss._tasks`):
 
 * tiles -- ``inner_num > 1`` (spatial data), TILE positions per task;
-* rows -- ``inner_num == 1`` and ``C >= NARROW``;
+* rows -- ``inner_num == 1`` and ``C >= NARROW`` (sums in x's dtype up to
+  ``ROW_SUM_MAX`` classes, in float64 beyond);
 * narrow rows -- ``inner_num == 1`` and ``C < NARROW`` (the flat-exp block path);
 
 and each kernel has a serial and a parallel twin (:func:`ebm._parallel.launch_twin`,
@@ -40,6 +41,7 @@ FAMILIES = [
     ("NC-C2", (33, 2), 1, "narrow"),
     ("NC-wide", (6, NARROW), 1, "rows"),
     ("NC-largeC", (3, 1500), 1, "rows"),
+    ("NC-wider-than-ROW_SUM_MAX", (2, core.ROW_SUM_MAX + 3), 1, "rows"),   # sums in float64
     ("NCHW", (2, 5, 3, 4), 1, "tiles"),
     ("NCHW-inner-not-multiple-of-tile", (2, 3, 1, TILE + 37), 1, "tiles"),
     ("axis-middle", (3, 4, 6, 2), 2, "tiles"),
