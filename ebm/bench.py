@@ -99,6 +99,11 @@ def _time_interleaved(fns, repeat, settle=()):
     return {k: statistics.median(v) for k, v in runs.items()}
 
 
+def _time(fn, repeat):
+    """Median seconds per call of ``fn`` over ``repeat`` runs."""
+    return _time_interleaved({"fn": fn}, repeat)["fn"]
+
+
 def _passes(module, x, label, top_diff, axis, ignore_label):
     """The two timed passes of ``module`` (ebm or ebm.reference): loss and softmax, forward + backward."""
     def loss():
