@@ -38,16 +38,19 @@ def _cell(notebook, snippet):
 # --------------------------------------------------------------------------- lecture 01's check
 
 
-def test_lecture_01_exercise_check_shows_expected_against_got():
-    check = _cell("01_hopfield.ipynb", "# check: against the full energy")
-    wrong = {"np": np, "hf": hf, "flip_delta": lambda W, b, s, i: 0.0}    # a student's stub
-    with pytest.raises(AssertionError) as err:
-        exec(check, wrong)
-    msg = str(err.value)
-    assert re.search(r"flipping unit 0: expected E\(s'\) - E\(s\) = [-+]\d+\.\d{6}, got flip_delta\(\.\.\.\) = 0\.0",
-                     msg), msg
+def test_lecture_01_exercise_check_shows_expected_against_got(capsys):
+    check = _cell("01_hopfield.ipynb", 'ebm.grading.check("flip_delta", flip_delta)')
+    wrong = {"ebm": ebm, "flip_delta": lambda W, b, s, i: 0.0}          # a student's stub
+    exec(check, wrong)
+    out = capsys.readouterr()
+    assert out.err == ""
+    assert re.search(r"FAIL .*\n.*flip_delta\(i=\d+\): expected [-+]?\d+\.\d+, got 0(\.0)?\b", out.out), out.out
+    assert "tolerance:" in out.out
+    assert "all public checks passed" not in out.out
     right = dict(wrong, flip_delta=lambda W, b, s, i: 2.0 * s[i] * (W[i] @ s - W[i, i] * s[i] + b[i]))
     exec(check, right)                                                   # the solution passes
+    out = capsys.readouterr().out
+    assert "FAIL" not in out and "all public checks passed" in out, out
 
 
 # --------------------------------------------------------------------------- claims, computed
