@@ -14,9 +14,22 @@ import numba
 PARALLEL_MIN_WORK = 1 << 15
 
 
+def use_parallel(work):
+    """Whether a kernel with this much ``work`` should run on more than one thread.
+
+    The one rule behind :func:`launch` and :func:`launch_twin`: ``work`` of at least
+    PARALLEL_MIN_WORK on a machine with idle cores (:func:`machine_is_busy`).
+    """
+    return work >= PARALLEL_MIN_WORK and not machine_is_busy()
+
+
 def launch(kernel, work, *args):
-    """Call ``kernel(*args)``, single-threaded when ``work`` is below PARALLEL_MIN_WORK."""
-    if work >= PARALLEL_MIN_WORK:
+    """Call the ``parallel=True`` ``kernel(*args)``, single-threaded unless :func:`use_parallel`.
+
+    For kernels compiled once; :func:`launch_twin` is the same rule for kernel pairs
+    from :func:`twins`, whose serial twin does not even start the thread pool.
+    """
+    if use_parallel(work):
         return kernel(*args)
     previous = numba.get_num_threads()
     numba.set_num_threads(1)                # thread-local: other callers are unaffected
@@ -78,9 +91,7 @@ def launch_twin(serial, parallel, work, *args):
     not pay for loading it.  Both twins run the same tasks with the same
     arithmetic: the result does not depend on which one ran.
     """
-    if work < PARALLEL_MIN_WORK or machine_is_busy():
-        return serial(*args)
-    return parallel(*args)
+    return parallel(*args) if use_parallel(work) else serial(*args)
 
 
 def twins(kernel):

@@ -220,6 +220,23 @@ def test_launch_twin_goes_serial_on_small_work_or_a_busy_machine(monkeypatch, ru
     assert pick(_parallel.PARALLEL_MIN_WORK - 1) == "serial"      # small work: always serial
 
 
+@pytest.mark.parametrize("busy,work_over_min,threads", [(False, 1, 2), (True, 1, 1), (False, -1, 1)])
+def test_launch_follows_the_same_rule_as_launch_twin(monkeypatch, busy, work_over_min, threads):
+    # ``launch`` (kernels compiled once: Hopfield recall, the RBM's exact log Z) runs on
+    # one thread for small work *and* on a busy machine, like ``launch_twin``.
+    import numba
+
+    monkeypatch.setattr(_parallel, "machine_is_busy", lambda: busy)
+    previous = numba.get_num_threads()
+    numba.set_num_threads(2)
+    try:
+        work = _parallel.PARALLEL_MIN_WORK + (0 if work_over_min > 0 else -1)
+        assert _parallel.launch(numba.get_num_threads, work) == threads
+        assert numba.get_num_threads() == 2                          # restored afterwards
+    finally:
+        numba.set_num_threads(previous)
+
+
 @pytest.mark.parametrize("load,expected", [(0.5, False), (3.9, False), (4.0, True)])
 def test_without_proc_loadavg_the_load_average_decides(monkeypatch, load, expected):
     monkeypatch.setattr(_parallel, "_runnable_now", lambda: None)
