@@ -35,7 +35,6 @@ import json
 import os
 import re
 import select
-import shutil
 import signal
 import subprocess
 import sys

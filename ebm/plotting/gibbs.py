@@ -281,7 +281,6 @@ def plot_loss_functionals(names=None, E_I=2.0, params=None, span=2.0):
     params = {"square_square": {"m": E_I + 0.5}, **({} if params is None else dict(params))}
     d = np.linspace(-span, span, 201)
     E = np.stack([E_I + d, np.full_like(d, E_I)], axis=1)
-    c = np.zeros(d.size, dtype=np.int64)
     cols = 3 if len(names) > 4 else len(names)
     rows = -(-len(names) // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 2.7 * rows), squeeze=False)
