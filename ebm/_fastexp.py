@@ -8,9 +8,17 @@ exponent of a softmax is ``<= 0``, so a short, branch-free ``exp`` suffices:
    ``|r| <= ln2 / 2``; ``ln2`` is split into a high part (exact in a few bits) and
    a low part, so ``r`` is computed without cancellation.
 2. ``exp(r)`` by its Taylor polynomial in Horner form: degree 12 for float64
-   (truncation < 1e-17), degree 7 for float32 (< 6e-9).
+   (truncation < 1e-17), degree 7 for float32 (< 6e-9).  Each Horner step and the
+   range reduction is one ``llvm.fmuladd`` (:func:`fused_multiply_add`): a single
+   fused multiply-add on CPUs that have one, which is about a third faster, and
+   slightly more accurate, than a multiply and an add.
 3. ``2**n`` built directly from its bits, ``(n + bias) << mantissa_bits``, by an
    LLVM bitcast; the product is ``exp(x)``.
+
+The algorithm is written once, as the LLVM IR it becomes
+(:func:`emit_exp_nonpositive`): for one element in a jitted loop
+(:func:`exp_nonpositive`, which LLVM then vectorises), and for a whole vector of
+them in :mod:`ebm._rowvec`.
 
 At or below ``-708`` (float64) or ``-87`` (float32) the result is near or under the
 subnormal range; it is returned as 0.0, an absolute error under 3.4e-308
@@ -20,12 +28,15 @@ stays poisoned.  ``tests/test_fastexp.py`` measures the error against ``np.exp``
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from llvmlite import ir
 from numba import njit, types
+from numba.core import cgutils
 from numba.extending import intrinsic, overload
 
-__all__ = ["exp_nonpositive", "log_ge1", "add_reassoc", "max_num"]
+__all__ = ["exp_nonpositive", "log_ge1", "add_reassoc", "max_num", "fmuladd"]
 
 
 def _bitcast(value_type, result_type):
@@ -50,9 +61,7 @@ def _bitcast(value_type, result_type):
 
 
 _float64_from_bits = _bitcast(types.int64, types.float64)
-_float32_from_bits = _bitcast(types.int32, types.float32)
 _bits_of_float64 = _bitcast(types.float64, types.int64)
-_bits_of_float32 = _bitcast(types.float32, types.int32)
 
 
 @intrinsic
@@ -92,7 +101,6 @@ def max_num(typingctx, a, b):
 _LOG2E = 1.4426950408889634
 _LN2_HI = 6.93147180369123816490e-01     # ln 2, top bits: n * _LN2_HI is exact
 _LN2_LO = 1.90821492927058770002e-10     # ln 2 - _LN2_HI
-_LOW64 = -708.0
 _SHIFT64 = 6755399441055744.0            # 1.5 * 2**52: t + _SHIFT64 rounds t to an integer
 _SHIFT64_BITS = 0x4338000000000000       # ... held in the low mantissa bits
 _TWO52 = 4503599627370496.0              # 2**52
@@ -101,44 +109,104 @@ _ONE_BITS = 0x3FF0000000000000
 _MANTISSA = 0x000FFFFFFFFFFFFF
 _SQRT2 = 1.4142135623730951
 
-# float32 constants: NumPy float32 globals stay float32 inside a jitted function
-_F = np.float32
-_LOG2E_32, _LN2_HI_32, _LN2_LO_32 = _F(1.4426950408889634), _F(0.693145751953125), _F(1.428606765330187e-06)
-_LOW32, _ONE_32, _ZERO_32 = _F(-87.0), _F(1.0), _F(0.0)
-_SHIFT32 = _F(12582912.0)                # 1.5 * 2**23
-_SHIFT32_BITS = np.int32(0x4B400000)
-_C2_32, _C3_32, _C4_32, _C5_32, _C6_32, _C7_32 = (_F(1 / 2), _F(1 / 6), _F(1 / 24), _F(1 / 120),
-                                                  _F(1 / 720), _F(1 / 5040))
+
+class _ExpConstants:
+    """The constants of ``exp_nonpositive`` for one float width (64 or 32 bits)."""
+
+    def __init__(self, bits, low, log2e, ln2_hi, ln2_lo, shift, shift_bits, mantissa_bits, exponent_bias, degree):
+        self.bits, self.low, self.log2e, self.ln2_hi, self.ln2_lo = bits, low, log2e, ln2_hi, ln2_lo
+        self.shift, self.mantissa_bits = shift, mantissa_bits
+        self.bias_bits = shift_bits - exponent_bias     # bits(kd) - bias_bits = n + bias: 2**n's exponent
+        # Taylor coefficients 1/k!, highest degree first (Horner)
+        self.coefficients = [1.0 / math.factorial(k) for k in range(degree, -1, -1)]
+
+
+_EXP = {
+    64: _ExpConstants(64, -708.0, _LOG2E, _LN2_HI, _LN2_LO, _SHIFT64, _SHIFT64_BITS, 52, 1023, degree=12),
+    # ln 2 split for float32: _LN2_HI_32 has 16 significant bits, so n * it is exact for |n| < 2**8
+    32: _ExpConstants(32, -87.0, _LOG2E, 0.693145751953125, 1.428606765330187e-06, 12582912.0, 0x4B400000,
+                      23, 127, degree=7),
+}
+
+
+def _llvm_type_name(ty):
+    """The type suffix of an overloaded LLVM intrinsic: f32, f64, v16f32, ..."""
+    if isinstance(ty, ir.VectorType):
+        return f"v{ty.count}{_llvm_type_name(ty.element)}"
+    return {"float": "f32", "double": "f64"}[str(ty)]
+
+
+def fused_multiply_add(builder, a, b, c):
+    """``a * b + c`` as ``llvm.fmuladd``: one rounding where the CPU has a fast FMA
+    instruction (every AVX2 and AVX-512 CPU does), a multiply and an add where it has not.
+    This is contraction, not fast-math: NaN and inf propagate as usual."""
+    ty = a.type
+    fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ty, [ty, ty, ty]),
+                                        f"llvm.fmuladd.{_llvm_type_name(ty)}")
+    return builder.call(fn, [a, b, c])
+
+
+def emit_exp_nonpositive(builder, x):
+    """Emit the LLVM IR of ``exp(x)`` for ``x <= 0``; ``x`` is a float or a double,
+    or a vector of them (every lane is computed alike: see the module docstring).
+
+    This is the only implementation: :func:`exp_nonpositive` inside a jitted loop
+    emits it for one element (and LLVM vectorises the loop), :mod:`ebm._rowvec`
+    for a whole row at once.  Both therefore give the same bits.
+    """
+    ty = x.type
+    elem = ty.element if isinstance(ty, ir.VectorType) else ty
+    k = _EXP[64 if str(elem) == "double" else 32]
+    int_elem = ir.IntType(k.bits)
+    int_ty = ir.VectorType(int_elem, ty.count) if isinstance(ty, ir.VectorType) else int_elem
+
+    def const(value, of=ty, scalar=elem):
+        c = ir.Constant(scalar, value)
+        return ir.Constant(of, [c] * of.count) if isinstance(of, ir.VectorType) else c
+
+    low = const(k.low)
+    above = builder.fcmp_ordered(">", x, low)                   # false for NaN
+    t = builder.select(above, x, low)
+    kd = fused_multiply_add(builder, t, const(k.log2e), const(k.shift))   # low bits of kd: n = round(t / ln 2)
+    n = builder.fsub(kd, const(k.shift))
+    r = fused_multiply_add(builder, n, const(-k.ln2_hi), t)    # r = t - n ln 2, |r| <= ln 2 / 2
+    r = fused_multiply_add(builder, n, const(-k.ln2_lo), r)
+    p = const(k.coefficients[0])
+    for coefficient in k.coefficients[1:]:                       # Horner: exp(r)
+        p = fused_multiply_add(builder, p, r, const(coefficient))
+    exponent = builder.sub(builder.bitcast(kd, int_ty), const(k.bias_bits, int_ty, int_elem))
+    two_n = builder.bitcast(builder.shl(exponent, const(k.mantissa_bits, int_ty, int_elem)), ty)
+    below = builder.select(builder.fcmp_ordered("<=", x, low), const(0.0), x)   # 0, or NaN stays NaN
+    return builder.select(above, builder.fmul(p, two_n), below)
+
+
+@intrinsic
+def fmuladd(typingctx, a, b, c):
+    """``a * b + c`` in jitted code, by :func:`fused_multiply_add` (float32 or float64)."""
+    if not (isinstance(a, types.Float) and a == b == c):
+        return None
+
+    def codegen(context, builder, sig, args):
+        return fused_multiply_add(builder, *args)
+
+    return a(a, b, c), codegen
+
+
+@intrinsic
+def _exp_nonpositive_scalar(typingctx, x):
+    if not isinstance(x, types.Float):
+        return None
+
+    def codegen(context, builder, sig, args):
+        return emit_exp_nonpositive(builder, args[0])
+
+    return x(x), codegen
 
 
 # The rounding n = round(t / ln2) is done by adding and subtracting 1.5 * 2**m (m the
 # mantissa width): the sum's low mantissa bits then hold n, and 2**n is built from them
 # by integer adds and shifts only.  No float-to-integer conversion: AVX2 has none for
 # packed float64 (it would scalarise the loop), and the loops stay SIMD on AVX2 and AVX-512.
-
-@njit(cache=True, inline="always", error_model="numpy")
-def _exp_nonpositive_64(x):
-    t = max(x, _LOW64)
-    kd = t * _LOG2E + _SHIFT64
-    n = kd - _SHIFT64
-    r = t - n * _LN2_HI - n * _LN2_LO
-    p = 1.0 + r * (1.0 + r * (1 / 2 + r * (1 / 6 + r * (1 / 24 + r * (1 / 120 + r * (
-        1 / 720 + r * (1 / 5040 + r * (1 / 40320 + r * (1 / 362880 + r * (
-            1 / 3628800 + r * (1 / 39916800 + r * (1 / 479001600))))))))))))
-    two_n = _float64_from_bits((_bits_of_float64(kd) - (_SHIFT64_BITS - 1023)) << 52)
-    return p * two_n if x > _LOW64 else (0.0 if x <= _LOW64 else x)   # else: NaN stays NaN
-
-
-@njit(cache=True, inline="always", error_model="numpy")
-def _exp_nonpositive_32(x):
-    t = max(x, _LOW32)
-    kd = t * _LOG2E_32 + _SHIFT32
-    n = kd - _SHIFT32
-    r = t - n * _LN2_HI_32 - n * _LN2_LO_32
-    p = _ONE_32 + r * (_ONE_32 + r * (_C2_32 + r * (_C3_32 + r * (_C4_32 + r * (
-        _C5_32 + r * (_C6_32 + r * _C7_32))))))
-    two_n = _float32_from_bits((_bits_of_float32(kd) - (_SHIFT32_BITS - np.int32(127))) << np.int32(23))
-    return p * two_n if x > _LOW32 else (_ZERO_32 if x <= _LOW32 else x)
 
 
 @njit(cache=True, inline="always", error_model="numpy")
@@ -158,8 +226,9 @@ def log_ge1(s):
     e = e + 1.0 if big else e
     f = (m - 1.0) / (m + 1.0)
     f2 = f * f
-    q = 1 / 3 + f2 * (1 / 5 + f2 * (1 / 7 + f2 * (1 / 9 + f2 * (1 / 11 + f2 * (1 / 13 + f2 * (
-        1 / 15 + f2 * (1 / 17 + f2 * (1 / 19 + f2 * (1 / 21 + f2 * (1 / 23))))))))))
+    q = fmuladd(fmuladd(fmuladd(fmuladd(fmuladd(1 / 23, f2, 1 / 21), f2, 1 / 19), f2, 1 / 17), f2, 1 / 15),
+                f2, 1 / 13)                                                # Horner, fused
+    q = fmuladd(fmuladd(fmuladd(fmuladd(fmuladd(q, f2, 1 / 11), f2, 1 / 9), f2, 1 / 7), f2, 1 / 5), f2, 1 / 3)
     return e * _LN2_HI + (2.0 * f + (2.0 * f * f2 * q + e * _LN2_LO))
 
 
@@ -170,10 +239,8 @@ def exp_nonpositive(x):
 
 @overload(exp_nonpositive, inline="always")
 def _exp_nonpositive_overload(x):
-    if x == types.float32:
-        return lambda x: _exp_nonpositive_32(x)
-    if x == types.float64:
-        return lambda x: _exp_nonpositive_64(x)
+    if x in (types.float32, types.float64):
+        return lambda x: _exp_nonpositive_scalar(x)
     return None
 
 
