@@ -17,8 +17,8 @@ The equations (source article §5-§8; read :mod:`ebm.reference` beside this fil
 
 The kernels (``@njit(cache=True)``) cut the ``outer_num * inner_num`` independent
 columns into tasks: tiles of neighbouring positions for spatial data, blocks of
-rows for an (N, C) batch (with the exponentials of a whole block in one SIMD loop
-when C is small).  Each has a parallel twin (``prange`` over the tasks) for large
+rows for an (N, C) batch (with each row in one SIMD vector, or the exponentials of
+a whole block in one SIMD loop, when C is small).  Each has a parallel twin (``prange`` over the tasks) for large
 inputs and a serial one for small inputs (see :mod:`ebm._parallel`).  float32 and
 float64 are kept as given (sums and the loss accumulate in float64).  ``exp`` and
 ``log`` are the vectorisable ones of :mod:`ebm._fastexp`; the max and sum over a
@@ -46,6 +46,7 @@ from numba import njit, prange
 from ebm import _checks
 from ebm._fastexp import add_reassoc, exp_nonpositive, log_ge1, max_num
 from ebm._parallel import launch_twin, twins
+from ebm._rowvec import row_softmax, vector_rows
 
 __all__ = [
     "softmax_forward",
@@ -73,10 +74,17 @@ __all__ = [
 #   classes are contiguous.  Its max and sums are reductions over c: ``max_num`` and
 #   ``add_reassoc`` let LLVM split them into SIMD lanes.
 # * narrow rows (inner_num == 1, C < NARROW, e.g. 10 classes): a loop over 10 classes
-#   is too short for SIMD, so the exp -- the costly part -- runs in one flat SIMD
-#   loop over the block's rows * C contiguous elements; only the max, the shift and
-#   the sums stay per row.  (Transposing the block instead, for SIMD across rows,
-#   measured 2-3x slower: the strided loads and stores become gathers and scatters.)
+#   is too short for LLVM to vectorise.  From ROWVEC_MIN classes each row is one
+#   8- or 16-lane vector, written as LLVM IR in ebm._rowvec: the max, exp, sum and
+#   scale of a row in a few vector instructions.  Serial, against the flat exp
+#   below: 1.6x faster at C = 5, 1.5x at C = 10 with AVX-512; 1.15x at C = 5 and
+#   even at C = 10 for an AVX2-only build (16 lanes are two registers there); slower at
+#   C <= 3 on AVX2 and C <= 2 on AVX-512, hence ROWVEC_MIN.
+#   Below it the exp -- the costly part -- runs in one flat SIMD loop over the
+#   block's rows * C contiguous elements, and only the max, the shift and the sums
+#   stay per row.  (Transposing the block instead, for SIMD across rows, measured
+#   2-3x slower: the strided loads and stores become gathers and scatters, or
+#   LLVM's interleaved accesses, which spill registers.)
 #
 # The forward kernels return, summed over all columns: the loss (in float64), the
 # number of kept labels, the number of columns whose sum of exponentials is not
@@ -86,7 +94,8 @@ __all__ = [
 # valid input pays nothing extra for validation.
 
 TILE = 512          # positions per task (tiles)
-NARROW = 16         # rows with fewer classes take the flat-exp path
+NARROW = 16         # rows with fewer classes take a narrow path: ...
+ROWVEC_MIN = 5      # ... one vector per row (ebm._rowvec) from this many classes, else the flat exp
 BLOCK = 8192        # elements per task (rows)
 SUM_BLOCK = 32      # classes summed in x's dtype before a float64 add (tiles)
 ROW_SUM_MAX = 4096  # rows up to this wide sum in x's dtype (SIMD lanes: <= 128 terms each)
@@ -195,17 +204,53 @@ def _tiles_forward_task(x, lab, has_ignore, ignore_label, with_loss, top, out, t
 
 
 @njit(error_model="numpy")
-def _narrow_forward_task(x, lab, has_ignore, ignore_label, with_loss, top, out, t, rows):
-    # x, top: (N, C) with C < NARROW.  The max, the shift and the sums run per row
-    # (short loops); the exp, the costly part, runs over the block's rows * C
-    # contiguous elements in one SIMD loop.
-    N, C = x.shape
-    r0 = t * rows
-    r1 = min(r0 + rows, N)
+def _narrow_rows_vector(x, top, r0, r1, m, s):
+    """Rows ``r0:r1`` of an (N, C) batch, ``ROWVEC_MIN <= C < NARROW``: each row in one vector.
+
+    :func:`ebm._rowvec.row_softmax` does a whole row (max, exp, sum, scale) in a
+    handful of vector instructions.  Its store spills zeros onto the following
+    rows, so the rows go in order, and the last rows, whose vector would reach
+    past ``r1`` (into another task's rows), are done one class at a time.  Fills
+    each row's max ``m`` and sum of exponentials ``s``.
+    """
+    C = x.shape[1]
     n = r1 - r0
     xf = x[r0:r1].reshape(-1)
     tf = top[r0:r1].reshape(-1)
-    m = np.empty(n, x.dtype)
+    n_vec = vector_rows(n, C)
+    for r in range(n_vec):
+        mr, sr = row_softmax(xf, tf, r * C, C)
+        m[r] = mr
+        s[r] = sr
+    for r in range(n_vec, n):
+        xr, tr = x[r0 + r], top[r0 + r]
+        mr = xr[0]
+        for c in range(1, C):
+            v = xr[c]
+            mr = v if v > mr else mr
+        sr = mr - mr                                    # 0 in x's dtype (NaN if mr is: reported anyway)
+        for c in range(C):
+            e = exp_nonpositive(xr[c] - mr)
+            tr[c] = e
+            sr += e
+        inv = (sr - sr + 1) / sr
+        for c in range(C):
+            tr[c] = tr[c] * inv
+        m[r] = mr
+        s[r] = sr
+
+
+@njit(error_model="numpy")
+def _narrow_rows_flat(x, top, r0, r1, m, s):
+    """Rows ``r0:r1`` of an (N, C) batch, ``C < ROWVEC_MIN``: one flat SIMD loop for the exp.
+
+    The max, the shift and the sums run per row (short loops); the exp, the costly
+    part, runs over the block's rows * C contiguous elements in one SIMD loop.
+    Fills ``m`` and ``s`` as :func:`_narrow_rows_vector` does.
+    """
+    C = x.shape[1]
+    n = r1 - r0
+    tf = top[r0:r1].reshape(-1)
     for r in range(n):                                  # (2-D indexing and a plain compare:
         xr, tr = x[r0 + r], top[r0 + r]                 # measured faster than maxnum on
         mr = xr[0]                                      # flat indices for such short rows;
@@ -217,7 +262,6 @@ def _narrow_forward_task(x, lab, has_ignore, ignore_label, with_loss, top, out, 
             tr[c] = xr[c] - mr
     for a in range(tf.size):
         tf[a] = exp_nonpositive(tf[a])
-    s = np.empty(n)
     inv_x = np.empty(1, x.dtype)                        # 1 / s, rounded to x's dtype
     for r in range(n):
         tr = top[r0 + r]
@@ -229,12 +273,29 @@ def _narrow_forward_task(x, lab, has_ignore, ignore_label, with_loss, top, out, 
         inv = inv_x[0]
         for c in range(C):
             tr[c] *= inv
+
+
+@njit(error_model="numpy")
+def _narrow_forward_task(x, lab, has_ignore, ignore_label, with_loss, top, out, t, rows):
+    # x, top: (N, C) with C < NARROW; a task is a block of rows
+    N, C = x.shape
+    r0 = t * rows
+    r1 = min(r0 + rows, N)
+    n = r1 - r0
+    m = np.empty(n, x.dtype)
+    s = np.empty(n)
+    if C >= ROWVEC_MIN:
+        _narrow_rows_vector(x, top, r0, r1, m, s)
+    else:
+        _narrow_rows_flat(x, top, r0, r1, m, s)
     if with_loss:
+        xf = x[r0:r1].reshape(-1)
+        lb = lab[r0:r1]
         xd = np.empty(n)
         kept = 0
         bad_label = 0
         for r in range(n):
-            k = lab[r0 + r]
+            k = lb[r]
             d = np.nan                                   # NaN: not kept
             if not (has_ignore and k == ignore_label):
                 if 0 <= k < C:
