@@ -15,10 +15,15 @@ types of its own)::
     v = lane < C ? v : -inf             the lanes past the row do not count
     m = max(v)                          a log2(W)-step tree of shuffles and maxima
     e = exp(v - m)                      ebm._fastexp's exp, on all lanes at once (-inf -> 0)
-    s = sum(e)                          a tree of adds (the additions' order is free)
-    top[b : b + W] = e * (1 / s)        one vector store
+    s = sum(e)                          in class order (the other paths' order: same bits)
+    top[b : b + W] = e * (1 / s)        one vector store (1 / s in float64, as elsewhere)
 
-and :func:`row_softmax` returns ``(m, s)``.  The store writes all ``W`` lanes:
+and :func:`row_softmax` returns ``(m, s)``.  :func:`rows8_softmax` does eight rows
+at once, and does more with the same vectors: it transposes them in registers
+(24 shuffles per 8 x 8 block), so that each vector holds one class of the eight
+rows; the max, the exp, the sum and the scale are then lane-by-lane operations,
+with no idle lane past the row's classes and no shuffle tree, and the result is
+transposed back before the stores.  The store writes all ``W`` lanes:
 lanes ``>= C`` hold 0 and land on the first classes of the following rows, which
 are written again when those rows are done.  So the rows must be done in order,
 and a row whose window ``[b, b + W)`` would leave the rows one task owns must
@@ -39,7 +44,7 @@ from numba.extending import intrinsic, overload
 
 from ebm._fastexp import emit_exp_nonpositive
 
-__all__ = ["row_softmax", "row_window", "vector_rows"]
+__all__ = ["row_softmax", "rows8_softmax", "row_window", "vector_rows"]
 
 
 @njit(inline="always")
@@ -75,6 +80,19 @@ def _tree(builder, v, combine):
     return builder.extract_element(v, ir.Constant(i32, 0))
 
 
+def _reciprocal(builder, s):
+    """``1 / s`` computed in float64 and rounded to ``s``'s type (a float or double, or a
+    vector of them), as every path of ebm.softmax_loss computes it: so that a column
+    gets the same bits whichever path did it."""
+    ty = s.type
+    is_vector = isinstance(ty, ir.VectorType)
+    double = ir.VectorType(ir.DoubleType(), ty.count) if is_vector else ir.DoubleType()
+    one = ir.Constant(double, [ir.Constant(ir.DoubleType(), 1.0)] * ty.count) if is_vector else ir.Constant(double, 1.0)
+    if ty == double:
+        return builder.fdiv(one, s)
+    return builder.fptrunc(builder.fdiv(one, builder.fpext(s, double)), ty)
+
+
 def _emit_row_softmax(context, builder, sig, args, W):
     x_type, top_type = sig.args[0], sig.args[1]
     x = context.make_array(x_type)(context, builder, args[0])
@@ -92,8 +110,10 @@ def _emit_row_softmax(context, builder, sig, args, W):
     # max: a > b ? a : b is one maxps/maxpd (which of two NaNs wins does not matter)
     m = _tree(builder, v, lambda a, c: builder.select(builder.fcmp_unordered(">", a, c), a, c))
     e = emit_exp_nonpositive(builder, builder.fsub(v, _splat(builder, m, vec)))
-    s = _tree(builder, e, lambda a, c: builder.fadd(a, c, flags=("reassoc",)))
-    inv = builder.fdiv(ir.Constant(elem, 1.0), s)
+    s = builder.extract_element(e, ir.Constant(ir.IntType(32), 0))
+    for c in range(1, W):                              # in class order, as the other paths add
+        s = builder.fadd(s, builder.extract_element(e, ir.Constant(ir.IntType(32), c)))
+    inv = _reciprocal(builder, s)
     p = builder.fmul(e, _splat(builder, inv, vec))
     builder.store(p, builder.bitcast(builder.gep(top.data, [b]), vec.as_pointer()), align=align)
     return context.make_tuple(builder, sig.return_type, [m, s])
@@ -138,3 +158,159 @@ def _row_softmax_overload(x, top, b, C):
         return _row_softmax_16(x, top, b, C)
 
     return impl
+
+
+# --------------------------------------------------------------------------- 8 rows at once
+# One row per vector leaves lanes idle (6 of 16 at C = 10) and makes the max and
+# the sum shuffle trees, one dependent step after another.  Eight rows at once turn
+# that around: their vectors are transposed in registers, so that each vector holds
+# one class of eight rows; the max, exp, sum and scale are then plain lane-by-lane
+# operations on C vectors, and the result is transposed back.
+
+_UNPACK_LO = [0, 8, 1, 9, 4, 12, 5, 13]          # the shuffles of the classic AVX 8 x 8 transpose
+_UNPACK_HI = [2, 10, 3, 11, 6, 14, 7, 15]
+_PAIRS_LO = [0, 1, 8, 9, 4, 5, 12, 13]
+_PAIRS_HI = [2, 3, 10, 11, 6, 7, 14, 15]
+_HALVES_LO = [0, 1, 2, 3, 8, 9, 10, 11]
+_HALVES_HI = [4, 5, 6, 7, 12, 13, 14, 15]
+
+
+def _shuffle(builder, a, b, mask):
+    return builder.shuffle_vector(a, b, ir.Constant(ir.VectorType(ir.IntType(32), len(mask)), mask))
+
+
+def _transpose8(builder, rows):
+    """``out[j][i] = rows[i][j]`` for eight 8-lane vectors: 24 two-input shuffles in
+    three rounds (pairs of lanes, pairs of pairs, 128-bit halves).  Its own inverse."""
+    t = []
+    for i in range(0, 8, 2):
+        t += [_shuffle(builder, rows[i], rows[i + 1], _UNPACK_LO), _shuffle(builder, rows[i], rows[i + 1], _UNPACK_HI)]
+    u = []
+    for a, b in ((0, 2), (1, 3), (4, 6), (5, 7)):
+        u += [_shuffle(builder, t[a], t[b], _PAIRS_LO), _shuffle(builder, t[a], t[b], _PAIRS_HI)]
+    out = [None] * 8
+    for j in range(4):
+        out[j] = _shuffle(builder, u[j], u[j + 4], _HALVES_LO)
+        out[j + 4] = _shuffle(builder, u[j], u[j + 4], _HALVES_HI)
+    return out
+
+
+def _pairwise(builder, vectors, combine):
+    """``combine`` all ``vectors`` lane by lane, as a balanced tree (independent steps first)."""
+    while len(vectors) > 1:
+        vectors = [combine(vectors[k], vectors[k + 1]) if k + 1 < len(vectors) else vectors[k]
+                   for k in range(0, len(vectors), 2)]
+    return vectors[0]
+
+
+def _emit_rows8_softmax(context, builder, sig, args, halves):
+    x_type, top_type, _, _, m_type, s_type, _ = sig.args
+    x = context.make_array(x_type)(context, builder, args[0])
+    top = context.make_array(top_type)(context, builder, args[1])
+    b = context.cast(builder, args[2], sig.args[2], types.intp)
+    C = context.cast(builder, args[3], sig.args[3], types.intp)
+    m_out = context.make_array(m_type)(context, builder, args[4])
+    s_out = context.make_array(s_type)(context, builder, args[5])
+    j = context.cast(builder, args[6], sig.args[6], types.intp)
+    elem = context.get_value_type(x_type.dtype)
+    vec = ir.VectorType(elem, 8)
+    align = x_type.dtype.bitwidth // 8
+    intp = b.type
+    zero = ir.Constant(vec, [ir.Constant(elem, 0.0)] * 8)
+    minus_inf = ir.Constant(vec, [ir.Constant(elem, float("-inf"))] * 8)
+
+    def pointer(base, offset):
+        return builder.bitcast(builder.gep(base, [offset]), vec.as_pointer())
+
+    classes = []
+    for h in range(halves):                            # classes 8h .. 8h + 7 of the 8 rows
+        lanes = ir.Constant(ir.VectorType(ir.IntType(64), 8), [8 * h + k for k in range(8)])
+        in_row = builder.icmp_signed("<", lanes, _splat(builder, C, lanes.type))
+        rows = []
+        for i in range(8):
+            offset = builder.add(b, builder.add(builder.mul(C, ir.Constant(intp, i)), ir.Constant(intp, 8 * h)))
+            v = builder.load(pointer(x.data, offset), align=align)
+            rows.append(builder.select(in_row, v, minus_inf))
+        classes += _transpose8(builder, rows)
+    n_classes = 8 * halves
+    m = _pairwise(builder, classes, lambda a, c: builder.select(builder.fcmp_unordered(">", a, c), a, c))
+    e = []
+    for c in range(n_classes):                         # exp only for the classes that exist
+        if c == 0:                                     # every row has a class 0
+            e.append(emit_exp_nonpositive(builder, builder.fsub(classes[c], m)))
+            continue
+        exists = builder.icmp_signed("<", ir.Constant(intp, c), C)
+        entry = builder.block
+        with builder.if_then(exists):
+            then_block = builder.block
+            value = emit_exp_nonpositive(builder, builder.fsub(classes[c], m))
+        phi = builder.phi(vec)
+        phi.add_incoming(value, then_block)
+        phi.add_incoming(zero, entry)
+        e.append(phi)
+    s = e[0]
+    for ec in e[1:]:                                   # in class order, as the other paths add
+        s = builder.fadd(s, ec)
+    inv = _reciprocal(builder, s)
+    p = [builder.fmul(ec, inv) for ec in e]
+    row_parts = [_transpose8(builder, p[8 * h:8 * h + 8]) for h in range(halves)]
+    for i in range(8):                                 # in row order: each row's spill is rewritten
+        for h in range(halves):                        # by the next row's store
+            offset = builder.add(b, builder.add(builder.mul(C, ir.Constant(intp, i)), ir.Constant(intp, 8 * h)))
+            builder.store(row_parts[h][i], pointer(top.data, offset), align=align)
+    builder.store(m, builder.bitcast(builder.gep(m_out.data, [j]), vec.as_pointer()), align=align)
+    s_vec = ir.VectorType(context.get_value_type(s_type.dtype), 8)
+    s_wide = s if s_vec == vec else builder.fpext(s, s_vec)
+    builder.store(s_wide, builder.bitcast(builder.gep(s_out.data, [j]), s_vec.as_pointer()),
+                  align=s_type.dtype.bitwidth // 8)
+    return context.get_dummy_value()
+
+
+
+
+def _rows8_types_ok(x, top, b, C, m, s, j):
+    return (isinstance(x, types.Array) and x.ndim == 1 and x.layout == "C" and x.dtype in (types.float32, types.float64)
+            and top == x.copy(readonly=False) and m == x.copy(readonly=False)
+            and isinstance(s, types.Array) and s.ndim == 1 and s.layout == "C" and s.dtype == types.float64
+            and all(isinstance(a, types.Integer) for a in (b, C, j)))
+
+
+def _rows8_intrinsic(halves):
+    @intrinsic
+    def rows8_softmax_h(typingctx, x, top, b, C, m, s, j):
+        if not _rows8_types_ok(x, top, b, C, m, s, j):
+            return None
+
+        def codegen(context, builder, sig, args):
+            return _emit_rows8_softmax(context, builder, sig, args, halves)
+
+        return types.none(x, top, b, C, m, s, j), codegen
+
+    return rows8_softmax_h
+
+
+_rows8_softmax_8 = _rows8_intrinsic(1)
+_rows8_softmax_16 = _rows8_intrinsic(2)
+
+
+def rows8_softmax(x, top, b, C, m, s, j):
+    """Softmax of the 8 rows of ``C`` classes from ``x[b]`` into ``top``; their maxima into
+    ``m[j : j + 8]``, their sums of exponentials into ``s[j : j + 8]`` (float64).
+
+    Jitted code only; ``1 <= C <= 16``.  Like :func:`row_softmax`
+    it writes each row's whole vector (``row_window(C)`` lanes from the row's
+    start), so the last row's vector must stay inside the caller's rows.
+    """
+    raise NotImplementedError("rows8_softmax is for jitted code only")
+
+
+@overload(rows8_softmax, inline="always")
+def _rows8_softmax_overload(x, top, b, C, m, s, j):
+    def impl(x, top, b, C, m, s, j):
+        if C <= 8:
+            _rows8_softmax_8(x, top, b, C, m, s, j)
+        else:
+            _rows8_softmax_16(x, top, b, C, m, s, j)
+
+    return impl
+

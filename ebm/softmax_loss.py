@@ -46,7 +46,7 @@ from numba import njit, prange
 from ebm import _checks
 from ebm._fastexp import add_reassoc, exp_nonpositive, log_ge1, max_num
 from ebm._parallel import launch_twin, twins
-from ebm._rowvec import row_softmax, vector_rows
+from ebm._rowvec import row_softmax, rows8_softmax, vector_rows
 
 __all__ = [
     "softmax_forward",
@@ -74,17 +74,16 @@ __all__ = [
 #   classes are contiguous.  Its max and sums are reductions over c: ``max_num`` and
 #   ``add_reassoc`` let LLVM split them into SIMD lanes.
 # * narrow rows (inner_num == 1, C < NARROW, e.g. 10 classes): a loop over 10 classes
-#   is too short for LLVM to vectorise.  From ROWVEC_MIN classes each row is one
-#   8- or 16-lane vector, written as LLVM IR in ebm._rowvec: the max, exp, sum and
-#   scale of a row in a few vector instructions.  Serial, against the flat exp
-#   below: 1.6x faster at C = 5, 1.5x at C = 10 with AVX-512; 1.15x at C = 5 and
-#   even at C = 10 for an AVX2-only build (16 lanes are two registers there); slower at
-#   C <= 3 on AVX2 and C <= 2 on AVX-512, hence ROWVEC_MIN.
-#   Below it the exp -- the costly part -- runs in one flat SIMD loop over the
-#   block's rows * C contiguous elements, and only the max, the shift and the sums
-#   stay per row.  (Transposing the block instead, for SIMD across rows, measured
-#   2-3x slower: the strided loads and stores become gathers and scatters, or
-#   LLVM's interleaved accesses, which spill registers.)
+#   is too short for LLVM to vectorise, and so is a loop over rows (their classes
+#   are not a stride it can turn into lanes).  So ebm._rowvec writes the vectors as
+#   LLVM IR: eight rows are loaded as eight vectors and transposed in registers,
+#   so that each vector holds one class of the eight rows, and the max, exp, sum
+#   and scale become lane-by-lane operations.  Serial, against the previous path
+#   (a flat SIMD exp with the max, shift and sums per row): 2.0-2.3x faster at
+#   C = 3..5, 1.6x at C = 10, 1.4-1.8x at C = 1 and 2, on AVX-512 and for an
+#   AVX2-only build alike.  (Transposing through memory instead measured 2-3x
+#   slower: the strided loads and stores become gathers and scatters, or LLVM's
+#   interleaved accesses, which spill registers.)
 #
 # The forward kernels return, summed over all columns: the loss (in float64), the
 # number of kept labels, the number of columns whose sum of exponentials is not
@@ -94,8 +93,7 @@ __all__ = [
 # valid input pays nothing extra for validation.
 
 TILE = 512          # positions per task (tiles)
-NARROW = 16         # rows with fewer classes take a narrow path: ...
-ROWVEC_MIN = 5      # ... one vector per row (ebm._rowvec) from this many classes, else the flat exp
+NARROW = 16         # rows with fewer classes go through SIMD vectors of rows (ebm._rowvec)
 BLOCK = 8192        # elements per task (rows)
 SUM_BLOCK = 32      # classes summed in x's dtype before a float64 add (tiles)
 ROW_SUM_MAX = 4096  # rows up to this wide sum in x's dtype (SIMD lanes: <= 128 terms each)
@@ -205,24 +203,29 @@ def _tiles_forward_task(x, lab, has_ignore, ignore_label, with_loss, top, out, t
 
 @njit(error_model="numpy")
 def _narrow_rows_vector(x, top, r0, r1, m, s):
-    """Rows ``r0:r1`` of an (N, C) batch, ``ROWVEC_MIN <= C < NARROW``: each row in one vector.
+    """Rows ``r0:r1`` of an (N, C) batch, ``C < NARROW``, in SIMD vectors.
 
-    :func:`ebm._rowvec.row_softmax` does a whole row (max, exp, sum, scale) in a
-    handful of vector instructions.  Its store spills zeros onto the following
-    rows, so the rows go in order, and the last rows, whose vector would reach
-    past ``r1`` (into another task's rows), are done one class at a time.  Fills
-    each row's max ``m`` and sum of exponentials ``s``.
+    :func:`ebm._rowvec.rows8_softmax` does eight rows (max, exp, sum, scale) in
+    vectors that each hold one class of the eight, :func:`ebm._rowvec.row_softmax`
+    one row in one vector.  Their stores spill zeros onto the following rows, so
+    the rows go in order, and the last rows, whose vector would reach past ``r1``
+    (into another task's rows), are done one class at a time.  Fills each row's
+    max ``m`` and sum of exponentials ``s``.
     """
     C = x.shape[1]
     n = r1 - r0
     xf = x[r0:r1].reshape(-1)
     tf = top[r0:r1].reshape(-1)
     n_vec = vector_rows(n, C)
-    for r in range(n_vec):
+    n_8 = n_vec - n_vec % 8
+    inv_x = np.empty(1, x.dtype)
+    for g in range(0, n_8, 8):                          # eight rows at a time ...
+        rows8_softmax(xf, tf, g * C, C, m, s, g)
+    for r in range(n_8, n_vec):                         # ... then one vector a row ...
         mr, sr = row_softmax(xf, tf, r * C, C)
         m[r] = mr
         s[r] = sr
-    for r in range(n_vec, n):
+    for r in range(n_vec, n):                           # ... and the last rows one class at a time
         xr, tr = x[r0 + r], top[r0 + r]
         mr = xr[0]
         for c in range(1, C):
@@ -233,7 +236,8 @@ def _narrow_rows_vector(x, top, r0, r1, m, s):
             e = exp_nonpositive(xr[c] - mr)
             tr[c] = e
             sr += e
-        inv = (sr - sr + 1) / sr
+        inv_x[0] = 1.0 / np.float64(sr)                 # 1 / s, rounded to x's dtype
+        inv = inv_x[0]
         for c in range(C):
             tr[c] = tr[c] * inv
         m[r] = mr
@@ -241,53 +245,15 @@ def _narrow_rows_vector(x, top, r0, r1, m, s):
 
 
 @njit(error_model="numpy")
-def _narrow_rows_flat(x, top, r0, r1, m, s):
-    """Rows ``r0:r1`` of an (N, C) batch, ``C < ROWVEC_MIN``: one flat SIMD loop for the exp.
-
-    The max, the shift and the sums run per row (short loops); the exp, the costly
-    part, runs over the block's rows * C contiguous elements in one SIMD loop.
-    Fills ``m`` and ``s`` as :func:`_narrow_rows_vector` does.
-    """
-    C = x.shape[1]
-    n = r1 - r0
-    tf = top[r0:r1].reshape(-1)
-    for r in range(n):                                  # (2-D indexing and a plain compare:
-        xr, tr = x[r0 + r], top[r0 + r]                 # measured faster than maxnum on
-        mr = xr[0]                                      # flat indices for such short rows;
-        for c in range(1, C):                           # a NaN never wins, and poisons the
-            v = xr[c]                                   # column's sum through exp anyway)
-            mr = v if v > mr else mr
-        m[r] = mr
-        for c in range(C):
-            tr[c] = xr[c] - mr
-    for a in range(tf.size):
-        tf[a] = exp_nonpositive(tf[a])
-    inv_x = np.empty(1, x.dtype)                        # 1 / s, rounded to x's dtype
-    for r in range(n):
-        tr = top[r0 + r]
-        sr = 0.0
-        for c in range(C):
-            sr += tr[c]
-        s[r] = sr
-        inv_x[0] = 1.0 / sr
-        inv = inv_x[0]
-        for c in range(C):
-            tr[c] *= inv
-
-
-@njit(error_model="numpy")
 def _narrow_forward_task(x, lab, has_ignore, ignore_label, with_loss, top, out, t, rows):
-    # x, top: (N, C) with C < NARROW; a task is a block of rows
+    # x, top: (N, C) with C < NARROW; a task is a block of rows, done in SIMD vectors
     N, C = x.shape
     r0 = t * rows
     r1 = min(r0 + rows, N)
     n = r1 - r0
     m = np.empty(n, x.dtype)
     s = np.empty(n)
-    if C >= ROWVEC_MIN:
-        _narrow_rows_vector(x, top, r0, r1, m, s)
-    else:
-        _narrow_rows_flat(x, top, r0, r1, m, s)
+    _narrow_rows_vector(x, top, r0, r1, m, s)
     if with_loss:
         xf = x[r0:r1].reshape(-1)
         lb = lab[r0:r1]

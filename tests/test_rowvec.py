@@ -1,9 +1,10 @@
-"""The one-vector-per-row softmax of ebm._rowvec, and the narrow kernel that uses it.
+"""The SIMD vectors of rows of ebm._rowvec, and the narrow kernel that uses them.
 
 The narrow kernel as a whole is compared with ebm.reference in test_fast_paths.py;
 here are the parts of the contract the comparison alone would not catch: what the
-vector store writes past its row, how many rows may use it, and that a NaN, +inf
-or all -inf row done in a vector is reported.
+vector stores write past their rows, how many rows may use them, and that a NaN,
++inf or all -inf row is reported whichever code (eight rows, one row in a vector,
+scalar) did it.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from numba import njit
 import ebm
 from ebm import _parallel
 from ebm import softmax_loss as core
-from ebm._rowvec import row_softmax, row_window, vector_rows
+from ebm._rowvec import row_softmax, row_window, rows8_softmax, vector_rows
 
 
 @njit
@@ -23,8 +24,13 @@ def _one_row(x, top, b, C):
     return row_softmax(x, top, b, C)
 
 
+@njit
+def _eight_rows(x, top, b, C, m, s, j):
+    rows8_softmax(x, top, b, C, m, s, j)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("C", [5, 8, 9, 10, 15])
+@pytest.mark.parametrize("C", [1, 2, 5, 8, 9, 10, 15])
 def test_one_row_writes_its_softmax_then_zeros_and_nothing_past_its_vector(dtype, C):
     rng = np.random.default_rng(C)
     W = row_window(C)
@@ -43,6 +49,37 @@ def test_one_row_writes_its_softmax_then_zeros_and_nothing_past_its_vector(dtype
     assert np.all(top[:b] == 7.0)                              # before the row: untouched
     assert np.all(top[b + C:b + W] == 0.0)                     # the spill: zeros
     assert np.all(top[b + W:] == 7.0)                          # past the vector: untouched
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("C", [1, 2, 5, 8, 9, 10, 15])
+def test_eight_rows_write_their_softmax_and_stay_inside_the_last_rows_vector(dtype, C):
+    rng = np.random.default_rng(C)
+    W = row_window(C)
+    b = 3                                                        # an unaligned start
+    x = (rng.normal(scale=4.0, size=b + 7 * C + W + 5)).astype(dtype)
+    x[b + 2 * C:b + 3 * C] += 30.0                              # rows of very different scales
+    top = np.full(x.size, 7.0, dtype=dtype)
+    m = np.full(11, 7.0, dtype=dtype)
+    s = np.full(11, 7.0)
+    _eight_rows(x, top, b, C, m, s, 2)
+    rows = x[b:b + 8 * C].reshape(8, C).astype(np.float64)
+    e = np.exp(rows - rows.max(axis=1, keepdims=True))
+    want = e / e.sum(axis=1, keepdims=True)
+    eps = np.finfo(dtype).eps
+    bound = want * (4 + np.abs(rows - rows.max(axis=1, keepdims=True))) * eps
+    got = top[b:b + 8 * C].reshape(8, C)
+    assert np.all(np.abs(got - want) <= bound)
+    assert np.array_equal(m[2:10], rows.max(axis=1).astype(dtype))
+    np.testing.assert_allclose(s[2:10], e.sum(axis=1), rtol=4 * C * eps)
+    assert np.all(m[:2] == 7.0) and np.all(m[10:] == 7.0) and np.all(s[:2] == 7.0) and np.all(s[10:] == 7.0)
+    assert np.all(top[:b] == 7.0)
+    end = b + 7 * C + W                                          # the last row's vector
+    assert np.all(top[b + 8 * C:end] == 0.0)                   # its spill: zeros
+    assert np.all(top[end:] == 7.0)                            # past it: untouched
+    if C > 1:                                                  # (one class: every row is [1.0])
+        # ... and the check is tight enough to see the rows' results swapped
+        assert not np.all(np.abs(got[[1, 0, 2, 3, 4, 5, 6, 7]] - want) <= bound)
 
 
 def test_the_row_check_rejects_a_wrong_normaliser():
@@ -77,13 +114,14 @@ def twin(request, monkeypatch):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("poison", ["nan", "+inf", "all -inf"])
-def test_a_bad_row_done_in_a_vector_is_reported(twin, dtype, poison):
+@pytest.mark.parametrize("r", [20, 817, 818], ids=["eight-rows", "one-row-vector", "scalar-tail"])
+def test_a_bad_row_is_reported_whichever_code_does_it(twin, dtype, poison, r):
     rng = np.random.default_rng(1)
     N, C = 2000, 10
-    assert C >= core.ROWVEC_MIN and vector_rows(core.BLOCK // C, C) > 20
+    rows = core.BLOCK // C                                     # the first task's rows: 0 .. 818
+    assert vector_rows(rows, C) == 818 and rows == 819
     x = rng.normal(size=(N, C)).astype(dtype)
     label = rng.integers(0, C, N)
-    r = 20                                                     # a row of the vector loop
     if poison == "nan":
         x[r, 3] = np.nan
     elif poison == "+inf":
