@@ -40,11 +40,12 @@ from __future__ import annotations
 
 from llvmlite import ir
 from numba import njit, types
+from numba.core import cgutils
 from numba.extending import intrinsic, overload
 
 from ebm._fastexp import emit_exp_nonpositive
 
-__all__ = ["row_softmax", "rows8_softmax", "row_window", "vector_rows"]
+__all__ = ["row_softmax", "rows8_softmax", "rows_loss_diff", "row_window", "vector_rows"]
 
 
 @njit(inline="always")
@@ -314,3 +315,91 @@ def _rows8_softmax_overload(x, top, b, C, m, s, j):
 
     return impl
 
+
+
+# --------------------------------------------------------------------------- the loss backward
+# bottom_diff = (prob - onehot(k)) * w, 0 for an ignored row: one vector a row, in an
+# IR loop over the rows (the vector accumulator of the finiteness check stays in a
+# register across the rows).
+
+def _emit_rows_loss_diff(context, builder, sig, args, W):
+    p_type, lab_type, d_type = sig.args[:3]
+    p = context.make_array(p_type)(context, builder, args[0])
+    lab = context.make_array(lab_type)(context, builder, args[1])
+    d = context.make_array(d_type)(context, builder, args[2])
+    n = context.cast(builder, args[3], sig.args[3], types.intp)
+    C = context.cast(builder, args[4], sig.args[4], types.intp)
+    w = args[5]
+    has_ignore = context.cast(builder, args[6], sig.args[6], types.boolean)
+    ignore_label = context.cast(builder, args[7], sig.args[7], types.int64)
+    elem = context.get_value_type(p_type.dtype)
+    vec = ir.VectorType(elem, W)
+    i64 = ir.IntType(64)
+    align = p_type.dtype.bitwidth // 8
+    zero = ir.Constant(vec, [ir.Constant(elem, 0.0)] * W)
+    one = ir.Constant(vec, [ir.Constant(elem, 1.0)] * W)
+    lanes = ir.Constant(ir.VectorType(i64, W), list(range(W)))
+    w_vec = _splat(builder, w, vec)
+    check = cgutils.alloca_once_value(builder, zero)
+    bad = cgutils.alloca_once_value(builder, ir.Constant(i64, 0))
+    with cgutils.for_range(builder, n) as loop:
+        r = loop.index
+        k = builder.load(builder.gep(lab.data, [r]))
+        ignored = builder.and_(has_ignore, builder.icmp_signed("==", k, ignore_label))
+        in_range = builder.and_(builder.icmp_signed(">=", k, ir.Constant(i64, 0)), builder.icmp_signed("<", k, C))
+        is_bad = builder.and_(builder.not_(in_range), builder.not_(ignored))
+        builder.store(builder.add(builder.load(bad), builder.zext(is_bad, i64)), bad)
+        offset = builder.mul(r, C)
+        v = builder.load(builder.bitcast(builder.gep(p.data, [offset]), vec.as_pointer()), align=align)
+        builder.store(builder.fadd(builder.load(check), builder.fmul(v, zero)), check)   # NaN iff not finite
+        hot = builder.icmp_signed("==", lanes, _splat(builder, k, lanes.type))
+        diff = builder.fmul(builder.select(hot, builder.fsub(v, one), v), w_vec)        # (1) and (2)
+        diff = builder.select(ignored, zero, diff)                                      # (3)
+        builder.store(diff, builder.bitcast(builder.gep(d.data, [offset]), vec.as_pointer()), align=align)
+    total = _tree(builder, builder.load(check), lambda a, c: builder.fadd(a, c))
+    return context.make_tuple(builder, sig.return_type, [builder.load(bad), total])
+
+
+def _rows_loss_diff_intrinsic(W):
+    @intrinsic
+    def rows_loss_diff_w(typingctx, p, lab, d, n, C, w, has_ignore, ignore_label):
+        ok = (isinstance(p, types.Array) and p.ndim == 1 and p.layout == "C" and p.dtype in (types.float32, types.float64)
+              and d == p.copy(readonly=False) and isinstance(lab, types.Array) and lab.ndim == 1
+              and lab.layout == "C" and lab.dtype == types.int64 and w == p.dtype
+              and isinstance(has_ignore, types.Boolean)
+              and all(isinstance(a, types.Integer) for a in (n, C, ignore_label)))
+        if not ok:
+            return None
+
+        def codegen(context, builder, sig, args):
+            return _emit_rows_loss_diff(context, builder, sig, args, W)
+
+        return types.Tuple((types.int64, p.dtype))(p, lab, d, n, C, w, has_ignore, ignore_label), codegen
+
+    return rows_loss_diff_w
+
+
+_rows_loss_diff_8 = _rows_loss_diff_intrinsic(8)
+_rows_loss_diff_16 = _rows_loss_diff_intrinsic(16)
+
+
+def rows_loss_diff(p, lab, d, n, C, w, has_ignore, ignore_label):
+    """The softmax loss's backward for the first ``n`` rows of ``C`` classes of ``p``
+    (flat): ``d = (p - onehot(lab)) * w``, 0 for a row whose label is ``ignore_label``.
+
+    Jitted code only; ``n <= vector_rows(rows, C)`` of the caller's rows (each row's
+    store spills onto the next rows, as :func:`row_softmax`'s does).  Returns
+    ``(labels out of range and not ignored, check)``, where ``check`` is the sum of
+    ``p * 0`` over the rows' vectors: 0 when every value read is finite, else NaN.
+    """
+    raise NotImplementedError("rows_loss_diff is for jitted code only")
+
+
+@overload(rows_loss_diff, inline="always")
+def _rows_loss_diff_overload(p, lab, d, n, C, w, has_ignore, ignore_label):
+    def impl(p, lab, d, n, C, w, has_ignore, ignore_label):
+        if C <= 8:
+            return _rows_loss_diff_8(p, lab, d, n, C, w, has_ignore, ignore_label)
+        return _rows_loss_diff_16(p, lab, d, n, C, w, has_ignore, ignore_label)
+
+    return impl

@@ -46,7 +46,7 @@ from numba import njit, prange
 from ebm import _checks
 from ebm._fastexp import add_reassoc, exp_nonpositive, log_ge1, max_num
 from ebm._parallel import launch_twin, twins
-from ebm._rowvec import row_softmax, rows8_softmax, vector_rows
+from ebm._rowvec import row_softmax, rows8_softmax, rows_loss_diff, vector_rows
 
 __all__ = [
     "softmax_forward",
@@ -446,12 +446,19 @@ def _loss_backward_rows_task(prob, lab, has_ignore, ignore_label, w, bottom_diff
     df = bottom_diff[r0:r1].reshape(-1)
     zero = w - w                                       # 0 in prob's dtype (w is finite)
     chk = zero
+    bad_label = 0
+    first = r0                                         # the first row left for the loops below
+    if C < NARROW:                                     # short rows: one SIMD vector a row
+        n_vec = vector_rows(r1 - r0, C)
+        bad_label, chk = rows_loss_diff(pf, lab[r0:r1], df, n_vec, C, w, has_ignore, ignore_label)
+        first = r0 + n_vec
+        pf = prob[first:r1].reshape(-1)
+        df = bottom_diff[first:r1].reshape(-1)
     for a in range(pf.size):                            # ② copy prob, scaled
         v = pf[a]
         df[a] = v * w
         chk = add_reassoc(chk, v * zero)
-    bad_label = 0
-    for r in range(r0, r1):
+    for r in range(first, r1):
         k = lab[r]
         if has_ignore and k == ignore_label:            # ③ ignored -> 0
             for c in range(C):

@@ -16,7 +16,7 @@ from numba import njit
 import ebm
 from ebm import _parallel
 from ebm import softmax_loss as core
-from ebm._rowvec import row_softmax, row_window, rows8_softmax, vector_rows
+from ebm._rowvec import row_softmax, row_window, rows8_softmax, rows_loss_diff, vector_rows
 
 
 @njit
@@ -27,6 +27,39 @@ def _one_row(x, top, b, C):
 @njit
 def _eight_rows(x, top, b, C, m, s, j):
     rows8_softmax(x, top, b, C, m, s, j)
+
+
+@njit
+def _loss_diff(p, lab, d, n, C, w, has_ignore, ignore_label):
+    return rows_loss_diff(p, lab, d, n, C, w, has_ignore, ignore_label)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("C", [1, 2, 5, 8, 9, 10, 15])
+def test_the_loss_backward_rows_are_the_formula_and_stay_inside_their_vectors(dtype, C):
+    rng = np.random.default_rng(C)
+    rows = 12
+    n = vector_rows(rows, C)
+    p = rng.random(rows * C).astype(dtype)
+    lab = rng.integers(0, C, rows)
+    lab[3] = 255                                                 # ignored
+    w = dtype(0.37)
+    d = np.full(rows * C, 7.0, dtype=dtype)
+    bad, check = _loss_diff(p, lab, d, n, C, w, True, 255)
+    want = (p.reshape(rows, C) - np.eye(C, dtype=dtype)[np.minimum(lab, C - 1)]) * w
+    want[3] = 0.0
+    got = d.reshape(rows, C)
+    np.testing.assert_array_equal(got[:n], want[:n])             # the same formula, the same bits
+    last_end = (n - 1) * C + row_window(C)                       # the last row's vector
+    assert np.all(d[n * C:last_end] != 7.0) and np.all(d[last_end:] == 7.0)
+    assert bad == 0 and check == 0.0
+    # out of range labels are counted, a NaN in p shows in the check
+    lab[5] = C
+    p[2 * C] = np.nan
+    bad, check = _loss_diff(p, lab, d, n, C, w, True, 255)
+    assert bad == (1 if n > 5 else 0) and (np.isnan(check) if n > 2 else True)
+    # ... and the comparison above sees half the gradient
+    assert not np.array_equal(0.5 * want[:n], want[:n])
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
