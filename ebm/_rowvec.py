@@ -20,10 +20,10 @@ types of its own)::
 
 and :func:`row_softmax` returns ``(m, s)``.  :func:`rows8_softmax` does eight rows
 at once, and does more with the same vectors: it transposes them in registers
-(24 shuffles per 8 x 8 block), so that each vector holds one class of the eight
-rows; the max, the exp, the sum and the scale are then lane-by-lane operations,
-with no idle lane past the row's classes and no shuffle tree, and the result is
-transposed back before the stores.  The store writes all ``W`` lanes:
+(24 shuffles per 8 x 8 block, 12 for the 4 classes of a row of 9 to 12), so that
+each vector holds one class of the eight rows; the max, the exp, the sum and the
+scale are then lane-by-lane operations, with no idle lane past the row's classes
+and no shuffle tree, and the result is transposed back before the stores.  The store writes all ``W`` lanes:
 lanes ``>= C`` hold 0 and land on the first classes of the following rows, which
 are written again when those rows are done.  So the rows must be done in order,
 and a row whose window ``[b, b + W)`` would leave the rows one task owns must
@@ -45,13 +45,20 @@ from numba.extending import intrinsic, overload
 
 from ebm._fastexp import emit_exp_nonpositive
 
-__all__ = ["row_softmax", "rows8_softmax", "rows_loss_diff", "row_window", "vector_rows"]
+__all__ = ["row_softmax", "rows8_softmax", "rows_loss_diff", "row_window", "rows8_window", "vector_rows"]
 
 
 @njit(inline="always")
 def row_window(C):
     """The vector width ``W`` (8 or 16 lanes) that holds a row of ``C <= 16`` classes."""
     return 8 if C <= 8 else 16
+
+
+@njit(inline="always")
+def rows8_window(C):
+    """How many classes :func:`rows8_softmax` loads and stores per row: 8, 12 or 16 (at most
+    ``row_window(C)``)."""
+    return 8 if C <= 8 else (12 if C <= 12 else 16)
 
 
 @njit(inline="always")
@@ -204,7 +211,30 @@ def _pairwise(builder, vectors, combine):
     return vectors[0]
 
 
-def _emit_rows8_softmax(context, builder, sig, args, halves):
+def _transpose4x8(builder, rows):
+    """Eight 4-lane rows into four 8-lane class vectors: ``out[j][i] = rows[i][j]``
+    (pairs of rows side by side, then a 4 x 4 transpose in each 128-bit half)."""
+    a = [_shuffle(builder, rows[i], rows[i + 4], list(range(8))) for i in range(4)]
+    return _transpose4_in_halves(builder, a)
+
+
+def _untranspose4x8(builder, classes):
+    """The inverse of :func:`_transpose4x8`: four 8-lane class vectors into eight 4-lane rows."""
+    a = _transpose4_in_halves(builder, classes)
+    low, high = list(range(4)), list(range(4, 8))
+    return [_shuffle(builder, a[i], a[i], low) for i in range(4)] + [_shuffle(builder, a[i], a[i], high) for i in range(4)]
+
+
+def _transpose4_in_halves(builder, a):
+    """The 4 x 4 transpose of four 8-lane vectors, in each 128-bit half on its own."""
+    t = [_shuffle(builder, a[0], a[1], _UNPACK_LO), _shuffle(builder, a[0], a[1], _UNPACK_HI),
+         _shuffle(builder, a[2], a[3], _UNPACK_LO), _shuffle(builder, a[2], a[3], _UNPACK_HI)]
+    return [_shuffle(builder, t[0], t[2], _PAIRS_LO), _shuffle(builder, t[0], t[2], _PAIRS_HI),
+            _shuffle(builder, t[1], t[3], _PAIRS_LO), _shuffle(builder, t[1], t[3], _PAIRS_HI)]
+
+
+def _emit_rows8_softmax(context, builder, sig, args, parts):
+    """``parts``: the widths of the pieces a row is loaded in (8, then 8 or 4): 8, 12 or 16 classes."""
     x_type, top_type, _, _, m_type, s_type, _ = sig.args
     x = context.make_array(x_type)(context, builder, args[0])
     top = context.make_array(top_type)(context, builder, args[1])
@@ -218,22 +248,24 @@ def _emit_rows8_softmax(context, builder, sig, args, halves):
     align = x_type.dtype.bitwidth // 8
     intp = b.type
     zero = ir.Constant(vec, [ir.Constant(elem, 0.0)] * 8)
-    minus_inf = ir.Constant(vec, [ir.Constant(elem, float("-inf"))] * 8)
+    starts = [sum(parts[:q]) for q in range(len(parts))]
 
-    def pointer(base, offset):
-        return builder.bitcast(builder.gep(base, [offset]), vec.as_pointer())
+    def pointer(base, offset, width):
+        return builder.bitcast(builder.gep(base, [offset]), ir.VectorType(elem, width).as_pointer())
+
+    def row_offset(i, start):
+        return builder.add(b, builder.add(builder.mul(C, ir.Constant(intp, i)), ir.Constant(intp, start)))
 
     classes = []
-    for h in range(halves):                            # classes 8h .. 8h + 7 of the 8 rows
-        lanes = ir.Constant(ir.VectorType(ir.IntType(64), 8), [8 * h + k for k in range(8)])
+    for width, start in zip(parts, starts):            # classes start .. start + width - 1 of the 8 rows
+        piece = ir.VectorType(elem, width)
+        lanes = ir.Constant(ir.VectorType(ir.IntType(64), width), [start + k for k in range(width)])
         in_row = builder.icmp_signed("<", lanes, _splat(builder, C, lanes.type))
-        rows = []
-        for i in range(8):
-            offset = builder.add(b, builder.add(builder.mul(C, ir.Constant(intp, i)), ir.Constant(intp, 8 * h)))
-            v = builder.load(pointer(x.data, offset), align=align)
-            rows.append(builder.select(in_row, v, minus_inf))
-        classes += _transpose8(builder, rows)
-    n_classes = 8 * halves
+        minus_inf = ir.Constant(piece, [ir.Constant(elem, float("-inf"))] * width)
+        rows = [builder.select(in_row, builder.load(pointer(x.data, row_offset(i, start), width), align=align),
+                               minus_inf) for i in range(8)]
+        classes += _transpose8(builder, rows) if width == 8 else _transpose4x8(builder, rows)
+    n_classes = sum(parts)
     m = _pairwise(builder, classes, lambda a, c: builder.select(builder.fcmp_unordered(">", a, c), a, c))
     e = []
     for c in range(n_classes):                         # exp only for the classes that exist
@@ -254,11 +286,11 @@ def _emit_rows8_softmax(context, builder, sig, args, halves):
         s = builder.fadd(s, ec)
     inv = _reciprocal(builder, s)
     p = [builder.fmul(ec, inv) for ec in e]
-    row_parts = [_transpose8(builder, p[8 * h:8 * h + 8]) for h in range(halves)]
+    row_parts = [_transpose8(builder, p[start:start + 8]) if width == 8 else _untranspose4x8(builder, p[start:start + 4])
+                 for width, start in zip(parts, starts)]
     for i in range(8):                                 # in row order: each row's spill is rewritten
-        for h in range(halves):                        # by the next row's store
-            offset = builder.add(b, builder.add(builder.mul(C, ir.Constant(intp, i)), ir.Constant(intp, 8 * h)))
-            builder.store(row_parts[h][i], pointer(top.data, offset), align=align)
+        for q, (width, start) in enumerate(zip(parts, starts)):   # by the next row's store
+            builder.store(row_parts[q][i], pointer(top.data, row_offset(i, start), width), align=align)
     builder.store(m, builder.bitcast(builder.gep(m_out.data, [j]), vec.as_pointer()), align=align)
     s_vec = ir.VectorType(context.get_value_type(s_type.dtype), 8)
     s_wide = s if s_vec == vec else builder.fpext(s, s_vec)
@@ -276,31 +308,32 @@ def _rows8_types_ok(x, top, b, C, m, s, j):
             and all(isinstance(a, types.Integer) for a in (b, C, j)))
 
 
-def _rows8_intrinsic(halves):
+def _rows8_intrinsic(parts):
     @intrinsic
     def rows8_softmax_h(typingctx, x, top, b, C, m, s, j):
         if not _rows8_types_ok(x, top, b, C, m, s, j):
             return None
 
         def codegen(context, builder, sig, args):
-            return _emit_rows8_softmax(context, builder, sig, args, halves)
+            return _emit_rows8_softmax(context, builder, sig, args, parts)
 
         return types.none(x, top, b, C, m, s, j), codegen
 
     return rows8_softmax_h
 
 
-_rows8_softmax_8 = _rows8_intrinsic(1)
-_rows8_softmax_16 = _rows8_intrinsic(2)
+_rows8_softmax_8 = _rows8_intrinsic((8,))
+_rows8_softmax_12 = _rows8_intrinsic((8, 4))
+_rows8_softmax_16 = _rows8_intrinsic((8, 8))
 
 
 def rows8_softmax(x, top, b, C, m, s, j):
     """Softmax of the 8 rows of ``C`` classes from ``x[b]`` into ``top``; their maxima into
     ``m[j : j + 8]``, their sums of exponentials into ``s[j : j + 8]`` (float64).
 
-    Jitted code only; ``1 <= C <= 16``.  Like :func:`row_softmax`
-    it writes each row's whole vector (``row_window(C)`` lanes from the row's
-    start), so the last row's vector must stay inside the caller's rows.
+    Jitted code only; ``1 <= C <= 16``.  Like :func:`row_softmax` it writes
+    more than the row: ``rows8_window(C)`` lanes from each row's start (never
+    more than ``row_window(C)``), so the last row's must stay inside the caller's rows.
     """
     raise NotImplementedError("rows8_softmax is for jitted code only")
 
@@ -308,8 +341,10 @@ def rows8_softmax(x, top, b, C, m, s, j):
 @overload(rows8_softmax, inline="always")
 def _rows8_softmax_overload(x, top, b, C, m, s, j):
     def impl(x, top, b, C, m, s, j):
-        if C <= 8:
+        if C <= 8:                                     # as rows8_window(C)
             _rows8_softmax_8(x, top, b, C, m, s, j)
+        elif C <= 12:
+            _rows8_softmax_12(x, top, b, C, m, s, j)
         else:
             _rows8_softmax_16(x, top, b, C, m, s, j)
 

@@ -16,7 +16,7 @@ from numba import njit
 import ebm
 from ebm import _parallel
 from ebm import softmax_loss as core
-from ebm._rowvec import row_softmax, row_window, rows8_softmax, rows_loss_diff, vector_rows
+from ebm._rowvec import row_softmax, row_window, rows8_softmax, rows8_window, rows_loss_diff, vector_rows
 
 
 @njit
@@ -35,7 +35,7 @@ def _loss_diff(p, lab, d, n, C, w, has_ignore, ignore_label):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("C", [1, 2, 5, 8, 9, 10, 15])
+@pytest.mark.parametrize("C", [1, 2, 5, 8, 9, 10, 12, 13, 15])
 def test_the_loss_backward_rows_are_the_formula_and_stay_inside_their_vectors(dtype, C):
     rng = np.random.default_rng(C)
     rows = 12
@@ -63,7 +63,7 @@ def test_the_loss_backward_rows_are_the_formula_and_stay_inside_their_vectors(dt
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("C", [1, 2, 5, 8, 9, 10, 15])
+@pytest.mark.parametrize("C", [1, 2, 5, 8, 9, 10, 12, 13, 15])
 def test_one_row_writes_its_softmax_then_zeros_and_nothing_past_its_vector(dtype, C):
     rng = np.random.default_rng(C)
     W = row_window(C)
@@ -85,7 +85,7 @@ def test_one_row_writes_its_softmax_then_zeros_and_nothing_past_its_vector(dtype
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("C", [1, 2, 5, 8, 9, 10, 15])
+@pytest.mark.parametrize("C", [1, 2, 5, 8, 9, 10, 12, 13, 15])
 def test_eight_rows_write_their_softmax_and_stay_inside_the_last_rows_vector(dtype, C):
     rng = np.random.default_rng(C)
     W = row_window(C)
@@ -107,7 +107,8 @@ def test_eight_rows_write_their_softmax_and_stay_inside_the_last_rows_vector(dty
     np.testing.assert_allclose(s[2:10], e.sum(axis=1), rtol=4 * C * eps)
     assert np.all(m[:2] == 7.0) and np.all(m[10:] == 7.0) and np.all(s[:2] == 7.0) and np.all(s[10:] == 7.0)
     assert np.all(top[:b] == 7.0)
-    end = b + 7 * C + W                                          # the last row's vector
+    assert C <= rows8_window(C) <= W
+    end = b + 7 * C + rows8_window(C)                            # the last row's vector
     assert np.all(top[b + 8 * C:end] == 0.0)                   # its spill: zeros
     assert np.all(top[end:] == 7.0)                            # past it: untouched
     if C > 1:                                                  # (one class: every row is [1.0])
