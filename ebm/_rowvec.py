@@ -45,7 +45,7 @@ from numba.extending import intrinsic, overload
 
 from ebm._fastexp import emit_exp_nonpositive
 
-__all__ = ["row_softmax", "rows8_softmax", "rows_loss_diff", "row_window", "rows8_window", "vector_rows"]
+__all__ = ["row_softmax", "rows8_softmax", "rows_loss_diff", "rows_softmax_diff", "row_window", "rows8_window", "vector_rows"]
 
 
 @njit(inline="always")
@@ -436,5 +436,85 @@ def _rows_loss_diff_overload(p, lab, d, n, C, w, has_ignore, ignore_label):
         if C <= 8:
             return _rows_loss_diff_8(p, lab, d, n, C, w, has_ignore, ignore_label)
         return _rows_loss_diff_16(p, lab, d, n, C, w, has_ignore, ignore_label)
+
+    return impl
+
+
+# --------------------------------------------------------------------------- the softmax backward
+# bottom_diff = top_data * (top_diff - <top_data, top_diff>), the dot in float64 over
+# the row's classes: one vector a row, in an IR loop.
+
+def _emit_rows_softmax_diff(context, builder, sig, args, W):
+    p_type = sig.args[0]
+    p = context.make_array(p_type)(context, builder, args[0])
+    g = context.make_array(sig.args[1])(context, builder, args[1])
+    d = context.make_array(sig.args[2])(context, builder, args[2])
+    n = context.cast(builder, args[3], sig.args[3], types.intp)
+    C = context.cast(builder, args[4], sig.args[4], types.intp)
+    elem = context.get_value_type(p_type.dtype)
+    vec = ir.VectorType(elem, W)
+    double = ir.DoubleType()
+    wide = ir.VectorType(double, W)
+    i64 = ir.IntType(64)
+    align = p_type.dtype.bitwidth // 8
+    lanes = ir.Constant(ir.VectorType(i64, W), list(range(W)))
+    in_row = builder.icmp_signed("<", lanes, _splat(builder, C, lanes.type))
+    zero = ir.Constant(wide, [ir.Constant(double, 0.0)] * W)
+    bad = cgutils.alloca_once_value(builder, ir.Constant(i64, 0))
+    with cgutils.for_range(builder, n) as loop:
+        offset = builder.mul(loop.index, C)
+        vp = builder.load(builder.bitcast(builder.gep(p.data, [offset]), vec.as_pointer()), align=align)
+        vg = builder.load(builder.bitcast(builder.gep(g.data, [offset]), vec.as_pointer()), align=align)
+        wp, wg = (v if elem == double else builder.fpext(v, wide) for v in (vp, vg))
+        products = builder.select(in_row, builder.fmul(wp, wg), zero)
+        dot = _tree(builder, products, lambda a, c: builder.fadd(a, c, flags=("reassoc",)))
+        finite = builder.fcmp_ordered("<", builder.call(
+            cgutils.get_or_insert_function(builder.module, ir.FunctionType(double, [double]), "llvm.fabs.f64"), [dot]),
+            ir.Constant(double, float("inf")))
+        builder.store(builder.add(builder.load(bad), builder.zext(builder.not_(finite), i64)), bad)
+        dx = dot if elem == double else builder.fptrunc(dot, elem)
+        diff = builder.fmul(vp, builder.fsub(vg, _splat(builder, dx, vec)))
+        builder.store(diff, builder.bitcast(builder.gep(d.data, [offset]), vec.as_pointer()), align=align)
+    return builder.load(bad)
+
+
+def _rows_softmax_diff_intrinsic(W):
+    @intrinsic
+    def rows_softmax_diff_w(typingctx, p, g, d, n, C):
+        ok = (isinstance(p, types.Array) and p.ndim == 1 and p.layout == "C" and p.dtype in (types.float32, types.float64)
+              and g == p.copy(readonly=False) and d == p.copy(readonly=False)
+              and isinstance(n, types.Integer) and isinstance(C, types.Integer))
+        if not ok:
+            return None
+
+        def codegen(context, builder, sig, args):
+            return _emit_rows_softmax_diff(context, builder, sig, args, W)
+
+        return types.int64(p, g, d, n, C), codegen
+
+    return rows_softmax_diff_w
+
+
+_rows_softmax_diff_8 = _rows_softmax_diff_intrinsic(8)
+_rows_softmax_diff_16 = _rows_softmax_diff_intrinsic(16)
+
+
+def rows_softmax_diff(p, g, d, n, C):
+    """The softmax's backward for the first ``n`` rows of ``C`` classes (flat arrays):
+    ``d = p * (g - dot(p, g))`` per row, the dot in float64 and rounded to ``p``'s dtype.
+
+    Jitted code only; ``n <= vector_rows(rows, C)`` of the caller's rows (each row's
+    store spills onto the next rows, as :func:`row_softmax`'s does).  Returns how
+    many of the rows' dots are not finite.
+    """
+    raise NotImplementedError("rows_softmax_diff is for jitted code only")
+
+
+@overload(rows_softmax_diff, inline="always")
+def _rows_softmax_diff_overload(p, g, d, n, C):
+    def impl(p, g, d, n, C):
+        if C <= 8:
+            return _rows_softmax_diff_8(p, g, d, n, C)
+        return _rows_softmax_diff_16(p, g, d, n, C)
 
     return impl

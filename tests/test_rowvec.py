@@ -16,7 +16,8 @@ from numba import njit
 import ebm
 from ebm import _parallel
 from ebm import softmax_loss as core
-from ebm._rowvec import row_softmax, row_window, rows8_softmax, rows8_window, rows_loss_diff, vector_rows
+from ebm._rowvec import (row_softmax, row_window, rows8_softmax, rows8_window, rows_loss_diff, rows_softmax_diff,
+                         vector_rows)
 
 
 @njit
@@ -30,6 +31,38 @@ def _eight_rows(x, top, b, C, m, s, j):
 
 
 @njit
+def _softmax_diff(p, g, d, n, C):
+    return rows_softmax_diff(p, g, d, n, C)
+
+
+def _backward_case(C, dtype, rows=12):
+    """``(rng, rows, n, p, d)``: ``rows`` rows of probabilities-like ``p``, of which the first
+    ``n`` can use vectors, and an output ``d`` filled with 7.0 (to see what is written)."""
+    rng = np.random.default_rng(C)
+    return rng, rows, vector_rows(rows, C), rng.random(rows * C).astype(dtype), np.full(rows * C, 7.0, dtype=dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("C", [1, 2, 5, 8, 9, 10, 12, 13, 15])
+def test_the_softmax_backward_rows_match_the_formula_and_stay_inside_their_vectors(dtype, C):
+    rng, rows, n, p, d = _backward_case(C, dtype)
+    g = rng.normal(size=rows * C).astype(dtype)
+    bad = _softmax_diff(p, g, d, n, C)
+    p2, g2 = p.reshape(rows, C), g.reshape(rows, C)
+    dot = np.einsum("rc,rc->r", p2.astype(np.float64), g2.astype(np.float64)).astype(dtype)
+    want = p2 * (g2 - dot[:, None])
+    eps = np.finfo(dtype).eps                                    # the dot's order of additions is free
+    bound = 4 * C * eps * np.abs(p2) * np.einsum("rc,rc->r", np.abs(p2), np.abs(g2))[:, None] + 4 * eps * np.abs(want)
+    assert np.all(np.abs(d.reshape(rows, C)[:n] - want[:n]) <= bound[:n])
+    last_end = (n - 1) * C + row_window(C)
+    assert np.all(d[last_end:] == 7.0) and bad == 0
+    # the check sees a gradient computed without the dot
+    assert not np.all(np.abs(d.reshape(rows, C)[:n] - (p2 * g2)[:n]) <= bound[:n])
+    g[C + 1] = np.inf                                            # row 1's dot is not finite
+    assert _softmax_diff(p, g, d, n, C) == (1 if n > 1 else 0)
+
+
+@njit
 def _loss_diff(p, lab, d, n, C, w, has_ignore, ignore_label):
     return rows_loss_diff(p, lab, d, n, C, w, has_ignore, ignore_label)
 
@@ -37,14 +70,10 @@ def _loss_diff(p, lab, d, n, C, w, has_ignore, ignore_label):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("C", [1, 2, 5, 8, 9, 10, 12, 13, 15])
 def test_the_loss_backward_rows_are_the_formula_and_stay_inside_their_vectors(dtype, C):
-    rng = np.random.default_rng(C)
-    rows = 12
-    n = vector_rows(rows, C)
-    p = rng.random(rows * C).astype(dtype)
+    rng, rows, n, p, d = _backward_case(C, dtype)
     lab = rng.integers(0, C, rows)
     lab[3] = 255                                                 # ignored
     w = dtype(0.37)
-    d = np.full(rows * C, 7.0, dtype=dtype)
     bad, check = _loss_diff(p, lab, d, n, C, w, True, 255)
     want = (p.reshape(rows, C) - np.eye(C, dtype=dtype)[np.minimum(lab, C - 1)]) * w
     want[3] = 0.0
@@ -166,3 +195,8 @@ def test_a_bad_row_is_reported_whichever_code_does_it(twin, dtype, poison, r):
         ebm.softmax_forward(x)
     with pytest.raises(ValueError):
         ebm.softmax_loss_forward(x, label)
+    top = ebm.softmax_forward(rng.normal(size=(N, C)).astype(dtype))
+    top_diff = rng.normal(size=(N, C)).astype(dtype)
+    top_diff[r, 2] = np.nan if poison == "nan" else np.inf
+    with pytest.raises(ValueError, match="top_diff"):
+        ebm.softmax_backward(top, top_diff)
