@@ -45,6 +45,7 @@ FAMILIES = [
     ("NC-C8", (41, 8), 1, "narrow"),                  # a row fills its 8-lane vector
     ("NC-C10", (53, 10), 1, "narrow"),                # 16 lanes, 6 of them masked
     ("NC-C10-one-row", (1, 10), 1, "narrow"),         # no row fits its vector: all scalar
+    ("NC-C10-30-rows", (30, 10), 1, "narrow"),        # 16 rows, 8 rows, 5 one by one, 1 scalar
     ("NC-C10-many-tasks", (2000, 10), 1, "narrow"),   # rows spill across task borders
     ("NC-C15", (31, 15), 1, "narrow"),
     ("NC-wide", (6, NARROW), 1, "rows"),

@@ -16,8 +16,8 @@ from numba import njit
 import ebm
 from ebm import _parallel
 from ebm import softmax_loss as core
-from ebm._rowvec import (row_softmax, row_window, rows8_softmax, rows8_window, rows_loss_diff, rows_softmax_diff,
-                         vector_rows)
+from ebm._rowvec import (row_softmax, row_window, rows8_softmax, rows8_window, rows16_softmax, rows_loss_diff,
+                         rows_softmax_diff, vector_rows)
 
 
 @njit
@@ -28,6 +28,11 @@ def _one_row(x, top, b, C):
 @njit
 def _eight_rows(x, top, b, C, m, s, j):
     rows8_softmax(x, top, b, C, m, s, j)
+
+
+@njit
+def _sixteen_rows(x, top, b, C, m, s, j):
+    rows16_softmax(x, top, b, C, m, s, j)
 
 
 @njit
@@ -115,34 +120,37 @@ def test_one_row_writes_its_softmax_then_zeros_and_nothing_past_its_vector(dtype
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("C", [1, 2, 5, 8, 9, 10, 12, 13, 15])
-def test_eight_rows_write_their_softmax_and_stay_inside_the_last_rows_vector(dtype, C):
+@pytest.mark.parametrize("k", [8, 16], ids=["rows8", "rows16"])
+def test_groups_of_rows_write_their_softmax_and_stay_inside_the_last_rows_vector(dtype, C, k):
     rng = np.random.default_rng(C)
     W = row_window(C)
     b = 3                                                        # an unaligned start
-    x = (rng.normal(scale=4.0, size=b + 7 * C + W + 5)).astype(dtype)
+    x = (rng.normal(scale=4.0, size=b + (k - 1) * C + W + 5)).astype(dtype)
     x[b + 2 * C:b + 3 * C] += 30.0                              # rows of very different scales
     top = np.full(x.size, 7.0, dtype=dtype)
-    m = np.full(11, 7.0, dtype=dtype)
-    s = np.full(11, 7.0)
-    _eight_rows(x, top, b, C, m, s, 2)
-    rows = x[b:b + 8 * C].reshape(8, C).astype(np.float64)
+    m = np.full(k + 3, 7.0, dtype=dtype)
+    s = np.full(k + 3, 7.0)
+    (_eight_rows if k == 8 else _sixteen_rows)(x, top, b, C, m, s, 2)
+    rows = x[b:b + k * C].reshape(k, C).astype(np.float64)
     e = np.exp(rows - rows.max(axis=1, keepdims=True))
     want = e / e.sum(axis=1, keepdims=True)
     eps = np.finfo(dtype).eps
     bound = want * (4 + np.abs(rows - rows.max(axis=1, keepdims=True))) * eps
-    got = top[b:b + 8 * C].reshape(8, C)
+    got = top[b:b + k * C].reshape(k, C)
     assert np.all(np.abs(got - want) <= bound)
-    assert np.array_equal(m[2:10], rows.max(axis=1).astype(dtype))
-    np.testing.assert_allclose(s[2:10], e.sum(axis=1), rtol=4 * C * eps)
-    assert np.all(m[:2] == 7.0) and np.all(m[10:] == 7.0) and np.all(s[:2] == 7.0) and np.all(s[10:] == 7.0)
+    assert np.array_equal(m[2:k + 2], rows.max(axis=1).astype(dtype))
+    np.testing.assert_allclose(s[2:k + 2], e.sum(axis=1), rtol=4 * C * eps)
+    assert np.all(m[:2] == 7.0) and np.all(m[k + 2:] == 7.0) and np.all(s[:2] == 7.0) and np.all(s[k + 2:] == 7.0)
     assert np.all(top[:b] == 7.0)
     assert C <= rows8_window(C) <= W
-    end = b + 7 * C + rows8_window(C)                            # the last row's vector
-    assert np.all(top[b + 8 * C:end] == 0.0)                   # its spill: zeros
+    end = b + (k - 1) * C + rows8_window(C)                      # the last row's vector
+    assert np.all(top[b + k * C:end] == 0.0)                   # its spill: zeros
     assert np.all(top[end:] == 7.0)                            # past it: untouched
     if C > 1:                                                  # (one class: every row is [1.0])
-        # ... and the check is tight enough to see the rows' results swapped
-        assert not np.all(np.abs(got[[1, 0, 2, 3, 4, 5, 6, 7]] - want) <= bound)
+        # ... and the check is tight enough to see two rows' results swapped
+        swapped = list(range(k))
+        swapped[k - 2], swapped[k - 1] = k - 1, k - 2
+        assert not np.all(np.abs(got[swapped] - want) <= bound)
 
 
 def test_the_row_check_rejects_a_wrong_normaliser():
@@ -177,12 +185,14 @@ def twin(request, monkeypatch):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("poison", ["nan", "+inf", "all -inf"])
-@pytest.mark.parametrize("r", [20, 817, 818], ids=["eight-rows", "one-row-vector", "scalar-tail"])
-def test_a_bad_row_is_reported_whichever_code_does_it(twin, dtype, poison, r):
+@pytest.mark.parametrize("N,r", [(2000, 20), (30, 18), (2000, 817), (2000, 818)],
+                         ids=["sixteen-rows", "eight-rows", "one-row-vector", "scalar-tail"])
+def test_a_bad_row_is_reported_whichever_code_does_it(twin, dtype, poison, N, r):
     rng = np.random.default_rng(1)
-    N, C = 2000, 10
-    rows = core.BLOCK // C                                     # the first task's rows: 0 .. 818
-    assert vector_rows(rows, C) == 818 and rows == 819
+    C = 10
+    # a task's first rows go 16 at a time, then 8, then one vector a row, then scalar:
+    # 819 rows (N = 2000) -> 16 * 51, 0, 2, 1;  30 rows (N = 30) -> 16, 8, 5, 1
+    assert core.BLOCK // C == 819 and vector_rows(819, C) == 818 and vector_rows(30, C) == 29
     x = rng.normal(size=(N, C)).astype(dtype)
     label = rng.integers(0, C, N)
     if poison == "nan":
