@@ -101,6 +101,15 @@ ROW_SUM_MAX = 4096  # rows up to this wide sum in x's dtype (SIMD lanes: <= 128 
 _NPART = 4          # per task: loss, kept, bad columns, bad labels
 
 
+@njit(error_model="numpy", inline="always")
+def _tile_span(t, inner_num):
+    """Task ``t``'s tile: sample ``i`` and positions ``j0:j1`` (TILE per tile, the last one shorter)."""
+    n_tiles = (inner_num + TILE - 1) // TILE
+    i = t // n_tiles
+    j0 = (t - i * n_tiles) * TILE
+    return i, j0, min(j0 + TILE, inner_num)
+
+
 @njit(error_model="numpy")
 def _tile_exp(x, i, j0, j1, top, m, s):
     """Column max ``m``, ``top = exp(x - m)`` and its column sum ``s`` for one tile.
@@ -182,10 +191,7 @@ def _tile_loss(x, i, j0, j1, lab, has_ignore, ignore_label, m, s, out, t):
 @njit(error_model="numpy")
 def _tiles_forward_task(x, lab, has_ignore, ignore_label, with_loss, top, out, t):
     outer_num, C, inner_num = x.shape
-    n_tiles = (inner_num + TILE - 1) // TILE
-    i = t // n_tiles
-    j0 = (t - i * n_tiles) * TILE
-    j1 = min(j0 + TILE, inner_num)
+    i, j0, j1 = _tile_span(t, inner_num)
     m = np.empty(j1 - j0, x.dtype)
     s = np.empty(j1 - j0)
     _tile_exp(x, i, j0, j1, top, m, s)
@@ -412,10 +418,7 @@ def _loss_backward_tiles_task(prob, lab, has_ignore, ignore_label, w, bottom_dif
     # (① and ②), then a separate pass summing prob * 0 (0 exactly when prob is finite;
     # inside the main loop that reduction measured 2x slower).
     outer_num, C, inner_num = prob.shape
-    n_tiles = (inner_num + TILE - 1) // TILE
-    i = t // n_tiles
-    j0 = (t - i * n_tiles) * TILE
-    j1 = min(j0 + TILE, inner_num)
+    i, j0, j1 = _tile_span(t, inner_num)
     zero = w - w                                       # 0 and 1 in prob's dtype (w is finite)
     one = zero + 1
     lab_t = lab[i, j0:j1]
@@ -526,10 +529,7 @@ def _softmax_backward_task(top_data, top_diff, bottom_diff, out, t, rows):
                 d[c] = p[c] * (g[c] - dx)
             bad += 0 if np.isfinite(dot) else 1
     else:
-        n_tiles = (inner_num + TILE - 1) // TILE
-        i = t // n_tiles
-        j0 = (t - i * n_tiles) * TILE
-        j1 = min(j0 + TILE, inner_num)
+        i, j0, j1 = _tile_span(t, inner_num)
         dot = np.zeros(j1 - j0)                         # Caffe: strided dots, increment inner_num
         for c in range(C):
             pc, gc = top_data[i, c, j0:j1], top_diff[i, c, j0:j1]
