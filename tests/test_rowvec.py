@@ -84,6 +84,9 @@ def test_the_loss_backward_rows_are_the_formula_and_stay_inside_their_vectors(dt
     want[3] = 0.0
     got = d.reshape(rows, C)
     np.testing.assert_array_equal(got[:n], want[:n])             # the same formula, the same bits
+    forgot_onehot = p.reshape(rows, C) * w                       # a plausible wrong answer: no -1
+    forgot_onehot[3] = 0.0
+    assert n >= 1 and not np.array_equal(got[:n], forgot_onehot[:n])
     last_end = (n - 1) * C + row_window(C)                       # the last row's vector
     assert np.all(d[n * C:last_end] != 7.0) and np.all(d[last_end:] == 7.0)
     assert bad == 0 and check == 0.0
@@ -92,8 +95,6 @@ def test_the_loss_backward_rows_are_the_formula_and_stay_inside_their_vectors(dt
     p[2 * C] = np.nan
     bad, check = _loss_diff(p, lab, d, n, C, w, True, 255)
     assert bad == (1 if n > 5 else 0) and (np.isnan(check) if n > 2 else True)
-    # ... and the comparison above sees half the gradient
-    assert not np.array_equal(0.5 * want[:n], want[:n])
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
