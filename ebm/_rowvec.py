@@ -24,9 +24,11 @@ at once, and does more with the same vectors: it transposes them in registers
 each vector holds one class of the eight rows; the max, the exp, the sum and the
 scale are then lane-by-lane operations, with no idle lane past the row's classes
 and no shuffle tree, and the result is transposed back before the stores.
-:func:`rows16_softmax` does sixteen: with AVX-512 it joins two such sets of class
-vectors into 16-lane ones (one register each) for the arithmetic, which takes the
-exp 1.3x faster than in 8 lanes; without AVX-512 it does the two groups of eight.  The store writes all ``W`` lanes:
+:func:`rows16_softmax` does sixteen: with AVX-512 it loads the rows side by side
+into 16-lane vectors (rows ``i`` and ``i + 8`` in the two halves of one register)
+and transposes within each half, so that the same 24 shuffles give 16-lane class
+vectors, in which the exp runs 1.3x faster than in 8 lanes; without AVX-512 it
+does two groups of eight.  The stores write all ``W`` lanes:
 lanes ``>= C`` hold 0 and land on the first classes of the following rows, which
 are written again when those rows are done.  So the rows must be done in order,
 and a row whose window ``[b, b + W)`` would leave the rows one task owns must
@@ -191,19 +193,35 @@ def _shuffle(builder, a, b, mask):
     return builder.shuffle_vector(a, b, ir.Constant(ir.VectorType(ir.IntType(32), len(mask)), mask))
 
 
+def _widen(mask):
+    """An 8-lane two-input shuffle ``mask`` applied to each 256-bit half of 16-lane vectors
+    (lane ``l`` of half ``h`` takes what lane ``l`` of an 8-lane vector took, from half ``h``)."""
+    return [8 * h + v % 8 + (16 if v >= 8 else 0) for h in (0, 1) for v in mask]
+
+
+_MASKS = {8: (_UNPACK_LO, _UNPACK_HI, _PAIRS_LO, _PAIRS_HI, _HALVES_LO, _HALVES_HI)}
+_MASKS[16] = tuple(_widen(mask) for mask in _MASKS[8])
+
+
 def _transpose8(builder, rows):
     """``out[j][i] = rows[i][j]`` for eight 8-lane vectors: 24 two-input shuffles in
-    three rounds (pairs of lanes, pairs of pairs, 128-bit halves).  Its own inverse."""
+    three rounds (pairs of lanes, pairs of pairs, 128-bit halves).  Its own inverse.
+
+    On eight 16-lane vectors it does the same in each 256-bit half: with
+    ``rows[i] = [row i | row i + 8]`` (8 classes each), ``out[c]`` holds class ``c``
+    of rows 0..15 in order.
+    """
+    unpack_lo, unpack_hi, pairs_lo, pairs_hi, halves_lo, halves_hi = _MASKS[rows[0].type.count]
     t = []
     for i in range(0, 8, 2):
-        t += [_shuffle(builder, rows[i], rows[i + 1], _UNPACK_LO), _shuffle(builder, rows[i], rows[i + 1], _UNPACK_HI)]
+        t += [_shuffle(builder, rows[i], rows[i + 1], unpack_lo), _shuffle(builder, rows[i], rows[i + 1], unpack_hi)]
     u = []
     for a, b in ((0, 2), (1, 3), (4, 6), (5, 7)):
-        u += [_shuffle(builder, t[a], t[b], _PAIRS_LO), _shuffle(builder, t[a], t[b], _PAIRS_HI)]
+        u += [_shuffle(builder, t[a], t[b], pairs_lo), _shuffle(builder, t[a], t[b], pairs_hi)]
     out = [None] * 8
     for j in range(4):
-        out[j] = _shuffle(builder, u[j], u[j + 4], _HALVES_LO)
-        out[j + 4] = _shuffle(builder, u[j], u[j + 4], _HALVES_HI)
+        out[j] = _shuffle(builder, u[j], u[j + 4], halves_lo)
+        out[j + 4] = _shuffle(builder, u[j], u[j + 4], halves_hi)
     return out
 
 
@@ -219,31 +237,37 @@ def _transpose4x8(builder, rows):
     """Eight 4-lane rows into four 8-lane class vectors: ``out[j][i] = rows[i][j]``
     (pairs of rows side by side, then a 4 x 4 transpose in each 128-bit half)."""
     a = [_shuffle(builder, rows[i], rows[i + 4], list(range(8))) for i in range(4)]
-    return _transpose4_in_halves(builder, a)
+    return _transpose4_in_blocks(builder, a)
 
 
 def _untranspose4x8(builder, classes):
     """The inverse of :func:`_transpose4x8`: four 8-lane class vectors into eight 4-lane rows."""
-    a = _transpose4_in_halves(builder, classes)
+    a = _transpose4_in_blocks(builder, classes)
     low, high = list(range(4)), list(range(4, 8))
     return [_shuffle(builder, a[i], a[i], low) for i in range(4)] + [_shuffle(builder, a[i], a[i], high) for i in range(4)]
 
 
-def _transpose4_in_halves(builder, a):
-    """The 4 x 4 transpose of four 8-lane vectors, in each 128-bit half on its own."""
-    t = [_shuffle(builder, a[0], a[1], _UNPACK_LO), _shuffle(builder, a[0], a[1], _UNPACK_HI),
-         _shuffle(builder, a[2], a[3], _UNPACK_LO), _shuffle(builder, a[2], a[3], _UNPACK_HI)]
-    return [_shuffle(builder, t[0], t[2], _PAIRS_LO), _shuffle(builder, t[0], t[2], _PAIRS_HI),
-            _shuffle(builder, t[1], t[3], _PAIRS_LO), _shuffle(builder, t[1], t[3], _PAIRS_HI)]
+def _transpose4_in_blocks(builder, a):
+    """The 4 x 4 transpose of four 8- or 16-lane vectors, in each 128-bit block on its own.
+    Its own inverse.  With ``a[i] = [row i | row i + 4 | row i + 8 | row i + 12]`` (4
+    classes each, 16 lanes), ``out[c]`` holds class ``c`` of rows 0..15 in order."""
+    unpack_lo, unpack_hi, pairs_lo, pairs_hi = _MASKS[a[0].type.count][:4]
+    t = [_shuffle(builder, a[0], a[1], unpack_lo), _shuffle(builder, a[0], a[1], unpack_hi),
+         _shuffle(builder, a[2], a[3], unpack_lo), _shuffle(builder, a[2], a[3], unpack_hi)]
+    return [_shuffle(builder, t[0], t[2], pairs_lo), _shuffle(builder, t[0], t[2], pairs_hi),
+            _shuffle(builder, t[1], t[3], pairs_lo), _shuffle(builder, t[1], t[3], pairs_hi)]
 
 
 def _emit_rows_softmax(context, builder, sig, args, parts, groups, first_row=0):
     """Rows ``first_row .. first_row + 8 * groups`` of the group that starts at ``x[b]``.
 
     ``parts``: the widths of the pieces a row is loaded in (8, then 8 or 4): 8, 12 or
-    16 classes.  Each 8 rows are transposed into 8-lane class vectors; with
-    ``groups == 2`` two such sets are joined into 16-lane vectors before the
-    arithmetic (one AVX-512 register each) and split again after it.
+    16 classes.  With ``groups == 1`` each piece of the 8 rows is transposed into
+    8-lane class vectors.  With ``groups == 2`` (AVX-512) the pieces of 16 rows are
+    loaded side by side into 16-lane vectors (rows ``i`` and ``i + 8`` for a piece of
+    8 classes, rows ``i, i + 4, i + 8, i + 12`` for one of 4) and transposed within
+    each 256-bit half or 128-bit block: the same shuffle count as for eight rows,
+    and 16-lane class vectors (one register each) for the arithmetic.
     """
     x_type, top_type, _, _, m_type, s_type, _ = sig.args
     x = context.make_array(x_type)(context, builder, args[0])
@@ -267,19 +291,30 @@ def _emit_rows_softmax(context, builder, sig, args, parts, groups, first_row=0):
     def row_offset(i, start):
         return builder.add(b, builder.add(builder.mul(C, ir.Constant(intp, first_row + i)), ir.Constant(intp, start)))
 
-    per_group = []
-    for g in range(groups):
-        classes = []
-        for width, start in zip(parts, starts):        # classes start .. start + width - 1 of 8 rows
-            piece = ir.VectorType(elem, width)
-            lanes = ir.Constant(ir.VectorType(ir.IntType(64), width), [start + k for k in range(width)])
-            in_row = builder.icmp_signed("<", lanes, _splat(builder, C, lanes.type))
-            minus_inf = ir.Constant(piece, [ir.Constant(elem, float("-inf"))] * width)
-            rows = [builder.select(in_row, builder.load(pointer(x.data, row_offset(8 * g + i, start), width),
-                                                        align=align), minus_inf) for i in range(8)]
+    def load_piece(i, start, width):                   # classes start .. start + width - 1 of row i
+        lanes = ir.Constant(ir.VectorType(ir.IntType(64), width), [start + k for k in range(width)])
+        in_row = builder.icmp_signed("<", lanes, _splat(builder, C, lanes.type))
+        minus_inf = ir.Constant(ir.VectorType(elem, width), [ir.Constant(elem, float("-inf"))] * width)
+        return builder.select(in_row, builder.load(pointer(x.data, row_offset(i, start), width), align=align),
+                              minus_inf)
+
+    def join(vectors):                                 # side by side, in order
+        while len(vectors) > 1:
+            vectors = [_shuffle(builder, vectors[k], vectors[k + 1], list(range(2 * vectors[k].type.count)))
+                       for k in range(0, len(vectors), 2)]
+        return vectors[0]
+
+    classes = []
+    for width, start in zip(parts, starts):
+        if groups == 1:
+            rows = [load_piece(i, start, width) for i in range(8)]
             classes += _transpose8(builder, rows) if width == 8 else _transpose4x8(builder, rows)
-        per_group.append(classes)
-    classes = per_group[0] if groups == 1 else [_shuffle(builder, a, c, list(range(16))) for a, c in zip(*per_group)]
+        elif width == 8:
+            rows = [join([load_piece(i, start, 8), load_piece(i + 8, start, 8)]) for i in range(8)]
+            classes += _transpose8(builder, rows)
+        else:
+            rows = [join([load_piece(i + 4 * q, start, 4) for q in range(4)]) for i in range(4)]
+            classes += _transpose4_in_blocks(builder, rows)
     n_classes = sum(parts)
     m = _pairwise(builder, classes, lambda a, c: builder.select(builder.fcmp_unordered(">", a, c), a, c))
     e = []
@@ -301,14 +336,23 @@ def _emit_rows_softmax(context, builder, sig, args, parts, groups, first_row=0):
         s = builder.fadd(s, ec)
     inv = _reciprocal(builder, s)
     p = [builder.fmul(ec, inv) for ec in e]
-    p_groups = [p] if groups == 1 else [[_shuffle(builder, v, v, list(range(8 * g, 8 * g + 8))) for v in p]
-                                        for g in range(groups)]
-    for g, pg in enumerate(p_groups):
-        row_parts = [_transpose8(builder, pg[start:start + 8]) if width == 8
-                     else _untranspose4x8(builder, pg[start:start + 4]) for width, start in zip(parts, starts)]
-        for i in range(8):                             # in row order: each row's spill is rewritten
-            for q, (width, start) in enumerate(zip(parts, starts)):   # by the next row's store
-                builder.store(row_parts[q][i], pointer(top.data, row_offset(8 * g + i, start), width), align=align)
+    row_pieces = []                                    # row_pieces[q][i]: piece q of row i
+    for width, start in zip(parts, starts):
+        if groups == 1:
+            row_pieces.append(_transpose8(builder, p[start:start + 8]) if width == 8
+                              else _untranspose4x8(builder, p[start:start + 4]))
+            continue
+        if width == 8:
+            joined = _transpose8(builder, p[start:start + 8])
+            halves = [[_shuffle(builder, v, v, list(range(8 * h, 8 * h + 8))) for v in joined] for h in (0, 1)]
+            row_pieces.append(halves[0] + halves[1])
+        else:
+            joined = _transpose4_in_blocks(builder, p[start:start + 4])
+            row_pieces.append([_shuffle(builder, joined[i % 4], joined[i % 4], list(range(4 * (i // 4), 4 * (i // 4) + 4)))
+                               for i in range(16)])
+    for i in range(lanes_n):                           # in row order: each row's spill is rewritten
+        for q, (width, start) in enumerate(zip(parts, starts)):   # by the next row's store
+            builder.store(row_pieces[q][i], pointer(top.data, row_offset(i, start), width), align=align)
     builder.store(m, builder.bitcast(builder.gep(m_out.data, [j]), vec.as_pointer()), align=align)
     s_vec = ir.VectorType(context.get_value_type(s_type.dtype), lanes_n)
     s_wide = s if s_vec == vec else builder.fpext(s, s_vec)

@@ -79,8 +79,10 @@ __all__ = [
 #   LLVM IR: eight rows are loaded as eight vectors and transposed in registers,
 #   so that each vector holds one class of the eight rows, and the max, exp, sum
 #   and scale become lane-by-lane operations (on sixteen rows at once with
-#   AVX-512: 12-19% faster again at C = 10).  Serial, against the previous path
-#   (a flat SIMD exp with the max, shift and sums per row): 2.0-2.3x faster at
+#   AVX-512, loaded two or four to a register and transposed within its halves
+#   or 128-bit blocks: 1.15-1.4x faster again at C = 3..13, serial).  Serial,
+#   against the previous path (a flat SIMD exp with the max, shift and sums per
+#   row, before the sixteen-row groups): 2.0-2.3x faster at
 #   C = 3..5, 1.7x at C = 10, 1.4-1.8x at C = 1 and 2, on AVX-512 and for an
 #   AVX2-only build alike.  (Transposing through memory instead measured 2-3x
 #   slower: the strided loads and stores become gathers and scatters, or LLVM's
