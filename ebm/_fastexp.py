@@ -36,32 +36,8 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic, overload
 
-__all__ = ["exp_nonpositive", "log_ge1", "add_reassoc", "max_num", "fmuladd"]
-
-
-def _bitcast(value_type, result_type):
-    """An intrinsic reinterpreting the bits of a ``value_type`` as a ``result_type``.
-
-    Any integer is accepted where an integer is expected (Numba widens int32
-    arithmetic to int64); it is first wrapped to ``value_type``'s width.
-    """
-
-    @intrinsic
-    def cast(typingctx, x):
-        if x != value_type and not (isinstance(value_type, types.Integer) and isinstance(x, types.Integer)):
-            return None
-
-        def codegen(context, builder, sig, args):
-            value = context.cast(builder, args[0], sig.args[0], value_type)   # integers: wrap to width
-            return builder.bitcast(value, context.get_value_type(result_type))
-
-        return result_type(x), codegen
-
-    return cast
-
-
-_float64_from_bits = _bitcast(types.int64, types.float64)
-_bits_of_float64 = _bitcast(types.float64, types.int64)
+__all__ = ["exp_nonpositive", "log_ge1", "add_reassoc", "max_num", "fmuladd", "emit_exp_nonpositive",
+           "emit_log_ge1"]
 
 
 @intrinsic
@@ -103,10 +79,6 @@ _LN2_HI = 6.93147180369123816490e-01     # ln 2, top bits: n * _LN2_HI is exact
 _LN2_LO = 1.90821492927058770002e-10     # ln 2 - _LN2_HI
 _SHIFT64 = 6755399441055744.0            # 1.5 * 2**52: t + _SHIFT64 rounds t to an integer
 _SHIFT64_BITS = 0x4338000000000000       # ... held in the low mantissa bits
-_TWO52 = 4503599627370496.0              # 2**52
-_TWO52_BITS = 0x4330000000000000
-_ONE_BITS = 0x3FF0000000000000
-_MANTISSA = 0x000FFFFFFFFFFFFF
 _SQRT2 = 1.4142135623730951
 
 
@@ -146,6 +118,23 @@ def fused_multiply_add(builder, a, b, c):
     return builder.call(fn, [a, b, c])
 
 
+def _constants_for(ty, table):
+    """For a float or double type ``ty`` (or a vector of them): ``table``'s constants of
+    that width, the integer type of the same shape, and ``const(value, integer=False)``,
+    which makes a constant of ``ty`` (or of that integer type), splat over a vector."""
+    elem = ty.element if isinstance(ty, ir.VectorType) else ty
+    k = table[64 if str(elem) == "double" else 32]
+    int_elem = ir.IntType(k.bits)
+    int_ty = ir.VectorType(int_elem, ty.count) if isinstance(ty, ir.VectorType) else int_elem
+
+    def const(value, integer=False):
+        scalar, of = (int_elem, int_ty) if integer else (elem, ty)
+        c = ir.Constant(scalar, value)
+        return ir.Constant(of, [c] * of.count) if isinstance(of, ir.VectorType) else c
+
+    return k, int_ty, const
+
+
 def emit_exp_nonpositive(builder, x):
     """Emit the LLVM IR of ``exp(x)`` for ``x <= 0``; ``x`` is a float or a double,
     or a vector of them (every lane is computed alike: see the module docstring).
@@ -155,15 +144,7 @@ def emit_exp_nonpositive(builder, x):
     for a whole row at once.  Both therefore give the same bits.
     """
     ty = x.type
-    elem = ty.element if isinstance(ty, ir.VectorType) else ty
-    k = _EXP[64 if str(elem) == "double" else 32]
-    int_elem = ir.IntType(k.bits)
-    int_ty = ir.VectorType(int_elem, ty.count) if isinstance(ty, ir.VectorType) else int_elem
-
-    def const(value, of=ty, scalar=elem):
-        c = ir.Constant(scalar, value)
-        return ir.Constant(of, [c] * of.count) if isinstance(of, ir.VectorType) else c
-
+    k, int_ty, const = _constants_for(ty, _EXP)
     low = const(k.low)
     above = builder.fcmp_ordered(">", x, low)                   # false for NaN
     t = builder.select(above, x, low)
@@ -174,8 +155,8 @@ def emit_exp_nonpositive(builder, x):
     p = const(k.coefficients[0])
     for coefficient in k.coefficients[1:]:                       # Horner: exp(r)
         p = fused_multiply_add(builder, p, r, const(coefficient))
-    exponent = builder.sub(builder.bitcast(kd, int_ty), const(k.bias_bits, int_ty, int_elem))
-    two_n = builder.bitcast(builder.shl(exponent, const(k.mantissa_bits, int_ty, int_elem)), ty)
+    exponent = builder.sub(builder.bitcast(kd, int_ty), const(k.bias_bits, integer=True))
+    two_n = builder.bitcast(builder.shl(exponent, const(k.mantissa_bits, integer=True)), ty)
     below = builder.select(builder.fcmp_ordered("<=", x, low), const(0.0), x)   # 0, or NaN stays NaN
     return builder.select(above, builder.fmul(p, two_n), below)
 
@@ -209,27 +190,85 @@ def _exp_nonpositive_scalar(typingctx, x):
 # packed float64 (it would scalarise the loop), and the loops stay SIMD on AVX2 and AVX-512.
 
 
-@njit(cache=True, inline="always", error_model="numpy")
-def log_ge1(s):
-    """``log(s)`` for float64 ``s >= 1``, branch-free so that loops over it vectorise.
+class _LogConstants:
+    """The constants of ``log_ge1`` for one float width (64 or 32 bits)."""
+
+    def __init__(self, bits, mantissa_bits, exponent_bias, ln2_hi, ln2_lo, last_odd):
+        self.bits, self.mantissa_bits, self.bias = bits, mantissa_bits, exponent_bias
+        self.ln2_hi, self.ln2_lo = ln2_hi, ln2_lo
+        self.two_m = float(2 ** mantissa_bits)                   # 2**m and its bits: (b >> m) | these
+        self.two_m_bits = (exponent_bias + mantissa_bits) << mantissa_bits   # bits hold the exponent
+        self.one_bits = exponent_bias << mantissa_bits
+        self.mantissa = (1 << mantissa_bits) - 1
+        # the atanh series' 1/3, 1/5, ..., 1/last_odd, highest first (Horner)
+        self.coefficients = [1.0 / k for k in range(last_odd, 1, -2)]
+
+
+_LOG = {
+    # f**23: truncation < 1e-18 (|f| <= 0.172)
+    64: _LogConstants(64, 52, 1023, _LN2_HI, _LN2_LO, last_odd=23),
+    # f**11: truncation < 3e-10 relative, far below float32's 6e-8; e * _LN2_HI_32 exact for |e| < 2**8
+    32: _LogConstants(32, 23, 127, 0.693145751953125, 1.428606765330187e-06, last_odd=11),
+}
+
+
+def emit_log_ge1(builder, s):
+    """Emit the LLVM IR of ``log(s)`` for ``s >= 1``: a float or a double, or a vector of them.
 
     ``s = 2**e * m`` with ``m`` in ``[sqrt(1/2), sqrt(2))``; ``log m = 2 atanh(f)``,
-    ``f = (m - 1) / (m + 1)``, ``|f| <= 0.172``, by its series to ``f**23``
-    (truncation < 1e-18).  Only the exponent and mantissa bits are used, so NaN,
-    inf and ``s < 1`` give finite garbage: callers check ``s >= 1`` themselves.
+    ``f = (m - 1) / (m + 1)``, ``|f| <= 0.172``, by its odd series (to ``f**23`` for
+    double, ``f**11`` for float); ``e ln 2`` with ``ln 2`` split as in the exp.  Only
+    the exponent and mantissa bits are used, so NaN, inf and ``s < 1`` give finite
+    garbage: callers check ``s >= 1`` themselves.  Branch-free, and without a
+    float-to-integer conversion (``e`` is read from the bits as the exp builds
+    ``2**n``), so loops over it vectorise on AVX2 and AVX-512.  The only
+    implementation: :func:`log_ge1` emits it for one element.
     """
-    b = _bits_of_float64(s)
-    e = _float64_from_bits((b >> 52) | _TWO52_BITS) - (_TWO52 + 1023.0)   # exponent, exactly
-    m = _float64_from_bits((b & _MANTISSA) | _ONE_BITS)                    # in [1, 2)
-    big = m > _SQRT2
-    m = m * 0.5 if big else m
-    e = e + 1.0 if big else e
-    f = (m - 1.0) / (m + 1.0)
-    f2 = f * f
-    q = fmuladd(fmuladd(fmuladd(fmuladd(fmuladd(1 / 23, f2, 1 / 21), f2, 1 / 19), f2, 1 / 17), f2, 1 / 15),
-                f2, 1 / 13)                                                # Horner, fused
-    q = fmuladd(fmuladd(fmuladd(fmuladd(fmuladd(q, f2, 1 / 11), f2, 1 / 9), f2, 1 / 7), f2, 1 / 5), f2, 1 / 3)
-    return e * _LN2_HI + (2.0 * f + (2.0 * f * f2 * q + e * _LN2_LO))
+    ty = s.type
+    k, int_ty, const = _constants_for(ty, _LOG)
+
+    def iconst(value):
+        return const(value, integer=True)
+
+    b = builder.bitcast(s, int_ty)
+    exponent_bits = builder.or_(builder.lshr(b, iconst(k.mantissa_bits)), iconst(k.two_m_bits))
+    e = builder.fsub(builder.bitcast(exponent_bits, ty), const(k.two_m + k.bias))       # exponent, exactly
+    m = builder.bitcast(builder.or_(builder.and_(b, iconst(k.mantissa)), iconst(k.one_bits)), ty)   # in [1, 2)
+    big = builder.fcmp_ordered(">", m, const(_SQRT2))
+    m = builder.select(big, builder.fmul(m, const(0.5)), m)
+    e = builder.select(big, builder.fadd(e, const(1.0)), e)
+    f = builder.fdiv(builder.fsub(m, const(1.0)), builder.fadd(m, const(1.0)))
+    f2 = builder.fmul(f, f)
+    q = const(k.coefficients[0])
+    for coefficient in k.coefficients[1:]:                       # Horner
+        q = fused_multiply_add(builder, q, f2, const(coefficient))
+    two_f = builder.fmul(f, const(2.0))
+    tail = builder.fadd(builder.fmul(builder.fmul(two_f, f2), q), builder.fmul(e, const(k.ln2_lo)))
+    return builder.fadd(builder.fmul(e, const(k.ln2_hi)), builder.fadd(two_f, tail))
+
+
+@intrinsic
+def _log_ge1_scalar(typingctx, s):
+    if not isinstance(s, types.Float):
+        return None
+
+    def codegen(context, builder, sig, args):
+        return emit_log_ge1(builder, args[0])
+
+    return s(s), codegen
+
+
+def log_ge1(s):
+    """``log(s)`` for ``s >= 1`` (float32 or float64), branch-free so that loops over it
+    vectorise; see :func:`emit_log_ge1`.  A NumPy fallback when called from Python."""
+    return np.log(s)
+
+
+@overload(log_ge1, inline="always")
+def _log_ge1_overload(s):
+    if s in (types.float32, types.float64):
+        return lambda s: _log_ge1_scalar(s)
+    return None
 
 
 def exp_nonpositive(x):

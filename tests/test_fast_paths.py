@@ -220,6 +220,22 @@ def test_vectorisable_log_matches_numpy_log():
                                    rtol=4 * np.finfo(float).eps, atol=4 * np.finfo(float).eps)
 
 
+def test_vectorisable_log_in_float32_is_within_two_ulp():
+    """The narrow rows take log s in float32 for float32 data (ebm._rowvec)."""
+    rng = np.random.default_rng(4)
+    s = np.concatenate([1 + rng.random(50_000) * 15, np.exp(rng.random(20_000) * 88),
+                        [1.0, np.sqrt(2), 2.0, 3e38]]).astype(np.float32)
+    s = np.concatenate([s, [np.nextafter(np.float32(np.sqrt(2)), np.float32(3))]])
+    got, want = log_ge1_array(s).astype(np.float64), np.log(s.astype(np.float64))
+    assert got[-5] == 0.0
+    ulp = np.spacing(np.maximum(np.abs(want), np.finfo(np.float32).tiny).astype(np.float32)).astype(np.float64)
+    assert np.all(np.abs(got - want) <= 2 * ulp)
+    # ... and the check is tight enough to reject ln 2 without its low part (e * 0.693145751953125)
+    e = np.floor(np.log2(s.astype(np.float64)) + 0.5)
+    short = (e * 0.693145751953125 + np.log(s.astype(np.float64) / 2.0**e)).astype(np.float32)
+    assert not np.all(np.abs(short - want) <= 2 * ulp)
+
+
 @pytest.mark.parametrize("runnable,expected", [(1, "parallel"), (2, "parallel"), (3, "serial"), (9, "serial")])
 def test_launch_twin_goes_serial_on_small_work_or_a_busy_machine(monkeypatch, runnable, expected):
     monkeypatch.setattr(_parallel, "_runnable_now", lambda: runnable)
