@@ -48,10 +48,10 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic, overload
 
-from ebm._fastexp import emit_exp_nonpositive
+from ebm._fastexp import emit_exp_nonpositive, emit_log_ge1
 
-__all__ = ["row_softmax", "rows8_softmax", "rows16_softmax", "rows_loss_diff", "rows_softmax_diff", "row_window",
-           "rows8_window", "vector_rows"]
+__all__ = ["row_softmax", "rows8_softmax", "rows16_softmax", "rows8_softmax_loss", "rows16_softmax_loss",
+           "rows_loss_diff", "rows_softmax_diff", "row_window", "rows8_window", "vector_rows"]
 
 
 @njit(inline="always")
@@ -258,7 +258,7 @@ def _transpose4_in_blocks(builder, a):
             _shuffle(builder, t[1], t[3], pairs_lo), _shuffle(builder, t[1], t[3], pairs_hi)]
 
 
-def _emit_rows_softmax(context, builder, sig, args, parts, groups, first_row=0):
+def _emit_rows_softmax(context, builder, sig, args, parts, groups, first_row=0, loss=False):
     """Rows ``first_row .. first_row + 8 * groups`` of the group that starts at ``x[b]``.
 
     ``parts``: the widths of the pieces a row is loaded in (8, then 8 or 4): 8, 12 or
@@ -268,15 +268,18 @@ def _emit_rows_softmax(context, builder, sig, args, parts, groups, first_row=0):
     8 classes, rows ``i, i + 4, i + 8, i + 12`` for one of 4) and transposed within
     each 256-bit half or 128-bit block: the same shuffle count as for eight rows,
     and 16-lane class vectors (one register each) for the arithmetic.
+
+    With ``loss`` (:func:`rows16_softmax_loss`) the arguments are
+    ``(x, top, b, C, lab, has_ignore, ignore_label, ls, xd, j)`` and, instead of the
+    maxima and sums, the loss's two parts are stored and the counts returned (see
+    :func:`_emit_loss_parts`).
     """
-    x_type, top_type, _, _, m_type, s_type, _ = sig.args
+    x_type, top_type = sig.args[:2]
     x = context.make_array(x_type)(context, builder, args[0])
     top = context.make_array(top_type)(context, builder, args[1])
     b = context.cast(builder, args[2], sig.args[2], types.intp)
     C = context.cast(builder, args[3], sig.args[3], types.intp)
-    m_out = context.make_array(m_type)(context, builder, args[4])
-    s_out = context.make_array(s_type)(context, builder, args[5])
-    j = builder.add(context.cast(builder, args[6], sig.args[6], types.intp), ir.Constant(b.type, first_row))
+    j = builder.add(context.cast(builder, args[-1], sig.args[-1], types.intp), ir.Constant(b.type, first_row))
     elem = context.get_value_type(x_type.dtype)
     lanes_n = 8 * groups
     vec = ir.VectorType(elem, lanes_n)
@@ -353,12 +356,70 @@ def _emit_rows_softmax(context, builder, sig, args, parts, groups, first_row=0):
     for i in range(lanes_n):                           # in row order: each row's spill is rewritten
         for q, (width, start) in enumerate(zip(parts, starts)):   # by the next row's store
             builder.store(row_pieces[q][i], pointer(top.data, row_offset(i, start), width), align=align)
-    builder.store(m, builder.bitcast(builder.gep(m_out.data, [j]), vec.as_pointer()), align=align)
-    s_vec = ir.VectorType(context.get_value_type(s_type.dtype), lanes_n)
-    s_wide = s if s_vec == vec else builder.fpext(s, s_vec)
-    builder.store(s_wide, builder.bitcast(builder.gep(s_out.data, [j]), s_vec.as_pointer()),
-                  align=s_type.dtype.bitwidth // 8)
+    if loss:
+        return _emit_loss_parts(context, builder, sig, args, j, classes[:n_classes], m, s)
+    double = ir.VectorType(ir.DoubleType(), lanes_n)
+    builder.store(m, builder.bitcast(builder.gep(context.make_array(sig.args[4])(context, builder, args[4]).data, [j]),
+                                     vec.as_pointer()), align=align)
+    s_out = context.make_array(sig.args[5])(context, builder, args[5])
+    builder.store(_to_double(builder, s), builder.bitcast(builder.gep(s_out.data, [j]), double.as_pointer()), align=8)
     return context.get_dummy_value()
+
+
+def _to_double(builder, v):
+    """A float vector widened to doubles (a double vector as it is)."""
+    double = ir.VectorType(ir.DoubleType(), v.type.count)
+    return v if v.type == double else builder.fpext(v, double)
+
+
+def _emit_loss_parts(context, builder, sig, args, j, classes, m, s):
+    """The loss's parts for the rows of the class vectors ``classes`` (max ``m``, sum of
+    exponentials ``s``), stored from ``ls[j]`` and ``xd[j]`` (float64):
+
+    * ``ls = log s``, computed in the data's dtype (:func:`ebm._fastexp.emit_log_ge1`),
+      NaN where ``s >= 1`` fails (NaN, inf, or a row of only -inf);
+    * ``xd = x[k] - m`` for the row's label ``k``, picked lane by lane (one compare
+      and select per class), NaN where the label is ``ignore_label`` or out of range.
+
+    Returns ``(kept, bad)``: how many labels are kept, and how many are out of range
+    and not ignored.  The row's loss is ``ls - xd``.
+    """
+    lab = context.make_array(sig.args[4])(context, builder, args[4])
+    has_ignore = context.cast(builder, args[5], sig.args[5], types.boolean)
+    ignore_label = context.cast(builder, args[6], sig.args[6], types.int64)
+    ls_out = context.make_array(sig.args[7])(context, builder, args[7])
+    xd_out = context.make_array(sig.args[8])(context, builder, args[8])
+    C = context.cast(builder, args[3], sig.args[3], types.int64)
+    vec = m.type
+    lanes_n = vec.count
+    i64, i32 = ir.IntType(64), ir.IntType(32)
+    k_type = ir.VectorType(i64, lanes_n)
+    double = ir.VectorType(ir.DoubleType(), lanes_n)
+    nan = ir.Constant(double, [ir.Constant(ir.DoubleType(), float("nan"))] * lanes_n)
+    k = builder.load(builder.bitcast(builder.gep(lab.data, [j]), k_type.as_pointer()), align=8)
+    ignored = builder.and_(_splat(builder, has_ignore, ir.VectorType(ir.IntType(1), lanes_n)),
+                           builder.icmp_signed("==", k, _splat(builder, ignore_label, k_type)))
+    in_range = builder.and_(builder.icmp_signed(">=", k, ir.Constant(k_type, [ir.Constant(i64, 0)] * lanes_n)),
+                            builder.icmp_signed("<", k, _splat(builder, C, k_type)))
+    kept = builder.and_(in_range, builder.not_(ignored))
+    bad = builder.and_(builder.not_(in_range), builder.not_(ignored))
+    k32 = builder.trunc(k, ir.VectorType(i32, lanes_n))            # for the picks only: kept labels are < C
+    xk = classes[0]
+    for c in range(1, len(classes)):
+        hit = builder.icmp_signed("==", k32, ir.Constant(k32.type, [ir.Constant(i32, c)] * lanes_n))
+        xk = builder.select(hit, classes[c], xk)
+    xd = builder.select(kept, _to_double(builder, builder.fsub(xk, m)), nan)
+    one = ir.Constant(vec, [ir.Constant(vec.element, 1.0)] * lanes_n)
+    ls = builder.select(builder.fcmp_ordered(">=", s, one), _to_double(builder, emit_log_ge1(builder, s)), nan)
+    builder.store(xd, builder.bitcast(builder.gep(xd_out.data, [j]), double.as_pointer()), align=8)
+    builder.store(ls, builder.bitcast(builder.gep(ls_out.data, [j]), double.as_pointer()), align=8)
+    mask_int = ir.IntType(lanes_n)
+    popcount = builder.module.declare_intrinsic("llvm.ctpop", [mask_int])
+
+    def count(mask):
+        return builder.zext(builder.call(popcount, [builder.bitcast(mask, mask_int)]), i64)
+
+    return context.make_tuple(builder, sig.return_type, [count(kept), count(bad)])
 
 
 def _has_avx512(context):
@@ -369,12 +430,16 @@ def _has_avx512(context):
         return False
 
 
-def _emit_rows16_softmax(context, builder, sig, args, parts):
+def _emit_rows16_softmax(context, builder, sig, args, parts, loss=False):
     """Sixteen rows: as one set of 16-lane vectors with AVX-512, else as two sets of eight."""
     if _has_avx512(context):
-        return _emit_rows_softmax(context, builder, sig, args, parts, groups=2)
-    _emit_rows_softmax(context, builder, sig, args, parts, groups=1)
-    return _emit_rows_softmax(context, builder, sig, args, parts, groups=1, first_row=8)
+        return _emit_rows_softmax(context, builder, sig, args, parts, groups=2, loss=loss)
+    first = _emit_rows_softmax(context, builder, sig, args, parts, groups=1, loss=loss)
+    second = _emit_rows_softmax(context, builder, sig, args, parts, groups=1, first_row=8, loss=loss)
+    if not loss:
+        return second
+    counts = [builder.add(builder.extract_value(first, q), builder.extract_value(second, q)) for q in (0, 1)]
+    return context.make_tuple(builder, sig.return_type, counts)
 
 
 def _rows8_types_ok(x, top, b, C, m, s, j):
@@ -400,12 +465,45 @@ def _rows8_intrinsic(parts, rows=8):
     return rows8_softmax_h
 
 
+def _rows_loss_intrinsic(parts, rows):
+    @intrinsic
+    def rows_softmax_loss_h(typingctx, x, top, b, C, lab, has_ignore, ignore_label, ls, xd, j):
+        def is_double_vector(a):
+            return isinstance(a, types.Array) and a.ndim == 1 and a.layout == "C" and a.dtype == types.float64 \
+                and a.mutable
+
+        ok = (isinstance(x, types.Array) and x.ndim == 1 and x.layout == "C" and x.dtype in (types.float32, types.float64)
+              and top == x.copy(readonly=False) and isinstance(lab, types.Array) and lab.ndim == 1
+              and lab.layout == "C" and lab.dtype == types.int64 and isinstance(has_ignore, types.Boolean)
+              and is_double_vector(ls) and is_double_vector(xd)
+              and all(isinstance(a, types.Integer) for a in (b, C, ignore_label, j)))
+        if not ok:
+            return None
+
+        def codegen(context, builder, sig, args):
+            if rows == 16:
+                return _emit_rows16_softmax(context, builder, sig, args, parts, loss=True)
+            return _emit_rows_softmax(context, builder, sig, args, parts, groups=1, loss=True)
+
+        return types.UniTuple(types.int64, 2)(x, top, b, C, lab, has_ignore, ignore_label, ls, xd, j), codegen
+
+    return rows_softmax_loss_h
+
+
 _rows8_softmax_8 = _rows8_intrinsic((8,))
 _rows8_softmax_12 = _rows8_intrinsic((8, 4))
 _rows8_softmax_16 = _rows8_intrinsic((8, 8))
 _rows16_softmax_8 = _rows8_intrinsic((8,), rows=16)
 _rows16_softmax_12 = _rows8_intrinsic((8, 4), rows=16)
 _rows16_softmax_16 = _rows8_intrinsic((8, 8), rows=16)
+
+
+_rows8_loss_8 = _rows_loss_intrinsic((8,), 8)
+_rows8_loss_12 = _rows_loss_intrinsic((8, 4), 8)
+_rows8_loss_16 = _rows_loss_intrinsic((8, 8), 8)
+_rows16_loss_8 = _rows_loss_intrinsic((8,), 16)
+_rows16_loss_12 = _rows_loss_intrinsic((8, 4), 16)
+_rows16_loss_16 = _rows_loss_intrinsic((8, 8), 16)
 
 
 def rows8_softmax(x, top, b, C, m, s, j):
@@ -446,6 +544,45 @@ def _rows8_softmax_overload(x, top, b, C, m, s, j):
 @overload(rows16_softmax, inline="always")
 def _rows16_softmax_overload(x, top, b, C, m, s, j):
     return _by_window(_rows16_softmax_8, _rows16_softmax_12, _rows16_softmax_16)
+
+
+def rows8_softmax_loss(x, top, b, C, lab, has_ignore, ignore_label, ls, xd, j):
+    """:func:`rows8_softmax` for the loss: the softmax of the 8 rows from ``x[b]`` into
+    ``top``, and the loss's parts of rows ``j .. j + 8`` (``lab[j:]`` their labels):
+    ``ls = log(sum of exp)`` (NaN for a row that fails ``s >= 1``) and ``xd = x[k] - max``
+    (NaN where the label is not kept), both float64.  The row's loss is ``ls - xd``.
+    Returns ``(kept labels, labels out of range and not ignored)``.
+
+    Jitted code only; writes what :func:`rows8_softmax` writes.
+    """
+    raise NotImplementedError("rows8_softmax_loss is for jitted code only")
+
+
+def rows16_softmax_loss(x, top, b, C, lab, has_ignore, ignore_label, ls, xd, j):
+    """:func:`rows8_softmax_loss` for 16 rows, as :func:`rows16_softmax` does them."""
+    raise NotImplementedError("rows16_softmax_loss is for jitted code only")
+
+
+def _by_window_loss(variant_8, variant_12, variant_16):
+    """:func:`_by_window` for the loss variants (which return the label counts)."""
+    def impl(x, top, b, C, lab, has_ignore, ignore_label, ls, xd, j):
+        if C <= 8:
+            return variant_8(x, top, b, C, lab, has_ignore, ignore_label, ls, xd, j)
+        if C <= 12:
+            return variant_12(x, top, b, C, lab, has_ignore, ignore_label, ls, xd, j)
+        return variant_16(x, top, b, C, lab, has_ignore, ignore_label, ls, xd, j)
+
+    return impl
+
+
+@overload(rows8_softmax_loss, inline="always")
+def _rows8_softmax_loss_overload(x, top, b, C, lab, has_ignore, ignore_label, ls, xd, j):
+    return _by_window_loss(_rows8_loss_8, _rows8_loss_12, _rows8_loss_16)
+
+
+@overload(rows16_softmax_loss, inline="always")
+def _rows16_softmax_loss_overload(x, top, b, C, lab, has_ignore, ignore_label, ls, xd, j):
+    return _by_window_loss(_rows16_loss_8, _rows16_loss_12, _rows16_loss_16)
 
 
 # --------------------------------------------------------------------------- the loss backward

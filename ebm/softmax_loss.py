@@ -46,7 +46,8 @@ from numba import njit, prange
 from ebm import _checks
 from ebm._fastexp import add_reassoc, exp_nonpositive, log_ge1, max_num
 from ebm._parallel import launch_twin, twins
-from ebm._rowvec import row_softmax, rows8_softmax, rows16_softmax, rows_loss_diff, rows_softmax_diff, vector_rows
+from ebm._rowvec import (row_softmax, rows8_softmax, rows8_softmax_loss, rows16_softmax, rows16_softmax_loss,
+                         rows_loss_diff, rows_softmax_diff, vector_rows)
 
 __all__ = [
     "softmax_forward",
@@ -86,7 +87,11 @@ __all__ = [
 #   C = 3..5, 1.7x at C = 10, 1.4-1.8x at C = 1 and 2, on AVX-512 and for an
 #   AVX2-only build alike.  (Transposing through memory instead measured 2-3x
 #   slower: the strided loads and stores become gathers and scatters, or LLVM's
-#   interleaved accesses, which spill registers.)
+#   interleaved accesses, which spill registers.)  The loss is taken in the same
+#   registers: each row's x[k] - max picked lane by lane (a compare and a select
+#   per class) and log s in the data's dtype (float32 for float32 data, 16 lanes);
+#   a scalar gather and a float64 log per row afterwards cost a third of the
+#   forward (0.25 ms of 0.8, serial, at (65536, 10)).
 #
 # The forward kernels return, summed over all columns: the loss (in float64), the
 # number of kept labels, the number of columns whose sum of exponentials is not
@@ -211,15 +216,20 @@ def _tiles_forward_task(x, lab, has_ignore, ignore_label, with_loss, top, out, t
 
 
 @njit(error_model="numpy")
-def _narrow_rows_vector(x, top, r0, r1, m, s):
+def _narrow_rows_vector(x, top, r0, r1, m, s, lab, has_ignore, ignore_label, with_loss, ls, xd):
     """Rows ``r0:r1`` of an (N, C) batch, ``C < NARROW``, in SIMD vectors.
 
-    :func:`ebm._rowvec.rows8_softmax` does eight rows (max, exp, sum, scale) in
-    vectors that each hold one class of the eight, :func:`ebm._rowvec.row_softmax`
-    one row in one vector.  Their stores spill zeros onto the following rows, so
-    the rows go in order, and the last rows, whose vector would reach past ``r1``
-    (into another task's rows), are done one class at a time.  Fills each row's
-    max ``m`` and sum of exponentials ``s``.
+    :func:`ebm._rowvec.rows16_softmax` does sixteen rows (max, exp, sum, scale) in
+    vectors that each hold one class of the sixteen, ``rows8_softmax`` eight,
+    :func:`ebm._rowvec.row_softmax` one row in one vector.  Their stores spill zeros
+    onto the following rows, so the rows go in order, and the last rows, whose
+    vector would reach past ``r1`` (into another task's rows), are done one class
+    at a time.  Fills each row's max ``m`` and sum of exponentials ``s``; or, with
+    ``with_loss``, the loss's parts ``ls`` (log s, NaN unless ``s >= 1``) and ``xd``
+    (``x[k] - max``, NaN where the label ``lab[r]`` is not kept: see
+    :func:`ebm._rowvec.rows8_softmax_loss`) and returns the counts of kept and of
+    bad labels.  (Rows' ``m`` and ``s`` are then only filled from the first row
+    the groups leave.)
     """
     C = x.shape[1]
     n = r1 - r0
@@ -229,31 +239,54 @@ def _narrow_rows_vector(x, top, r0, r1, m, s):
     n_16 = n_vec - n_vec % 16
     n_8 = n_vec - n_vec % 8
     inv_x = np.empty(1, x.dtype)
+    kept = 0
+    bad_label = 0
     for g in range(0, n_16, 16):                        # sixteen rows at a time ...
-        rows16_softmax(xf, tf, g * C, C, m, s, g)
+        if with_loss:
+            k, b = rows16_softmax_loss(xf, tf, g * C, C, lab, has_ignore, ignore_label, ls, xd, g)
+            kept += k
+            bad_label += b
+        else:
+            rows16_softmax(xf, tf, g * C, C, m, s, g)
     for g in range(n_16, n_8, 8):                       # ... eight ...
-        rows8_softmax(xf, tf, g * C, C, m, s, g)
-    for r in range(n_8, n_vec):                         # ... one vector a row ...
-        mr, sr = row_softmax(xf, tf, r * C, C)
+        if with_loss:
+            k, b = rows8_softmax_loss(xf, tf, g * C, C, lab, has_ignore, ignore_label, ls, xd, g)
+            kept += k
+            bad_label += b
+        else:
+            rows8_softmax(xf, tf, g * C, C, m, s, g)
+    for r in range(n_8, n):
+        if r < n_vec:                                   # ... one vector a row ...
+            mr, sr = row_softmax(xf, tf, r * C, C)
+        else:                                           # ... and the last rows one class at a time
+            xr, tr = x[r0 + r], top[r0 + r]
+            mr = xr[0]
+            for c in range(1, C):
+                v = xr[c]
+                mr = v if v > mr else mr
+            sr = mr - mr                                # 0 in x's dtype (NaN if mr is: reported anyway)
+            for c in range(C):
+                e = exp_nonpositive(xr[c] - mr)
+                tr[c] = e
+                sr += e
+            inv_x[0] = 1.0 / np.float64(sr)             # 1 / s, rounded to x's dtype
+            inv = inv_x[0]
+            for c in range(C):
+                tr[c] = tr[c] * inv
         m[r] = mr
         s[r] = sr
-    for r in range(n_vec, n):                           # ... and the last rows one class at a time
-        xr, tr = x[r0 + r], top[r0 + r]
-        mr = xr[0]
-        for c in range(1, C):
-            v = xr[c]
-            mr = v if v > mr else mr
-        sr = mr - mr                                    # 0 in x's dtype (NaN if mr is: reported anyway)
-        for c in range(C):
-            e = exp_nonpositive(xr[c] - mr)
-            tr[c] = e
-            sr += e
-        inv_x[0] = 1.0 / np.float64(sr)                 # 1 / s, rounded to x's dtype
-        inv = inv_x[0]
-        for c in range(C):
-            tr[c] = tr[c] * inv
-        m[r] = mr
-        s[r] = sr
+        if with_loss:                                   # as the vectors do it: log in x's dtype
+            ls[r] = log_ge1(sr) if sr >= 1.0 else np.nan
+            k = lab[r]
+            d = np.nan                                   # NaN: not kept
+            if not (has_ignore and k == ignore_label):
+                if 0 <= k < C:
+                    d = xf[r * C + k] - mr
+                    kept += 1
+                else:
+                    bad_label += 1
+            xd[r] = d
+    return kept, bad_label
 
 
 @njit(error_model="numpy")
@@ -265,25 +298,22 @@ def _narrow_forward_task(x, lab, has_ignore, ignore_label, with_loss, top, out, 
     n = r1 - r0
     m = np.empty(n, x.dtype)
     s = np.empty(n)
-    _narrow_rows_vector(x, top, r0, r1, m, s)
     if with_loss:
-        xf = x[r0:r1].reshape(-1)
-        lb = lab[r0:r1]
+        ls = np.empty(n)
         xd = np.empty(n)
-        kept = 0
-        bad_label = 0
-        for r in range(n):
-            k = lb[r]
-            d = np.nan                                   # NaN: not kept
-            if not (has_ignore and k == ignore_label):
-                if 0 <= k < C:
-                    d = xf[r * C + k] - m[r]
-                    kept += 1
-                else:
-                    bad_label += 1
-            xd[r] = d
-        _loss_sum(s, xd, kept, bad_label, out, t)
+        kept, bad_label = _narrow_rows_vector(x, top, r0, r1, m, s, lab[r0:r1], has_ignore, ignore_label, True,
+                                              ls, xd)
+        total = 0.0
+        bad = 0
+        for r in range(n):                              # SIMD: the loss is ls - xd, summed where kept
+            total = add_reassoc(total, ls[r] - xd[r] if xd[r] == xd[r] else 0.0)
+            bad += 0 if ls[r] == ls[r] else 1
+        out[t, 0] = total
+        out[t, 1] = kept
+        out[t, 2] = bad
+        out[t, 3] = bad_label
     else:
+        _narrow_rows_vector(x, top, r0, r1, m, s, lab, has_ignore, ignore_label, False, s, s)
         _bad_columns(s, out, t)
 
 

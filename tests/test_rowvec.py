@@ -16,8 +16,8 @@ from numba import njit
 import ebm
 from ebm import _parallel
 from ebm import softmax_loss as core
-from ebm._rowvec import (row_softmax, row_window, rows8_softmax, rows8_window, rows16_softmax, rows_loss_diff,
-                         rows_softmax_diff, vector_rows)
+from ebm._rowvec import (row_softmax, row_window, rows8_softmax, rows8_softmax_loss, rows8_window, rows16_softmax,
+                         rows16_softmax_loss, rows_loss_diff, rows_softmax_diff, vector_rows)
 
 
 @njit
@@ -33,6 +33,16 @@ def _eight_rows(x, top, b, C, m, s, j):
 @njit
 def _sixteen_rows(x, top, b, C, m, s, j):
     rows16_softmax(x, top, b, C, m, s, j)
+
+
+@njit
+def _eight_rows_loss(x, top, b, C, lab, has_ignore, ignore_label, ls, xd, j):
+    return rows8_softmax_loss(x, top, b, C, lab, has_ignore, ignore_label, ls, xd, j)
+
+
+@njit
+def _sixteen_rows_loss(x, top, b, C, lab, has_ignore, ignore_label, ls, xd, j):
+    return rows16_softmax_loss(x, top, b, C, lab, has_ignore, ignore_label, ls, xd, j)
 
 
 @njit
@@ -154,6 +164,47 @@ def test_groups_of_rows_write_their_softmax_and_stay_inside_the_last_rows_vector
         assert not np.all(np.abs(got[swapped] - want) <= bound)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("C", [1, 2, 5, 8, 9, 10, 12, 13, 15])
+@pytest.mark.parametrize("k", [8, 16], ids=["rows8", "rows16"])
+def test_groups_of_rows_give_the_loss_parts_of_their_rows(dtype, C, k):
+    rng = np.random.default_rng(C)
+    b, j = 3, 2                                                  # unaligned starts in x and in the parts
+    x = (rng.normal(scale=4.0, size=b + (k - 1) * C + row_window(C) + 5)).astype(dtype)
+    x[b + 2 * C:b + 3 * C] += 30.0
+    x[b + 4 * C] = np.nan                                        # row 4 is bad: its log s is NaN
+    lab = rng.integers(0, C, k + j + 3)
+    labels = {j + 1: 255, j + 3: -1, j + 5: C, j + 6: 2**40 + 1}   # ignored, out of range (2**40 + 1: its
+    for r, value in labels.items():                             # low 32 bits are a class)
+        lab[r] = value
+    ls, xd = np.full(k + j + 3, 7.0), np.full(k + j + 3, 7.0)
+    top = np.full(x.size, 7.0, dtype=dtype)
+    kept, bad = (_eight_rows_loss if k == 8 else _sixteen_rows_loss)(x, top, b, C, lab, True, 255, ls, xd, j)
+    # the softmax is rows8_softmax's, bit for bit
+    top_plain, m, s = np.full(x.size, 7.0, dtype=dtype), np.empty(k, dtype), np.empty(k)
+    (_eight_rows if k == 8 else _sixteen_rows)(x, top_plain, b, C, m, s, 0)
+    np.testing.assert_array_equal(top, top_plain)
+    # xd = x[k] - max in x's dtype where the label is kept, else NaN
+    rows = x[b:b + k * C].reshape(k, C)
+    own = lab[j:j + k]
+    keep = (own >= 0) & (own < C)
+    want_xd = np.full(k, np.nan)
+    want_xd[keep] = (rows[keep, own[keep]] - m[keep]).astype(np.float64)
+    np.testing.assert_array_equal(xd[j:j + k], want_xd)
+    assert (kept, bad) == (int(keep.sum()), 3)                   # -1, C and 2**40 + 1; 255 is ignored
+    # ls = log s, computed in x's dtype; NaN for the bad row
+    eps = np.finfo(dtype).eps
+    good = np.isfinite(s)
+    assert np.isnan(ls[j + 4]) and not good[4] and np.all(good[np.arange(k) != 4])
+    np.testing.assert_allclose(ls[j:j + k][good], np.log(s[good].astype(dtype)).astype(np.float64),
+                               rtol=4 * eps, atol=4 * eps)
+    assert np.all(ls[:j] == 7.0) and np.all(ls[j + k:] == 7.0) and np.all(xd[:j] == 7.0) and np.all(xd[j + k:] == 7.0)
+    if C > 1:                                                    # the check sees a label picked one class off
+        off = want_xd.copy()
+        off[keep] = (rows[keep, (own[keep] + 1) % C] - m[keep]).astype(np.float64)
+        assert not np.array_equal(xd[j:j + k], off)
+
+
 def test_the_row_check_rejects_a_wrong_normaliser():
     """The rtol above tells the right softmax from one normalised by another row's sum."""
     x = np.random.default_rng(0).normal(scale=4.0, size=16)
@@ -182,6 +233,24 @@ def twin(request, monkeypatch):
     monkeypatch.setattr(_parallel, "PARALLEL_MIN_WORK", 1 << 62 if request.param == "serial" else 0)
     monkeypatch.setattr(_parallel, "machine_is_busy", lambda: False)
     return request.param
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("bad_label", [-1, 10, 2**40 + 3])
+@pytest.mark.parametrize("N,r", [(2000, 20), (30, 18), (2000, 817), (2000, 818)],
+                         ids=["sixteen-rows", "eight-rows", "one-row-vector", "scalar-tail"])
+def test_a_bad_label_is_reported_and_an_ignored_one_ignored_whichever_code_does_it(twin, dtype, bad_label, N, r):
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(N, 10)).astype(dtype)
+    label = rng.integers(0, 10, N)
+    label[r] = 255
+    loss = ebm.softmax_loss_forward(x, label, ignore_label=255, normalization="none")[0]
+    kept = np.arange(N) != r
+    want = ebm.reference.softmax_loss_forward(x[kept], label[kept], normalization="none")[0]
+    assert abs(loss - want) <= 1e-5 * want
+    label[r] = bad_label
+    with pytest.raises(ValueError, match=f"{r}.*{bad_label}"):
+        ebm.softmax_loss_forward(x, label, ignore_label=255)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
