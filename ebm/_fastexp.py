@@ -146,8 +146,8 @@ def emit_exp_nonpositive(builder, x):
     ty = x.type
     k, int_ty, const = _constants_for(ty, _EXP)
     low = const(k.low)
-    above = builder.fcmp_ordered(">", x, low)                   # false for NaN
-    t = builder.select(above, x, low)
+    keep = builder.fcmp_unordered(">", x, low)                 # x > low, or NaN (which stays NaN)
+    t = builder.select(keep, x, low)                            # one max instruction
     kd = fused_multiply_add(builder, t, const(k.log2e), const(k.shift))   # low bits of kd: n = round(t / ln 2)
     n = builder.fsub(kd, const(k.shift))
     r = fused_multiply_add(builder, n, const(-k.ln2_hi), t)    # r = t - n ln 2, |r| <= ln 2 / 2
@@ -157,8 +157,7 @@ def emit_exp_nonpositive(builder, x):
         p = fused_multiply_add(builder, p, r, const(coefficient))
     exponent = builder.sub(builder.bitcast(kd, int_ty), const(k.bias_bits, integer=True))
     two_n = builder.bitcast(builder.shl(exponent, const(k.mantissa_bits, integer=True)), ty)
-    below = builder.select(builder.fcmp_ordered("<=", x, low), const(0.0), x)   # 0, or NaN stays NaN
-    return builder.select(above, builder.fmul(p, two_n), below)
+    return builder.select(keep, builder.fmul(p, two_n), const(0.0))     # one and with the mask
 
 
 @intrinsic
