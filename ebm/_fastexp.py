@@ -7,8 +7,14 @@ exponent of a softmax is ``<= 0``, so a short, branch-free ``exp`` suffices:
 1. Range reduction (Cody & Waite): ``x = n ln2 + r`` with ``n = round(x / ln2)`` and
    ``|r| <= ln2 / 2``; ``ln2`` is split into a high part (exact in a few bits) and
    a low part, so ``r`` is computed without cancellation.
-2. ``exp(r)`` by its Taylor polynomial in Horner form: degree 12 for float64
-   (truncation < 1e-17), degree 7 for float32 (< 6e-9).  Each Horner step and the
+2. ``exp(r)`` by a polynomial in Horner form: for float64 the Taylor polynomial
+   of degree 12 (truncation < 1e-17); for float32 a degree-5 polynomial
+   ``1 + r q(r)`` fitted to the smallest maximum relative error on
+   ``|r| <= ln2 / 2`` (9.2e-8, against 5.5e-9 for Taylor's degree 7, which costs
+   two more multiply-adds: the narrow-row softmax runs 5-9% faster).  Measured in
+   float32 arithmetic the result is within 1.4 ulp of the true ``exp`` (0.63 ulp
+   for Taylor's degree 7; on the same sample NumPy 2.4's float32 ``np.exp``
+   measured 1.7 ulp, PyTorch's 0.5), and ``exp(0)`` is exactly 1.  Each Horner step and the
    range reduction is one ``llvm.fmuladd`` (:func:`fused_multiply_add`): a single
    fused multiply-add on CPUs that have one, which is about a third faster, and
    slightly more accurate, than a multiply and an add.
@@ -85,19 +91,23 @@ _SQRT2 = 1.4142135623730951
 class _ExpConstants:
     """The constants of ``exp_nonpositive`` for one float width (64 or 32 bits)."""
 
-    def __init__(self, bits, low, log2e, ln2_hi, ln2_lo, shift, shift_bits, mantissa_bits, exponent_bias, degree):
+    def __init__(self, bits, low, log2e, ln2_hi, ln2_lo, shift, shift_bits, mantissa_bits, exponent_bias,
+                 coefficients):
         self.bits, self.low, self.log2e, self.ln2_hi, self.ln2_lo = bits, low, log2e, ln2_hi, ln2_lo
         self.shift, self.mantissa_bits = shift, mantissa_bits
         self.bias_bits = shift_bits - exponent_bias     # bits(kd) - bias_bits = n + bias: 2**n's exponent
-        # Taylor coefficients 1/k!, highest degree first (Horner)
-        self.coefficients = [1.0 / math.factorial(k) for k in range(degree, -1, -1)]
+        self.coefficients = list(coefficients)         # of exp(r), highest degree first (Horner)
 
 
 _EXP = {
-    64: _ExpConstants(64, -708.0, _LOG2E, _LN2_HI, _LN2_LO, _SHIFT64, _SHIFT64_BITS, 52, 1023, degree=12),
+    64: _ExpConstants(64, -708.0, _LOG2E, _LN2_HI, _LN2_LO, _SHIFT64, _SHIFT64_BITS, 52, 1023,
+                      coefficients=[1.0 / math.factorial(k) for k in range(12, -1, -1)]),   # Taylor
     # ln 2 split for float32: _LN2_HI_32 has 16 significant bits, so n * it is exact for |n| < 2**8
     32: _ExpConstants(32, -87.0, _LOG2E, 0.693145751953125, 1.428606765330187e-06, 12582912.0, 0x4B400000,
-                      23, 127, degree=7),
+                      # 1 + r q(r), q of degree 4 fitted by Lawson's iteratively reweighted least squares to
+                      # the smallest maximum of |1 + r q(r) - exp(r)| / exp(r) on |r| <= ln2 / 2: 9.2e-8
+                      23, 127, coefficients=[0.008290288426485597, 0.0418979587904223, 0.16667636680885314,
+                                             0.4999914931787514, 0.9999997070329418, 1.0]),
 }
 
 
