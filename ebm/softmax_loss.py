@@ -389,17 +389,31 @@ def _forward_tiles(x, lab, has_ignore, ignore_label, with_loss, top, out):
     return _sum_parts(out)
 
 
-def _forward_rows(x, lab, has_ignore, ignore_label, with_loss, top, out, rows, narrow):
+def _forward_rows_loss(x, lab, has_ignore, ignore_label, top, out, rows, narrow):
+    # with_loss is a constant in each of the two rows kernels: its dead half (the loss's
+    # or the plain softmax's SIMD code) is not compiled into it, so a lecture's first
+    # call loads half the machine code
     for t in prange(out.shape[0]):
         if narrow:
-            _narrow_forward_task(x, lab, has_ignore, ignore_label, with_loss, top, out, t, rows)
+            _narrow_forward_task(x, lab, has_ignore, ignore_label, True, top, out, t, rows)
         else:
-            _rows_forward_task(x, lab, has_ignore, ignore_label, with_loss, top, out, t, rows)
+            _rows_forward_task(x, lab, has_ignore, ignore_label, True, top, out, t, rows)
+    return _sum_parts(out)
+
+
+def _forward_rows_softmax(x, top, out, rows, narrow):
+    lab = np.zeros(0, dtype=np.int64)
+    for t in prange(out.shape[0]):
+        if narrow:
+            _narrow_forward_task(x, lab, False, 0, False, top, out, t, rows)
+        else:
+            _rows_forward_task(x, lab, False, 0, False, top, out, t, rows)
     return _sum_parts(out)
 
 
 _forward_tiles_ser, _forward_tiles_par = twins(_forward_tiles)
-_forward_rows_ser, _forward_rows_par = twins(_forward_rows)
+_forward_rows_loss_ser, _forward_rows_loss_par = twins(_forward_rows_loss)
+_forward_rows_softmax_ser, _forward_rows_softmax_par = twins(_forward_rows_softmax)
 
 
 # --- backward of the loss: bottom_diff = weight * (prob - onehot(k)), 0 where ignored.
@@ -589,7 +603,6 @@ _softmax_backward_ser, _softmax_backward_par = twins(_softmax_backward)
 
 # --------------------------------------------------------------------------- wrappers
 
-_NO_LABEL_ROWS = np.zeros(0, dtype=np.int64)           # softmax_forward: no labels
 _NO_LABEL_TILES = np.zeros((0, 0), dtype=np.int64)
 
 
@@ -680,10 +693,13 @@ def _softmax_columns(x, lab=None, has_ignore=False, ignore_value=0):
     n_tasks, rows, narrow = _tasks(outer_num, channels, inner_num)
     out = np.zeros((n_tasks, 4))
     with_loss = lab is not None
-    if inner_num == 1:
-        args = (x.reshape(outer_num, channels), _NO_LABEL_ROWS if lab is None else lab.reshape(-1),
-                has_ignore, ignore_value, with_loss, top_data.reshape(outer_num, channels), out, rows, narrow)
-        counts = launch_twin(_forward_rows_ser, _forward_rows_par, x.size, *args)
+    if inner_num == 1 and with_loss:
+        counts = launch_twin(_forward_rows_loss_ser, _forward_rows_loss_par, x.size, x.reshape(outer_num, channels),
+                             lab.reshape(-1), has_ignore, ignore_value, top_data.reshape(outer_num, channels), out,
+                             rows, narrow)
+    elif inner_num == 1:
+        counts = launch_twin(_forward_rows_softmax_ser, _forward_rows_softmax_par, x.size,
+                             x.reshape(outer_num, channels), top_data.reshape(outer_num, channels), out, rows, narrow)
     else:
         args = (x, _NO_LABEL_TILES if lab is None else lab, has_ignore, ignore_value, with_loss, top_data, out)
         counts = launch_twin(_forward_tiles_ser, _forward_tiles_par, x.size, *args)
