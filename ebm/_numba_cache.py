@@ -11,6 +11,12 @@ temporary directory: no error and no warning reaches the user.  A
 
 It uses only :mod:`os` and :mod:`sys`, so ``import ebm`` stays cheap and still
 imports neither Numba nor matplotlib.
+
+Numba keys a kernel's cache on its own source file only.  The core's kernels
+(``ebm/softmax_loss.py``) are also made of the SIMD code that ``ebm/_fastexp.py`` and
+``ebm/_rowvec.py`` emit, so :func:`stamp_with_dependencies` adds those files'
+contents to the key: edit the ``exp`` polynomial and the next call recompiles,
+instead of loading the old machine code.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from __future__ import annotations
 import os
 import sys
 
-__all__ = ["configure", "fallback_cache_dir"]
+__all__ = ["configure", "fallback_cache_dir", "stamp_with_dependencies"]
 
 
 def _can_write(directory: str) -> bool:
@@ -99,3 +105,58 @@ def configure(package_dir: str | None = None) -> str | None:
     if numba is not None and hasattr(numba, "config"):
         numba.config.CACHE_DIR = cache_dir            # ... or already was
     return cache_dir
+
+
+def stamp_with_dependencies(kernel_file: str, dependencies) -> bool:
+    """Make the on-disk cache of the kernels in ``kernel_file`` depend on ``dependencies`` too.
+
+    Call it in ``kernel_file`` before its first ``@njit(cache=True)``.  Numba picks
+    a cache "locator" per kernel; each of its locator classes gets a subclass,
+    tried first, that takes only ``kernel_file``'s kernels and adds the SHA-256 of
+    every dependency (as this process imported it) to the source stamp that
+    Numba compares with the cached index.  A changed dependency therefore makes
+    the cache stale, and Numba recompiles and overwrites it, as it does when
+    ``kernel_file`` itself changes.  Where the cache goes is unchanged.
+
+    Returns False, changing nothing, on a Numba without this (private) locator
+    list; the cache then depends on ``kernel_file`` only, as before.
+    """
+    import hashlib
+
+    try:
+        from numba.core import caching
+        classes = caching.CacheImpl._locator_classes
+    except (ImportError, AttributeError):            # pragma: no cover - another Numba
+        return False
+    kernel_file = os.path.realpath(kernel_file)
+    digests = []
+    for path in dependencies:
+        with open(path, "rb") as f:
+            digests.append((os.path.basename(path), hashlib.sha256(f.read()).hexdigest()))
+    digests = tuple(digests)
+    originals = [c for c in classes if getattr(c, "_ebm_kernel_file", None) != kernel_file]
+    ours = [_dependent_locator(base, kernel_file, digests) for base in originals
+            if getattr(base, "_ebm_kernel_file", None) is None]
+    classes[:] = ours + originals
+    return True
+
+
+def _dependent_locator(base, kernel_file, digests):
+    """A subclass of the locator class ``base`` for ``kernel_file``'s kernels only,
+    whose source stamp adds ``digests``."""
+
+    class Locator(base):
+        _ebm_kernel_file = kernel_file
+        _ebm_digests = digests
+
+        @classmethod
+        def from_function(cls, py_func, py_file):
+            if os.path.realpath(py_file) != cls._ebm_kernel_file:
+                return None
+            return super().from_function(py_func, py_file)
+
+        def get_source_stamp(self):
+            return super().get_source_stamp(), self._ebm_digests
+
+    Locator.__name__ = Locator.__qualname__ = "EbmDependent" + base.__name__
+    return Locator

@@ -43,11 +43,15 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from ebm import _checks
+from ebm import _checks, _fastexp, _numba_cache, _rowvec
 from ebm._fastexp import add_reassoc, exp_nonpositive, log_ge1, max_num
 from ebm._parallel import launch_twin, twins
 from ebm._rowvec import (row_softmax, rows8_softmax, rows8_softmax_loss, rows16_softmax, rows16_softmax_loss,
                          rows_loss_diff, rows_softmax_diff, vector_rows)
+
+# The kernels below are made of the SIMD code these two modules emit: their on-disk
+# cache must go stale when either changes, not only when this file does.
+_numba_cache.stamp_with_dependencies(__file__, [_fastexp.__file__, _rowvec.__file__])
 
 __all__ = [
     "softmax_forward",

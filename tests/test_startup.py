@@ -163,3 +163,41 @@ def test_two_concurrent_first_builds_do_not_crash(tmp_path):
     proc = _run([], env, site)                                  # and the cache they left loads
     out, err = proc.communicate(timeout=600)
     assert proc.returncode == 0 and err == "", err
+
+
+STATS = textwrap.dedent("""
+    import numpy as np
+    import ebm
+    from ebm import softmax_loss
+    ebm.softmax_forward(np.array([[1.0, 2.0, 3.0]]))
+    stats = softmax_loss._forward_rows_softmax_ser.stats
+    print(sum(stats.cache_hits.values()), sum(stats.cache_misses.values()))
+""")
+
+
+def test_editing_the_simd_modules_makes_the_kernels_cache_stale(tmp_path):
+    """Numba keys a cache on the kernel's own file; ebm adds _fastexp.py and _rowvec.py."""
+    site = tmp_path / "site"
+    shutil.copytree(PACKAGE_DIR, site / "ebm", ignore=shutil.ignore_patterns("__pycache__"))
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("NUMBA_", "PYTEST"))}
+    clean.update(PYTHONPATH=str(site), NUMBA_CACHE_DIR=str(tmp_path / "cache"))
+
+    def hits_and_misses():
+        done = subprocess.run([sys.executable, "-c", STATS], env=clean, cwd=site, capture_output=True, text=True,
+                              timeout=600)
+        assert done.returncode == 0, done.stderr
+        return tuple(int(v) for v in done.stdout.split())
+
+    def edit(name):
+        with open(site / "ebm" / name, "a") as f:
+            f.write("\n# edited\n")
+
+    assert hits_and_misses() == (0, 1)                          # a cold cache compiles
+    assert hits_and_misses() == (1, 0)                          # then loads
+    edit("hopfield.py")
+    assert hits_and_misses() == (1, 0)                          # an unrelated edit: still loads
+    edit("_rowvec.py")
+    assert hits_and_misses() == (0, 1)                          # the SIMD code changed: recompiles
+    assert hits_and_misses() == (1, 0)
+    edit("_fastexp.py")
+    assert hits_and_misses() == (0, 1)
