@@ -152,6 +152,12 @@ def emit_exp_nonpositive(builder, x):
     This is the only implementation: :func:`exp_nonpositive` inside a jitted loop
     emits it for one element (and LLVM vectorises the loop), :mod:`ebm._rowvec`
     for a whole row at once.  Both therefore give the same bits.
+
+    The rounding ``n = round(t / ln2)`` is done by adding and subtracting
+    ``1.5 * 2**m`` (``m`` the mantissa width): the sum's low mantissa bits then hold
+    ``n``, and ``2**n`` is built from them by integer adds and shifts only.  No
+    float-to-integer conversion: AVX2 has none for packed float64 (it would
+    scalarise the loop), and the loops stay SIMD on AVX2 and AVX-512.
     """
     ty = x.type
     k, int_ty, const = _constants_for(ty, _EXP)
@@ -182,21 +188,6 @@ def fmuladd(typingctx, a, b, c):
     return a(a, b, c), codegen
 
 
-@intrinsic
-def _exp_nonpositive_scalar(typingctx, x):
-    if not isinstance(x, types.Float):
-        return None
-
-    def codegen(context, builder, sig, args):
-        return emit_exp_nonpositive(builder, args[0])
-
-    return x(x), codegen
-
-
-# The rounding n = round(t / ln2) is done by adding and subtracting 1.5 * 2**m (m the
-# mantissa width): the sum's low mantissa bits then hold n, and 2**n is built from them
-# by integer adds and shifts only.  No float-to-integer conversion: AVX2 has none for
-# packed float64 (it would scalarise the loop), and the loops stay SIMD on AVX2 and AVX-512.
 
 
 class _LogConstants:
@@ -256,28 +247,10 @@ def emit_log_ge1(builder, s):
     return builder.fadd(builder.fmul(e, const(k.ln2_hi)), builder.fadd(two_f, tail))
 
 
-@intrinsic
-def _log_ge1_scalar(typingctx, s):
-    if not isinstance(s, types.Float):
-        return None
-
-    def codegen(context, builder, sig, args):
-        return emit_log_ge1(builder, args[0])
-
-    return s(s), codegen
-
-
 def log_ge1(s):
     """``log(s)`` for ``s >= 1`` (float32 or float64), branch-free so that loops over it
     vectorise; see :func:`emit_log_ge1`.  A NumPy fallback when called from Python."""
     return np.log(s)
-
-
-@overload(log_ge1, inline="always")
-def _log_ge1_overload(s):
-    if s in (types.float32, types.float64):
-        return lambda s: _log_ge1_scalar(s)
-    return None
 
 
 def exp_nonpositive(x):
@@ -285,16 +258,34 @@ def exp_nonpositive(x):
     return np.exp(np.minimum(x, 0))
 
 
-@overload(exp_nonpositive, inline="always")
-def _exp_nonpositive_overload(x):
-    if x in (types.float32, types.float64):
-        return lambda x: _exp_nonpositive_scalar(x)
-    return None
+def _one_element(function, emit):
+    """Make ``function`` (a NumPy fallback) emit ``emit``'s IR for one float32 or float64
+    element when called in jitted code."""
+
+    @intrinsic
+    def scalar(typingctx, x):
+        if not isinstance(x, types.Float):
+            return None
+
+        def codegen(context, builder, sig, args):
+            return emit(builder, args[0])
+
+        return x(x), codegen
+
+    @overload(function, inline="always")
+    def _overload(x):
+        if x in (types.float32, types.float64):
+            return lambda x: scalar(x)
+        return None
+
+
+_one_element(exp_nonpositive, emit_exp_nonpositive)
+_one_element(log_ge1, emit_log_ge1)
 
 
 @njit(cache=True)
 def log_ge1_array(s):
-    """The jitted ``log_ge1`` applied to every element of float64 ``s`` (for tests)."""
+    """The jitted ``log_ge1`` applied to every element of ``s`` (float32 or float64; for tests)."""
     out = np.empty_like(s)
     flat_s, flat_out = s.reshape(-1), out.reshape(-1)
     for k in range(flat_s.size):

@@ -605,7 +605,7 @@ def _emit_rows_loss_diff(context, builder, sig, args, W):
     align = p_type.dtype.bitwidth // 8
     H = min(W, 8)                                      # the row in vectors of 8 lanes (with AVX-512 too:
     hvec = ir.VectorType(elem, H)                      # 7% faster with AVX2, as fast with AVX-512)
-    half_lanes = ir.Constant(ir.VectorType(i32, H), list(range(H)))   # int32: half the compare width
+    piece_lanes = ir.Constant(ir.VectorType(i32, H), list(range(H)))  # int32: half the compare width
     hzero = ir.Constant(hvec, [ir.Constant(elem, 0.0)] * H)
     hone = ir.Constant(hvec, [ir.Constant(elem, 1.0)] * H)
     hw_vec = _splat(builder, w, hvec)
@@ -619,12 +619,12 @@ def _emit_rows_loss_diff(context, builder, sig, args, W):
         is_bad = builder.and_(builder.not_(in_range), builder.not_(ignored))
         builder.store(builder.add(builder.load(bad), builder.zext(is_bad, i64)), bad)
         offset = builder.mul(r, C)
-        k32 = _splat(builder, builder.trunc(k, i32), half_lanes.type)   # (a bad label's low 32 bits
+        k32 = _splat(builder, builder.trunc(k, i32), piece_lanes.type)   # (a bad label's low 32 bits
         for h in range(W // H):                        # may hit a lane: its row is garbage, and the call raises)
             at = builder.add(offset, ir.Constant(offset.type, h * H))
             v = builder.load(builder.bitcast(builder.gep(p.data, [at]), hvec.as_pointer()), align=align)
             builder.store(builder.fadd(builder.load(check), builder.fmul(v, hzero)), check)   # NaN iff not finite
-            hot = builder.icmp_signed("==", ir.Constant(half_lanes.type, list(range(h * H, h * H + H))), k32)
+            hot = builder.icmp_signed("==", ir.Constant(piece_lanes.type, list(range(h * H, h * H + H))), k32)
             diff = builder.fmul(builder.select(hot, builder.fsub(v, hone), v), hw_vec)        # (1) and (2)
             diff = builder.select(ignored, hzero, diff)                                       # (3)
             builder.store(diff, builder.bitcast(builder.gep(d.data, [at]), hvec.as_pointer()), align=align)
