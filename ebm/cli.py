@@ -29,10 +29,14 @@ def _parser():
 
 def _exercises_parser(sub):
     ex = sub.add_parser("exercises", help="list the exercises, write student versions, build notebooks",
-                        description="Without options: the table of exercises (name, chapter, signature, points).")
+                        description="Without options (or with --list): the table of exercises (name, chapter, "
+                                    "signature, points).")
+    ex.add_argument("--list", action="store_true", help="print the table of exercises (the default)")
     ex.add_argument("--student", metavar="OUTDIR",
                     help="write student versions of every notebook with solutions (### BEGIN/END SOLUTION "
-                         "becomes raise NotImplementedError), keeping the folder structure")
+                         "becomes raise NotImplementedError), keeping the folder structure; refuses to "
+                         "replace existing files unless --force")
+    ex.add_argument("--force", action="store_true", help="with --student: replace files that already exist")
     ex.add_argument("--source", metavar="DIR", help="where the notebooks are (default: the repository's notebooks/)")
     ex.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     ex.add_argument("--verify", action="store_true",
@@ -49,22 +53,31 @@ def _exercises_parser(sub):
 def _grade_parser(sub):
     gr = sub.add_parser("grade", help="grade a submission (.py or .ipynb) or a directory of them",
                         description="Grade one submission, or every .py/.ipynb file in a directory (then --out "
-                                    "is required). Each submission runs in its own process. Exit status 0 "
-                                    "whenever grading succeeded, whatever the score; 1 when it could not grade.")
-    gr.add_argument("submission", help="a .py or .ipynb file, or a directory of them (one per student)")
+                                    "is required). Each submission runs in its own sandbox; the scores are "
+                                    "computed outside it. Say what to grade with --chapter, --exercise or "
+                                    "--assignment (a single exercise notebook NN_<chapter>.ipynb names its "
+                                    "chapter). Exit status 0 whenever grading succeeded, whatever the score; "
+                                    "1 when it could not grade; 2 for a usage error.")
+    gr.add_argument("submission", nargs="?", help="a .py or .ipynb file, or a directory of them (one per student)")
     gr.add_argument("--json", metavar="PATH", help="write the results.json of a single submission here")
+    gr.add_argument("--upload", metavar="DIR",
+                    help="grade the one .py/.ipynb file in a student's upload folder (Gradescope's "
+                         "/autograder/submission, PrairieLearn's /grade/student); with --json, a results.json "
+                         "is written even when grading fails")
     gr.add_argument("--out", metavar="OUTDIR",
                     help="for a directory: write <student>/results.json, summary.csv, hints.csv and hints.png here")
     gr.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
-                    help="wall-clock limit per exercise (default 10)")
+                    help="wall-clock seconds of calls per exercise, and per top-level statement while loading "
+                         "(default 10)")
     gr.add_argument("--memory-mb", type=int, default=1024, metavar="MB",
                     help="address-space cap per submission process, 0 for none (default 1024)")
-    gr.add_argument("--chapter", action="append", metavar="KEY",
-                    help="grade this chapter's exercises (repeatable; default: the chapters the "
-                         "submissions define functions of)")
-    gr.add_argument("--exercise", action="append", metavar="NAME", help="grade only this exercise (repeatable)")
+    gr.add_argument("--chapter", action="append", metavar="KEY", help="grade this chapter's exercises (repeatable)")
+    gr.add_argument("--exercise", action="append", metavar="NAME", help="grade this exercise (repeatable)")
+    gr.add_argument("--assignment", metavar="FILE",
+                    help="a text file naming the exercises or chapters to grade, one per line")
     gr.add_argument("--allow-ebm", action="store_true",
-                    help="do not flag functions that call ebm's own implementation of the exercise")
+                    help="let the graded functions import ebm (never ebm.grading); by default the sandbox has "
+                         "no ebm, except for exercises that allow it")
     gr.add_argument("--jobs", type=int, metavar="N", help="submissions graded at once (default: CPU count)")
     gr.add_argument("--format", choices=("gradescope", "prairielearn"), default="gradescope",
                     help="results.json format (default gradescope)")
@@ -72,6 +85,12 @@ def _grade_parser(sub):
                     choices=("hidden", "after_due_date", "after_published", "visible"),
                     help="Gradescope visibility of hidden checks (default after_due_date)")
     gr.add_argument("--no-progress", action="store_true", help="no progress bar")
+    gr.add_argument("--gradescope-bundle", metavar="ZIP",
+                    help="write Gradescope's autograder zip for the assignment (setup.sh, run_autograder, "
+                         "ebm's wheel) instead of grading")
+    gr.add_argument("--prairielearn-bundle", metavar="ZIP",
+                    help="write a PrairieLearn external grader for the assignment (grade.sh, ebm's wheel) "
+                         "instead of grading")
 
 
 def main(argv=None) -> int:

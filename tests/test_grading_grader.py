@@ -1,7 +1,8 @@
 """The batch grader on a gallery of realistic wrong and hostile submissions.
 
-Each submission is a real file graded in its own worker process, as an
-instructor would.  Time limits here are ~1 s so the file runs in seconds.
+Each submission is a real file graded in its own sandbox, as an instructor
+would.  Time limits here are ~1 s so the file runs in seconds.  The attacks on
+the grader itself are in ``test_grading_redteam.py``.
 """
 
 from __future__ import annotations
@@ -29,12 +30,7 @@ def graded(tmp_path_factory):
         (folder / f"{name}.py").write_text(src)
     (folder / "right.py").write_text(RIGHT)
     out = tmp_path_factory.mktemp("out")
-    old = grader.GRACE
-    grader.GRACE = 0.5
-    try:
-        results = grader.grade_directory(folder, out, exercises=CORE, timeout=TIMEOUT, jobs=2)
-    finally:
-        grader.GRACE = old
+    results = grader.grade_directory(folder, out, exercises=CORE, timeout=TIMEOUT, jobs=2)
     return {r.student: r for r in results}, out
 
 
@@ -81,7 +77,7 @@ def _only_softmax_backward_lost(sub):
     ("crash", "error", "IndexError"),
     ("mutates", "failed", "modified its argument 'top_diff' in place"),
     ("memory", "error", "out of memory"),
-    ("cheat", "flagged", "ebm's own implementation"),
+    ("cheat", "flagged", "tried importing ebm.reference, which the grader refuses"),
 ])
 def test_hostile_submissions_cost_only_the_exercise_they_touch(graded, name, status, text):
     results, _ = graded
@@ -133,7 +129,7 @@ def test_directory_outputs(graded):
     right = next(r for r in rows if r["student"] == "right")
     assert float(right["score"]) == MAX and float(right["softmax_backward"]) == 5
     cheat = next(r for r in rows if r["student"] == "cheat")
-    assert "softmax_backward: calls ebm's own implementation" in cheat["flags"]
+    assert "softmax_backward: reached for ebm's implementation or the grader" in cheat["flags"]
     hints = list(csv.DictReader(open(out / "hints.csv")))
     counts = {(h["exercise"], h["mistake"]): int(h["students"]) for h in hints}
     assert counts[("softmax_loss_backward", "label_not_subtracted")] == 1
@@ -208,36 +204,61 @@ def test_a_notebook_submission_skips_magics_and_a_broken_notebook_scores_zero(tm
     assert sub.score == 0 and "not a readable notebook" in sub.problems[0]
 
 
-def test_chapters_are_inferred_from_the_defined_functions(tmp_path):
+def test_the_assignment_comes_from_the_instructor_never_from_the_submission(tmp_path, capsys):
     f = tmp_path / "a.py"
-    f.write_text("def flip_delta(W, b, s, i):\n    return 0.0\n")
-    names = grader.select_exercises([f])
-    assert set(names) == {e.name for e in grading.registry("hopfield")}
-    assert grader.select_exercises([f], chapters=["softmax_loss"])[0] == "softmax_loss_forward"
+    f.write_text('"""def flip_delta(): def hebb_weights(): def gibbs_update(): def nll_loss():"""\n' + RIGHT)
+    with pytest.raises(ValueError, match="say what to grade"):
+        grader.grade_submission(f)
+    assert main(["grade", str(f)]) == 2
+    assert "say what to grade" in capsys.readouterr().err
+    assert grader.resolve_assignment(chapters=["softmax_loss"])[0] == "softmax_loss_forward"
+    assert grader.resolve_assignment(exercises=["flip_delta"]) == ["flip_delta"]
     with pytest.raises(KeyError):
-        grader.select_exercises([f], exercises=["no_such_exercise"])
+        grader.resolve_assignment(exercises=["no_such_exercise"])
+    listing = tmp_path / "assignment.txt"
+    listing.write_text("# week 5\nsoftmax_backward\nhopfield   # a whole chapter\n")
+    assert grader.resolve_assignment(assignment=listing) == ["softmax_backward"] + [
+        e.name for e in grading.registry("hopfield")]
+    # an exercise notebook's file name names its chapter (the name, not the text)
+    named = tmp_path / "05_softmax_loss.py"
+    named.write_text(RIGHT)
+    sub = grader.grade_submission(named, timeout=5)
+    assert [e.exercise for e in sub.exercises] == [e.name for e in grading.registry("softmax_loss")]
+    assert sub.score == sub.max_score == 23
 
 
-def test_a_submission_that_patches_the_grader_is_flagged(tmp_path):
+def test_patching_numpy_in_the_sandbox_changes_nothing_in_the_judge(tmp_path):
     f = tmp_path / "tamper.py"
     f.write_text(replace_function(RIGHT, "softmax_backward", '''
         def softmax_backward(top_data, top_diff):
             import numpy
             numpy.isclose = lambda *a, **k: numpy.array(True)      # every comparison would pass
+            numpy.allclose = lambda *a, **k: True
             return top_data
         '''))
     sub = grader.grade_submission(f, exercises=CORE, timeout=5)
-    e = _only_softmax_backward_lost(sub)                           # the others ran before the patch
-    assert {c.status for c in e.checks} == {"flagged"}
-    assert "replaced numpy.isclose" in e.checks[0].message
+    e = _only_softmax_backward_lost(sub)                  # graded on its merits: wrong, not flagged
+    assert {c.status for c in e.checks} == {"failed"}
 
 
 def test_a_failure_of_the_grader_itself_is_not_blamed_on_the_student(tmp_path, monkeypatch, capsys):
     f = tmp_path / "student.py"
     f.write_text(RIGHT)
-    # an exercise the worker cannot find: the worker fails, not the submission
-    monkeypatch.setattr(grader, "select_exercises", lambda *a, **k: ["no_such_exercise"])
-    with pytest.raises(grader.GraderError, match="grading worker failed"):
-        grader.grade_submission(f, timeout=5)
-    assert main(["grade", str(f)]) == 1
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug in the grader")
+
+    monkeypatch.setattr(grader, "_grade", broken)
+    with pytest.raises(grader.GraderError, match="a bug in the grader"):
+        grader.grade_submission(f, exercises=CORE, timeout=5)
+    assert main(["grade", str(f), "--exercise", "softmax_backward"]) == 1
     assert "could not grade" in capsys.readouterr().err
+    # in a class, the student still gets a results.json and a summary row that say so
+    (tmp_path / "class").mkdir()
+    (tmp_path / "class" / "alice.py").write_text(RIGHT)
+    results = grader.grade_directory(tmp_path / "class", tmp_path / "out", exercises=CORE, timeout=5, jobs=1)
+    assert results[0].grader_error and results[0].score == 0
+    data = json.loads((tmp_path / "out" / "alice" / "results.json").read_text())
+    assert "NOT GRADED: the grader failed" in data["output"]
+    row = next(csv.DictReader(open(tmp_path / "out" / "summary.csv")))
+    assert "GRADER FAILED" in row["problems"]

@@ -153,12 +153,15 @@ def _definitions(source):
     return "\n\n".join(parts)
 
 
+_DEF = re.compile(r"^\s*def\s+([A-Za-z_]\w*)\s*\(", re.M)
+
+
 @pytest.mark.parametrize("path", LECTURES, ids=lambda p: p.name)
 def test_lecture_exercises_are_registered_and_their_solutions_earn_full_marks(path, tmp_path):
     """The lectures' solution cells, graded alone: full marks; their student versions: 0."""
     nb = notebooks.read_notebook(path)
     cells = [_definitions(src) for _, src in notebooks.notebook_code(nb)]   # imports, defs and classes only
-    names = [n for n in grader._DEF.findall("\n".join(c for c in cells if notebooks.BEGIN in c))
+    names = [n for n in _DEF.findall("\n".join(c for c in cells if notebooks.BEGIN in c))
              if n in {e.name for e in grading.registry()}]
     assert names, f"{path.name} has solution cells but none of their functions is a registered exercise"
     for version, source in (("instructor", "\n\n".join(cells)),

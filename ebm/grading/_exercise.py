@@ -97,9 +97,13 @@ class Exercise:
         through every check (it must earn full marks) and the instructor notebook
         uses it as the solution.
     forbid : tuple of str
-        ``"module:qualname"`` of ebm functions that do the whole exercise; a
-        submission whose function calls one is flagged (see the grader's
-        ``--allow-ebm``).
+        ``"module:qualname"`` of ebm functions that do the whole exercise.  In a
+        notebook, :func:`ebm.grading.check` flags a function that calls one;
+        when ebm is allowed at grading (``allow_ebm``), their modules stay out of
+        the sandbox's reach.
+    allow_ebm : bool
+        Let the graded function import ebm (never ``ebm.grading``, nor the
+        modules of ``forbid``).  By default the sandbox has no ebm at all.
     checks, hints : list
         Filled by the decorators.
     """
@@ -110,6 +114,7 @@ class Exercise:
     statement: str
     reference: Callable
     forbid: tuple = ()
+    allow_ebm: bool = False
     checks: list = field(default_factory=list)
     hints: list = field(default_factory=list)
 
@@ -165,6 +170,11 @@ class Exercise:
     def max_score(self):
         return sum(c.points for c in self.checks)
 
+    @property
+    def forbidden_modules(self):
+        """The modules of :attr:`forbid` (refused in the sandbox even when ebm is allowed)."""
+        return sorted({spec.partition(":")[0] for spec in self.forbid})
+
     def parameters(self):
         """The parameter names of the signature (from ``reference``)."""
         return list(inspect.signature(self.reference).parameters)
@@ -179,7 +189,7 @@ _REGISTRY: dict[str, Exercise] = {}
 _LOADED = False
 
 
-def exercise(name, *, chapter, signature, statement, reference, forbid=()):
+def exercise(name, *, chapter, signature, statement, reference, forbid=(), allow_ebm=False):
     """Create and register an :class:`Exercise`; see its attributes.
 
     Registering the same name twice from two different modules is an error.
@@ -194,7 +204,7 @@ def exercise(name, *, chapter, signature, statement, reference, forbid=()):
     if old is not None and old.reference.__module__ != reference.__module__:
         raise ValueError(f"exercise {name!r} is registered twice: by {old.reference.__module__} "
                          f"and {reference.__module__}")
-    ex = Exercise(name, chapter, signature, inspect.cleandoc(statement), reference, tuple(forbid))
+    ex = Exercise(name, chapter, signature, inspect.cleandoc(statement), reference, tuple(forbid), bool(allow_ebm))
     _REGISTRY[name] = ex
     return ex
 

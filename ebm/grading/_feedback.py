@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
 import sys
 import textwrap
 import warnings
@@ -14,8 +13,8 @@ from ebm.grading._harness import run_exercise
 
 __all__ = ["check", "format_result", "verify"]
 
-#: Set by the batch grader's worker: ``check`` calls left in a submission do nothing there.
-_GRADER_ENV = "EBM_GRADING_WORKER"
+#: Seconds :func:`check` gives a function's checks by default.
+CHECK_TIMEOUT = 5.0
 
 _MARK = {"passed": "PASS", "failed": "FAIL", "error": "ERROR", "not_implemented": "TODO",
          "missing": "MISSING", "timeout": "TIMEOUT", "exited": "EXIT", "crashed": "CRASH",
@@ -60,7 +59,7 @@ def format_result(result, *, hidden_remaining=0, width=100):
     return "\n".join(lines)
 
 
-def check(name, fn, *, flag_ebm=True, file=None):
+def check(name, fn, *, flag_ebm=True, file=None, timeout=CHECK_TIMEOUT):
     """Run the public checks of exercise ``name`` on ``fn`` and print a short table.
 
     For each check: PASS or FAIL (or TODO, ERROR...), and for a failure the value
@@ -71,31 +70,40 @@ def check(name, fn, *, flag_ebm=True, file=None):
     Nothing is written to stderr (nbgrader counts any stderr output as a failure):
     the student's printed output and warnings are captured and shown in the table.
     A failing check does not raise, so a notebook with unfinished exercises still
-    runs top to bottom.
+    runs top to bottom.  An infinite loop becomes a ``TIMEOUT`` line after
+    ``timeout`` seconds instead of a hung cell (in the main thread of a POSIX
+    process, as in Jupyter; a loop that catches every exception cannot be
+    stopped here, only by the grader's sandbox).
+
+    While grading, the sandbox replaces ``ebm.grading`` with a stand-in whose
+    ``check`` does nothing, so a handed-in notebook may keep its check cells.
 
     Parameters
     ----------
     name : str
-        The exercise (see ``python -m ebm exercises --list``).
+        The exercise (``python -m ebm exercises --list`` lists them).
     fn : callable
         Your function.
     flag_ebm : bool, default True
         Report a function that merely calls ebm's own implementation.
     file : file-like, optional
         Where to print (default ``sys.stdout``).
+    timeout : float or None, default 5
+        Seconds for all the public checks together; ``None`` for no limit.
 
     Returns
     -------
     None
         Use :func:`ebm.grading.run_exercise` for the result as an object.
     """
-    if os.environ.get(_GRADER_ENV):
-        return None
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
+                                or not timeout > 0):
+        raise ValueError(f"timeout must be a positive number of seconds or None, got {timeout!r}")
     stray = io.StringIO()                 # anything written to stderr on the way (an import's warning)
     with contextlib.redirect_stderr(stray), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         ex = get(name)
-        result = run_exercise(ex, fn, include_hidden=False, flag_ebm=flag_ebm)
+        result = run_exercise(ex, fn, include_hidden=False, flag_ebm=flag_ebm, timeout=timeout)
     table = format_result(result, hidden_remaining=len(ex.hidden_checks))
     notes = stray.getvalue().strip().splitlines() + [f"{w.category.__name__}: {w.message}" for w in caught]
     if notes:

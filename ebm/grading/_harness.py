@@ -1,20 +1,26 @@
-"""Run an exercise's checks on a student's function, in this process.
+"""Run an exercise's checks on a student's function: the checks run here, the function may not.
 
-This is the part shared by the in-notebook :func:`ebm.grading.check` and the
-batch grader's worker process (which adds a timeout, a memory cap and process
-isolation around it).  The student's function is called through
-:class:`StudentFunction`: it gets copies of the arguments, a call that modifies
-them fails the check, warnings and printed output are captured, and a call into
-ebm's own implementation of the exercise is noticed.
+The checks (inputs, expected values, comparisons, hints, points) always run in
+this process.  The student's function is reached through one of two wrappers
+with the same interface:
+
+- :class:`StudentFunction` calls a function of this process (the in-notebook
+  :func:`ebm.grading.check`, in the student's own kernel);
+- :class:`RemoteFunction` asks the grader's sandbox to call it
+  (:mod:`ebm.grading._sandbox`) and gets back plain data: the return value, the
+  arguments after the call, what was printed, what went wrong.
+
+Either way a call gets copies of the arguments, modifying them fails the check,
+warnings and printed output are captured, and a failed comparison is explained
+by the exercise's hints.
 """
 
 from __future__ import annotations
 
+import builtins
 import copy
 import importlib.util
-import io
 import os
-import signal
 import sys
 import time
 import traceback
@@ -24,35 +30,45 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ebm.grading._capture import BoundedText, ExerciseTimeout, alarm, captured
 from ebm.grading._exercise import Attempt, get
 from ebm.grading.compare import Mismatch
 
-__all__ = ["CheckResult", "ExerciseResult", "run_exercise", "ExerciseTimeout", "STATUSES"]
+__all__ = ["CheckResult", "ExerciseResult", "run_exercise", "run_checks", "StudentFunction", "RemoteFunction",
+           "ExerciseTimeout", "WorkerLost", "STATUSES"]
 
 #: Every status a check can end in.
 STATUSES = ("passed", "failed", "error", "not_implemented", "missing", "timeout", "exited",
-            "crashed", "flagged", "not_run")
-
-#: Characters of captured output kept per check (the rest is counted, not kept).
-OUTPUT_LIMIT = 2000
-
-
-class ExerciseTimeout(BaseException):
-    """Raised by the timer when an exercise runs out of time (a BaseException, so a
-    student's ``except Exception`` cannot swallow it)."""
+            "crashed", "flagged", "malformed", "not_run")
 
 
 class StudentError(Exception):
-    """The student's code raised ``exc`` (kept apart from errors in the check itself)."""
+    """The student's code raised; ``info`` describes it (type, message, where, kind, exit_code)."""
 
-    def __init__(self, exc, where):
-        super().__init__(f"{type(exc).__name__}: {exc}")
-        self.exc = exc
-        self.where = where
+    def __init__(self, info):
+        super().__init__(f"{info.get('type')}: {info.get('message')}")
+        self.info = info
+
+
+class StudentException(Exception):
+    """Stands for an exception raised in the sandbox (``Attempt.error`` of a graded call)."""
+
+    def __init__(self, type_name, message):
+        super().__init__(message)
+        self.type_name = type_name
 
 
 class CallsEbm(Exception):
-    """The student's function called ebm's own implementation of the exercise."""
+    """The student's function reached for ebm's own implementation (or the grader)."""
+
+
+class WorkerLost(BaseException):
+    """The sandbox cannot answer any more: ``status`` is ``timeout``, ``crashed`` or ``malformed``."""
+
+    def __init__(self, status, message):
+        super().__init__(message)
+        self.status = status
+        self.message = message
 
 
 @dataclass
@@ -117,48 +133,6 @@ class ExerciseResult:
     @classmethod
     def from_dict(cls, data):
         return cls(data["exercise"], data["chapter"], [CheckResult.from_dict(c) for c in data["checks"]])
-
-
-# --------------------------------------------------------------------------- output capture
-
-
-class BoundedText(io.TextIOBase):
-    """A text sink that keeps the first ``limit`` characters and counts the rest."""
-
-    def __init__(self, limit=OUTPUT_LIMIT):
-        self.limit = limit
-        self.parts = []
-        self.kept = 0
-        self.dropped = 0
-
-    def writable(self):
-        return True
-
-    def write(self, s):
-        if not isinstance(s, str):
-            raise TypeError(f"write() argument must be str, not {type(s).__name__}")
-        room = self.limit - self.kept
-        if room > 0:
-            self.parts.append(s[:room])
-            self.kept += min(len(s), room)
-        self.dropped += max(0, len(s) - max(room, 0))
-        return len(s)
-
-    def text(self):
-        out = "".join(self.parts)
-        if self.dropped:
-            out += f"\n[... {self.dropped} more characters of output not shown]"
-        return out
-
-
-@contextmanager
-def _captured(sink):
-    old_out, old_err = sys.stdout, sys.stderr
-    sys.stdout = sys.stderr = sink
-    try:
-        yield sink
-    finally:
-        sys.stdout, sys.stderr = old_out, old_err
 
 
 # --------------------------------------------------------------------------- ebm's own implementation
@@ -247,8 +221,34 @@ def _student_frame(tb):
     return where
 
 
+def exception_info(exc, where=""):
+    """An exception of this process described like the sandbox describes one (a dict of text)."""
+    info = {"type": type(exc).__name__, "message": str(exc), "where": where}
+    for kind in ("NotImplementedError", "MemoryError", "RecursionError", "SystemExit", "KeyboardInterrupt"):
+        if isinstance(exc, getattr(builtins, kind)):
+            info["kind"] = kind
+    if isinstance(exc, SystemExit):
+        info["exit_code"] = repr(exc.code)
+    return info
+
+
+def _mutation(name, exercise, before, after):
+    change = _first_change(before, after)
+    if change:
+        raise Mismatch(f"{exercise} modified its argument {name!r} in place: {name}{change}. Work on a copy "
+                       f"({name}.copy()); the caller still needs its array", what=name, got=after, expected=before)
+
+
+def _bind(params, args, kwargs):
+    bound = {}
+    for k, value in enumerate(args):
+        bound[params[k] if k < len(params) else f"arg{k}"] = value
+    bound.update(kwargs)
+    return bound
+
+
 class StudentFunction:
-    """The student's ``fn`` as a check sees it (copies in, mutation and ebm calls caught)."""
+    """The student's ``fn``, in this process, as a check sees it (copies in, mutation and ebm calls caught)."""
 
     def __init__(self, fn, exercise, *, flag_ebm=True):
         self.fn = fn
@@ -256,19 +256,13 @@ class StudentFunction:
         self.params = exercise.parameters()
         self.codes = _forbidden_codes(exercise.forbid) if flag_ebm else set()
         self.last = Attempt()
+        self.sink = None
         self.ebm_calls = []
-
-    def _bind(self, args, kwargs):
-        bound = {}
-        for k, value in enumerate(args):
-            bound[self.params[k] if k < len(self.params) else f"arg{k}"] = value
-        bound.update(kwargs)
-        return bound
 
     def __call__(self, *args, **kwargs):
         pristine = copy.deepcopy((args, kwargs))
         given_args, given_kwargs = copy.deepcopy((args, kwargs))
-        self.last = Attempt(args=self._bind(*pristine))
+        self.last = Attempt(args=_bind(self.params, *pristine))
         found = []
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -285,7 +279,7 @@ class StudentFunction:
                                    f"({', '.join(dict.fromkeys(found))}); write it yourself") from None
                 self.last.error = exc
                 self.last.warnings = _warning_texts(caught)
-                raise StudentError(exc, _student_frame(exc.__traceback__)) from exc
+                raise StudentError(exception_info(exc, _student_frame(exc.__traceback__))) from exc
             else:
                 self.last.result = result
         self.last.warnings = _warning_texts(caught)
@@ -293,13 +287,77 @@ class StudentFunction:
             self.ebm_calls.extend(found)
             raise CallsEbm(f"{self.exercise.name} calls ebm's own implementation "
                            f"({', '.join(dict.fromkeys(found))}); write it yourself")
-        given = self._bind(given_args, given_kwargs)
-        for name, before in self._bind(*pristine).items():
-            change = _first_change(before, given[name])
-            if change:
-                raise Mismatch(f"{self.exercise.name} modified its argument {name!r} in place: "
-                               f"{name}{change}. Work on a copy ({name}.copy()); the caller still "
-                               f"needs its array", what=name, got=given[name], expected=before)
+        given = _bind(self.params, given_args, given_kwargs)
+        for name, before in _bind(self.params, *pristine).items():
+            _mutation(name, self.exercise.name, before, given[name])
+        return result
+
+
+class RemoteFunction:
+    """The student's function in the grader's sandbox, as a check sees it.
+
+    ``call(name, args, kwargs, timeout=, deadline=)`` is :meth:`Sandbox.call
+    <ebm.grading._sandbox.Sandbox.call>`.  The exercise has ``budget`` seconds of
+    calls in all (timed here, not by the worker); no call waits past
+    ``deadline`` (the submission's, a ``time.monotonic()``).
+    """
+
+    def __init__(self, call, exercise, *, budget, deadline, grace=1.0):
+        self.call = call
+        self.exercise = exercise
+        self.params = exercise.parameters()
+        self.budget = budget
+        self.deadline = deadline
+        self.grace = grace
+        self.spent = 0.0
+        self.last = Attempt()
+        self.sink = None
+        self.refused = []
+
+    def __call__(self, *args, **kwargs):
+        from ebm.grading._sandbox import SandboxLost
+
+        pristine = copy.deepcopy((args, kwargs))
+        self.last = Attempt(args=_bind(self.params, *pristine))
+        left = min(self.budget - self.spent, self.deadline - time.monotonic())
+        if left <= 0:
+            raise ExerciseTimeout()
+        started = time.monotonic()
+        try:
+            reply = self.call(self.exercise.name, args, kwargs, timeout=left,
+                              deadline=min(self.deadline + self.grace, started + left + self.grace))
+        except SandboxLost as lost:
+            self.spent += time.monotonic() - started
+            if lost.kind == "timeout":
+                raise WorkerLost("timeout", f"time limit: the exercise ran for more than {self.budget:g} s and "
+                                            "its process was killed") from None
+            if lost.kind == "exited":
+                raise WorkerLost("crashed", f"{lost.detail} during this exercise") from None
+            raise WorkerLost("malformed", lost.detail) from None
+        self.spent += time.monotonic() - started
+        if self.sink is not None and reply["output"]:
+            self.sink.write(reply["output"])
+        self.last.warnings = reply["warnings"]
+        attempts = [text for kind, text in reply["refused"] if kind == "attempt"]
+        self.refused += [text for kind, text in reply["refused"] if kind == "refused"]
+        if attempts:
+            raise CallsEbm(f"{self.exercise.name} tried {attempts[0]}, which the grader refuses: ebm and the "
+                           "grader are out of reach while grading; write the exercise yourself")
+        if reply["status"] == "timeout":
+            raise ExerciseTimeout()
+        if reply["status"] == "missing":
+            raise StudentError({"type": "NameError", "message": f"{self.exercise.name} is no longer defined",
+                                "where": ""})
+        if reply["status"] == "error":
+            info = reply["error"]
+            self.last.error = StudentException(info.get("type", "Exception"), info.get("message", ""))
+            raise StudentError(info)
+        result = reply["value"]
+        self.last.result = result
+        if reply["args"] is not None:
+            given = _bind(self.params, *reply["args"])
+            for name, before in _bind(self.params, *pristine).items():
+                _mutation(name, self.exercise.name, before, given.get(name))
         return result
 
 
@@ -308,32 +366,6 @@ def _warning_texts(caught):
 
 
 # --------------------------------------------------------------------------- running the checks
-
-
-@contextmanager
-def _alarm(seconds):
-    """Raise :class:`ExerciseTimeout` in the main thread after ``seconds`` (POSIX only)."""
-    usable = seconds and hasattr(signal, "setitimer") and _in_main_thread()
-    if not usable:
-        yield
-        return
-
-    def on_alarm(signum, frame):
-        raise ExerciseTimeout()
-
-    old = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
-
-
-def _in_main_thread():
-    import threading
-
-    return threading.current_thread() is threading.main_thread()
 
 
 def _hints_for(ex, attempt):
@@ -355,23 +387,60 @@ MUTATION_HINT = ("mutated_input", "the function changed an argument in place: co
                  "writing into it (x = x.copy()); the caller (Caffe's net) still needs it")
 
 
-def _describe_error(err):
-    exc = err.exc
-    where = f" (at {err.where})" if err.where else ""
-    if isinstance(exc, NotImplementedError):
+def _describe_error(info):
+    where = f" (at {info['where']})" if info.get("where") else ""
+    kind = info.get("kind")
+    if kind == "NotImplementedError":
         return "not_implemented", "not implemented yet: the function raises NotImplementedError"
-    if isinstance(exc, SystemExit):
-        return "exited", f"the function called sys.exit({exc.code!r}){where}"
-    if isinstance(exc, MemoryError):
+    if kind == "SystemExit":
+        return "exited", f"the function called sys.exit({info.get('exit_code', '')}){where}"
+    if kind == "MemoryError":
         return "error", f"the function ran out of memory (MemoryError){where}"
-    text = f"{type(exc).__name__}: {exc}"
+    text = f"{info.get('type', 'Exception')}: {info.get('message', '')}"
     if len(text) > 300:
         text = text[:297] + "..."
     return "error", f"the function raised {text}{where}"
 
 
+def _missing(ex, checks, fn):
+    why = (f"no function named {ex.name!r} was found" if fn is None
+           else f"{ex.name} is a {fn if isinstance(fn, str) else type(fn).__name__}, not a function")
+    return [CheckResult(ex.name, c.description, 0.0, c.points, c.hidden, "missing", why) for c in checks]
+
+
+def run_checks(ex, checks, student, *, timeout=None):
+    """Run ``checks`` of exercise ``ex`` through ``student`` (a :class:`StudentFunction` or :class:`RemoteFunction`).
+
+    Returns
+    -------
+    results : list of CheckResult
+    lost : WorkerLost or None
+        Set when the sandbox could not go on; the check it happened in has its
+        status, and the checks after it are not run.
+    """
+    results, lost = [], None
+    started = time.perf_counter()
+    try:
+        for check in checks:
+            results.append(_run_one(ex, check, student))
+    except ExerciseTimeout:
+        status, first = "timeout", (f"time limit: the exercise ran for more than {timeout:g} s (an infinite "
+                                    "loop, or far too slow) during this check")
+        rest = "not run: the exercise ran out of time on an earlier check"
+    except WorkerLost as exc:
+        lost, status, first = exc, exc.status, exc.message
+        rest = f"not run: {exc.message}"
+    else:
+        return results, None
+    seconds = time.perf_counter() - started
+    for k, check in enumerate(checks[len(results):]):
+        results.append(CheckResult(ex.name, check.description, 0.0, check.points, check.hidden, status,
+                                   first if k == 0 else rest, seconds=seconds if k == 0 else 0.0))
+    return results, lost
+
+
 def run_exercise(name, fn, *, include_hidden=True, flag_ebm=True, timeout=None):
-    """Run the checks of exercise ``name`` on ``fn``; return an :class:`ExerciseResult`.
+    """Run the checks of exercise ``name`` on ``fn`` in this process; return an :class:`ExerciseResult`.
 
     Parameters
     ----------
@@ -386,43 +455,30 @@ def run_exercise(name, fn, *, include_hidden=True, flag_ebm=True, timeout=None):
     timeout : float, optional
         Wall-clock seconds for the whole exercise (main thread, POSIX); the check
         that runs out of time and every check after it get status ``timeout``.
+        A loop that catches every exception cannot be stopped in this process
+        (the grader's sandbox kills it).
     """
     ex = get(name)
     checks = ex.checks if include_hidden else ex.public_checks
-    results = []
     if fn is None or not callable(fn):
-        why = (f"no function named {ex.name!r} was found" if fn is None
-               else f"{ex.name} is a {type(fn).__name__}, not a function")
-        return ExerciseResult(ex.name, ex.chapter, [
-            CheckResult(ex.name, c.description, 0.0, c.points, c.hidden, "missing", why) for c in checks])
+        return ExerciseResult(ex.name, ex.chapter, _missing(ex, checks, fn))
     student = StudentFunction(fn, ex, flag_ebm=flag_ebm)
-    started = time.perf_counter()
-    try:
-        with _alarm(timeout):
-            for check in checks:
-                results.append(_run_one(ex, check, student))
-    except ExerciseTimeout:
-        seconds = time.perf_counter() - started
-        done = len(results)
-        msg = (f"time limit: the exercise ran for more than {timeout:g} s (an infinite loop, or far too "
-               f"slow) during this check")
-        for k, check in enumerate(checks[done:]):
-            results.append(CheckResult(ex.name, check.description, 0.0, check.points, check.hidden,
-                                       "timeout", msg if k == 0 else "not run: the exercise ran out of time "
-                                       "on an earlier check", seconds=seconds if k == 0 else 0.0))
+    with alarm(timeout):
+        results, _ = run_checks(ex, checks, student, timeout=timeout)
     return ExerciseResult(ex.name, ex.chapter, results)
 
 
 def _run_one(ex, check, student):
     sink = BoundedText()
     student.last = Attempt()
+    student.sink = sink
     start = time.perf_counter()
     status, message, tolerance, hints = "passed", "", "", []
     try:
-        with _captured(sink), warnings.catch_warnings(record=True):   # nothing reaches stderr
+        with captured(sink), warnings.catch_warnings(record=True):   # nothing reaches stderr
             warnings.simplefilter("always")
             check.run(student)
-    except ExerciseTimeout:
+    except (ExerciseTimeout, WorkerLost):
         raise
     except Mismatch as m:
         status, message, tolerance = "failed", str(m), m.tolerance
@@ -435,7 +491,7 @@ def _run_one(ex, check, student):
     except CallsEbm as e:
         status, message = "flagged", str(e)
     except StudentError as e:
-        status, message = _describe_error(e)
+        status, message = _describe_error(e.info)
         if status in ("error", "exited"):
             hints = _hints_for(ex, student.last)
     except KeyboardInterrupt:

@@ -70,7 +70,10 @@ def exercises_command(args):
             _err(f"no notebooks at {source}; pass --source DIR")
             return 1
         try:
-            written = notebooks.write_student_versions(source, args.student)
+            written = notebooks.write_student_versions(source, args.student, force=args.force)
+        except notebooks.WouldOverwrite as exc:
+            _err(str(exc))
+            return 1
         except (ValueError, OSError) as exc:
             _err(str(exc))
             return 1
@@ -93,7 +96,7 @@ def exercises_command(args):
         print(f"wrote {len(paths)} demonstration submissions to {args.demo_class}; grade them with\n"
               f"  python -m ebm grade {args.demo_class} --out grading-results")
         did = True
-    if args.markdown or not did:
+    if args.list or args.markdown or not did:
         print(exercise_table(markdown=args.markdown))
     return 0
 
@@ -121,6 +124,24 @@ def _print_submission(sub):
             print(f"      ... and {not_run} more check(s) not run or failing the same way")
 
 
+def _print_class(results, out, wall):
+    from ebm.grading import grader
+
+    print(f"graded {len(results)} submission(s) in {wall:.1f} s "
+          f"(worker CPU {sum(r.cpu_seconds for r in results):.1f} s)")
+    for sub in results:
+        flags = f"  [{'; '.join(sub.flags)}]" if sub.flags else ""
+        if sub.grader_error:
+            flags = "  [NOT GRADED: the grader failed]"
+        print(f"  {sub.student[:40]:24s} {sub.score:5g} / {sub.max_score:g}{flags}")
+    print()
+    print("Which mistakes fired how often (what to re-teach):")
+    print(grader.format_hint_table(results))
+    print(f"\nwrote {out}/<student>/results.json, summary.csv, hints.csv, hints.png")
+    if results:
+        print(f"sandbox: {results[0].isolation}")
+
+
 def grade_command(args):
     from ebm.grading import grader
 
@@ -130,8 +151,31 @@ def grade_command(args):
     if args.jobs is not None and args.jobs < 1:
         _err("--jobs must be at least 1")
         return 2
-    options = dict(exercises=args.exercise, chapters=args.chapter, timeout=args.timeout,
-                   memory_mb=args.memory_mb or None, flag_ebm=not args.allow_ebm)
+    assignment = dict(exercises=args.exercise, chapters=args.chapter, assignment=args.assignment)
+    if args.gradescope_bundle or args.prairielearn_bundle:
+        from ebm.grading import bundles
+
+        try:
+            names = grader.resolve_assignment(**assignment)
+            for target, write in ((args.gradescope_bundle, bundles.write_gradescope_bundle),
+                                  (args.prairielearn_bundle, bundles.write_prairielearn_bundle)):
+                if target:
+                    path = write(target, names, timeout=args.timeout, memory_mb=args.memory_mb,
+                                 allow_ebm=args.allow_ebm, hidden_visibility=args.hidden_visibility)
+                    print(f"wrote {path} (grades {', '.join(names)})")
+        except (ValueError, KeyError) as exc:
+            _err(str(exc).strip('"'))
+            return 2
+        except (OSError, RuntimeError) as exc:
+            _err(f"could not write the bundle: {exc}")
+            return 1
+        return 0
+    options = dict(timeout=args.timeout, memory_mb=args.memory_mb or None, allow_ebm=args.allow_ebm, **assignment)
+    if args.upload:
+        return _grade_upload(args, options)
+    if not args.submission:
+        _err("give a submission (a .py or .ipynb file, or a directory of them)")
+        return 2
     target = Path(args.submission)
     try:
         if target.is_dir():
@@ -141,21 +185,10 @@ def grade_command(args):
             start = time.perf_counter()
             results = grader.grade_directory(target, args.out, jobs=args.jobs, progress=not args.no_progress,
                                              fmt=args.format, hidden_visibility=args.hidden_visibility, **options)
-            wall = time.perf_counter() - start
-            print(f"graded {len(results)} submission(s) in {wall:.1f} s "
-                  f"(worker CPU {sum(r.cpu_seconds for r in results):.1f} s)")
-            for sub in results:
-                flags = f"  [{'; '.join(sub.flags)}]" if sub.flags else ""
-                if sub.grader_error:
-                    flags = "  [NOT GRADED: the grader failed]"
-                print(f"  {sub.student:24s} {sub.score:5g} / {sub.max_score:g}{flags}")
-            print()
-            print("Which mistakes fired how often (what to re-teach):")
-            print(grader.format_hint_table(results))
-            print(f"\nwrote {args.out}/<student>/results.json, summary.csv, hints.csv, hints.png")
+            _print_class(results, args.out, time.perf_counter() - start)
             failed = [sub for sub in results if sub.grader_error]
             for sub in failed:
-                _err(f"could not grade {sub.path}: {sub.grader_error}")
+                _err(f"could not grade {sub.path}: {sub.grader_error.splitlines()[0]}")
             return 1 if failed else 0
         sub = grader.grade_submission(target, **options)
         _print_submission(sub)
@@ -163,6 +196,42 @@ def grade_command(args):
             grader.write_results(sub, args.json, fmt=args.format, hidden_visibility=args.hidden_visibility)
             print(f"wrote {args.json}")
         return 0
-    except (FileNotFoundError, ValueError, KeyError, OSError, grader.GraderError) as exc:
+    except ValueError as exc:
+        if "say what to grade" in str(exc):
+            _err(str(exc))
+            return 2
         _err(f"could not grade: {exc}")
         return 1
+    except (FileNotFoundError, KeyError, OSError, grader.GraderError) as exc:
+        _err(f"could not grade: {str(exc).strip(chr(34))}")
+        return 1
+
+
+def _grade_upload(args, options):
+    """One student's upload folder: grade its file; with --json always leave a results.json."""
+    from ebm.grading import bundles, grader
+
+    try:
+        names = grader.resolve_assignment(options["exercises"], options["chapters"], options["assignment"])
+    except (ValueError, KeyError) as exc:
+        _err(str(exc).strip('"'))
+        return 2
+    note = ""
+    try:
+        path, note = bundles.pick_upload(args.upload, names)
+        sub = grader.grade_submission(path, **dict(options, exercises=names, chapters=None, assignment=None))
+    except (FileNotFoundError, ValueError, OSError, grader.GraderError) as exc:
+        message = str(exc).strip('"')
+        failed_by_grader = isinstance(exc, grader.GraderError)
+        sub = grader.SubmissionResult(
+            "submission", str(args.upload),
+            [grader._synthetic(n, "not_run" if failed_by_grader else "missing", message.splitlines()[0])
+             for n in names], problems=[] if failed_by_grader else [message],
+            grader_error=message if failed_by_grader else "")
+    if note:
+        sub.problems.insert(0, note)
+    _print_submission(sub)
+    if args.json:
+        grader.write_results(sub, args.json, fmt=args.format, hidden_visibility=args.hidden_visibility)
+        print(f"wrote {args.json}")
+    return 1 if sub.grader_error else 0

@@ -1,64 +1,72 @@
-"""The batch grader: every submission in its own process, results for Gradescope.
+"""The batch grader: each submission in its own sandbox, every score computed here.
 
 :func:`grade_submission` grades one ``.py`` or ``.ipynb`` file; :func:`grade_directory`
-grades every submission in a folder in parallel (one worker process per
-submission, ``jobs`` at a time) and writes, under ``out``::
+grades a class (one file per student) in parallel and writes, under ``out``::
 
-    <student>/results.json     Gradescope's format (see :func:`gradescope_results`)
+    <student>/results.json     Gradescope's format (or PrairieLearn's)
     summary.csv                one row per student: total, per-exercise scores, flags
     hints.csv                  how many students each mistake (hint) hit, per exercise
     hints.png                  the same as a figure: what to re-teach
 
-Isolation (each is reported as what it was, and costs only the exercise it hits):
+How a submission is graded (POSIX only: the sandbox needs ``fork``, resource
+limits and, for its strongest form, Linux namespaces):
 
-- each submission runs in a fresh Python process (``python -m ebm.grading._worker``)
-  with its own temporary working directory;
-- each exercise has a wall-clock ``timeout``: an in-process timer stops a Python
-  loop, and the parent kills a process that does not stop (a C loop, an
-  ``except BaseException``), then starts a fresh one for the remaining exercises;
-- the address space is capped (``memory_mb``, POSIX ``RLIMIT_AS``), so a huge
-  allocation is a ``MemoryError`` of that exercise;
-- printed output is captured and truncated (2000 characters per check);
-- inputs are copies; modifying them fails the check with a message;
-- ``sys.exit()`` is caught; ``os._exit()``, a segfault or a kill end the process,
-  and the exercise that was running is reported as ``crashed`` with the exit status.
+- **What** comes from the instructor: ``exercises``, ``chapters`` or an assignment
+  file; never from the text of a submission.
+- **Where**: the submission's bytes are read once (no symbolic link followed,
+  at most :data:`MAX_SUBMISSION_BYTES`), before any student code runs, and each
+  sandbox gets a copy of its own file only (:mod:`ebm.grading._sandbox`).
+- **Who computes what**: the worker in the sandbox loads the submission and
+  calls its functions on the inputs the checks send; the return values come
+  back as plain data.  Expected values, comparisons, hints and points are all
+  computed here, by code the student cannot reach.
+- **Time**: each exercise has ``timeout`` seconds of calls; the whole submission
+  has one fixed budget (loading plus every exercise's timeout), and no deadline
+  ever moves later.  A worker that dies or must be killed is replaced for the
+  exercises that are left, at most ``max_restarts`` times.
+- **The end**: when a submission is done, every process it started is killed
+  (the launcher's job), and only then are its results written, atomically.
 
-It is not a security sandbox: student code can still read and write files as
-the grading user.  Run the grader in a container (as Gradescope does) for
-untrusted code.
+Every failure costs only the exercises it touches and is reported as what it
+was (statuses in :data:`ebm.grading.STATUSES`).
 """
 
 from __future__ import annotations
 
-import csv
-import json
 import os
+import queue
 import re
-import select
-import signal
-import subprocess
-import sys
+import shutil
+import stat
 import tempfile
 import time
+import traceback
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ebm.grading._exercise import get, registry
-from ebm.grading._harness import CheckResult, ExerciseResult
+from ebm.grading._exercise import CHAPTER_ORDER, get, registry
+from ebm.grading._harness import CheckResult, ExerciseResult, RemoteFunction, _missing, run_checks
+from ebm.grading._sandbox import GRACE, Sandbox, SandboxLost, isolation_summary
+from ebm.grading.results import (format_hint_table, gradescope_results, hint_counts, plot_hint_counts,
+                                 prairielearn_results, write_hints, write_results, write_summary)
 
 __all__ = ["GraderError", "SubmissionResult", "grade_submission", "grade_directory", "gradescope_results",
-           "prairielearn_results", "hint_counts", "plot_hint_counts", "find_submissions",
-           "select_exercises", "SUFFIXES"]
+           "prairielearn_results", "write_results", "hint_counts", "plot_hint_counts", "format_hint_table",
+           "find_submissions", "resolve_assignment", "assignment_for_file", "read_submission",
+           "student_folders", "SUFFIXES", "MAX_SUBMISSION_BYTES", "MAX_RESTARTS"]
 
 SUFFIXES = (".py", ".ipynb")
+#: Largest submission file read (bytes).
+MAX_SUBMISSION_BYTES = 8 * 2**20
+#: Workers replaced at most this many times per submission.
+MAX_RESTARTS = 3
+#: Names in the output folder that a student's folder may not take.
+RESERVED = {"summary.csv", "hints.csv", "hints.png"}
 
 
 class GraderError(RuntimeError):
     """The grader itself failed (not the submission): the submission could not be graded."""
-
-#: Seconds the parent waits beyond the in-process timer before it kills the worker.
-GRACE = 2.0
 
 
 @dataclass
@@ -66,8 +74,12 @@ class SubmissionResult:
     """Everything the grader learned about one submission.
 
     ``problems`` lists what went wrong while loading it (a syntax error, an
-    exception or ``sys.exit`` at top level...); ``flags`` lists calls into ebm's own
-    implementation; ``restarts`` counts worker processes that had to be replaced.
+    exception or ``sys.exit`` at top level, a refused action...); ``flags`` the
+    exercises whose function reached for ebm or the grader; ``restarts`` counts
+    worker processes that had to be replaced; ``survivors`` processes still alive
+    after the sandbox was taken down (always 0 unless something is badly wrong);
+    ``isolation`` says which walls the sandbox had; ``folder`` is the student's
+    folder under the class's output.
     """
 
     student: str
@@ -78,8 +90,10 @@ class SubmissionResult:
     seconds: float = 0.0
     cpu_seconds: float = 0.0
     restarts: int = 0
-    memory: str = ""
+    isolation: str = ""
     grader_error: str = ""
+    survivors: int = 0
+    folder: str = ""
 
     @property
     def score(self):
@@ -91,159 +105,163 @@ class SubmissionResult:
 
     @property
     def flags(self):
-        """``"<exercise>: calls ebm's own implementation"`` for each flagged exercise."""
-        return list(dict.fromkeys(f"{e.exercise}: calls ebm's own implementation" for e in self.exercises
-                                  for c in e.checks if c.status == "flagged"))
+        """``"<exercise>: ..."`` for each flagged exercise."""
+        return list(dict.fromkeys(f"{e.exercise}: reached for ebm's implementation or the grader"
+                                  for e in self.exercises for c in e.checks if c.status == "flagged"))
 
 
 # --------------------------------------------------------------------------- what to grade
 
 
-_DEF = re.compile(r"^\s*def\s+([A-Za-z_]\w*)\s*\(", re.M)
+def resolve_assignment(exercises=None, chapters=None, assignment=None):
+    """The exercise names the instructor asked for, in the story's order within each source.
 
+    Parameters
+    ----------
+    exercises, chapters : list of str, optional
+    assignment : path, optional
+        A text file: one exercise name or chapter key per line (``#`` starts a comment).
 
-def _defined_names(path):
-    """Function names a submission defines (a regex scan: it works on code that does not parse)."""
-    from ebm.grading.notebooks import notebook_code, read_notebook
-
-    try:
-        if str(path).endswith(".ipynb"):
-            text = "\n".join(src for _, src in notebook_code(read_notebook(path)))
-        else:
-            text = Path(path).read_text(encoding="utf-8", errors="replace")
-    except (OSError, ValueError):
-        return set()
-    return set(_DEF.findall(text))
-
-
-def select_exercises(paths, *, exercises=None, chapters=None):
-    """The exercise names to grade.
-
-    Explicit ``exercises`` win, then ``chapters``; otherwise every exercise of each
-    chapter that at least one of ``paths`` defines a function of (so a whole class
-    is graded on the same set).  When nothing matches, every exercise.
+    Raises
+    ------
+    ValueError
+        When nothing is asked for (the grader never guesses from a submission).
+    KeyError
+        For an unknown exercise or chapter.
     """
-    if exercises:
-        return [get(name).name for name in exercises]
+    names = []
+    if assignment is not None:
+        text = Path(assignment).read_text(encoding="utf-8")
+        chapter_keys = {ex.chapter for ex in registry()}
+        for line in text.splitlines():
+            token = line.split("#", 1)[0].strip()
+            if not token:
+                continue
+            if token in chapter_keys:
+                names += [ex.name for ex in registry(token)]
+            else:
+                names.append(get(token).name)
+    for name in exercises or ():
+        names.append(get(name).name)
     if chapters:
-        return [ex.name for ex in registry(chapters)]
-    defined = set().union(*(_defined_names(p) for p in paths)) if paths else set()
-    touched = {ex.chapter for ex in registry() if ex.name in defined}
-    return [ex.name for ex in registry() if not touched or ex.chapter in touched]
+        names += [ex.name for ex in registry(chapters)]
+    names = list(dict.fromkeys(names))
+    if not names:
+        raise ValueError("say what to grade: --chapter KEY, --exercise NAME or --assignment FILE "
+                         "(the grader never infers the assignment from a submission)")
+    return names
+
+
+def assignment_for_file(path):
+    """The exercises of the chapter an exercise notebook's file name names (``05_softmax_loss.ipynb``), or None."""
+    stem = Path(path).stem
+    for chapter, order in CHAPTER_ORDER.items():
+        if stem == f"{order // 10:02d}_{chapter}":
+            return [ex.name for ex in registry(chapter)]
+    return None
+
+
+def read_submission(path):
+    """The bytes of the submission at ``path``: a regular file (no symbolic link), at most the size cap."""
+    path = os.fspath(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        if os.path.islink(path):
+            raise ValueError(f"{path} is a symbolic link, not a submission file") from None
+        raise FileNotFoundError(f"no submission at {path} ({exc.strerror})") from None
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            raise ValueError(f"{path} is not a regular file")
+        data = f.read(MAX_SUBMISSION_BYTES + 1)
+    if len(data) > MAX_SUBMISSION_BYTES:
+        raise ValueError(f"{path} is larger than {MAX_SUBMISSION_BYTES // 2**20} MiB")
+    return data
 
 
 def find_submissions(directory):
-    """``[(student, path)]``: each ``.py``/``.ipynb`` file directly in ``directory``.
+    """``[(student, path)]``: each ``.py``/``.ipynb`` entry directly in ``directory``.
 
-    The student is the file name without its suffix.  Files starting with ``.`` or
-    ``_`` are skipped.
+    The student is the file name without its suffix (the whole name when two
+    files share a stem).  Names starting with ``.`` or ``_`` are skipped.
+    Symbolic links are listed too: reading them fails, which is reported for
+    that student.
     """
     directory = Path(directory)
     found = sorted(p for p in directory.iterdir()
-                   if p.is_file() and p.suffix in SUFFIXES and not p.name.startswith((".", "_")))
+                   if (p.is_symlink() or p.is_file()) and p.suffix in SUFFIXES and not p.name.startswith((".", "_")))
     stems = [p.stem for p in found]
     return [(p.stem if stems.count(p.stem) == 1 else p.name, p) for p in found]
+
+
+def _safe_name(student):
+    name = re.sub(r"[^\w.-]+", "_", student, flags=re.ASCII).strip(".") or "student"
+    return name[:80]
+
+
+def student_folders(students):
+    """``{student: folder}``: a safe, distinct folder name for each (case-insensitively), never a reserved one."""
+    taken, out = {n.lower() for n in RESERVED}, {}
+    for student in students:
+        base = _safe_name(student)
+        name, k = base, 1
+        while name.lower() in taken:
+            k += 1
+            name = f"{base}-{k}"
+        taken.add(name.lower())
+        out[student] = name
+    return out
 
 
 # --------------------------------------------------------------------------- one submission
 
 
-def _synthetic(name, status, message, seconds=0.0):
+def _synthetic(name, status, message):
     ex = get(name)
     return ExerciseResult(ex.name, ex.chapter, [
         CheckResult(ex.name, c.description, 0.0, c.points, c.hidden, status,
-                    message if k == 0 else f"not run: {message}", seconds=seconds if k == 0 else 0.0)
-        for k, c in enumerate(ex.checks)])
+                    message if k == 0 else f"not run: {message}") for k, c in enumerate(ex.checks)])
 
 
-def _exit_reason(code):
-    if code is None:
-        return "the process stopped"
-    if code < 0:
-        try:
-            name = signal.Signals(-code).name
-        except ValueError:
-            name = f"signal {-code}"
-        extra = {"SIGKILL": " (killed: perhaps out of memory)", "SIGSEGV": " (a segmentation fault)"}
-        return f"the process was ended by {name}{extra.get(name, '')}"
-    return f"the process exited with status {code} (os._exit() or a hard crash)"
+def _groups(names, allow_ebm):
+    """Exercises that can share one worker: same ebm policy (allowed or not, and which modules stay out)."""
+    groups = {}
+    for name in names:
+        ex = get(name)
+        allowed = bool(allow_ebm or ex.allow_ebm)
+        key = (allowed, tuple(ex.forbidden_modules) if allowed else ())
+        groups.setdefault(key, []).append(name)
+    return list(groups.items())
 
 
-class _Worker:
-    """One worker process and the JSON lines it writes."""
-
-    def __init__(self, path, names, *, timeout, memory_mb, flag_ebm, workdir):
-        job = {"path": str(Path(path).resolve()), "exercises": names, "timeout": timeout,
-               "memory_mb": memory_mb, "flag_ebm": flag_ebm}
-        read_fd, write_fd = os.pipe()
-        env = dict(os.environ, MPLBACKEND="Agg", OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1",
-                   MKL_NUM_THREADS="1", NUMBA_NUM_THREADS="1", PYTHONDONTWRITEBYTECODE="1")
-        self.log = open(Path(workdir) / "process-output.txt", "w+b")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "ebm.grading._worker", json.dumps(job), str(write_fd)],
-            stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log, pass_fds=(write_fd,),
-            cwd=workdir, env=env, start_new_session=True)
-        os.close(write_fd)
-        self.fd = read_fd
-        self.buffer = b""
-
-    def next_event(self, deadline):
-        """The next event, ``"eof"`` if the process closed the pipe, or ``"timeout"``."""
-        while b"\n" not in self.buffer:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return "timeout"
-            ready, _, _ = select.select([self.fd], [], [], left)
-            if not ready:
-                continue
-            chunk = os.read(self.fd, 65536)
-            if not chunk:
-                return "eof"
-            self.buffer += chunk
-        line, self.buffer = self.buffer.split(b"\n", 1)
-        return json.loads(line)
-
-    def stop(self):
-        """Kill the process group (if still running); return ``(exit status, CPU seconds)``."""
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)      # also any process the submission started
-        except (ProcessLookupError, PermissionError):
-            pass
-        _, status, usage = os.wait4(self.proc.pid, 0)     # reaps it, with its own CPU time
-        self.proc.returncode = code = os.waitstatus_to_exitcode(status)
-        os.close(self.fd)
-        self.log.close()
-        return code, usage.ru_utime + usage.ru_stime
-
-    def tail(self, limit=500):
-        try:
-            with open(self.log.name, "rb") as f:
-                f.seek(0, 2)
-                f.seek(max(0, f.tell() - limit))
-                return f.read().decode("utf-8", "replace").strip()
-        except OSError:
-            return ""
+_LOST_STATUS = {"timeout": "timeout", "exited": "crashed", "malformed": "malformed"}
 
 
-def grade_submission(path, *, exercises=None, chapters=None, timeout=10.0, memory_mb=1024, flag_ebm=True,
-                     student=None):
-    """Grade one ``.py`` or ``.ipynb`` submission in a separate process.
+def grade_submission(path=None, *, data=None, name=None, exercises=None, chapters=None, assignment=None,
+                     timeout=10.0, memory_mb=1024, allow_ebm=False, student=None, isolation="auto", slot=0,
+                     parent=None, extra_protected=(), max_restarts=MAX_RESTARTS):
+    """Grade one ``.py`` or ``.ipynb`` submission in a sandbox.
 
     Parameters
     ----------
     path : str or Path
-    exercises, chapters : list of str, optional
-        What to grade (see :func:`select_exercises`); by default the chapters the
-        submission defines functions of.
+        The submission.  (Or ``data``, its bytes, with ``name``, its file name.)
+    exercises, chapters, assignment
+        What to grade (see :func:`resolve_assignment`).  When none is given, an
+        exercise notebook's file name (``05_softmax_loss.ipynb``) names its chapter.
     timeout : float, default 10
-        Wall-clock seconds per exercise (and per top-level statement while loading).
+        Wall-clock seconds of calls per exercise (and per top-level statement while loading).
     memory_mb : int or None, default 1024
-        Address-space cap of the worker; ``None`` for none.
-    flag_ebm : bool, default True
-        Give 0 points (status ``flagged``) to a check whose function calls ebm's own
-        implementation of the exercise.
+        Address-space cap of the worker (hard); ``None`` or 0 for none.
+    allow_ebm : bool, default False
+        Let every exercise's function import ebm (never ``ebm.grading``).
     student : str, optional
         The name in the results (default: the file name without suffix).
+    isolation : {"auto", "process"}
+        See :class:`ebm.grading._sandbox.Sandbox`.
+    slot, parent, extra_protected
+        Set by :func:`grade_directory` (the slot's user id, the class's folder, what to hide).
+    max_restarts : int, default 3
 
     Returns
     -------
@@ -252,300 +270,204 @@ def grade_submission(path, *, exercises=None, chapters=None, timeout=10.0, memor
     Raises
     ------
     FileNotFoundError, ValueError
-        Only when the grader cannot grade: no such file, or not ``.py``/``.ipynb``.
-        Everything the submission does wrong is in the result instead.
+        Only when the grader cannot grade: no such file, not ``.py``/``.ipynb``,
+        no assignment.  Everything the submission does wrong is in the result.
+    GraderError
+        The grader itself failed.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no submission at {path}")
-    if path.suffix not in SUFFIXES:
-        raise ValueError(f"{path} is not a .py or .ipynb file")
+    if data is None:
+        if path is None:
+            raise ValueError("give the submission's path (or its data and name)")
+        path = Path(path)
+        if path.suffix not in SUFFIXES:
+            raise ValueError(f"{path} is not a .py or .ipynb file")
+        data, name = read_submission(path), path.name
+    name = name or (Path(path).name if path is not None else "submission.py")
+    if Path(name).suffix not in SUFFIXES:
+        raise ValueError(f"{name} is not a .py or .ipynb file")
     if not (isinstance(timeout, (int, float)) and not isinstance(timeout, bool) and timeout > 0):
         raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
-    names = select_exercises([path], exercises=exercises, chapters=chapters)
-    student = student or path.stem
-    results, problems, output, memory = {}, [], "", ""
-    remaining = list(names)
-    restarts, started, cpu = -1, time.perf_counter(), 0.0
+    if exercises or chapters or assignment is not None:
+        names = resolve_assignment(exercises, chapters, assignment)
+    else:
+        names = assignment_for_file(name)
+        if names is None:
+            resolve_assignment()                                      # raises: say what to grade
+    student = student or Path(name).stem
+    safe = re.sub(r"[^\w.-]+", "_", Path(name).stem, flags=re.ASCII)[:60] + Path(name).suffix
+    try:
+        return _grade(data, safe, names, student=student, path=str(path or name), timeout=float(timeout),
+                      memory_mb=memory_mb, allow_ebm=allow_ebm, isolation=isolation, slot=slot, parent=parent,
+                      extra_protected=extra_protected, max_restarts=max_restarts)
+    except GraderError:
+        raise
+    except Exception as exc:
+        raise GraderError(f"the grader failed on {name}: {type(exc).__name__}: {exc}\n"
+                          f"{traceback.format_exc()}") from exc
+
+
+def _grade(data, name, names, *, student, path, timeout, memory_mb, allow_ebm, isolation, slot, parent,
+           extra_protected, max_restarts):
+    started = time.monotonic()
     load_budget = max(30.0, 3 * timeout)
-    with tempfile.TemporaryDirectory(prefix="ebm-grade-") as workdir:
-        while remaining:
-            restarts += 1
-            worker = _Worker(path, remaining, timeout=timeout, memory_mb=memory_mb, flag_ebm=flag_ebm,
-                             workdir=workdir)
-            current, deadline, loaded = None, time.monotonic() + load_budget + GRACE, False
-            while True:
-                event = worker.next_event(deadline)
-                if event == "timeout" or event == "eof":
-                    code, used = worker.stop()
-                    cpu += used
-                    if current is not None:
-                        why = (f"time limit: the exercise ran for more than {timeout:g} s and its process was "
-                               "killed" if event == "timeout" else f"{_exit_reason(code)} during this exercise")
-                        status = "timeout" if event == "timeout" else "crashed"
-                        results[current] = _synthetic(current, status, why, timeout if status == "timeout" else 0)
-                        remaining.remove(current)
-                    elif not loaded:
-                        why = (f"the submission did not finish loading within {load_budget:g} s"
-                               if event == "timeout" else f"{_exit_reason(code)} while loading the submission")
-                        tail = worker.tail()
-                        if tail and event == "eof" and code and code > 0 and "Traceback" in tail:
-                            why += f": {tail.splitlines()[-1][:200]}"
-                        problems.append(why)
-                        for name in remaining:
-                            results[name] = _synthetic(name, "crashed" if event == "eof" else "timeout", why)
-                        remaining = []
+    deadline = started + load_budget + len(names) * (timeout + GRACE)
+    results, problems, output = {}, [], ""
+    state = {"restarts": 0, "cpu": 0.0, "survivors": 0, "isolation": {}, "loaded": False}
+    halted = None                                     # set when the rest of the submission cannot be graded
+
+    def stop(box):
+        report = box.stop()
+        state["cpu"] += report.cpu_seconds
+        state["survivors"] += report.survivors
+        state["isolation"] = report.isolation or state["isolation"]
+
+    for (allowed, blocked), group in _groups(names, allow_ebm):
+        pending, box, loaded, starts = list(group), None, None, 0
+        while pending and halted is None:
+            if box is None:
+                starts += 1
+                state["restarts"] += starts > 1
+                if state["restarts"] > max_restarts:
+                    halted = ("crashed", f"the worker had to be replaced {max_restarts} times; the rest of the "
+                                         "submission was not graded")
                     break
-                kind = event.get("event")
-                if kind == "internal_error":
-                    worker.stop()
-                    raise GraderError(f"the grading worker failed on {path}:\n{event['traceback']}")
-                if kind == "loaded":
-                    loaded = True
-                    if restarts == 0:
-                        problems, output, memory = event["problems"], event["output"], event["memory"]
-                elif kind == "start":
-                    current = event["exercise"]
-                    deadline = time.monotonic() + timeout + GRACE
-                elif kind == "result":
-                    results[event["exercise"]] = ExerciseResult.from_dict(event["result"])
-                    remaining.remove(event["exercise"])
-                    current = None
-                elif kind == "done":
-                    cpu += worker.stop()[1]
+                if time.monotonic() >= deadline:
+                    halted = ("timeout", f"the submission's time budget ({deadline - started:.0f} s) ran out")
                     break
-    return SubmissionResult(student, str(path), [results[n] for n in names], problems, output,
-                            time.perf_counter() - started, cpu, restarts, memory)
-
-
-# --------------------------------------------------------------------------- output formats
-
-
-def _check_output(c):
-    parts = [c.message] if c.message else []
-    if c.tolerance and c.status == "failed":
-        parts.append(f"tolerance: {c.tolerance}")
-    parts += [f"hint: {m}" for _, m in c.hints]
-    if c.warnings:
-        parts.append("warnings: " + "; ".join(c.warnings))
-    if c.output:
-        parts.append("printed:\n" + c.output)
-    return "\n".join(parts) or "passed"
-
-
-def gradescope_results(sub, *, hidden_visibility="after_due_date"):
-    """The submission as Gradescope's ``results.json`` (a dict).
-
-    Top level: ``score``, ``max_score``, ``execution_time``, ``output`` (loading
-    problems and flags), ``visibility`` and ``tests``.  One test per check:
-    ``name`` is ``"<exercise>: <check>"``, ``score``/``max_score`` its points,
-    ``status`` ``"passed"``/``"failed"``, ``output`` the message (expected against
-    got, tolerance, hints, printed output), ``visibility`` ``"visible"`` for public
-    checks and ``hidden_visibility`` for hidden ones, plus ``number``, ``tags`` and
-    ``extra_data`` (the grader's own status and hint keys).
-    """
-    if hidden_visibility not in ("hidden", "after_due_date", "after_published", "visible"):
-        raise ValueError(f"hidden_visibility must be one of hidden, after_due_date, after_published, "
-                         f"visible; got {hidden_visibility!r}")
-    tests = []
-    for k, ex in enumerate(sub.exercises, 1):
-        for j, c in enumerate(ex.checks, 1):
-            tests.append({
-                "name": f"{ex.exercise}: {c.description}",
-                "number": f"{k}.{j}",
-                "score": c.points,
-                "max_score": c.max_points,
-                "status": "passed" if c.passed else "failed",
-                "output": _check_output(c),
-                "visibility": hidden_visibility if c.hidden else "visible",
-                "tags": [ex.chapter, ex.exercise],
-                "extra_data": {"exercise": ex.exercise, "status": c.status, "hints": [h for h, _ in c.hints],
-                               "hidden": c.hidden},
-            })
-    lines = [f"{sub.student}: {sub.score:g} / {sub.max_score:g} points"]
-    lines += [f"problem while loading: {p}" for p in sub.problems]
-    lines += [f"flagged: {f}" for f in sub.flags or []]
-    return {"score": sub.score, "max_score": sub.max_score, "execution_time": round(sub.seconds, 3),
-            "output": "\n".join(lines), "visibility": "visible", "stdout_visibility": "hidden",
-            "tests": tests}
-
-
-def prairielearn_results(sub, *, hidden_visibility="after_due_date"):
-    """The submission in PrairieLearn's external-grader format (a dict).
-
-    ``score`` is the fraction ``score / max_score`` in [0, 1]; each test has ``name``,
-    ``description`` (the grader's status), ``points``, ``max_points``, ``message`` and
-    ``output``.  PrairieLearn shows every test, so unless ``hidden_visibility`` is
-    ``"visible"`` a hidden check's message is only ``hidden check: passed/failed``.
-    """
-    gs = gradescope_results(sub, hidden_visibility=hidden_visibility)
-    tests = []
-    for t in gs["tests"]:
-        message = t["output"]
-        if t["extra_data"]["hidden"] and hidden_visibility != "visible":
-            message = f"hidden check: {t['status']}"
-        tests.append({"name": t["name"], "description": t["extra_data"]["status"], "points": t["score"],
-                      "max_points": t["max_score"], "message": message, "output": ""})
-    return {"gradable": True, "score": (sub.score / sub.max_score) if sub.max_score else 0.0,
-            "message": gs["output"], "output": sub.output, "tests": tests}
+                box = Sandbox({name: data}, functions=group, memory_mb=memory_mb,
+                              cpu_seconds=deadline - started + 5, statement_timeout=timeout,
+                              load_budget=load_budget, allow_ebm=allowed, blocked_modules=blocked,
+                              extra_protected=extra_protected, slot=slot, parent=parent, isolation=isolation)
+                try:
+                    loaded = box.start(min(deadline, time.monotonic() + load_budget + GRACE))
+                except SandboxLost as lost:
+                    stop(box)
+                    why = (f"the submission did not finish loading within {load_budget:g} s"
+                           if lost.kind == "timeout" else f"{lost.detail} while loading the submission")
+                    if lost.kind == "exited" and getattr(box, "log_tail", ""):
+                        last = box.log_tail.splitlines()[-1][:200]
+                        if "Traceback" in box.log_tail or "Error" in last:
+                            why += f": {last}"
+                    problems.append(why)
+                    halted = (_LOST_STATUS[lost.kind], why)
+                    break
+                except RuntimeError as exc:
+                    stop(box)
+                    raise GraderError(str(exc)) from exc
+                if not state["loaded"]:
+                    state["loaded"] = True
+                    problems += loaded["problems"]
+                    output = loaded["output"]
+                    problems += [f"refused while loading: {text}" for _, text in loaded["refused"]]
+            exercise = get(pending.pop(0))
+            kind = loaded["functions"][exercise.name]
+            if kind is None or kind:                          # not defined, or not a function
+                result = ExerciseResult(exercise.name, exercise.chapter,
+                                        _missing(exercise, exercise.checks, kind))
+                if kind is None and problems:
+                    for c in result.checks:
+                        c.message += f" (loading the submission had problems: {problems[0]})"
+                results[exercise.name] = result
+                continue
+            remote = RemoteFunction(box.call, exercise, budget=timeout, deadline=deadline, grace=GRACE)
+            checks, lost = run_checks(exercise, exercise.checks, remote, timeout=timeout)
+            results[exercise.name] = ExerciseResult(exercise.name, exercise.chapter, checks)
+            problems += [f"{exercise.name}: refused: {text}" for text in dict.fromkeys(remote.refused)]
+            if lost is not None:
+                stop(box)
+                box = None
+                if lost.status == "malformed":
+                    halted = ("malformed", f"not graded: an earlier exercise's process sent a malformed "
+                                           f"message ({lost.message})")
+        if box is not None:
+            stop(box)
+    for n in names:
+        if n not in results:
+            status, why = halted or ("not_run", "not run")
+            results[n] = _synthetic(n, status, why)
+    return SubmissionResult(student, path, [results[n] for n in names], problems, output,
+                            time.monotonic() - started, state["cpu"], state["restarts"],
+                            isolation_summary(state["isolation"]), survivors=state["survivors"],
+                            folder=student_folders([student])[student])
 
 
 # --------------------------------------------------------------------------- a class
 
 
-def hint_counts(results):
-    """``[(exercise, mistake, students)]``: how many students each mistake hit, most first.
-
-    A mistake is a hint key, or a status that is not a plain pass/fail
-    (``timeout``, ``crashed``, ``error``, ``not_implemented``, ``flagged``...); a
-    student counts once per exercise however many checks it hit.
-    """
-    counts = {}
-    for sub in results:
-        if sub.grader_error:
-            continue
-        for ex in sub.exercises:
-            keys = set(ex.hint_keys)
-            keys |= {c.status for c in ex.checks if c.status not in ("passed", "failed")}
-            for key in keys:
-                counts[(ex.exercise, key)] = counts.get((ex.exercise, key), 0) + 1
-    order = {ex.name: n for n, ex in enumerate(registry())}
-    return sorted(((e, k, n) for (e, k), n in counts.items()), key=lambda r: (order.get(r[0], 0), -r[2], r[1]))
-
-
-_STATUS_KINDS = {"error", "not_implemented", "missing", "timeout", "exited", "crashed", "flagged", "not_run"}
-
-
-def plot_hint_counts(results, path=None):
-    """A horizontal bar chart of :func:`hint_counts` (one bar per exercise and mistake)."""
-    import matplotlib.pyplot as plt
-
-    rows = hint_counts(results)
-    n_students = len(results)
-    height = max(2.5, 0.32 * len(rows) + 1.2)
-    fig, ax = plt.subplots(figsize=(8, height))
-    if not rows:
-        ax.text(0.5, 0.5, "no mistakes recognised: every check passed", ha="center", va="center")
-        ax.set_axis_off()
-    else:
-        from matplotlib.patches import Patch
-        from matplotlib.ticker import MaxNLocator
-
-        exercises = list(dict.fromkeys(r[0] for r in rows))
-        colors = plt.get_cmap("tab10")
-        rows = rows[::-1]                                     # the first exercise on top
-        for y, (e, k, n) in enumerate(rows):
-            status = k in _STATUS_KINDS
-            ax.barh(y, n, color=colors(exercises.index(e) % 10), alpha=0.45 if status else 1.0,
-                    hatch="//" if status else None, edgecolor="0.3" if status else "none")
-            ax.text(n + 0.01 * max(n_students, 1), y, str(n), va="center", fontsize=8)
-        ax.set_yticks(range(len(rows)), [f"{e}: {k}" for e, k, _ in rows], fontsize=8)
-        ax.set_ylim(-0.6, len(rows) - 0.4)
-        ax.set_xlim(0, max(n_students, 1) * 1.05)
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_xlabel(f"students (of {n_students}) with this mistake on this exercise")
-        ax.legend(handles=[Patch(color="0.5", label="a recognised mistake (hint)"),
-                           Patch(facecolor="0.5", alpha=0.45, hatch="//", edgecolor="0.3",
-                                 label="how the code failed (error, timeout, crash...)")],
-                  loc="lower right", fontsize=8, framealpha=0.9)
-    ax.set_title("What to re-teach: recognised mistakes per exercise", fontsize=10)
-    fig.tight_layout()
-    if path is not None:
-        fig.savefig(path, dpi=120)
-        plt.close(fig)
-    return fig
-
-
-def _safe_name(student):
-    return re.sub(r"[^\w.-]+", "_", student) or "student"
-
-
-def write_results(sub, out, *, fmt="gradescope", hidden_visibility="after_due_date"):
-    """Write ``results.json`` for one submission to ``out`` (a file path); return it."""
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    data = (prairielearn_results(sub, hidden_visibility=hidden_visibility) if fmt == "prairielearn"
-            else gradescope_results(sub, hidden_visibility=hidden_visibility))
-    out.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    return out
-
-
-def grade_directory(directory, out, *, exercises=None, chapters=None, timeout=10.0, memory_mb=1024,
-                    flag_ebm=True, jobs=None, progress=False, fmt="gradescope",
-                    hidden_visibility="after_due_date"):
+def grade_directory(directory, out, *, exercises=None, chapters=None, assignment=None, timeout=10.0,
+                    memory_mb=1024, allow_ebm=False, jobs=None, progress=False, fmt="gradescope",
+                    hidden_visibility="after_due_date", isolation="auto", max_restarts=MAX_RESTARTS):
     """Grade every submission in ``directory`` in parallel; write the files listed above.
 
-    Parameters are those of :func:`grade_submission`, plus ``jobs`` (worker
-    processes at once; default the number of CPUs), ``progress`` (a bar) and
-    ``fmt`` (``"gradescope"`` or ``"prairielearn"`` results files).
+    Parameters are those of :func:`grade_submission`, plus ``jobs`` (sandboxes at
+    once; default the number of CPUs), ``progress`` (a bar), ``fmt``
+    (``"gradescope"`` or ``"prairielearn"``) and ``hidden_visibility``.  The
+    assignment is required.
+
+    Every submission gets ``<folder>/results.json`` and one row of
+    ``summary.csv``, from the same result, even when the grader failed on it
+    (then its ``grader_error`` says so and the run's CLI exit status is 1).
 
     Returns
     -------
     list of SubmissionResult
-        In the order of :func:`find_submissions`.  A submission the grader itself
-        failed on has ``grader_error`` set and no ``results.json``.
+        In the order of :func:`find_submissions`.
     """
     from ebm._progress import progress_bar
 
     directory, out = Path(directory), Path(out)
     if not directory.is_dir():
         raise FileNotFoundError(f"no submission folder at {directory}")
-    found = find_submissions(directory)
-    names = select_exercises([p for _, p in found], exercises=exercises, chapters=chapters)
+    names = resolve_assignment(exercises, chapters, assignment)
     jobs = jobs or os.cpu_count() or 1
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise ValueError(f"jobs must be a positive integer, got {jobs!r}")
+    found = find_submissions(directory)
+    folders = student_folders([s for s, _ in found])
+    staged = {}
+    for student, path in found:                        # read-only copies, before any student code runs
+        try:
+            staged[student] = read_submission(path)
+        except (OSError, ValueError) as exc:
+            staged[student] = exc
     out.mkdir(parents=True, exist_ok=True)
-    with progress_bar(progress, len(found), "grading") as bar, ThreadPoolExecutor(jobs) as pool:
-        def one(item):
-            student, path = item
-            try:
-                sub = grade_submission(path, exercises=names, timeout=timeout, memory_mb=memory_mb,
-                                       flag_ebm=flag_ebm, student=student)
-            except GraderError as exc:               # no results.json: a 0 would be a false zero
-                sub = SubmissionResult(student, str(path), [_synthetic(n, "not_run", "the grader failed")
-                                                            for n in names], grader_error=str(exc))
+    staging = tempfile.mkdtemp(prefix="ebm-grade-")
+    os.chmod(staging, 0o711)
+    slots = queue.Queue()
+    for k in range(jobs):
+        slots.put(k)
+    protect = [os.path.realpath(directory), os.path.realpath(out)]
+
+    def one(item):
+        student, path = item
+        slot = slots.get()
+        try:
+            data = staged[student]
+            if isinstance(data, Exception):
+                sub = SubmissionResult(student, str(path), [_synthetic(n, "missing", f"the submission could not "
+                                                                       f"be read: {data}") for n in names],
+                                       problems=[f"could not read the submission: {data}"])
             else:
-                write_results(sub, out / _safe_name(student) / "results.json", fmt=fmt,
-                              hidden_visibility=hidden_visibility)
-            bar.update()
-            return sub
-        results = list(pool.map(one, found))
-    _write_summary(results, names, out / "summary.csv")
-    _write_hints(results, out / "hints.csv")
+                sub = grade_submission(data=data, name=path.name, exercises=names, timeout=timeout,
+                                       memory_mb=memory_mb, allow_ebm=allow_ebm, student=student,
+                                       isolation=isolation, slot=slot, parent=staging, extra_protected=protect,
+                                       max_restarts=max_restarts)
+        except Exception as exc:                      # the grader failed: said so, still one file and row
+            sub = SubmissionResult(student, str(path), [_synthetic(n, "not_run", "the grader failed")
+                                                        for n in names], grader_error=str(exc) or repr(exc))
+        finally:
+            slots.put(slot)
+        sub.folder = folders[student]
+        write_results(sub, out / sub.folder / "results.json", fmt=fmt, hidden_visibility=hidden_visibility)
+        bar.update()
+        return sub
+
+    try:
+        with progress_bar(progress, len(found), "grading") as bar, ThreadPoolExecutor(jobs) as pool:
+            results = list(pool.map(one, found))
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    write_summary(results, names, out / "summary.csv")
+    write_hints(results, out / "hints.csv")
     plot_hint_counts(results, out / "hints.png")
     return results
-
-
-def _write_summary(results, names, path):
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(["student", "file", "score", "max_score", *names, "flags", "problems", "seconds",
-                    "cpu_seconds"])
-        for sub in results:
-            by_name = {e.exercise: e for e in sub.exercises}
-            w.writerow([sub.student, os.path.basename(sub.path), f"{sub.score:g}", f"{sub.max_score:g}",
-                        *[f"{by_name[n].score:g}" for n in names], "; ".join(sub.flags or []),
-                        "; ".join(sub.problems + ([f"GRADER FAILED: {sub.grader_error}"] if sub.grader_error
-                                                  else [])), f"{sub.seconds:.2f}", f"{sub.cpu_seconds:.2f}"])
-
-
-def _write_hints(results, path):
-    messages = {(ex.name, h.key): h.message for ex in registry() for h in ex.hints}
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(["exercise", "mistake", "students", "of", "hint"])
-        for exercise, key, n in hint_counts(results):
-            w.writerow([exercise, key, n, len(results), messages.get((exercise, key), "")])
-
-
-def format_hint_table(results):
-    """The class-wide table of :func:`hint_counts` as text."""
-    rows = hint_counts(results)
-    if not rows:
-        return "no mistakes recognised: every check passed"
-    w1 = max(len("exercise"), *(len(r[0]) for r in rows))
-    w2 = max(len("mistake"), *(len(r[1]) for r in rows))
-    lines = [f"{'exercise':{w1}s}  {'mistake':{w2}s}  students", f"{'-' * w1}  {'-' * w2}  --------"]
-    lines += [f"{e:{w1}s}  {k:{w2}s}  {n} of {len(results)}" for e, k, n in rows]
-    return "\n".join(lines)

@@ -26,7 +26,8 @@ from pathlib import Path
 from ebm.grading._exercise import CHAPTER_ORDER, registry
 
 __all__ = ["student_source", "student_notebook", "instructor_notebook", "write_instructor_notebooks",
-           "write_student_versions", "has_solutions", "notebook_code", "repo_notebooks", "TITLES"]
+           "write_student_versions", "has_solutions", "notebook_code", "repo_notebooks", "TITLES",
+           "WouldOverwrite"]
 
 BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"
@@ -182,24 +183,39 @@ def read_notebook(path):
     return nb
 
 
-def write_student_versions(source, outdir):
+class WouldOverwrite(FileExistsError):
+    """Writing the student versions would replace files that exist (``force=True`` replaces them)."""
+
+
+def write_student_versions(source, outdir, *, force=False):
     """Write the student version of every notebook under ``source`` that has solutions.
 
     The folder structure under ``source`` is kept (``exercises/01_hopfield.ipynb``...).
     Returns the written paths.
+
+    Raises
+    ------
+    WouldOverwrite
+        When a file to write exists already and ``force`` is false: nothing is
+        written, and the message names the files.
     """
     source, outdir = Path(source), Path(outdir)
     if not source.is_dir():
         raise FileNotFoundError(f"no notebook folder at {source}")
-    written = []
+    todo = []
     for path in sorted(source.rglob("*.ipynb")):
         rel = path.relative_to(source)
         if any(part.startswith(".") for part in rel.parts):
             continue
         nb = read_notebook(path)
         if has_solutions(nb):
-            written.append(_write(student_notebook(nb, str(rel)), outdir / rel))
-    return written
+            todo.append((student_notebook(nb, str(rel)), outdir / rel))
+    existing = [str(target) for _, target in todo if target.exists()]
+    if existing and not force:
+        shown = ", ".join(existing[:5]) + (f" and {len(existing) - 5} more" if len(existing) > 5 else "")
+        raise WouldOverwrite(f"{len(existing)} file(s) exist already and would be replaced: {shown}. "
+                             "Nothing was written; pass --force to replace them")
+    return [_write(nb, target) for nb, target in todo]
 
 
 def repo_notebooks():
@@ -209,24 +225,13 @@ def repo_notebooks():
     return Path(ebm.__file__).resolve().parent.parent / "notebooks"
 
 
-_MAGIC = re.compile(r"^\s*[%!]")
-
-
 def notebook_code(nb):
     """``[(k, source)]`` of the code cells (k counts code cells from 1), magics removed.
 
     A cell magic (``%%time``...) skips the whole cell; a line magic or ``!cmd`` line
-    becomes ``pass`` (keeping the indentation and the line numbers).
+    becomes ``pass`` (keeping the indentation and the line numbers).  Malformed
+    cells are skipped (:func:`ebm.grading._nbcode.notebook_code` reports them).
     """
-    cells, k = [], 0
-    for cell in nb.get("cells", []):
-        if cell.get("cell_type") != "code":
-            continue
-        k += 1
-        src = _source(cell)
-        if src.lstrip().startswith("%%"):
-            continue
-        lines = [re.sub(r"^(\s*).*$", r"\1pass", line) if _MAGIC.match(line) else line
-                 for line in src.splitlines()]
-        cells.append((k, "\n".join(lines)))
-    return cells
+    from ebm.grading._nbcode import notebook_code as code_cells
+
+    return code_cells(nb)[0]
