@@ -31,7 +31,6 @@ This module imports only the standard library: the worker runs it without ebm.
 from __future__ import annotations
 
 import importlib.abc
-import importlib.machinery
 import posix
 import stat as _stat
 import sys
@@ -75,20 +74,16 @@ def _stub_modules(allow_ebm):
 
 
 class _Blocker(importlib.abc.MetaPathFinder):
-    """Refuses the ebm modules the policy does not allow."""
+    """Refuses the ebm modules the policy does not allow (``refuse`` records and raises)."""
 
-    def __init__(self, refused):
+    def __init__(self, refused, refuse):
         self.refused = refused
+        self.refuse = refuse
 
     def find_spec(self, name, path=None, target=None):
         if self.refused(name):
-            raise Refused(_refusal_message(name))
+            self.refuse(f"importing {name}")
         return None
-
-
-def _refusal_message(name):
-    return (f"{name} is not available while grading: the exercise must be written with NumPy "
-            f"(the grader refused the import)")
 
 
 def install(*, protected, writable, allow_ebm=False, blocked_modules=(), allow_native=False, record=None):
@@ -185,10 +180,11 @@ def install(*, protected, writable, allow_ebm=False, blocked_modules=(), allow_n
             refuse(f"writing {path!r} outside the submission's folder", "refused")
         if not directory_ok:
             try:
-                if is_dir(fstat_stat(real).st_mode):
-                    refuse(f"opening the directory {path!r} as a file descriptor", "refused")
+                directory = is_dir(fstat_stat(real).st_mode)
             except OSError:
-                pass
+                directory = False
+            if directory:
+                refuse(f"opening the directory {path!r} as a file descriptor", "refused")
 
     def hook(event, args):
         if event == "open":
@@ -224,6 +220,6 @@ def install(*, protected, writable, allow_ebm=False, blocked_modules=(), allow_n
         sys.modules[name] = module
     if allow_ebm and "ebm" in sys.modules:
         sys.modules["ebm"].grading = sys.modules["ebm.grading"]
-    sys.meta_path.insert(0, _Blocker(module_refused))
+    sys.meta_path.insert(0, _Blocker(module_refused, refuse))
     sys.addaudithook(hook)
     return record

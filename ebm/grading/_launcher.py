@@ -4,8 +4,9 @@ The grader starts this file's code as ``python -I -c SOURCE CONFIG`` (it needs o
 the standard library; see :class:`ebm.grading._sandbox.Sandbox`).  It runs with
 the grader's privileges and is the only process of the sandbox that does:
 
-1. It dies with the grader (``PR_SET_PDEATHSIG``; and it stops when its stdin
-   closes), and becomes a *child subreaper*: every process the worker starts,
+1. It stops when the grader says so, when its stdin closes, or when the grader
+   dies (``PR_SET_PDEATHSIG``), always by killing the whole sandbox first (4.);
+   and it is a *child subreaper*: every process the worker starts,
    even a ``setsid`` daemon whose parent exited, is re-parented to it.
 2. Where the kernel allows (root with ``CAP_SYS_ADMIN``), it moves into new PID,
    mount, network, IPC and UTS namespaces.  The worker is then PID 1 of its own
@@ -13,12 +14,13 @@ the grader's privileges and is the only process of the sandbox that does:
    network, sees a fresh ``/proc``, and the paths in ``hide`` are covered by an
    empty read-only tmpfs: ebm's package, the other submissions, the outputs.
    When the worker's user cannot reach the Python interpreter (``/root`` is
-   0700 and Python lives under it), the blocking directory is replaced, in this
-   namespace only, by a tmpfs that exposes only the needed entries.
+   0700 and Python lives under it), the blocking directory is covered, in this
+   namespace only, by a tmpfs into which only the needed entries are bound.
 3. It forks the worker, which sets hard resource limits (soft = hard: address
    space, CPU seconds, file size, open files, processes, no core files), drops
    to the unprivileged ``uid`` when there is one (no supplementary groups,
-   ``PR_SET_NO_NEW_PRIVS``), moves to its private folder, and execs Python.
+   ``PR_SET_NO_NEW_PRIVS``), dies if the launcher dies, moves to its private
+   folder, and execs Python.
 4. On ``stop`` (or stdin's end), it kills every process of the sandbox: the PID
    namespace's init; every process of ``uid`` (``kill(-1)`` from that user); every
    descendant (a scan of ``/proc``), until none is left; then reaps them, counts
@@ -86,12 +88,12 @@ def _blocking_ancestor(path):
     return None
 
 
-def _expose(reach, keep):
+def _expose(reach):
     """Make each path in ``reach`` reachable by others, in this mount namespace only.
 
-    A directory ``D`` that others cannot traverse is bind-mounted away (to
-    ``keep``, a private folder), covered by a tmpfs of mode 755, and only the
-    entries on the way to ``reach`` are bind-mounted back into it.
+    A directory ``D`` that others cannot traverse is covered by a tmpfs of mode
+    755, and only the entries on the way to ``reach`` are bind-mounted back into
+    it, from a descriptor of ``D`` opened before it was covered.
     """
     done = []
     for _ in range(8):
@@ -104,17 +106,18 @@ def _expose(reach, keep):
         if not blocked:
             return done
         for d, children in blocked.items():
-            saved = os.path.join(keep, f"dir{len(done)}")
-            os.mkdir(saved, 0o700)
-            _mount(d, saved, None, MS_BIND | MS_REC)
-            _mount("tmpfs", d, "tmpfs", MS_NOSUID | MS_NODEV, "mode=755,size=64k")
-            for child in sorted(children):
-                src, dst = os.path.join(saved, child), os.path.join(d, child)
-                if os.path.isdir(src):
-                    os.mkdir(dst)
-                else:
-                    open(dst, "w").close()
-                _mount(src, dst, None, MS_BIND | MS_REC)
+            fd = os.open(d, os.O_PATH | os.O_DIRECTORY)
+            try:
+                _mount("tmpfs", d, "tmpfs", MS_NOSUID | MS_NODEV, "mode=755,size=64k")
+                for child in sorted(children):
+                    src, dst = f"/proc/self/fd/{fd}/{child}", os.path.join(d, child)
+                    if os.path.isdir(src):
+                        os.mkdir(dst)
+                    else:
+                        open(dst, "w").close()
+                    _mount(src, dst, None, MS_BIND | MS_REC)
+            finally:
+                os.close(fd)
             done.append(d)
     raise OSError("could not expose the interpreter's folders")
 
@@ -140,8 +143,14 @@ def _namespaces(cfg, report):
     report["namespaces"] = ["pid", "mount", "network", "ipc", "uts"]
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
     if cfg["uid"] is not None and cfg["reach"]:
-        report["exposed"] = _expose(cfg["reach"], cfg["keep"])
-    report["hidden"] = _hide(cfg["hide"])
+        try:
+            report["exposed"] = _expose(cfg["reach"])
+        except OSError as exc:
+            report["notes"].append(f"could not expose the interpreter ({exc})")
+    try:
+        report["hidden"] = _hide(cfg["hide"])
+    except OSError as exc:
+        report["notes"].append(f"could not hide every protected folder ({exc}); the audit hook still refuses them")
     return True
 
 
@@ -167,6 +176,9 @@ def _worker(cfg, in_pid_namespace):
             os.setresgid(uid, uid, uid)
             os.setresuid(uid, uid, uid)
         _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+        _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)     # the launcher died: so does the worker
+        if os.getppid() == 1 and not in_pid_namespace:
+            os._exit(127)
         os.chdir(cfg["cwd"])
         os.umask(0o077)
         null = os.open(os.devnull, os.O_RDONLY)
@@ -278,7 +290,9 @@ def _kill_everything(worker, uid, in_pid_namespace):
 
 def main():
     cfg = json.loads(sys.argv[1])
-    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    stop_requested = []
+    signal.signal(signal.SIGTERM, lambda *a: stop_requested.append(True))
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)   # the grader died: stop (below), killing the box
     if os.getppid() != cfg["parent"]:             # the grader is already gone
         return 1
     report = {"uid": cfg["uid"], "namespaces": [], "notes": [], "subreaper": False, "hidden": [],
@@ -312,6 +326,8 @@ def main():
                 exited = True
                 _emit(event="exited", status=status)
         _reap()
+        if stop_requested:
+            break
         if 0 in ready:
             try:
                 command = os.read(0, 4096)

@@ -239,14 +239,11 @@ class Sandbox:
         path = os.path.join(box, self.name)
         with open(path, "wb") as f:
             f.write(self.data)
-        keep = os.path.join(self.private, "keep")
-        os.mkdir(keep, 0o700)
         if self.uid is not None:
             for p in (box, os.path.join(box, "tmp"), path):
                 os.chown(p, self.uid, self.uid)
         self.box = os.path.realpath(box)
         self.log_path = os.path.join(self.private, "worker-output.txt")
-        return keep
 
     def _worker_config(self):
         protected = protected_paths(allow_ebm=self.allow_ebm, blocked_modules=self.blocked_modules,
@@ -281,7 +278,7 @@ class Sandbox:
         """
         from ebm.grading import _capture, _guard, _launcher, _nbcode, _worker
 
-        keep = self._layout()
+        self._layout()
         config = self._worker_config()
         modules = {"_" + m.__name__.rsplit("._", 1)[1]: inspect.getsource(m)
                    for m in (_wire, _nbcode, _capture, _guard, _worker)}
@@ -301,7 +298,7 @@ class Sandbox:
             reach += _module_paths(["ebm", "numba", "llvmlite"])
         hide = [p for p in config["protected"] if not (self.box == p or self.box.startswith(p + os.sep))]
         launcher_config = {"parent": os.getpid(), "uid": self.uid, "namespaces": self.namespaces,
-                           "hide": hide, "reach": reach, "keep": keep, "cwd": self.box,
+                           "hide": hide, "reach": reach, "cwd": self.box,
                            "python": sys.executable, "argv": argv, "env": self._env(), "log_fd": log,
                            "pass_fds": [req_r, resp_w], "limits": limits}
         try:
@@ -350,7 +347,8 @@ class Sandbox:
         """The next line from the worker, parsed (``SandboxLost`` when there is none)."""
         while b"\n" not in self.buffer:
             if len(self.buffer) > MAX_LINE:
-                raise SandboxLost("malformed", f"the worker wrote a line longer than {MAX_LINE} bytes")
+                raise SandboxLost("malformed", f"the worker sent a malformed message: a line longer than "
+                                               f"{MAX_LINE} bytes")
             if self.exited:
                 raise SandboxLost("exited", describe_exit(self.exit_status), self.exit_status)
             left = deadline - time.monotonic()
@@ -368,11 +366,11 @@ class Sandbox:
                 self._on_launcher()
         line, self.buffer = self.buffer.split(b"\n", 1)
         if len(line) > MAX_LINE:
-            raise SandboxLost("malformed", f"the worker wrote a line longer than {MAX_LINE} bytes")
+            raise SandboxLost("malformed", f"the worker sent a malformed message: a line longer than {MAX_LINE} bytes")
         try:
             return _wire.loads(line)
         except ValueError as exc:
-            raise SandboxLost("malformed", f"the worker wrote something that is not a message: {exc}") from None
+            raise SandboxLost("malformed", f"the worker sent a malformed message: {exc}") from None
 
     def _wait_exit(self, deadline):
         """The pipe closed: wait briefly for the launcher to say how the worker ended."""

@@ -105,8 +105,8 @@ def _array(a):
 
 def encode(value, _depth=0):
     """``value`` as JSON-ready plain data (see the module's table).  Never raises."""
-    if _depth > MAX_DEPTH:
-        return {"o": ["nested", "<nested more than 32 levels deep>"]}
+    if _depth >= MAX_DEPTH:
+        return {"o": ["nested", f"<nested {MAX_DEPTH} levels deep or more>"]}
     kind = type(value)
     if value is None or kind is bool:
         return value

@@ -325,15 +325,15 @@ def _grade(data, name, names, *, student, path, timeout, memory_mb, allow_ebm, i
         pending, box, loaded, starts = list(group), None, None, 0
         while pending and halted is None:
             if box is None:
-                starts += 1
-                state["restarts"] += starts > 1
-                if state["restarts"] > max_restarts:
+                if starts and state["restarts"] >= max_restarts:
                     halted = ("crashed", f"the worker had to be replaced {max_restarts} times; the rest of the "
                                          "submission was not graded")
                     break
                 if time.monotonic() >= deadline:
                     halted = ("timeout", f"the submission's time budget ({deadline - started:.0f} s) ran out")
                     break
+                state["restarts"] += starts > 0
+                starts += 1
                 box = Sandbox({name: data}, functions=group, memory_mb=memory_mb,
                               cpu_seconds=deadline - started + 5, statement_timeout=timeout,
                               load_budget=load_budget, allow_ebm=allowed, blocked_modules=blocked,
