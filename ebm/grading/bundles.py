@@ -42,13 +42,15 @@ __all__ = ["build_wheel", "write_gradescope_bundle", "write_prairielearn_bundle"
 
 _INSTALL = r'''
 PYTHON=${EBM_PYTHON:-python3}
-"$PYTHON" -c 'import sys; assert sys.version_info >= (3, 11), "ebm needs Python 3.11 or newer"' || exit 1
-"$PYTHON" -m pip install --quiet --no-index --no-deps --force-reinstall "$WHEELS"/ebm-*.whl
-"$PYTHON" -c 'import numpy' 2>/dev/null || "$PYTHON" -m pip install --quiet "numpy>=1.26"
+"$PYTHON" -I -c 'import sys; assert sys.version_info >= (3, 11), "ebm needs Python 3.11 or newer"' || exit 1
+"$PYTHON" -I -m pip install --quiet --no-index --no-deps --force-reinstall "$WHEELS"/ebm-*.whl
+"$PYTHON" -I -c 'import numpy' 2>/dev/null || "$PYTHON" -I -m pip install --quiet "numpy>=1.26"
 # Only the grader (root) may read ebm: its reference solutions must stay out of the sandbox's reach.
-"$PYTHON" - <<'PY'
-import importlib.util, os
+"$PYTHON" -I - <<'PY'
+import importlib.util, os, sys
 root = os.path.dirname(importlib.util.find_spec("ebm").origin)
+if os.path.exists(os.path.join(os.path.dirname(root), "pyproject.toml")):
+    sys.exit(f"refusing to lock {root}: it is a source checkout, not the installed wheel")
 for rel in LOCKED:
     top = os.path.normpath(os.path.join(root, rel))
     if os.path.isfile(top):
@@ -81,7 +83,7 @@ set -uo pipefail
 ROOT=${{AUTOGRADER_ROOT:-/autograder}}
 PYTHON=${{EBM_PYTHON:-python3}}
 mkdir -p "$ROOT/results"
-"$PYTHON" -m ebm grade --upload "$ROOT/submission" --assignment "$ROOT/source/assignment.txt" \\
+"$PYTHON" -I -m ebm grade --upload "$ROOT/submission" --assignment "$ROOT/source/assignment.txt" \\
     --timeout {timeout} --memory-mb {memory_mb} --hidden-visibility {hidden}{allow} \\
     --json "$ROOT/results/results.json"
 exit 0   # the score is in results.json; a non-zero status would hide it
@@ -94,7 +96,7 @@ ROOT=${{GRADE_ROOT:-/grade}}
 WHEELS="$ROOT/tests/wheels"
 INSTALL
 mkdir -p "$ROOT/results"
-"$PYTHON" -m ebm grade --upload "$ROOT/student" --assignment "$ROOT/tests/assignment.txt" \\
+"$PYTHON" -I -m ebm grade --upload "$ROOT/student" --assignment "$ROOT/tests/assignment.txt" \\
     --format prairielearn --timeout {timeout} --memory-mb {memory_mb} --hidden-visibility {hidden}{allow} \\
     --json "$ROOT/results/results.json"
 exit 0

@@ -89,6 +89,8 @@ def gradescope_results(sub, *, hidden_visibility="after_due_date"):
                      "ask your instructor")
     lines += [f"problem while loading: {p}" for p in sub.problems]
     lines += [f"flagged: {f}" for f in sub.flags or []]
+    if sub.isolation:
+        lines.append(f"sandbox: {sub.isolation}")
     return {"score": sub.score, "max_score": sub.max_score, "execution_time": round(sub.seconds, 3),
             "output": "\n".join(lines), "visibility": "visible", "stdout_visibility": "hidden",
             "tests": tests}
