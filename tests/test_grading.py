@@ -229,3 +229,93 @@ def test_the_article_printed_derivative_is_recognised_as_the_swapped_cases():
     result = grading.run_exercise("softmax_loss_backward", printed)
     first = result.checks[0]
     assert first.status == "failed" and "swapped_cases" in [k for k, _ in first.hints]
+
+
+# --------------------------------------------------------------------------- hints that used to mislead
+
+
+def _right_softmax_backward(top_data, top_diff):
+    return top_data * (top_diff - (top_data * top_diff).sum(axis=1, keepdims=True))
+
+
+def test_a_list_where_an_array_is_due_fails_with_what_to_return():
+    result = grading.run_exercise("softmax_backward", lambda t, d: _right_softmax_backward(t, d).tolist())
+    assert result.score == 0
+    assert all("expected a NumPy array, got a list: return np.asarray" in c.message for c in result.checks)
+    assert all(not c.hints for c in result.checks)
+    # the same values as an array pass: the decision is about the type only
+    assert grading.run_exercise("softmax_backward", _right_softmax_backward).score == 5
+    # a tuple of results stays a tuple (the container is the signature's)
+    ok = grading.run_exercise("softmax_loss_forward", lambda x, l: list(
+        grading.get("softmax_loss_forward").reference(x, l)))
+    assert ok.score == ok.max_score
+
+
+def test_complex_output_is_named_and_no_axis_hint_fires():
+    result = grading.run_exercise("softmax_backward", lambda t, d: _right_softmax_backward(t, d).astype(complex))
+    assert result.score == 0
+    assert all("expected real numbers, got complex values" in c.message for c in result.checks)
+    assert all(not c.hints for c in result.checks)          # sum_over_wrong_axis and diagonal_only fired before
+    assert not grading.is_close(np.array([1 + 0j]), np.array([1.0]))
+
+
+def test_swapped_prob_and_loss_get_their_own_hint():
+    ref = grading.get("softmax_loss_forward").reference
+    result = grading.run_exercise("softmax_loss_forward", lambda x, l: ref(x, l)[::-1])
+    assert result.score == 0
+    assert all(c.hints == [h for h in c.hints if h[0] == "swapped_outputs"] and c.hints for c in result.checks)
+
+
+def test_dividing_by_the_batch_size_is_told_apart_from_dividing_by_every_position():
+    ref = grading.get("softmax_loss_backward").reference
+
+    def by_batch(prob, label, ignore_label=None):
+        kept = max(1, int(np.sum(np.asarray(label) != ignore_label)))
+        return ref(prob, label, ignore_label) * kept / np.shape(prob)[0]
+
+    result = grading.run_exercise("softmax_loss_backward", by_batch)
+    keys = {c.description: [k for k, _ in c.hints] for c in result.checks if not c.passed}
+    spatial = [d for d in keys if "H, W" in d]
+    flat = [d for d in keys if "H, W" not in d]
+    assert spatial and all(keys[d] == ["divided_by_batch_size"] for d in spatial), keys
+    assert flat and all(keys[d] == ["divided_by_all_positions"] for d in flat), keys     # N is every position
+
+
+# --------------------------------------------------------------------------- the student's side
+
+
+def test_check_has_a_time_limit(capsys):
+    def forever(top_data, top_diff):
+        while True:
+            pass
+
+    grading.check("softmax_backward", forever, timeout=0.5)
+    out = capsys.readouterr().out
+    assert "TIMEOUT" in out and "more than 0.5 s" in out
+    with pytest.raises(ValueError, match="timeout"):
+        grading.check("softmax_backward", forever, timeout=-1)
+
+
+def test_check_points_to_a_listing_that_exists(capsys):
+    from ebm.cli import main
+
+    assert "exercises --list" in grading.check.__doc__
+    assert main(["exercises", "--list"]) == 0
+    listed = capsys.readouterr().out
+    assert all(ex.signature in listed for ex in EXERCISES)
+
+
+def test_student_versions_never_overwrite_silently(tmp_path, capsys):
+    from ebm.cli import main
+
+    out = tmp_path / "mine"
+    assert main(["exercises", "--student", str(out)]) == 0
+    work = out / "exercises" / "05_softmax_loss.ipynb"
+    work.write_text(work.read_text().replace("raise NotImplementedError", "return 42", 1))   # a student's work
+    before = work.read_text()
+    assert main(["exercises", "--student", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "would be replaced" in err and "05_softmax_loss.ipynb" in err and "--force" in err
+    assert work.read_text() == before
+    assert main(["exercises", "--student", str(out), "--force"]) == 0
+    assert work.read_text() != before

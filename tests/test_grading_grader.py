@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import sys
 
 import pytest
 
@@ -30,7 +31,9 @@ def graded(tmp_path_factory):
         (folder / f"{name}.py").write_text(src)
     (folder / "right.py").write_text(RIGHT)
     out = tmp_path_factory.mktemp("out")
+    streams = sys.stdout, sys.stderr
     results = grader.grade_directory(folder, out, exercises=CORE, timeout=TIMEOUT, jobs=2)
+    assert (sys.stdout, sys.stderr) == streams      # checks run in threads: no global stream is swapped
     return {r.student: r for r in results}, out
 
 
@@ -163,6 +166,17 @@ def test_hidden_checks_use_the_hidden_visibility(graded):
     hidden = [t for t in pl["tests"] if t["name"] in {f"softmax_loss_backward: {c.description}"
                                                       for c in grading.get("softmax_loss_backward").hidden_checks}]
     assert hidden and all(t["message"] in ("hidden check: passed", "hidden check: failed") for t in hidden)
+
+
+def test_cli_class_prints_the_table(tmp_path, capsys):
+    folder = tmp_path / "class"
+    folder.mkdir()
+    for name in ("alice", "bob", "carol"):
+        (folder / f"{name}.py").write_text(RIGHT if name != "bob" else GALLERY["sign"][0])
+    assert main(["grade", str(folder), "--out", str(tmp_path / "out"), "--exercise", "softmax_backward",
+                 "--jobs", "2", "--timeout", "5", "--no-progress"]) == 0
+    text = capsys.readouterr().out
+    assert "graded 3 submission(s)" in text and "bob" in text and "wrong_sign" in text and "sandbox:" in text
 
 
 def test_cli_single_submission_json_and_exit_status(tmp_path, capsys):

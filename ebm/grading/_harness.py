@@ -25,7 +25,7 @@ import sys
 import time
 import traceback
 import warnings
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -368,14 +368,27 @@ def _warning_texts(caught):
 # --------------------------------------------------------------------------- running the checks
 
 
-def _hints_for(ex, attempt):
+def _quiet(local):
+    """Silence the checks' own NumPy warnings; in this process's thread only, unless ``local``.
+
+    ``warnings.catch_warnings`` changes process-wide state, so the grader, which
+    runs several submissions' checks in threads, relies on ``np.errstate``
+    (thread-local) alone.
+    """
+    stack = ExitStack()
+    stack.enter_context(np.errstate(all="ignore"))
+    if local:
+        stack.enter_context(warnings.catch_warnings())
+        warnings.simplefilter("ignore")
+    return stack
+
+
+def _hints_for(ex, attempt, local=True):
     fired = []
     for hint in ex.hints:
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                with np.errstate(all="ignore"):
-                    hit = bool(hint.detect(attempt))
+            with _quiet(local):
+                hit = bool(hint.detect(attempt))
         except Exception:
             hit = False
         if hit:
@@ -472,11 +485,17 @@ def _run_one(ex, check, student):
     sink = BoundedText()
     student.last = Attempt()
     student.sink = sink
+    local = isinstance(student, StudentFunction)        # else: the output comes back from the sandbox
     start = time.perf_counter()
     status, message, tolerance, hints = "passed", "", "", []
     try:
-        with captured(sink), warnings.catch_warnings(record=True):   # nothing reaches stderr
-            warnings.simplefilter("always")
+        with ExitStack() as stack:
+            if local:                                    # nothing reaches stderr (sys.stdout is global state)
+                stack.enter_context(captured(sink))
+                stack.enter_context(warnings.catch_warnings(record=True))
+                warnings.simplefilter("always")
+            else:
+                stack.enter_context(np.errstate(all="ignore"))
             check.run(student)
     except (ExerciseTimeout, WorkerLost):
         raise
@@ -486,14 +505,14 @@ def _run_one(ex, check, student):
         attempt.got, attempt.expected, attempt.what = m.got, m.expected, m.what
         if message.startswith(f"{ex.name} modified its argument"):
             hints = [MUTATION_HINT]
-        else:
-            hints = _hints_for(ex, attempt)
+        elif m.hintable:
+            hints = _hints_for(ex, attempt, local)
     except CallsEbm as e:
         status, message = "flagged", str(e)
     except StudentError as e:
         status, message = _describe_error(e.info)
         if status in ("error", "exited"):
-            hints = _hints_for(ex, student.last)
+            hints = _hints_for(ex, student.last, local)
     except KeyboardInterrupt:
         raise
     except BaseException as e:        # the check itself could not use the result

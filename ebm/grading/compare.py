@@ -41,9 +41,14 @@ class Mismatch(AssertionError):
         The first differing index (``()`` for scalars).
     tolerance : str
         The rule that was applied, e.g. ``"atol 1e-09 + rtol 1e-06 * |expected|"``.
+    hintable : bool
+        False when the value was not even of the right kind (None, a list where
+        an array is due, complex numbers, an object): the exercise's hints, which
+        recognise wrong *numbers*, are not consulted.
     """
 
-    def __init__(self, message, *, what="result", got=None, expected=None, index=None, tolerance=""):
+    def __init__(self, message, *, what="result", got=None, expected=None, index=None, tolerance="",
+                 hintable=True):
         super().__init__(message)
         self.message = message
         self.what = what
@@ -51,6 +56,7 @@ class Mismatch(AssertionError):
         self.expected = expected
         self.index = index
         self.tolerance = tolerance
+        self.hintable = hintable
 
     def __str__(self):
         return self.message
@@ -75,24 +81,40 @@ def _fmt(value):
     return repr(value)
 
 
-def _as_numeric(value, what):
+def _wrong_kind(message, what, got):
+    raise Mismatch(message, what=what, got=got, hintable=False)
+
+
+def _as_numeric(value, what, *, array=False):
+    """``value`` as a real NumPy array, or a :class:`Mismatch` that says what kind of thing it is instead.
+
+    ``array``: an array is due, so a list or tuple is refused (the caller uses
+    ``.shape`` and ``.dtype``; Caffe writes into a blob, not a list).
+    """
     if value is None:
-        fail(f"{what}: expected a number or an array, got None (a missing return statement?)", what=what)
+        _wrong_kind(f"{what}: expected a number or an array, got None (a missing return statement?)", what, value)
     if isinstance(value, (list, tuple)):
+        if array:
+            _wrong_kind(f"{what}: expected a NumPy array, got a {type(value).__name__}: return np.asarray(...) "
+                        "(the caller uses its .shape and .dtype)", what, value)
         try:
             value = np.asarray(value)
         except Exception:   # ragged lists and the like
-            fail(f"{what}: expected an array, got a {type(value).__name__} that NumPy cannot read",
-                 what=what, got=value)
+            _wrong_kind(f"{what}: expected an array, got a {type(value).__name__} that NumPy cannot read", what,
+                        value)
     if isinstance(value, (numbers.Number, np.ndarray, np.generic)) or hasattr(value, "__array__"):
         try:
             arr = np.asarray(value)                       # a torch CPU tensor, a matrix subclass...
         except Exception:
             arr = np.asarray(None)
+        if arr.dtype.kind == "c":
+            _wrong_kind(f"{what}: expected real numbers, got complex values ({arr.dtype}); where does the "
+                        "imaginary part come from (np.sqrt or np.log of a negative number, astype(complex))?",
+                        what, value)
         if arr.dtype.kind in "biuf":
             return arr
-    fail(f"{what}: expected a number or an array of numbers, got {type(value).__name__} "
-         f"{_short_repr(value)}", what=what, got=value)
+    _wrong_kind(f"{what}: expected a number or an array of numbers, got {type(value).__name__} "
+                f"{_short_repr(value)}", what, value)
 
 
 def _short_repr(value, limit=80):
@@ -115,16 +137,18 @@ def expect_close(got, expected, *, rtol=1e-6, atol=1e-9, what="result", shape=Tr
         A name for the value, used in the message (``"bottom_diff"``).
     shape : bool, default True
         Require the exact shape; ``False`` accepts any shape that broadcasts to it
-        with the same number of elements (e.g. ``(C,)`` for ``(1, C)``).
+        with the same number of elements (e.g. ``(C,)`` for ``(1, C)``).  Where
+        ``expected`` is an array, ``got`` must be an array too (not a list).
 
     Raises
     ------
     Mismatch
-        On a wrong type, shape, a NaN or infinity where a finite value is expected,
+        On a wrong type (None, a list where an array is due, complex numbers, an
+        object), shape, a NaN or infinity where a finite value is expected,
         or a value outside the tolerance; the message names the first differing index.
     """
-    g = _as_numeric(got, what)
     e = np.asarray(expected, dtype=np.float64)
+    g = _as_numeric(got, what, array=e.ndim > 0)
     tol = f"atol {atol:g} + rtol {rtol:g} * |expected|"
     if g.shape != e.shape:
         if shape or g.size != e.size:
@@ -157,8 +181,8 @@ def expect_gradient(func, x, got, *, tol=1e-2, step=1e-2, what="gradient"):
     """
     from ebm.gradcheck import gradcheck
 
-    g = _as_numeric(got, what)
     x = np.asarray(x, dtype=np.float64)
+    g = _as_numeric(got, what, array=x.ndim > 0)
     if g.shape != x.shape:
         fail(f"{what}: expected shape {x.shape} (the shape of the input), got shape {g.shape}",
              what=what, got=got)
@@ -185,10 +209,14 @@ def expect_tuple(got, length, *, what="result"):
 def is_close(got, value, *, rtol=1e-6, atol=1e-9):
     """True when ``got`` has the shape of ``value`` and equals it within the tolerance.
 
-    Never raises: anything that cannot be compared is simply not close.  Hints use
-    it to recognise a mistake (``is_close(a.got, -a.expected)``: the wrong sign).
+    Never raises: anything that cannot be compared is simply not close, and
+    complex numbers are never close to real ones (their imaginary part is not
+    dropped).  Hints use it to recognise a mistake (``is_close(a.got,
+    -a.expected)``: the wrong sign).
     """
     try:
+        if np.iscomplexobj(got) != np.iscomplexobj(value):
+            return False
         g = np.asarray(got, dtype=np.float64)
         v = np.asarray(value, dtype=np.float64)
         return g.shape == v.shape and bool(np.all(np.isclose(g, v, rtol=rtol, atol=atol)))

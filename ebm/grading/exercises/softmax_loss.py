@@ -113,6 +113,21 @@ def _naive_forward(bottom_data, label):
     return float(-np.log(prob[np.arange(len(label)), label]).mean()), prob
 
 
+def _swapped_outputs(bottom_data, label):
+    loss, prob = softmax_loss_forward(bottom_data, label)
+    return prob, loss
+
+
+@FORWARD.hint("swapped_outputs", "the two results are swapped: return the tuple (loss, prob), the scalar "
+              "loss first and the (N, C) prob second", example=_swapped_outputs)
+def _(a):
+    result = a.result
+    if not isinstance(result, (tuple, list)) or len(result) != 2:
+        return False
+    shape = np.shape(a.args["bottom_data"])
+    return np.shape(result[0]) == shape and np.ndim(result[1]) == 0 and shape != ()
+
+
 @FORWARD.hint("missing_normalizer", "the loss is N times too large: VALID normalization divides the "
               "summed loss by the number of rows (here no label is ignored, so by N)",
               example=lambda bottom_data, label: (softmax_loss_forward(bottom_data, label)[0]
@@ -327,13 +342,29 @@ def _full_normalized(prob, label, ignore_label=None):
     return right * kept / np.asarray(label).size
 
 
-@BACKWARD.hint("divided_by_all_positions", "divided by all N*H*W positions: VALID normalization "
-               "counts only the kept positions (ignored ones are left out of the count)",
+@BACKWARD.hint("divided_by_all_positions", "divided by every position, the ignored ones included (all "
+               "N*H*W of them; N for (N, C) data): VALID normalization counts only the kept positions",
                example=_full_normalized)
 def _(a):
     _, _, keep = _kept(a)
     return (not keep.all()) and keep.any() and is_close(
         a.got, np.asarray(a.expected) * keep.sum() / keep.size)
+
+
+def _batch_normalized(prob, label, ignore_label=None):
+    right = softmax_loss_backward(prob, label, ignore_label)
+    kept = max(1, int(np.sum(np.asarray(label) != ignore_label)))
+    return right * kept / np.shape(prob)[0]
+
+
+@BACKWARD.hint("divided_by_batch_size", "divided by N, the batch size: VALID normalization divides by the "
+               "number of kept positions, which for (N, C, H, W) data counts every kept pixel "
+               "(N*H*W when none is ignored), not the images", example=_batch_normalized)
+def _(a):
+    prob, _, keep = _kept(a)
+    n = prob.shape[0]
+    return (prob.ndim > 2 and keep.any() and keep.sum() != n         # for (N, C): divided_by_all_positions
+            and is_close(a.got, np.asarray(a.expected) * keep.sum() / n))
 
 
 @BACKWARD.hint("wrong_sign", "the wrong sign: the loss gradient is prob - onehot(label), not "
