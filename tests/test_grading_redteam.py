@@ -400,11 +400,12 @@ def test_every_submission_stays_within_its_fixed_budget(gallery):
     assert gallery["results"]["exit_before_each_call"].restarts <= grader.MAX_RESTARTS
 
 
-def test_the_sandbox_has_every_wall_this_machine_allows(gallery):
+def test_the_sandbox_has_every_wall_this_machine_allows_or_says_why_not(gallery):
     isolation = gallery["results"]["right_a"].isolation
     assert "audit hook" in isolation and "subreaper" in isolation
-    if os.geteuid() == 0 and os.environ.get("EBM_EXPECT_NAMESPACES", "1") == "1":
-        assert "user 644" in isolation and "namespaces: pid, mount, network" in isolation, isolation
+    if os.geteuid() == 0:
+        assert "user 644" in isolation or "not readable by other users" in isolation, isolation
+        assert "namespaces: pid, mount, network" in isolation or "no namespaces (" in isolation, isolation
 
 
 PROCESS_MODE = ["code_object_copy", "exec_reference_source", "from_a_thread", "read_classmate",

@@ -14,10 +14,13 @@ hidden checks remain for grading.  It never writes to stderr.
 Instructors
 -----------
 ``python -m ebm exercises --student OUTDIR`` writes student notebooks (each
-``### BEGIN SOLUTION`` ... ``### END SOLUTION`` becomes ``raise NotImplementedError``);
-``python -m ebm grade SUBMISSION`` or ``python -m ebm grade DIR --out OUTDIR`` grades
-``.py``/``.ipynb`` submissions, each in its own process with a per-exercise time
-limit, into Gradescope ``results.json`` files (:mod:`ebm.grading.grader`).
+``### BEGIN SOLUTION`` ... ``### END SOLUTION`` becomes ``raise NotImplementedError``;
+the repository's notebooks hold the solutions, so hand out these);
+``python -m ebm grade SUBMISSION --chapter KEY`` or ``python -m ebm grade DIR --chapter KEY
+--out OUTDIR`` grades ``.py``/``.ipynb`` submissions into Gradescope (or PrairieLearn)
+``results.json`` files (:mod:`ebm.grading.grader`).  Each runs in a sandbox that only
+calls the student's functions (:mod:`ebm.grading._sandbox`); every expected value,
+comparison and point is computed here.  POSIX only.
 
 Exercise authors
 ----------------

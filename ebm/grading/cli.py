@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from ebm.grading._exercise import registry
+from ebm.grading._wire import clean_text
 
 __all__ = ["exercises_command", "grade_command", "exercise_table"]
 
@@ -94,7 +95,7 @@ def exercises_command(args):
 
         paths = write_demo_class(args.demo_class)
         print(f"wrote {len(paths)} demonstration submissions to {args.demo_class}; grade them with\n"
-              f"  python -m ebm grade {args.demo_class} --out grading-results")
+              f"  python -m ebm grade {args.demo_class} --chapter softmax_loss --out grading-results")
         did = True
     if args.list or args.markdown or not did:
         print(exercise_table(markdown=args.markdown))
@@ -102,7 +103,7 @@ def exercises_command(args):
 
 
 def _print_submission(sub):
-    print(f"{sub.student}: {sub.score:g} / {sub.max_score:g} points ({sub.seconds:.1f} s)")
+    print(f"{clean_text(sub.student, 80)}: {sub.score:g} / {sub.max_score:g} points ({sub.seconds:.1f} s)")
     for p in sub.problems:
         print(f"  problem while loading: {p}")
     for ex in sub.exercises:
@@ -133,7 +134,7 @@ def _print_class(results, out, wall):
         flags = f"  [{'; '.join(sub.flags)}]" if sub.flags else ""
         if sub.grader_error:
             flags = "  [NOT GRADED: the grader failed]"
-        print(f"  {sub.student[:40]:24s} {sub.score:5g} / {sub.max_score:g}{flags}")
+        print(f"  {clean_text(sub.student, 40):24s} {sub.score:5g} / {sub.max_score:g}{flags}")
     print()
     print("Which mistakes fired how often (what to re-teach):")
     print(grader.format_hint_table(results))

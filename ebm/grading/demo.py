@@ -8,7 +8,9 @@ hands in; the grader's tests use the same gallery.
 - :data:`GALLERY`: realistic mistakes, ``name -> (source, exercise, hint key)``;
 - :data:`HOSTILE`: an infinite loop, one that swallows the timer, ``sys.exit``,
   ``os._exit``, a crash, an in-place update, a flood of output, a huge allocation,
-  a syntax error, exits at top level, and a call to ebm's own implementation.
+  a syntax error, exits at top level, and an import of ebm's reference (which the
+  sandbox refuses).  The attacks on the grader itself are the red-team gallery,
+  ``tests/test_grading_redteam.py``.
 """
 
 from __future__ import annotations
