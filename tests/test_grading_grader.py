@@ -276,3 +276,27 @@ def test_a_failure_of_the_grader_itself_is_not_blamed_on_the_student(tmp_path, m
     assert "NOT GRADED: the grader failed" in data["output"]
     row = next(csv.DictReader(open(tmp_path / "out" / "summary.csv")))
     assert "GRADER FAILED" in row["problems"]
+
+
+def test_ebm_can_be_allowed_but_never_the_grading_package_nor_the_exercise_itself(tmp_path):
+    uses_ebm = replace_function(RIGHT, "softmax_backward", '''
+        def softmax_backward(top_data, top_diff):
+            from ebm.gradcheck import numerical_gradient     # a part of ebm that does not do the exercise
+            assert callable(numerical_gradient)
+            return top_data * (top_diff - (top_data * top_diff).sum(axis=1, keepdims=True))
+        ''')
+    f = tmp_path / "uses_ebm.py"
+    f.write_text(uses_ebm)
+    allowed = grader.grade_submission(f, exercises=["softmax_backward"], timeout=10, allow_ebm=True)
+    assert allowed.score == allowed.max_score == 5, [c.message for e in allowed.exercises for c in e.checks]
+    refused = grader.grade_submission(f, exercises=["softmax_backward"], timeout=10)
+    assert refused.score == 0 and refused.exercises[0].checks[0].status == "flagged"
+    for reach in ("from ebm.reference import softmax_backward as theirs",      # the exercise's own module
+                  "from ebm.grading.exercises.softmax_loss import softmax_backward as theirs"):
+        f.write_text(replace_function(RIGHT, "softmax_backward", f'''
+            def softmax_backward(top_data, top_diff):
+                {reach}
+                return theirs(top_data, top_diff)
+            '''))
+        sub = grader.grade_submission(f, exercises=["softmax_backward"], timeout=10, allow_ebm=True)
+        assert sub.score == 0 and sub.exercises[0].checks[0].status == "flagged", reach

@@ -306,6 +306,18 @@ def _sandbox_processes():
     return found
 
 
+PLANTED = (Path(PACKAGE) / "evil.py", Path(SITE) / "sitecustomize.py", Path(SITE) / "evil.pth")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _remove_anything_planted():
+    """Should an attack ever get through, its files must not outlive the failing test (they would run in
+    every later Python of this environment)."""
+    yield
+    for path in PLANTED:
+        path.unlink(missing_ok=True)
+
+
 def _digest(path):
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
@@ -388,7 +400,7 @@ def test_classmates_are_untouched(gallery):
         assert results[Path(name).stem].score == MAX, name
     after = {p.name: _digest(p) for p in submissions.iterdir()}
     assert after == gallery["before"]
-    for path in (Path(PACKAGE) / "evil.py", Path(SITE) / "sitecustomize.py", Path(SITE) / "evil.pth"):
+    for path in PLANTED:
         assert not path.exists(), path
 
 
@@ -431,7 +443,7 @@ def test_without_root_the_audit_hook_alone_holds(tmp_path):
     assert "the grader's own user" in results["right_a"].isolation
     assert {p.name: _digest(p) for p in submissions.iterdir()} == before
     assert _sandbox_processes() == []
-    assert not (Path(SITE) / "sitecustomize.py").exists()
+    assert not any(path.exists() for path in PLANTED)
 
 
 def test_a_check_cannot_be_fooled_by_a_forged_answer_to_its_own_request(tmp_path):
