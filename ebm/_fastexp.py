@@ -41,6 +41,9 @@ from llvmlite import ir
 from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic, overload
+from ebm import _numba_cache
+
+_numba_cache.stamp_package()      # every ebm kernel's cache depends on all of ebm's Numba modules
 
 __all__ = ["exp_nonpositive", "log_ge1", "add_reassoc", "max_num", "fmuladd", "emit_exp_nonpositive",
            "emit_log_ge1"]

@@ -12,11 +12,17 @@ temporary directory: no error and no warning reaches the user.  A
 It uses only :mod:`os` and :mod:`sys`, so ``import ebm`` stays cheap and still
 imports neither Numba nor matplotlib.
 
-Numba keys a kernel's cache on its own source file only.  The core's kernels
-(``ebm/softmax_loss.py``) are also made of the SIMD code that ``ebm/_fastexp.py`` and
-``ebm/_rowvec.py`` emit, so :func:`stamp_with_dependencies` adds those files'
-contents to the key: edit the ``exp`` polynomial and the next call recompiles,
-instead of loading the old machine code.
+Numba keys a kernel's cache on its own source file only, but ebm's kernels call
+``@njit`` helpers and emit LLVM IR from other files (the RBM's sampler calls a
+sigmoid, the core is made of the SIMD code of ``ebm/_fastexp.py`` and
+``ebm/_rowvec.py``).  :func:`stamp_package`, called by every module that defines
+cached kernels before its first one, adds one SHA-256 of all of ebm's modules that
+use Numba to every ebm kernel's cache key: edit any of them and the next call
+recompiles, instead of loading old machine code.
+
+Both rely on private parts of Numba.  A guard that finds one missing warns (a
+``RuntimeWarning``) and is recorded in :func:`tripped_guards`; the test suite
+fails on the pinned Numba if any guard has tripped.
 """
 
 from __future__ import annotations
@@ -24,7 +30,24 @@ from __future__ import annotations
 import os
 import sys
 
-__all__ = ["configure", "fallback_cache_dir", "stamp_with_dependencies"]
+__all__ = ["configure", "fallback_cache_dir", "stamp_package", "package_digest", "guard_tripped",
+           "tripped_guards"]
+
+_TRIPPED = []
+
+
+def guard_tripped(what):
+    """Record and warn that a guard on a private Numba API found it missing (see :func:`tripped_guards`)."""
+    import warnings
+
+    if what not in _TRIPPED:
+        _TRIPPED.append(what)
+        warnings.warn(f"ebm: {what}", RuntimeWarning, stacklevel=3)
+
+
+def tripped_guards():
+    """The guards on Numba's private APIs that found them missing in this process (a list of sentences)."""
+    return list(_TRIPPED)
 
 
 def _can_write(directory: str) -> bool:
@@ -107,56 +130,80 @@ def configure(package_dir: str | None = None) -> str | None:
     return cache_dir
 
 
-def stamp_with_dependencies(kernel_file: str, dependencies) -> bool:
-    """Make the on-disk cache of the kernels in ``kernel_file`` depend on ``dependencies`` too.
+def _package_dir():
+    return os.path.dirname(os.path.realpath(__file__))
 
-    Call it in ``kernel_file`` before its first ``@njit(cache=True)``.  Numba picks
-    a cache "locator" per kernel; each of its locator classes gets a subclass,
-    tried first, that takes only ``kernel_file``'s kernels and adds the SHA-256 of
-    every dependency (as this process imported it) to the source stamp that
-    Numba compares with the cached index.  A changed dependency therefore makes
-    the cache stale, and Numba recompiles and overwrites it, as it does when
-    ``kernel_file`` itself changes.  Where the cache goes is unchanged.
 
-    Returns False, changing nothing, on a Numba without this (private) locator
-    list; the cache then depends on ``kernel_file`` only, as before.
+_DIGEST = []
+
+
+def package_digest() -> str:
+    """SHA-256 of every module of the ebm package that uses Numba (paths and contents, in order)."""
+    if not _DIGEST:
+        import hashlib
+
+        root = _package_dir()
+        h = hashlib.sha256()
+        for top, dirs, files in sorted(os.walk(root)):
+            dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+            for name in sorted(files):
+                if not name.endswith(".py"):
+                    continue
+                path = os.path.join(top, name)
+                with open(path, "rb") as f:
+                    data = f.read()
+                if b"numba" in data:
+                    h.update(os.path.relpath(path, root).encode() + b"\0" + data + b"\0")
+        _DIGEST.append(h.hexdigest())
+    return _DIGEST[0]
+
+
+def stamp_package() -> bool:
+    """Make every ebm kernel's on-disk cache depend on :func:`package_digest` (idempotent).
+
+    Call it before a module's first ``@njit(cache=True)``.  Numba picks a cache
+    "locator" per kernel from a list of locator classes; each gets a subclass,
+    tried first, that takes only kernels defined in ebm's package and adds the
+    package digest to the source stamp Numba compares with its cached index.  A
+    change in any of ebm's Numba modules therefore makes the cache stale, and
+    Numba recompiles and overwrites it.  Where the cache goes is unchanged.
+
+    Returns False, after a warning (:func:`guard_tripped`), on a Numba without
+    the (private) locator list: the cache then depends on each kernel's own file
+    only.
     """
-    import hashlib
-
     try:
         from numba.core import caching
         classes = caching.CacheImpl._locator_classes
-    except (ImportError, AttributeError):            # pragma: no cover - another Numba
+        classes[:]                                     # a list, as this code expects
+    except (ImportError, AttributeError, TypeError):
+        guard_tripped("numba.core.caching.CacheImpl._locator_classes is missing: an edit of one of ebm's "
+                      "Numba modules may not refresh the JIT cache of the kernels that use it")
         return False
-    kernel_file = os.path.realpath(kernel_file)
-    digests = []
-    for path in dependencies:
-        with open(path, "rb") as f:
-            digests.append((os.path.basename(path), hashlib.sha256(f.read()).hexdigest()))
-    digests = tuple(digests)
-    originals = [c for c in classes if getattr(c, "_ebm_kernel_file", None) != kernel_file]
-    ours = [_dependent_locator(base, kernel_file, digests) for base in originals
-            if getattr(base, "_ebm_kernel_file", None) is None]
-    classes[:] = ours + originals
+    if any(getattr(c, "_ebm_package", None) for c in classes):
+        return True
+    root = _package_dir() + os.sep
+    digest = package_digest()
+    classes[:] = [_package_locator(base, root, digest) for base in classes] + list(classes)
     return True
 
 
-def _dependent_locator(base, kernel_file, digests):
-    """A subclass of the locator class ``base`` for ``kernel_file``'s kernels only,
-    whose source stamp adds ``digests``."""
+def _package_locator(base, root, digest):
+    """A subclass of the locator class ``base`` for kernels of files under ``root`` only,
+    whose source stamp adds ``digest``."""
 
     class Locator(base):
-        _ebm_kernel_file = kernel_file
-        _ebm_digests = digests
+        _ebm_package = root
+        _ebm_digest = digest
 
         @classmethod
         def from_function(cls, py_func, py_file):
-            if os.path.realpath(py_file) != cls._ebm_kernel_file:
+            if not os.path.realpath(py_file).startswith(cls._ebm_package):
                 return None
             return super().from_function(py_func, py_file)
 
         def get_source_stamp(self):
-            return super().get_source_stamp(), self._ebm_digests
+            return super().get_source_stamp(), self._ebm_digest
 
-    Locator.__name__ = Locator.__qualname__ = "EbmDependent" + base.__name__
+    Locator.__name__ = Locator.__qualname__ = "EbmPackage" + base.__name__
     return Locator

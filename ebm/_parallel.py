@@ -6,6 +6,9 @@ import os
 import types
 
 import numba
+from ebm import _numba_cache
+
+_numba_cache.stamp_package()      # every ebm kernel's cache depends on all of ebm's Numba modules
 
 #: Below this much work (about one operation per unit) a kernel runs on the calling
 #: thread only.  Waking the other threads costs microseconds on an idle machine but

@@ -59,6 +59,9 @@ from ebm._parallel import launch
 from ebm.datasets import random_patterns
 from ebm._progress import progress_bar
 from ebm.softmax_loss import softmax_forward, softmax_loss_backward, softmax_loss_forward
+from ebm import _numba_cache
+
+_numba_cache.stamp_package()      # every ebm kernel's cache depends on all of ebm's Numba modules
 
 __all__ = [
     "to_bipolar",

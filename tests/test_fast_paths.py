@@ -1,12 +1,14 @@
 """Every fast path of the Numba core equals the NumPy reference (no timing here).
 
-The core picks a kernel by shape (:func:`ebm.softmax_loss._tasks`):
+The core picks a kernel family by shape (:func:`ebm.softmax_loss._family`):
 
 * tiles -- ``inner_num > 1`` (spatial data), TILE positions per task;
 * rows -- ``inner_num == 1`` and ``C >= NARROW`` (sums in x's dtype up to
   ``ROW_SUM_MAX`` classes, in float64 beyond);
 * narrow rows -- ``inner_num == 1`` and ``C < NARROW``: SIMD vectors of rows
-  (:mod:`ebm._rowvec`), eight rows at a time, then one, then scalar code;
+  (:mod:`ebm._rowvec`), sixteen or eight rows at a time, then one, then scalar
+  code.  With the narrow path switched off (``EBM_NARROW_ROWS=0``) the same
+  shapes take the rows kernels: every narrow family is also run that way.
 
 and each kernel has a serial and a parallel twin (:func:`ebm._parallel.launch_twin`,
 by input size).  Each test below forces one twin by moving ``PARALLEL_MIN_WORK``,
@@ -28,10 +30,11 @@ from ebm import _parallel
 from ebm import reference as ref
 from ebm import softmax_loss as core
 from ebm._fastexp import log_ge1_array
+from ebm._kernels import common
 
 RTOL = {np.float64: 1e-12, np.float32: 2e-5}
 NORMALIZATIONS = ("valid", "full", "batch_size", "none")
-TILE, NARROW = core.TILE, core.NARROW
+TILE, NARROW = common.TILE, common.NARROW
 
 # (id, shape, axis, path): every shape family, each on the path it must take
 FAMILIES = [
@@ -50,7 +53,7 @@ FAMILIES = [
     ("NC-C15", (31, 15), 1, "narrow"),
     ("NC-wide", (6, NARROW), 1, "rows"),
     ("NC-largeC", (3, 1500), 1, "rows"),
-    ("NC-wider-than-ROW_SUM_MAX", (2, core.ROW_SUM_MAX + 3), 1, "rows"),   # sums in float64
+    ("NC-wider-than-ROW_SUM_MAX", (2, common.ROW_SUM_MAX + 3), 1, "rows"),   # sums in float64
     ("NCHW", (2, 5, 3, 4), 1, "tiles"),
     ("NCHW-inner-not-multiple-of-tile", (2, 3, 1, TILE + 37), 1, "tiles"),
     ("axis-middle", (3, 4, 6, 2), 2, "tiles"),
@@ -64,17 +67,17 @@ def _path(shape, axis):
     axis %= len(shape)
     outer = int(np.prod(shape[:axis], dtype=np.int64))
     inner = int(np.prod(shape[axis + 1:], dtype=np.int64))
-    _, _, narrow = core._tasks(outer, shape[axis], inner)
-    if inner != 1:
-        return "tiles"
-    return "narrow" if narrow else "rows"
+    return core._family(outer, shape[axis], inner).__name__.rsplit(".", 1)[1]
 
 
-@pytest.fixture(params=["serial", "parallel"])
+@pytest.fixture(params=["serial", "parallel", "serial-no-narrow"])
 def twin(request, monkeypatch):
-    """Force the serial (threshold above any input) or the parallel twin (threshold 0)."""
-    monkeypatch.setattr(_parallel, "PARALLEL_MIN_WORK", 1 << 62 if request.param == "serial" else 0)
+    """Force the serial (threshold above any input) or the parallel twin (threshold 0); the third runs
+    the serial twin with the narrow path switched off (narrow shapes then take the rows kernels)."""
+    parallel = request.param == "parallel"
+    monkeypatch.setattr(_parallel, "PARALLEL_MIN_WORK", 0 if parallel else 1 << 62)
     monkeypatch.setattr(_parallel, "machine_is_busy", lambda: False)   # a loaded machine would go serial
+    monkeypatch.setattr(core, "NARROW_ROWS", request.param != "serial-no-narrow")
     return request.param
 
 
@@ -107,6 +110,8 @@ def _variants(x):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
 @pytest.mark.parametrize("family,shape,axis,path", FAMILIES, ids=[f[0] for f in FAMILIES])
 def test_loss_path_matches_reference(rng, twin, family, shape, axis, path, dtype):
+    if twin == "serial-no-narrow":
+        path = "rows" if path == "narrow" else path
     assert _path(shape, axis) == path
     rtol = RTOL[dtype]
     for ignore_label in (None, 255):

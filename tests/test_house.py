@@ -106,3 +106,70 @@ def test_capacity_sweep_progress_on_and_off(capsys, monkeypatch):
     assert made == [{"total": 6, "desc": "capacity sweep (hebb, N=20)", "updates": 6, "closed": True}]
     with pytest.raises(TypeError, match="progress must be True or False"):
         hf.capacity_sweep(**kwargs, progress="yes")
+
+
+# --------------------------------------------------------------------------- the JIT cache and Numba's private parts
+
+
+def test_every_cached_kernel_is_stamped_with_the_package_digest_and_no_guard_tripped():
+    """Every ``@njit(cache=True)`` dispatcher of the package uses ebm's locator (its cache key holds the
+    digest of all of ebm's Numba modules), and on the Numba this project pins no guard on its private
+    APIs found them missing."""
+    got = _fresh_python(
+        "import importlib, json, pkgutil, warnings\n"
+        "warnings.simplefilter('error', RuntimeWarning)\n"
+        "import numpy as np, ebm\n"
+        "from numba.core.registry import CPUDispatcher\n"
+        "mods = [m.name for m in pkgutil.walk_packages(ebm.__path__, 'ebm.') if 'plotting' not in m.name\n"
+        "        and 'chapters' not in m.name and 'grading' not in m.name and m.name not in ('ebm.__main__',)]\n"
+        "for m in mods: importlib.import_module(m)\n"
+        "import sys\n"
+        "found = {}\n"
+        "for name, mod in list(sys.modules.items()):\n"
+        "    if not name.startswith('ebm'): continue\n"
+        "    for attr, v in vars(mod).items():\n"
+        "        for d in (v if isinstance(v, tuple) else (v,)):\n"
+        "            if isinstance(d, CPUDispatcher) and d._cache.__class__.__name__ == 'FunctionCache':\n"
+        "                found[f'{name}.{attr}'] = type(d._cache._impl._locator).__name__\n"
+        "ebm.softmax_loss_forward(np.zeros((20, 10), np.float32), np.zeros(20, int))   # the AVX-512 guard runs\n"
+        "from ebm import _numba_cache\n"
+        "print(json.dumps([found, _numba_cache.tripped_guards()]))")
+    found, tripped = got
+    assert len(found) >= 15, found                      # softmax kernels, RBM, Boltzmann, Hopfield...
+    assert {k for k, v in found.items() if not v.startswith("EbmPackage")} == set()
+    assert tripped == []
+
+
+def test_a_missing_private_api_warns_and_is_recorded(monkeypatch):
+    from numba.core import caching
+
+    from ebm import _numba_cache
+
+    monkeypatch.setattr(_numba_cache, "_TRIPPED", [])
+    monkeypatch.delattr(caching.CacheImpl, "_locator_classes")
+    with pytest.warns(RuntimeWarning, match="_locator_classes is missing"):
+        assert _numba_cache.stamp_package() is False
+    assert len(_numba_cache.tripped_guards()) == 1
+
+
+def test_the_hand_written_simd_code_is_needed_only_by_narrow_rows():
+    """With ebm._rowvec broken, every other shape still works: the narrow rows are their own kernels,
+    imported and compiled only when such a row is met; and EBM_NARROW_ROWS=0 avoids them entirely."""
+    code = (
+        "import json, sys, numpy as np\n"
+        "sys.modules['ebm._rowvec'] = None                    # importing it now raises ImportError\n"
+        "import ebm\n"
+        "out = {}\n"
+        "for shape in [(8, 100), (2, 10, 3, 3), (8, 10)]:\n"
+        "    x = np.random.default_rng(0).normal(size=shape)\n"
+        "    try:\n"
+        "        loss, prob = ebm.softmax_loss_forward(x, np.zeros((shape[0],) + shape[2:], int))\n"
+        "        ebm.softmax_backward(prob, prob)\n"
+        "        out[str(shape)] = 'ok'\n"
+        "    except ImportError:\n"
+        "        out[str(shape)] = 'ImportError'\n"
+        "print(json.dumps(out))")
+    assert _fresh_python(code) == {"(8, 100)": "ok", "(2, 10, 3, 3)": "ok", "(8, 10)": "ImportError"}
+    off = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         env={**__import__("os").environ, "EBM_NARROW_ROWS": "0"})
+    assert json.loads(off.stdout.splitlines()[-1])["(8, 10)"] == "ok", off.stderr

@@ -167,37 +167,49 @@ def test_two_concurrent_first_builds_do_not_crash(tmp_path):
 
 STATS = textwrap.dedent("""
     import numpy as np
-    import ebm
-    from ebm import softmax_loss
-    ebm.softmax_forward(np.array([[1.0, 2.0, 3.0]]))
-    stats = softmax_loss._forward_rows_softmax_ser.stats
-    print(sum(stats.cache_hits.values()), sum(stats.cache_misses.values()))
+    from ebm.rbm import samplers
+    rng = np.random.default_rng(0)
+    W = rng.normal(size=(6, 4))
+    V0 = (rng.random((5, 6)) < 0.5).astype(float)
+    V, H = samplers.gibbs_chains(W, np.zeros(6), np.zeros(4), V0, 20, np.random.default_rng(1))
+    stats = samplers._gibbs_kernel.stats
+    print(sum(stats.cache_hits.values()), sum(stats.cache_misses.values()), int(V.sum() + H.sum()))
 """)
 
 
-def test_editing_the_simd_modules_makes_the_kernels_cache_stale(tmp_path):
-    """Numba keys a cache on the kernel's own file; ebm adds _fastexp.py and _rowvec.py."""
+def test_an_edited_helper_in_another_file_makes_the_cache_stale(tmp_path):
+    """Numba keys a cache on the kernel's own file; ebm adds a digest of every module of the package that
+    uses Numba.  The trap: the RBM's Gibbs kernel calls the njit ``_sigmoid``; editing it used to leave the
+    old machine code in use (the same samples) until __pycache__ was cleared."""
     site = tmp_path / "site"
     shutil.copytree(PACKAGE_DIR, site / "ebm", ignore=shutil.ignore_patterns("__pycache__"))
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("NUMBA_", "PYTEST"))}
     clean.update(PYTHONPATH=str(site), NUMBA_CACHE_DIR=str(tmp_path / "cache"))
 
-    def hits_and_misses():
+    def run():
         done = subprocess.run([sys.executable, "-c", STATS], env=clean, cwd=site, capture_output=True, text=True,
                               timeout=600)
         assert done.returncode == 0, done.stderr
         return tuple(int(v) for v in done.stdout.split())
 
-    def edit(name):
-        with open(site / "ebm" / name, "a") as f:
-            f.write("\n# edited\n")
+    def edit(name, old="", new="\n# edited\n"):
+        path = site / "ebm" / name
+        text = path.read_text()
+        if old:
+            assert text.count(old) == 1, old
+            path.write_text(text.replace(old, new))
+        else:
+            path.write_text(text + new)
 
-    assert hits_and_misses() == (0, 1)                          # a cold cache compiles
-    assert hits_and_misses() == (1, 0)                          # then loads
-    edit("hopfield.py")
-    assert hits_and_misses() == (1, 0)                          # an unrelated edit: still loads
-    edit("_rowvec.py")
-    assert hits_and_misses() == (0, 1)                          # the SIMD code changed: recompiles
-    assert hits_and_misses() == (1, 0)
-    edit("_fastexp.py")
-    assert hits_and_misses() == (0, 1)
+    hits, misses, before = run()
+    assert (hits, misses) == (0, 1)                             # a cold cache compiles
+    assert run() == (1, 0, before)                              # then loads
+    edit("datasets.py")
+    assert run() == (1, 0, before)                              # a module without Numba: still loads
+    edit("rbm/samplers.py", "        return 1.0 / (1.0 + math.exp(-x))", "        return 0.5")
+    edit("rbm/samplers.py", "    return e / (1.0 + e)", "    return 0.5")
+    hits, misses, after = run()
+    assert (hits, misses) == (0, 1) and after != before         # recompiled: the new sigmoid is used
+    assert run() == (1, 0, after)
+    edit("_fastexp.py")                                         # any module with Numba code
+    assert run() == (0, 1, after)

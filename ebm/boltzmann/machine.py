@@ -16,6 +16,9 @@ from numba import njit
 
 from ebm.boltzmann._validation import _binary, _check_int, _check_T, _real, _seed_int
 from ebm.boltzmann.unit import unit_probability
+from ebm import _numba_cache
+
+_numba_cache.stamp_package()      # every ebm kernel's cache depends on all of ebm's Numba modules
 
 
 #: Largest network :meth:`BoltzmannMachine.exact_distribution` enumerates (2^20 states).

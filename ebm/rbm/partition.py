@@ -42,6 +42,9 @@ from ebm._parallel import launch
 from ebm._progress import progress_bar
 from ebm.rbm._validation import (MAX_ENUMERATED_UNITS, check_binary, check_float, check_int,
                                  kernel_seed)
+from ebm import _numba_cache
+
+_numba_cache.stamp_package()      # every ebm kernel's cache depends on all of ebm's Numba modules
 
 __all__ = [
     "MAX_ENUMERATED_UNITS",

@@ -19,6 +19,9 @@ import numpy as np
 from numba import njit
 
 from ebm.rbm._validation import kernel_seed
+from ebm import _numba_cache
+
+_numba_cache.stamp_package()      # every ebm kernel's cache depends on all of ebm's Numba modules
 
 __all__ = ["sigmoid", "sample_hidden", "sample_visible", "gibbs_chains"]
 

@@ -30,6 +30,9 @@ from ebm._progress import progress_bar
 from ebm.rbm._validation import check_binary, check_float, check_int, kernel_seed
 from ebm.rbm.partition import base_rate_biases
 from ebm.rbm.samplers import _sigmoid
+from ebm import _numba_cache
+
+_numba_cache.stamp_package()      # every ebm kernel's cache depends on all of ebm's Numba modules
 
 __all__ = ["fit", "TrainingHistory"]
 

@@ -1,0 +1,177 @@
+"""Kernels for rows of fewer than ``NARROW`` classes, in SIMD vectors of rows (:mod:`ebm._rowvec`).
+
+A loop over 10 classes is too short for LLVM to vectorise, and so is a loop over
+rows (their classes are not a stride it can turn into lanes).  :mod:`ebm._rowvec`
+writes the vectors as LLVM IR: eight rows are loaded as eight vectors and
+transposed in registers, so that each vector holds one class of the eight rows,
+and the max, exp, sum and scale become lane-by-lane operations (sixteen rows at
+once with AVX-512, loaded two or four to a register and transposed within its
+halves or 128-bit blocks).  Transposing through memory instead measured 2-3x
+slower: the strided loads and stores become gathers and scatters, which spill
+registers.  The loss is taken in the same registers: each row's ``x[k] - max``
+picked lane by lane (a compare and a select per class) and ``log s`` in the
+data's dtype.  The backward passes do one row per vector.
+
+This module is imported, and its kernels compiled, only when a narrow row is met
+(see :mod:`ebm._kernels`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from ebm import _numba_cache
+from ebm._fastexp import add_reassoc, exp_nonpositive, log_ge1
+from ebm._kernels.common import BAD, KEPT, bad_columns, label_status, sum_parts, task_rows
+from ebm._kernels.rows import loss_backward_range, softmax_backward_range
+from ebm._parallel import twins
+from ebm._rowvec import (row_softmax, rows8_softmax, rows8_softmax_loss, rows16_softmax, rows16_softmax_loss,
+                         rows_loss_diff, rows_softmax_diff, vector_rows)
+
+_numba_cache.stamp_package()      # every ebm kernel's cache depends on all of ebm's Numba modules
+
+
+@njit(error_model="numpy")
+def _rows_vector(x, top, r0, r1, m, s, lab, has_ignore, ignore_label, with_loss, ls, xd):
+    """Rows ``r0:r1`` of an (N, C) batch, ``C < NARROW``, in SIMD vectors.
+
+    :func:`ebm._rowvec.rows16_softmax` does sixteen rows (max, exp, sum, scale) in
+    vectors that each hold one class of the sixteen, ``rows8_softmax`` eight,
+    :func:`ebm._rowvec.row_softmax` one row in one vector.  Their stores spill zeros
+    onto the following rows, so the rows go in order, and the last rows, whose
+    vector would reach past ``r1`` (into another task's rows), are done one class
+    at a time.  Fills each row's max ``m`` and sum of exponentials ``s``; or, with
+    ``with_loss``, the loss's parts ``ls`` (log s, NaN unless ``s >= 1``) and ``xd``
+    (``x[k] - max``, NaN where the label ``lab[r]`` is not kept: see
+    :func:`ebm._rowvec.rows8_softmax_loss`) and returns the counts of kept and of
+    bad labels.  (Rows' ``m`` and ``s`` are then only filled from the first row
+    the groups leave.)
+    """
+    C = x.shape[1]
+    n = r1 - r0
+    xf = x[r0:r1].reshape(-1)
+    tf = top[r0:r1].reshape(-1)
+    n_vec = vector_rows(n, C)
+    n_16 = n_vec - n_vec % 16
+    n_8 = n_vec - n_vec % 8
+    inv_x = np.empty(1, x.dtype)
+    kept = 0
+    bad_label = 0
+    for g in range(0, n_16, 16):                        # sixteen rows at a time ...
+        if with_loss:
+            k, b = rows16_softmax_loss(xf, tf, g * C, C, lab, has_ignore, ignore_label, ls, xd, g)
+            kept += k
+            bad_label += b
+        else:
+            rows16_softmax(xf, tf, g * C, C, m, s, g)
+    for g in range(n_16, n_8, 8):                       # ... eight ...
+        if with_loss:
+            k, b = rows8_softmax_loss(xf, tf, g * C, C, lab, has_ignore, ignore_label, ls, xd, g)
+            kept += k
+            bad_label += b
+        else:
+            rows8_softmax(xf, tf, g * C, C, m, s, g)
+    for r in range(n_8, n):
+        if r < n_vec:                                   # ... one vector a row ...
+            mr, sr = row_softmax(xf, tf, r * C, C)
+        else:                                           # ... and the last rows one class at a time
+            xr, tr = x[r0 + r], top[r0 + r]
+            mr = xr[0]
+            for c in range(1, C):
+                v = xr[c]
+                mr = v if v > mr else mr
+            sr = mr - mr                                # 0 in x's dtype (NaN if mr is: reported anyway)
+            for c in range(C):
+                e = exp_nonpositive(xr[c] - mr)
+                tr[c] = e
+                sr += e
+            inv_x[0] = 1.0 / np.float64(sr)             # 1 / s, rounded to x's dtype
+            inv = inv_x[0]
+            for c in range(C):
+                tr[c] = tr[c] * inv
+        m[r] = mr
+        s[r] = sr
+        if with_loss:                                   # as the vectors do it: log in x's dtype
+            ls[r] = log_ge1(sr) if sr >= 1.0 else np.nan
+            k = lab[r]
+            status = label_status(k, C, has_ignore, ignore_label)
+            d = np.nan                                   # NaN: not kept
+            if status == KEPT:
+                d = xf[r * C + k] - mr
+                kept += 1
+            bad_label += 1 if status == BAD else 0
+            xd[r] = d
+    return kept, bad_label
+
+
+@njit(error_model="numpy")
+def _narrow_forward_task(x, lab, has_ignore, ignore_label, with_loss, top, out, t, rows):
+    # x, top: (N, C) with C < NARROW; a task is a block of rows, done in SIMD vectors
+    N, C = x.shape
+    r0, r1 = task_rows(t, rows, N)
+    n = r1 - r0
+    m = np.empty(n, x.dtype)
+    s = np.empty(n)
+    if with_loss:
+        ls = np.empty(n)
+        xd = np.empty(n)
+        kept, bad_label = _rows_vector(x, top, r0, r1, m, s, lab[r0:r1], has_ignore, ignore_label, True,
+                                              ls, xd)
+        total = 0.0
+        bad = 0
+        for r in range(n):                              # SIMD: the loss is ls - xd, summed where kept
+            total = add_reassoc(total, ls[r] - xd[r] if xd[r] == xd[r] else 0.0)
+            bad += 0 if ls[r] == ls[r] else 1
+        out[t, 0] = total
+        out[t, 1] = kept
+        out[t, 2] = bad
+        out[t, 3] = bad_label
+    else:
+        _rows_vector(x, top, r0, r1, m, s, lab, has_ignore, ignore_label, False, s, s)
+        bad_columns(s, out, t)
+
+
+def _forward_loss(x, lab, has_ignore, ignore_label, top, out, rows):
+    for t in prange(out.shape[0]):
+        _narrow_forward_task(x, lab, has_ignore, ignore_label, True, top, out, t, rows)
+    return sum_parts(out)
+
+
+def _forward_softmax(x, top, out, rows):
+    lab = np.zeros(0, dtype=np.int64)
+    for t in prange(out.shape[0]):
+        _narrow_forward_task(x, lab, False, 0, False, top, out, t, rows)
+    return sum_parts(out)
+
+
+def _loss_backward(prob, lab, has_ignore, ignore_label, w, bottom_diff, out, rows):
+    # one SIMD vector a row does (1)-(3) at once (rows_loss_diff); the last rows, whose
+    # vector would reach past the task, as the wide rows do them
+    N, C = prob.shape
+    for t in prange(out.shape[0]):
+        r0, r1 = task_rows(t, rows, N)
+        n_vec = vector_rows(r1 - r0, C)
+        bad_label, chk = rows_loss_diff(prob[r0:r1].reshape(-1), lab[r0:r1], bottom_diff[r0:r1].reshape(-1),
+                                        n_vec, C, w, has_ignore, ignore_label)
+        chk_tail, bad_tail = loss_backward_range(prob, lab, has_ignore, ignore_label, w, bottom_diff, r0 + n_vec, r1)
+        out[t, 2] = 0 if chk + chk_tail == 0 else 1
+        out[t, 3] = bad_label + bad_tail
+    return sum_parts(out)
+
+
+def _softmax_backward(top_data, top_diff, bottom_diff, out, rows):
+    N, C = top_data.shape
+    for t in prange(out.shape[0]):
+        r0, r1 = task_rows(t, rows, N)
+        n_vec = vector_rows(r1 - r0, C)
+        bad = rows_softmax_diff(top_data[r0:r1].reshape(-1), top_diff[r0:r1].reshape(-1),
+                                bottom_diff[r0:r1].reshape(-1), n_vec, C)
+        out[t, 2] = bad + softmax_backward_range(top_data, top_diff, bottom_diff, r0 + n_vec, r1)
+    return sum_parts(out)
+
+
+forward_loss = twins(_forward_loss)
+forward_softmax = twins(_forward_softmax)
+loss_backward = twins(_loss_backward)
+softmax_backward = twins(_softmax_backward)

@@ -1,0 +1,146 @@
+"""Kernels for an (N, C) batch of rows with ``C >= NARROW`` (and any C when the narrow path is off).
+
+See :mod:`ebm._kernels` for how the work is cut and what the kernels return.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from ebm import _numba_cache
+from ebm._fastexp import add_reassoc, exp_nonpositive, log_ge1, max_num
+from ebm._kernels.common import BAD, IGNORED, KEPT, ROW_SUM_MAX, label_status, sum_parts, task_rows
+from ebm._parallel import twins
+
+_numba_cache.stamp_package()      # every ebm kernel's cache depends on all of ebm's Numba modules
+
+
+@njit(error_model="numpy")
+def _rows_forward_task(x, lab, has_ignore, ignore_label, with_loss, top, out, t, rows):
+    N, C = x.shape
+    r0, r1 = task_rows(t, rows, N)
+    total = 0.0
+    kept = 0
+    bad = 0
+    bad_label = 0
+    inv_x = np.empty(1, x.dtype)                        # 1 / s, rounded to x's dtype
+    inv_x[0] = 0.0
+    zero = inv_x[0]                                     # 0 in x's dtype
+    for r in range(r0, r1):
+        xr, tr = x[r], top[r]
+        m = xr[0]
+        for c in range(1, C):
+            m = max_num(m, xr[c])
+        for c in range(C):
+            tr[c] = exp_nonpositive(xr[c] - m)
+        if C <= ROW_SUM_MAX:                            # the sum in x's dtype: full SIMD width,
+            part = zero                                 # split by LLVM into 32-64 lanes
+            for c in range(C):
+                part = add_reassoc(part, tr[c])
+            s = np.float64(part)
+        else:                                           # very wide rows: in float64
+            s = 0.0
+            for c in range(C):
+                s = add_reassoc(s, np.float64(tr[c]))
+        inv_x[0] = 1.0 / s
+        inv = inv_x[0]
+        for c in range(C):
+            tr[c] = tr[c] * inv
+        bad += 0 if s >= 1.0 else 1
+        if with_loss:
+            k = lab[r]
+            status = label_status(k, C, has_ignore, ignore_label)
+            if status == KEPT:
+                total += log_ge1(s) - (xr[k] - m)
+                kept += 1
+            bad_label += 1 if status == BAD else 0
+    out[t, 0] = total
+    out[t, 1] = kept
+    out[t, 2] = bad
+    out[t, 3] = bad_label
+
+
+@njit(error_model="numpy")
+def loss_backward_range(prob, lab, has_ignore, ignore_label, w, bottom_diff, r0, r1):
+    """Rows ``r0:r1``: (2) prob scaled by ``w`` in one SIMD pass, then per row (1) subtract ``w`` at
+    the label and (3) zero an ignored row.  Returns ``(chk, bad labels)``; ``chk`` is 0 exactly when
+    the rows' prob is finite."""
+    C = prob.shape[1]
+    pf = prob[r0:r1].reshape(-1)
+    df = bottom_diff[r0:r1].reshape(-1)
+    zero = w - w                                       # 0 in prob's dtype (w is finite)
+    chk = zero
+    for a in range(pf.size):
+        v = pf[a]
+        df[a] = v * w
+        chk = add_reassoc(chk, v * zero)
+    bad_label = 0
+    for r in range(r0, r1):
+        k = lab[r]
+        status = label_status(k, C, has_ignore, ignore_label)
+        if status == IGNORED:
+            for c in range(C):
+                bottom_diff[r, c] = 0.0
+        elif status == KEPT:
+            bottom_diff[r, k] = (prob[r, k] - 1) * w
+        else:
+            bad_label += 1
+    return chk, bad_label
+
+
+@njit(error_model="numpy")
+def softmax_backward_range(top_data, top_diff, bottom_diff, r0, r1):
+    """Rows ``r0:r1``: one dot per row (Caffe: one per sample); returns how many dots are not finite."""
+    C = top_data.shape[1]
+    dot_x = np.empty(1, top_data.dtype)
+    bad = 0
+    for r in range(r0, r1):
+        p, g, d = top_data[r], top_diff[r], bottom_diff[r]
+        dot = 0.0
+        for c in range(C):
+            dot = add_reassoc(dot, np.float64(p[c]) * g[c])
+        dot_x[0] = dot
+        dx = dot_x[0]
+        for c in range(C):
+            d[c] = p[c] * (g[c] - dx)
+        bad += 0 if np.isfinite(dot) else 1
+    return bad
+
+
+# with_loss is a constant in each forward kernel: the dead half is not compiled into it.
+
+
+def _forward_loss(x, lab, has_ignore, ignore_label, top, out, rows):
+    for t in prange(out.shape[0]):
+        _rows_forward_task(x, lab, has_ignore, ignore_label, True, top, out, t, rows)
+    return sum_parts(out)
+
+
+def _forward_softmax(x, top, out, rows):
+    lab = np.zeros(0, dtype=np.int64)
+    for t in prange(out.shape[0]):
+        _rows_forward_task(x, lab, False, 0, False, top, out, t, rows)
+    return sum_parts(out)
+
+
+def _loss_backward(prob, lab, has_ignore, ignore_label, w, bottom_diff, out, rows):
+    for t in prange(out.shape[0]):
+        r0, r1 = task_rows(t, rows, prob.shape[0])
+        chk, bad_label = loss_backward_range(prob, lab, has_ignore, ignore_label, w, bottom_diff, r0, r1)
+        out[t, 2] = 0 if chk == 0 else 1
+        out[t, 3] = bad_label
+    return sum_parts(out)
+
+
+def _softmax_backward(top_data, top_diff, bottom_diff, out, rows):
+    for t in prange(out.shape[0]):
+        r0, r1 = task_rows(t, rows, top_data.shape[0])
+        out[t, 2] = softmax_backward_range(top_data, top_diff, bottom_diff, r0, r1)
+    return sum_parts(out)
+
+
+forward_loss = twins(_forward_loss)
+forward_softmax = twins(_forward_softmax)
+loss_backward = twins(_loss_backward)
+softmax_backward = twins(_softmax_backward)
