@@ -372,6 +372,23 @@ def _to_double(builder, v):
     return v if v.type == double else builder.fpext(v, double)
 
 
+def _emit_label_rule(builder, k, C, has_ignore, ignore_label):
+    """``(ignored, kept, bad)`` flags of the int64 label(s) ``k``, a scalar or a vector of lanes.
+
+    The rule of :func:`ebm._kernels.common.label_status`, as IR: ignored when
+    ``has_ignore`` and ``k == ignore_label``; else kept when ``0 <= k < C``; else bad.
+    """
+    def like(value):                                    # a scalar operand, splat to k's lanes if k is a vector
+        return _splat(builder, value, ir.VectorType(value.type, k.type.count)) if isinstance(
+            k.type, ir.VectorType) else value
+
+    zero = like(ir.Constant(ir.IntType(64), 0))
+    ignored = builder.and_(like(has_ignore), builder.icmp_signed("==", k, like(ignore_label)))
+    in_range = builder.and_(builder.icmp_signed(">=", k, zero), builder.icmp_signed("<", k, like(C)))
+    not_ignored = builder.not_(ignored)
+    return ignored, builder.and_(in_range, not_ignored), builder.and_(builder.not_(in_range), not_ignored)
+
+
 def _emit_loss_parts(context, builder, sig, args, j, classes, m, s):
     """The loss's parts for the rows of the class vectors ``classes`` (max ``m``, sum of
     exponentials ``s``), stored from ``ls[j]`` and ``xd[j]`` (float64):
@@ -397,12 +414,7 @@ def _emit_loss_parts(context, builder, sig, args, j, classes, m, s):
     double = ir.VectorType(ir.DoubleType(), lanes_n)
     nan = ir.Constant(double, [ir.Constant(ir.DoubleType(), float("nan"))] * lanes_n)
     k = builder.load(builder.bitcast(builder.gep(lab.data, [j]), k_type.as_pointer()), align=8)
-    ignored = builder.and_(_splat(builder, has_ignore, ir.VectorType(ir.IntType(1), lanes_n)),
-                           builder.icmp_signed("==", k, _splat(builder, ignore_label, k_type)))
-    in_range = builder.and_(builder.icmp_signed(">=", k, ir.Constant(k_type, [ir.Constant(i64, 0)] * lanes_n)),
-                            builder.icmp_signed("<", k, _splat(builder, C, k_type)))
-    kept = builder.and_(in_range, builder.not_(ignored))
-    bad = builder.and_(builder.not_(in_range), builder.not_(ignored))
+    _, kept, bad = _emit_label_rule(builder, k, C, has_ignore, ignore_label)
     k32 = builder.trunc(k, ir.VectorType(i32, lanes_n))            # for the picks only: kept labels are < C
     xk = classes[0]
     for c in range(1, len(classes)):
@@ -618,9 +630,7 @@ def _emit_rows_loss_diff(context, builder, sig, args, W):
     with cgutils.for_range(builder, n) as loop:
         r = loop.index
         k = builder.load(builder.gep(lab.data, [r]))
-        ignored = builder.and_(has_ignore, builder.icmp_signed("==", k, ignore_label))
-        in_range = builder.and_(builder.icmp_signed(">=", k, ir.Constant(i64, 0)), builder.icmp_signed("<", k, C))
-        is_bad = builder.and_(builder.not_(in_range), builder.not_(ignored))
+        ignored, _, is_bad = _emit_label_rule(builder, k, C, has_ignore, ignore_label)
         builder.store(builder.add(builder.load(bad), builder.zext(is_bad, i64)), bad)
         offset = builder.mul(r, C)
         k32 = _splat(builder, builder.trunc(k, i32), piece_lanes.type)   # (a bad label's low 32 bits
