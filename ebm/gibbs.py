@@ -139,6 +139,8 @@ def _batch(energies, correct):
     if E.ndim != 2:
         raise ValueError(f"energies must have shape (N, C) or (C,), got {np.shape(energies)}")
     N, C = E.shape
+    if N == 0:
+        raise ValueError(f"energies has no samples (shape {np.shape(energies)}): a loss needs at least one")
     if C < 2:
         raise ValueError(f"energies must hold at least 2 answers per sample (one correct, one "
                          f"incorrect), got C = {C}")

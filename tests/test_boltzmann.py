@@ -395,3 +395,46 @@ def test_caller_arrays_are_not_modified():
     bm.sample(10, init=init, seed=0)
     bm.anneal([(1.0, 5)], init=init, seed=0)
     assert init.tolist() == [1, 0]
+
+
+# --------------------------------------------------------------------------- issue 17
+
+
+def test_gibbs_statistics_are_collected_at_the_machines_temperature():
+    """learn(statistics="gibbs") samples the free phase at bm.T, not at the schedule's own end.
+
+    Without hidden units the clamped statistics are the data's, so one gradient step
+    reveals the sampled free means: q_i = p_i + dtheta_i / lr.  They are compared with the
+    exact means at T = 1 from a plain loop over the 32 states (not the library's enumeration).
+    """
+    bm = random_machine(5, 2024, scale=1.5)
+    data = np.array([[1, 0, 1, 0, 1]], dtype=np.int8)
+    p, _ = brute_force(bm)
+    S = np.array([[(k >> i) & 1 for i in range(5)] for k in range(32)], dtype=float)
+    exact_t1 = p @ S
+
+    def sampled_means(machine, **kw):
+        res = bz.learn(machine, data, n_cycles=1, lr=1.0, statistics="gibbs", n_clamped=1, n_free=400,
+                       track_G=False, seed=0, **kw)
+        return data[0] + (res.machine.theta - machine.theta) / 1.0
+
+    got = sampled_means(bm)
+    assert np.abs(got - exact_t1).max() < 0.06, (got, exact_t1)
+    # the same machine at T = 10 has other means: the comparison can tell the temperatures apart
+    hot = sampled_means(bm.copy(T=10.0))
+    assert np.abs(hot - exact_t1).max() > 0.2, (hot, exact_t1)
+    # a schedule that ends elsewhere is refused, naming both temperatures
+    with pytest.raises(ValueError, match="schedule ends at T = 10 but the machine's temperature is 1"):
+        bz.learn(bm, data, n_cycles=1, statistics="gibbs", schedule=bz.PAPER_SCHEDULE)
+    assert bz.paper_schedule(1.0) == ((2.0, 2), (1.5, 2), (1.2, 2), (1.0, 4))
+
+
+def test_learn_and_total_variation_refuse_nonsense():
+    bm = bz.BoltzmannMachine(np.zeros((3, 3)))
+    with pytest.raises(ValueError, match="data has no rows"):
+        bz.learn(bm, np.zeros((0, 3), dtype=np.int8))
+    with pytest.raises(ValueError, match=r"p sums to 6.0, not 1"):
+        bz.total_variation([1.0, 2.0, 3.0], [1 / 3] * 3)
+    with pytest.raises(ValueError, match=r"q\[1\] is -0.5"):
+        bz.total_variation([0.5, 0.5], [1.5, -0.5])
+    assert bz.total_variation([0.25, 0.75], [0.75, 0.25]) == 0.5

@@ -474,3 +474,9 @@ def test_every_loss_names_a_bad_correct_index():
             fn(np.ones((2, 3)), [0, 3])
         with pytest.raises(ValueError, match=r"correct has shape"):
             fn(np.ones((2, 3)), [0, 1, 2])
+
+
+def test_an_empty_batch_is_refused():
+    for fn in G.LOSSES.values():
+        with pytest.raises(ValueError, match=r"energies has no samples \(shape \(0, 3\)\)"):
+            fn(np.zeros((0, 3)), np.zeros(0, dtype=int))

@@ -55,7 +55,8 @@ from ebm.boltzmann.experiments import (GLASS_SCHEDULE, anneal_vs_greedy, benchma
 from ebm.boltzmann.learning import (ENCODER_REGIMES, PAPER_SCHEDULE, STATISTICS, STEPS, LearningResult,
                                     _encoder_run, _sampled_statistics, clamped_statistics, encoder_codes,
                                     encoder_experiment, encoder_network, encoder_patterns, free_statistics,
-                                    kl_divergence, learn, parity_data, parity_experiment, train_encoder)
+                                    kl_divergence, learn, paper_schedule, parity_data, parity_experiment,
+                                    train_encoder)
 from ebm.boltzmann.machine import (MAX_EXACT_UNITS, AnnealResult, BoltzmannMachine, _gibbs_kernel, all_states,
                                    gibbs_reference, state_index, total_variation)
 from ebm.boltzmann.unit import (deterministic_unit, logistic_loss, logistic_loss_via_core, unit_probability,
@@ -93,6 +94,7 @@ __all__ = [
     "encoder_experiment",
     "benchmark_gibbs",
     "PAPER_SCHEDULE",
+    "paper_schedule",
     "MAX_EXACT_UNITS",
     "ENCODER_REGIMES",
     "STATISTICS",

@@ -14,14 +14,40 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ebm._checks import as_rng
 from ebm._progress import progress_bar
-from ebm.boltzmann._validation import _binary, _check_int, _seed_int
+from ebm.boltzmann._validation import _binary, _check_int, _check_T, _seed_int
 from ebm.boltzmann.machine import (BoltzmannMachine, _all_states, _energies, _gibbs_kernel,
                                    _schedule_temps, all_states, state_index)
 
 
 #: The paper's annealing schedule for the encoders, (T, sweeps): 2@20, 2@15, 2@12, 4@10.
+#: Its weights lived at T = 10; :func:`paper_schedule` scales it to end at another T.
 PAPER_SCHEDULE = ((20.0, 2), (15.0, 2), (12.0, 2), (10.0, 4))
+
+
+def paper_schedule(T=1.0):
+    """:data:`PAPER_SCHEDULE` scaled to end at ``T``: 2@2T, 2@1.5T, 2@1.2T, 4@T.
+
+    The paper collected its statistics at the schedule's last temperature, 10, with
+    weights in steps of 2; a machine at ``T = 1`` with steps of 0.2 is the same
+    machine, and must be annealed to (and sampled at) ``T = 1``.
+    """
+    T = _check_T(T)
+    last = PAPER_SCHEDULE[-1][0]
+    return tuple((t * T / last, sweeps) for t, sweeps in PAPER_SCHEDULE)
+
+
+def _check_schedule(schedule, T):
+    """The ``"gibbs"`` statistics' schedule: it must end at the machine's temperature."""
+    if schedule is None:
+        return paper_schedule(T)
+    temps = _schedule_temps(schedule)
+    if not math.isclose(temps[-1], T, rel_tol=1e-12):
+        raise ValueError(f"schedule ends at T = {temps[-1]:g} but the machine's temperature is {T:g}: "
+                         "the statistics are collected at the last temperature and must be the "
+                         f"machine's (use paper_schedule({T:g}), or end the schedule at {T:g})")
+    return tuple(schedule)
 
 
 # --------------------------------------------------------------------------- learning
@@ -31,7 +57,10 @@ def _as_data(bm, data):
     d = np.asarray(data)
     if d.ndim == 1:
         d = d[None, :]
-    return _binary(d, bm.visible.size, "data")
+    d = _binary(d, bm.visible.size, "data")
+    if d.shape[0] == 0:
+        raise ValueError(f"data has no rows: give at least one vector of {bm.visible.size} visible units")
+    return d
 
 
 def _hidden_posterior(bm, v):
@@ -159,7 +188,7 @@ STEPS = ("gradient", "sign")
 
 
 def learn(bm, data, *, n_cycles=100, lr=0.5, step="gradient", statistics="exact", noise=None,
-          n_clamped=5, n_free=20, schedule=PAPER_SCHEDULE, collect=10, track_G=True,
+          n_clamped=5, n_free=20, schedule=None, collect=10, track_G=True,
           callback=None, seed=None, progress=False):
     """Train with the 1985 rule: ``dw_ij = eps (p_ij - p'_ij)``, thresholds with the opposite sign.
 
@@ -187,6 +216,13 @@ def learn(bm, data, *, n_cycles=100, lr=0.5, step="gradient", statistics="exact"
         distributions.  ``"gibbs"``: the paper's procedure -- anneal with
         ``schedule`` and collect ``collect`` sweeps at its last temperature, for
         each clamped and free sample (the only choice for nets past enumeration).
+    schedule : sequence of (T, sweeps), optional
+        For ``"gibbs"``: the annealing schedule, which must end at ``bm.T`` (the
+        statistics are those of the machine at its own temperature; ValueError
+        otherwise).  Default :func:`paper_schedule` ``(bm.T)``, the paper's
+        schedule scaled to end at ``bm.T``.
+    collect : int >= 1, default 10
+        For ``"gibbs"``: sweeps recorded at the last temperature, per sample.
     noise : (p_off, p_on) or None
         Noisy clamping: an on unit is clamped off with ``p_off``, an off unit on
         with ``p_on``, redrawn at every clamping.  The paper used (0.15, 0.05).
@@ -217,8 +253,9 @@ def learn(bm, data, *, n_cycles=100, lr=0.5, step="gradient", statistics="exact"
     n_clamped = _check_int(n_clamped, "n_clamped", 1)
     n_free = _check_int(n_free, "n_free", 1)
     collect = _check_int(collect, "collect", 1)
+    schedule = _check_schedule(schedule, bm.T)
     v = _as_data(bm, data)
-    rng = np.random.default_rng(seed)
+    rng = as_rng(seed)
     W, theta = bm.W.copy(), bm.theta.copy()
     mask = bm.mask
     G = np.full(n_cycles, np.nan)
@@ -336,7 +373,7 @@ def _encoder_run(regime, max_cycles, seed, stop_at_success):
         return None
 
     opts = dict(ENCODER_REGIMES[regime]) if isinstance(regime, str) else dict(regime)
-    rng = np.random.default_rng(seed)
+    rng = as_rng(seed)
     scale = opts.pop("init_scale", 0.0)
     if scale:                                         # small random weights on the existing connections
         W = np.triu(rng.normal(0, scale, bm.W.shape), 1)
@@ -437,7 +474,7 @@ def parity_experiment(n_hidden=(0, 1), *, n_cycles=600, lr=2.0, init_scale=1.0, 
     """
     data = parity_data(3)
     out = {"ln2": math.log(2.0)}
-    rng = np.random.default_rng(seed)
+    rng = as_rng(seed)
     for nh in n_hidden:
         nh = _check_int(nh, "n_hidden", 0)
         n = 3 + nh

@@ -55,10 +55,21 @@ def state_index(states):
 
 
 def total_variation(p, q):
-    """``1/2 sum |p - q|``: the total-variation distance between two distributions."""
+    """``1/2 sum |p - q|``: the total-variation distance between two distributions.
+
+    Both must be probability vectors of the same shape: entries >= 0 that sum to 1
+    (within 1e-9); ValueError otherwise, naming the argument.
+    """
     p, q = _real(p, "p"), _real(q, "q")
     if p.shape != q.shape:
         raise ValueError(f"p and q must have the same shape, got {p.shape} and {q.shape}")
+    for name, x in (("p", p), ("q", q)):
+        if (x < 0).any() or not np.isfinite(x).all():
+            k = int(np.argmax((x < 0) | ~np.isfinite(x)))
+            raise ValueError(f"{name}[{k}] is {x.flat[k]}: a distribution's entries must be finite and >= 0")
+        if x.size == 0 or abs(x.sum() - 1.0) > 1e-9:
+            raise ValueError(f"{name} sums to {float(x.sum())!r}, not 1: total_variation compares distributions "
+                             "(normalise counts first, e.g. counts / counts.sum())")
     return 0.5 * float(np.abs(p - q).sum())
 
 

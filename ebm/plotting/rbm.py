@@ -105,7 +105,7 @@ def plot_log_z_estimates(n_betas, estimates, exact):
         The number of betas of each group of estimates.
     estimates : sequence of sequences of AISEstimate (or of floats)
         For each entry of ``n_betas``, one or more estimates (different seeds); each is
-        drawn as a dot with its +-3 sigma interval when it has one.
+        drawn as a dot with its 99.73% interval when it has one.
     exact : float
         The exact log Z (by enumeration).
 
@@ -139,7 +139,7 @@ def plot_log_z_estimates(n_betas, estimates, exact):
     ax.set_xscale("log")
     ax.set_xlabel("number of inverse temperatures beta")
     ax.set_ylabel("log Z")
-    ax.set_title("AIS estimates with their +-3 sigma intervals", fontsize=10)
+    ax.set_title("AIS estimates with their 99.73% intervals", fontsize=10)
     ax.legend(loc="lower right", fontsize=8)
     ax.grid(alpha=0.3, which="both")
     rms = [float(np.sqrt(np.mean(np.square(e)))) for e in errors]
