@@ -53,7 +53,7 @@ from __future__ import annotations
 from ebm.boltzmann.experiments import (GLASS_SCHEDULE, anneal_vs_greedy, benchmark_gibbs, boltzmann_ratio,
                                        conditional_check, sampler_convergence, spin_glass)
 from ebm.boltzmann.learning import (ENCODER_REGIMES, PAPER_SCHEDULE, STATISTICS, STEPS, LearningResult,
-                                    _encoder_run, _sampled_statistics, clamped_statistics, encoder_codes,
+                                    _sampled_statistics, clamped_statistics, encoder_codes,
                                     encoder_experiment, encoder_network, encoder_patterns, free_statistics,
                                     kl_divergence, learn, paper_schedule, parity_data, parity_experiment,
                                     train_encoder)
@@ -102,5 +102,5 @@ __all__ = [
 ]
 
 # Private names the tests and the grader reach through the package.
-_PRIVATE = (_encoder_run, _sampled_statistics, _gibbs_kernel)
+_PRIVATE = (_sampled_statistics, _gibbs_kernel)
 

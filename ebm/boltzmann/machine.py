@@ -92,9 +92,16 @@ def _gibbs_kernel(W, theta, temps, free, state, seed, random_init, record_from, 
     sweep ``t`` the energy goes to ``energies[t]`` and, from sweep ``record_from``
     on, the state to ``samples[t - record_from]``.  The order of the free units is
     reshuffled every sweep (Fisher-Yates with ``random()``, so the NumPy reference
-    :func:`gibbs_reference` replays the same stream).
+    :func:`gibbs_reference` replays the same stream).  Numba's generator is seeded
+    with ``seed`` first; :func:`_gibbs_sweeps` is the same without seeding.
     """
     np.random.seed(seed)
+    return _gibbs_sweeps(W, theta, temps, free, state, random_init, record_from, samples, energies)
+
+
+@njit(cache=True)
+def _gibbs_sweeps(W, theta, temps, free, state, random_init, record_from, samples, energies):
+    """:func:`_gibbs_kernel` on the generator's current stream (for callers inside Numba)."""
     n = state.shape[0]
     m = free.shape[0]
     if random_init:

@@ -245,7 +245,7 @@ def plot_encoder_codes(bm, n_visible=4):
     out = encoder_codes(bm, n_visible)
     p = out["p_code"]
     nh = bm.hidden.size
-    codes = ["".join(map(str, c)) for c in all_states(nh)]
+    codes = ["(" + ", ".join(map(str, c)) + ")" for c in all_states(nh)]
     fig, ax = plt.subplots(figsize=(1.2 * p.shape[1] + 2.5, 0.6 * p.shape[0] + 1.6))
     im = ax.imshow(p, cmap="Blues", vmin=0, vmax=1)
     for i in range(p.shape[0]):
@@ -253,7 +253,8 @@ def plot_encoder_codes(bm, n_visible=4):
             ax.text(j, i, f"{p[i, j]:.2f}", ha="center", va="center", fontsize=9,
                     color="white" if p[i, j] > 0.6 else "black")
     ax.set_xticks(range(p.shape[1]))
-    ax.set_xticklabels([f"h = {c}" for c in codes])
+    ax.set_xticklabels(codes)
+    ax.set_xlabel("hidden code (" + ", ".join(f"h{k + 1}" for k in range(nh)) + ")", fontsize=9)
     ax.set_yticks(range(p.shape[0]))
     ax.set_yticklabels([f"V1 = e{i}" for i in range(p.shape[0])])
     verdict = "four distinct codes, right V2" if out["success"] else \
@@ -281,7 +282,7 @@ def plot_parity_learning(result):
     if not isinstance(result, dict) or "ln2" not in result:
         raise TypeError("result must be the dict returned by ebm.boltzmann.parity_experiment")
     fig, ax = plt.subplots(figsize=(7, 3.8))
-    for nh in sorted(k for k in result if k != "ln2"):
+    for nh in sorted(k for k in result if isinstance(k, int)):
         G = np.asarray(result[nh])
         ax.plot(np.arange(1, G.size + 1), G, lw=2, label=f"{nh} hidden unit{'s' if nh != 1 else ''}")
     ax.axhline(result["ln2"], color="k", ls=":", label="ln 2: the best without hidden units")
@@ -311,18 +312,25 @@ def plot_encoder_success(results):
 
     if not isinstance(results, dict) or not results:
         raise TypeError("results must be a non-empty dict {label: encoder_experiment(...) result}")
-    fig, ax = plt.subplots(figsize=(7, 3.8))
+    fig, ax = plt.subplots(figsize=(7.5, 4))
+    max_cycles = 0
     for label, r in results.items():
         firsts = np.array([f if f is not None else np.inf for f in r["first_success"]], dtype=float)
         cycles = np.arange(0, r["max_cycles"] + 1)
+        max_cycles = max(max_cycles, r["max_cycles"])
         share = (firsts[None, :] <= cycles[:, None]).mean(axis=1)
-        ax.plot(cycles, share, lw=2, label=f"{label}: {r['success_rate']:.0%} of {len(firsts)} seeds")
-    ax.axhline(0.8, color="0.5", ls=":", lw=1)
+        med = "" if r["median_cycles"] is None else f", median {r['median_cycles']:.0f}"
+        ax.plot(cycles, share, lw=2, label=f"{label}: {r['success_rate']:.0%} of {len(firsts)} seeds{med}")
+    paper = next(iter(results.values())).get("paper")
+    if paper:
+        ax.plot([paper["median_cycles"]], [0.5], "k*", ms=11,
+                label=f"the paper: {paper['success']} solved, half by cycle {paper['median_cycles']}")
     ax.set_xlabel("learning cycle")
     ax.set_ylabel("share of seeds solved")
     ax.set_ylim(0, 1.02)
+    ax.set_xlim(0, max_cycles)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8.5, loc="lower right")
+    ax.legend(fontsize=8, loc="center right", bbox_to_anchor=(1.0, 0.42), framealpha=0.95)
     ax.set_title("4-2-4 encoder: first cycle with four distinct codes and the right V2", fontsize=10)
     fig.tight_layout()
     return fig
