@@ -434,3 +434,22 @@ def test_rbm_bad_seed_steps_and_divergence(digits):
         fitted = RBM(64, 16).fit(digits.X_train, epochs=2, seed=0)
     # the warning's criterion, recomputed: the sane fit is above -64 ln 2, exactly
     assert fitted.log_likelihood(digits.X_train).mean() > -64 * math.log(2)
+
+
+def test_independent_pixels_baseline_against_a_plain_loop(digits):
+    from ebm.rbm.benchmark import independent_pixels
+
+    X, Xe = digits.X_train, digits.X_test
+    got = independent_pixels(X, Xe)
+    n = len(X)
+    total = 0.0
+    for v in Xe[:40]:                                   # per image, per pixel, with math.log
+        for i in range(64):
+            p = (sum(X[:, i]) + 0.5) / (n + 1)
+            total += math.log(p if v[i] else 1 - p)
+    # the first 40 images' mean, from the function on those rows, equals the loop's
+    assert math.isclose(independent_pixels(X, Xe[:40]), total / 40, rel_tol=1e-12)
+    assert round(got, 2) == -24.65
+    assert got > -64 * math.log(2)                     # better than uniform pixels
+    with pytest.raises(ValueError, match=r"X_eval\[0, 3\] is 2.0"):
+        independent_pixels(X, np.full((1, 64), 2.0).clip(0, None) * (np.arange(64) == 3))

@@ -12,11 +12,11 @@ Units are binary, ``s in {0, 1}^n``.  ``W`` is symmetric with a zero diagonal an
 State ``index`` has unit ``i`` at bit ``i`` (binary counting order): state 6 of
 three units is ``(0, 1, 1)``.
 
-What the article says (SEED_NOTES §2), and what else is true
+What the article says (§2), and what else is true
 -------------------------------------------------------------
 The article: the Boltzmann machine keeps Hopfield's energy but turns the step
-into a probability, ``P(y) = 1 / (1 + exp(-(W x + b) / T))``; with ``T = 1`` that
-is the sigmoid.  Also true, and computed here:
+into a probability, ``P(y) = 1 / (1 + exp(-(W x + b) / T))``; after dropping ``T``
+(that is, ``T = 1``) it is the sigmoid.  Also true, and computed here:
 
 * as ``T -> 0`` the unit becomes Hopfield's deterministic threshold unit
   (:func:`deterministic_unit`); at ``net = 0`` the limit is 1/2, not a step;

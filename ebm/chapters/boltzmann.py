@@ -61,8 +61,8 @@ def run(tour):
         Hopfield's energy -- here with 0/1 units, E(s) = -1/2 s^T W s + theta^T s -- but a unit no
         longer takes the sign of its input. Unit k turns on with probability
         P(s_k = 1) = 1 / (1 + exp(-dE_k / T)), where dE_k = sum_j W_kj s_j - theta_k is the energy
-        it saves by being on (the article's W x + b) and T is the temperature. With T = 1 this is
-        the sigmoid. What the article leaves out: as T -> 0 it becomes Hopfield's step again.""")
+        it saves by being on (the article's W x + b) and T is the temperature. After dropping T,
+        the article says, this is the sigmoid (dropping T: T = 1). What the article leaves out: as T -> 0 it becomes Hopfield's step again.""")
     net = np.array([-3.0, -1.0, -0.1, 0.0, 0.1, 1.0, 3.0])
     tour.show("net input", net)
     for T in (5.0, 1.0, 0.1, 0.01):

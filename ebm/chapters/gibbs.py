@@ -1,7 +1,8 @@
 """Chapter 40: LeCun et al. 2006 -- energy-based models, the Gibbs distribution, softmax at beta = 1 (article §4).
 
 The article quotes the tutorial's Gibbs distribution ``exp(-beta E)/sum exp(-beta E)``
-and its complaint about maximum likelihood: "there are too many bad answers".
+and a complaint about maximum likelihood, "there are too many bad answers" (from LeCun's
+tutorial slides, not the 2006 paper).
 This chapter sweeps beta from the uniform distribution to the argmin, shows the
 NLL turning into the perceptron loss, checks the two-class identities (logistic
 regression, SVM), trains a free-form energy table with each of LeCun's loss
@@ -104,7 +105,8 @@ def run(tour):
     tour.save(plotting.plot_loss_functionals(), "ebm_losses")
 
     tour.say("""
-        "There are too many bad answers." A loss must push the correct energy down AND pull the
+        "There are too many bad answers" (the article quotes LeCun's tutorial slides; the 2006
+        paper makes the point as a condition on losses). A loss must push the correct energy down AND pull the
         bad answers up; with many answers, most of them bad, a loss that only does the first has
         nothing to stop the energy surface from going flat. Train a free-form energy table (6
         inputs x 5 answers, every entry its own parameter, entries kept >= 0, starting nearly flat
