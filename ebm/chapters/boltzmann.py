@@ -105,8 +105,8 @@ def run(tour):
         tour.out(f"  {name:6s}: mean final E {e.mean():8.3f}, reached the global minimum "
                  f"({g:.3f}) in {int(np.isclose(e, g).sum())}/{GLASS_RUNS} runs")
     tour.out("")
-    greedy = glass.descend(init=res["trace"].states[0], seed=0)
-    tour.save(plotting.plot_annealing_trace(res["trace"], greedy, g), "boltzmann_annealing")
+    tour.save(plotting.plot_annealing_trace(res["trace"], res["greedy_trace"], g, runs=res),
+              "boltzmann_annealing")
 
     # ------------------------------------------------------------------ learning: parity
     tour.say("""
@@ -158,7 +158,8 @@ def run(tour):
         med = "-" if out["median_cycles"] is None else f"{out['median_cycles']:.0f}"
         tour.out(f"  {name:22s}: solved {out['success_rate']:4.0%}, median {med:>4s} cycles")
     tour.out(f"  ({time.perf_counter() - start:.1f} s)")
-    ratio = results["single_samples"]["median_cycles"] / results["annealed"]["median_cycles"]
+    medians = [results[k]["median_cycles"] for k in ("single_samples", "annealed")]
+    ratio = medians[0] / medians[1] if None not in medians else float("nan")
     tour.out("")
     tour.say(f"""
         The exact gradient settles into a stable local optimum in which two patterns share a

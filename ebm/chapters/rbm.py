@@ -127,7 +127,9 @@ def run(tour):
     tour.save(plotting.plot_filters(rbm.W), "rbm_filters")
     samples = rbm.sample(30, n_steps=1000, seed=0)
     tour.save(plotting.plot_digit_grid(np.vstack([X_test[:10], samples]),
-                                       title="10 test images, then 30 samples after 1,000 Gibbs sweeps"),
+                                       labels=["test"] * 10 + [f"sample {k + 1}" for k in range(30)],
+                                       title="Top row: 10 test images. Below: 30 samples after 1,000 "
+                                             "Gibbs sweeps from noise"),
               "rbm_samples")
 
     # ------------------------------------------------------------------ AIS
@@ -168,8 +170,11 @@ def run(tour):
              f"{crbm.score(X_test, y_test):.4f} "
              f"({time.perf_counter() - start:.1f} s)")
     x, y = X_test[:8], y_test[:8]
-    tour.show("max |predict_proba - softmax_forward(-F)|",
-              float(np.abs(crbm.predict_proba(x) - ebm.softmax_forward(-crbm.free_energy(x))).max()))
+    o = (crbm.c + x @ crbm.W)[:, None, :] + crbm.U[None, :, :]        # -F(x, y) from scratch, in NumPy
+    minus_F = (x @ crbm.b)[:, None] + crbm.d[None, :] + np.logaddexp(0.0, o).sum(axis=2)
+    p = np.exp(minus_F - minus_F.max(axis=1, keepdims=True))
+    tour.show("max |predict_proba - exp(-F) / sum_y exp(-F)| (NumPy)",
+              float(np.abs(crbm.predict_proba(x) - p / p.sum(axis=1, keepdims=True)).max()))
     _, grads = crbm.loss_and_gradients(x, y, normalization="none")
 
     def loss_at(d):

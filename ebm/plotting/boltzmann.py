@@ -70,12 +70,13 @@ def plot_temperature_sigmoids(temperatures=(5.0, 2.0, 1.0, 0.5, 0.1), net_range=
         raise ValueError(f"net_range must be (low, high) with low < high, got {net_range!r}")
     net = np.linspace(lo, hi, 601)
     fig, ax = plt.subplots(figsize=(7, 4))
-    cmap = plt.get_cmap("coolwarm")
+    cmap = plt.get_cmap("plasma")                    # dark to bright, no pale middle
     order = np.argsort(-temps)
     for rank, k in enumerate(order):
         T = temps[k]
-        ax.plot(net, unit_probability(net, T), color=cmap(1 - rank / max(len(temps) - 1, 1)),
-                lw=2, label=f"T = {T:g}")
+        one = T == 1.0
+        ax.plot(net, unit_probability(net, T), color=cmap(0.85 * rank / max(len(temps) - 1, 1)),
+                lw=3 if one else 2, label=f"T = {T:g}" + (" (the sigmoid)" if one else ""))
     step = deterministic_unit(net)
     ax.plot(net[net < 0], step[net < 0], "k--", lw=1.5, label="T → 0 (step)")
     ax.plot(net[net > 0], step[net > 0], "k--", lw=1.5)
@@ -92,7 +93,7 @@ def plot_temperature_sigmoids(temperatures=(5.0, 2.0, 1.0, 0.5, 0.1), net_range=
     return fig
 
 
-def plot_annealing_trace(result, greedy=None, global_min=None):
+def plot_annealing_trace(result, greedy=None, global_min=None, runs=None):
     """Energy after each sweep of an annealing run, with its temperature schedule overlaid.
 
     Parameters
@@ -103,6 +104,10 @@ def plot_annealing_trace(result, greedy=None, global_min=None):
         A greedy descent (:meth:`~ebm.boltzmann.BoltzmannMachine.descend`) to compare.
     global_min : float, optional
         The lowest energy (from enumeration), drawn as a line.
+    runs : dict, optional
+        The result of :func:`ebm.boltzmann.anneal_vs_greedy`: a second panel shows the
+        final energy of every run of both methods, and how many reached ``global_min``
+        (one trace can be lucky or unlucky; the runs are the claim).
 
     Returns
     -------
@@ -111,7 +116,10 @@ def plot_annealing_trace(result, greedy=None, global_min=None):
     import matplotlib.pyplot as plt
 
     result = _anneal_result(result)
-    fig, ax = plt.subplots(figsize=(7.5, 4))
+    if runs is not None:
+        fig, (ax, bx) = plt.subplots(1, 2, figsize=(11, 4), gridspec_kw={"width_ratios": [2.2, 1]})
+    else:
+        fig, ax = plt.subplots(figsize=(7.5, 4))
     sweeps = np.arange(1, result.energies.size + 1)
     ax.plot(sweeps, result.energies, "-", color=OTHER_COLOUR, lw=1.8, label="annealing: E after each sweep")
     if greedy is not None:
@@ -132,7 +140,30 @@ def plot_annealing_trace(result, greedy=None, global_min=None):
     lines.append(plt.Line2D([], [], color=LABEL_COLOUR, lw=1.5))
     labels.append("temperature schedule (right axis)")
     ax.legend(lines, labels, loc="upper right", fontsize=8)
-    ax.set_title("Simulated annealing: high T explores, falling T settles", fontsize=10)
+    ax.set_title("One run from one random start: high T explores, falling T settles", fontsize=10)
+    if runs is not None:
+        try:
+            finals = {"annealing": np.asarray(runs["anneal"]), "greedy": np.asarray(runs["greedy"])}
+            gmin = runs["global_min"]
+        except (TypeError, KeyError):
+            raise TypeError("runs must be the dict returned by ebm.boltzmann.anneal_vs_greedy") from None
+        rng = np.random.default_rng(0)                     # horizontal jitter only, for visibility
+        for k, (name, e) in enumerate(finals.items()):
+            hit = np.isclose(e, gmin) if gmin is not None else np.zeros(e.size, bool)
+            x = k + rng.uniform(-0.18, 0.18, e.size)
+            bx.plot(x, e, "o", ms=4, alpha=0.7, color=[OTHER_COLOUR, "0.4"][k])
+            bx.annotate(f"{int(hit.sum())}/{e.size} at the\nglobal minimum", (k, e.max()), xytext=(0, 8),
+                        textcoords="offset points", ha="center", fontsize=8)
+        if gmin is not None:
+            bx.axhline(float(gmin), color="green", ls=":", lw=1.5)
+        bx.set_xticks([0, 1])
+        bx.set_xticklabels(list(finals))
+        bx.set_xlim(-0.6, 1.6)
+        lo, hi = bx.get_ylim()
+        bx.set_ylim(lo, hi + 0.15 * (hi - lo))
+        bx.set_ylabel("final energy of each run")
+        bx.set_title(f"All {finals['annealing'].size} runs of each", fontsize=10)
+        bx.grid(alpha=0.3, axis="y")
     fig.tight_layout()
     return fig
 
@@ -319,7 +350,7 @@ def plot_encoder_success(results):
         cycles = np.arange(0, r["max_cycles"] + 1)
         max_cycles = max(max_cycles, r["max_cycles"])
         share = (firsts[None, :] <= cycles[:, None]).mean(axis=1)
-        med = "" if r["median_cycles"] is None else f", median {r['median_cycles']:.0f}"
+        med = "" if r.get("median_cycles") is None else f", median {r['median_cycles']:.0f}"
         ax.plot(cycles, share, lw=2, label=f"{label}: {r['success_rate']:.0%} of {len(firsts)} seeds{med}")
     paper = next(iter(results.values())).get("paper")
     if paper:
