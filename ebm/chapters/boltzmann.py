@@ -117,7 +117,7 @@ def run(tour):
         match means and pairwise statistics. 3-bit parity has every mean 1/2 and every pair
         statistic 1/4 -- exactly those of the uniform distribution -- so the best G is ln 2 =
         0.6931. One hidden unit supplies the missing third-order term (exact statistics):""")
-    par = bz.parity_experiment((0, 1), seed=0)
+    par = bz.parity_experiment((0, 1), seed=0, trace=True)
     for nh in (0, 1):
         tour.out(f"  {nh} hidden: G after 1, 100, 600 cycles = "
                  f"{par[nh][0]:.4f}, {par[nh][99]:.4f}, {par[nh][-1]:.4f}   (seed 0)")
