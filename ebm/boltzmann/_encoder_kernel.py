@@ -73,17 +73,41 @@ def all_states_float(n):
 
 
 @njit(cache=True)
-def _free_distribution(W, theta, T, S):
-    """p(s) over every state (rows of S), by two matrix products: -E = 1/2 s^T W s - theta^T s."""
-    SW = np.dot(S, W)
-    a = np.empty(S.shape[0])
-    for r in range(S.shape[0]):
-        acc = 0.0
-        for i in range(S.shape[1]):
-            acc += S[r, i] * (0.5 * SW[r, i] - theta[i])
-        a[r] = acc / T
+def _free_distribution(W, theta, T):
+    """p(s) over every state (unit i = bit i of the index), walking the states in Gray-code
+    order: one unit flips per step, so E changes by ``theta_k - (W s)_k`` and ``W s`` by a column."""
+    n = W.shape[0]
+    a = np.empty(1 << n)
+    h = np.zeros(n)                                   # the fields W s
+    s = np.zeros(n, np.int8)
+    e = 0.0
+    a[0] = 0.0
+    for g in range(1, 1 << n):
+        k = 0
+        while not (g >> k) & 1:
+            k += 1
+        d = 1.0 if s[k] == 0 else -1.0
+        e += d * (theta[k] - h[k])
+        s[k] = 1 - s[k]
+        for j in range(n):
+            h[j] += d * W[j, k]
+        a[g ^ (g >> 1)] = -e / T
     a = np.exp(a - a.max())
     return a / a.sum()
+
+
+@njit(cache=True)
+def _expectations(S, p, qi, qij):
+    """``qi = sum_s p(s) s_i`` and ``qij = sum_s p(s) s_i s_j`` over the rows of S."""
+    n = S.shape[1]
+    qij[:, :] = 0.0
+    for r in range(S.shape[0]):
+        for i in range(n):
+            wi = p[r] * S[r, i]
+            for j in range(n):
+                qij[i, j] += wi * S[r, j]
+    for i in range(n):
+        qi[i] = qij[i, i]
 
 
 @njit(cache=True)
@@ -204,18 +228,15 @@ def _statistics(W, theta, T, mode, patterns, visible, hidden, noise_off, noise_o
         _scale(pi, pij, 1.0 / (n_rows * collect))
         _scale(qi, qij, 1.0 / (n_free * collect))
         return
-    p = _free_distribution(W, theta, T, S)
+    p = _free_distribution(W, theta, T)
     if mode == 1:
         for _ in range(n_free):
             _set_bits(s, everything, _draw(p))
             _accumulate(s, 1.0, qi, qij)
         _scale(pi, pij, 1.0 / n_rows)
         _scale(qi, qij, 1.0 / n_free)
-    else:                                                     # q_ij = S^T diag(p) S
-        Sp = S * p.reshape(-1, 1)
-        qij[:, :] = np.dot(S.T, Sp)
-        for i in range(n):
-            qi[i] = qij[i, i]
+    else:
+        _expectations(S, p, qi, qij)
 
 
 @njit(cache=True)
