@@ -18,6 +18,21 @@ import numpy as np
 NORMALIZATIONS = ("full", "valid", "batch_size", "none")
 
 
+def as_rng(seed, name="seed"):
+    """``numpy.random.default_rng(seed)`` for None, an integer >= 0 or a Generator.
+
+    TypeError for any other type and ValueError for a negative integer, naming ``name``
+    (instead of NumPy's message about ``SeedSequence``).
+    """
+    if seed is None or isinstance(seed, np.random.Generator):
+        return np.random.default_rng(seed)
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"{name} must be None, an integer or a numpy.random.Generator, got {seed!r}")
+    if seed < 0:
+        raise ValueError(f"{name} must be a non-negative integer, got {seed}")
+    return np.random.default_rng(int(seed))
+
+
 def as_axis(axis) -> int:
     """``axis`` as a Python int; TypeError for anything that is not an integer."""
     if isinstance(axis, (bool, np.bool_)):

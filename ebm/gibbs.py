@@ -77,6 +77,8 @@ __all__ = [
     "train_energy_table",
     "train_shared_scale",
     "energy_gaps",
+    "margin_condition",
+    "MARGIN_CONDITION",
 ]
 
 
@@ -139,6 +141,8 @@ def _batch(energies, correct):
     if E.ndim != 2:
         raise ValueError(f"energies must have shape (N, C) or (C,), got {np.shape(energies)}")
     N, C = E.shape
+    if N == 0:
+        raise ValueError(f"energies has no samples (shape {np.shape(energies)}): a loss needs at least one")
     if C < 2:
         raise ValueError(f"energies must hold at least 2 answers per sample (one correct, one "
                          f"incorrect), got C = {C}")
@@ -341,7 +345,9 @@ def energy_loss(energies, correct):
 
     Gradient: 1 at the correct answer, 0 at every incorrect one -- the loss has
     no term that raises a bad answer, which is why it can collapse (see
-    :func:`train_energy_table`).
+    :func:`train_energy_table`).  Margin condition (LeCun et al. 2006, Condition 3,
+    two answers): **not satisfied**; ``E_C = 0`` scores 0 whether or not ``E_I`` is
+    above it (:func:`margin_condition`).
 
     Returns
     -------
@@ -361,6 +367,9 @@ def perceptron_loss(energies, correct):
     It is >= 0, and 0 whenever the correct answer has the lowest energy -- with no
     margin.  Gradient ``onehot(C) - onehot(argmin)`` (the first argmin on a tie,
     where the loss is not differentiable).
+
+    Margin condition (LeCun et al. 2006, Condition 3, two answers): **not satisfied** --
+    any gap ``>= 0`` scores 0, so a margin earns nothing (:func:`margin_condition`).
     """
     E, c, squeeze = _batch(energies, correct)
     rows = np.arange(E.shape[0])
@@ -374,6 +383,9 @@ def hinge_loss(energies, correct, m=1.0):
     Zero once the most offending incorrect answer is at least ``m`` above the
     correct one.  Gradient ``onehot(C) - onehot(I)`` where active, 0 elsewhere
     (not differentiable at ``m + E_C - E_I = 0``).
+
+    Margin condition (LeCun et al. 2006, Condition 3, two answers): satisfied for
+    margins below ``m`` (:func:`margin_condition`).
     """
     m = _nonneg_param(m, "m")
     E, c, squeeze = _batch(energies, correct)
@@ -388,6 +400,9 @@ def log_loss(energies, correct):
 
     Gradient ``sigmoid(E_C - E_I) (onehot(C) - onehot(I))``; never exactly 0, so it
     keeps pushing the bad answer up (ever more gently).
+
+    Margin condition (LeCun et al. 2006, Condition 3, two answers): satisfied for any
+    positive margin (:func:`margin_condition`).
     """
     E, c, squeeze = _batch(energies, correct)
     i, e_i = _offending(E, c)
@@ -403,6 +418,9 @@ def lvq2_loss(energies, correct, delta=1.0):
     by ``E_I``, so it needs ``E_I > 0`` (energies as distances); ValueError
     otherwise.  In the linear part the gradient is ``1/(delta E_I)`` at C and
     ``-E_C/(delta E_I**2)`` at I; 0 where the loss is 0 or saturated.
+
+    Margin condition (LeCun et al. 2006, Condition 3, two answers): **not satisfied** --
+    every gap ``>= 0`` scores 0 (:func:`margin_condition`).
     """
     delta = _nonneg_param(delta, "delta", positive=True)
     E, c, squeeze = _batch(energies, correct)
@@ -424,6 +442,9 @@ def mce_loss(energies, correct):
     A smooth count of errors: near 1 for a wrong answer, near 0 for a right one.
     Gradient ``s (1 - s) (onehot(C) - onehot(I))`` with ``s = sigmoid(E_C - E_I)``:
     it vanishes far on either side, so badly wrong samples barely move.
+
+    Margin condition (LeCun et al. 2006, Condition 3, two answers): satisfied for any
+    positive margin (:func:`margin_condition`).
     """
     E, c, squeeze = _batch(energies, correct)
     i, e_i = _offending(E, c)
@@ -445,6 +466,9 @@ def square_square_loss(energies, correct, m=1.0):
     Pulls ``E_C`` to 0 and ``E_I`` up to ``m``.  Meant for non-negative energies;
     a negative one raises ValueError (for a negative ``E_C`` the square would push
     it *up*).  Gradient ``2 E_C`` at C and ``-2 max(0, m - E_I)`` at I.
+
+    Margin condition (LeCun et al. 2006, Condition 3, two answers): satisfied for
+    margins below ``m`` (:func:`margin_condition`).
     """
     m = _nonneg_param(m, "m")
     E, c, squeeze = _batch(energies, correct)
@@ -461,6 +485,9 @@ def square_exp_loss(energies, correct, gamma=1.0):
     Gradient ``2 E_C`` at C and ``-gamma exp(-E_I)`` at I.  Like square-square it
     is meant for non-negative energies (the square pulls ``E_C`` towards 0);
     ``exp(-E_I)`` must not overflow (``E_I > -709``).
+
+    Margin condition (LeCun et al. 2006, Condition 3, two answers): satisfied for any
+    positive margin (:func:`margin_condition`).
     """
     gamma = _nonneg_param(gamma, "gamma", positive=True)
     E, c, squeeze = _batch(energies, correct)
@@ -488,6 +515,8 @@ def nll_loss(energies, correct, beta=1.0):
     ``top_diff = -1``, and the batch gradient is ``(onehot(C) - p) / N``.  (Without
     the ``1/beta``, ``-log P`` would have the gradient ``beta (onehot(C) - p)``.)
     ``beta -> inf`` turns it into the perceptron loss; see :func:`nll_perceptron_gap`.
+    Margin condition (LeCun et al. 2006, Condition 3, two answers): satisfied for any
+    positive margin (:func:`margin_condition`).
 
     Parameters
     ----------
@@ -548,6 +577,54 @@ LOSS_PARAMS = {
     "square_exp": {"gamma": 1.0},
     "nll": {"beta": 1.0},
 }
+
+
+# --------------------------------------------------------------------------- the margin condition
+
+#: Whether each loss satisfies the tutorial's margin condition (LeCun et al. 2006, section 5,
+#: Condition 3 and Table 1): energy, perceptron and LVQ2 do not (no positive margin); the
+#: others do (hinge and square-square for margins below their ``m``).
+MARGIN_CONDITION = {"energy": False, "perceptron": False, "hinge": True, "log": True, "lvq2": False,
+                    "mce": True, "square_square": True, "square_exp": True, "nll": True}
+
+
+def margin_condition(loss, margin=0.5, *, e_max=6.0, step=0.25, **params):
+    r"""The tutorial's margin condition for ``loss`` with two answers, checked on a grid.
+
+    LeCun et al. (2006), Condition 3: with ``E_C`` the correct answer's energy and ``E_I``
+    the incorrect one's, the smallest loss where the correct answer wins by more than
+    ``margin`` (``E_C + margin < E_I``) must be strictly smaller than the smallest loss
+    where it does not (``E_C + margin > E_I``).  A loss that fails it can be as happy with a wrong or
+    unseparated answer as with a right one.  Here both minima are taken over a grid of
+    ``E_C, E_I`` in ``[0, e_max]`` (energies as distances, >= 0; points a loss refuses,
+    such as ``E_I = 0`` for LVQ2, are left out), each point scored by the library's loss
+    on that one sample.  ``**params`` go to the loss (e.g. the hinge's own ``m``).
+
+    Returns
+    -------
+    dict with "loss", "margin", "min_separated" (the minimum over ``E_C + margin < E_I``),
+    "min_not_separated" (over ``E_C + margin > E_I``) and "satisfied"
+    (``min_separated < min_not_separated``, by more than 1e-9)
+    """
+    fn = _loss_setup(loss, params, {})
+    margin = _nonneg_param(margin, "margin", positive=True)
+    e_max = _nonneg_param(e_max, "e_max", positive=True)
+    step = _nonneg_param(step, "step", positive=True)
+    grid = np.arange(0.0, e_max + step / 2, step)
+    best = {True: np.inf, False: np.inf}
+    for e_c in grid:
+        for e_i in grid:
+            gap = e_i - e_c - margin
+            if abs(gap) < 1e-9:                          # on the boundary: neither half-plane
+                continue
+            try:
+                value = fn(np.array([e_c, e_i]), 0, **params)[0]
+            except ValueError:                           # outside the loss's domain (LVQ2 at E_I = 0)
+                continue
+            best[gap > 0] = min(best[gap > 0], value)
+    return {"loss": loss, "margin": margin, "min_separated": float(best[True]),
+            "min_not_separated": float(best[False]),
+            "satisfied": bool(best[True] < best[False] - 1e-9)}
 
 
 # --------------------------------------------------------------------------- experiments
@@ -709,11 +786,12 @@ def train_energy_table(loss, *, n_inputs=6, n_answers=5, steps=300, lr=0.1, init
 
     * **energy** loss: its gradient is exactly 0 at every incorrect entry, so the
       bad answers never move, while ``E_C`` drops to the floor 0.  The loss reaches
-      its minimum 0 with a table that is as flat as it started: every gap stays
-      below ``init_scale`` (collapsed).  Nothing in the loss can tell this table
-      from the all-zero one -- with shared parameters (LeCun's implicit-regression
-      architectures) the same indifference lets the bad answers be dragged down
-      too.  Without the floor, ``E_C`` would fall without end instead.
+      its minimum 0 and the final gaps are just the incorrect entries' initial
+      energies: small when the table starts nearly flat, large when it does not
+      (``init_scale=2``).  Nothing collapses here -- the loss is merely blind to
+      the gaps; with shared parameters (:func:`train_shared_scale`) the same
+      blindness does collapse a good table.  Without the floor, ``E_C`` would fall
+      without end instead.
     * **hinge**: stops, with zero gradient, exactly when every gap is ``>= m``.
     * **log**, **nll**: never stop pushing; the gaps keep growing (slowly).
     * **perceptron**: stops as soon as ``E_C`` is the minimum: a gap ``>= 0`` but

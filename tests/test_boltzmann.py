@@ -340,10 +340,65 @@ def test_gibbs_statistics_agree_with_exact():
     assert np.abs(pij - eij).max() < 0.05 and np.abs(qij - fij).max() < 0.05
 
 
-def test_encoder_paper_regime_succeeds_on_most_seeds():
-    r = bz.encoder_experiment(6, regime="paper", max_cycles=2000, seed=0, stop_at_success=True)
-    assert r["success_rate"] >= 0.8, r
-    assert r["median_cycles"] < 2000
+def test_encoder_kernel_replays_learn_with_exact_statistics():
+    """The Numba encoder run against learn + encoder_codes: deterministic, so the same run."""
+    from ebm.boltzmann.learning import _encoder_runs
+
+    child = np.random.SeedSequence(7).spawn(4)[2]
+    first, held, W = _encoder_runs("exact", [child], 300, False, False, "")
+    py_first, machine = bz.train_encoder("exact", max_cycles=300, seed=np.random.default_rng(child),
+                                         stop_at_success=False)
+    assert first[0] == py_first == 150
+    np.testing.assert_allclose(W[0], machine.W, atol=1e-9)
+    assert held[0] == bz.encoder_codes(machine)["success"]
+    # a run that stops at its success stops there, with the same weights as learn's
+    first, _, W = _encoder_runs("exact", [child], 300, True, False, "")
+    _, at_success = bz.train_encoder("exact", max_cycles=300, seed=np.random.default_rng(child))
+    np.testing.assert_allclose(W[0], at_success.W, atol=1e-9)
+    assert not np.allclose(W[0], machine.W, atol=1e-3)          # and not with the later ones
+
+
+def test_encoder_kernel_statistics_match_enumeration():
+    """The kernel's sampled statistics (one exact sample each; annealed Gibbs) against enumeration."""
+    from ebm.boltzmann import _encoder_kernel as K
+
+    rng = np.random.default_rng(3)
+    bm = bz.encoder_network()
+    W = np.triu(rng.normal(0, 1.0, bm.W.shape), 1)
+    bm = bm.copy(W=np.where(bm.mask, W + W.T, 0.0), theta=rng.normal(0, 0.5, bm.n_units))
+    data = bz.encoder_patterns()
+    ei, eij = bz.clamped_statistics(bm, data)
+    fi, fij = bz.free_statistics(bm)
+    n = bm.n_units
+    out = [np.empty(n), np.empty((n, n)), np.empty(n), np.empty((n, n))]
+    temps = np.concatenate([[2.0, 2.0, 1.5, 1.5, 1.2, 1.2, 1.0, 1.0, 1.0, 1.0], np.ones(10)])
+    for mode, tol in ((1, 0.03), (2, 0.04)):
+        np.random.seed(0)                          # the kernels draw from the global stream
+        K._statistics(bm.W, bm.theta, 1.0, mode, data, bm.visible, bm.hidden, 0.0, 0.0, False,
+                      1000, 4000, temps, 10, K.all_states_float(n), *out)
+        assert np.abs(out[1] - eij).max() < tol and np.abs(out[3] - fij).max() < tol, mode
+        # the exact statistics at another temperature are far off: the comparison can fail
+        assert np.abs(out[3] - bz.free_statistics(bm.copy(T=3.0))[1]).max() > 3 * tol
+    K._statistics(bm.W, bm.theta, 1.0, 0, data, bm.visible, bm.hidden, 0.0, 0.0, False, 1, 1, temps, 10,
+                  K.all_states_float(n), *out)
+    np.testing.assert_allclose(out[1], eij, atol=1e-12)
+    np.testing.assert_allclose(out[3], fij, atol=1e-12)
+
+
+def test_encoder_regimes_separate():
+    """Annealed statistics beat single samples, which beat the exact gradient (20-30 seeds each)."""
+    runs = {name: bz.encoder_experiment(20 if name == "exact" else 30, regime=name, max_cycles=400,
+                                        seed=1, stop_at_success=True)
+            for name in ("annealed", "single_samples", "exact")}
+    assert runs["annealed"]["success_rate"] >= 0.6, runs["annealed"]
+    assert runs["exact"]["success_rate"] <= 0.35, runs["exact"]
+    assert runs["annealed"]["median_cycles"] < runs["single_samples"]["median_cycles"]
+    # encoder_success (the kernel's test) and encoder_codes agree on trained and untrained nets
+    from ebm.boltzmann import _encoder_kernel as K
+
+    _, trained = bz.train_encoder("annealed", max_cycles=600, seed=1)
+    for machine in (trained, bz.encoder_network()):
+        assert K.encoder_success(machine.W, machine.theta, machine.T) == bz.encoder_codes(machine)["success"]
 
 
 def test_encoder_codes_detects_failure():
@@ -395,3 +450,46 @@ def test_caller_arrays_are_not_modified():
     bm.sample(10, init=init, seed=0)
     bm.anneal([(1.0, 5)], init=init, seed=0)
     assert init.tolist() == [1, 0]
+
+
+# --------------------------------------------------------------------------- issue 17
+
+
+def test_gibbs_statistics_are_collected_at_the_machines_temperature():
+    """learn(statistics="gibbs") samples the free phase at bm.T, not at the schedule's own end.
+
+    Without hidden units the clamped statistics are the data's, so one gradient step
+    reveals the sampled free means: q_i = p_i + dtheta_i / lr.  They are compared with the
+    exact means at T = 1 from a plain loop over the 32 states (not the library's enumeration).
+    """
+    bm = random_machine(5, 2024, scale=1.5)
+    data = np.array([[1, 0, 1, 0, 1]], dtype=np.int8)
+    p, _ = brute_force(bm)
+    S = np.array([[(k >> i) & 1 for i in range(5)] for k in range(32)], dtype=float)
+    exact_t1 = p @ S
+
+    def sampled_means(machine, **kw):
+        res = bz.learn(machine, data, n_cycles=1, lr=1.0, statistics="gibbs", n_clamped=1, n_free=400,
+                       track_G=False, seed=0, **kw)
+        return data[0] + (res.machine.theta - machine.theta) / 1.0
+
+    got = sampled_means(bm)
+    assert np.abs(got - exact_t1).max() < 0.06, (got, exact_t1)
+    # the same machine at T = 10 has other means: the comparison can tell the temperatures apart
+    hot = sampled_means(bm.copy(T=10.0))
+    assert np.abs(hot - exact_t1).max() > 0.2, (hot, exact_t1)
+    # a schedule that ends elsewhere is refused, naming both temperatures
+    with pytest.raises(ValueError, match="schedule ends at T = 10 but the machine's temperature is 1"):
+        bz.learn(bm, data, n_cycles=1, statistics="gibbs", schedule=bz.PAPER_SCHEDULE)
+    assert bz.paper_schedule(1.0) == ((2.0, 2), (1.5, 2), (1.2, 2), (1.0, 4))
+
+
+def test_learn_and_total_variation_refuse_nonsense():
+    bm = bz.BoltzmannMachine(np.zeros((3, 3)))
+    with pytest.raises(ValueError, match="data has no rows"):
+        bz.learn(bm, np.zeros((0, 3), dtype=np.int8))
+    with pytest.raises(ValueError, match=r"p sums to 6.0, not 1"):
+        bz.total_variation([1.0, 2.0, 3.0], [1 / 3] * 3)
+    with pytest.raises(ValueError, match=r"q\[1\] is -0.5"):
+        bz.total_variation([0.5, 0.5], [1.5, -0.5])
+    assert bz.total_variation([0.25, 0.75], [0.75, 0.25]) == 0.5

@@ -83,6 +83,7 @@ def test_tour_chapter_writes_its_figures(tmp_path, monkeypatch):
     monkeypatch.setattr(chap, "GLASS_UNITS", 12)
     monkeypatch.setattr(chap, "GLASS_RUNS", 5)
     monkeypatch.setattr(chap, "SAMPLER_CHECKPOINTS", (100, 1000))
+    monkeypatch.setattr(chap, "PARITY_SEEDS", range(1, 2))
     lines = []
     tour = run_tour(["boltzmann"], figures=tmp_path, out=lines.append)
     names = {p.name for p in tour.written}
@@ -90,3 +91,17 @@ def test_tour_chapter_writes_its_figures(tmp_path, monkeypatch):
     assert all((tmp_path / n).stat().st_size > 5000 for n in names)
     text = "\n".join(lines)
     assert "gradcheck passed" in text and "gradcheck FAILED" in text
+
+
+def test_annealing_panel_counts_every_run():
+    glass = bz.spin_glass(10, seed=1)
+    res = bz.anneal_vs_greedy(glass, n_runs=6, seed=0)
+    fig = plotting.plot_annealing_trace(res["trace"], res["greedy_trace"], res["global_min"], runs=res)
+    notes = [t.get_text() for t in fig.axes[1].texts]
+    for name, e in (("anneal", res["anneal"]), ("greedy", res["greedy"])):
+        hits = int(np.isclose(e, res["global_min"]).sum())      # counted here, not by the plot
+        assert any(n.startswith(f"{hits}/6 at the") for n in notes), (name, notes)
+    # the greedy trace is the first run's, from the same start as the annealing trace
+    assert res["greedy_trace"].energies[-1] == res["greedy"][0]
+    with pytest.raises(TypeError, match="anneal_vs_greedy"):
+        plotting.plot_annealing_trace(res["trace"], runs=[1, 2])

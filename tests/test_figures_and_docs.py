@@ -125,7 +125,8 @@ def test_label_energy_training_figure_plots_energy_next_to_errors(rng):
     fig = plotting.plot_label_energy_training(hist, n_samples=40)
     err_ax, e_ax = fig.axes
     np.testing.assert_array_equal(err_ax.lines[0].get_ydata(), hist["article"][0])
-    np.testing.assert_array_equal(e_ax.lines[0].get_ydata(), hist["article"][1])
+    np.testing.assert_array_equal(e_ax.lines[0].get_ydata(), -hist["article"][1])   # -E on a log axis
+    assert (hist["article"][1] <= 0).all()                     # E <= 0: -E reads the usual way up
     with pytest.raises(TypeError, match="histories must be a dict"):
         plotting.plot_label_energy_training([1, 2])
 

@@ -474,3 +474,28 @@ def test_every_loss_names_a_bad_correct_index():
             fn(np.ones((2, 3)), [0, 3])
         with pytest.raises(ValueError, match=r"correct has shape"):
             fn(np.ones((2, 3)), [0, 1, 2])
+
+
+def test_an_empty_batch_is_refused():
+    for fn in G.LOSSES.values():
+        with pytest.raises(ValueError, match=r"energies has no samples \(shape \(0, 3\)\)"):
+            fn(np.zeros((0, 3)), np.zeros(0, dtype=int))
+
+
+def test_margin_condition_matches_the_tutorials_table_1():
+    """Condition 3 of LeCun et al. (2006), computed on a grid, against their Table 1 (literature)."""
+    # Table 1: the margin each loss needs -- "none" (energy), 0 (perceptron, LVQ2), m or > 0 (the rest)
+    table_1 = {"energy": False, "perceptron": False, "hinge": True, "log": True, "lvq2": False,
+               "mce": True, "square_square": True, "square_exp": True, "nll": True}
+    got = {name: G.margin_condition(name, margin=0.5) for name in G.LOSSES}
+    assert {name: r["satisfied"] for name, r in got.items()} == table_1 == G.MARGIN_CONDITION
+    # closed forms at the grid point nearest the boundary on the unseparated side (gap 0.25)
+    assert math.isclose(got["hinge"]["min_not_separated"], 1 - 0.25)
+    assert math.isclose(got["log"]["min_not_separated"], math.log1p(math.exp(-0.25)))
+    assert math.isclose(got["nll"]["min_not_separated"], math.log1p(math.exp(-0.25)))
+    assert math.isclose(got["mce"]["min_not_separated"], 1 / (1 + math.exp(0.25)))
+    # a hinge without a margin fails it: the check can say no to a loss that passes by default
+    assert not G.margin_condition("hinge", margin=0.5, m=0.0)["satisfied"]
+    for name, ok in table_1.items():                        # the docstrings agree with the table
+        doc = " ".join(G.LOSSES[name].__doc__.split())
+        assert ("Margin condition" in doc) and (("**not satisfied**" in doc) != ok), name

@@ -372,3 +372,84 @@ def test_bad_parameters_and_sizes_are_named():
         RBM(4.0, 3)
     with pytest.raises(ValueError, match="h has 2 columns but the model has 3"):
         RBM(4, 3).energy(np.zeros(4), np.zeros(2))
+
+
+# --------------------------------------------------------------------------- the AIS interval (issue 17)
+
+
+def _clt_interval(est):
+    """The old interval: mean(w) +- 3 std(w)/sqrt(n), mapped to log space (the plausible wrong one)."""
+    lw = est.log_weights
+    m = lw.max()
+    w = np.exp(lw - m)
+    s = 3 * w.std() / math.sqrt(w.size)
+    lo = est.log_z_base + m + math.log(w.mean() - s) if w.mean() > s else -math.inf
+    return lo, est.log_z_base + m + math.log(w.mean() + s)
+
+
+def test_ais_interval_holds_over_seeds_at_10_30_and_100_betas():
+    """The 99.73% interval against the exact log Z, over seeds; the mean-weight +-3 sigma fails."""
+    rbm = random_rbm(16, 6, seed=0, scale=1.0)
+    exact = rbm.log_partition()
+    for n_betas, seeds in ((10, 200), (30, 100), (100, 100)):
+        ests = [log_partition_ais(rbm, n_betas=n_betas, n_runs=100, seed=s) for s in range(seeds)]
+        misses = sum(not e.lower <= exact <= e.upper for e in ests)
+        # at the nominal 0.27%, 3 or more misses in 200 has probability 1.8%
+        assert misses <= 2, (n_betas, misses)
+        if n_betas == 10:
+            old = sum(not lo <= exact <= hi for lo, hi in map(_clt_interval, ests))
+            assert old >= 5, old                    # 8 of 200 measured: the old interval misses
+        # ess is (sum w)^2 / sum w^2, recomputed here
+        w = np.exp(ests[0].log_weights - ests[0].log_weights.max())
+        assert math.isclose(ests[0].ess, w.sum() ** 2 / (w**2).sum())
+
+
+def test_ais_interval_quantiles_match_tables():
+    """The t and chi-square quantiles behind the interval, against scipy's values (tabulated here)."""
+    from ebm.rbm import partition as P
+
+    p = 1 - P.AIS_ALPHA / 4
+    # scipy.stats.t.ppf(p, df) and scipy.stats.chi2.ppf(p, df) / chi2.ppf(1 - p, df)
+    table = {29: (3.5461, 59.690, 10.546), 99: (3.2988, 150.348, 59.979)}
+    for df, (t, hi, lo) in table.items():
+        assert abs(P._t_quantile(p, df) - t) < 2e-3 * t
+        assert abs(P._chi2_quantile(p, df) - hi) < 0.01 * hi
+        assert abs(P._chi2_quantile(1 - p, df) - lo) < 0.02 * lo
+
+
+def test_rbm_bad_seed_steps_and_divergence(digits):
+    rbm = RBM(64, 16)
+    with pytest.raises(TypeError, match="seed must be None, an integer or a numpy.random.Generator, got 'abc'"):
+        rbm.fit(digits.X_train[:20], epochs=1, seed="abc")
+    with pytest.raises(ValueError, match="seed must be a non-negative integer, got -1"):
+        RBM(4, 2, seed=-1)
+    with pytest.raises(ValueError, match="n_steps must be >= 0, got -5"):
+        rbm.sample(3, n_steps=-5)
+    with pytest.warns(RuntimeWarning, match="RBM.fit diverged.*below the uniform model.s -44.36 and below its start"):
+        RBM(64, 16).fit(digits.X_train, epochs=2, lr=1e6, seed=0)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                 # a sane lr does not warn
+        fitted = RBM(64, 16).fit(digits.X_train, epochs=2, seed=0)
+    # the warning's criterion, recomputed: the sane fit is above -64 ln 2, exactly
+    assert fitted.log_likelihood(digits.X_train).mean() > -64 * math.log(2)
+
+
+def test_independent_pixels_baseline_against_a_plain_loop(digits):
+    from ebm.rbm.benchmark import independent_pixels
+
+    X, Xe = digits.X_train, digits.X_test
+    got = independent_pixels(X, Xe)
+    n = len(X)
+    total = 0.0
+    for v in Xe[:40]:                                   # per image, per pixel, with math.log
+        for i in range(64):
+            p = (sum(X[:, i]) + 0.5) / (n + 1)
+            total += math.log(p if v[i] else 1 - p)
+    # the first 40 images' mean, from the function on those rows, equals the loop's
+    assert math.isclose(independent_pixels(X, Xe[:40]), total / 40, rel_tol=1e-12)
+    assert round(got, 2) == -24.65
+    assert got > -64 * math.log(2)                     # better than uniform pixels
+    with pytest.raises(ValueError, match=r"X_eval\[0, 3\] is 2.0"):
+        independent_pixels(X, np.full((1, 64), 2.0).clip(0, None) * (np.arange(64) == 3))

@@ -122,3 +122,12 @@ def test_the_tour_chapter_writes_its_figures(tmp_path, monkeypatch):
     text = "\n".join(lines)
     assert "max |softmax(-E) - exp(-E - log Z)| = " in text
     assert "gradcheck passed" in text and "gradcheck FAILED" in text      # the half gradient fails
+
+
+def test_filters_scale_is_not_set_by_one_outlier():
+    W = np.random.default_rng(0).normal(0, 1, (64, 4))
+    W[5, 2] = 40.0                                             # one outlier pixel
+    fig = plotting.plot_filters(W)
+    vmin, vmax = fig.axes[0].images[0].get_clim()
+    assert vmax == pytest.approx(np.percentile(np.abs(W), 98)) and vmax < 5 and vmin == -vmax
+    assert "clipped" in fig.axes[-1].get_ylabel()

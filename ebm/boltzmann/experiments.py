@@ -113,12 +113,13 @@ def anneal_vs_greedy(bm, *, schedule=GLASS_SCHEDULE, n_runs=50, seed=0, progress
     Returns
     -------
     dict with "anneal", "greedy" (final energies per run), "global_min" (or None),
-    "trace" (the first annealing run's AnnealResult), "schedule"
+    "trace" (the first annealing run's AnnealResult), "greedy_trace" (the first greedy
+    descent, from the same random start), "schedule"
     """
     n_runs = _check_int(n_runs, "n_runs", 1)
     rng = np.random.default_rng(seed)
     ann, gr = [], []
-    trace = None
+    trace = greedy_trace = None
     with progress_bar(progress, n_runs, "anneal vs greedy") as bar:
         for _ in range(n_runs):
             init = (rng.random(bm.n_units) < 0.5).astype(np.int8)
@@ -126,12 +127,13 @@ def anneal_vs_greedy(bm, *, schedule=GLASS_SCHEDULE, n_runs=50, seed=0, progress
             a = bm.anneal(schedule, init=init, seed=rng)
             a_final = bm.descend(init=a.final, seed=rng)
             trace = trace or a
+            greedy_trace = greedy_trace or g
             ann.append(a_final.energies[-1])
             gr.append(g.energies[-1])
             bar.update()
     gmin = float(bm._all_energies().min()) if bm.n_units <= MAX_EXACT_UNITS else None
     return {"anneal": np.array(ann), "greedy": np.array(gr), "global_min": gmin, "trace": trace,
-            "schedule": tuple(schedule)}
+            "greedy_trace": greedy_trace, "schedule": tuple(schedule)}
 
 
 def benchmark_gibbs(n_units=64, n_sweeps=200, *, repeats=5, seed=0):

@@ -14,14 +14,40 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ebm._checks import as_rng
 from ebm._progress import progress_bar
-from ebm.boltzmann._validation import _binary, _check_int, _seed_int
+from ebm.boltzmann._validation import _binary, _check_int, _check_T, _seed_int
 from ebm.boltzmann.machine import (BoltzmannMachine, _all_states, _energies, _gibbs_kernel,
                                    _schedule_temps, all_states, state_index)
 
 
 #: The paper's annealing schedule for the encoders, (T, sweeps): 2@20, 2@15, 2@12, 4@10.
+#: Its weights lived at T = 10; :func:`paper_schedule` scales it to end at another T.
 PAPER_SCHEDULE = ((20.0, 2), (15.0, 2), (12.0, 2), (10.0, 4))
+
+
+def paper_schedule(T=1.0):
+    """:data:`PAPER_SCHEDULE` scaled to end at ``T``: 2@2T, 2@1.5T, 2@1.2T, 4@T.
+
+    The paper collected its statistics at the schedule's last temperature, 10, with
+    weights in steps of 2; a machine at ``T = 1`` with steps of 0.2 is the same
+    machine, and must be annealed to (and sampled at) ``T = 1``.
+    """
+    T = _check_T(T)
+    last = PAPER_SCHEDULE[-1][0]
+    return tuple((t * T / last, sweeps) for t, sweeps in PAPER_SCHEDULE)
+
+
+def _check_schedule(schedule, T):
+    """The ``"gibbs"`` statistics' schedule: it must end at the machine's temperature."""
+    if schedule is None:
+        return paper_schedule(T)
+    temps = _schedule_temps(schedule)
+    if not math.isclose(temps[-1], T, rel_tol=1e-12):
+        raise ValueError(f"schedule ends at T = {temps[-1]:g} but the machine's temperature is {T:g}: "
+                         "the statistics are collected at the last temperature and must be the "
+                         f"machine's (use paper_schedule({T:g}), or end the schedule at {T:g})")
+    return tuple(schedule)
 
 
 # --------------------------------------------------------------------------- learning
@@ -31,7 +57,10 @@ def _as_data(bm, data):
     d = np.asarray(data)
     if d.ndim == 1:
         d = d[None, :]
-    return _binary(d, bm.visible.size, "data")
+    d = _binary(d, bm.visible.size, "data")
+    if d.shape[0] == 0:
+        raise ValueError(f"data has no rows: give at least one vector of {bm.visible.size} visible units")
+    return d
 
 
 def _hidden_posterior(bm, v):
@@ -159,7 +188,7 @@ STEPS = ("gradient", "sign")
 
 
 def learn(bm, data, *, n_cycles=100, lr=0.5, step="gradient", statistics="exact", noise=None,
-          n_clamped=5, n_free=20, schedule=PAPER_SCHEDULE, collect=10, track_G=True,
+          n_clamped=5, n_free=20, schedule=None, collect=10, track_G=True,
           callback=None, seed=None, progress=False):
     """Train with the 1985 rule: ``dw_ij = eps (p_ij - p'_ij)``, thresholds with the opposite sign.
 
@@ -187,6 +216,13 @@ def learn(bm, data, *, n_cycles=100, lr=0.5, step="gradient", statistics="exact"
         distributions.  ``"gibbs"``: the paper's procedure -- anneal with
         ``schedule`` and collect ``collect`` sweeps at its last temperature, for
         each clamped and free sample (the only choice for nets past enumeration).
+    schedule : sequence of (T, sweeps), optional
+        For ``"gibbs"``: the annealing schedule, which must end at ``bm.T`` (the
+        statistics are those of the machine at its own temperature; ValueError
+        otherwise).  Default :func:`paper_schedule` ``(bm.T)``, the paper's
+        schedule scaled to end at ``bm.T``.
+    collect : int >= 1, default 10
+        For ``"gibbs"``: sweeps recorded at the last temperature, per sample.
     noise : (p_off, p_on) or None
         Noisy clamping: an on unit is clamped off with ``p_off``, an off unit on
         with ``p_on``, redrawn at every clamping.  The paper used (0.15, 0.05).
@@ -217,8 +253,9 @@ def learn(bm, data, *, n_cycles=100, lr=0.5, step="gradient", statistics="exact"
     n_clamped = _check_int(n_clamped, "n_clamped", 1)
     n_free = _check_int(n_free, "n_free", 1)
     collect = _check_int(collect, "collect", 1)
+    schedule = _check_schedule(schedule, bm.T)
     v = _as_data(bm, data)
-    rng = np.random.default_rng(seed)
+    rng = as_rng(seed)
     W, theta = bm.W.copy(), bm.theta.copy()
     mask = bm.mask
     G = np.full(n_cycles, np.nan)
@@ -312,40 +349,97 @@ def encoder_codes(bm, n_visible=4):
             "success": bool(distinct and correct), "p_code": p_code}
 
 
-#: The two encoder regimes of :func:`encoder_experiment`.
+#: The encoder regimes of :func:`encoder_experiment`, named for what they do.  Sign steps of
+#: 0.2 at T = 1 are the paper's steps of 2 at T = 10; noisy clamping is the paper's (0.15, 0.05).
 ENCODER_REGIMES = {
-    # the paper's: sign steps of 2 at T = 10, i.e. 0.2 at T = 1; noisy clamping; few samples
-    "paper": dict(step="sign", lr=0.2, statistics="exact_samples", noise=(0.15, 0.05),
-                  n_clamped=5, n_free=20),
+    # the paper's procedure: annealed Gibbs statistics (paper_schedule(1): 2@2, 2@1.5, 2@1.2,
+    # 4@1, then 10 sweeps collected at T = 1), 5 clamped samples per pattern and 20 free ones,
+    # sign steps, noisy clamping
+    "annealed": dict(step="sign", lr=0.2, statistics="gibbs", noise=(0.15, 0.05), n_clamped=5,
+                     n_free=20, schedule=None, collect=10),
+    # the same steps and clamping, but each statistic from ONE exact sample (drawn from the
+    # enumerated distribution) per clamped pattern copy and per free sample
+    "single_samples": dict(step="sign", lr=0.2, statistics="exact_samples", noise=(0.15, 0.05),
+                           n_clamped=5, n_free=20),
+    # single samples without noisy clamping
+    "single_samples_clean": dict(step="sign", lr=0.2, statistics="exact_samples", noise=None,
+                                 n_clamped=5, n_free=20),
     # the deterministic gradient with exact expectations and clean clamping
     # (zero weights would keep the two hidden units identical for ever: start from small random ones)
     "exact": dict(step="gradient", lr=0.5, statistics="exact", noise=None, init_scale=0.1),
+    # the exact gradient with noisy clamping (one noisy copy of each pattern per cycle)
+    "exact_noisy": dict(step="gradient", lr=0.5, statistics="exact", noise=(0.15, 0.05), init_scale=0.1),
 }
 
 
-def _encoder_run(regime, max_cycles, seed, stop_at_success):
+def _regime_options(regime):
+    """A regime's :func:`learn` options (a copy), from its name or a dict."""
+    if isinstance(regime, str):
+        if regime not in ENCODER_REGIMES:
+            raise ValueError(f"regime must be one of {tuple(ENCODER_REGIMES)} or a dict, got {regime!r}")
+        return dict(ENCODER_REGIMES[regime])
+    if not isinstance(regime, dict):
+        raise TypeError(f"regime must be a name from ENCODER_REGIMES or a dict, got {type(regime).__name__}")
+    known = {"step", "lr", "statistics", "noise", "n_clamped", "n_free", "schedule", "collect", "init_scale"}
+    unknown = set(regime) - known
+    if unknown:
+        raise ValueError(f"regime has unknown option(s) {sorted(unknown)}; known: {sorted(known)}")
+    return dict(regime)
+
+
+def _initial_weights(bm, scale, rng):
+    """Zero weights, or small random ones on the existing connections."""
+    if not scale:
+        return bm.W.copy()
+    W = np.triu(rng.normal(0, scale, bm.W.shape), 1)
+    return np.where(bm.mask, W + W.T, 0.0)
+
+
+def _encoder_runs(regime, seeds, max_cycles, stop_at_success, progress, desc):
+    """Train one 4-2-4 encoder per seed in the Numba kernel; (first, held, final W, final theta)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import numba
+
+    from ebm._parallel import use_parallel
+    from ebm.boltzmann import _encoder_kernel as K
+
+    opts = _regime_options(regime)
+    scale = float(opts.pop("init_scale", 0.0))
     bm = encoder_network()
-    data = encoder_patterns()
-    first = []
+    # learn's own checks (and defaults) for these options, on one cycle of nothing
+    step, lr = opts.get("step", "gradient"), opts.get("lr", 0.5)
+    statistics, noise = opts.get("statistics", "exact"), opts.get("noise")
+    learn(bm, encoder_patterns(), n_cycles=0, **opts)
+    schedule = _check_schedule(opts.get("schedule"), bm.T)
+    collect = int(opts.get("collect", 10))
+    temps = np.concatenate([_schedule_temps(schedule), np.full(collect, schedule[-1][0])])
+    n_clamped, n_free = int(opts.get("n_clamped", 5)), int(opts.get("n_free", 20))
+    noise = (0.0, 0.0) if noise is None else tuple(float(x) for x in noise)
+    rngs = [np.random.default_rng(child) for child in seeds]
+    W = np.stack([_initial_weights(bm, scale, rng) for rng in rngs])
+    kseeds = np.array([_seed_int(rng) for rng in rngs], dtype=np.int64)
+    first, held = np.empty(len(rngs), np.int64), np.empty(len(rngs), np.bool_)
+    patterns = encoder_patterns()
+    visible, hidden = bm.visible, bm.hidden
+    args = (bm.T, bm.mask, K.MODES[statistics], step == "sign", float(lr), patterns, visible, hidden,
+            noise[0], noise[1], noise != (0.0, 0.0), n_clamped, n_free, temps, collect, max_cycles,
+            stop_at_success)
+    chunks = [(a, min(a + 4, len(rngs))) for a in range(0, len(rngs), 4)]
 
-    def watch(cycle, machine):
-        if encoder_codes(machine)["success"] and not first:
-            first.append(cycle + 1)
-            if stop_at_success:
-                return "stop"
-        return None
+    def run(chunk):                                  # the kernel releases the GIL: threads run in parallel
+        a, b = chunk
+        K.encoder_trials(W[a:b], *args, kseeds[a:b], first[a:b], held[a:b])
+        return b - a
 
-    opts = dict(ENCODER_REGIMES[regime]) if isinstance(regime, str) else dict(regime)
-    rng = np.random.default_rng(seed)
-    scale = opts.pop("init_scale", 0.0)
-    if scale:                                         # small random weights on the existing connections
-        W = np.triu(rng.normal(0, scale, bm.W.shape), 1)
-        bm = bm.copy(W=np.where(bm.mask, W + W.T, 0.0))
-    res = learn(bm, data, n_cycles=max_cycles, track_G=False, callback=watch, seed=rng, **opts)
-    return (first[0] if first else None), encoder_codes(res.machine)["success"], res.machine
+    workers = numba.get_num_threads() if use_parallel(len(rngs) * max_cycles * 1000) else 1
+    with progress_bar(progress, len(rngs), desc) as bar, ThreadPoolExecutor(workers) as pool:
+        for done in pool.map(run, chunks):
+            bar.update(done)
+    return first, held, W
 
 
-def train_encoder(regime="paper", *, max_cycles=2000, seed=None, stop_at_success=True):
+def train_encoder(regime="annealed", *, max_cycles=2000, seed=None, stop_at_success=True):
     """Train one 4-2-4 encoder (see :func:`encoder_experiment` for the regimes and the success test).
 
     Returns
@@ -356,53 +450,68 @@ def train_encoder(regime="paper", *, max_cycles=2000, seed=None, stop_at_success
         The trained encoder (at ``first_success`` when ``stop_at_success``).
     """
     max_cycles = _check_int(max_cycles, "max_cycles", 1)
-    if isinstance(regime, str) and regime not in ENCODER_REGIMES:
-        raise ValueError(f"regime must be one of {tuple(ENCODER_REGIMES)} or a dict, got {regime!r}")
-    first, _, machine = _encoder_run(regime, max_cycles, seed, stop_at_success)
-    return first, machine
+    opts = _regime_options(regime)
+    rng = as_rng(seed)
+    bm = encoder_network()
+    start = bm.copy(W=_initial_weights(bm, opts.pop("init_scale", 0.0), rng))
+    first = []
+
+    def watch(cycle, machine):
+        if not first and encoder_codes(machine)["success"]:
+            first.append(cycle + 1)
+            return "stop" if stop_at_success else None
+        return None
+
+    res = learn(start, encoder_patterns(), n_cycles=max_cycles, track_G=False, callback=watch, seed=rng, **opts)
+    return (first[0] if first else None), res.machine
 
 
-def encoder_experiment(n_seeds=10, *, regime="paper", max_cycles=2000, seed=0,
+def encoder_experiment(n_seeds=10, *, regime="annealed", max_cycles=2000, seed=0,
                        stop_at_success=False, progress=False):
-    """The 4-2-4 encoder from zero weights, over ``n_seeds`` seeds.
+    """The 4-2-4 encoder from zero weights (or small random ones), over ``n_seeds`` seeds.
 
     Success at a cycle: with V1 clamped to each pattern, the four most probable
     hidden codes differ and the most probable V2 is the right one (exact, by
     enumeration).  The paper (Ackley et al. 1985) reports 250/250 successes and a
-    median of 110 learning cycles.
+    median of 110 learning cycles.  The runs go through a Numba kernel that
+    performs :func:`learn`'s cycle for the encoder (the tests check it against
+    ``learn``), one seed per thread.
 
     Parameters
     ----------
-    regime : {"paper", "exact"} or dict of :func:`learn` options
-        See :data:`ENCODER_REGIMES`.
+    regime : str or dict of :func:`learn` options (and ``init_scale``)
+        A name from :data:`ENCODER_REGIMES`: ``"annealed"`` (the paper's procedure:
+        annealed Gibbs statistics, sign steps, noisy clamping), ``"single_samples"``
+        (one exact sample per statistic instead of annealing),
+        ``"single_samples_clean"`` (the same without noisy clamping), ``"exact"``
+        (the exact gradient, clean clamping), ``"exact_noisy"``.
     stop_at_success : bool
         End each run at its first success (faster; ``held`` is then not measured).
+    progress : bool
+        A progress bar over the seeds.
 
     Notes
     -----
-    Measured with ``n_seeds=100, max_cycles=2000, seed=2026``: the paper's regime
-    solved 84 % of the seeds (median 218 cycles, 82 % still solved at cycle
-    2,000); the exact gradient 16 % (median 147) with clean clamping and 50 %
-    (median 330) with noisy clamping.
+    Measured with ``n_seeds=100, max_cycles=2000, seed=2026,
+    stop_at_success=True``: annealed solved 96% of the seeds (median 103.5
+    cycles), single samples 87% (median 206), single samples without noisy
+    clamping 27% (median 42), the exact gradient 16% (median 147), the exact
+    gradient with noisy clamping 54% (median 425).  Lecture 02 and the tour
+    print the same experiment at ``max_cycles=1000``.
 
     Returns
     -------
     dict with "first_success" (cycle per seed, or None), "success_rate",
     "median_cycles" (over the successful seeds), "held" (fraction still
     successful at ``max_cycles``, None when stopping early), "paper" (the
-    paper's numbers), "regime"
+    paper's numbers), "regime", "max_cycles"
     """
     n_seeds = _check_int(n_seeds, "n_seeds", 1)
     max_cycles = _check_int(max_cycles, "max_cycles", 1)
-    if isinstance(regime, str) and regime not in ENCODER_REGIMES:
-        raise ValueError(f"regime must be one of {tuple(ENCODER_REGIMES)} or a dict, got {regime!r}")
-    firsts, held = [], []
-    with progress_bar(progress, n_seeds, f"4-2-4 encoder ({regime if isinstance(regime, str) else 'custom'})") as bar:
-        for child in np.random.SeedSequence(seed).spawn(n_seeds):
-            f, ok, _ = _encoder_run(regime, max_cycles, np.random.default_rng(child), stop_at_success)
-            firsts.append(f)
-            held.append(ok)
-            bar.update()
+    name = regime if isinstance(regime, str) else "custom"
+    first, held, _ = _encoder_runs(regime, np.random.SeedSequence(seed).spawn(n_seeds), max_cycles,
+                                   bool(stop_at_success), progress, f"4-2-4 encoder ({name})")
+    firsts = [int(f) if f > 0 else None for f in first]
     hits = [f for f in firsts if f is not None]
     return {"first_success": firsts, "success_rate": len(hits) / n_seeds,
             "median_cycles": float(np.median(hits)) if hits else None,
@@ -421,23 +530,33 @@ def parity_data(n_bits=3):
     return np.concatenate([x, (x.sum(axis=1) % 2)[:, None].astype(np.int8)], axis=1)
 
 
-def parity_experiment(n_hidden=(0, 1), *, n_cycles=600, lr=2.0, init_scale=1.0, seed=0, progress=False):
+def parity_experiment(n_hidden=(0, 1), *, n_cycles=600, lr=2.0, init_scale=1.0, seed=0, trace=False,
+                      progress=False):
     """Learn 3-bit parity with exact statistics, with and without hidden units; G per cycle.
 
     Without hidden units every mean is 1/2 and every pair statistic 1/4 in the
     data -- the same as the uniform distribution over 8 states -- so the best
     pairwise model is uniform and ``G = ln 2`` (G is convex there: no better
-    optimum exists).  A hidden unit can add the missing third-order interaction;
-    from small initial weights learning first sits on a plateau at ``G ~ ln 2``
-    (a saddle: near zero weights the hidden unit sees no signal) before it finds it.
+    optimum exists).  A hidden unit can add the missing third-order interaction.
+    Learning starts from weights and thresholds drawn from ``N(0, init_scale^2)``
+    (not from near zero) and, with one hidden unit, first sits on a plateau near
+    ``G = ln 2``: there the statistics learning compares, ``p_ij`` and ``p'_ij``,
+    differ by a few thousandths although the weights are of order 1, so each
+    step is tiny; G falls once the hidden unit's three weights have become equal
+    in size (the symmetry of parity).  With ``trace=True`` the ``"trace"`` entry
+    records this (it costs a second enumeration per cycle).
 
     Returns
     -------
-    dict {n_hidden: ndarray of G per cycle}, plus "ln2"
+    dict {n_hidden: ndarray of G per cycle}, plus "ln2" and "trace" (empty unless
+    ``trace``): {n_hidden: dict with "max_hidden_weight" (the largest ``|w|`` between a hidden and a
+    visible unit), "max_statistics_gap" (``max |p_ij - p'_ij|``, the size of the
+    step before the learning rate) and "hidden_weights" (cycles, n_hidden, 3),
+    each after every cycle}
     """
     data = parity_data(3)
-    out = {"ln2": math.log(2.0)}
-    rng = np.random.default_rng(seed)
+    out = {"ln2": math.log(2.0), "trace": {}}
+    rng = as_rng(seed)
     for nh in n_hidden:
         nh = _check_int(nh, "n_hidden", 0)
         n = 3 + nh
@@ -445,5 +564,19 @@ def parity_experiment(n_hidden=(0, 1), *, n_cycles=600, lr=2.0, init_scale=1.0, 
         W = np.triu(W, 1)
         W = W + W.T
         bm = BoltzmannMachine(W, rng.normal(0, init_scale, n), hidden=np.arange(3, n))
-        out[nh] = learn(bm, data, n_cycles=n_cycles, lr=lr, seed=rng, progress=progress).G
+
+        def record(cycle, machine):
+            pi, pij = clamped_statistics(machine, data)
+            qi, qij = free_statistics(machine)
+            w_hv = machine.W[3:, :3]
+            return (np.abs(w_hv).max() if nh else 0.0, float(np.abs(pij - qij).max()), w_hv.copy())
+
+        res = learn(bm, data, n_cycles=n_cycles, lr=lr, seed=rng, progress=progress,
+                    callback=record if trace else None)
+        out[nh] = res.G
+        if not trace:
+            continue
+        out["trace"][nh] = {"max_hidden_weight": np.array([h[0] for h in res.history]),
+                            "max_statistics_gap": np.array([h[1] for h in res.history]),
+                            "hidden_weights": np.array([h[2] for h in res.history])}
     return out

@@ -58,10 +58,21 @@ def state_index(states):
 
 
 def total_variation(p, q):
-    """``1/2 sum |p - q|``: the total-variation distance between two distributions."""
+    """``1/2 sum |p - q|``: the total-variation distance between two distributions.
+
+    Both must be probability vectors of the same shape: entries >= 0 that sum to 1
+    (within 1e-9); ValueError otherwise, naming the argument.
+    """
     p, q = _real(p, "p"), _real(q, "q")
     if p.shape != q.shape:
         raise ValueError(f"p and q must have the same shape, got {p.shape} and {q.shape}")
+    for name, x in (("p", p), ("q", q)):
+        if (x < 0).any() or not np.isfinite(x).all():
+            k = int(np.argmax((x < 0) | ~np.isfinite(x)))
+            raise ValueError(f"{name}[{k}] is {x.flat[k]}: a distribution's entries must be finite and >= 0")
+        if x.size == 0 or abs(x.sum() - 1.0) > 1e-9:
+            raise ValueError(f"{name} sums to {float(x.sum())!r}, not 1: total_variation compares distributions "
+                             "(normalise counts first, e.g. counts / counts.sum())")
     return 0.5 * float(np.abs(p - q).sum())
 
 
@@ -84,9 +95,16 @@ def _gibbs_kernel(W, theta, temps, free, state, seed, random_init, record_from, 
     sweep ``t`` the energy goes to ``energies[t]`` and, from sweep ``record_from``
     on, the state to ``samples[t - record_from]``.  The order of the free units is
     reshuffled every sweep (Fisher-Yates with ``random()``, so the NumPy reference
-    :func:`gibbs_reference` replays the same stream).
+    :func:`gibbs_reference` replays the same stream).  Numba's generator is seeded
+    with ``seed`` first; :func:`_gibbs_sweeps` is the same without seeding.
     """
     np.random.seed(seed)
+    return _gibbs_sweeps(W, theta, temps, free, state, random_init, record_from, samples, energies)
+
+
+@njit(cache=True)
+def _gibbs_sweeps(W, theta, temps, free, state, random_init, record_from, samples, energies):
+    """:func:`_gibbs_kernel` on the generator's current stream (for callers inside Numba)."""
     n = state.shape[0]
     m = free.shape[0]
     if random_init:

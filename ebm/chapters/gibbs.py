@@ -1,7 +1,8 @@
 """Chapter 40: LeCun et al. 2006 -- energy-based models, the Gibbs distribution, softmax at beta = 1 (article §4).
 
 The article quotes the tutorial's Gibbs distribution ``exp(-beta E)/sum exp(-beta E)``
-and its complaint about maximum likelihood: "there are too many bad answers".
+and a complaint about maximum likelihood, "there are too many bad answers" (from LeCun's
+tutorial slides, not the 2006 paper).
 This chapter sweeps beta from the uniform distribution to the argmin, shows the
 NLL turning into the perceptron loss, checks the two-class identities (logistic
 regression, SVM), trains a free-form energy table with each of LeCun's loss
@@ -44,9 +45,9 @@ def run(tour):
     tour.show("E", E)
     for beta in (0.0, 0.5, 1.0, 5.0, 1e6):
         tour.show(f"P at beta = {beta:g}", gb.gibbs_distribution(E, beta))
-    logits = -E
-    tour.show("max |gibbs(E, 1) - softmax_forward(-E)|",
-              float(np.abs(gb.gibbs_distribution(E, 1.0) - ebm.softmax_forward(logits[None], axis=1)[0]).max()))
+    w = np.exp(-(E - E.min()))                          # the Gibbs distribution at beta = 1, in NumPy
+    tour.show("max |gibbs_distribution(E, 1) - exp(-E) / sum exp(-E)|",
+              float(np.abs(gb.gibbs_distribution(E, 1.0) - w / w.sum()).max()))
     tour.out("")
     tour.say("""
         beta = 0 is exactly uniform (1/C); large beta is the one-hot of the argmin with ties split
@@ -104,7 +105,8 @@ def run(tour):
     tour.save(plotting.plot_loss_functionals(), "ebm_losses")
 
     tour.say("""
-        "There are too many bad answers." A loss must push the correct energy down AND pull the
+        "There are too many bad answers" (the article quotes LeCun's tutorial slides; the 2006
+        paper makes the point as a condition on losses). A loss must push the correct energy down AND pull the
         bad answers up; with many answers, most of them bad, a loss that only does the first has
         nothing to stop the energy surface from going flat. Train a free-form energy table (6
         inputs x 5 answers, every entry its own parameter, entries kept >= 0, starting nearly flat
@@ -115,11 +117,20 @@ def run(tour):
         tour.out(f"  {r['loss_name']:14s} final loss {r['loss'][-1]:7.4f}   gap min {gaps.min():+.4f}  "
                  f"max {gaps.max():+.4f}")
     tour.out("")
-    tour.say("""
-        The energy loss reached its minimum 0 and left the table flat: its gradient at every
-        incorrect entry is exactly 0, so the bad answers stayed where they started (gaps < 0.05)
-        -- a collapsed energy surface, which this loss cannot tell from a good one. (Without the
-        floor at 0, E_C would instead fall without end.) The perceptron stops at a zero margin.
+    energy = results[0]
+    wrong = np.ones_like(energy["final"], dtype=bool)
+    wrong[np.arange(len(energy["correct"])), energy["correct"]] = False
+    wide = gb.train_energy_table("energy", steps=300, seed=3, init_scale=2.0)
+    tour.say(f"""
+        The energy loss reached its minimum 0, but it did not collapse anything: its gradient at
+        every incorrect entry is exactly 0, so the bad answers stayed where they started
+        (incorrect entries unchanged: {bool(np.array_equal(energy['final'][wrong], energy['initial'][wrong]))}),
+        and its final gaps are just their initial energies -- small ({energy['gaps'][-1].min():.4f}
+        to {energy['gaps'][-1].max():.4f}) only because the table started nearly flat. Started
+        from [0, 2] instead (init_scale=2), the same loss ends with gaps from
+        {wide['gaps'][-1].min():.3f} to {wide['gaps'][-1].max():.3f}. The loss is blind to the
+        gaps; the collapse comes with shared parameters, below. (Without the floor at 0, E_C
+        would instead fall without end.) The perceptron stops at a zero margin.
         The hinge stops exactly when every gap is >= m = 1. Log and NLL keep a gap, and keep
         widening it. LVQ2 leaves rows that started badly wrong saturated (zero gradient) and
         divides by E_I, so tiny energies give huge steps.""")
@@ -135,8 +146,9 @@ def run(tour):
                  f"{r['gaps'][-1].min():.4f}")
     tour.out("")
     tour.say("""
-        The energy loss collapses a good table to E = 0 everywhere (s -> 0): the collapse LeCun
-        warns about for architectures with shared parameters. The hinge scales the table until
+        Here the energy loss does collapse a good table, to E = 0 everywhere (s -> 0): the
+        collapse LeCun warns about for architectures with shared parameters, and the only run of
+        this chapter that collapses. The hinge scales the table until
         every gap is >= m; the NLL keeps scaling. Square-square trades E_C**2 against its margin
         and settles with smaller gaps than it started with.""")
 

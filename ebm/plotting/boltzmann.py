@@ -70,12 +70,13 @@ def plot_temperature_sigmoids(temperatures=(5.0, 2.0, 1.0, 0.5, 0.1), net_range=
         raise ValueError(f"net_range must be (low, high) with low < high, got {net_range!r}")
     net = np.linspace(lo, hi, 601)
     fig, ax = plt.subplots(figsize=(7, 4))
-    cmap = plt.get_cmap("coolwarm")
+    cmap = plt.get_cmap("plasma")                    # dark to bright, no pale middle
     order = np.argsort(-temps)
     for rank, k in enumerate(order):
         T = temps[k]
-        ax.plot(net, unit_probability(net, T), color=cmap(1 - rank / max(len(temps) - 1, 1)),
-                lw=2, label=f"T = {T:g}")
+        one = T == 1.0
+        ax.plot(net, unit_probability(net, T), color=cmap(0.85 * rank / max(len(temps) - 1, 1)),
+                lw=3 if one else 2, label=f"T = {T:g}" + (" (the sigmoid)" if one else ""))
     step = deterministic_unit(net)
     ax.plot(net[net < 0], step[net < 0], "k--", lw=1.5, label="T → 0 (step)")
     ax.plot(net[net > 0], step[net > 0], "k--", lw=1.5)
@@ -92,7 +93,7 @@ def plot_temperature_sigmoids(temperatures=(5.0, 2.0, 1.0, 0.5, 0.1), net_range=
     return fig
 
 
-def plot_annealing_trace(result, greedy=None, global_min=None):
+def plot_annealing_trace(result, greedy=None, global_min=None, runs=None):
     """Energy after each sweep of an annealing run, with its temperature schedule overlaid.
 
     Parameters
@@ -103,6 +104,10 @@ def plot_annealing_trace(result, greedy=None, global_min=None):
         A greedy descent (:meth:`~ebm.boltzmann.BoltzmannMachine.descend`) to compare.
     global_min : float, optional
         The lowest energy (from enumeration), drawn as a line.
+    runs : dict, optional
+        The result of :func:`ebm.boltzmann.anneal_vs_greedy`: a second panel shows the
+        final energy of every run of both methods, and how many reached ``global_min``
+        (one trace can be lucky or unlucky; the runs are the claim).
 
     Returns
     -------
@@ -111,7 +116,10 @@ def plot_annealing_trace(result, greedy=None, global_min=None):
     import matplotlib.pyplot as plt
 
     result = _anneal_result(result)
-    fig, ax = plt.subplots(figsize=(7.5, 4))
+    if runs is not None:
+        fig, (ax, bx) = plt.subplots(1, 2, figsize=(11, 4), gridspec_kw={"width_ratios": [2.2, 1]})
+    else:
+        fig, ax = plt.subplots(figsize=(7.5, 4))
     sweeps = np.arange(1, result.energies.size + 1)
     ax.plot(sweeps, result.energies, "-", color=OTHER_COLOUR, lw=1.8, label="annealing: E after each sweep")
     if greedy is not None:
@@ -132,7 +140,30 @@ def plot_annealing_trace(result, greedy=None, global_min=None):
     lines.append(plt.Line2D([], [], color=LABEL_COLOUR, lw=1.5))
     labels.append("temperature schedule (right axis)")
     ax.legend(lines, labels, loc="upper right", fontsize=8)
-    ax.set_title("Simulated annealing: high T explores, falling T settles", fontsize=10)
+    ax.set_title("One run from one random start: high T explores, falling T settles", fontsize=10)
+    if runs is not None:
+        try:
+            finals = {"annealing": np.asarray(runs["anneal"]), "greedy": np.asarray(runs["greedy"])}
+            gmin = runs["global_min"]
+        except (TypeError, KeyError):
+            raise TypeError("runs must be the dict returned by ebm.boltzmann.anneal_vs_greedy") from None
+        rng = np.random.default_rng(0)                     # horizontal jitter only, for visibility
+        for k, (name, e) in enumerate(finals.items()):
+            hit = np.isclose(e, gmin) if gmin is not None else np.zeros(e.size, bool)
+            x = k + rng.uniform(-0.18, 0.18, e.size)
+            bx.plot(x, e, "o", ms=4, alpha=0.7, color=[OTHER_COLOUR, "0.4"][k])
+            bx.annotate(f"{int(hit.sum())}/{e.size} at the\nglobal minimum", (k, e.max()), xytext=(0, 8),
+                        textcoords="offset points", ha="center", fontsize=8)
+        if gmin is not None:
+            bx.axhline(float(gmin), color="green", ls=":", lw=1.5)
+        bx.set_xticks([0, 1])
+        bx.set_xticklabels(list(finals))
+        bx.set_xlim(-0.6, 1.6)
+        lo, hi = bx.get_ylim()
+        bx.set_ylim(lo, hi + 0.15 * (hi - lo))
+        bx.set_ylabel("final energy of each run")
+        bx.set_title(f"All {finals['annealing'].size} runs of each", fontsize=10)
+        bx.grid(alpha=0.3, axis="y")
     fig.tight_layout()
     return fig
 
@@ -245,7 +276,7 @@ def plot_encoder_codes(bm, n_visible=4):
     out = encoder_codes(bm, n_visible)
     p = out["p_code"]
     nh = bm.hidden.size
-    codes = ["".join(map(str, c)) for c in all_states(nh)]
+    codes = ["(" + ", ".join(map(str, c)) + ")" for c in all_states(nh)]
     fig, ax = plt.subplots(figsize=(1.2 * p.shape[1] + 2.5, 0.6 * p.shape[0] + 1.6))
     im = ax.imshow(p, cmap="Blues", vmin=0, vmax=1)
     for i in range(p.shape[0]):
@@ -253,7 +284,8 @@ def plot_encoder_codes(bm, n_visible=4):
             ax.text(j, i, f"{p[i, j]:.2f}", ha="center", va="center", fontsize=9,
                     color="white" if p[i, j] > 0.6 else "black")
     ax.set_xticks(range(p.shape[1]))
-    ax.set_xticklabels([f"h = {c}" for c in codes])
+    ax.set_xticklabels(codes)
+    ax.set_xlabel("hidden code (" + ", ".join(f"h{k + 1}" for k in range(nh)) + ")", fontsize=9)
     ax.set_yticks(range(p.shape[0]))
     ax.set_yticklabels([f"V1 = e{i}" for i in range(p.shape[0])])
     verdict = "four distinct codes, right V2" if out["success"] else \
@@ -281,7 +313,7 @@ def plot_parity_learning(result):
     if not isinstance(result, dict) or "ln2" not in result:
         raise TypeError("result must be the dict returned by ebm.boltzmann.parity_experiment")
     fig, ax = plt.subplots(figsize=(7, 3.8))
-    for nh in sorted(k for k in result if k != "ln2"):
+    for nh in sorted(k for k in result if isinstance(k, int)):
         G = np.asarray(result[nh])
         ax.plot(np.arange(1, G.size + 1), G, lw=2, label=f"{nh} hidden unit{'s' if nh != 1 else ''}")
     ax.axhline(result["ln2"], color="k", ls=":", label="ln 2: the best without hidden units")
@@ -311,18 +343,25 @@ def plot_encoder_success(results):
 
     if not isinstance(results, dict) or not results:
         raise TypeError("results must be a non-empty dict {label: encoder_experiment(...) result}")
-    fig, ax = plt.subplots(figsize=(7, 3.8))
+    fig, ax = plt.subplots(figsize=(7.5, 4))
+    max_cycles = 0
     for label, r in results.items():
         firsts = np.array([f if f is not None else np.inf for f in r["first_success"]], dtype=float)
         cycles = np.arange(0, r["max_cycles"] + 1)
+        max_cycles = max(max_cycles, r["max_cycles"])
         share = (firsts[None, :] <= cycles[:, None]).mean(axis=1)
-        ax.plot(cycles, share, lw=2, label=f"{label}: {r['success_rate']:.0%} of {len(firsts)} seeds")
-    ax.axhline(0.8, color="0.5", ls=":", lw=1)
+        med = "" if r.get("median_cycles") is None else f", median {r['median_cycles']:.0f}"
+        ax.plot(cycles, share, lw=2, label=f"{label}: {r['success_rate']:.0%} of {len(firsts)} seeds{med}")
+    paper = next(iter(results.values())).get("paper")
+    if paper:
+        ax.plot([paper["median_cycles"]], [0.5], "k*", ms=11,
+                label=f"the paper: {paper['success']} solved, half by cycle {paper['median_cycles']}")
     ax.set_xlabel("learning cycle")
     ax.set_ylabel("share of seeds solved")
     ax.set_ylim(0, 1.02)
+    ax.set_xlim(0, max_cycles)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8.5, loc="lower right")
+    ax.legend(fontsize=8, loc="center right", bbox_to_anchor=(1.0, 0.42), framealpha=0.95)
     ax.set_title("4-2-4 encoder: first cycle with four distinct codes and the right V2", fontsize=10)
     fig.tight_layout()
     return fig

@@ -94,26 +94,25 @@ def plot_gibbs_beta(energies, betas=None):
     probs = beta_sweep(E, betas)
     ties = int(np.count_nonzero(E == E.min()))
     colours = _answer_colours(C)
-    fig, (ax, bx) = plt.subplots(1, 2, figsize=(11.5, 4.4), gridspec_kw={"width_ratios": [1.5, 1]})
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(11.5, 5.6), gridspec_kw={"width_ratios": [1.5, 1]})
     for y in range(C):
-        ax.plot(betas, probs[:, y], color=colours[y], linewidth=1.8,
-                label=f"answer {y}: E = {E[y]:g}" + ("  (min)" if E[y] == E.min() else ""))
-    ax.axhline(1 / C, color="grey", linestyle="--", linewidth=1)
-    ax.axhline(1 / ties, color="black", linestyle=":", linewidth=1)
-    ax.annotate(f"1/C = {1 / C:.3g} (beta = 0: uniform)", (betas[0], 1 / C), xytext=(2, 4),
-                textcoords="offset points", fontsize=8, color="grey")
-    ax.annotate(f"1/#ties = {1 / ties:.3g} (beta -> inf)", (betas[-1], 1 / ties), xytext=(-2, -11),
-                textcoords="offset points", fontsize=8, ha="right")
+        twin = [k for k in range(y) if E[k] == E[y]]          # an earlier answer with the same energy
+        label = f"answer {y}: E = {E[y]:g}" + ("  (min)" if E[y] == E.min() else "")
+        if twin:                                             # same curve: draw it dashed on top, wider
+            label += f", tied with answer {twin[0]} (dashed: same curve)"
+        ax.plot(betas, probs[:, y], color=colours[y], linewidth=2.6 if twin else 1.8,
+                linestyle=(0, (5, 4)) if twin else "-", label=label, zorder=3 if twin else 2)
+    ax.axhline(1 / C, color="grey", linestyle="--", linewidth=1, label=f"1/C = {1 / C:.3g}: beta = 0, uniform")
+    ax.axhline(1 / ties, color="black", linestyle=":", linewidth=1,
+               label=f"1/#ties = {1 / ties:.3g}: beta -> inf")
     if betas[0] <= 1 <= betas[-1]:
-        ax.axvline(1.0, color=LABEL_COLOUR, linewidth=1, alpha=0.7)
-        ax.annotate("beta = 1: softmax(-E)", (1.0, 0.5), xytext=(4, 0), textcoords="offset points",
-                    fontsize=8, color=LABEL_COLOUR, rotation=90, va="center")
+        ax.axvline(1.0, color=LABEL_COLOUR, linewidth=1, alpha=0.7, label="beta = 1: softmax(-E)")
     ax.set_xscale("log")
-    ax.set_ylim(-0.03, 1.08)
+    ax.set_ylim(-0.03, 1.04)
     ax.set_xlabel("beta (inverse temperature), log scale")
     ax.set_ylabel("P_beta(y) = exp(-beta E(y)) / sum exp(-beta E)")
     ax.set_title("Gibbs distribution against beta", fontsize=10)
-    ax.legend(fontsize=8, loc="center left", framealpha=0.9)
+    ax.legend(fontsize=7.5, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, framealpha=0.9)
     ax.grid(alpha=0.3)
 
     shown = [0.0, 1.0, float(betas[-1])]
@@ -128,12 +127,13 @@ def plot_gibbs_beta(energies, betas=None):
     bx.set_ylabel("probability")
     bx.set_title("three temperatures", fontsize=10)
     bx.legend(fontsize=8, loc="upper right")
-    fig.text(0.01, -0.02,
+    fig.text(0.01, 0.01,
              "beta = 0: exactly 1/C.  Large beta: 1/#ties on the minima and exactly 0 elsewhere once "
              "beta * (E - E_min) >= 708 for every other answer (float64 exp underflows);\n"
              "before that it is the true softmax.  beta = 1 is the core's softmax of the logits -E.",
              fontsize=8, ha="left", va="top")
     fig.tight_layout()
+    fig.subplots_adjust(bottom=0.31)
     return fig
 
 
@@ -195,8 +195,8 @@ def plot_nll_to_perceptron(energies, correct, betas=None):
 
     Both losses come from :func:`ebm.gibbs.nll_perceptron_gap` (the library's
     loss functions); the dashed curve is the closed form
-    ``log(t + sum_{E > E_min} exp(-beta (E - E_min)))`` and the dotted line its limit
-    ``log t``.  So ``NLL_beta - perceptron = log(t)/beta + O(exp(-beta gap)/beta)``.
+    ``log(#ties + sum_{E > E_min} exp(-beta (E - E_min)))`` and the dotted line its limit
+    ``log(#ties)``.  So ``NLL_beta - perceptron = log(#ties)/beta + O(exp(-beta gap)/beta)``.
 
     Parameters
     ----------
@@ -227,7 +227,7 @@ def plot_nll_to_perceptron(energies, correct, betas=None):
     ax.grid(alpha=0.3, which="both")
     bx.semilogx(b, b * res["gap"], color=OTHER_COLOUR, linewidth=2, label="beta (NLL - perceptron)")
     bx.semilogx(b, b * res["exact"], "--", color=LABEL_COLOUR, linewidth=1.2,
-                label="log(t + sum exp(-beta (E - E_min)))")
+                label="log(#ties + sum_{E > E_min} exp(-beta (E - E_min)))")
     bx.axhline(np.log(res["ties"]), color="black", linestyle=":", label=f"log(#ties) = {np.log(res['ties']):.4f}")
     bx.set_xlabel("beta")
     bx.set_ylabel("beta (NLL_beta - perceptron)")
@@ -343,7 +343,7 @@ def plot_energy_tables(results):
         if not np.array_equal(r["initial"], results[0]["initial"]):
             raise ValueError(f"results[{n}] starts from another table than results[0]: "
                              "use the same seed and size")
-    panels = [("before training", results[0]["initial"], None)] + \
+    panels = [("before training", results[0]["initial"], results[0]["gaps"][0])] + \
              [(r["loss_name"], r["final"], r["gaps"][-1]) for r in results]
     # one colour scale for all; a few outliers (LVQ2's 1/E_I**2 steps) are printed, not scaled to
     vmax = 1.05 * float(np.percentile(np.concatenate([t.ravel() for _, t, _ in panels]), 99)) or 1.0
@@ -371,8 +371,8 @@ def plot_energy_tables(results):
         ax.set_ylabel("input x", fontsize=8)
     for ax in axes[-1]:
         ax.set_xlabel("answer y", fontsize=8)
-    fig.colorbar(im, ax=axes.ravel().tolist(), shrink=0.8, label="energy E[x, y] (values above the "
-                 "scale printed)")
+    fig.colorbar(im, ax=axes, shrink=0.85, pad=0.01, fraction=0.025, aspect=30,
+                 label="energy E[x, y] (values above the scale printed)")
     fig.suptitle("A free-form energy table (entries >= 0) after training with each loss; "
                  "red box = correct answer, gap = E_I - E_C", fontsize=10)
     return fig

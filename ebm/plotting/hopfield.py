@@ -99,9 +99,9 @@ def plot_energy_descent(trajectories, labels=None):
     that is ``-2 |h_i|``, so the curves only go down and end at a fixed point.  If
     some run's energy *rises* (a negative diagonal, where a unit can flip against
     its field, see :func:`ebm.hopfield.negative_diagonal_counterexample`; or an
-    asymmetric ``W``), the rises are marked and counted in the legend.  Start and
-    end markers are drawn concentric, largest first, so runs that start or end at
-    the same energy all stay visible.
+    asymmetric ``W``), the rises are marked and counted in the legend.  Starts are
+    hollow squares and ends stars, one size per run (the first largest), so runs that
+    start or end at (nearly) the same energy show as nested outlines.
 
     Parameters
     ----------
@@ -142,10 +142,11 @@ def plot_energy_descent(trajectories, labels=None):
             text += f", E rose {rises.size}x"
         ax.plot(steps, E, "-", color=colour, linewidth=1.4, label=text)
         ax.plot(steps[1:], E[1:], "o", color=colour, markersize=3.2)
-        # concentric: the first run's markers are the largest and lowest, so coinciding ones nest
+        # start: hollow squares, one size per run (the first largest), so starts that nearly
+        # coincide show as nested outlines; end: concentric stars, the first run's largest
         grow = 2.6 * (len(trajs) - 1 - n)
-        ax.plot([0], [E[0]], "s", color=colour, markersize=6 + grow, markeredgecolor="black",
-                markeredgewidth=0.8, zorder=3 + n)
+        ax.plot([0], [E[0]], "s", color=colour, markersize=5 + 1.4 * grow, markerfacecolor="none",
+                markeredgewidth=1.6, zorder=3 + n)
         ax.plot([steps[-1]], [E[-1]], "*", color=colour, markersize=11 + 2.2 * grow,
                 markeredgecolor="white", markeredgewidth=1.0, zorder=3 + n)
         if rises.size:
@@ -158,7 +159,7 @@ def plot_energy_descent(trajectories, labels=None):
                   else "update step (synchronous: all units at once)" if modes == {"sync"}
                   else "update step")
     ax.set_ylabel("E(s) = -1/2 s^T W s - b^T s")
-    ax.set_title("Hopfield energy along recall: square = probe, dot = an update, star = the end "
+    ax.set_title("Hopfield energy along recall: open square = probe, dot = an update, star = the end "
                  "(nested where runs coincide)", fontsize=10)
     note = ("W symmetric: a flip of unit i to s_i' changes E by exactly -2 s_i' h_i\n"
             "(h_i = sum_{j != i} W_ij s_j + b_i, the field from the others);\n"
@@ -773,8 +774,8 @@ def plot_label_energy_training(histories, n_samples=None):
         colour = LABEL_COLOUR if name == "article" else cmap(n % 10)
         ax.plot(epochs, errors, "o-", color=colour, markersize=4,
                 label=f"rule={name!r}: {errors[0]:.0f} -> {errors[-1]:.0f}")
-        ax2.plot(epochs, energy, "o-", color=colour, markersize=4,
-                 label=f"rule={name!r}: {energy[0]:.3g} -> {energy[-1]:.3g}")
+        ax2.plot(epochs, -energy, "o-", color=colour, markersize=4,
+                 label=f"rule={name!r}: E {energy[0]:.3g} -> {energy[-1]:.3g}")
         nonzero = np.abs(energy[energy != 0])
         if nonzero.size:
             linthresh = min(linthresh, float(nonzero.min()))
@@ -786,9 +787,11 @@ def plot_label_energy_training(histories, n_samples=None):
     ax.set_ylabel("misclassified samples" + (f" (of {n_samples})" if n_samples else ""))
     ax.set_ylim(bottom=0)
     ax.set_title("errors per epoch", fontsize=10)
+    # E <= 0 always (it is minus the summed size of the errors), so draw -E, which reads the
+    # usual way up: higher = more negative E = bigger errors
     ax2.set_yscale("symlog", linthresh=max(linthresh, 1e-3))
-    ax2.set_ylabel("total label energy E (symlog scale)")
-    ax2.set_title("E = sum_n -1/2 (W x_n)(y_n - label_n) per epoch", fontsize=10)
+    ax2.set_ylabel("-E = sum over errors of |W x_n|  (symlog)")
+    ax2.set_title("-E per epoch, E = sum_n -1/2 (W x_n)(y_n - label_n): up = E lower", fontsize=10)
     fig.suptitle("Descending the article's E as written: E 'always decreases' (to minus infinity) "
                  "while the errors grow", fontsize=11)
     fig.tight_layout()

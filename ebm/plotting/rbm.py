@@ -84,13 +84,14 @@ def plot_enumeration_cost(sizes, seconds, n_visible=64):
                 label="x2 per unit (extrapolated)")
     for limit, text in ((1.0, "1 second"), (3600.0, "1 hour"), (86400.0 * 365, "1 year")):
         ax.axhline(limit, color="#bbbbbb", linewidth=0.8)
-        ax.text(ext[-1], limit * 1.3, text, ha="right", va="bottom", fontsize=8, color="#555555")
+        ax.text(sizes[0], limit * 1.4, text, ha="left", va="bottom", fontsize=8, color="#555555")
     ax.axvline(25, color=LABEL_COLOUR, linewidth=1.0, linestyle=":")
-    ax.text(25.3, seconds.min(), "ebm's limit: 25 units", color=LABEL_COLOUR, fontsize=8, va="bottom")
+    ax.text(24.6, seconds.min(), "ebm's limit:\n25 units", color=LABEL_COLOUR, fontsize=8, va="bottom",
+            ha="right")
     ax.set_xlabel("units in the enumerated layer n (2^n states)")
     ax.set_ylabel("seconds for the exact log Z")
     ax.set_title("Z by brute force: every extra hidden unit doubles the cost", fontsize=10)
-    ax.legend(loc="upper left", fontsize=8)
+    ax.legend(loc="lower right", fontsize=8)
     ax.grid(alpha=0.3, which="both")
     fig.tight_layout()
     return fig
@@ -105,7 +106,7 @@ def plot_log_z_estimates(n_betas, estimates, exact):
         The number of betas of each group of estimates.
     estimates : sequence of sequences of AISEstimate (or of floats)
         For each entry of ``n_betas``, one or more estimates (different seeds); each is
-        drawn as a dot with its +-3 sigma interval when it has one.
+        drawn as a dot with its 99.73% interval when it has one.
     exact : float
         The exact log Z (by enumeration).
 
@@ -139,7 +140,7 @@ def plot_log_z_estimates(n_betas, estimates, exact):
     ax.set_xscale("log")
     ax.set_xlabel("number of inverse temperatures beta")
     ax.set_ylabel("log Z")
-    ax.set_title("AIS estimates with their +-3 sigma intervals", fontsize=10)
+    ax.set_title("AIS estimates with their 99.73% intervals", fontsize=10)
     ax.legend(loc="lower right", fontsize=8)
     ax.grid(alpha=0.3, which="both")
     rms = [float(np.sqrt(np.mean(np.square(e)))) for e in errors]
@@ -334,7 +335,10 @@ def plot_filters(W, shape=(8, 8), max_units=64, title=None):
     grid = int(np.ceil(np.sqrt(n)))
     gr = int(np.ceil(n / grid))
     fig, axes = plt.subplots(gr, grid, figsize=(1.2 * grid + 0.6, 1.2 * gr + 0.5), squeeze=False)
-    lim = float(np.abs(W[:, :n]).max()) or 1.0
+    # one shared scale, set by the 98th percentile of |W| rather than its maximum: a few
+    # outlier pixels would otherwise wash every filter out (they saturate instead)
+    big = float(np.abs(W[:, :n]).max())
+    lim = float(np.percentile(np.abs(W[:, :n]), 98)) or big or 1.0
     for j, ax in enumerate(axes.flat):
         ax.set_xticks([])
         ax.set_yticks([])
@@ -345,7 +349,10 @@ def plot_filters(W, shape=(8, 8), max_units=64, title=None):
         else:
             ax.axis("off")
     fig.suptitle(title or f"Filters: W[:, j] of {n} hidden units (red: pushes h_j on)", fontsize=10)
-    fig.colorbar(im, ax=axes.ravel().tolist(), shrink=0.8, pad=0.02)
+    clipped = big > lim
+    cb = fig.colorbar(im, ax=axes.ravel().tolist(), shrink=0.8, pad=0.02, extend="both" if clipped else "neither")
+    if clipped:
+        cb.set_label(f"colours clipped at ±{lim:.2f} (98th percentile of |W|; max {big:.2f})", fontsize=8)
     return fig
 
 

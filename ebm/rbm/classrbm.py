@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ebm._checks import as_rng
 from ebm.rbm._validation import check_binary, check_float, check_int, check_real
 from ebm.rbm.model import softplus as _softplus
 
@@ -61,7 +62,7 @@ class ClassRBM:
         self.n_visible = check_int(n_visible, "n_visible")
         self.n_hidden = check_int(n_hidden, "n_hidden")
         self.n_classes = check_int(n_classes, "n_classes", low=2)
-        self._init(np.random.default_rng(seed))
+        self._init(as_rng(seed))
 
     def _init(self, rng, scale=0.01):
         self.W = rng.normal(0.0, scale, size=(self.n_visible, self.n_hidden))
@@ -201,7 +202,7 @@ class ClassRBM:
         if eval_data is not None:
             if not isinstance(eval_data, (tuple, list)) or len(eval_data) != 2:
                 raise TypeError("eval_data must be a tuple (X_eval, y_eval)")
-        rng = np.random.default_rng(seed)
+        rng = as_rng(seed)
         if not warm_start:
             self._init(rng, init_scale)
         velocity = {k: np.zeros(s) for k, s in self._shapes().items()}

@@ -26,6 +26,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ebm._checks import as_rng
 from ebm._progress import progress_bar
 from ebm.rbm._validation import check_binary, check_float, check_int, kernel_seed
 from ebm.rbm.partition import base_rate_biases
@@ -169,7 +170,7 @@ def fit(rbm, V, *, method="cd", k=1, lr=0.05, lr_schedule="linear", momentum=0.9
         raise TypeError(f"callback must be callable as callback(rbm, epoch), got {callback!r}")
     if eval_data is not None:
         eval_data, _ = check_binary(eval_data, rbm.n_visible, "eval_data", allow_1d=False)
-    rng = np.random.default_rng(seed)
+    rng = as_rng(seed)
 
     n, n_v = V.shape
     if not warm_start:                                    # Hinton's practical-guide initialisation
@@ -189,6 +190,7 @@ def fit(rbm, V, *, method="cd", k=1, lr=0.05, lr_schedule="linear", momentum=0.9
         for key in ("train_log_likelihood", "eval_log_likelihood", "free_energy_gap", "log_z"):
             history[key] = []
         _evaluate(rbm, V, eval_data, history)
+    ll_start = _train_log_likelihood(rbm, V)
     elapsed = 0.0
     with progress_bar(progress, epochs, f"{method.upper()}-{k} training") as bar:
         for epoch in range(epochs):
@@ -208,4 +210,42 @@ def fit(rbm, V, *, method="cd", k=1, lr=0.05, lr_schedule="linear", momentum=0.9
             if callback is not None:
                 callback(rbm, epoch + 1)
     rbm.history_ = history
+    _warn_if_diverged(rbm, V, ll_start, lr)
     return rbm
+
+
+#: fit checks the training likelihood exactly when the smaller layer has at most this many units.
+DIVERGENCE_CHECK_UNITS = 20
+
+
+def _train_log_likelihood(rbm, V):
+    """The exact mean log-likelihood of ``V`` when it is cheap, else None."""
+    if not all(np.isfinite(a).all() for a in (rbm.W, rbm.b, rbm.c)):
+        return None
+    if min(rbm.n_visible, rbm.n_hidden) > DIVERGENCE_CHECK_UNITS:
+        return None
+    return float(rbm.log_likelihood(V).mean())
+
+
+def _warn_if_diverged(rbm, V, ll_start, lr):
+    """RuntimeWarning when training ended worse than knowing nothing, and worse than it began.
+
+    Non-finite parameters always warn.  When the training log-likelihood is cheap to get
+    exactly (the smaller layer has at most :data:`DIVERGENCE_CHECK_UNITS` units), it is
+    compared with the uniform model's, ``-n_visible ln 2``, and with its value before
+    training: a fit that ends below both has diverged (too large an ``lr``).
+    """
+    import math
+    import warnings
+
+    if not all(np.isfinite(a).all() for a in (rbm.W, rbm.b, rbm.c)):
+        warnings.warn(f"RBM.fit diverged: the parameters are no longer finite (lr = {lr:g}); "
+                      "use a smaller lr", RuntimeWarning, stacklevel=4)
+        return
+    ll = _train_log_likelihood(rbm, V)
+    uniform = -rbm.n_visible * math.log(2.0)
+    if ll is not None and ll < uniform and (ll_start is None or ll < ll_start):
+        warnings.warn(f"RBM.fit diverged: the training data's mean log-likelihood is {ll:.4g} nats, "
+                      f"below the uniform model's {uniform:.4g} and below its start "
+                      f"({'unknown' if ll_start is None else format(ll_start, '.4g')}) (lr = {lr:g}); "
+                      "use a smaller lr", RuntimeWarning, stacklevel=4)
