@@ -18,7 +18,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ebm import _numba_cache
 from ebm.boltzmann.machine import _gibbs_sweeps
+
+_numba_cache.stamp_package()      # every ebm kernel's cache depends on all of ebm's Numba modules
 
 #: Modes of the kernel, by ``learn``'s ``statistics`` name.
 MODES = {"exact": 0, "exact_samples": 1, "gibbs": 2}
