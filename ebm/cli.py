@@ -32,6 +32,9 @@ def _parser():
                                       "any static host.")
     book.add_argument("--out", default="build/book", metavar="DIR",
                       help="where to write the book (default: build/book); an earlier book there is replaced")
+    book.add_argument("--solutions", action="store_true",
+                      help="keep the exercises' solutions (an instructor's copy); by default they appear as "
+                           "students get them, so the book can be published to a class")
     return parser
 
 
@@ -139,7 +142,7 @@ def main(argv=None) -> int:
         from ebm.book import BookError, build_book
 
         try:
-            result = build_book(args.out, progress=True)
+            result = build_book(args.out, solutions=args.solutions, progress=True)
         except BookError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1

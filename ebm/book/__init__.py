@@ -3,7 +3,8 @@
 :func:`build_book` executes the five lecture notebooks (they are stored without
 outputs), then renders them with Sphinx, MyST-NB and the Sphinx Book Theme, beside an
 index that tells the story in order, ``docs/article.md`` and the exercises guide
-``docs/grading.md``.  The result is plain files: open ``index.html`` from disk or put the
+``docs/grading.md``.  The exercises appear as students get them (their solutions
+replaced by ``raise NotImplementedError``) unless ``solutions=True``.  The result is plain files: open ``index.html`` from disk or put the
 folder on any static host.
 
 Nothing is fetched from the network, at build time or in the reader's browser: math is
@@ -19,6 +20,6 @@ package imports nothing heavy until :func:`build_book` is called.
 
 from __future__ import annotations
 
-from ebm.book._build import LECTURES, BookError, BookResult, build_book, outside_references
+from ebm.book._build import LECTURES, BookError, BookResult, build_book, hide_solutions, outside_references
 
-__all__ = ["build_book", "BookError", "BookResult", "LECTURES", "outside_references"]
+__all__ = ["build_book", "BookError", "BookResult", "LECTURES", "hide_solutions", "outside_references"]

@@ -118,11 +118,47 @@ def _check_out(out, source):
 # --------------------------------------------------------------------------- execution
 
 
-def _execute(path, target, workdir, timeout):
+def hide_solutions(nb, where="notebook"):
+    """Show the exercises of an executed notebook as a student gets them (in place).
+
+    Every solution between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` becomes
+    ``raise NotImplementedError``, as ``python -m ebm exercises --student`` writes it, and
+    the cells that run ``ebm.grading.check`` lose their outputs (they were computed with
+    the solutions).  The other cells keep their outputs: the lecture ran with the solutions.
+    Returns the number of cells changed.
+
+    >>> import nbformat
+    >>> nb = nbformat.v4.new_notebook(cells=[
+    ...     nbformat.v4.new_code_cell("def f(x):\\n    ### BEGIN SOLUTION\\n    return 2 * x\\n    ### END SOLUTION"),
+    ...     nbformat.v4.new_code_cell('ebm.grading.check("f", f)', outputs=[nbformat.v4.new_output("stream", text="PASS")])])
+    >>> hide_solutions(nb)
+    2
+    >>> print(nb.cells[0].source); nb.cells[1].outputs
+    def f(x):
+        raise NotImplementedError
+    []
+    """
+    from ebm.grading.notebooks import BEGIN, student_source
+
+    changed = 0
+    for k, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        if BEGIN in cell.source:
+            cell.source = student_source(cell.source, f"{where}, cell {k}")
+            changed += 1
+        elif "grading.check(" in cell.source and cell.outputs:
+            cell.outputs = []
+            changed += 1
+    return changed
+
+
+def _execute(path, target, workdir, timeout, solutions=False):
     """Run the notebook at ``path`` top to bottom in a fresh kernel and write it to ``target``.
 
     The kernel runs in ``workdir`` (what a lecture writes lands there) and its own
-    messages go to ``workdir/<name>.kernel.log``, quoted if the kernel dies.
+    messages go to ``workdir/<name>.kernel.log``, quoted if the kernel dies.  Unless
+    ``solutions``, the exercises are then shown as students get them (:func:`hide_solutions`).
     """
     import nbformat
     from nbclient import NotebookClient
@@ -144,10 +180,12 @@ def _execute(path, target, workdir, timeout):
             tail = log_path.read_text(errors="replace").strip().splitlines()[-5:]
             raise BookError(f"lecture {path.name} did not finish: {str(exc).strip().splitlines()[0]}"
                             + ("; the kernel said:\n" + "\n".join(tail) if tail else "")) from exc
+    if not solutions:
+        hide_solutions(nb, path.name)
     nbformat.write(nb, target)
 
 
-def _execute_all(lectures, stage, work, timeout, jobs, bar):
+def _execute_all(lectures, stage, work, timeout, jobs, bar, solutions):
     """Execute every lecture, ``jobs`` kernels at a time, advancing ``bar`` as each finishes."""
     from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 
@@ -157,7 +195,7 @@ def _execute_all(lectures, stage, work, timeout, jobs, bar):
         running.add(path.stem)
         bar.set_postfix(running=",".join(sorted(running)))
         try:
-            _execute(path, stage / "notebooks" / path.name, work, timeout)
+            _execute(path, stage / "notebooks" / path.name, work, timeout, solutions)
         finally:
             running.discard(path.stem)
         bar.update()
@@ -332,7 +370,8 @@ def _render(stage, out, doctrees):
 # --------------------------------------------------------------------------- the build
 
 
-def build_book(out="build/book", *, source=None, progress=False, timeout=CELL_TIMEOUT, jobs=None):
+def build_book(out="build/book", *, source=None, solutions=False, progress=False, timeout=CELL_TIMEOUT,
+               jobs=None):
     """Execute the lectures and write the book as static HTML to ``out``.
 
     Parameters
@@ -344,6 +383,11 @@ def build_book(out="build/book", *, source=None, progress=False, timeout=CELL_TI
     source : path, optional
         The repository holding ``notebooks/`` and ``docs/`` (default: the one this ebm
         was installed from).
+    solutions : bool
+        Keep the exercises' solutions.  By default the book shows them as students get
+        them (``raise NotImplementedError``, as ``python -m ebm exercises --student``
+        writes them), so that it can be published to a class; the lectures still run
+        with the solutions.
     progress : bool
         Draw a progress bar (one step per lecture, one for the rendering).
     timeout : float
@@ -389,7 +433,7 @@ def build_book(out="build/book", *, source=None, progress=False, timeout=CELL_TI
                                         encoding="utf-8")
         for doc in docs:
             shutil.copy2(doc, stage / "docs" / doc.name)
-        _execute_all(lectures, stage, work, timeout, jobs, bar)
+        _execute_all(lectures, stage, work, timeout, jobs, bar, solutions)
 
         bar.set_postfix(running="Sphinx")
         built = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
