@@ -77,6 +77,19 @@ def _only_loopback():
                                                                                real_getaddrinfo)
 
 
+def test_the_network_guard_refuses_and_records():
+    with _only_loopback() as attempts:
+        with socket.socket() as sock, pytest.raises(OSError, match="no network during the build"):
+            sock.connect(("192.0.2.1", 80))                                # TEST-NET-1: never reached
+        with pytest.raises(socket.gaierror, match="no name lookups"):
+            socket.getaddrinfo("cdn.example.org", 443)
+        with socket.socket() as server:                                    # loopback still works
+            server.bind(("127.0.0.1", 0))
+            server.listen()
+            socket.create_connection(server.getsockname(), timeout=5).close()
+    assert attempts == [("192.0.2.1", 80), "cdn.example.org"]
+
+
 @pytest.fixture(scope="module")
 def book(tmp_path_factory):
     """The book, built once for this module with no network."""
@@ -218,6 +231,25 @@ def test_a_failing_lecture_names_itself_and_keeps_the_earlier_book(tmp_path):
         build_book(out, source=source, jobs=1)
     assert (out / ".buildinfo").read_text() == "an earlier book"
     assert {p.name for p in tmp_path.iterdir()} == {"repo", "book"}      # no half-built book left behind
+
+
+def test_the_build_refuses_a_page_that_would_fetch_from_outside(tmp_path, monkeypatch):
+    # No kernels and no Sphinx: "rendering" writes one page with a CDN script.
+    def render(stage, out, doctrees):
+        out.mkdir(exist_ok=True)
+        (out / "index.html").write_text('<script src="https://cdn.example.org/mathjax.js"></script>')
+        return ()
+
+    monkeypatch.setattr(_build, "_execute_all", lambda *args: None)
+    monkeypatch.setattr(_build, "_render", render)
+    out = tmp_path / "book"
+    out.mkdir()
+    (out / ".buildinfo").write_text("an earlier book")
+    with pytest.raises(BookError, match=r"1 reference\(s\) to outside resources .*index\.html: "
+                                        r"https://cdn\.example\.org/mathjax\.js"):
+        build_book(out)
+    assert (out / ".buildinfo").read_text() == "an earlier book"
+    assert {p.name for p in tmp_path.iterdir()} == {"book"}
 
 
 # --------------------------------------------------------------------------- the players, offline
