@@ -1,4 +1,4 @@
-"""``python -m ebm``: the tour, the benchmarks, the chapter list, exercises and grading."""
+"""``python -m ebm``: the tour, the benchmarks, the chapter list, exercises, grading and the book."""
 
 from __future__ import annotations
 
@@ -24,6 +24,17 @@ def _parser():
     sub.add_parser("chapters", help="list the tour's chapters")
     _exercises_parser(sub)
     _grade_parser(sub)
+
+    book = sub.add_parser("book", help="build the lectures, executed, as a static HTML book that needs no network",
+                          description="Execute the five lectures and write them, with an index, the article and "
+                                      "the exercises guide, as a static HTML book (needs the 'book' extra: "
+                                      'python -m pip install -e ".[book]"). Open OUT/index.html, or copy OUT to '
+                                      "any static host.")
+    book.add_argument("--out", default="build/book", metavar="DIR",
+                      help="where to write the book (default: build/book); an earlier book there is replaced")
+    book.add_argument("--solutions", action="store_true",
+                      help="keep the exercises' solutions (an instructor's copy); by default they appear as "
+                           "students get them, so the book can be published to a class")
     return parser
 
 
@@ -127,4 +138,16 @@ def main(argv=None) -> int:
         from ebm.grading.cli import grade_command
 
         return grade_command(args)
+    elif args.command == "book":
+        from ebm.book import BookError, build_book
+
+        try:
+            result = build_book(args.out, solutions=args.solutions, progress=True)
+        except BookError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        for line in result.warnings:
+            print(f"warning: {line}", file=sys.stderr)
+        print(f"book written to {result.index} ({len(result.lectures)} lectures, {result.size_mb:.1f} MB, "
+              f"{result.seconds:.0f} s); open it in a browser, or copy {result.out} to any static host")
     return 0

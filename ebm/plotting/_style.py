@@ -81,11 +81,53 @@ def _bars(ax, values, k, title, ylabel, *, fmt="{:+.3f}"):
 
 
 
+# The player's button icons as inline SVG (16x16, drawn in the button's text colour).
+# matplotlib's ``to_jshtml`` links Font Awesome from a CDN for them; offline, or in a
+# renderer that drops the link, its buttons come out blank.  Inline SVG needs no font and
+# no network, so the player looks the same in Jupyter, in exported HTML and in the book.
+_TRI_RIGHT = "M4 2 L13 8 L4 14 Z"
+_TRI_LEFT = "M12 2 L3 8 L12 14 Z"
+_PLAYER_ICONS = {
+    "fa-minus": "M2 7 H14 V9 H2 Z",
+    "fa-plus": "M2 7 H7 V2 H9 V7 H14 V9 H9 V14 H7 V9 H2 Z",
+    "fa-play": _TRI_RIGHT,
+    "fa-play fa-flip-horizontal": _TRI_LEFT,
+    "fa-pause": "M3 2 H6.5 V14 H3 Z M9.5 2 H13 V14 H9.5 Z",
+    "fa-step-forward": "M3 2 L11 8 L3 14 Z M11 2 H13 V14 H11 Z",
+    "fa-step-backward": "M3 2 H5 V14 H3 Z M13 2 L5 8 L13 14 Z",
+    "fa-fast-forward": "M1 2 L7 8 L1 14 Z M7 2 L13 8 L7 14 Z M13 2 H15 V14 H13 Z",
+    "fa-fast-backward": "M1 2 H3 V14 H1 Z M9 2 L3 8 L9 14 Z M15 2 L9 8 L15 14 Z",
+}
+
+
+def _svg_icon(path):
+    return ('<svg class="ebm-anim-icon" viewBox="0 0 16 16" width="14" height="14" '
+            'aria-hidden="true" focusable="false" style="vertical-align: middle">'
+            f'<path fill="currentColor" d="{path}"/></svg>')
+
+
+def _offline_player(html):
+    """``to_jshtml`` output with no outside resource: the Font Awesome link removed and
+    each ``<i class="fa ...">`` icon replaced by inline SVG (a plain character for an icon
+    this table does not know, so a newer matplotlib's extra button still shows something)."""
+    import re
+
+    html = re.sub(r"<link\b[^>]*font-awesome[^>]*>\s*", "", html, flags=re.IGNORECASE)
+
+    def icon(match):
+        path = _PLAYER_ICONS.get(" ".join(match.group(1).split()))
+        return _svg_icon(path) if path is not None else "\u2022"
+
+    return re.sub(r'<i class="fa ([^"]*)"></i>', icon, html)
+
+
 def animation_html(animation):
     """Render ``animation`` as self-contained JavaScript HTML and close its figure.
 
     Closing the figure keeps a notebook from also showing its last frame as a
-    static image.
+    static image.  The player is matplotlib's ``to_jshtml``, made self-contained:
+    its buttons are drawn with inline SVG instead of Font Awesome from a CDN, so it
+    needs no network, in Jupyter or in the book (``python -m ebm book``).
 
     Parameters
     ----------
@@ -94,14 +136,13 @@ def animation_html(animation):
     Returns
     -------
     str
-        HTML for ``IPython.display.HTML``; works headless and in exported HTML.
+        HTML for ``IPython.display.HTML``; works headless, offline and in exported HTML.
     """
     import matplotlib.pyplot as plt
     from matplotlib.animation import Animation
 
     if not isinstance(animation, Animation):
         raise TypeError(f"animation must be a matplotlib Animation, got {type(animation).__name__}")
-    html = animation.to_jshtml()
+    html = _offline_player(animation.to_jshtml())
     plt.close(animation._fig)
     return html
-
