@@ -311,7 +311,7 @@ def test_student_versions_never_overwrite_silently(tmp_path, capsys):
     out = tmp_path / "mine"
     assert main(["exercises", "--student", str(out)]) == 0
     work = out / "exercises" / "05_softmax_loss.ipynb"
-    work.write_text(work.read_text().replace("raise NotImplementedError", "return 42", 1))   # a student's work
+    work.write_text(work.read_text().replace("raise NotImplementedError()", "return 42", 1))   # a student's work
     before = work.read_text()
     assert main(["exercises", "--student", str(out)]) == 1
     err = capsys.readouterr().err
