@@ -192,10 +192,12 @@ def instructor_notebook(chapter):
             "Write each function between the markers, then run the check cell under it: "
             "`ebm.grading.check` runs the public checks and prints what passed, what was expected "
             "and what you returned, with a hint when the mistake is a known one. Hidden checks run "
-            "when you hand in.\n\n"
+            "when you hand in. The cells starting with `# autograded:` are the grader's tests "
+            "(nbgrader's, one per check): each raises `AssertionError` with the same explanation "
+            "while its check fails.\n\n"
             f"Hand in this notebook (or a `.py` file defining {names}); the instructor grades it "
-            "with `python -m ebm grade`. Use NumPy only: a function that calls ebm's own "
-            "implementation of the exercise is flagged.")),
+            "with `python -m ebm grade` or nbgrader (the same points). Use NumPy only: a function "
+            "that calls ebm's own implementation of the exercise is flagged.")),
         _cell("code", "import numpy as np\n\nimport ebm.grading"),
     ]
     for k, ex in enumerate(exercises, 1):
