@@ -315,8 +315,11 @@ def _gradebook_points(course, assignment, students, names):
     return points
 
 
-def _ebm_points(results, student, chapter):
-    """``{(student, exercise, k): points}`` of ``chapter`` from a ``results.json`` (a dict)."""
+def _ebm_points(results, student, chapter, why=None):
+    """``{(student, exercise, k): points}`` of ``chapter`` from a ``results.json`` (a dict).
+
+    ``why``, a dict, gets each check's status and message (to explain a disagreement).
+    """
     points = {}
     for ex in grading.registry(chapter):
         descriptions = [c.description for c in ex.checks]
@@ -324,6 +327,8 @@ def _ebm_points(results, student, chapter):
             if t["extra_data"]["exercise"] == ex.name:
                 k = descriptions.index(t["name"].split(": ", 1)[1]) + 1
                 points[student, ex.name, k] = t["score"]
+                if why is not None:
+                    why[student, ex.name, k] = f"{t['extra_data']['status']}: {t.get('output', '')[:200]}"
     return points
 
 
@@ -403,13 +408,14 @@ def test_nbgrader_autograde_and_ebm_grade_agree_check_by_check(autograded):
     chapters = grading.chapters()
     assert set(WRONG) == set(chapters)
     theirs = _gradebook_points(course, "exercises", STUDENTS, [p.stem for p in EXERCISE_NOTEBOOKS])
-    ours = {}
+    ours, why = {}, {}
     for ch in chapters:
         for student in STUDENTS:
             results = json.loads((graded / f"{ch}-{student}" / "results.json").read_text())
-            ours.update(_ebm_points(results, student, ch))
+            ours.update(_ebm_points(results, student, ch, why))
     assert theirs.keys() == ours.keys() and len(ours) == 3 * sum(len(e.checks) for e in grading.registry())
-    assert {k: v for k, v in theirs.items() if v != ours[k]} == {}
+    disagree = {k: f"nbgrader {v:g}, ebm {ours[k]:g} ({why[k]})" for k, v in theirs.items() if v != ours[k]}
+    assert disagree == {}
     # and the submissions are what they claim: full marks, zero, and a partly right answer
     table = ["| chapter | exercise | solution: nbgrader | ebm | untouched: nbgrader | ebm | wrong: nbgrader | ebm "
              "| max |", "|---|---|---|---|---|---|---|---|---|"]
