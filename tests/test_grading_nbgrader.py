@@ -19,6 +19,7 @@ fail.  nbgrader runs from this interpreter's ``bin`` folder, which is put first 
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import copy
 import importlib.util
@@ -31,12 +32,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 import ebm.grading as grading
 from ebm.cli import main
-from ebm.grading import grader, nbgrader, notebooks
+from ebm.grading import nbgrader, notebooks
 
 ROOT = Path(__file__).resolve().parent.parent
 EXERCISE_NOTEBOOKS = sorted((ROOT / "notebooks" / "exercises").glob("*.ipynb"))
@@ -163,7 +163,8 @@ def test_each_test_cell_fails_exactly_when_its_check_fails(ex, capsys):
 
 def test_student_source_matches_nbgraders_rules():
     src = "def f(x):\n    y = 1\n    ### BEGIN SOLUTION\n    return x + y\n    ### END SOLUTION\n"
-    assert notebooks.student_source(src) == "def f(x):\n    y = 1\n    # YOUR CODE HERE\n    raise NotImplementedError()\n"
+    stub = "    # YOUR CODE HERE\n    raise NotImplementedError()"
+    assert notebooks.student_source(src) == f"def f(x):\n    y = 1\n{stub}\n"
     test = "# check 2\n### BEGIN HIDDEN TESTS\nassert f(1) == 2\n### END HIDDEN TESTS"
     assert notebooks.student_source(test) == "# check 2"
     for bad, match in (("### BEGIN HIDDEN TESTS\n### BEGIN SOLUTION\n", "inside the region opened on line 1"),
@@ -345,8 +346,6 @@ def _definitions_only(nb):
     so the autograder runs in seconds instead of the lecture's minutes.  With
     ``EBM_NBGRADER_FULL_LECTURES=1`` the lectures are handed in whole.
     """
-    import ast
-
     for cell in nb["cells"]:
         if cell["cell_type"] != "code" or _meta(cell):
             continue

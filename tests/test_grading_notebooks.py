@@ -119,7 +119,8 @@ def test_student_notebook_runs_without_crashing_and_grades_zero(student_dir, nam
 
 def test_student_source_replaces_marked_lines_and_rejects_bad_markers():
     src = "def f(x):\n    y = 1\n    ### BEGIN SOLUTION\n    return x + y\n    ### END SOLUTION"
-    assert notebooks.student_source(src) == "def f(x):\n    y = 1\n    # YOUR CODE HERE\n    raise NotImplementedError()"
+    stub = "    # YOUR CODE HERE\n    raise NotImplementedError()"
+    assert notebooks.student_source(src) == f"def f(x):\n    y = 1\n{stub}"
     with pytest.raises(ValueError, match="line 2: ### BEGIN SOLUTION is never closed"):
         notebooks.student_source("x = 1\n### BEGIN SOLUTION\nx = 2\n", "nb.ipynb, cell 3")
     with pytest.raises(ValueError, match="line 1: ### END SOLUTION without"):

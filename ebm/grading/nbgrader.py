@@ -81,7 +81,6 @@ def autograded_source(name, k):
     if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= len(ex.checks):
         raise ValueError(f"k must be a check number from 1 to {len(ex.checks)} of {ex.name!r}, got {k!r}")
     check = ex.checks[k - 1]
-    kind = "hidden" if check.hidden else "public"
     call = (f"import ebm.grading\n"
             f"ebm.grading.assert_check({json.dumps(ex.name)}, {ex.name}, {json.dumps(check.description)})")
     if not check.hidden:
