@@ -44,9 +44,10 @@ def _exercises_parser(sub):
                                     "signature, points).")
     ex.add_argument("--list", action="store_true", help="print the table of exercises (the default)")
     ex.add_argument("--student", metavar="OUTDIR",
-                    help="write student versions of every notebook with solutions (### BEGIN/END SOLUTION "
-                         "becomes raise NotImplementedError), keeping the folder structure; refuses to "
-                         "replace existing files unless --force")
+                    help="write student versions of every notebook with solutions, as nbgrader "
+                         "generate_assignment makes them (### BEGIN/END SOLUTION becomes '# YOUR CODE HERE' and "
+                         "raise NotImplementedError(), hidden tests are removed), keeping the folder structure; "
+                         "refuses to replace existing files unless --force")
     ex.add_argument("--force", action="store_true", help="with --student: replace files that already exist")
     ex.add_argument("--source", metavar="DIR", help="where the notebooks are (default: the repository's notebooks/)")
     ex.add_argument("--markdown", action="store_true", help="print the table as Markdown")
@@ -59,6 +60,10 @@ def _exercises_parser(sub):
     ex.add_argument("--build-notebooks", nargs="?", const="", metavar="DIR",
                     help="(re)write the instructor notebooks NN_<chapter>.ipynb from the registry "
                          "(default DIR: notebooks/exercises)")
+    ex.add_argument("--nbgrader", action="store_true",
+                    help="stamp nbgrader's cell metadata and autograded test cells (one per check, points from "
+                         "the registry) onto every notebook with solutions under notebooks/ (or --source DIR), "
+                         "in place; idempotent. After --build-notebooks when both are given")
 
 
 def _grade_parser(sub):

@@ -311,7 +311,7 @@ def test_student_versions_never_overwrite_silently(tmp_path, capsys):
     out = tmp_path / "mine"
     assert main(["exercises", "--student", str(out)]) == 0
     work = out / "exercises" / "05_softmax_loss.ipynb"
-    work.write_text(work.read_text().replace("raise NotImplementedError", "return 42", 1))   # a student's work
+    work.write_text(work.read_text().replace("raise NotImplementedError()", "return 42", 1))   # a student's work
     before = work.read_text()
     assert main(["exercises", "--student", str(out)]) == 1
     err = capsys.readouterr().err
@@ -319,3 +319,29 @@ def test_student_versions_never_overwrite_silently(tmp_path, capsys):
     assert work.read_text() == before
     assert main(["exercises", "--student", str(out), "--force"]) == 0
     assert work.read_text() != before
+
+
+def test_assert_check_raises_on_failure_returns_none_and_refuses_bad_names(capsys):
+    ex = grading.get("softmax_loss_backward")
+    first = ex.checks[0].description
+    assert grading.assert_check(ex.name, ex.reference, first) is None       # a value would be partial credit
+    assert capsys.readouterr() == ("", "")                                  # a pass prints nothing
+    with pytest.raises(AssertionError, match=r"(?s)0 of 1 checks passed .*hint: the result equals prob"):
+        grading.assert_check(ex.name, lambda prob, label, ignore_label=None: prob / prob.shape[0], first)
+    def todo(prob, label, ignore_label=None):
+        raise NotImplementedError()
+
+    with pytest.raises(AssertionError, match="not implemented yet"):
+        grading.assert_check(ex.name, todo, first)
+    with pytest.raises(AssertionError, match="(?s)MISSING .* no function named"):
+        grading.assert_check(ex.name, None, first)
+    with pytest.raises(ValueError, match="has no check 'nope'; its checks"):
+        grading.assert_check(ex.name, ex.reference, "nope")
+    with pytest.raises(ValueError, match="names no check"):
+        grading.assert_check(ex.name, ex.reference)
+    with pytest.raises(TypeError, match="sequence of check descriptions"):
+        grading.run_exercise(ex.name, ex.reference, checks=first)
+    with pytest.raises(ValueError, match="timeout"):
+        grading.assert_check(ex.name, ex.reference, first, timeout=0)
+    with pytest.raises(KeyError, match="no exercise named"):
+        grading.assert_check("nope", ex.reference, first)

@@ -27,28 +27,36 @@ EXERCISE_NOTEBOOKS = sorted((ROOT / "notebooks" / "exercises").glob("*.ipynb"))
 
 
 def _execute(path):
-    """Run a notebook headless; return (stdout text, stderr text) of all its cells."""
+    """Run a notebook headless (past errors); return (stdout, stderr and errors outside test cells, test cell errors).
+
+    The autograded test cells (nbgrader's ``grade: true``) raise when their check
+    fails, as nbgrader expects; their errors are returned apart, as
+    ``[(grade_id, ename)]``.
+    """
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
     nb = nbformat.read(path, as_version=4)
     env_backend = os.environ.get("MPLBACKEND")
     os.environ["MPLBACKEND"] = "Agg"
     try:
-        nbclient.NotebookClient(nb, timeout=120, kernel_name="python3",
+        nbclient.NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True,
                                 resources={"metadata": {"path": str(path.parent)}}).execute()
     finally:
         if env_backend is None:
             os.environ.pop("MPLBACKEND", None)
         else:
             os.environ["MPLBACKEND"] = env_backend
-    out, err = [], []
+    out, err, failed = [], [], []
     for cell in nb.cells:
+        test = cell.get("metadata", {}).get("nbgrader", {})
         for o in cell.get("outputs", []):
             if o.get("output_type") == "stream":
                 (err if o["name"] == "stderr" else out).append(o["text"])
+            elif o.get("output_type") == "error" and test.get("grade"):
+                failed.append((test["grade_id"], o["ename"]))
             elif o.get("output_type") == "error":
                 err.append(f"{o['ename']}: {o['evalue']}")
-    return "".join(out), "".join(err)
+    return "".join(out), "".join(err), failed
 
 
 def test_every_chapter_with_exercises_has_an_up_to_date_instructor_notebook():
@@ -73,7 +81,8 @@ def test_student_versions_have_no_solutions(student_dir):
     assert {p.relative_to(student_dir) for p in written} >= {Path("exercises") / p.name for p in EXERCISE_NOTEBOOKS}
     for path in written:
         text = path.read_text()
-        assert "### BEGIN SOLUTION" not in text and "raise NotImplementedError" in text
+        assert "### BEGIN SOLUTION" not in text and "### BEGIN HIDDEN TESTS" not in text
+        assert "# YOUR CODE HERE" in text and "raise NotImplementedError()" in text
         nb = json.loads(text)
         assert all(c.get("outputs", []) == [] for c in nb["cells"] if c["cell_type"] == "code")
 
@@ -81,36 +90,42 @@ def test_student_versions_have_no_solutions(student_dir):
 @pytest.mark.notebook
 @pytest.mark.parametrize("path", EXERCISE_NOTEBOOKS, ids=lambda p: p.name)
 def test_instructor_notebook_runs_with_every_check_passed_and_grades_full(path):
-    out, err = _execute(path)
-    assert err == ""                                       # nbgrader counts stderr as a failure
+    out, err, failed = _execute(path)
+    assert err == "" and failed == []                      # nbgrader counts stderr as a failure
     n = sum(c["cell_type"] == "markdown" and "".join(c["source"]).startswith("## Exercise")
             for c in json.loads(path.read_text())["cells"])
     assert n >= 2
     assert len(re.findall(r"all public checks passed; \d+ hidden checks? run at grading", out)) == n, out
     sub = grader.grade_submission(path, timeout=30)
     assert sub.score == sub.max_score > 0, [c.message for e in sub.exercises for c in e.checks if not c.passed]
+    assert sub.problems == []               # the sandbox's stand-in has assert_check (the test cells) too
 
 
 @pytest.mark.notebook
 @pytest.mark.parametrize("name", [p.name for p in EXERCISE_NOTEBOOKS])
 def test_student_notebook_runs_without_crashing_and_grades_zero(student_dir, name):
     path = student_dir / "exercises" / name
-    out, err = _execute(path)
+    out, err, failed = _execute(path)
     assert err == ""
     assert "all public checks passed" not in out and "not implemented yet" in out
+    # every public check's test cell raises AssertionError (0 points in nbgrader); the hidden ones are empty
+    public = [f"{ex.name}-check{k}" for ex in grading.registry() for k, c in enumerate(ex.checks, 1)
+              if not c.hidden and notebooks.notebook_name(ex.chapter) == name]
+    assert failed == [(gid, "AssertionError") for gid in public]
     sub = grader.grade_submission(path, timeout=30)
-    assert sub.score == 0 and sub.max_score > 0
+    assert sub.score == 0 and sub.max_score > 0 and sub.problems == []
     assert {c.status for e in sub.exercises for c in e.checks} == {"not_implemented"}
 
 
 def test_student_source_replaces_marked_lines_and_rejects_bad_markers():
-    src = "def f(x):\n    y = 1\n    ### BEGIN SOLUTION\n    return x + y\n    ### END SOLUTION\n"
-    assert notebooks.student_source(src) == "def f(x):\n    y = 1\n    raise NotImplementedError"
+    src = "def f(x):\n    y = 1\n    ### BEGIN SOLUTION\n    return x + y\n    ### END SOLUTION"
+    stub = "    # YOUR CODE HERE\n    raise NotImplementedError()"
+    assert notebooks.student_source(src) == f"def f(x):\n    y = 1\n{stub}"
     with pytest.raises(ValueError, match="line 2: ### BEGIN SOLUTION is never closed"):
         notebooks.student_source("x = 1\n### BEGIN SOLUTION\nx = 2\n", "nb.ipynb, cell 3")
     with pytest.raises(ValueError, match="line 1: ### END SOLUTION without"):
         notebooks.student_source("### END SOLUTION\n")
-    with pytest.raises(ValueError, match="inside the solution opened on line 1"):
+    with pytest.raises(ValueError, match="inside the region opened on line 1"):
         notebooks.student_source("### BEGIN SOLUTION\n### BEGIN SOLUTION\n### END SOLUTION\n")
 
 

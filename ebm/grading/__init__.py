@@ -33,14 +33,14 @@ from __future__ import annotations
 
 from ebm.grading._exercise import (CHAPTER_ORDER, Attempt, Check, Exercise, Hint, chapters, exercise,
                                    get, registry)
-from ebm.grading._feedback import check, format_result, verify
+from ebm.grading._feedback import assert_check, check, format_result, verify
 from ebm.grading._harness import STATUSES, CheckResult, ExerciseResult, run_exercise
 from ebm.grading.compare import (Mismatch, expect_close, expect_gradient, expect_true, expect_tuple, fail,
                                  is_close)
 
 __all__ = [
-    # students
-    "check",
+    # students, and nbgrader's test cells
+    "check", "assert_check",
     # the registry
     "exercise", "registry", "get", "chapters", "Exercise", "Check", "Hint", "Attempt", "CHAPTER_ORDER",
     # writing checks

@@ -11,10 +11,13 @@ import warnings
 from ebm.grading._exercise import get
 from ebm.grading._harness import run_exercise
 
-__all__ = ["check", "format_result", "verify"]
+__all__ = ["check", "assert_check", "format_result", "verify"]
 
 #: Seconds :func:`check` gives a function's checks by default.
 CHECK_TIMEOUT = 5.0
+
+#: Seconds :func:`assert_check` gives its checks by default: ``python -m ebm grade``'s default ``--timeout``.
+ASSERT_TIMEOUT = 10.0
 
 _MARK = {"passed": "PASS", "failed": "FAIL", "error": "ERROR", "not_implemented": "TODO",
          "missing": "MISSING", "timeout": "TIMEOUT", "exited": "EXIT", "crashed": "CRASH",
@@ -96,9 +99,7 @@ def check(name, fn, *, flag_ebm=True, file=None, timeout=CHECK_TIMEOUT):
     None
         Use :func:`ebm.grading.run_exercise` for the result as an object.
     """
-    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
-                                or not timeout > 0):
-        raise ValueError(f"timeout must be a positive number of seconds or None, got {timeout!r}")
+    _timeout_ok(timeout)
     stray = io.StringIO()                 # anything written to stderr on the way (an import's warning)
     with contextlib.redirect_stderr(stray), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -109,6 +110,67 @@ def check(name, fn, *, flag_ebm=True, file=None, timeout=CHECK_TIMEOUT):
     if notes:
         table += "\n(other messages: " + "; ".join(dict.fromkeys(notes))[:500] + ")"
     print(table, file=file or sys.stdout)
+    return None
+
+
+def _timeout_ok(timeout):
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
+                                or not timeout > 0):
+        raise ValueError(f"timeout must be a positive number of seconds or None, got {timeout!r}")
+
+
+def assert_check(name, fn, *checks, flag_ebm=True, timeout=ASSERT_TIMEOUT):
+    """Run the named checks of exercise ``name`` on ``fn``; raise ``AssertionError`` if one fails.
+
+    This is what the autograded test cells of an nbgrader notebook call (one
+    cell per check, :mod:`ebm.grading.nbgrader`): nbgrader gives a test cell its
+    points when it runs without an error, and 0 when it raises.  The checks run
+    in this process, on ``fn`` as it is (nbgrader's own model: the student's
+    kernel runs the tests), with the same wrapper as :func:`check` (copies of
+    the arguments, a modified argument fails, a call of ebm's own
+    implementation is flagged, a timer).  A check that passes prints nothing.
+
+    Nothing is written to stderr (nbgrader gives 0 points to a test cell that
+    writes there): the student's printed output and warnings are captured and,
+    on a failure, shown in the message.
+
+    Parameters
+    ----------
+    name : str
+        The exercise (``python -m ebm exercises --list`` lists them).
+    fn : callable
+        The student's function (anything else fails every check as ``missing``).
+    *checks : str
+        The descriptions of the checks to run, public or hidden (at least one).
+    flag_ebm : bool, default True
+        Fail a function that merely calls ebm's own implementation.
+    timeout : float or None, default 10
+        Seconds for these checks together (``python -m ebm grade`` gives an
+        exercise's checks 10 s together by default); ``None`` for no limit.
+
+    Returns
+    -------
+    None
+        (A test cell's value would count as partial credit for nbgrader.)
+
+    Raises
+    ------
+    AssertionError
+        When a check does not pass; the message is the table :func:`check`
+        prints: expected against got, the tolerance, the hint.
+    KeyError
+        For an unknown exercise.
+    ValueError
+        For an unknown check, no check at all, or a bad ``timeout``.
+    """
+    _timeout_ok(timeout)
+    stray = io.StringIO()
+    with contextlib.redirect_stderr(stray), warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        ex = get(name)
+        result = run_exercise(ex, fn, checks=checks, flag_ebm=flag_ebm, timeout=timeout)
+    if not all(c.passed for c in result.checks):
+        raise AssertionError(format_result(result)) from None
     return None
 
 

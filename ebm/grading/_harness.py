@@ -34,8 +34,8 @@ from ebm.grading._capture import BoundedText, ExerciseTimeout, alarm, captured
 from ebm.grading._exercise import Attempt, get
 from ebm.grading.compare import Mismatch
 
-__all__ = ["CheckResult", "ExerciseResult", "run_exercise", "run_checks", "StudentFunction", "RemoteFunction",
-           "ExerciseTimeout", "WorkerLost", "STATUSES"]
+__all__ = ["CheckResult", "ExerciseResult", "run_exercise", "run_checks", "select_checks", "StudentFunction",
+           "RemoteFunction", "ExerciseTimeout", "WorkerLost", "STATUSES"]
 
 #: Every status a check can end in.
 STATUSES = ("passed", "failed", "error", "not_implemented", "missing", "timeout", "exited",
@@ -452,7 +452,7 @@ def run_checks(ex, checks, student, *, timeout=None):
     return results, lost
 
 
-def run_exercise(name, fn, *, include_hidden=True, flag_ebm=True, timeout=None):
+def run_exercise(name, fn, *, include_hidden=True, flag_ebm=True, timeout=None, checks=None):
     """Run the checks of exercise ``name`` on ``fn`` in this process; return an :class:`ExerciseResult`.
 
     Parameters
@@ -462,6 +462,10 @@ def run_exercise(name, fn, *, include_hidden=True, flag_ebm=True, timeout=None):
         The student's function; ``None`` (not defined) fails every check as ``missing``.
     include_hidden : bool, default True
         Also run the hidden checks (the grader does; :func:`ebm.grading.check` does not).
+    checks : sequence of str, optional
+        Run only the checks with these descriptions (public or hidden, in the
+        exercise's order; ``include_hidden`` is then ignored).  An unknown
+        description is a ``ValueError`` that lists the exercise's checks.
     flag_ebm : bool, default True
         A function that calls ebm's own implementation of the exercise gets 0 points
         on that check, status ``flagged``.
@@ -472,13 +476,39 @@ def run_exercise(name, fn, *, include_hidden=True, flag_ebm=True, timeout=None):
         (the grader's sandbox kills it).
     """
     ex = get(name)
-    checks = ex.checks if include_hidden else ex.public_checks
+    if checks is not None:
+        checks = select_checks(ex, checks)
+    else:
+        checks = ex.checks if include_hidden else ex.public_checks
     if fn is None or not callable(fn):
         return ExerciseResult(ex.name, ex.chapter, _missing(ex, checks, fn))
     student = StudentFunction(fn, ex, flag_ebm=flag_ebm)
     with alarm(timeout):
         results, _ = run_checks(ex, checks, student, timeout=timeout)
     return ExerciseResult(ex.name, ex.chapter, results)
+
+
+def select_checks(ex, descriptions):
+    """The checks of exercise ``ex`` with these descriptions, in the exercise's order.
+
+    Raises
+    ------
+    TypeError
+        When ``descriptions`` is a single string or holds something else than strings.
+    ValueError
+        When it is empty or names a check that ``ex`` does not have (the message
+        lists the exercise's checks).
+    """
+    if isinstance(descriptions, str) or not all(isinstance(d, str) for d in descriptions):
+        raise TypeError(f"checks must be a sequence of check descriptions (strings), got {descriptions!r}")
+    wanted = list(descriptions)
+    if not wanted:
+        raise ValueError(f"checks names no check of {ex.name!r}")
+    known = [c.description for c in ex.checks]
+    unknown = [d for d in wanted if d not in known]
+    if unknown:
+        raise ValueError(f"exercise {ex.name!r} has no check {unknown[0]!r}; its checks: {known}")
+    return [c for c in ex.checks if c.description in wanted]
 
 
 def _run_one(ex, check, student):

@@ -65,6 +65,19 @@ def exercises_command(args):
         for path in notebooks.write_instructor_notebooks(outdir):
             print(f"wrote {path}")
         did = True
+    if args.nbgrader:
+        from ebm.grading.nbgrader import stamp_notebooks
+
+        source = Path(args.source) if args.source else notebooks.repo_notebooks()
+        try:
+            changed = stamp_notebooks(source)
+        except (ValueError, OSError) as exc:
+            _err(str(exc))
+            return 1
+        for path in changed:
+            print(f"stamped {path}")
+        print(f"nbgrader metadata and test cells up to date in {source} ({len(changed)} notebook(s) changed)")
+        did = True
     if args.student:
         source = Path(args.source) if args.source else notebooks.repo_notebooks()
         if not source.is_dir():
@@ -81,7 +94,7 @@ def exercises_command(args):
         for path in written:
             print(f"wrote {path}")
         print(f"{len(written)} student notebook(s) in {args.student}: each solution is now "
-              "'raise NotImplementedError'")
+              "'raise NotImplementedError()', the hidden tests are removed")
         did = True
     if args.update_docs:
         from ebm.grading.notebooks import repo_notebooks

@@ -7,13 +7,18 @@ An instructor notebook marks each solution with nbgrader's markers::
         ...
         ### END SOLUTION
 
-and :func:`student_source` turns the marked lines into ``raise NotImplementedError``
-at the marker's indentation.  Notebooks are read and written as plain JSON
-(nbformat 4), so no Jupyter package is needed.
+and :func:`student_source` does to a cell what ``nbgrader generate_assignment``
+does: the marked lines become nbgrader's stub (``# YOUR CODE HERE`` and ``raise
+NotImplementedError()``) at the marker's indentation, and the lines between
+``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN TESTS`` are removed.  Notebooks
+are read and written as plain JSON (nbformat 4), so no Jupyter package is needed.
+The instructor notebooks carry nbgrader's cell metadata and test cells
+(:mod:`ebm.grading.nbgrader`).
 
 >>> print(student_source("def f(x):\\n    ### BEGIN SOLUTION\\n    return 2 * x\\n    ### END SOLUTION"))
 def f(x):
-    raise NotImplementedError
+    # YOUR CODE HERE
+    raise NotImplementedError()
 """
 
 from __future__ import annotations
@@ -27,12 +32,19 @@ from ebm.grading._exercise import CHAPTER_ORDER, registry
 
 __all__ = ["student_source", "student_notebook", "instructor_notebook", "write_instructor_notebooks",
            "write_student_versions", "has_solutions", "notebook_code", "repo_notebooks", "TITLES",
-           "WouldOverwrite"]
+           "WouldOverwrite", "check_markers", "STUB"]
 
 BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"
-_BEGIN_RE = re.compile(r"^(\s*)### BEGIN SOLUTION\s*$")
-_END_RE = re.compile(r"^\s*### END SOLUTION\s*$")
+BEGIN_HIDDEN = "### BEGIN HIDDEN TESTS"
+END_HIDDEN = "### END HIDDEN TESTS"
+_MARKER = re.compile(r"^(\s*)### (BEGIN|END) (SOLUTION|HIDDEN TESTS)\s*$")
+#: Phrases nbgrader acts on wherever they appear in a line (a comment, a markdown cell...).
+_NBGRADER_PHRASES = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS",
+                     "BEGIN MARK SCHEME", "END MARK SCHEME", "AUTOTEST")
+
+#: What replaces a solution: nbgrader's default code stub for Python (``ClearSolutions.code_stub``).
+STUB = ("# YOUR CODE HERE", "raise NotImplementedError()")
 
 #: Chapter titles for the notebooks' headings (a chapter not listed uses its key).
 TITLES = {
@@ -44,30 +56,60 @@ TITLES = {
 }
 
 
-def student_source(source, where="source"):
-    """``source`` with every marked solution replaced by ``raise NotImplementedError``.
+def check_markers(source, where="source"):
+    """Refuse a line that mentions one of nbgrader's phrases without being exactly a marker line.
+
+    nbgrader acts on ``BEGIN SOLUTION`` (and its other phrases) *anywhere* in a
+    line, ebm only on a line that is nothing but the marker; refusing the rest
+    keeps the student versions of the two tools equal.
 
     Raises
     ------
     ValueError
-        For an unbalanced or nested marker, naming ``where`` and the line.
+        Naming ``where`` and the line.
     """
-    out, inside = [], None
-    for n, line in enumerate(source.splitlines(), 1):
-        begin = _BEGIN_RE.match(line)
-        if begin:
-            if inside is not None:
-                raise ValueError(f"{where}, line {n}: {BEGIN} inside the solution opened on line {inside}")
-            inside = n
-            out.append(f"{begin.group(1)}raise NotImplementedError")
-        elif _END_RE.match(line):
+    for n, line in enumerate(source.split("\n"), 1):
+        if any(p in line for p in _NBGRADER_PHRASES) and not _MARKER.match(line):
+            raise ValueError(f"{where}, line {n}: {line.strip()!r} mentions one of nbgrader's markers without "
+                             "being a marker line (nbgrader would act on it); reword it")
+
+
+def student_source(source, where="source"):
+    """``source`` as a student gets it, exactly as ``nbgrader generate_assignment`` makes it.
+
+    Each marked solution becomes :data:`STUB` at the marker's indentation; the
+    lines from ``### BEGIN HIDDEN TESTS`` to ``### END HIDDEN TESTS`` are removed;
+    every other line (a trailing newline included) is kept.
+
+    Raises
+    ------
+    ValueError
+        For an unbalanced or nested marker, or a line that mentions a marker
+        without being one, naming ``where`` and the line.
+    """
+    check_markers(source, where)
+    out, inside = [], None                       # inside: (kind, line number) of the open region
+    for n, line in enumerate(source.split("\n"), 1):
+        marker = _MARKER.match(line)
+        if marker is None:
             if inside is None:
-                raise ValueError(f"{where}, line {n}: {END} without a {BEGIN}")
+                out.append(line)
+            continue
+        indent, edge, kind = marker.groups()
+        name = f"### {edge} {kind}"
+        if edge == "BEGIN":
+            if inside is not None:
+                raise ValueError(f"{where}, line {n}: {name} inside the region opened on line {inside[1]} "
+                                 f"(### BEGIN {inside[0]})")
+            inside = (kind, n)
+            if kind == "SOLUTION":
+                out += [indent + stub for stub in STUB]
+        elif inside is None or inside[0] != kind:
+            raise ValueError(f"{where}, line {n}: {name} without a ### BEGIN {kind}")
+        else:
             inside = None
-        elif inside is None:
-            out.append(line)
     if inside is not None:
-        raise ValueError(f"{where}, line {inside}: {BEGIN} is never closed by {END}")
+        raise ValueError(f"{where}, line {inside[1]}: ### BEGIN {inside[0]} is never closed by ### END {inside[0]}")
     return "\n".join(out)
 
 
@@ -89,11 +131,21 @@ def _clear(cell):
 
 
 def student_notebook(nb, where="notebook"):
-    """A copy of the notebook dict with solutions replaced and outputs cleared."""
+    """A copy of the notebook dict as a student gets it: solutions and hidden tests out, outputs cleared.
+
+    Code cells go through :func:`student_source` (a cell it does not change keeps
+    its source as stored); a markdown cell that mentions one of nbgrader's
+    markers is refused, as nbgrader would act on it.
+    """
     nb = json.loads(json.dumps(nb))
     for k, cell in enumerate(nb.get("cells", [])):
+        text = _source(cell)
         if cell.get("cell_type") == "code":
-            cell["source"] = student_source(_source(cell), f"{where}, cell {k}")
+            new = student_source(text, f"{where}, cell {k}")
+            if new != text:
+                cell["source"] = new.splitlines(keepends=True) if isinstance(cell.get("source"), list) else new
+        else:
+            check_markers(text, f"{where}, cell {k}")
         _clear(cell)
     return nb
 
@@ -124,7 +176,12 @@ def _points(x):
 
 
 def instructor_notebook(chapter):
-    """The instructor notebook of ``chapter`` (a dict), built from the registry."""
+    """The instructor notebook of ``chapter`` (a dict), built from the registry.
+
+    A statement, a solution cell (the reference's source, with its markers) and a
+    check cell per exercise, then the exercise's autograded test cells, one per
+    check, with nbgrader's metadata (:func:`ebm.grading.nbgrader.stamp`).
+    """
     exercises = registry(chapter)
     number = CHAPTER_ORDER.get(chapter, 0) // 10
     title = TITLES.get(chapter, chapter)
@@ -135,10 +192,12 @@ def instructor_notebook(chapter):
             "Write each function between the markers, then run the check cell under it: "
             "`ebm.grading.check` runs the public checks and prints what passed, what was expected "
             "and what you returned, with a hint when the mistake is a known one. Hidden checks run "
-            "when you hand in.\n\n"
+            "when you hand in. The cells starting with `# autograded:` are the grader's tests "
+            "(nbgrader's, one per check): each raises `AssertionError` with the same explanation "
+            "while its check fails.\n\n"
             f"Hand in this notebook (or a `.py` file defining {names}); the instructor grades it "
-            "with `python -m ebm grade`. Use NumPy only: a function that calls ebm's own "
-            "implementation of the exercise is flagged.")),
+            "with `python -m ebm grade` or nbgrader (the same points). Use NumPy only: a function "
+            "that calls ebm's own implementation of the exercise is flagged.")),
         _cell("code", "import numpy as np\n\nimport ebm.grading"),
     ]
     for k, ex in enumerate(exercises, 1):
@@ -150,7 +209,9 @@ def instructor_notebook(chapter):
             f"{len(ex.hidden_checks)} hidden checks.*")))
         cells.append(_cell("code", inspect.getsource(ex.reference).rstrip("\n")))
         cells.append(_cell("code", f'ebm.grading.check("{ex.name}", {ex.name})'))
-    return _notebook(cells)
+    from ebm.grading.nbgrader import stamp
+
+    return stamp(_notebook(cells), notebook_name(chapter))
 
 
 def notebook_name(chapter):
