@@ -85,6 +85,9 @@ def _grade_parser(sub):
     gr.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
                     help="wall-clock seconds of calls per exercise, and per top-level statement while loading "
                          "(default 10)")
+    gr.add_argument("--load-timeout", type=float, metavar="SECONDS",
+                    help="wall-clock seconds for loading a whole submission (default: 30, or 3 x --timeout); a "
+                         "lecture handed in whole runs its demonstrations while loading: give it a few minutes")
     gr.add_argument("--memory-mb", type=int, default=1024, metavar="MB",
                     help="address-space cap per submission process, 0 for none (default 1024)")
     gr.add_argument("--chapter", action="append", metavar="KEY", help="grade this chapter's exercises (repeatable)")

@@ -300,3 +300,21 @@ def test_ebm_can_be_allowed_but_never_the_grading_package_nor_the_exercise_itsel
             '''))
         sub = grader.grade_submission(f, exercises=["softmax_backward"], timeout=10, allow_ebm=True)
         assert sub.score == 0 and sub.exercises[0].checks[0].status == "flagged", reach
+
+
+def test_an_exercise_that_allows_ebm_may_call_the_cores_kernels(tmp_path):
+    """nll_beta_grad (lecture 05) allows ebm: a solution built on the core's Numba softmax earns full marks,
+    the kernels coming from the grader's own JIT cache (copied into the sandbox)."""
+    import numpy as np
+
+    import ebm
+
+    ebm.softmax_forward(np.zeros(6), axis=0)                  # the grading machine has run this kernel
+    f = tmp_path / "core.py"
+    f.write_text("import numpy as np\nimport ebm\n\n"
+                 "def nll_beta_grad(x, k, beta):\n"
+                 "    p = ebm.softmax_forward(beta * np.asarray(x, dtype=float), axis=0)\n"
+                 "    p[k] -= 1\n"
+                 "    return beta * p\n")
+    sub = grader.grade_submission(f, exercises=["nll_beta_grad"], timeout=20)
+    assert sub.score == sub.max_score == 3, [c.message for e in sub.exercises for c in e.checks]

@@ -23,6 +23,7 @@ import numpy as np
 import pytest
 
 from ebm.grading import _launcher, _nbcode, _wire
+from ebm.grading._sandbox import claim_uid
 
 MARKER = "EBM-LAUNCHER-TEST-91c2"
 
@@ -245,7 +246,8 @@ def test_the_launcher_leaves_no_process_alive(mode, tmp_path):
     root = os.geteuid() == 0
     if mode != "subreaper" and not root:
         pytest.skip("the user switch and the namespaces need root (the subreaper case runs without)")
-    proc, ready = _launch(mode == "namespaces", 64400 + 60 if mode != "subreaper" else None, tmp_path)
+    uid, lock = claim_uid() if mode != "subreaper" else (None, None)
+    proc, ready = _launch(mode == "namespaces", uid, tmp_path)
     started = json.loads(proc.stdout.readline())
     assert started["event"] == "started", started
     if mode == "namespaces" and not started["isolation"]["namespaces"]:
@@ -262,6 +264,8 @@ def test_the_launcher_leaves_no_process_alive(mode, tmp_path):
     stopped = events[-1]
     assert stopped["event"] == "stopped" and stopped["survivors"] == 0, events
     assert _marked() == []
+    if lock is not None:
+        os.close(lock)
 
 
 def test_the_launcher_dies_with_the_grader(tmp_path):
@@ -315,3 +319,28 @@ def test_limits_are_hard(tmp_path):
     limits = json.loads(log_path.read_text())
     assert limits == {"RLIMIT_AS": [2**30] * 2, "RLIMIT_CPU": [30] * 2, "RLIMIT_FSIZE": [2**20] * 2,
                       "RLIMIT_NOFILE": [64] * 2, "RLIMIT_CORE": [0, 0]}
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="user ids are claimed only as root")
+def test_two_graders_never_share_a_sandbox_user():
+    """A claimed id stays taken until released, also for a second grader (another process); and an id
+    that some process runs as is never claimed."""
+    first, lock = claim_uid()
+    code = ("import json; from ebm.grading._sandbox import claim_uid; uid, fd = claim_uid(); print(uid)")
+    other = int(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                               timeout=60).stdout)
+    assert other != first
+    os.close(lock)
+    again, lock = claim_uid()
+    assert again == first                                     # released: the same id is free again
+    sleeper = subprocess.Popen(["setpriv", f"--reuid={first + 1}", f"--regid={first + 1}", "--clear-groups",
+                                "sleep", "30"])
+    try:
+        time.sleep(0.2)
+        second, lock2 = claim_uid()
+        assert second not in (first, first + 1)              # held by us, and in use by a process
+        os.close(lock2)
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+        os.close(lock)

@@ -16,10 +16,14 @@ audit hook (:pep:`578`; once added, it cannot be removed) that refuses:
 
 Every refusal is a ``PermissionError`` in the student's code, and is recorded as
 ``(kind, sentence)``.  The grader reports each one; an *attempt* (kind
-``"attempt"``: reaching ebm, the grader, classmates or other processes, starting
-processes, ``ctypes``) also costs the exercise whose function made it, while a
-plain refusal (kind ``"refused"``: writing outside the folder, the network) only
-fails that action.  The hook resolves paths with functions it captured when it
+``"attempt"``: opening or importing ebm, the grader, classmates' files or another
+process's, starting processes, ``ctypes``) also costs the exercise whose function
+made it, while a plain refusal (kind ``"refused"``: listing a protected folder,
+writing outside the folder, the network) only fails that action.  When ebm is
+allowed, ``ctypes`` is too (Numba needs it), and so are descriptors of the
+submission's own folders: the Python-level wall is then only as strong as
+``ctypes`` lets it be, and the operating system's walls (another user, the
+hidden folders) carry the protection.  The hook resolves paths with functions it captured when it
 was installed, so replacing ``os.path.realpath`` or ``os.lstat`` later changes
 nothing.
 
@@ -170,17 +174,17 @@ def install(*, protected, writable, allow_ebm=False, blocked_modules=(), allow_n
         record.append((kind, what))
         raise Refused(f"not allowed while grading: {what}")
 
-    def check_path(path, event, *, write=False, directory_ok=True):
+    def check_path(path, event, *, write=False, directory_ok=True, kind="attempt"):
         if type(path) is int_type or path is None:
             return
         if type(path) not in (str_type, bytes_type):
             refuse(f"{event} of a {type(path).__name__} path (use a str)", "refused")
         real = resolve(path)
         if real is None or (under(real, prot) and not under(real, wrt)) or other_process(real):
-            refuse(f"{event} {path!r}" + (f" (which is {real})" if real and real != path else ""))
+            refuse(f"{event} {path!r}" + (f" (which is {real})" if real and real != path else ""), kind)
         if write and not under(real, wrt):
             refuse(f"writing {path!r} outside the submission's folder", "refused")
-        if not directory_ok:
+        if not directory_ok and not (allow_native and under(real, wrt)):   # Numba's cache opens its folders
             try:
                 directory = is_dir(fstat_stat(real).st_mode)
             except OSError:
@@ -194,8 +198,8 @@ def install(*, protected, writable, allow_ebm=False, blocked_modules=(), allow_n
             write = (type(mode) is str_type and any(c in mode for c in "wax+")) or (
                 type(flags) is int_type and bool(flags & _WRITE_FLAGS))
             check_path(path, "opening", write=write, directory_ok=mode is not None)
-        elif event in ("os.listdir", "os.scandir"):
-            check_path(args[0] if args else None, "listing")
+        elif event in ("os.listdir", "os.scandir"):          # names only: refused, not an attempt
+            check_path(args[0] if args else None, "listing", kind="refused")
         elif event == "import":
             name = args[0]
             if module_refused(name):

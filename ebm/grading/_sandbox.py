@@ -13,9 +13,9 @@ this class decides it:
 
 - **where**: a fresh private folder holding a copy of the one submission, not on
   ``sys.path`` (``python -I``);
-- **who**: when the grader runs as root, an unprivileged user id of the slot
-  (``EBM_GRADER_UID``, default 64400, plus the slot number, so that two
-  submissions graded at once never share a user);
+- **who**: when the grader runs as root, an unprivileged user id that no other
+  sandbox holds (:func:`claim_uid`: from ``EBM_GRADER_UID``, default 64400, on;
+  two submissions graded at once, by one grader or two, never share a user);
 - **what it cannot see**: ebm's package (or, when ebm is allowed, its grading
   package and the modules that do the exercise), a source checkout's other
   folders, the class's submissions, the outputs;
@@ -32,6 +32,7 @@ never move.
 
 from __future__ import annotations
 
+import fcntl
 import inspect
 import json
 import os
@@ -39,6 +40,7 @@ import secrets
 import select
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -141,6 +143,38 @@ def _interpreter_paths():
     return sorted(paths)
 
 
+def _seed_numba_cache(cache):
+    """Copy the compiled kernels of ebm's in-tree Numba cache into ``cache``, laid out as Numba reads a
+    ``NUMBA_CACHE_DIR``: a sandbox that may use ebm then loads the kernels the grader's machine has already
+    compiled instead of compiling them (seconds each) under the exercise's time limit.  The grading
+    package's own caches are not copied."""
+    import ebm
+
+    try:
+        from numba.core.caching import _CacheLocator
+        subpath = _CacheLocator.get_suitable_cache_subpath
+    except (ImportError, AttributeError):
+        from ebm._numba_cache import guard_tripped
+
+        guard_tripped("numba's _CacheLocator.get_suitable_cache_subpath is missing: a sandbox that may use "
+                      "ebm compiles its kernels itself")
+        return 0
+    package = os.path.dirname(os.path.abspath(ebm.__file__))
+    copied = 0
+    for top, dirs, files in os.walk(package):
+        dirs[:] = [d for d in dirs if d != "grading"]
+        if os.path.basename(top) != "__pycache__":
+            continue
+        source_dir = os.path.dirname(top)
+        target = os.path.join(cache, subpath(os.path.join(source_dir, "x.py")))
+        for name in files:
+            if name.endswith((".nbi", ".nbc")):
+                os.makedirs(target, mode=0o700, exist_ok=True)
+                shutil.copyfile(os.path.join(top, name), os.path.join(target, name))
+                copied += 1
+    return copied
+
+
 def protected_paths(*, allow_ebm=False, blocked_modules=(), extra=()):
     """The real paths the worker may not read: ebm (or its grading part), a checkout's other folders, ``extra``."""
     import ebm
@@ -162,9 +196,64 @@ def protected_paths(*, allow_ebm=False, blocked_modules=(), extra=()):
     return sorted(set(out))
 
 
-def _uid_for(slot):
+#: How many user ids the sandboxes may use, from EBM_GRADER_UID (default 64400) on.
+UID_SPAN = 512
+
+
+def _uid_in_use(uid):
+    """Whether any process runs as ``uid`` (a real, effective or saved id)."""
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/status") as f:
+                for line in f:
+                    if line.startswith("Uid:"):
+                        if str(uid) in line.split()[1:4]:
+                            return True
+                        break
+        except OSError:
+            continue
+    return False
+
+
+def _lock_dir():
+    """A folder for the user-id claims that only root can write (``/run/ebm-grader``, else under the tmp dir)."""
+    for path in ("/run/ebm-grader", os.path.join(tempfile.gettempdir(), "ebm-grader-uids")):
+        try:
+            os.makedirs(path, mode=0o700, exist_ok=True)
+            st = os.lstat(path)
+        except OSError:
+            continue
+        if stat.S_ISDIR(st.st_mode) and st.st_uid == 0 and not st.st_mode & 0o077:
+            return path
+    raise RuntimeError("no private folder for the sandbox's user-id claims (/run/ebm-grader or the tmp dir)")
+
+
+def claim_uid(hint=0):
+    """An unprivileged user id no other sandbox (of this or another grader) uses, and the lock that holds it.
+
+    Each id from ``EBM_GRADER_UID`` on is claimed with an exclusive ``flock`` on a
+    file in a root-only folder, and taken only if no process runs as it: two
+    graders on one machine never share an id, so neither's clean-up (``kill(-1)``
+    as that user) can reach the other's processes.  The lock is released when
+    its descriptor closes (:meth:`Sandbox.stop`, or the grader's exit).
+    """
     base = int(os.environ.get("EBM_GRADER_UID", "64400"))
-    return base + slot
+    folder = _lock_dir()
+    for k in range(UID_SPAN):
+        uid = base + (hint + k) % UID_SPAN
+        fd = os.open(os.path.join(folder, f"{uid}.lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            continue
+        if _uid_in_use(uid):
+            os.close(fd)
+            continue
+        return uid, fd
+    raise RuntimeError(f"all {UID_SPAN} sandbox user ids from {base} are in use")
 
 
 # --------------------------------------------------------------------------- the sandbox
@@ -216,7 +305,10 @@ class Sandbox:
         self.allow_ebm = bool(allow_ebm)
         self.blocked_modules = list(blocked_modules)
         self.extra_protected = [str(p) for p in extra_protected]
-        self.uid = _uid_for(slot) if (isolation == "auto" and os.geteuid() == 0) else None
+        self.slot = slot
+        self.uid = None                                 # claimed in start() (root only): see claim_uid
+        self.uid_lock = None
+        self.drop_privileges = isolation == "auto" and os.geteuid() == 0
         self.namespaces = isolation == "auto" and os.geteuid() == 0
         self.parent = None if parent is None else os.path.realpath(parent)
         self.private = None
@@ -244,6 +336,14 @@ class Sandbox:
                 os.chown(p, self.uid, self.uid)
         self.box = os.path.realpath(box)
         self.log_path = os.path.join(self.private, "worker-output.txt")
+        if self.allow_ebm:
+            cache = os.path.join(box, "numba-cache")
+            os.mkdir(cache, 0o700)
+            _seed_numba_cache(cache)
+            if self.uid is not None:
+                for top, dirs, files in os.walk(cache):
+                    for name in [top] + [os.path.join(top, n) for n in files]:
+                        os.chown(name, self.uid, self.uid)
 
     def _worker_config(self):
         protected = protected_paths(allow_ebm=self.allow_ebm, blocked_modules=self.blocked_modules,
@@ -251,7 +351,7 @@ class Sandbox:
         return {"submission": self.name, "functions": self.functions, "statement_timeout": self.statement_timeout,
                 "load_budget": self.load_budget, "protected": protected, "writable": [self.box],
                 "allow_ebm": self.allow_ebm, "blocked_modules": self.blocked_modules,
-                "allow_native": self.allow_ebm, "preload": ["ebm"] if self.allow_ebm else []}
+                "allow_native": self.allow_ebm, "preload": ["ebm", "numba"] if self.allow_ebm else []}
 
     def _env(self):
         env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": self.box, "TMPDIR": os.path.join(self.box, "tmp"),
@@ -278,6 +378,8 @@ class Sandbox:
         """
         from ebm.grading import _capture, _guard, _launcher, _nbcode, _worker
 
+        if self.drop_privileges:
+            self.uid, self.uid_lock = claim_uid(self.slot)
         self._layout()
         config = self._worker_config()
         modules = {"_" + m.__name__.rsplit("._", 1)[1]: inspect.getsource(m)
@@ -517,6 +619,9 @@ class Sandbox:
         if self.private:
             self.log_tail = self._tail()
             shutil.rmtree(self.private, ignore_errors=True)
+        if self.uid_lock is not None and report.survivors == 0:   # every process of that user is dead:
+            os.close(self.uid_lock)                                # free the id (else keep it held)
+            self.uid_lock = None
         self.stop_report = report
         return report
 

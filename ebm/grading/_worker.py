@@ -281,8 +281,10 @@ def main(argv):
     import numpy  # noqa: F401  (before the guard: its import opens many files and maps memory)
 
     config = json.loads(argv[3])
-    if config.get("preload"):
-        for name in config["preload"]:
-            __import__(name)
+    if config.get("preload"):                         # ebm allowed: import it, and Numba (which starts
+        for name in config["preload"]:                # subprocesses' module), and stamp its JIT cache,
+            __import__(name)                          # before the guard refuses those
+        if "ebm" in config["preload"]:
+            sys.modules["ebm._numba_cache"].stamp_package()
     serve(config, int(argv[1]), int(argv[2]))
     return 0

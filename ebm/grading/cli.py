@@ -184,7 +184,11 @@ def grade_command(args):
             _err(f"could not write the bundle: {exc}")
             return 1
         return 0
-    options = dict(timeout=args.timeout, memory_mb=args.memory_mb or None, allow_ebm=args.allow_ebm, **assignment)
+    if args.load_timeout is not None and args.load_timeout <= 0:
+        _err("--load-timeout must be positive")
+        return 2
+    options = dict(timeout=args.timeout, load_timeout=args.load_timeout, memory_mb=args.memory_mb or None,
+                   allow_ebm=args.allow_ebm, **assignment)
     if args.upload:
         return _grade_upload(args, options)
     if not args.submission:

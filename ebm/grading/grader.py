@@ -238,8 +238,8 @@ _LOST_STATUS = {"timeout": "timeout", "exited": "crashed", "malformed": "malform
 
 
 def grade_submission(path=None, *, data=None, name=None, exercises=None, chapters=None, assignment=None,
-                     timeout=10.0, memory_mb=1024, allow_ebm=False, student=None, isolation="auto", slot=0,
-                     parent=None, extra_protected=(), max_restarts=MAX_RESTARTS):
+                     timeout=10.0, load_timeout=None, memory_mb=1024, allow_ebm=False, student=None,
+                     isolation="auto", slot=0, parent=None, extra_protected=(), max_restarts=MAX_RESTARTS):
     """Grade one ``.py`` or ``.ipynb`` submission in a sandbox.
 
     Parameters
@@ -251,6 +251,9 @@ def grade_submission(path=None, *, data=None, name=None, exercises=None, chapter
         exercise notebook's file name (``05_softmax_loss.ipynb``) names its chapter.
     timeout : float, default 10
         Wall-clock seconds of calls per exercise (and per top-level statement while loading).
+    load_timeout : float, optional
+        Wall-clock seconds for loading the whole submission (default ``max(30, 3 * timeout)``).
+        A lecture handed in whole runs its demonstrations while loading: allow a few minutes.
     memory_mb : int or None, default 1024
         Address-space cap of the worker (hard); ``None`` or 0 for none.
     allow_ebm : bool, default False
@@ -285,8 +288,11 @@ def grade_submission(path=None, *, data=None, name=None, exercises=None, chapter
     name = name or (Path(path).name if path is not None else "submission.py")
     if Path(name).suffix not in SUFFIXES:
         raise ValueError(f"{name} is not a .py or .ipynb file")
-    if not (isinstance(timeout, (int, float)) and not isinstance(timeout, bool) and timeout > 0):
-        raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    for label, value in (("timeout", timeout), ("load_timeout", load_timeout)):
+        if value is not None and not (isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0):
+            raise ValueError(f"{label} must be a positive number of seconds, got {value!r}")
+    if timeout is None:
+        raise ValueError("timeout must be a positive number of seconds, got None")
     if exercises or chapters or assignment is not None:
         names = resolve_assignment(exercises, chapters, assignment)
     else:
@@ -297,7 +303,8 @@ def grade_submission(path=None, *, data=None, name=None, exercises=None, chapter
     safe = re.sub(r"[^\w.-]+", "_", Path(name).stem, flags=re.ASCII)[:60] + Path(name).suffix
     try:
         return _grade(data, safe, names, student=student, path=str(path or name), timeout=float(timeout),
-                      memory_mb=memory_mb, allow_ebm=allow_ebm, isolation=isolation, slot=slot, parent=parent,
+                      load_budget=float(load_timeout or max(30.0, 3 * timeout)), memory_mb=memory_mb,
+                      allow_ebm=allow_ebm, isolation=isolation, slot=slot, parent=parent,
                       extra_protected=extra_protected, max_restarts=max_restarts)
     except GraderError:
         raise
@@ -306,10 +313,9 @@ def grade_submission(path=None, *, data=None, name=None, exercises=None, chapter
                           f"{traceback.format_exc()}") from exc
 
 
-def _grade(data, name, names, *, student, path, timeout, memory_mb, allow_ebm, isolation, slot, parent,
-           extra_protected, max_restarts):
+def _grade(data, name, names, *, student, path, timeout, load_budget, memory_mb, allow_ebm, isolation, slot,
+           parent, extra_protected, max_restarts):
     started = time.monotonic()
-    load_budget = max(30.0, 3 * timeout)
     deadline = started + load_budget + len(names) * (timeout + GRACE)
     results, problems, output = {}, [], ""
     state = {"restarts": 0, "cpu": 0.0, "survivors": 0, "isolation": {}, "loaded": False}
@@ -395,7 +401,7 @@ def _grade(data, name, names, *, student, path, timeout, memory_mb, allow_ebm, i
 
 
 def grade_directory(directory, out, *, exercises=None, chapters=None, assignment=None, timeout=10.0,
-                    memory_mb=1024, allow_ebm=False, jobs=None, progress=False, fmt="gradescope",
+                    load_timeout=None, memory_mb=1024, allow_ebm=False, jobs=None, progress=False, fmt="gradescope",
                     hidden_visibility="after_due_date", isolation="auto", max_restarts=MAX_RESTARTS):
     """Grade every submission in ``directory`` in parallel; write the files listed above.
 
@@ -449,7 +455,7 @@ def grade_directory(directory, out, *, exercises=None, chapters=None, assignment
                                        problems=[f"could not read the submission: {data}"])
             else:
                 sub = grade_submission(data=data, name=path.name, exercises=names, timeout=timeout,
-                                       memory_mb=memory_mb, allow_ebm=allow_ebm, student=student,
+                                       load_timeout=load_timeout, memory_mb=memory_mb, allow_ebm=allow_ebm, student=student,
                                        isolation=isolation, slot=slot, parent=staging, extra_protected=protect,
                                        max_restarts=max_restarts)
         except Exception as exc:                      # the grader failed: said so, still one file and row

@@ -239,6 +239,7 @@ MODERN = exercise(
     """,
     reference=modern_energy_grad,
     forbid=("ebm.hopfield:modern_update", "ebm.hopfield:modern_retrieval_loss"),
+    allow_ebm=True,                 # lecture 01's solution uses the core's softmax: allowed, not the update itself
 )
 
 

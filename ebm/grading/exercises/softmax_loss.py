@@ -503,6 +503,7 @@ NLL_BETA = exercise(
     $\mathrm{NLL}_\beta(x) = -\log \mathrm{Softmax}(\beta x)_k$ with respect to $x$ (shape (C,)).
     """,
     reference=nll_beta_grad,
+    allow_ebm=True,                 # lecture 05's solution builds on the core (softmax_loss_forward/backward)
 )
 
 
@@ -570,6 +571,7 @@ SMOOTHED = exercise(
     respect to `x` (shape (C,)).
     """,
     reference=smoothed_grad,
+    allow_ebm=True,                 # lecture 05's solution builds on the core (softmax_loss_forward/backward)
 )
 
 
