@@ -122,7 +122,8 @@ def hide_solutions(nb, where="notebook"):
     """Show the exercises of an executed notebook as a student gets them (in place).
 
     Every solution between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` becomes
-    ``raise NotImplementedError``, as ``python -m ebm exercises --student`` writes it, and
+    nbgrader's stub (``raise NotImplementedError()``), as ``python -m ebm exercises --student``
+    writes it, and
     the cells that run ``ebm.grading.check`` lose their outputs (they were computed with
     the solutions).  The other cells keep their outputs: the lecture ran with the solutions.
     Returns the number of cells changed.
@@ -135,7 +136,8 @@ def hide_solutions(nb, where="notebook"):
     2
     >>> print(nb.cells[0].source); nb.cells[1].outputs
     def f(x):
-        raise NotImplementedError
+        # YOUR CODE HERE
+        raise NotImplementedError()
     []
     """
     from ebm.grading.notebooks import BEGIN, student_source
