@@ -80,10 +80,9 @@ def test_gradescope_bundle(env, tmp_path):
                                capture_output=True, text=True, check=True).stdout.strip()
     assert installed.startswith(str(env["root"]))
     locked = lambda rel: (os.stat(os.path.join(installed, rel)).st_mode & 0o077) == 0
-    # chapter 05's lecture exercises allow ebm, so only the grading package and the modules that do an
-    # exercise are locked to root; the rest stays readable for the sandbox
-    assert locked("grading") and locked("softmax_loss.py") and locked("reference.py") and locked("layers.py")
-    assert not locked("_fastexp.py") and not locked(".")
+    # chapter 05's lecture exercises allow ebm, so only the grading package (the solutions) is locked to root
+    assert locked("grading") and locked("grading/exercises/softmax_loss.py")
+    assert not locked(".") and not locked("softmax_loss.py")
     for kind, expected in (("solution", MAX), ("wrong", None)):
         sub = root / "submission"
         if sub.exists():
@@ -144,3 +143,9 @@ def test_the_upload_command_always_leaves_a_results_file(tmp_path, capsys):
     assert main(["grade", "--upload", str(empty), "--chapter", CHAPTER, "--json", str(out)]) == 0
     data = json.loads(out.read_text())
     assert data["score"] == 0 and data["max_score"] == MAX and "no .py or .ipynb" in data["output"]
+
+
+def test_the_bundle_locks_all_of_ebm_unless_an_exercise_allows_it():
+    assert bundles._lock_paths([e.name for e in grading.registry("rbm")], False) == ["."]
+    assert bundles._lock_paths([e.name for e in grading.registry("rbm")], True) == ["grading"]
+    assert bundles._lock_paths(["nll_beta_grad"], False) == ["grading"]        # lecture 05's: allows ebm
