@@ -17,9 +17,16 @@ def _parser():
     tour.add_argument("chapters", nargs="*", help="chapter keys to run (default: all; see 'chapters')")
     tour.add_argument("--figures", default="figures", help="where to write the figures (default: figures)")
 
-    bench = sub.add_parser("bench", help="time the Numba core against the NumPy reference and PyTorch")
+    bench = sub.add_parser("bench", help="time the Numba core against the NumPy reference and PyTorch",
+                           description="The Hopfield sweep, then the core's table (see ebm.bench); absolute "
+                                       "times are noisy, the ratios measured side by side are what to read.")
     bench.add_argument("--repeat", type=int, default=7, help="timed runs per case; the median is reported")
     bench.add_argument("--quick", action="store_true", help="small shapes only, no Hopfield sweep (a smoke run)")
+    bench.add_argument("--float64", action="store_true", help="the table in float64 (cases that fix no dtype)")
+    bench.add_argument("--no-torch", action="store_true", help="leave PyTorch's columns empty")
+    bench.add_argument("--startup", action="store_true",
+                       help="only the first call in a fresh process, against a trivial cached @njit")
+    bench.add_argument("--runs", type=int, default=11, help="with --startup: interleaved process pairs")
 
     sub.add_parser("chapters", help="list the tour's chapters")
     _exercises_parser(sub)
@@ -124,15 +131,21 @@ def main(argv=None) -> int:
             return 2
         run_tour(args.chapters or None, figures=args.figures)
     elif args.command == "bench":
-        from ebm.bench import run_bench, run_hopfield_bench
+        import numpy as np
 
-        if args.repeat < 1:
-            print("error: --repeat must be at least 1", file=sys.stderr)
+        from ebm.bench import run_bench, run_hopfield_bench, run_startup_bench
+
+        if args.repeat < 1 or args.runs < 1:
+            print("error: --repeat and --runs must be at least 1", file=sys.stderr)
             return 2
+        if args.startup:
+            run_startup_bench(runs=args.runs)
+            return 0
         if not args.quick:                    # first: PyTorch's threads (if any) would slow it
             run_hopfield_bench(repeat=min(args.repeat, 3))
             print()
-        run_bench(repeat=args.repeat, quick=args.quick)
+        run_bench(repeat=args.repeat, quick=args.quick, dtype=np.float64 if args.float64 else np.float32,
+                  torch=not args.no_torch)
     elif args.command == "chapters":
         from ebm.chapters import registry
 

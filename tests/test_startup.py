@@ -2,7 +2,7 @@
 
 Each test runs ebm in fresh subprocesses (a cold Numba cache compiles the small
 serial kernels: a few seconds each).  No timing is asserted here; the startup cost
-is measured by ``benchmarks/bench_startup.py``.
+is measured by ``python -m ebm bench --startup``.
 
 Read-only is made real even for root (CI runs as root, and root ignores file
 modes): the child is started through ``setpriv`` with the capabilities that

@@ -1,9 +1,9 @@
 """A fresh process's first core call, against the first call of a trivial cached ``@njit``.
 
-Run from the repository root::
+Run::
 
-    python benchmarks/bench_startup.py            # 11 interleaved pairs of processes
-    python benchmarks/bench_startup.py --runs 21
+    python -m ebm bench --startup            # 11 interleaved pairs of processes
+    python -m ebm bench --startup --runs 21
 
 Both sides start a new Python, import NumPy and make one call with a warm on-disk
 cache: ebm does ``softmax_loss_forward`` + ``softmax_loss_backward`` on a (1, 3)
@@ -16,7 +16,8 @@ printed.  Python's bytecode cache is allowed (``PYTHONDONTWRITEBYTECODE`` is dro
 as on a user's machine.
 """
 
-import argparse
+from __future__ import annotations
+
 import os
 import statistics
 import subprocess
@@ -39,7 +40,10 @@ TRIVIAL = textwrap.dedent("""
 """)
 
 
-def main(runs=11):
+def run_startup_bench(runs=11, out=print):
+    """Medians of ``runs`` interleaved fresh processes (warm caches): ``(ebm seconds, trivial seconds)``."""
+    if runs < 1:
+        raise ValueError(f"runs must be at least 1, got {runs}")
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     with tempfile.TemporaryDirectory() as tmp:
         with open(os.path.join(tmp, "ebm_trivial_njit.py"), "w") as f:
@@ -52,14 +56,8 @@ def main(runs=11):
                 if k:                                     # the first pair warms the caches
                     times[name].append(float(done.stdout))
     core, trivial = statistics.median(times["ebm"]), statistics.median(times["trivial"])
-    print(f"first call in a fresh process (medians of {runs} interleaved runs, warm caches):")
-    print(f"  ebm softmax_loss_forward + backward: {core * 1e3:7.0f} ms")
-    print(f"  trivial cached @njit:                {trivial * 1e3:7.0f} ms")
-    print(f"  difference:                          {(core - trivial) * 1e3:+7.0f} ms (target <= +100 ms)")
+    out(f"first call in a fresh process (medians of {runs} interleaved runs, warm caches):")
+    out(f"  ebm softmax_loss_forward + backward: {core * 1e3:7.0f} ms")
+    out(f"  trivial cached @njit:                {trivial * 1e3:7.0f} ms")
+    out(f"  difference:                          {(core - trivial) * 1e3:+7.0f} ms (target <= +100 ms)")
     return core, trivial
-
-
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=11)
-    main(parser.parse_args().runs)

@@ -1,4 +1,4 @@
-"""``python -m ebm bench``: the Numba core against the NumPy reference and PyTorch, same run, same data.
+"""The core's table: the Numba kernels against the NumPy reference and PyTorch, same run, same data.
 
 Every row times one forward + backward pass -- of the softmax-with-loss, or of the
 softmax -- for the core (``ebm``), :mod:`ebm.reference` and, when PyTorch is
@@ -22,13 +22,11 @@ in one run, are what to read.
 from __future__ import annotations
 
 import os
-import platform
-import statistics
-import time
 
 import numpy as np
 
 from ebm import reference, softmax_loss
+from ebm.bench._timing import machine_description, time_interleaved
 
 #: (name, shape, axis, dtype or None for the run's dtype, ignore_label, fraction ignored)
 CASES = [
@@ -43,65 +41,6 @@ CASES = [
     ("A wide, float64", (4096, 1000), 1, np.float64, None, 0.0),
 ]
 QUICK = 3                     # the quick set: the first three cases
-MIN_RUN_SECONDS = 5e-3        # each timed run loops calls for at least this long
-TORCH_SETTLE_SECONDS = 5e-3   # idle time after PyTorch's calls, so its spinning threads sleep
-
-
-def machine_description():
-    """One line naming the CPU model, its core count and its widest SIMD registers."""
-    model, flags = platform.processor() or platform.machine(), set()
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                key, _, value = line.partition(":")
-                if key.strip() == "model name" and model in ("", platform.machine(), platform.processor()):
-                    model = value.strip()
-                elif key.strip() == "flags":
-                    flags = set(value.split())
-                if model and flags:
-                    break
-    except OSError:
-        pass
-    simd = ("AVX-512 (512-bit)" if "avx512f" in flags else "AVX2 (256-bit)" if "avx2" in flags
-            else "SSE/NEON (128-bit)" if flags or platform.machine() in ("arm64", "aarch64") else "unknown SIMD")
-    return f"{model}; {os.cpu_count()} logical cores; {simd}"
-
-
-def _calibrate(fn):
-    """Calls per timed run so that one run lasts at least MIN_RUN_SECONDS (fn is warmed first)."""
-    fn()
-    number = 1
-    while True:
-        start = time.perf_counter()
-        for _ in range(number):
-            fn()
-        if time.perf_counter() - start >= MIN_RUN_SECONDS or number >= 1 << 16:
-            return number
-        number *= 2
-
-
-def _time_interleaved(fns, repeat, settle=()):
-    """Median seconds per call of each of ``fns`` (a dict), timed in alternating rounds.
-
-    The keys in ``settle`` are followed by an idle pause, outside the timing.
-    """
-    numbers = {k: _calibrate(fn) for k, fn in fns.items()}
-    runs = {k: [] for k in fns}
-    for _ in range(repeat):
-        for k, fn in fns.items():
-            number = numbers[k]
-            start = time.perf_counter()
-            for _ in range(number):
-                fn()
-            runs[k].append((time.perf_counter() - start) / number)
-            if k in settle:
-                time.sleep(TORCH_SETTLE_SECONDS)
-    return {k: statistics.median(v) for k, v in runs.items()}
-
-
-def _time(fn, repeat):
-    """Median seconds per call of ``fn`` over ``repeat`` runs."""
-    return _time_interleaved({"fn": fn}, repeat)["fn"]
 
 
 def _passes(module, x, label, top_diff, axis, ignore_label):
@@ -230,7 +169,7 @@ def run_bench(repeat=7, quick=False, dtype=np.float32, seed=0, torch=True, out=p
                    "reference": ref_passes[pass_name]}
             if torch_passes is not None:
                 fns["torch"] = torch_passes[pass_name]
-            t = _time_interleaved(fns, repeat, settle=("torch",))
+            t = time_interleaved(fns, repeat, settle=("torch",))
             gbps = _min_bytes(pass_name, x, label) / t["ebm"] / 1e9
             copy_gbps = 2 * x.nbytes / t["copy"] / 1e9
             row = dict(case=name, shape=shape, dtype=dt.name, pass_=pass_name, ebm_ms=t["ebm"] * 1e3,
@@ -256,43 +195,3 @@ def run_bench(repeat=7, quick=False, dtype=np.float32, seed=0, torch=True, out=p
     if torch_ratios:
         out(f"torch / ebm: slowest row {min(torch_ratios):.2f}")
     return rows
-
-
-def run_hopfield_bench(repeat=3, seed=0, out=print):
-    """Time the Hopfield capacity sweep and the Numba recall against the Python ``run`` loop.
-
-    The sweep is issue 3's benchmark: Hebb, N = 500, 20 loads x 10 seeds (target
-    <= 10 s).  The ratio compares the parallel Numba ``recall`` with relaxing the
-    same probes one by one through :meth:`HopfieldNetwork.run` (plain NumPy and
-    Python), on one load, in the same run.
-
-    Returns
-    -------
-    dict with "sweep_s", "recall_ms", "run_loop_ms", "speedup"
-    """
-    from ebm import hopfield
-    from ebm.datasets import random_patterns
-
-    if repeat < 1:
-        raise ValueError(f"repeat must be at least 1, got {repeat}")
-    loads = np.linspace(0.0125, 0.25, 20)
-    hopfield.capacity_sweep(100, [0.1], n_seeds=1)                    # compile outside the timing
-    sweeps = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        hopfield.capacity_sweep(500, loads, rule="hebb", n_seeds=10, seed=seed)
-        sweeps.append(time.perf_counter() - start)
-    xi = random_patterns(50, 500, seed)                                # alpha = 0.1
-    rng = np.random.default_rng(seed)
-    probes = xi.copy()
-    probes[rng.random(probes.shape) < 0.1] *= -1
-    net = hopfield.HopfieldNetwork.from_patterns(xi)
-    t_recall = _time(lambda: net.recall(probes, seed=1), repeat)
-    t_loop = _time(lambda: [net.run(p, seed=1) for p in probes], repeat)
-    result = dict(sweep_s=statistics.median(sweeps), recall_ms=t_recall * 1e3,
-                  run_loop_ms=t_loop * 1e3, speedup=t_loop / t_recall)
-    out(f"hopfield: capacity sweep N=500, 20 loads x 10 seeds (Hebb): median {result['sweep_s']:.2f} s "
-        f"over {repeat} runs (target <= 10 s)")
-    out(f"hopfield: recall of 50 noisy probes at N=500: Numba {result['recall_ms']:.2f} ms, "
-        f"Python run() loop {result['run_loop_ms']:.1f} ms, speedup {result['speedup']:.0f}x")
-    return result
