@@ -18,6 +18,7 @@ OTHER_COLOUR = "#1f77b4"
 # Largest inputs the figures stay readable for.
 _MAX_CLASSES = 12
 _MAX_CELLS = 512
+_MAX_CURVES = 12                    # runs or sweeps drawn in one panel
 
 
 # --------------------------------------------------------------------------- validation
