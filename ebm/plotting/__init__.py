@@ -2,7 +2,10 @@
 
 ======================================  ===============================================
 :mod:`ebm.plotting.hopfield`            Hopfield 1982: label energy, energy descent, recall, capacity
-:mod:`ebm.plotting.softmax`             the core: the recipe, the spatial layout, the Jacobian
+:mod:`ebm.plotting.boltzmann`           Boltzmann machines (article §2)
+:mod:`ebm.plotting.rbm`                 RBMs: the partition function made concrete
+:mod:`ebm.plotting.gibbs`               energy-based models (article §4, LeCun et al. 2006)
+:mod:`ebm.plotting.softmax_loss`        the core: the recipe, the spatial layout, the Jacobian
 ======================================  ===============================================
 
 Every function builds a matplotlib figure and **returns** it; nothing is shown or

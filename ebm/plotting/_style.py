@@ -1,6 +1,6 @@
 """Shared style, validation helpers and animation output for every chapter's figures.
 
-Private: the chapter modules (:mod:`ebm.plotting.hopfield`, :mod:`ebm.plotting.softmax`, ...)
+Private: the chapter modules (:mod:`ebm.plotting.hopfield`, :mod:`ebm.plotting.softmax_loss`, ...)
 import from here; users import from :mod:`ebm.plotting`.
 """
 
