@@ -5,10 +5,10 @@ The chapter's story, one module per idea:
 1. A state is a vector of ±1 units; how close two are is their overlap.
 2. A learning rule turns ``p`` patterns into symmetric weights ``W``: Hebb's
    ``W = (1/N) sum_mu xi^mu xi^mu^T``, Storkey's, or the pseudo-inverse.
-3. The network has an energy ``E(s) = -1/2 s^T W s - b^T s``, and an asynchronous
-   update changes it by exactly ``-2 |h_i|`` when ``W`` is symmetric with a
-   non-negative diagonal: recall runs downhill to a fixed point near a stored
-   pattern.
+3. The network has an energy ``E(s) = -1/2 s^T W s - b^T s``.  When ``W`` is
+   symmetric with a non-negative diagonal, every asynchronous flip of a unit lowers
+   it by exactly ``2 |h_i|``: recall runs downhill to a fixed point, near a stored
+   pattern while the load is small.
 4. The source article carries this idea to a labelled unit,
    ``E(x|Label) = -1/2 (W x)(y - label)``, and claims it always decreases; checked,
    it is minus the perceptron criterion, and descending it as written learns the
