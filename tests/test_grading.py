@@ -173,6 +173,36 @@ def test_calling_ebm_itself_is_flagged_and_can_be_allowed():
     assert allowed.score == allowed.max_score
 
 
+FORBIDDEN = [(ex.name, spec) for ex in EXERCISES for spec in ex.forbid]
+
+
+@pytest.mark.parametrize("name,spec", FORBIDDEN, ids=[f"{n}-{s}" for n, s in FORBIDDEN])
+def test_every_forbidden_function_is_defined_in_the_module_it_names(name, spec):
+    """The flag matches a call by (qualname, defining file): a spec that names a module re-exporting
+    the function (a package's ``__init__``) would never flag anything."""
+    import importlib
+    import os
+
+    module, _, qualname = spec.partition(":")
+    obj = importlib.import_module(module)
+    for part in qualname.split("."):
+        obj = getattr(obj, part)
+    code = inspect.unwrap(getattr(obj, "py_func", getattr(obj, "__func__", obj))).__code__
+    assert code.co_qualname == qualname
+    assert os.path.realpath(code.co_filename) == os.path.realpath(importlib.util.find_spec(module).origin)
+
+
+def test_calling_the_hopfield_package_is_flagged():
+    from ebm import hopfield as hf
+
+    for name, lazy in (("hebb_weights", lambda patterns: hf.hebb_weights(patterns)),
+                       ("hebb_weights", lambda patterns: hf.HopfieldNetwork.from_patterns(patterns).W),
+                       ("modern_energy_grad", lambda X, xi, beta: xi - hf.modern_update(X, xi, beta))):
+        flagged = grading.run_exercise(name, lazy, include_hidden=False)
+        assert {c.status for c in flagged.checks} == {"flagged"}, name
+        assert "ebm/hopfield/" in flagged.checks[0].message
+
+
 def test_unknown_exercise_names_the_known_ones():
     with pytest.raises(KeyError, match="softmax_loss_backward"):
         grading.get("softmax_loss_backwards")

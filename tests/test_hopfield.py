@@ -308,3 +308,26 @@ def test_letters_are_bipolar_and_recalled_by_the_pseudoinverse_rule():
     noisy = L.copy()
     noisy[rng.random(L.shape) < 0.1] *= -1
     assert np.all(H.overlap(net.recall(noisy, seed=0), L) == 1.0)
+
+
+# --------------------------------------------------------------------------- the package
+
+
+@pytest.mark.parametrize("package", ["ebm.hopfield", "ebm.plotting.hopfield"])
+def test_every_submodule_is_the_attribute_of_its_name_and_every_public_name_is_re_exported(package):
+    import importlib
+    import pkgutil
+    import types
+
+    pkg = importlib.import_module(package)
+    subs = [m.name for m in pkgutil.iter_modules(pkg.__path__)]
+    assert len(subs) >= 3
+    exported = set()
+    for name in subs:
+        module = importlib.import_module(f"{package}.{name}")
+        assert getattr(pkg, name) is module, f"{package}.{name} is hidden by a name of the same spelling"
+        assert isinstance(module, types.ModuleType)
+        for public in getattr(module, "__all__", ()):
+            assert getattr(pkg, public) is getattr(module, public)
+            exported.add(public)
+    assert exported == set(pkg.__all__)

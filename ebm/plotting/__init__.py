@@ -1,15 +1,19 @@
 """Figures for the lectures and the tour, one module per chapter.
 
 ======================================  ===============================================
-:mod:`ebm.plotting.hopfield`            Hopfield 1982: energy descent, recall, capacity
-:mod:`ebm.plotting.softmax`             the core: the recipe, the spatial layout, the Jacobian
+:mod:`ebm.plotting.hopfield`            Hopfield 1982: label energy, energy descent, recall, capacity
+:mod:`ebm.plotting.boltzmann`           Boltzmann machines (article §2)
+:mod:`ebm.plotting.rbm`                 RBMs: the partition function made concrete
+:mod:`ebm.plotting.gibbs`               energy-based models (article §4, LeCun et al. 2006)
+:mod:`ebm.plotting.softmax_loss`        the core: the recipe, the spatial layout, the Jacobian
 ======================================  ===============================================
 
 Every function builds a matplotlib figure and **returns** it; nothing is shown or
 saved here.  Every public name of every chapter module is also reachable from this
 package, so ``from ebm import plotting; plotting.plot_capacity(...)`` works; the
 chapter modules (and matplotlib) are imported on first use.  A new chapter adds
-``ebm/plotting/<chapter>.py`` with an ``__all__``; nothing here needs editing.
+``ebm/plotting/<chapter>.py`` (or a package ``ebm/plotting/<chapter>/`` that re-exports
+its names), named by the chapter's stem, with an ``__all__``; nothing here needs editing.
 
 :func:`animation_html` renders any step-through animation as self-contained HTML
 (``FuncAnimation.to_jshtml``), which survives headless runs and HTML export.

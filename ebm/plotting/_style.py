@@ -1,6 +1,6 @@
 """Shared style, validation helpers and animation output for every chapter's figures.
 
-Private: the chapter modules (:mod:`ebm.plotting.hopfield`, :mod:`ebm.plotting.softmax`, ...)
+Private: the chapter modules (:mod:`ebm.plotting.hopfield`, :mod:`ebm.plotting.softmax_loss`, ...)
 import from here; users import from :mod:`ebm.plotting`.
 """
 
@@ -18,6 +18,7 @@ OTHER_COLOUR = "#1f77b4"
 # Largest inputs the figures stay readable for.
 _MAX_CLASSES = 12
 _MAX_CELLS = 512
+_MAX_CURVES = 12                    # runs or sweeps drawn in one panel
 
 
 # --------------------------------------------------------------------------- validation

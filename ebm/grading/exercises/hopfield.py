@@ -141,7 +141,7 @@ HEBB = exercise(
     $W = \frac1N \sum_\mu \xi^\mu \xi^{\mu\top}$ of shape (N, N), with a zero diagonal.
     """,
     reference=hebb_weights,
-    forbid=("ebm.hopfield:hebb_weights", "ebm.hopfield:HopfieldNetwork.from_patterns"),
+    forbid=("ebm.hopfield.rules:hebb_weights", "ebm.hopfield.network:HopfieldNetwork.from_patterns"),
 )
 
 
@@ -238,7 +238,7 @@ MODERN = exercise(
     is exactly the update. It must stay finite for large $\beta X^\top \xi$.
     """,
     reference=modern_energy_grad,
-    forbid=("ebm.hopfield:modern_update", "ebm.hopfield:modern_retrieval_loss"),
+    forbid=("ebm.hopfield.modern:modern_update", "ebm.hopfield.modern:modern_retrieval_loss"),
     allow_ebm=True,                 # lecture 01's solution uses the core's softmax: allowed, not the update itself
 )
 
