@@ -173,6 +173,29 @@ def test_calling_ebm_itself_is_flagged_and_can_be_allowed():
     assert allowed.score == allowed.max_score
 
 
+@pytest.mark.parametrize("spec", sorted({s for ex in EXERCISES for s in ex.forbid}))
+def test_every_forbidden_function_is_named_by_the_module_that_defines_it(spec):
+    """The flag compares a call's code file with the spec's module file: a spec naming a re-export
+    (a package's ``__init__``) would never fire."""
+    import importlib
+    import os
+
+    module, _, qualname = spec.partition(":")
+    obj = importlib.import_module(module)
+    for part in qualname.split("."):
+        obj = getattr(obj, part)
+    code = inspect.unwrap(obj).__code__
+    assert code.co_qualname == qualname
+    assert os.path.realpath(code.co_filename) == os.path.realpath(importlib.util.find_spec(module).origin)
+
+
+def test_calling_the_chapters_own_function_is_flagged():
+    from ebm import gibbs
+
+    flagged = grading.run_exercise("gibbs_distribution", lambda energies, beta: gibbs.gibbs_distribution(energies, beta))
+    assert flagged.score == 0 and {c.status for c in flagged.checks} == {"flagged"}
+
+
 def test_unknown_exercise_names_the_known_ones():
     with pytest.raises(KeyError, match="softmax_loss_backward"):
         grading.get("softmax_loss_backwards")
