@@ -210,14 +210,14 @@ def test_kernel_matches_numpy_reference_exactly():
     state = init.copy()
     samples = np.zeros((15, 7), np.int8)
     energies = np.empty(20)
-    bz._gibbs_kernel(bm.W, bm.theta, temps, free, state, 123, False, 5, samples, energies)
-    ref_state, ref_samples, ref_E = bz.gibbs_reference(bm.W, bm.theta, temps, free, init, 123, False, 5)
+    bz._sampling_kernel(bm.W, bm.theta, temps, free, state, 123, False, 5, samples, energies)
+    ref_state, ref_samples, ref_E = bz.sampling_reference(bm.W, bm.theta, temps, free, init, 123, False, 5)
     assert np.array_equal(samples, ref_samples) and np.array_equal(state, ref_state)
     np.testing.assert_allclose(energies, ref_E, atol=1e-12)
     np.testing.assert_allclose(energies[5:], bm.energy(samples), atol=1e-12)
     assert (samples[:, [1, 4]] == init[[1, 4]]).all()          # clamped units never move
     # a different seed gives a different chain (the comparison can fail)
-    other = bz.gibbs_reference(bm.W, bm.theta, temps, free, init, 124, False, 5)[1]
+    other = bz.sampling_reference(bm.W, bm.theta, temps, free, init, 124, False, 5)[1]
     assert not np.array_equal(other, samples)
 
 
@@ -329,12 +329,12 @@ def test_parity_needs_a_hidden_unit():
     assert r[1][-1] < math.log(2) - 0.3
 
 
-def test_gibbs_statistics_agree_with_exact():
+def test_gibbs_sampling_statistics_agree_with_exact():
     bm = random_machine(5, 6, scale=0.5, hidden=[3, 4])
     data = np.array([[1, 0, 1], [0, 1, 1]], dtype=np.int8)
     rng = np.random.default_rng(0)
     reps = np.repeat(data, 100, axis=0)
-    pi, pij, qi, qij = bz._sampled_statistics(bm, reps, 1, 200, "gibbs", ((1.0, 5),), 10, rng)
+    pi, pij, qi, qij = bz._sampled_statistics(bm, reps, 1, 200, "gibbs_sampling", ((1.0, 5),), 10, rng)
     ei, eij = bz.clamped_statistics(bm, data)
     fi, fij = bz.free_statistics(bm)
     assert np.abs(pij - eij).max() < 0.05 and np.abs(qij - fij).max() < 0.05
@@ -455,8 +455,8 @@ def test_caller_arrays_are_not_modified():
 # --------------------------------------------------------------------------- issue 17
 
 
-def test_gibbs_statistics_are_collected_at_the_machines_temperature():
-    """learn(statistics="gibbs") samples the free phase at bm.T, not at the schedule's own end.
+def test_gibbs_sampling_statistics_are_collected_at_the_machines_temperature():
+    """learn(statistics="gibbs_sampling") samples the free phase at bm.T, not at the schedule's own end.
 
     Without hidden units the clamped statistics are the data's, so one gradient step
     reveals the sampled free means: q_i = p_i + dtheta_i / lr.  They are compared with the
@@ -469,8 +469,8 @@ def test_gibbs_statistics_are_collected_at_the_machines_temperature():
     exact_t1 = p @ S
 
     def sampled_means(machine, **kw):
-        res = bz.learn(machine, data, n_cycles=1, lr=1.0, statistics="gibbs", n_clamped=1, n_free=400,
-                       track_G=False, seed=0, **kw)
+        res = bz.learn(machine, data, n_cycles=1, lr=1.0, statistics="gibbs_sampling", n_clamped=1,
+                       n_free=400, track_G=False, seed=0, **kw)
         return data[0] + (res.machine.theta - machine.theta) / 1.0
 
     got = sampled_means(bm)
@@ -480,7 +480,7 @@ def test_gibbs_statistics_are_collected_at_the_machines_temperature():
     assert np.abs(hot - exact_t1).max() > 0.2, (hot, exact_t1)
     # a schedule that ends elsewhere is refused, naming both temperatures
     with pytest.raises(ValueError, match="schedule ends at T = 10 but the machine's temperature is 1"):
-        bz.learn(bm, data, n_cycles=1, statistics="gibbs", schedule=bz.PAPER_SCHEDULE)
+        bz.learn(bm, data, n_cycles=1, statistics="gibbs_sampling", schedule=bz.PAPER_SCHEDULE)
     assert bz.paper_schedule(1.0) == ((2.0, 2), (1.5, 2), (1.2, 2), (1.0, 4))
 
 

@@ -220,7 +220,7 @@ def test_a_notebook_submission_skips_magics_and_a_broken_notebook_scores_zero(tm
 
 def test_the_assignment_comes_from_the_instructor_never_from_the_submission(tmp_path, capsys):
     f = tmp_path / "a.py"
-    f.write_text('"""def flip_delta(): def hebb_weights(): def gibbs_update(): def nll_loss():"""\n' + RIGHT)
+    f.write_text('"""def flip_delta(): def hebb_weights(): def gibbs_sampling_update(): def nll_loss():"""\n' + RIGHT)
     with pytest.raises(ValueError, match="say what to grade"):
         grader.grade_submission(f)
     assert main(["grade", str(f)]) == 2

@@ -199,7 +199,7 @@ ATTACKS = {
             open(os.path.join("{OUT}", name, "results.json"), "w").write('{"score": 0}')
         """), set(), set(), "{OUT}"),
     "names_in_a_docstring": ("py", '"""def flip_delta(): def hebb_weights(): def unit_probability():\n'
-                             'def gibbs_update(): def rbm_free_energy(): def nll_loss(): def hinge_loss():"""\n'
+                             'def gibbs_sampling_update(): def rbm_free_energy(): def nll_loss(): def hinge_loss():"""\n'
                              + RIGHT, set(), set(), ""),
     "write_into_the_package": ("py", RIGHT + textwrap.dedent("""
         for path in ("{PACKAGE}/evil.py", "{SITE}/sitecustomize.py", "{SITE}/evil.pth"):

@@ -194,11 +194,11 @@ def total_variation(counts, p):
     return 0.5 * np.abs(counts / counts.sum() - p).sum()
 
 
-def test_gibbs_matches_the_exact_distribution_6x4():
+def test_gibbs_sampling_matches_the_exact_distribution_6x4():
     rbm = random_rbm(6, 4, seed=8, scale=1.0)
     V, p = visible_distribution(rbm)
     start = np.zeros((200, 6))
-    _, trace = rbm.gibbs(start, k=600, seed=0, return_trace=True)
+    _, trace = rbm.gibbs_sampling(start, k=600, seed=0, return_trace=True)
     kept = trace[100:].reshape(-1, 6).astype(np.int64)           # 100,000 states after burn-in
     codes = kept @ (1 << np.arange(6))                            # all_states: unit 0 is bit 0
     counts = np.bincount(codes, minlength=64).astype(float)
@@ -209,14 +209,14 @@ def test_gibbs_matches_the_exact_distribution_6x4():
     assert total_variation(counts, ind) > 0.03
 
 
-def test_gibbs_is_reproducible_and_leaves_the_input_alone():
+def test_gibbs_sampling_is_reproducible_and_leaves_the_input_alone():
     rbm = random_rbm(6, 4, seed=9)
     V0 = np.ones((3, 6))
-    a, b = rbm.gibbs(V0, k=5, seed=1), rbm.gibbs(V0, k=5, seed=1)
+    a, b = rbm.gibbs_sampling(V0, k=5, seed=1), rbm.gibbs_sampling(V0, k=5, seed=1)
     np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(V0, 1.0)
-    np.testing.assert_array_equal(rbm.gibbs(V0, k=0, seed=1), V0)
-    assert rbm.gibbs(np.ones(6), k=2, seed=0).shape == (6,)
+    np.testing.assert_array_equal(rbm.gibbs_sampling(V0, k=0, seed=1), V0)
+    assert rbm.gibbs_sampling(np.ones(6), k=2, seed=0).shape == (6,)
     assert rbm.sample(4, n_steps=3, seed=0).shape == (4, 6)
 
 

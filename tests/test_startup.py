@@ -171,8 +171,8 @@ STATS = textwrap.dedent("""
     rng = np.random.default_rng(0)
     W = rng.normal(size=(6, 4))
     V0 = (rng.random((5, 6)) < 0.5).astype(float)
-    V, H = samplers.gibbs_chains(W, np.zeros(6), np.zeros(4), V0, 20, np.random.default_rng(1))
-    stats = samplers._gibbs_kernel.stats
+    V, H = samplers.sampling_chains(W, np.zeros(6), np.zeros(4), V0, 20, np.random.default_rng(1))
+    stats = samplers._sampling_kernel.stats
     print(sum(stats.cache_hits.values()), sum(stats.cache_misses.values()), int(V.sum() + H.sum()))
 """)
 

@@ -50,15 +50,15 @@ Every public name is also available here, as ``ebm.boltzmann.<name>``.
 
 from __future__ import annotations
 
-from ebm.boltzmann.experiments import (GLASS_SCHEDULE, anneal_vs_greedy, benchmark_gibbs, boltzmann_ratio,
+from ebm.boltzmann.experiments import (GLASS_SCHEDULE, anneal_vs_greedy, benchmark_sampling, boltzmann_ratio,
                                        conditional_check, sampler_convergence, spin_glass)
 from ebm.boltzmann.learning import (ENCODER_REGIMES, PAPER_SCHEDULE, STATISTICS, STEPS, LearningResult,
                                     _sampled_statistics, clamped_statistics, encoder_codes,
                                     encoder_experiment, encoder_network, encoder_patterns, free_statistics,
                                     kl_divergence, learn, paper_schedule, parity_data, parity_experiment,
                                     train_encoder)
-from ebm.boltzmann.machine import (MAX_EXACT_UNITS, AnnealResult, BoltzmannMachine, _gibbs_kernel, all_states,
-                                   gibbs_reference, state_index, total_variation)
+from ebm.boltzmann.machine import (MAX_EXACT_UNITS, AnnealResult, BoltzmannMachine, _sampling_kernel,
+                                   all_states, sampling_reference, state_index, total_variation)
 from ebm.boltzmann.unit import (deterministic_unit, logistic_loss, logistic_loss_via_core, unit_probability,
                                 unit_probability_via_softmax)
 
@@ -73,7 +73,7 @@ __all__ = [
     "total_variation",
     "BoltzmannMachine",
     "AnnealResult",
-    "gibbs_reference",
+    "sampling_reference",
     "LearningResult",
     "clamped_statistics",
     "free_statistics",
@@ -92,7 +92,7 @@ __all__ = [
     "GLASS_SCHEDULE",
     "parity_experiment",
     "encoder_experiment",
-    "benchmark_gibbs",
+    "benchmark_sampling",
     "PAPER_SCHEDULE",
     "paper_schedule",
     "MAX_EXACT_UNITS",
@@ -102,5 +102,5 @@ __all__ = [
 ]
 
 # Private names the tests and the grader reach through the package.
-_PRIVATE = (_sampled_statistics, _gibbs_kernel)
+_PRIVATE = (_sampled_statistics, _sampling_kernel)
 

@@ -19,12 +19,12 @@ import numpy as np
 from numba import njit
 
 from ebm import _numba_cache
-from ebm.boltzmann.machine import _gibbs_sweeps
+from ebm.boltzmann.machine import _sampling_sweeps
 
 _numba_cache.stamp_package()      # every ebm kernel's cache depends on all of ebm's Numba modules
 
 #: Modes of the kernel, by ``learn``'s ``statistics`` name.
-MODES = {"exact": 0, "exact_samples": 1, "gibbs": 2}
+MODES = {"exact": 0, "exact_samples": 1, "gibbs_sampling": 2}
 
 N_V, N_H = 4, 2
 N_UNITS = 2 * N_V + N_H
@@ -210,7 +210,7 @@ def _statistics(W, theta, T, mode, patterns, visible, hidden, noise_off, noise_o
             for k in range(visible.shape[0]):
                 s[visible[k]] = row[k]
             if mode == 2:                                     # anneal the hidden units, then collect
-                _gibbs_sweeps(W, theta, temps, hidden, s, True, rec, out, energies)
+                _sampling_sweeps(W, theta, temps, hidden, s, True, rec, out, energies)
                 for t in range(collect):
                     _accumulate(out[t], 1.0, pi, pij)         # counts: ties stay exact ties
                 continue
@@ -225,7 +225,7 @@ def _statistics(W, theta, T, mode, patterns, visible, hidden, noise_off, noise_o
     if mode == 2:
         for _ in range(n_free):
             s[:] = 0
-            _gibbs_sweeps(W, theta, temps, everything, s, True, rec, out, energies)
+            _sampling_sweeps(W, theta, temps, everything, s, True, rec, out, energies)
             for t in range(collect):
                 _accumulate(out[t], 1.0, qi, qij)
         _scale(pi, pij, 1.0 / (n_rows * collect))

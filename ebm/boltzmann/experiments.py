@@ -10,8 +10,8 @@ import numpy as np
 
 from ebm._progress import progress_bar
 from ebm.boltzmann._validation import _check_int
-from ebm.boltzmann.machine import (MAX_EXACT_UNITS, BoltzmannMachine, _gibbs_kernel, all_states,
-                                   gibbs_reference, state_index, total_variation)
+from ebm.boltzmann.machine import (MAX_EXACT_UNITS, BoltzmannMachine, _sampling_kernel, all_states,
+                                   sampling_reference, state_index, total_variation)
 
 
 # --------------------------------------------------------------------------- experiments
@@ -136,7 +136,7 @@ def anneal_vs_greedy(bm, *, schedule=GLASS_SCHEDULE, n_runs=50, seed=0, progress
             "greedy_trace": greedy_trace, "schedule": tuple(schedule)}
 
 
-def benchmark_gibbs(n_units=64, n_sweeps=200, *, repeats=5, seed=0):
+def benchmark_sampling(n_units=64, n_sweeps=200, *, repeats=5, seed=0):
     """Gibbs single-unit updates per second: the Numba kernel vs the plain-NumPy loop.
 
     Both run the same chain (same seed, same stream); medians over ``repeats``
@@ -157,8 +157,8 @@ def benchmark_gibbs(n_units=64, n_sweeps=200, *, repeats=5, seed=0):
 
     def numba_once():
         st = np.zeros(n_units, np.int8)
-        _gibbs_kernel(W, theta, temps, free, st, 1, True, n_sweeps, np.zeros((0, n_units), np.int8),
-                      np.empty(n_sweeps))
+        _sampling_kernel(W, theta, temps, free, st, 1, True, n_sweeps, np.zeros((0, n_units), np.int8),
+                         np.empty(n_sweeps))
 
     numba_once()
     t_nb, t_np = [], []
@@ -167,7 +167,7 @@ def benchmark_gibbs(n_units=64, n_sweeps=200, *, repeats=5, seed=0):
         numba_once()
         t_nb.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
-        gibbs_reference(W, theta, temps, free, np.zeros(n_units, np.int8), 1, True, n_sweeps)
+        sampling_reference(W, theta, temps, free, np.zeros(n_units, np.int8), 1, True, n_sweeps)
         t_np.append(time.perf_counter() - t0)
     nb, npy = updates / np.median(t_nb), updates / np.median(t_np)
     return {"numba_updates_per_s": nb, "numpy_updates_per_s": npy, "ratio": nb / npy,

@@ -17,7 +17,7 @@ import numpy as np
 from ebm._checks import as_rng
 from ebm._progress import progress_bar
 from ebm.boltzmann._validation import _binary, _check_int, _check_T, _seed_int
-from ebm.boltzmann.machine import (BoltzmannMachine, _all_states, _energies, _gibbs_kernel,
+from ebm.boltzmann.machine import (BoltzmannMachine, _all_states, _energies, _sampling_kernel,
                                    _schedule_temps, all_states, state_index)
 
 
@@ -39,7 +39,7 @@ def paper_schedule(T=1.0):
 
 
 def _check_schedule(schedule, T):
-    """The ``"gibbs"`` statistics' schedule: it must end at the machine's temperature."""
+    """The ``"gibbs_sampling"`` statistics' schedule: it must end at the machine's temperature."""
     if schedule is None:
         return paper_schedule(T)
     temps = _schedule_temps(schedule)
@@ -137,7 +137,7 @@ def _sampled_statistics(bm, v, n_clamped, n_free, method, schedule, collect, rng
         plus = S[np.arange(S.shape[0]), pick]
         allS = _all_states(n).astype(np.float64)
         minus = allS[_draw(bm.exact_distribution(), n_free, rng)]
-    else:                                              # "gibbs": anneal, then collect at the last T
+    else:                                              # "gibbs_sampling": anneal, collect at the last T
         temps = np.concatenate([_schedule_temps(schedule), np.full(collect, schedule[-1][0])])
         rec = temps.size - collect
         free_h = bm.hidden
@@ -146,15 +146,15 @@ def _sampled_statistics(bm, v, n_clamped, n_free, method, schedule, collect, rng
             state = np.zeros(n, dtype=np.int8)
             state[bm.visible] = row
             out = np.zeros((collect, n), dtype=np.int8)
-            _gibbs_kernel(bm.W, bm.theta, temps, free_h, state, _seed_int(rng), True, rec, out,
-                          np.empty(temps.size))
+            _sampling_kernel(bm.W, bm.theta, temps, free_h, state, _seed_int(rng), True, rec, out,
+                             np.empty(temps.size))
             plus.append(out)
         plus = np.concatenate(plus).astype(np.float64)
         minus = []
         for _ in range(n_free):
             out = np.zeros((collect, n), dtype=np.int8)
-            _gibbs_kernel(bm.W, bm.theta, temps, np.arange(n, dtype=np.int64), np.zeros(n, np.int8),
-                          _seed_int(rng), True, rec, out, np.empty(temps.size))
+            _sampling_kernel(bm.W, bm.theta, temps, np.arange(n, dtype=np.int64), np.zeros(n, np.int8),
+                             _seed_int(rng), True, rec, out, np.empty(temps.size))
             minus.append(out)
         minus = np.concatenate(minus).astype(np.float64)
     return (plus.mean(axis=0), plus.T @ plus / plus.shape[0],
@@ -183,7 +183,7 @@ class LearningResult:
     cycles: int = 0
 
 
-STATISTICS = ("exact", "exact_samples", "gibbs")
+STATISTICS = ("exact", "exact_samples", "gibbs_sampling")
 STEPS = ("gradient", "sign")
 
 
@@ -209,20 +209,20 @@ def learn(bm, data, *, n_cycles=100, lr=0.5, step="gradient", statistics="exact"
         ``eps (p - p')`` (steepest descent on G, times T), or the paper's
         ``lr * sign(p - p')``, which leaves a weight unchanged when the two
         statistics tie.
-    statistics : {"exact", "exact_samples", "gibbs"}
+    statistics : {"exact", "exact_samples", "gibbs_sampling"}
         ``"exact"``: expectations by enumeration (one noisy copy of each row per
         cycle when ``noise`` is set).  ``"exact_samples"``: ``n_clamped`` samples
         per row and ``n_free`` free samples, drawn exactly from the enumerated
-        distributions.  ``"gibbs"``: the paper's procedure -- anneal with
+        distributions.  ``"gibbs_sampling"``: the paper's procedure -- anneal with
         ``schedule`` and collect ``collect`` sweeps at its last temperature, for
         each clamped and free sample (the only choice for nets past enumeration).
     schedule : sequence of (T, sweeps), optional
-        For ``"gibbs"``: the annealing schedule, which must end at ``bm.T`` (the
+        For ``"gibbs_sampling"``: the annealing schedule, which must end at ``bm.T`` (the
         statistics are those of the machine at its own temperature; ValueError
         otherwise).  Default :func:`paper_schedule` ``(bm.T)``, the paper's
         schedule scaled to end at ``bm.T``.
     collect : int >= 1, default 10
-        For ``"gibbs"``: sweeps recorded at the last temperature, per sample.
+        For ``"gibbs_sampling"``: sweeps recorded at the last temperature, per sample.
     noise : (p_off, p_on) or None
         Noisy clamping: an on unit is clamped off with ``p_off``, an off unit on
         with ``p_on``, redrawn at every clamping.  The paper used (0.15, 0.05).
@@ -355,8 +355,8 @@ ENCODER_REGIMES = {
     # the paper's procedure: annealed Gibbs statistics (paper_schedule(1): 2@2, 2@1.5, 2@1.2,
     # 4@1, then 10 sweeps collected at T = 1), 5 clamped samples per pattern and 20 free ones,
     # sign steps, noisy clamping
-    "annealed": dict(step="sign", lr=0.2, statistics="gibbs", noise=(0.15, 0.05), n_clamped=5,
-                     n_free=20, schedule=None, collect=10),
+    "annealed": dict(step="sign", lr=0.2, statistics="gibbs_sampling", noise=(0.15, 0.05),
+                     n_clamped=5, n_free=20, schedule=None, collect=10),
     # the same steps and clamping, but each statistic from ONE exact sample (drawn from the
     # enumerated distribution) per clamped pattern copy and per free sample
     "single_samples": dict(step="sign", lr=0.2, statistics="exact_samples", noise=(0.15, 0.05),

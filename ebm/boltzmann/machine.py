@@ -76,7 +76,7 @@ def total_variation(p, q):
     return 0.5 * float(np.abs(p - q).sum())
 
 
-# --------------------------------------------------------------------------- the Gibbs kernel
+# --------------------------------------------------------------------------- the Gibbs sampling kernel
 
 
 @njit(cache=True)
@@ -88,23 +88,23 @@ def _sigmoid(z):
 
 
 @njit(cache=True)
-def _gibbs_kernel(W, theta, temps, free, state, seed, random_init, record_from, samples, energies):
+def _sampling_kernel(W, theta, temps, free, state, seed, random_init, record_from, samples, energies):
     """Random-order single-unit Gibbs sweeps, one temperature per sweep (0: deterministic).
 
     ``state`` (int8) is updated in place; only the units in ``free`` change.  After
     sweep ``t`` the energy goes to ``energies[t]`` and, from sweep ``record_from``
     on, the state to ``samples[t - record_from]``.  The order of the free units is
     reshuffled every sweep (Fisher-Yates with ``random()``, so the NumPy reference
-    :func:`gibbs_reference` replays the same stream).  Numba's generator is seeded
-    with ``seed`` first; :func:`_gibbs_sweeps` is the same without seeding.
+    :func:`sampling_reference` replays the same stream).  Numba's generator is seeded
+    with ``seed`` first; :func:`_sampling_sweeps` is the same without seeding.
     """
     np.random.seed(seed)
-    return _gibbs_sweeps(W, theta, temps, free, state, random_init, record_from, samples, energies)
+    return _sampling_sweeps(W, theta, temps, free, state, random_init, record_from, samples, energies)
 
 
 @njit(cache=True)
-def _gibbs_sweeps(W, theta, temps, free, state, random_init, record_from, samples, energies):
-    """:func:`_gibbs_kernel` on the generator's current stream (for callers inside Numba)."""
+def _sampling_sweeps(W, theta, temps, free, state, random_init, record_from, samples, energies):
+    """:func:`_sampling_kernel` on the generator's current stream (for callers inside Numba)."""
     n = state.shape[0]
     m = free.shape[0]
     if random_init:
@@ -151,10 +151,10 @@ def _gibbs_sweeps(W, theta, temps, free, state, random_init, record_from, sample
     return state
 
 
-def gibbs_reference(W, theta, temps, free, state, seed, random_init=False, record_from=0):
+def sampling_reference(W, theta, temps, free, state, seed, random_init=False, record_from=0):
     """Plain-NumPy twin of the Numba Gibbs kernel (same random stream, same result).
 
-    Used by the tests as the kernel's oracle and by :func:`benchmark_gibbs` as the
+    Used by the tests as the kernel's oracle and by :func:`benchmark_sampling` as the
     baseline.  Returns ``(state, samples, energies)``; nothing passed in is modified.
     """
     rs = np.random.RandomState(seed)
@@ -407,8 +407,8 @@ class BoltzmannMachine:
         temps = np.ascontiguousarray(temps, dtype=np.float64)
         samples = np.zeros((max(temps.size - record_from, 0), n), dtype=np.int8)
         energies = np.empty(temps.size)
-        _gibbs_kernel(self.W, self.theta, temps, np.flatnonzero(free).astype(np.int64), state,
-                      _seed_int(seed), random_init, record_from, samples, energies)
+        _sampling_kernel(self.W, self.theta, temps, np.flatnonzero(free).astype(np.int64), state,
+                         _seed_int(seed), random_init, record_from, samples, energies)
         return state, samples, energies
 
     def sample(self, n_samples, *, burn_in=100, seed=None, init=None, clamp=None):

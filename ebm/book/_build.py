@@ -16,7 +16,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 #: The lectures, in the order the story is told (``notebooks/<name>.ipynb``).
-LECTURES = ("01_hopfield", "02_boltzmann", "03_rbm", "04_gibbs_softmax", "05_softmax_loss")
+LECTURES = ("01_hopfield", "02_boltzmann", "03_rbm", "04_gibbs", "05_softmax_loss")
 #: The other pages, from the repository's ``docs/`` folder: the article and the exercises guide.
 DOCS = ("article", "grading")
 #: Seconds one cell of a lecture may run.

@@ -33,7 +33,7 @@ _NOTE = dict(boxstyle="round", facecolor="white", edgecolor="#999999")
 
 def _energy_vector(energies, name="energies"):
     """A finite 1-D float64 vector of 2 to ``_MAX_ANSWERS`` energies."""
-    from ebm.gibbs import _finite_energies
+    from ebm.gibbs._validation import _finite_energies
 
     E = _finite_energies(energies, name)
     if E.ndim != 1:
@@ -44,7 +44,7 @@ def _energy_vector(energies, name="energies"):
 
 
 def _default_betas(betas, low=1e-2, high=1e3, n=121):
-    from ebm.gibbs import _betas
+    from ebm.gibbs._validation import _betas
 
     return np.logspace(np.log10(low), np.log10(high), n) if betas is None else _betas(betas)
 
@@ -265,7 +265,8 @@ def plot_loss_functionals(names=None, E_I=2.0, params=None, span=2.0):
     """
     import matplotlib.pyplot as plt
 
-    from ebm.gibbs import LOSS_PARAMS, LOSSES, _real_scalar
+    from ebm.gibbs import LOSS_PARAMS, LOSSES
+    from ebm.gibbs._validation import _real_scalar
 
     names = list(LOSSES) if names is None else list(names)
     for n in names:

@@ -145,8 +145,8 @@ class RBM:
         out = (as_rng(seed).random(p.shape) < p).astype(np.float64)
         return out[0] if np.ndim(H) == 1 else out
 
-    def gibbs(self, V, k=1, seed=None, return_trace=False):
-        """``k`` block-Gibbs sweeps (v -> h -> v) from each row of ``V``.
+    def gibbs_sampling(self, V, k=1, seed=None, return_trace=False):
+        """``k`` block Gibbs sampling sweeps (v -> h -> v) from each row of ``V``.
 
         Parameters
         ----------
@@ -167,7 +167,7 @@ class RBM:
         W, b, c = self._params()
         X, single = check_binary(V, self.n_visible, "V")
         k = check_int(k, "k", low=0)
-        out = _samplers.gibbs_chains(W, b, c, X, k, as_rng(seed), keep=return_trace)
+        out = _samplers.sampling_chains(W, b, c, X, k, as_rng(seed), keep=return_trace)
         final = out[0][0] if single else out[0]
         return (final, out[2]) if return_trace else final
 
@@ -187,7 +187,7 @@ class RBM:
         else:
             X, _ = check_binary(init, self.n_visible, "init")
             start = X[np.arange(n_samples) % X.shape[0]]
-        return self.gibbs(start, n_steps, seed=rng)
+        return self.gibbs_sampling(start, n_steps, seed=rng)
 
     # ------------------------------------------------------------------ Z and likelihoods
 

@@ -5,10 +5,10 @@ Hidden units are independent given the visible ones, and vice versa::
     P(h_j = 1 | v) = sigmoid(c_j + (v^T W)_j)          P(v_i = 1 | h) = sigmoid(b_i + (W h)_i)
 
 so one *sweep* samples all of ``h`` given ``v``, then all of ``v`` given ``h``.  The chain's
-stationary distribution is the model's ``p(v, h)``.  :func:`gibbs_chains` runs many chains
+stationary distribution is the model's ``p(v, h)``.  :func:`sampling_chains` runs many chains
 in a Numba kernel (its RNG seeded inside, so a seed reproduces the run exactly) and can
-keep every state; the NumPy versions (:func:`sample_hidden`, :func:`sample_visible`) are
-the one-step reference the lecture builds.
+keep every state; :meth:`ebm.rbm.RBM.sample_h` and :meth:`ebm.rbm.RBM.sample_v` are the
+one-step NumPy versions.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from ebm import _numba_cache
 
 _numba_cache.stamp_package()      # every ebm kernel's cache depends on all of ebm's Numba modules
 
-__all__ = ["sigmoid", "sample_hidden", "sample_visible", "gibbs_chains"]
+__all__ = ["sigmoid", "sampling_chains"]
 
 
 def sigmoid(x):
@@ -37,18 +37,6 @@ def sigmoid(x):
     return out
 
 
-def sample_hidden(W, c, V, rng):
-    """``P(h | v)`` and a binary sample of it, for each row of ``V`` (NumPy)."""
-    p = sigmoid(c + V @ W)
-    return p, (rng.random(p.shape) < p).astype(np.float64)
-
-
-def sample_visible(W, b, H, rng):
-    """``P(v | h)`` and a binary sample of it, for each row of ``H`` (NumPy)."""
-    p = sigmoid(b + H @ W.T)
-    return p, (rng.random(p.shape) < p).astype(np.float64)
-
-
 @njit(cache=True)
 def _sigmoid(x):
     if x >= 0.0:
@@ -58,7 +46,7 @@ def _sigmoid(x):
 
 
 @njit(cache=True)
-def _gibbs_kernel(W, b, c, V, n_steps, seed, trace, H):
+def _sampling_kernel(W, b, c, V, n_steps, seed, trace, H):
     """``n_steps`` sweeps v -> h -> v of every row of ``V`` (in place); ``trace`` (T, M, n_v)."""
     np.random.seed(seed)
     n_v, n_h = W.shape
@@ -84,7 +72,7 @@ def _gibbs_kernel(W, b, c, V, n_steps, seed, trace, H):
             H[m, j] = h[j]
 
 
-def gibbs_chains(W, b, c, V0, n_steps, rng, keep=False):
+def sampling_chains(W, b, c, V0, n_steps, rng, keep=False):
     """Run one Gibbs chain from each row of ``V0`` for ``n_steps`` sweeps.
 
     Parameters
@@ -110,5 +98,5 @@ def gibbs_chains(W, b, c, V0, n_steps, rng, keep=False):
     V = np.array(V0, dtype=np.float64, order="C")
     H = np.zeros((V.shape[0], W.shape[1]))
     trace = np.zeros((n_steps, V.shape[0], W.shape[0]) if keep else (0, 0, 0), np.int8)
-    _gibbs_kernel(np.ascontiguousarray(W), b, c, V, n_steps, kernel_seed(rng), trace, H)
+    _sampling_kernel(np.ascontiguousarray(W), b, c, V, n_steps, kernel_seed(rng), trace, H)
     return (V, H, trace) if keep else (V, H)

@@ -2,7 +2,7 @@
 
 The oracles do not share the formulas asked for: the probability of a unit is
 computed from the Boltzmann distribution over its two states (``exp(-E/T)``
-normalised with ``logaddexp``), and the Gibbs update from the full energy of
+normalised with ``logaddexp``), and the Gibbs sampling update from the full energy of
 the network with the unit off and on.
 """
 
@@ -123,10 +123,10 @@ def _(a):
         (np.abs(got[small] - exp[small]) > 1e-3 * exp[small]).any())
 
 
-# =========================================================================== gibbs_update
+# =========================================================================== gibbs_sampling_update
 
 
-def gibbs_update(W, theta, s, k, T, u):
+def gibbs_sampling_update(W, theta, s, k, T, u):
     ### BEGIN SOLUTION
     delta_e = W[k] @ s - theta[k]                       # energy gap of unit k (the diagonal is 0)
     z = delta_e / T
@@ -137,20 +137,21 @@ def gibbs_update(W, theta, s, k, T, u):
     ### END SOLUTION
 
 
-GIBBS = exercise(
-    "gibbs_update", chapter="boltzmann",
-    signature="gibbs_update(W, theta, s, k, T, u) -> ndarray",
+UPDATE = exercise(
+    "gibbs_sampling_update", chapter="boltzmann",
+    signature="gibbs_sampling_update(W, theta, s, k, T, u) -> ndarray",
     statement=r"""
-    Write `gibbs_update(W, theta, s, k, T, u)`: one Gibbs update of unit `k` of the 0/1 state `s`
-    of a Boltzmann machine with energy $E(s) = -\frac12 s^\top W s + \theta^\top s$ ($W$
-    symmetric, zero diagonal) at temperature `T`. The unit turns on with probability
+    Write `gibbs_sampling_update(W, theta, s, k, T, u)`: one Gibbs sampling update of unit `k` of
+    the 0/1 state `s` of a Boltzmann machine with energy $E(s) = -\frac12 s^\top W s + \theta^\top s$
+    ($W$ symmetric, zero diagonal) at temperature `T`. The unit turns on with probability
     $p_k = \sigma(\Delta E_k / T)$, $\Delta E_k = \sum_j W_{kj} s_j - \theta_k$; `u` is a uniform
     random number in $[0, 1)$: set $s_k = 1$ if `u < p_k`, else 0. Return the new state as a new
     array (do not modify `s`); the other units are unchanged.
     """,
-    reference=gibbs_update,
+    reference=gibbs_sampling_update,
     forbid=("ebm.boltzmann.machine:BoltzmannMachine.sample", "ebm.boltzmann.machine:BoltzmannMachine._run",
-            "ebm.boltzmann.machine:gibbs_reference", "ebm.boltzmann.machine:BoltzmannMachine.conditional_probability"),
+            "ebm.boltzmann.machine:sampling_reference",
+            "ebm.boltzmann.machine:BoltzmannMachine.conditional_probability"),
 )
 
 
@@ -185,7 +186,7 @@ def _check_updates(fn, W, theta, s, T):
     for k in range(len(s)):
         for i, u in enumerate(_US):
             new = np.asarray(fn(W, theta, s, k, T, float(u)))
-            expect_true(new.shape == np.shape(s), f"gibbs_update must return the new state, shape "
+            expect_true(new.shape == np.shape(s), f"gibbs_sampling_update must return the new state, shape "
                                                   f"{np.shape(s)}; got shape {new.shape}")
             expect_close(np.delete(new, k), np.delete(s, k), rtol=0, atol=0,
                          what=f"the other units (k={k}, u={u:g})")
@@ -194,27 +195,27 @@ def _check_updates(fn, W, theta, s, T):
                  what="s_k after the update [unit k, u index]")
 
 
-@GIBBS.check("every unit of a 6-unit machine at T = 1, u on a grid")
+@UPDATE.check("every unit of a 6-unit machine at T = 1, u on a grid")
 def _(fn):
     W, theta, s = _machine(1, 6)
     _check_updates(fn, W, theta, s, 1.0)
 
 
-@GIBBS.check("a hot (T = 4) and a cold (T = 0.2) machine")
+@UPDATE.check("a hot (T = 4) and a cold (T = 0.2) machine")
 def _(fn):
     W, theta, s = _machine(2, 6)
     for T in (4.0, 0.2):
         _check_updates(fn, W, theta, s, T)
 
 
-@GIBBS.check("a 30-unit machine, strong weights", hidden=True)
+@UPDATE.check("a 30-unit machine, strong weights", hidden=True)
 def _(fn):
     W, theta, s = _machine(3, 30, scale=3.0)
     _check_updates(fn, W, theta, s, 1.5)
 
 
 def _variant_rule(gap=None, compare=None, scale=1.0):
-    """gibbs_update with one mistake: a different gap, comparison or scale of the gap."""
+    """gibbs_sampling_update with one mistake: a different gap, comparison or scale of the gap."""
     def rule(W, theta, s, k, T, u):
         W = np.asarray(W, dtype=np.float64)
         theta = np.asarray(theta, dtype=np.float64)
@@ -240,26 +241,26 @@ _INVERTED = _variant_rule(compare=lambda u, p: u > p)
 _BIPOLAR = _variant_rule(scale=2.0)
 
 
-@GIBBS.hint("threshold_sign", "the threshold has the wrong sign: E has +theta^T s, so the gap is "
-            "sum_j W_kj s_j - theta_k", example=_PLUS_THETA)
+@UPDATE.hint("threshold_sign", "the threshold has the wrong sign: E has +theta^T s, so the gap is "
+             "sum_j W_kj s_j - theta_k", example=_PLUS_THETA)
 def _(a):
     return _table_matches(a, _PLUS_THETA)
 
 
-@GIBBS.hint("inverted_comparison", "the comparison is reversed: the unit turns on when u < p_k "
-            "(u > p_k turns it on with probability 1 - p_k)", example=_INVERTED)
+@UPDATE.hint("inverted_comparison", "the comparison is reversed: the unit turns on when u < p_k "
+             "(u > p_k turns it on with probability 1 - p_k)", example=_INVERTED)
 def _(a):
     return _table_matches(a, _INVERTED)
 
 
-@GIBBS.hint("bipolar_formula", "sigma(2 dE / T) is the formula for +-1 units; 0/1 units use sigma(dE / T)",
-            example=_BIPOLAR)
+@UPDATE.hint("bipolar_formula", "sigma(2 dE / T) is the formula for +-1 units; 0/1 units use sigma(dE / T)",
+             example=_BIPOLAR)
 def _(a):
     return _table_matches(a, _BIPOLAR)
 
 
-@GIBBS.hint("returned_probability", "return the new state (an array of 0/1), not the probability p_k",
-            example=lambda W, theta, s, k, T, u: float(
-                _two_state_probability(np.asarray(W)[k] @ np.asarray(s, float) - theta[k], T)))
+@UPDATE.hint("returned_probability", "return the new state (an array of 0/1), not the probability p_k",
+             example=lambda W, theta, s, k, T, u: float(
+                 _two_state_probability(np.asarray(W)[k] @ np.asarray(s, float) - theta[k], T)))
 def _(a):
     return a.result is not None and np.ndim(a.result) == 0

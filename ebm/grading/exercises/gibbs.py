@@ -52,7 +52,7 @@ GIBBS = exercise(
     or an overflow warning.
     """,
     reference=gibbs_distribution,
-    forbid=("ebm.gibbs:gibbs_distribution",) + _FORBID_SOFTMAX,
+    forbid=("ebm.gibbs.distribution:gibbs_distribution",) + _FORBID_SOFTMAX,
 )
 
 
@@ -159,7 +159,7 @@ NLL = exercise(
     Energies times $\beta$ up to $10^4$ must stay finite.
     """,
     reference=nll_loss,
-    forbid=("ebm.gibbs:nll_loss", "ebm.gibbs:gibbs_distribution") + _FORBID_SOFTMAX
+    forbid=("ebm.gibbs.losses:nll_loss", "ebm.gibbs.distribution:gibbs_distribution") + _FORBID_SOFTMAX
     + ("ebm.softmax_loss:softmax_loss_backward", "ebm.reference:softmax_loss_backward"),
 )
 
@@ -294,7 +294,7 @@ HINGE = exercise(
     `(loss, grad)`: the mean over the batch and its derivative with respect to `energies`.
     """,
     reference=hinge_loss,
-    forbid=("ebm.gibbs:hinge_loss", "ebm.gibbs:most_offending"),
+    forbid=("ebm.gibbs.losses:hinge_loss", "ebm.gibbs.losses:most_offending"),
 )
 
 
