@@ -9,8 +9,10 @@ compiling -- and racing to write -- the same files at once.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
+import socket
 
 os.environ.setdefault("MPLBACKEND", "Agg")    # headless: figures render, nothing opens
 
@@ -64,3 +66,91 @@ def _close_figures():
     import matplotlib.pyplot as plt
 
     plt.close("all")
+
+
+@pytest.fixture(scope="session")
+def tour(tmp_path_factory):
+    """``python -m ebm tour``, run once for the whole session (the chapters' tests read its output).
+
+    Returns ``(figures folder, {chapter key: its printed text}, the whole text, exit status)``.  The
+    4-2-4 encoder runs 20 seeds per regime here instead of 100 (its statistics at full size are the
+    lecture's, and are tested in test_boltzmann.py); everything else runs at full size.
+    """
+    import contextlib
+    import io
+
+    from ebm.chapters import boltzmann
+    from ebm.cli import main
+
+    figures = tmp_path_factory.mktemp("tour")
+    text = io.StringIO()
+    with pytest.MonkeyPatch.context() as mp, contextlib.redirect_stdout(text):
+        mp.setattr(boltzmann, "ENCODER_SEEDS", 20)
+        status = main(["tour", "--figures", str(figures)])
+    chapters, current = {}, []
+    for line in text.getvalue().splitlines():
+        current.append(line)
+        stripped = line.strip()
+        if stripped.startswith("(") and " took " in stripped and stripped.endswith(" s)"):
+            chapters[stripped[1:].split(" took ")[0]] = "\n".join(current)
+            current = []
+    return figures, chapters, text.getvalue(), status
+
+
+@contextlib.contextmanager
+def only_loopback():
+    """Refuse (and record) every connection and name lookup that would leave this machine."""
+    attempts = []
+    real_connect, real_connect_ex, real_getaddrinfo = (socket.socket.connect, socket.socket.connect_ex,
+                                                       socket.getaddrinfo)
+
+    def local(host):
+        return host in ("", "localhost", "::1") or str(host).startswith("127.")
+
+    def guard(address):
+        if isinstance(address, tuple) and not local(address[0]):
+            attempts.append(address)
+            raise OSError(f"no network during the build ({address!r})")
+
+    def connect(self, address):
+        guard(address)
+        return real_connect(self, address)
+
+    def connect_ex(self, address):
+        guard(address)
+        return real_connect_ex(self, address)
+
+    def getaddrinfo(host, *args, **kwargs):
+        if host is not None and not local(host):
+            attempts.append(host)
+            raise socket.gaierror(f"no name lookups during the build ({host!r})")
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    socket.socket.connect, socket.socket.connect_ex, socket.getaddrinfo = connect, connect_ex, getaddrinfo
+    try:
+        yield attempts
+    finally:
+        socket.socket.connect, socket.socket.connect_ex, socket.getaddrinfo = (real_connect, real_connect_ex,
+                                                                               real_getaddrinfo)
+
+
+@pytest.fixture(scope="session")
+def network_guard():
+    """:func:`only_loopback`, for a test that checks the guard itself."""
+    return only_loopback
+
+
+@pytest.fixture(scope="session")
+def book_build(tmp_path_factory):
+    """``python -m ebm book``, built once for the session with every outside connection refused.
+
+    Building it executes the five lectures top to bottom (a failing lecture fails the build, naming
+    itself): test_notebooks.py reads that, test_book.py reads the pages.  Returns ``(BookResult,
+    the connections and lookups it attempted)``.
+    """
+    from ebm.book import build_book
+
+    out = tmp_path_factory.mktemp("book") / "book"
+    with only_loopback() as attempts:
+        result = build_book(out)
+    return result, attempts

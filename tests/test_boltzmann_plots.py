@@ -74,22 +74,12 @@ def test_parity_plot():
         plotting.plot_parity_learning([1, 2])
 
 
-def test_tour_chapter_writes_its_figures(tmp_path, monkeypatch):
-    from ebm.chapters import boltzmann as chap
-    from ebm.chapters import run_tour
-
-    monkeypatch.setattr(chap, "ENCODER_SEEDS", 1)           # small sizes: the narration, not the statistics
-    monkeypatch.setattr(chap, "ENCODER_CYCLES", 100)
-    monkeypatch.setattr(chap, "GLASS_UNITS", 12)
-    monkeypatch.setattr(chap, "GLASS_RUNS", 5)
-    monkeypatch.setattr(chap, "SAMPLER_CHECKPOINTS", (100, 1000))
-    monkeypatch.setattr(chap, "PARITY_SEEDS", range(1, 2))
-    lines = []
-    tour = run_tour(["boltzmann"], figures=tmp_path, out=lines.append)
-    names = {p.name for p in tour.written}
+def test_tour_chapter_writes_its_figures(tour):
+    figures, chapters, _, _ = tour                       # the whole tour, run once (conftest)
+    names = {p.name for p in figures.glob("boltzmann_*.png")}
     assert {"boltzmann_temperature.png", "boltzmann_annealing.png"} <= names
-    assert all((tmp_path / n).stat().st_size > 5000 for n in names)
-    text = "\n".join(lines)
+    assert all((figures / n).stat().st_size > 5000 for n in names)
+    text = chapters["boltzmann"]
     assert "gradcheck passed" in text and "gradcheck FAILED" in text
 
 

@@ -1,7 +1,8 @@
 """The book (``python -m ebm book``): built once, offline, and read in a real browser.
 
-The book is built once per module (it executes all five lectures), with every
-connection to anything but this machine refused.  The browser tests open each page
+The book is built once per session (conftest's ``book_build``: it executes all five
+lectures, which test_notebooks.py relies on too), with every connection to anything but
+this machine refused.  The browser tests open each page
 from ``file://`` in headless Chromium, driven by playwright, with every request that is
 not ``file://`` blocked and recorded; they share one browser.
 
@@ -40,45 +41,8 @@ PAGES = ["index.html", *(f"notebooks/{name}.html" for name in LECTURES), "docs/a
 # --------------------------------------------------------------------------- the build
 
 
-@contextlib.contextmanager
-def _only_loopback():
-    """Refuse (and record) every connection and name lookup that would leave this machine."""
-    attempts = []
-    real_connect, real_connect_ex, real_getaddrinfo = (socket.socket.connect, socket.socket.connect_ex,
-                                                       socket.getaddrinfo)
-
-    def local(host):
-        return host in ("", "localhost", "::1") or str(host).startswith("127.")
-
-    def guard(address):
-        if isinstance(address, tuple) and not local(address[0]):
-            attempts.append(address)
-            raise OSError(f"test_book: no network during the build ({address!r})")
-
-    def connect(self, address):
-        guard(address)
-        return real_connect(self, address)
-
-    def connect_ex(self, address):
-        guard(address)
-        return real_connect_ex(self, address)
-
-    def getaddrinfo(host, *args, **kwargs):
-        if host is not None and not local(host):
-            attempts.append(host)
-            raise socket.gaierror(f"test_book: no name lookups during the build ({host!r})")
-        return real_getaddrinfo(host, *args, **kwargs)
-
-    socket.socket.connect, socket.socket.connect_ex, socket.getaddrinfo = connect, connect_ex, getaddrinfo
-    try:
-        yield attempts
-    finally:
-        socket.socket.connect, socket.socket.connect_ex, socket.getaddrinfo = (real_connect, real_connect_ex,
-                                                                               real_getaddrinfo)
-
-
-def test_the_network_guard_refuses_and_records():
-    with _only_loopback() as attempts:
+def test_the_network_guard_refuses_and_records(network_guard):
+    with network_guard() as attempts:
         with socket.socket() as sock, pytest.raises(OSError, match="no network during the build"):
             sock.connect(("192.0.2.1", 80))                                # TEST-NET-1: never reached
         with pytest.raises(socket.gaierror, match="no name lookups"):
@@ -91,11 +55,9 @@ def test_the_network_guard_refuses_and_records():
 
 
 @pytest.fixture(scope="module")
-def book(tmp_path_factory):
-    """The book, built once for this module with no network."""
-    out = tmp_path_factory.mktemp("book") / "book"
-    with _only_loopback() as attempts:
-        result = build_book(out)
+def book(book_build):
+    """The session's book (conftest), which must have been built without touching the network."""
+    result, attempts = book_build
     assert not attempts, f"the build tried to reach the network: {attempts}"
     return result
 

@@ -94,13 +94,13 @@ def test_gibbs_plots_reject_bad_input(call, exc, match):
         call()
 
 
-def test_tour_gibbs_writes_its_figures(tmp_path, capsys):
-    assert main(["tour", "gibbs", "--figures", str(tmp_path)]) == 0
-    written = {p.name for p in tmp_path.glob("*.png")}
+def test_tour_gibbs_writes_its_figures(tour):
+    figures, chapters, _, _ = tour                       # the whole tour, run once (conftest)
+    written = {p.name for p in figures.glob("*.png")}
     assert GIBBS_FIGURES <= written
     for name in GIBBS_FIGURES:
-        assert (tmp_path / name).stat().st_size > 10_000
-    out = capsys.readouterr().out
+        assert (figures / name).stat().st_size > 10_000
+    out = chapters["gibbs"]
     assert "FAILED" not in out and out.count("gradcheck: passed") == len(G.LOSSES)
     assert "e^{-beta}E(Y,X)" in out and "too many bad answers" in out
 

@@ -251,13 +251,13 @@ def test_label_energy_cases_rejects_bad_input(change, exc, match):
 # --------------------------------------------------------------------------- the tour chapter
 
 
-def test_tour_hopfield_writes_its_figures(tmp_path, capsys):
-    assert main(["tour", "hopfield", "--figures", str(tmp_path)]) == 0
-    written = {p.name for p in tmp_path.glob("*.png")}
+def test_tour_hopfield_writes_its_figures(tour):
+    figures, chapters, _, _ = tour                       # the whole tour, run once (conftest)
+    written = {p.name for p in figures.glob("*.png")}
     assert HOPFIELD_FIGURES <= written
     for name in HOPFIELD_FIGURES:
-        assert (tmp_path / name).stat().st_size > 10_000
-    out = capsys.readouterr().out
+        assert (figures / name).stat().st_size > 10_000
+    out = chapters["hopfield"]
     assert "gradcheck passed" in out                  # the bridge: retrieval loss derivative
     assert "0.138" in out and "perceptron" in out
 

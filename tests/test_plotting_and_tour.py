@@ -131,21 +131,19 @@ def test_import_ebm_does_not_import_plotting():
 # --------------------------------------------------------------------------- the tour CLI
 
 
-def test_tour_writes_the_softmax_loss_figures(tmp_path, capsys, monkeypatch):
-    from ebm.chapters import boltzmann as chap
-
-    # the encoder's 4 x 100 seeds are the lecture's and the tour's statistics (~11 s), tested in
-    # test_boltzmann; here 20 seeds each run the same narration
-    monkeypatch.setattr(chap, "ENCODER_SEEDS", 20)
-    assert main(["tour", "--figures", str(tmp_path)]) == 0
-    written = {p.name for p in tmp_path.glob("*.png")}
+def test_tour_writes_the_softmax_loss_figures(tour):
+    figures, chapters, out, status = tour                # the whole tour, run once (conftest)
+    assert status == 0
+    written = {p.name for p in figures.glob("*.png")}
     assert TOUR_FIGURES <= written
     for name in TOUR_FIGURES:
-        assert (tmp_path / name).stat().st_size > 10_000
-    out = capsys.readouterr().out
-    assert "gradcheck FAILED" in out          # the article's printed derivative
-    assert "gradcheck passed" in out          # the right one, and Caffe's test blob
-    assert "inner_num" in out
+        assert (figures / name).stat().st_size > 10_000
+    core = chapters["softmax_loss"]
+    assert "gradcheck FAILED" in core          # the article's printed derivative
+    assert "gradcheck passed" in core          # the right one, and Caffe's test blob
+    assert "inner_num" in core
+    assert list(chapters) == ["hopfield", "boltzmann", "rbm", "gibbs", "softmax_loss"]
+    assert f"Tour finished: {len(written)} figure(s)" in out
 
 
 def test_tour_runs_one_chapter(tmp_path):

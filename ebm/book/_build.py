@@ -47,6 +47,7 @@ class BookResult:
     warnings: tuple[str, ...]       #: Sphinx's warnings (the build succeeded despite them)
     seconds: float                  #: wall-clock time of the whole build
     size_bytes: int                 #: total size of the book's files
+    executed: tuple = ()            #: ``(lecture name, seconds)`` of each executed lecture, in order
 
     @property
     def size_mb(self) -> float:
@@ -188,18 +189,24 @@ def _execute(path, target, workdir, timeout, solutions=False):
 
 
 def _execute_all(lectures, stage, work, timeout, jobs, bar, solutions):
-    """Execute every lecture, ``jobs`` kernels at a time, advancing ``bar`` as each finishes."""
+    """Execute every lecture, ``jobs`` kernels at a time, advancing ``bar`` as each finishes.
+
+    Returns ``{lecture name: seconds}``.
+    """
     from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 
     running = set()
+    seconds = {}
 
     def run(path):
         running.add(path.stem)
         bar.set_postfix(running=",".join(sorted(running)))
+        start = time.perf_counter()
         try:
             _execute(path, stage / "notebooks" / path.name, work, timeout, solutions)
         finally:
             running.discard(path.stem)
+        seconds[path.stem] = time.perf_counter() - start
         bar.update()
 
     with ThreadPoolExecutor(max_workers=jobs) as pool:
@@ -210,6 +217,7 @@ def _execute_all(lectures, stage, work, timeout, jobs, bar, solutions):
         for f in futures:
             if f.done() and not f.cancelled() and f.exception() is not None:
                 raise f.exception()
+    return seconds
 
 
 # --------------------------------------------------------------------------- outside references
@@ -435,7 +443,7 @@ def build_book(out="build/book", *, source=None, solutions=False, progress=False
                                         encoding="utf-8")
         for doc in docs:
             shutil.copy2(doc, stage / "docs" / doc.name)
-        _execute_all(lectures, stage, work, timeout, jobs, bar, solutions)
+        executed = _execute_all(lectures, stage, work, timeout, jobs, bar, solutions)
 
         bar.set_postfix(running="Sphinx")
         built = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
@@ -460,4 +468,5 @@ def build_book(out="build/book", *, source=None, solutions=False, progress=False
     size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
     return BookResult(out=out, index=out / "index.html",
                       lectures=tuple(out / "notebooks" / f"{name}.html" for name in LECTURES),
-                      warnings=warnings, seconds=time.perf_counter() - start, size_bytes=size)
+                      warnings=warnings, seconds=time.perf_counter() - start, size_bytes=size,
+                      executed=tuple((p.stem, executed[p.stem]) for p in lectures))
