@@ -74,6 +74,7 @@ def test_parity_plot():
         plotting.plot_parity_learning([1, 2])
 
 
+@pytest.mark.xdist_group("tour")           # the session tour runs in one worker
 def test_tour_chapter_writes_its_figures(tour):
     figures, chapters, _, _ = tour                       # the whole tour, run once (conftest)
     names = {p.name for p in figures.glob("boltzmann_*.png")}

@@ -32,6 +32,8 @@ import ebm
 from ebm.book import LECTURES, BookError, build_book, outside_references
 from ebm.book import _build
 
+pytestmark = pytest.mark.xdist_group("book")   # one worker: its module/session fixtures run once
+
 REPO = Path(ebm.__file__).resolve().parent.parent
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]

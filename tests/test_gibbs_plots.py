@@ -94,6 +94,7 @@ def test_gibbs_plots_reject_bad_input(call, exc, match):
         call()
 
 
+@pytest.mark.xdist_group("tour")           # the session tour runs in one worker
 def test_tour_gibbs_writes_its_figures(tour):
     figures, chapters, _, _ = tour                       # the whole tour, run once (conftest)
     written = {p.name for p in figures.glob("*.png")}

@@ -23,6 +23,8 @@ import ebm.grading as grading
 from ebm.grading import bundles, notebooks
 from ebm.grading.demo import GALLERY
 
+pytestmark = pytest.mark.xdist_group("bundles")   # one worker: its module/session fixtures run once
+
 CHAPTER = "softmax_loss"
 NAMES = [e.name for e in grading.registry(CHAPTER)]
 MAX = sum(e.max_score for e in grading.registry(CHAPTER))

@@ -18,6 +18,8 @@ from ebm.cli import main
 from ebm.grading import grader
 from ebm.grading.demo import CORE, GALLERY, HOSTILE, RIGHT, replace_function
 
+pytestmark = pytest.mark.xdist_group("grader")   # one worker: its module/session fixtures run once
+
 TIMEOUT = 1.0
 
 

@@ -38,6 +38,8 @@ import ebm.grading as grading
 from ebm.cli import main
 from ebm.grading import nbgrader, notebooks
 
+pytestmark = pytest.mark.xdist_group("nbgrader")   # one worker: its module/session fixtures run once
+
 ROOT = Path(__file__).resolve().parent.parent
 EXERCISE_NOTEBOOKS = sorted((ROOT / "notebooks" / "exercises").glob("*.ipynb"))
 LECTURES = sorted(p for p in (ROOT / "notebooks").glob("*.ipynb")

@@ -251,6 +251,7 @@ def test_label_energy_cases_rejects_bad_input(change, exc, match):
 # --------------------------------------------------------------------------- the tour chapter
 
 
+@pytest.mark.xdist_group("tour")           # the session tour runs in one worker
 def test_tour_hopfield_writes_its_figures(tour):
     figures, chapters, _, _ = tour                       # the whole tour, run once (conftest)
     written = {p.name for p in figures.glob("*.png")}

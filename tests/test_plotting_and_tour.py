@@ -131,6 +131,7 @@ def test_import_ebm_does_not_import_plotting():
 # --------------------------------------------------------------------------- the tour CLI
 
 
+@pytest.mark.xdist_group("tour")           # the session tour runs in one worker
 def test_tour_writes_the_softmax_loss_figures(tour):
     figures, chapters, out, status = tour                # the whole tour, run once (conftest)
     assert status == 0

@@ -106,6 +106,7 @@ def test_sklearn_curve_replays_fit_exactly():
     assert curve[-1] == pytest.approx(rbm.log_likelihood(X_test).mean(), abs=1e-12)
 
 
+@pytest.mark.xdist_group("tour")           # the session tour runs in one worker
 def test_the_tour_chapter_writes_its_figures(tour):
     figures, chapters, _, _ = tour                       # the whole tour, run once (conftest)
     names = {p.name for p in figures.glob("rbm_*.png")}

@@ -23,6 +23,8 @@ import pytest
 
 import ebm
 
+pytestmark = pytest.mark.xdist_group("startup")   # one worker: its module/session fixtures run once
+
 PACKAGE_DIR = Path(ebm.__file__).parent
 
 # a first call: forward + backward of the loss on a small float64 batch (two kernels to compile
