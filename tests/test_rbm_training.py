@@ -56,6 +56,26 @@ def test_history_is_the_exact_likelihood_per_epoch(digits):
     assert set(quiet.history_) == {"epoch", "seconds"}
 
 
+def test_fit_options_are_the_trainers():
+    import inspect
+
+    from ebm.rbm import trainer
+
+    # one source of defaults: RBM.fit shows and forwards trainer.fit's keyword options
+    ours = inspect.signature(RBM.fit).parameters
+    theirs = inspect.signature(trainer.fit).parameters
+    assert list(ours)[1:] == list(theirs)[1:] and list(ours)[0] == "self"
+    assert all(ours[name].default == theirs[name].default for name in list(theirs)[2:])
+    X = (np.random.default_rng(0).random((40, 6)) < 0.5).astype(float)
+    a = RBM(6, 3).fit(X, epochs=2, seed=4, lr=0.1, method="pcd")
+    b = trainer.fit(RBM(6, 3), X, epochs=2, seed=4, lr=0.1, method="pcd")
+    np.testing.assert_array_equal(a.W, b.W)
+    c = RBM(6, 3).fit(X, epochs=2, seed=4, lr=0.1)                     # cd: a different run
+    assert not np.array_equal(a.W, c.W)
+    with pytest.raises(TypeError, match="learning_rate"):
+        RBM(6, 3).fit(X, learning_rate=0.1)
+
+
 def test_training_is_reproducible(digits):
     X = digits.X_train[:200]
     a = RBM(64, 8).fit(X, epochs=3, seed=5)
@@ -179,7 +199,6 @@ def test_ais_kernel_against_numpy():
     rbm = RBM(5, 3)
     rbm.W, rbm.b, rbm.c = rng.normal(0, 1, (5, 3)), rng.normal(0, 1, 5), rng.normal(0, 1, 3)
     b_a = rng.normal(0, 0.5, 5)
-    rbm.base_biases_ = b_a
     betas = np.linspace(0, 1, 6)
     runs = 4000
     # the same algorithm in NumPy (as lecture 03 builds it)
@@ -191,7 +210,7 @@ def test_ais_kernel_against_numpy():
         bk = betas[k]
         h = (rng.random((runs, 3)) < 1 / (1 + np.exp(-bk * (rbm.c + v @ rbm.W)))).astype(float)
         v = (rng.random((runs, 5)) < 1 / (1 + np.exp(-((1 - bk) * b_a + bk * (rbm.b + h @ rbm.W.T))))).astype(float)
-    ours = log_partition_ais(rbm, n_betas=betas, n_runs=runs, seed=1).log_weights
+    ours = log_partition_ais(rbm, n_betas=betas, n_runs=runs, seed=1, base_biases=b_a).log_weights
     se = np.hypot(ours.std(), log_w.std()) / np.sqrt(runs)
     assert abs(ours.mean() - log_w.mean()) < 4 * se
     assert abs(ours.std() - log_w.std()) < 0.1 * log_w.std()

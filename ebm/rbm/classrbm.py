@@ -27,6 +27,7 @@ import numpy as np
 from ebm._checks import as_rng
 from ebm.rbm._validation import check_binary, check_float, check_int, check_real
 from ebm.rbm.model import softplus as _softplus
+from ebm.rbm.trainer import TrainingHistory
 
 __all__ = ["ClassRBM"]
 
@@ -54,8 +55,9 @@ class ClassRBM:
     b : ndarray (n_visible,)
     c : ndarray (n_hidden,)
     d : ndarray (n_classes,)
-    history_ : dict of lists
-        After :meth:`fit`: per-epoch ``"loss"``, and ``"eval_accuracy"`` with ``eval_data``.
+    history_ : TrainingHistory
+        After :meth:`fit`: per-epoch ``"epoch"`` (0 is before training), ``"seconds"``,
+        ``"loss"``, and ``"eval_accuracy"`` with ``eval_data``.
     """
 
     def __init__(self, n_visible, n_hidden, n_classes, seed=None):
@@ -181,7 +183,8 @@ class ClassRBM:
             Standard deviation of the initial ``W`` and ``U``.
         seed : int or numpy.random.Generator, optional
         eval_data : tuple (X_eval, y_eval), optional
-            Held-out accuracy recorded per epoch in ``history_["eval_accuracy"]``.
+            Held-out accuracy recorded per epoch (and before training) in
+            ``history_["eval_accuracy"]``.
         warm_start : bool, default False
         progress : bool, default False
 
@@ -189,6 +192,8 @@ class ClassRBM:
         -------
         self
         """
+        import time
+
         from ebm._progress import progress_bar
 
         X, _ = check_binary(X, self.n_visible, "X", allow_1d=False)
@@ -209,12 +214,14 @@ class ClassRBM:
         n = X.shape[0]
         n_batches = -(-n // batch_size)
         total = max(1, n_batches * epochs)
-        self.history_ = {"epoch": [], "loss": []}
+        history = TrainingHistory(epoch=[0], seconds=[0.0], loss=[self.loss_and_gradients(X, y)[0]])
         if eval_data is not None:
-            self.history_["eval_accuracy"] = []
+            history["eval_accuracy"] = [self.score(*eval_data)]
         step = 0
+        elapsed = 0.0
         with progress_bar(progress, epochs, "class RBM training") as bar:
             for epoch in range(epochs):
+                start = time.perf_counter()
                 order = rng.permutation(n)
                 losses = []
                 for t in range(n_batches):
@@ -227,9 +234,12 @@ class ClassRBM:
                         grad = grads[k] + (weight_decay * getattr(self, k) if k in ("W", "U") else 0.0)
                         velocity[k] = momentum * velocity[k] - rate * grad
                         setattr(self, k, getattr(self, k) + velocity[k])
-                self.history_["epoch"].append(epoch + 1)
-                self.history_["loss"].append(float(np.sum(losses) / n))
+                elapsed += time.perf_counter() - start
+                history["epoch"].append(epoch + 1)
+                history["seconds"].append(elapsed)
+                history["loss"].append(float(np.sum(losses) / n))
                 if eval_data is not None:
-                    self.history_["eval_accuracy"].append(self.score(*eval_data))
+                    history["eval_accuracy"].append(self.score(*eval_data))
                 bar.update()
+        self.history_ = history
         return self

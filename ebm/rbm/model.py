@@ -16,14 +16,24 @@ the smaller layer) or estimates it (AIS); :meth:`RBM.log_likelihood` is then exa
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 
 from ebm._checks import as_rng
 from ebm.rbm import partition as _partition
 from ebm.rbm import samplers as _samplers
+from ebm.rbm import trainer as _trainer
 from ebm.rbm._validation import MAX_ENUMERATED_UNITS, check_binary, check_int, check_real
 
 __all__ = ["RBM", "softplus"]
+
+
+def _signature_with_self(function):
+    """``function``'s signature with its first parameter (the model) renamed ``self``."""
+    sig = inspect.signature(function)
+    first, *rest = sig.parameters.values()
+    return sig.replace(parameters=[first.replace(name="self"), *rest])
 
 
 def softplus(x):
@@ -192,7 +202,7 @@ class RBM:
     # ------------------------------------------------------------------ Z and likelihoods
 
     def log_partition(self, method="exact", *, n_betas=1000, n_runs=100, seed=None, layer="auto",
-                      base_data=None, progress=False):
+                      base_data=None, base_biases=None, progress=False):
         """``log Z``: exactly by enumeration, or estimated by annealed importance sampling.
 
         Parameters
@@ -200,9 +210,10 @@ class RBM:
         method : {"exact", "ais"}, default "exact"
             "exact" enumerates the smaller layer (at most 25 units; otherwise ValueError);
             "ais" anneals from the base-rate model (:func:`ebm.rbm.log_partition_ais`).
-        n_betas, n_runs, seed, base_data
-            AIS only: inverse temperatures (or the schedule), runs, randomness, the data
-            for the base model's biases.
+        n_betas, n_runs, seed, base_data, base_biases
+            AIS only: inverse temperatures (or the schedule), runs, randomness, and the
+            base model's visible biases or the data to compute them from (see
+            :func:`ebm.rbm.log_partition_ais`).
         layer : {"auto", "hidden", "visible"}
             Exact only: which layer to enumerate.
         progress : bool, default False
@@ -217,7 +228,8 @@ class RBM:
             return _partition.log_partition_exact(self, layer=layer, progress=progress)
         if method == "ais":
             return _partition.log_partition_ais(self, n_betas=n_betas, n_runs=n_runs, seed=seed,
-                                                base_data=base_data, progress=progress)
+                                                base_data=base_data, base_biases=base_biases,
+                                                progress=progress)
         raise ValueError(f"method must be 'exact' or 'ais', got {method!r}")
 
     def log_likelihood(self, V, log_z=None):
@@ -275,60 +287,30 @@ class RBM:
 
     # ------------------------------------------------------------------ training
 
-    def fit(self, V, *, method="cd", k=1, lr=0.05, lr_schedule="linear", momentum=0.9,
-            initial_momentum=0.5, momentum_warmup=5, weight_decay=0.0, batch_size=10, epochs=50,
-            seed=None, eval_data=None, callback=None, warm_start=False, progress=False):
-        """Train on binary data by CD-k or PCD-k (see :mod:`ebm.rbm.trainer`).
+    def fit(self, V, **options):
+        """Train on binary data by CD-k or PCD-k; returns ``self``.
 
-        The defaults are Hinton's practical-guide recipe, tuned on the 8x8 digits: CD-1,
-        minibatches of 10 shuffled each epoch, ``lr`` 0.05 decaying linearly to 0 over all
-        updates, momentum 0.5 for 5 epochs then 0.9, no weight decay, ``W ~ N(0, 0.01^2)``,
-        ``b`` the log-odds of the data means, ``c = 0``.  With 16 hidden units, 50 epochs
-        reach an exact test log-likelihood of -18.65 nats on ``load_digits()`` (the mean over
-        seeds 0, 1 and 2, which the tour prints).
+        ``rbm.fit(V, epochs=20, seed=0)`` is ``ebm.rbm.trainer.fit(rbm, V, epochs=20, seed=0)``:
+        the trainer's signature is the one place where the options and their defaults
+        (Hinton's practical-guide recipe) are written, and its docstring describes them.
+        ``help(RBM.fit)`` and ``inspect.signature(RBM.fit)`` show that signature.
 
         Parameters
         ----------
-        V : array_like of 0/1, shape (N, n_visible)
-        method : {"cd", "pcd"}, default "cd"
-        k : int, default 1
-            Gibbs sweeps per update.
-        lr : float, default 0.05
-        lr_schedule : {"linear", "constant"}, default "linear"
-        momentum, initial_momentum : float, default 0.9 and 0.5
-        momentum_warmup : int, default 5
-            Epochs at ``initial_momentum``.
-        weight_decay : float, default 0.0
-            L2 penalty on ``W`` (times ``lr``).
-        batch_size : int, default 10
-        epochs : int, default 50
-        seed : int or numpy.random.Generator, optional
-        eval_data : array_like of 0/1, optional
-            Held-out data.  When given (and ``log Z`` is tractable) the exact train and
-            eval log-likelihoods, the free-energy gap and ``log Z`` are recorded after every
-            epoch in ``history_``.  Without it nothing is evaluated.
-        callback : callable, optional
-            ``callback(rbm, epoch)`` after every epoch (read-only use of the parameters).
-        warm_start : bool, default False
-            Keep the current parameters instead of re-initialising them.
-        progress : bool, default False
-            A ``tqdm.auto`` bar over the epochs.
+        V : array_like of 0/1, shape (n_samples, n_visible)
+            Training data (not modified).
+        **options
+            Keyword arguments of :func:`ebm.rbm.trainer.fit`: ``method``, ``k``, ``lr``,
+            ``lr_schedule``, ``momentum``, ``initial_momentum``, ``momentum_warmup``,
+            ``weight_decay``, ``batch_size``, ``epochs``, ``seed``, ``eval_data``,
+            ``callback``, ``warm_start``, ``progress``.  An unknown name raises TypeError.
 
         Returns
         -------
         self
-
-        Warns
-        -----
-        RuntimeWarning
-            When training diverged: non-finite parameters, or (when the smaller layer
-            has at most 20 units, so that it is exact and cheap) a mean training
-            log-likelihood below both the uniform model's ``-n_visible ln 2`` and its
-            value before training -- e.g. ``lr=1e6``.
+            With ``W``, ``b``, ``c`` trained and ``history_`` a :class:`TrainingHistory`.
         """
-        from ebm.rbm.trainer import fit
+        return _trainer.fit(self, V, **options)
 
-        return fit(self, V, method=method, k=k, lr=lr, lr_schedule=lr_schedule, momentum=momentum,
-                   initial_momentum=initial_momentum, momentum_warmup=momentum_warmup,
-                   weight_decay=weight_decay, batch_size=batch_size, epochs=epochs, seed=seed,
-                   eval_data=eval_data, callback=callback, warm_start=warm_start, progress=progress)
+    # The trainer's keyword options, shown as this method's own (help, Jupyter's ``?``).
+    fit.__signature__ = _signature_with_self(_trainer.fit)

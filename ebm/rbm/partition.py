@@ -423,6 +423,11 @@ class AISEstimate:
     ess : float
         Effective sample size of the weights, ``(sum w)^2 / sum w^2`` (1 to ``n_runs``).
         A small one means a few runs carry the estimate.
+    base_biases : ndarray (n_visible,) or None
+        The base-rate model's visible biases ``b_A`` the runs started from.
+    states : ndarray of int8, shape (n_betas, n_runs, n_visible), or None
+        With ``log_partition_ais(..., record=True)``: every run's visible state at every
+        beta (the state at which ``log p*_k - log p*_{k-1}`` was evaluated); else None.
     """
 
     log_z: float
@@ -432,6 +437,8 @@ class AISEstimate:
     log_z_base: float
     n_betas: int
     ess: float = math.nan
+    base_biases: np.ndarray | None = None
+    states: np.ndarray | None = None
 
     def __float__(self):
         return float(self.log_z)
@@ -542,38 +549,42 @@ def _betas(n_betas):
 
 
 def log_partition_ais(rbm, n_betas=1000, n_runs=100, seed=None, base_data=None, record=False,
-                      progress=False):
+                      progress=False, *, base_biases=None):
     """Estimate ``log Z`` by annealed importance sampling from the base-rate model.
 
     Parameters
     ----------
     rbm : RBM
-    n_betas : int or array_like, default 1000
+        Anything with ``W`` (n_visible, n_hidden), ``b`` (n_visible,), ``c`` (n_hidden,).
+    n_betas : int or array_like of shape (K,), default 1000
         Number of inverse temperatures, evenly spaced from 0 to 1 inclusive, or the
         schedule itself (increasing, from 0.0 to 1.0).
     n_runs : int, default 100
         Independent annealing runs (importance weights).
     seed : int or numpy.random.Generator, optional
-    base_data : array_like of 0/1, optional
+    base_data : array_like of 0/1, shape (n_samples, n_visible), optional
         Data whose smoothed pixel means give the base model's visible biases
-        (:func:`base_rate_biases`); without it, the base model is uniform.
-        Without it, the biases :meth:`RBM.fit` remembered from its training data
-        (``rbm.base_biases_``), else the uniform base model.
+        (:func:`base_rate_biases`).
     record : bool, default False
-        Also return every run's visible state at every beta (for the step-through plots).
+        Also keep every run's visible state at every beta in the result's ``states``
+        (for the step-through plots).
     progress : bool, default False
+    base_biases : array_like of shape (n_visible,), optional
+        The base-rate model's visible biases ``b_A`` themselves (keyword only; not together
+        with ``base_data``).  Without either, the biases :meth:`RBM.fit` remembered from
+        its training data (``rbm.base_biases_``), else zeros: the uniform base model.
 
     Returns
     -------
     AISEstimate
-        ``float()`` of it is the estimate; with ``record=True`` a tuple
-        ``(estimate, states)``, ``states`` of shape (n_betas, n_runs, n_v): the state at
-        which ``log p*_k - log p*_{k-1}`` was evaluated.
+        ``float()`` of it is the estimate; ``estimate.states`` has shape
+        (n_betas, n_runs, n_visible) with ``record=True`` and is None without.
 
     Raises
     ------
     ValueError
-        For a non-positive number of betas or runs.
+        For a non-positive number of betas or runs, both ``base_data`` and
+        ``base_biases``, or base biases that are not finite or not one per visible unit.
     """
     W, b, c = _params(rbm)
     betas = _betas(n_betas)
@@ -581,13 +592,21 @@ def log_partition_ais(rbm, n_betas=1000, n_runs=100, seed=None, base_data=None, 
         n_runs = check_int(n_runs, "n_runs")
     except ValueError:
         raise ValueError(f"n_runs must be a positive number of annealing runs, got {n_runs}") from None
-    if base_data is None and getattr(rbm, "base_biases_", None) is not None:
-        b_a = np.asarray(rbm.base_biases_, dtype=np.float64)     # remembered by fit
+    if base_biases is not None and base_data is not None:
+        raise ValueError("pass base_biases or base_data, not both: base_data only serves to "
+                         "compute the base model's biases")
+    if base_biases is not None:
+        b_a, source = np.array(base_biases, dtype=np.float64), "base_biases"
+    elif base_data is None and getattr(rbm, "base_biases_", None) is not None:
+        b_a, source = np.array(rbm.base_biases_, dtype=np.float64), "rbm.base_biases_"   # remembered by fit
     else:
-        b_a = base_rate_biases(base_data, n_visible=W.shape[0])
+        b_a, source = base_rate_biases(base_data, n_visible=W.shape[0]), "base_data"
     if b_a.shape != b.shape:
-        raise ValueError(f"the base model has {b_a.size} visible biases (from base_data or rbm.base_biases_) "
+        raise ValueError(f"the base model has {b_a.size} visible biases (from {source}) "
                          f"but the RBM has {b.size} visible units")
+    if not np.isfinite(b_a).all():
+        pos = int(np.argmax(~np.isfinite(b_a)))
+        raise ValueError(f"{source}[{pos}] is {b_a[pos]}: the base model's biases must be finite")
     rng = as_rng(seed)
     n_v, n_h = W.shape
     log_z_a = float(np.sum(np.logaddexp(0.0, b_a)) + n_h * math.log(2.0))
@@ -604,8 +623,7 @@ def log_partition_ais(rbm, n_betas=1000, n_runs=100, seed=None, base_data=None, 
             if record:
                 states[:, first:last] = rec
             bar.update(last - first)
-    estimate = _summarise(log_w, log_z_a, betas.size)
-    return (estimate, states) if record else estimate
+    return _summarise(log_w, log_z_a, betas.size, b_a, states if record else None)
 
 
 def _normal_quantile(p):
@@ -645,10 +663,11 @@ def log_normal_interval(log_w, alpha=AIS_ALPHA):
     return mu - dm + var_lo / 2, mu + dm + var_hi / 2
 
 
-def _summarise(log_w, log_z_a, n_betas):
+def _summarise(log_w, log_z_a, n_betas, base_biases=None, states=None):
     m = log_w.max()
     w = np.exp(log_w - m)
     lower, upper = log_normal_interval(log_w)
     return AISEstimate(log_z=float(log_z_a + m + math.log(w.mean())), lower=float(log_z_a + lower),
                        upper=float(log_z_a + upper), log_weights=log_w, log_z_base=log_z_a,
-                       n_betas=int(n_betas), ess=float(w.sum() ** 2 / (w**2).sum()))
+                       n_betas=int(n_betas), ess=float(w.sum() ** 2 / (w**2).sum()),
+                       base_biases=base_biases, states=states)
