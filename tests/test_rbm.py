@@ -1,4 +1,4 @@
-"""RBM 1986 (issue 9): the model, exact log Z, the joint softmax, Gibbs, AIS, bad input, the data."""
+"""RBM 1986: the model, exact log Z, the joint softmax, Gibbs, AIS, bad input, the data."""
 
 import math
 
@@ -398,7 +398,7 @@ def test_bad_parameters_and_sizes_are_named():
         RBM(4, 3).energy(np.zeros(4), np.zeros(2))
 
 
-# --------------------------------------------------------------------------- the AIS interval (issue 17)
+# --------------------------------------------------------------------------- the AIS interval
 
 
 def _clt_interval(est):

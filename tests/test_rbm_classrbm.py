@@ -1,4 +1,4 @@
-"""The bridge (issue 9): the class RBM's p(y|x) = softmax_y(-F(x, y)) through the core."""
+"""The bridge: the class RBM's p(y|x) = softmax_y(-F(x, y)) through the core."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""RBM figures (issue 9) return Figures/animations, draw the numbers given, and reject bad input."""
+"""RBM figures return Figures/animations, draw the numbers given, and reject bad input."""
 
 import numpy as np
 import pytest
