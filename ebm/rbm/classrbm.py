@@ -101,27 +101,78 @@ class ClassRBM:
         return (p["c"] + X @ p["W"])[:, None, :] + p["U"][None, :, :]
 
     def free_energy(self, X):
-        """``F(x, y)`` for every row of ``X`` and every label: shape (N, n_classes)."""
+        """``F(x, y)`` for every row of ``X`` and every label.
+
+        Parameters
+        ----------
+        X : array_like of 0/1, shape (n_visible,) or (n_samples, n_visible)
+
+        Returns
+        -------
+        ndarray of float64, shape (n_samples, n_classes)
+            One row per row of ``X`` (one row for a 1-D ``X``).
+        """
         p = self._params()
         X, _ = check_binary(X, self.n_visible, "X")
         return -(X @ p["b"])[:, None] - p["d"][None, :] - _softplus(self._hidden_inputs(X, p)).sum(axis=2)
 
     def logits(self, X):
-        """``bottom_data = -F(x, y)``, shape (N, n_classes): the logits the core normalises."""
+        """``bottom_data = -F(x, y)``: the logits the core normalises.
+
+        Parameters
+        ----------
+        X : array_like of 0/1, shape (n_visible,) or (n_samples, n_visible)
+
+        Returns
+        -------
+        ndarray of float64, shape (n_samples, n_classes)
+        """
         return -self.free_energy(X)
 
     def predict_proba(self, X):
-        """``p(y | x) = softmax_y(-F(x, y))``, computed by :func:`ebm.softmax_forward`."""
+        """``p(y | x) = softmax_y(-F(x, y))``, computed by :func:`ebm.softmax_forward`.
+
+        Parameters
+        ----------
+        X : array_like of 0/1, shape (n_visible,) or (n_samples, n_visible)
+
+        Returns
+        -------
+        ndarray of float64, shape (n_samples, n_classes)
+            Each row sums to 1.
+        """
         import ebm
 
         return ebm.softmax_forward(self.logits(X), axis=1)
 
     def predict(self, X):
-        """The most probable label of each row (the lowest free energy)."""
+        """The most probable label of each row (the lowest free energy).
+
+        Parameters
+        ----------
+        X : array_like of 0/1, shape (n_visible,) or (n_samples, n_visible)
+
+        Returns
+        -------
+        ndarray of int64, shape (n_samples,)
+            Labels in ``[0, n_classes)``; ties go to the lowest label.
+        """
         return np.argmax(self.logits(X), axis=1)
 
     def score(self, X, y):
-        """Accuracy on ``(X, y)``, in [0, 1]."""
+        """Accuracy on ``(X, y)``.
+
+        Parameters
+        ----------
+        X : array_like of 0/1, shape (n_samples, n_visible)
+        y : array_like of int, shape (n_samples,)
+            Labels in ``[0, n_classes)``.
+
+        Returns
+        -------
+        float
+            The fraction of rows whose predicted label is ``y``, in [0, 1].
+        """
         X, _ = check_binary(X, self.n_visible, "X", allow_1d=False)
         return float(np.mean(self.predict(X) == self._labels(y, X.shape[0])))
 
@@ -136,16 +187,19 @@ class ClassRBM:
 
         Parameters
         ----------
-        X : array_like of 0/1, shape (N, n_visible)
-        y : array_like of int, shape (N,)
+        X : array_like of 0/1, shape (n_samples, n_visible)
+        y : array_like of int, shape (n_samples,)
+            Labels in ``[0, n_classes)``.
         normalization : {"valid", "batch_size", "full", "none"}, default "valid"
-            Passed to the core: "valid" averages over the N rows, "none" sums.
+            Passed to the core: "valid" averages over the rows, "none" sums.
 
         Returns
         -------
         loss : float
-        grads : dict
-            ``{"W", "U", "b", "c", "d"}``, each the shape of its parameter.
+        grads : dict of str to ndarray
+            ``{"W", "U", "b", "c", "d"}``, each the shape of its parameter: ``W``
+            (n_visible, n_hidden), ``U`` (n_classes, n_hidden), ``b`` (n_visible,),
+            ``c`` (n_hidden,), ``d`` (n_classes,).
         """
         import ebm
 
@@ -170,8 +224,9 @@ class ClassRBM:
 
         Parameters
         ----------
-        X : array_like of 0/1, shape (N, n_visible)
-        y : array_like of int, shape (N,)
+        X : array_like of 0/1, shape (n_samples, n_visible)
+        y : array_like of int, shape (n_samples,)
+            Labels in ``[0, n_classes)``.
         epochs : int, default 30
         lr : float, default 0.05
             Decays linearly to 0 over all updates.
@@ -183,6 +238,7 @@ class ClassRBM:
             Standard deviation of the initial ``W`` and ``U``.
         seed : int or numpy.random.Generator, optional
         eval_data : tuple (X_eval, y_eval), optional
+            ``X_eval`` of shape (n_eval, n_visible), ``y_eval`` of shape (n_eval,).
             Held-out accuracy recorded per epoch (and before training) in
             ``history_["eval_accuracy"]``.
         warm_start : bool, default False
@@ -191,6 +247,7 @@ class ClassRBM:
         Returns
         -------
         self
+            With trained parameters and ``history_`` a :class:`~ebm.rbm.TrainingHistory`.
         """
         import time
 

@@ -104,7 +104,26 @@ class RBM:
     # ------------------------------------------------------------------ energies
 
     def energy(self, v, h):
-        """``E(v, h) = -b^T v - c^T h - v^T W h`` for one pair (a float) or row by row."""
+        """``E(v, h) = -b^T v - c^T h - v^T W h`` for one pair or row by row.
+
+        Parameters
+        ----------
+        v : array_like of 0/1, shape (n_visible,) or (n_samples, n_visible)
+        h : array_like of 0/1, shape (n_hidden,) or (n_samples, n_hidden)
+            The same number of rows as ``v``, or one row (paired with every row of ``v``;
+            likewise one row of ``v`` with every row of ``h``).
+
+        Returns
+        -------
+        float or ndarray of shape (n_samples,)
+            A float when ``v`` and ``h`` are both 1-D, else one energy per row.
+
+        Raises
+        ------
+        ValueError
+            For values other than 0 and 1, the wrong number of columns, or row counts that
+            differ (neither being 1).
+        """
         W, b, c = self._params()
         V, single_v = check_binary(v, self.n_visible, "v")
         H, single_h = check_binary(h, self.n_hidden, "h")
@@ -116,7 +135,14 @@ class RBM:
     def free_energy(self, V):
         """``F(v) = -b^T v - sum_j softplus(c_j + (v^T W)_j)``, so that ``p(v) = exp(-F(v)) / Z``.
 
-        Returns a float for one state of shape (n_visible,), else one value per row.
+        Parameters
+        ----------
+        V : array_like of 0/1, shape (n_visible,) or (n_samples, n_visible)
+
+        Returns
+        -------
+        float or ndarray of shape (n_samples,)
+            A float for one state of shape (n_visible,), else one value per row.
         """
         W, b, c = self._params()
         X, single = check_binary(V, self.n_visible, "V")
@@ -126,31 +152,83 @@ class RBM:
     # ------------------------------------------------------------------ conditionals and sampling
 
     def prob_h_given_v(self, V):
-        """``P(h_j = 1 | v) = sigmoid(c_j + (v^T W)_j)``, one row per row of ``V``."""
+        """``P(h_j = 1 | v) = sigmoid(c_j + (v^T W)_j)``, one row per row of ``V``.
+
+        Parameters
+        ----------
+        V : array_like of 0/1, shape (n_visible,) or (n_samples, n_visible)
+
+        Returns
+        -------
+        ndarray of float64, shape (n_hidden,) or (n_samples, n_hidden)
+            Probabilities in [0, 1]; 1-D when ``V`` is.
+        """
         W, _, c = self._params()
         X, single = check_binary(V, self.n_visible, "V")
         p = _samplers.sigmoid(c + X @ W)
         return p[0] if single else p
 
     def prob_v_given_h(self, H):
-        """``P(v_i = 1 | h) = sigmoid(b_i + (W h)_i)``, one row per row of ``H``."""
+        """``P(v_i = 1 | h) = sigmoid(b_i + (W h)_i)``, one row per row of ``H``.
+
+        Parameters
+        ----------
+        H : array_like of 0/1, shape (n_hidden,) or (n_samples, n_hidden)
+
+        Returns
+        -------
+        ndarray of float64, shape (n_visible,) or (n_samples, n_visible)
+            Probabilities in [0, 1]; 1-D when ``H`` is.
+        """
         W, b, _ = self._params()
         X, single = check_binary(H, self.n_hidden, "H")
         p = _samplers.sigmoid(b + X @ W.T)
         return p[0] if single else p
 
     def transform(self, V):
-        """``P(h | v)`` for each row of ``V``: the hidden features, as scikit-learn's ``BernoulliRBM.transform``."""
+        """``P(h | v)`` for each row of ``V``: the hidden features, as scikit-learn's ``BernoulliRBM.transform``.
+
+        Parameters
+        ----------
+        V : array_like of 0/1, shape (n_visible,) or (n_samples, n_visible)
+
+        Returns
+        -------
+        ndarray of float64, shape (n_hidden,) or (n_samples, n_hidden)
+            The same as :meth:`prob_h_given_v`.
+        """
         return self.prob_h_given_v(V)
 
     def sample_h(self, V, seed=None):
-        """A binary sample of ``h ~ P(h | v)`` for each row of ``V``."""
+        """A binary sample of ``h ~ P(h | v)`` for each row of ``V``.
+
+        Parameters
+        ----------
+        V : array_like of 0/1, shape (n_visible,) or (n_samples, n_visible)
+        seed : int or numpy.random.Generator, optional
+
+        Returns
+        -------
+        ndarray of float64 0/1, shape (n_hidden,) or (n_samples, n_hidden)
+            1-D when ``V`` is.
+        """
         p = np.atleast_2d(self.prob_h_given_v(V))
         out = (as_rng(seed).random(p.shape) < p).astype(np.float64)
         return out[0] if np.ndim(V) == 1 else out
 
     def sample_v(self, H, seed=None):
-        """A binary sample of ``v ~ P(v | h)`` for each row of ``H``."""
+        """A binary sample of ``v ~ P(v | h)`` for each row of ``H``.
+
+        Parameters
+        ----------
+        H : array_like of 0/1, shape (n_hidden,) or (n_samples, n_hidden)
+        seed : int or numpy.random.Generator, optional
+
+        Returns
+        -------
+        ndarray of float64 0/1, shape (n_visible,) or (n_samples, n_visible)
+            1-D when ``H`` is.
+        """
         p = np.atleast_2d(self.prob_v_given_h(H))
         out = (as_rng(seed).random(p.shape) < p).astype(np.float64)
         return out[0] if np.ndim(H) == 1 else out
@@ -160,17 +238,17 @@ class RBM:
 
         Parameters
         ----------
-        V : array_like of 0/1, shape (n_visible,) or (M, n_visible)
+        V : array_like of 0/1, shape (n_visible,) or (n_samples, n_visible)
             Starting states (not modified).
         k : int, default 1
             Number of sweeps (0 returns a copy of ``V``).
         seed : int or numpy.random.Generator, optional
         return_trace : bool, default False
-            Also return every visible state, shape (k, M, n_visible) int8.
+            Also return every visible state, shape (k, n_samples, n_visible) int8.
 
         Returns
         -------
-        ndarray
+        ndarray of float64 0/1, shape (n_visible,) or (n_samples, n_visible)
             The visible states after ``k`` sweeps, the shape of ``V``; with
             ``return_trace``, ``(V_k, trace)``.
         """
@@ -188,6 +266,20 @@ class RBM:
         uniformly random states.  After enough sweeps the states are (close to) samples of
         ``p(v)``; how many is enough depends on the model -- compare with the exact ``p(v)``
         on small models (:func:`ebm.rbm.visible_distribution`).
+
+        Parameters
+        ----------
+        n_samples : int
+            Number of chains (positive).
+        n_steps : int, default 1000
+            Sweeps per chain (0 returns the starting states).
+        seed : int or numpy.random.Generator, optional
+        init : array_like of 0/1, shape (n_visible,) or (n_init, n_visible), optional
+            Starting states; chain ``m`` starts from row ``m % n_init``.
+
+        Returns
+        -------
+        ndarray of float64 0/1, shape (n_samples, n_visible)
         """
         n_samples = check_int(n_samples, "n_samples")
         n_steps = check_int(n_steps, "n_steps", low=0)
@@ -220,8 +312,9 @@ class RBM:
 
         Returns
         -------
-        float (exact) or AISEstimate (``float()`` of it is the estimate; it carries a
-        99.73% interval and the effective sample size).
+        float or AISEstimate
+            A float for "exact"; for "ais" an :class:`~ebm.rbm.AISEstimate` (``float()`` of
+            it is the estimate; it carries a 99.73% interval and the effective sample size).
         """
         self._params()
         if method == "exact":
@@ -238,6 +331,22 @@ class RBM:
         Exact when ``log Z`` is (the smaller layer has at most 25 units).  Beyond that, pass
         ``log_z`` (e.g. an AIS estimate); the result is then only as good as that estimate
         (AIS tends to underestimate ``log Z``, making the likelihood look better).
+
+        Parameters
+        ----------
+        V : array_like of 0/1, shape (n_visible,) or (n_samples, n_visible)
+        log_z : float or AISEstimate, optional
+            ``log Z`` when already known or estimated; by default the exact value.
+
+        Returns
+        -------
+        float or ndarray of shape (n_samples,)
+            A float for one state of shape (n_visible,).
+
+        Raises
+        ------
+        ValueError
+            Without ``log_z`` when the smaller layer has more than 25 units.
         """
         if log_z is None:
             if not self.tractable:
@@ -256,6 +365,15 @@ class RBM:
         ``P(v_i | v_-i) = sigmoid(F(v with unit i flipped) - F(v))``.  Needs no ``Z``; it
         costs ``n_visible`` free energies per row.  (scikit-learn's ``score_samples`` flips
         one random unit and multiplies by ``n_visible``: an unbiased but noisy version.)
+
+        Parameters
+        ----------
+        V : array_like of 0/1, shape (n_visible,) or (n_samples, n_visible)
+
+        Returns
+        -------
+        float or ndarray of shape (n_samples,)
+            In nats; a float for one state of shape (n_visible,).
         """
         X, single = check_binary(V, self.n_visible, "V")
         f = self.free_energy(X)
@@ -271,6 +389,14 @@ class RBM:
 
         A cheap progress signal; Hinton's guide warns it is a poor one (it is not what
         training optimises) -- prefer the exact log-likelihood or the free-energy gap.
+
+        Parameters
+        ----------
+        V : array_like of 0/1, shape (n_visible,) or (n_samples, n_visible)
+
+        Returns
+        -------
+        float
         """
         X, _ = check_binary(V, self.n_visible, "V")
         W, b, c = self._params()
@@ -282,6 +408,16 @@ class RBM:
 
         ``log Z`` cancels, so this is ``mean log p(train) - mean log p(valid)``, exactly,
         at any size.  It grows when the model starts to prefer its training data.
+
+        Parameters
+        ----------
+        V_train : array_like of 0/1, shape (n_train, n_visible)
+        V_valid : array_like of 0/1, shape (n_valid, n_visible)
+
+        Returns
+        -------
+        float
+            In nats.
         """
         return float(np.mean(self.free_energy(V_valid)) - np.mean(self.free_energy(V_train)))
 

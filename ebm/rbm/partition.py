@@ -237,7 +237,7 @@ def log_partition_exact(rbm, layer="auto", progress=False):
     Parameters
     ----------
     rbm : RBM
-        Anything with ``W`` (n_v, n_h), ``b`` (n_v,), ``c`` (n_h,).
+        Anything with ``W`` (n_visible, n_hidden), ``b`` (n_visible,), ``c`` (n_hidden,).
     layer : {"auto", "hidden", "visible"}, default "auto"
         Which layer to enumerate; "auto" takes the smaller one (hidden on a tie).
     progress : bool, default False
@@ -246,6 +246,7 @@ def log_partition_exact(rbm, layer="auto", progress=False):
     Returns
     -------
     float
+        ``log Z`` in nats.
 
     Raises
     ------
@@ -304,12 +305,25 @@ def log_partition_exact(rbm, layer="auto", progress=False):
 def joint_energies(rbm, max_units=16):
     """Every joint state ``(v, h)`` of a tiny RBM and its energy ``E(v, h)``.
 
+    Parameters
+    ----------
+    rbm : RBM
+        Anything with ``W`` (n_visible, n_hidden), ``b`` (n_visible,), ``c`` (n_hidden,).
+    max_units : int, default 16
+        The most units ``n_visible + n_hidden`` enumerated jointly (the table has
+        ``2**(n_visible + n_hidden)`` rows).
+
     Returns
     -------
-    V : ndarray (2**(n_v + n_h), n_v)
-    H : ndarray (2**(n_v + n_h), n_h)
-    energy : ndarray (2**(n_v + n_h),)
+    V : ndarray of float64 0/1, shape (2**(n_visible + n_hidden), n_visible)
+    H : ndarray of float64 0/1, shape (2**(n_visible + n_hidden), n_hidden)
+    energy : ndarray of float64, shape (2**(n_visible + n_hidden),)
         ``E(v, h) = -b^T v - c^T h - v^T W h``; state ``k`` has ``v`` in its low bits.
+
+    Raises
+    ------
+    ValueError
+        When ``n_visible + n_hidden > max_units``, or the parameters are not finite.
     """
     W, b, c = _params(rbm)
     n_v, n_h = W.shape
@@ -331,11 +345,21 @@ def joint_distribution(rbm, beta=1.0, max_units=16):
     :func:`ebm.softmax_forward` normalises them; ``Z`` itself never appears, and
     ``log Z = logsumexp(-E)`` (at ``beta = 1``) equals :func:`log_partition_exact`.
 
+    Parameters
+    ----------
+    rbm : RBM
+        Anything with ``W`` (n_visible, n_hidden), ``b`` (n_visible,), ``c`` (n_hidden,).
+    beta : float >= 0, default 1.0
+        Inverse temperature.
+    max_units : int, default 16
+        As in :func:`joint_energies`.
+
     Returns
     -------
-    V, H : ndarray
+    V : ndarray of float64 0/1, shape (2**(n_visible + n_hidden), n_visible)
+    H : ndarray of float64 0/1, shape (2**(n_visible + n_hidden), n_hidden)
         The joint states (see :func:`joint_energies`).
-    prob : ndarray (2**(n_v + n_h),)
+    prob : ndarray of float64, shape (2**(n_visible + n_hidden),)
         Sums to 1.
     """
     import ebm
@@ -358,8 +382,9 @@ def visible_distribution(rbm, log_z=None):
 
     Returns
     -------
-    V : ndarray (2**n_v, n_v)
-    p : ndarray (2**n_v,)
+    V : ndarray of float64 0/1, shape (2**n_visible, n_visible)
+        Row ``k`` is the binary expansion of ``k``, unit 0 the least significant bit.
+    p : ndarray of float64, shape (2**n_visible,)
     """
     V = all_states(rbm.W.shape[0])
     if log_z is None:
@@ -376,10 +401,20 @@ def annealed_distribution(rbm, beta, base_biases):
     ``p*_beta(v) = exp((1 - beta) b_A^T v + beta b^T v) prod_j (1 + exp(beta (c_j + (v^T W)_j)))``:
     the base-rate model at ``beta = 0``, the RBM's ``p(v)`` at ``beta = 1``.
 
+    Parameters
+    ----------
+    rbm : RBM
+        Anything with ``W`` (n_visible, n_hidden), ``b`` (n_visible,), ``c`` (n_hidden,);
+        at most 25 visible units.
+    beta : float in [0, 1]
+    base_biases : array_like of shape (n_visible,)
+        The base-rate model's visible biases ``b_A``.
+
     Returns
     -------
-    V : ndarray (2**n_v, n_v)
-    p : ndarray (2**n_v,)
+    V : ndarray of float64 0/1, shape (2**n_visible, n_visible)
+    p : ndarray of float64, shape (2**n_visible,)
+        Sums to 1.
     """
     W, b, c = _params(rbm)
     beta = check_float(beta, "beta", low=0.0, high=1.0)
@@ -414,7 +449,7 @@ class AISEstimate:
         it holds at >= 99.73% when the log-weights are normal.  (The +-3 sigma interval of
         ``mean(w)`` does not: when the largest weights are rare it is too short, and on the
         digits RBM it missed in about one run of ten at 10 betas.)
-    log_weights : ndarray (n_runs,)
+    log_weights : ndarray of shape (n_runs,)
         ``log w`` of every run.
     log_z_base : float
         ``log Z_A`` of the base-rate model (exact).
@@ -458,14 +493,14 @@ def base_rate_biases(V=None, n_visible=None, smoothing=0.05):
 
     Parameters
     ----------
-    V : array_like of 0/1, shape (N, n_v), optional
+    V : array_like of 0/1, shape (n_samples, n_visible), optional
     n_visible : int, optional
         Only without ``V``.
     smoothing : float > 0, default 0.05
 
     Returns
     -------
-    ndarray (n_v,)
+    ndarray of float64, shape (n_visible,)
     """
     if V is None:
         return np.zeros(check_int(n_visible, "n_visible"))
@@ -649,9 +684,17 @@ def log_normal_interval(log_w, alpha=AIS_ALPHA):
     Bonferroni: a t interval for ``mu`` and a chi-square interval for ``s^2``, each missing
     with probability ``alpha / 2``; so the interval misses with probability <= ``alpha``.
 
+    Parameters
+    ----------
+    log_w : ndarray of shape (n_runs,)
+        The log-weights; with fewer than 2 the interval is ``(-inf, inf)``.
+    alpha : float, default AIS_ALPHA (0.0027)
+        The allowed miss rate.
+
     Returns
     -------
-    (lower, upper) : floats, of ``log mean`` (add ``log Z_A`` for ``log Z``)
+    lower, upper : float
+        Bounds of ``log mean(w)`` (add ``log Z_A`` for ``log Z``).
     """
     n = log_w.size
     if n < 2:
