@@ -208,7 +208,7 @@ class LearningResult:
     ----------
     machine : BoltzmannMachine
         The trained machine (a new object; the one passed in is unchanged).
-    G : ndarray
+    G : ndarray of float64, shape (cycles,)
         ``KL(data || model)`` after each cycle (NaN where not computed).
     history : list
         Whatever ``callback(cycle, machine)`` returned, when it returned something.
@@ -239,7 +239,7 @@ def learn(bm, data, *, n_cycles=100, lr=0.5, step="gradient", statistics="exact"
     ----------
     bm : BoltzmannMachine
         The starting point (not modified).
-    data : array_like of {0,1}, shape (m, n_visible)
+    data : array_like of {0,1}, shape (n_samples, n_visible)
         The training vectors, equally likely (repeat a row to weight it).
     n_cycles : int, default 100
     lr : float > 0, default 0.5
