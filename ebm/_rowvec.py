@@ -4,8 +4,8 @@ Why: an (N, C) batch with few classes (C = 10 for MNIST) has rows too short for
 LLVM's loop vectoriser.  A loop over one row's 10 classes compiles to scalar code
 (or to 8 lanes and a scalar tail, with a runtime alias check per row), and a
 loop over rows cannot be vectorised either, because the 10 classes of one row
-are not a stride LLVM can turn into SIMD lanes.  The cost is then per element
-and per row, about 3x what the exponentials alone cost.
+are not a stride LLVM can turn into SIMD lanes.  The cost is then paid per
+element and per row instead of per vector (CHANGELOG.md has the measurement).
 
 Here the whole row is one vector of ``W`` lanes (``W = 8`` for ``C <= 8``,
 ``W = 16`` for ``C <= 16``), written directly as LLVM IR (Numba has no vector
@@ -27,8 +27,8 @@ and no shuffle tree, and the result is transposed back before the stores.
 :func:`rows16_softmax` does sixteen: with AVX-512 it loads the rows side by side
 into 16-lane vectors (rows ``i`` and ``i + 8`` in the two halves of one register)
 and transposes within each half, so that the same 24 shuffles give 16-lane class
-vectors, in which the exp runs 1.3x faster than in 8 lanes; without AVX-512 it
-does two groups of eight.  The stores write all ``W`` lanes:
+vectors (twice the lanes per exp instruction); without AVX-512 it does two
+groups of eight.  The stores write all ``W`` lanes:
 lanes ``>= C`` hold 0 and land on the first classes of the following rows, which
 are written again when those rows are done.  So the rows must be done in order,
 and a row whose window ``[b, b + W)`` would leave the rows one task owns must
@@ -619,8 +619,8 @@ def _emit_rows_loss_diff(context, builder, sig, args, W):
     elem = context.get_value_type(p_type.dtype)
     i64, i32 = ir.IntType(64), ir.IntType(32)
     align = p_type.dtype.bitwidth // 8
-    H = min(W, 8)                                      # the row in vectors of 8 lanes (with AVX-512 too:
-    hvec = ir.VectorType(elem, H)                      # 7% faster with AVX2, as fast with AVX-512)
+    H = min(W, 8)                                      # the row in vectors of 8 lanes, with AVX-512 too
+    hvec = ir.VectorType(elem, H)                      # (16 lanes were no faster: CHANGELOG.md)
     piece_lanes = ir.Constant(ir.VectorType(i32, H), list(range(H)))  # int32: half the compare width
     hzero = ir.Constant(hvec, [ir.Constant(elem, 0.0)] * H)
     hone = ir.Constant(hvec, [ir.Constant(elem, 1.0)] * H)

@@ -1,13 +1,18 @@
-"""Small built-in data: bitmap letters for recall demos, random patterns for capacity.
+"""Small built-in data: no download, no network.
 
-Everything here is generated or shipped in this file: no download, no network.
+* :func:`letters` -- 10x10 bitmap letters as ±1 patterns, for the Hopfield recall demos
+  (the bitmaps are written in this file);
+* :func:`random_patterns` -- uniformly random ±1 patterns, for the capacity experiments;
+* :func:`load_digits` -- the UCI 8x8 handwritten digits with a fixed train/test split, for
+  the RBM chapter (shipped as ``ebm/data/digits_8x8.npz``; ``ebm/data/README.md`` gives
+  the source and licence).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["LETTER_SHAPE", "letters", "random_patterns"]
+__all__ = ["LETTER_SHAPE", "letters", "random_patterns", "Digits", "load_digits"]
 
 #: Height and width of the built-in letter bitmaps.
 LETTER_SHAPE = (10, 10)
@@ -224,5 +229,3 @@ def load_digits(binarize=True):
     images = (pixels > 0.5).astype(np.float64) if binarize else pixels
     return Digits(images, labels, train_index, test_index)
 
-
-__all__ += ["Digits", "load_digits"]

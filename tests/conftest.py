@@ -1,10 +1,12 @@
-"""Shared fixtures for the softmax-with-loss test suite.
+"""Shared fixtures for ebm's test suite: a warm Numba cache, headless figures, the tour and the book.
 
 The Numba kernels are ``@njit(cache=True)``: the first call of each type
 signature compiles (a second or more) and writes the on-disk cache.  We call
 every core function once at session start, in the controlling process before
 any pytest-xdist worker exists, so that workers load the cache instead of all
-compiling -- and racing to write -- the same files at once.
+compiling -- and racing to write -- the same files at once.  The tour and the
+book (which executes every lecture) are built once per session, for the tests
+that read them.
 """
 
 from __future__ import annotations
@@ -28,7 +30,9 @@ SEED = 20240601
 def _warm_numba_cache() -> None:
     import ebm
 
-    # (2, 3) takes the kernels' row path (inner_num == 1); (2, 3, 2) the tiled path.
+    # (2, 3) takes the narrow-row kernels (inner_num == 1 and C < NARROW = 16), (2, 3, 2) the
+    # tiles; both are small, so only their serial twins compile here.  The rows kernels (C >= 16)
+    # and the parallel twins compile in the tests that first meet them.
     base = np.array([[0.5, -1.0, 2.0], [1.0, 0.0, -0.5]])
     cases = [(base, np.array([0, 2])), (np.stack([base, -base], axis=-1), np.array([[0, 1], [2, 2]]))]
     # Read-only arrays are a signature of their own; the tests use them in float64 only.

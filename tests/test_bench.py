@@ -24,7 +24,7 @@ def test_quick_bench_rows_have_every_column_and_consistent_ratios():
     assert "numba" in lines[1] and "torch" in lines[1]
 
 
-def test_bench_cases_include_the_issue_shapes():
+def test_bench_cases_include_the_readme_table_shapes():
     shapes = {(name, shape, dtype) for name, shape, _, dtype, *_ in bench.CASES}
     assert ("A wide", (4096, 1000), None) in shapes
     assert ("B narrow", (65536, 10), None) in shapes

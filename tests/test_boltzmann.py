@@ -2,7 +2,7 @@
 
 Oracles: exact enumeration of the Boltzmann distribution, the plain-NumPy twin of
 the Numba Gibbs kernel, closed forms (sigmoid, softplus), central differences
-(ebm.gradcheck), and the paper's and the issue's numbers.  Every check is shown
+(ebm.gradcheck), and the numbers of Ackley, Hinton & Sejnowski (1985).  Every check is shown
 to reject a plausible wrong answer.
 """
 
@@ -452,7 +452,7 @@ def test_caller_arrays_are_not_modified():
     assert init.tolist() == [1, 0]
 
 
-# --------------------------------------------------------------------------- issue 17
+# --------------------------------------------------------------------------- sampling temperature
 
 
 def test_gibbs_sampling_statistics_are_collected_at_the_machines_temperature():

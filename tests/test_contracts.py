@@ -1,4 +1,4 @@
-"""The core's small contracts and the checks that must be able to fail (issue 6, items 2, 3, 6, 7).
+"""The core's small contracts and the checks that must be able to fail.
 
 Each test is written against the behaviour it replaces: a gradient check that
 passed half the gradient, a legacy flag that overrode an explicit mode, layers

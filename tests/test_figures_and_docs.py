@@ -1,6 +1,4 @@
-"""Figures that match their text, lectures whose claims are computed, docs that say what is true
-(issue 6, items 2-5 and 7).
-"""
+"""Figures that match their text, lectures whose claims are computed, docs that say what is true."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""LeCun 2006 (issue 10): the Gibbs distribution with beta, the loss functionals, softmax at beta = 1.
+"""LeCun 2006: the Gibbs distribution with beta, the loss functionals, softmax at beta = 1.
 
 Oracles: a plain NumPy softmax / log-sum-exp written here, central differences
 (``ebm.gradcheck``), closed forms (ties, two-class identities).

@@ -21,7 +21,7 @@ EXERCISES = grading.registry()
 HINTS = [(ex.name, h.key) for ex in EXERCISES for h in ex.hints]
 
 
-def test_core_exercises_have_the_issue_names_and_signatures():
+def test_core_exercises_have_caffes_names_and_signatures():
     sig = {ex.name: ex.signature for ex in EXERCISES}
     assert sig["softmax_loss_forward"] == "softmax_loss_forward(bottom_data, label) -> (loss, prob)"
     assert sig["softmax_loss_backward"] == \

@@ -14,7 +14,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import textwrap
 import time
 from pathlib import Path
@@ -299,7 +298,7 @@ def test_the_launcher_dies_with_the_grader(tmp_path):
 
 
 def test_limits_are_hard(tmp_path):
-    """Soft = hard: the worker cannot raise a limit (the issue's 'raise the soft limit to the hard one')."""
+    """Soft = hard: the worker cannot raise a limit (raising a soft limit up to the hard one gains nothing)."""
     code = ("import resource, json; print(json.dumps({n: resource.getrlimit(getattr(resource, n)) for n in "
             "('RLIMIT_AS', 'RLIMIT_CPU', 'RLIMIT_FSIZE', 'RLIMIT_NOFILE', 'RLIMIT_CORE')}))")
     log_path = tmp_path / "log.txt"

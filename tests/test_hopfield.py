@@ -1,4 +1,4 @@
-"""Hopfield 1982 (issue 3): descent, cycles, capacity, the article's label energy, the bridge."""
+"""Hopfield 1982: descent, cycles, capacity, the article's label energy, the bridge."""
 
 import math
 

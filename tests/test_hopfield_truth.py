@@ -1,4 +1,4 @@
-"""Hopfield: no silent wrong numbers, every identity with its conditions (issue 6, items 1, 3, 7).
+"""Hopfield: no silent wrong numbers, every identity with its conditions.
 
 Oracles: the energy E(s) = -1/2 s^T W s - b^T s evaluated directly, brute-force
 flips, and the article's formulas re-derived by hand.
@@ -36,8 +36,9 @@ def _direct_energy(W, b, states):
 # --------------------------------------------------------------------------- recorded energies
 
 
-def test_asymmetric_example_from_the_issue_records_the_true_energy():
-    # W = [[0, 1], [-1, 0]] from [1, 1]: the old running sum recorded -2, -4, ..., -16
+def test_asymmetric_two_unit_example_records_the_true_energy():
+    # W = [[0, 1], [-1, 0]] from [1, 1]: E(s) = -1/2 s^T W s is 0 for every s, while a running
+    # sum of the symmetric rule's energy changes would record -2, -4, ..., -16
     net = hf.HopfieldNetwork([[0.0, 1.0], [-1.0, 0.0]], allow_asymmetric=True)
     tr = net.run([1, 1], max_sweeps=8, seed=0)
     assert tr.energies.size > 2                        # it does keep flipping

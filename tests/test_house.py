@@ -1,4 +1,4 @@
-"""The house for more chapters (issue 6, item 6): lazy submodules, a cheap ``import ebm``,
+"""The house for more chapters: lazy submodules, a cheap ``import ebm``,
 the plotting package, and tqdm progress bars.
 
 The import checks run in a fresh interpreter: in this process pytest and the other

@@ -1,4 +1,4 @@
-"""RBM 1986 (issue 9): the model, exact log Z, the joint softmax, Gibbs, AIS, bad input, the data."""
+"""RBM 1986: the model, exact log Z, the joint softmax, Gibbs, AIS, bad input, the data."""
 
 import math
 
@@ -253,17 +253,41 @@ def test_ais_from_the_target_itself_is_exact():
     rbm.b = np.array([0.5, -1, 2, 0, 0.1, -0.3])
     est = log_partition_ais(rbm, n_betas=10, n_runs=5, seed=0, base_data=None)
     assert est.log_z != pytest.approx(rbm.log_partition(), abs=1e-3)      # uniform base: weights vary
-    rbm.base_biases_ = rbm.b.copy()                                       # base = target
-    est = log_partition_ais(rbm, n_betas=10, n_runs=5, seed=0)
+    est = log_partition_ais(rbm, n_betas=10, n_runs=5, seed=0, base_biases=rbm.b)   # base = target
     np.testing.assert_allclose(est.log_weights, 0.0, atol=1e-12)
     assert est.log_z == pytest.approx(rbm.log_partition(), abs=1e-12)
+    np.testing.assert_array_equal(est.base_biases, rbm.b)
+    rbm.base_biases_ = rbm.b.copy()                       # the same base, remembered as fit does
+    remembered = log_partition_ais(rbm, n_betas=10, n_runs=5, seed=0)
+    np.testing.assert_array_equal(remembered.log_weights, est.log_weights)
+
+
+def test_ais_base_biases_take_precedence_and_are_checked():
+    rbm = random_rbm(4, 3, seed=12)
+    rbm.base_biases_ = np.full(4, 3.0)                                    # ignored below
+    b_a = np.array([0.5, -0.5, 1.0, 0.0])
+    given = log_partition_ais(rbm, n_betas=5, n_runs=50, seed=2, base_biases=b_a)
+    assert given.log_z_base == pytest.approx(np.logaddexp(0.0, b_a).sum() + 3 * np.log(2), abs=1e-12)
+    other = log_partition_ais(rbm, n_betas=5, n_runs=50, seed=2)          # from rbm.base_biases_
+    assert other.log_z_base != pytest.approx(given.log_z_base)
+    np.testing.assert_array_equal(b_a, [0.5, -0.5, 1.0, 0.0])             # the caller's array
+    with pytest.raises(ValueError, match="base_biases or base_data, not both"):
+        log_partition_ais(rbm, n_betas=5, n_runs=5, base_biases=b_a, base_data=np.zeros((2, 4)))
+    with pytest.raises(ValueError, match="3 visible biases \\(from base_biases\\) but the RBM has 4"):
+        log_partition_ais(rbm, n_betas=5, n_runs=5, base_biases=np.zeros(3))
+    with pytest.raises(ValueError, match="base_biases\\[1\\] is nan"):
+        log_partition_ais(rbm, n_betas=5, n_runs=5, base_biases=[0.0, np.nan, 0.0, 0.0])
+    via_method = rbm.log_partition("ais", n_betas=5, n_runs=50, seed=2, base_biases=b_a)
+    np.testing.assert_array_equal(via_method.log_weights, given.log_weights)
 
 
 def test_ais_is_reproducible_and_can_record(digits_rbm):
     a = digits_rbm.log_partition("ais", n_betas=20, n_runs=7, seed=3)
-    b, states = log_partition_ais(digits_rbm, n_betas=20, n_runs=7, seed=3, record=True)
+    b = log_partition_ais(digits_rbm, n_betas=20, n_runs=7, seed=3, record=True)
+    assert type(a) is type(b) is AISEstimate                              # one return type
+    assert a.states is None
     np.testing.assert_array_equal(a.log_weights, b.log_weights)
-    assert states.shape == (20, 7, 64) and set(np.unique(states)) <= {0, 1}
+    assert b.states.shape == (20, 7, 64) and set(np.unique(b.states)) <= {0, 1}
 
 
 # --------------------------------------------------------------------------- likelihoods
@@ -374,7 +398,7 @@ def test_bad_parameters_and_sizes_are_named():
         RBM(4, 3).energy(np.zeros(4), np.zeros(2))
 
 
-# --------------------------------------------------------------------------- the AIS interval (issue 17)
+# --------------------------------------------------------------------------- the AIS interval
 
 
 def _clt_interval(est):

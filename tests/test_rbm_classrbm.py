@@ -1,4 +1,4 @@
-"""The bridge (issue 9): the class RBM's p(y|x) = softmax_y(-F(x, y)) through the core."""
+"""The bridge: the class RBM's p(y|x) = softmax_y(-F(x, y)) through the core."""
 
 import numpy as np
 import pytest
@@ -96,6 +96,22 @@ def test_reaches_90_percent_on_the_digits():
     assert acc >= 0.90, acc
     assert m.history_["eval_accuracy"][-1] == acc
     assert m.history_["loss"][-1] < m.history_["loss"][0]
+
+
+def test_history_is_a_training_history_from_epoch_0():
+    from ebm.rbm import TrainingHistory
+
+    m, X, y = small_model(4)
+    m.fit(X, y, epochs=3, seed=0, eval_data=(X, y))
+    h = m.history_
+    assert type(h) is TrainingHistory                     # the same record as RBM.fit's
+    assert h["epoch"] == [0, 1, 2, 3]
+    assert {k: len(v) for k, v in h.items()} == dict.fromkeys(["epoch", "seconds", "loss", "eval_accuracy"], 4)
+    fresh = ClassRBM(m.n_visible, m.n_hidden, m.n_classes)
+    fresh._init(np.random.default_rng(0), 0.1)            # fit's initialisation for seed=0
+    assert h["loss"][0] == pytest.approx(fresh.loss_and_gradients(X, y)[0], rel=1e-12)
+    assert h["eval_accuracy"][0] == fresh.score(X, y)
+    assert h["seconds"] == sorted(h["seconds"]) and h["seconds"][0] == 0.0
 
 
 @pytest.mark.parametrize("X, y, match", [

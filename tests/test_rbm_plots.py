@@ -1,4 +1,4 @@
-"""RBM figures (issue 9) return Figures/animations, draw the numbers given, and reject bad input."""
+"""RBM figures return Figures/animations, draw the numbers given, and reject bad input."""
 
 import numpy as np
 import pytest
@@ -69,9 +69,9 @@ def test_filters_and_digit_grid(small_history):
 
 def test_animate_ais_on_a_tiny_rbm():
     rbm = RBM(4, 3, seed=0)
-    rbm.base_biases_ = np.zeros(4)
     betas = np.linspace(0, 1, 6)
-    est, states = log_partition_ais(rbm, n_betas=betas, n_runs=50, seed=0, record=True)
+    est = log_partition_ais(rbm, n_betas=betas, n_runs=50, seed=0, base_biases=np.zeros(4), record=True)
+    states = est.states
     anim = plotting.animate_ais(rbm, betas, states, np.zeros(4), est.log_weights, max_frames=4)
     assert isinstance(anim, FuncAnimation)
     assert "<script" in plotting.animation_html(anim)

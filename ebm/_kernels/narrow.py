@@ -6,8 +6,8 @@ writes the vectors as LLVM IR: eight rows are loaded as eight vectors and
 transposed in registers, so that each vector holds one class of the eight rows,
 and the max, exp, sum and scale become lane-by-lane operations (sixteen rows at
 once with AVX-512, loaded two or four to a register and transposed within its
-halves or 128-bit blocks).  Transposing through memory instead measured 2-3x
-slower: the strided loads and stores become gathers and scatters, which spill
+halves or 128-bit blocks).  The transpose stays in registers because through
+memory the strided loads and stores become gathers and scatters, which spill
 registers.  The loss is taken in the same registers: each row's ``x[k] - max``
 picked lane by lane (a compare and a select per class) and ``log s`` in the
 data's dtype.  The backward passes do one row per vector.

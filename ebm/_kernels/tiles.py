@@ -120,7 +120,7 @@ def _loss_backward_tiles_task(prob, lab, has_ignore, ignore_label, w, bottom_dif
     # ignored: ③) and the label as int32 (-1 when out of range: int64 would halve the
     # SIMD width of the main loop), then per class d = (prob - [label == c]) * weight
     # (① and ②), then a separate pass summing prob * 0 (0 exactly when prob is finite;
-    # inside the main loop that reduction measured 2x slower).
+    # a separate pass because inside the main loop that reduction was slower: CHANGELOG.md).
     outer_num, C, inner_num = prob.shape
     i, j0, j1 = _tile_span(t, inner_num)
     zero = w - w                                       # 0 and 1 in prob's dtype (w is finite)

@@ -13,10 +13,10 @@ from ebm.bench._timing import time_median
 def run_hopfield_bench(repeat=3, seed=0, out=print):
     """Time the Hopfield capacity sweep and the Numba recall against the Python ``run`` loop.
 
-    The sweep is issue 3's benchmark: Hebb, N = 500, 20 loads x 10 seeds (target
-    <= 10 s).  The ratio compares the parallel Numba ``recall`` with relaxing the
-    same probes one by one through :meth:`HopfieldNetwork.run` (plain NumPy and
-    Python), on one load, in the same run.
+    The sweep is the Hopfield chapter's capacity curve: Hebb, N = 500, 20 loads x 10
+    seeds.  The ratio compares the parallel Numba ``recall`` with relaxing the same
+    probes one by one through :meth:`HopfieldNetwork.run` (plain NumPy and Python), on
+    one load, in the same run.
 
     Returns
     -------

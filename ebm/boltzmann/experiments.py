@@ -24,9 +24,20 @@ def sampler_convergence(bm, checkpoints=(100, 1000, 10_000, 100_000), *, burn_in
     checkpoint ``c``.  For a well-mixed chain it falls roughly like
     ``sqrt(2^n / c)``.
 
+    Parameters
+    ----------
+    bm : BoltzmannMachine
+        With at most 20 units (the exact distribution is enumerated).
+    checkpoints : sequence of int >= 1, default (100, 1000, 10_000, 100_000)
+        Numbers of samples (sorted; the chain runs to the largest).
+    burn_in : int >= 0, default 100
+    seed : int or numpy.random.Generator, default 0
+
     Returns
     -------
-    dict with "checkpoints", "tv" (per checkpoint), "exact", "empirical" (at the last)
+    dict
+        ``"checkpoints"`` (n_checkpoints,), ``"tv"`` (n_checkpoints,), ``"exact"`` and
+        ``"empirical"`` (at the last checkpoint), both of shape (2**n_units,).
     """
     cps = sorted(_check_int(c, "checkpoint", 1) for c in checkpoints)
     samples = bm.sample(cps[-1], burn_in=burn_in, seed=seed)
@@ -43,11 +54,22 @@ def boltzmann_ratio(bm, pairs=None, *, n_samples=100_000, seed=0):
     """``P_a / P_b`` from samples against ``exp(-(E_a - E_b)/T)``, for pairs of state indices.
 
     Holds at equilibrium for every pair; the sampled ratio is noisy where P is small.
-    Default pairs: the most probable state against the next four.
+
+    Parameters
+    ----------
+    bm : BoltzmannMachine
+        With at most 20 units.
+    pairs : sequence of (int, int), optional
+        State indices (unit i = bit i); default: the most probable state against the
+        next four.
+    n_samples : int, default 100_000
+    seed : int or numpy.random.Generator, default 0
 
     Returns
     -------
-    dict with "pairs", "sampled", "exact" (arrays)
+    dict
+        ``"pairs"`` (list of n_pairs), ``"sampled"`` and ``"exact"`` (arrays of shape
+        (n_pairs,); ``inf`` where state ``b`` was never sampled).
     """
     p = bm.exact_distribution()
     if pairs is None:
@@ -65,10 +87,22 @@ def boltzmann_ratio(bm, pairs=None, *, n_samples=100_000, seed=0):
 def conditional_check(bm, unit, *, n_samples=100_000, seed=0):
     """Empirical ``P(s_k = 1 | rest)`` from samples, for each configuration of the rest seen.
 
+    Parameters
+    ----------
+    bm : BoltzmannMachine
+        With at most 20 units.
+    unit : int
+        The unit ``k``, in ``0 .. n_units - 1``.
+    n_samples : int, default 100_000
+    seed : int or numpy.random.Generator, default 0
+
     Returns
     -------
-    dict with "rest" (configurations, as indices of the full state with s_k = 0),
-    "count", "empirical", "sigma" (``sigma(dE_k / T)``)
+    dict
+        One entry per configuration of the other units that was seen (``n_seen``):
+        ``"rest"`` (the configurations, as indices of the full state with ``s_k = 0``),
+        ``"count"``, ``"empirical"`` and ``"sigma"`` (``sigma(dE_k / T)``), each of
+        shape (n_seen,).
     """
     n = bm.n_units
     k = _check_int(unit, "unit", 0)
@@ -92,6 +126,16 @@ def spin_glass(n_units, seed=0):
     Couplings ``J_ij ~ N(0, 1/n)``; the ±1 energy ``-1/2 sigma^T J sigma`` with
     ``sigma = 2 s - 1`` equals ``-1/2 s^T (4J) s + (2 J 1)^T s`` plus a constant,
     so ``W = 4 J`` and ``theta = 2 J 1``.
+
+    Parameters
+    ----------
+    n_units : int >= 2
+    seed : int or numpy.random.Generator, default 0
+
+    Returns
+    -------
+    BoltzmannMachine
+        ``W`` of shape (n_units, n_units), ``theta`` of shape (n_units,), ``T = 1``.
     """
     n = _check_int(n_units, "n_units", 2)
     rng = np.random.default_rng(seed)
@@ -110,11 +154,20 @@ def anneal_vs_greedy(bm, *, schedule=GLASS_SCHEDULE, n_runs=50, seed=0, progress
     Each run ends annealing with a greedy pass (so both end in a local minimum).
     The global minimum comes from enumeration when ``n <= 20``.
 
+    Parameters
+    ----------
+    bm : BoltzmannMachine
+    schedule : sequence of (T, sweeps), default GLASS_SCHEDULE
+    n_runs : int >= 1, default 50
+    seed : int or numpy.random.Generator, default 0
+    progress : bool, default False
+
     Returns
     -------
-    dict with "anneal", "greedy" (final energies per run), "global_min" (or None),
-    "trace" (the first annealing run's AnnealResult), "greedy_trace" (the first greedy
-    descent, from the same random start), "schedule"
+    dict
+        ``"anneal"``, ``"greedy"`` (final energies, shape (n_runs,)), ``"global_min"``
+        (or None), ``"trace"`` (the first annealing run's AnnealResult), ``"greedy_trace"``
+        (the first greedy descent, from the same random start), ``"schedule"``.
     """
     n_runs = _check_int(n_runs, "n_runs", 1)
     rng = np.random.default_rng(seed)
@@ -142,9 +195,19 @@ def benchmark_sampling(n_units=64, n_sweeps=200, *, repeats=5, seed=0):
     Both run the same chain (same seed, same stream); medians over ``repeats``
     (the Numba kernel is compiled before timing).
 
+    Parameters
+    ----------
+    n_units : int, default 64
+        Size of the random machine (``W_ij ~ N(0, 1/n)``, ``theta_i ~ N(0, 0.5^2)``).
+    n_sweeps : int, default 200
+    repeats : int, default 5
+    seed : int, default 0
+
     Returns
     -------
-    dict with "numba_updates_per_s", "numpy_updates_per_s", "ratio", "n_units", "n_sweeps"
+    dict
+        ``"numba_updates_per_s"``, ``"numpy_updates_per_s"``, ``"ratio"`` (Numba / NumPy),
+        ``"n_units"``, ``"n_sweeps"``.
     """
     rng = np.random.default_rng(seed)
     W = rng.normal(0, 1 / np.sqrt(n_units), (n_units, n_units))

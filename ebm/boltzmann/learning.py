@@ -32,6 +32,16 @@ def paper_schedule(T=1.0):
     The paper collected its statistics at the schedule's last temperature, 10, with
     weights in steps of 2; a machine at ``T = 1`` with steps of 0.2 is the same
     machine, and must be annealed to (and sampled at) ``T = 1``.
+
+    Parameters
+    ----------
+    T : float > 0, default 1.0
+        The temperature the schedule ends at (the machine's).
+
+    Returns
+    -------
+    tuple of (float, int)
+        ``(temperature, sweeps)`` pairs, as :meth:`BoltzmannMachine.anneal` takes them.
     """
     T = _check_T(T)
     last = PAPER_SCHEDULE[-1][0]
@@ -78,11 +88,18 @@ def _hidden_posterior(bm, v):
 def clamped_statistics(bm, data):
     """Exact clamped-phase statistics: visible units on each row of ``data``, hidden in equilibrium.
 
+    Parameters
+    ----------
+    bm : BoltzmannMachine
+        With few hidden units: their ``2**n_hidden`` states are enumerated for every row.
+    data : array_like of 0/1, shape (n_visible,) or (n_samples, n_visible)
+        Values of the visible units, in ``bm.visible``'s order.
+
     Returns
     -------
-    p_i : ndarray (n,)
+    p_i : ndarray of float64, shape (n_units,)
         ``<s_i>`` averaged over the rows.
-    p_ij : ndarray (n, n)
+    p_ij : ndarray of float64, shape (n_units, n_units)
         ``<s_i s_j>`` (the paper's ``p_ij``), averaged over the rows.
     """
     v = _as_data(bm, data).astype(np.float64)
@@ -93,7 +110,18 @@ def clamped_statistics(bm, data):
 
 
 def free_statistics(bm):
-    """Exact free-phase statistics ``<s_i>`` and ``<s_i s_j>`` (the paper's ``p'_ij``), n <= 20."""
+    """Exact free-phase statistics ``<s_i>`` and ``<s_i s_j>`` (the paper's ``p'_ij``) by enumeration.
+
+    Parameters
+    ----------
+    bm : BoltzmannMachine
+        With at most 20 units.
+
+    Returns
+    -------
+    p_i : ndarray of float64, shape (n_units,)
+    p_ij : ndarray of float64, shape (n_units, n_units)
+    """
     p = bm.exact_distribution()
     S = _all_states(bm.n_units).astype(np.float64)
     return p @ S, S.T @ (S * p[:, None])
@@ -104,6 +132,17 @@ def kl_divergence(bm, data):
 
     ``P+`` is the empirical distribution of the rows of ``data`` (repeats count);
     ``P-`` is :meth:`BoltzmannMachine.visible_distribution`.
+
+    Parameters
+    ----------
+    bm : BoltzmannMachine
+        With at most 20 units.
+    data : array_like of 0/1, shape (n_visible,) or (n_samples, n_visible)
+
+    Returns
+    -------
+    float
+        ``>= 0``; 0 exactly when the model's visible marginal is the data's distribution.
     """
     v = _as_data(bm, data)
     pplus = np.bincount(state_index(v), minlength=2 ** bm.visible.size) / v.shape[0]
@@ -169,7 +208,7 @@ class LearningResult:
     ----------
     machine : BoltzmannMachine
         The trained machine (a new object; the one passed in is unchanged).
-    G : ndarray
+    G : ndarray of float64, shape (cycles,)
         ``KL(data || model)`` after each cycle (NaN where not computed).
     history : list
         Whatever ``callback(cycle, machine)`` returned, when it returned something.
@@ -200,7 +239,7 @@ def learn(bm, data, *, n_cycles=100, lr=0.5, step="gradient", statistics="exact"
     ----------
     bm : BoltzmannMachine
         The starting point (not modified).
-    data : array_like of {0,1}, shape (m, n_visible)
+    data : array_like of {0,1}, shape (n_samples, n_visible)
         The training vectors, equally likely (repeat a row to weight it).
     n_cycles : int, default 100
     lr : float > 0, default 0.5
@@ -300,6 +339,18 @@ def encoder_network(n_visible=4, n_hidden=2, T=1.0):
     Connections: within V1, within V2, and every visible unit to every hidden
     unit; none between V1 and V2 (the message must go through H), and none
     between the hidden units (our reading of the paper's Fig. 3).
+
+    Parameters
+    ----------
+    n_visible : int >= 2, default 4
+        Units in each of V1 and V2.
+    n_hidden : int >= 1, default 2
+    T : float > 0, default 1.0
+
+    Returns
+    -------
+    BoltzmannMachine
+        ``2 n_visible + n_hidden`` units, ``hidden`` the middle ``n_hidden``.
     """
     nv = _check_int(n_visible, "n_visible", 2)
     nh = _check_int(n_hidden, "n_hidden", 1)
@@ -314,7 +365,16 @@ def encoder_network(n_visible=4, n_hidden=2, T=1.0):
 
 
 def encoder_patterns(n_visible=4):
-    """The training vectors (V1, V2) = (e_i, e_i): shape (n, 2n)."""
+    """The training vectors ``(V1, V2) = (e_i, e_i)``.
+
+    Parameters
+    ----------
+    n_visible : int >= 2, default 4
+
+    Returns
+    -------
+    ndarray of int8, shape (n_visible, 2 * n_visible)
+    """
     eye = np.eye(_check_int(n_visible, "n_visible", 2), dtype=np.int8)
     return np.concatenate([eye, eye], axis=1)
 
@@ -322,11 +382,18 @@ def encoder_patterns(n_visible=4):
 def encoder_codes(bm, n_visible=4):
     """For each pattern, with V1 clamped cleanly: the most probable hidden code and V2.
 
+    Parameters
+    ----------
+    bm : BoltzmannMachine
+        An encoder laid out as :func:`encoder_network` makes it.
+    n_visible : int, default 4
+
     Returns
     -------
-    dict with "codes" (n, n_hidden) int8, "v2" (n, n) int8, "distinct" (bool:
-    all codes differ), "correct" (bool: every V2 equals its V1), "success"
-    (both), "p_code" (n, 2^n_hidden): p(h | V1 = e_i)
+    dict
+        ``"codes"`` (n_visible, n_hidden) int8, ``"v2"`` (n_visible, n_visible) int8,
+        ``"distinct"`` (bool: all codes differ), ``"correct"`` (bool: every V2 equals its
+        V1), ``"success"`` (both), ``"p_code"`` (n_visible, 2**n_hidden): ``p(h | V1 = e_i)``.
     """
     nv = n_visible
     nh = bm.hidden.size
@@ -442,6 +509,16 @@ def _encoder_runs(regime, seeds, max_cycles, stop_at_success, progress, desc):
 def train_encoder(regime="annealed", *, max_cycles=2000, seed=None, stop_at_success=True):
     """Train one 4-2-4 encoder (see :func:`encoder_experiment` for the regimes and the success test).
 
+    Parameters
+    ----------
+    regime : str or dict, default "annealed"
+        A name from :data:`ENCODER_REGIMES` or a dict of :func:`learn` options (and
+        ``init_scale``).
+    max_cycles : int >= 1, default 2000
+    seed : int or numpy.random.Generator, optional
+    stop_at_success : bool, default True
+        End at the first success.
+
     Returns
     -------
     first_success : int or None
@@ -479,15 +556,19 @@ def encoder_experiment(n_seeds=10, *, regime="annealed", max_cycles=2000, seed=0
 
     Parameters
     ----------
+    n_seeds : int >= 1, default 10
+        Independent runs, seeded from ``SeedSequence(seed).spawn(n_seeds)``.
     regime : str or dict of :func:`learn` options (and ``init_scale``)
         A name from :data:`ENCODER_REGIMES`: ``"annealed"`` (the paper's procedure:
         annealed Gibbs statistics, sign steps, noisy clamping), ``"single_samples"``
         (one exact sample per statistic instead of annealing),
         ``"single_samples_clean"`` (the same without noisy clamping), ``"exact"``
         (the exact gradient, clean clamping), ``"exact_noisy"``.
-    stop_at_success : bool
+    max_cycles : int >= 1, default 2000
+    seed : int, default 0
+    stop_at_success : bool, default False
         End each run at its first success (faster; ``held`` is then not measured).
-    progress : bool
+    progress : bool, default False
         A progress bar over the seeds.
 
     Notes
@@ -501,10 +582,11 @@ def encoder_experiment(n_seeds=10, *, regime="annealed", max_cycles=2000, seed=0
 
     Returns
     -------
-    dict with "first_success" (cycle per seed, or None), "success_rate",
-    "median_cycles" (over the successful seeds), "held" (fraction still
-    successful at ``max_cycles``, None when stopping early), "paper" (the
-    paper's numbers), "regime", "max_cycles"
+    dict
+        ``"first_success"`` (list of n_seeds: the cycle per seed, or None),
+        ``"success_rate"``, ``"median_cycles"`` (over the successful seeds), ``"held"``
+        (fraction still successful at ``max_cycles``, None when stopping early),
+        ``"paper"`` (the paper's numbers), ``"regime"``, ``"max_cycles"``.
     """
     n_seeds = _check_int(n_seeds, "n_seeds", 1)
     max_cycles = _check_int(max_cycles, "max_cycles", 1)
@@ -524,7 +606,16 @@ def encoder_experiment(n_seeds=10, *, regime="annealed", max_cycles=2000, seed=0
 
 
 def parity_data(n_bits=3):
-    """The ``2^(n-1)`` vectors of ``n_bits`` bits whose last bit is the parity of the others."""
+    """The ``2**(n_bits - 1)`` vectors of ``n_bits`` bits whose last bit is the parity of the others.
+
+    Parameters
+    ----------
+    n_bits : int >= 2, default 3
+
+    Returns
+    -------
+    ndarray of int8, shape (2**(n_bits - 1), n_bits)
+    """
     n = _check_int(n_bits, "n_bits", 2)
     x = all_states(n - 1)
     return np.concatenate([x, (x.sum(axis=1) % 2)[:, None].astype(np.int8)], axis=1)
@@ -546,13 +637,27 @@ def parity_experiment(n_hidden=(0, 1), *, n_cycles=600, lr=2.0, init_scale=1.0, 
     in size (the symmetry of parity).  With ``trace=True`` the ``"trace"`` entry
     records this (it costs a second enumeration per cycle).
 
+    Parameters
+    ----------
+    n_hidden : sequence of int, default (0, 1)
+        Numbers of hidden units to try.
+    n_cycles : int, default 600
+    lr : float, default 2.0
+    init_scale : float, default 1.0
+        Standard deviation of the initial weights and thresholds.
+    seed : int or numpy.random.Generator, default 0
+    trace : bool, default False
+    progress : bool, default False
+
     Returns
     -------
-    dict {n_hidden: ndarray of G per cycle}, plus "ln2" and "trace" (empty unless
-    ``trace``): {n_hidden: dict with "max_hidden_weight" (the largest ``|w|`` between a hidden and a
-    visible unit), "max_statistics_gap" (``max |p_ij - p'_ij|``, the size of the
-    step before the learning rate) and "hidden_weights" (cycles, n_hidden, 3),
-    each after every cycle}
+    dict
+        ``{n_hidden: ndarray of G per cycle, shape (n_cycles,)}``, plus ``"ln2"`` and
+        ``"trace"`` (empty unless ``trace``): ``{n_hidden: dict}`` with
+        ``"max_hidden_weight"`` (the largest ``|w|`` between a hidden and a visible
+        unit), ``"max_statistics_gap"`` (``max |p_ij - p'_ij|``, the size of the step
+        before the learning rate) and ``"hidden_weights"`` (n_cycles, n_hidden, 3), each
+        after every cycle.
     """
     data = parity_data(3)
     out = {"ln2": math.log(2.0), "trace": {}}

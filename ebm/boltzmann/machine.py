@@ -51,7 +51,17 @@ def _energies(S, W, theta):
 
 
 def state_index(states):
-    """The index of each {0,1} state (unit i is bit i): the inverse of :func:`all_states`."""
+    """The index of each {0,1} state (unit i is bit i): the inverse of :func:`all_states`.
+
+    Parameters
+    ----------
+    states : array_like of 0/1, shape (n_units,) or (n_states, n_units)
+
+    Returns
+    -------
+    int or ndarray of int64, shape (n_states,)
+        ``sum_i s_i 2**i``; a NumPy integer for one state.
+    """
     s = np.asarray(states)
     s = _binary(s, s.shape[-1] if s.ndim else 0)
     return (s.astype(np.int64) << np.arange(s.shape[-1])).sum(axis=-1)
@@ -60,8 +70,21 @@ def state_index(states):
 def total_variation(p, q):
     """``1/2 sum |p - q|``: the total-variation distance between two distributions.
 
-    Both must be probability vectors of the same shape: entries >= 0 that sum to 1
-    (within 1e-9); ValueError otherwise, naming the argument.
+    Parameters
+    ----------
+    p, q : array_like, the same shape, e.g. (n_states,)
+        Probability vectors: entries finite and >= 0 that sum to 1 (within 1e-9).
+
+    Returns
+    -------
+    float
+        In [0, 1].
+
+    Raises
+    ------
+    ValueError
+        For different shapes, a negative or non-finite entry, or a sum other than 1,
+        naming the argument.
     """
     p, q = _real(p, "p"), _real(q, "q")
     if p.shape != q.shape:
@@ -205,8 +228,8 @@ class AnnealResult:
         ``E`` after each sweep.
     temperatures : ndarray, shape (sweeps,)
         The temperature of each sweep.
-    final : ndarray of int8, shape (n,)
-    states : ndarray of int8, shape (sweeps, n)
+    final : ndarray of int8, shape (n_units,)
+    states : ndarray of int8, shape (sweeps, n_units)
         The state after each sweep.
     """
 
@@ -234,13 +257,13 @@ class BoltzmannMachine:
 
     Parameters
     ----------
-    W : array_like, shape (n, n)
+    W : array_like, shape (n_units, n_units)
         Symmetric weights with a zero diagonal (ValueError otherwise, naming the
         entry).
-    theta : array_like, shape (n,), optional
+    theta : array_like, shape (n_units,), optional
         Thresholds (zero by default): ``E = -1/2 s^T W s + theta^T s``.
     T : float > 0, default 1.0
-    mask : array_like of bool, shape (n, n), optional
+    mask : array_like of bool, shape (n_units, n_units), optional
         Which connections exist (symmetric, False on the diagonal).  ``W`` must be
         0 where ``mask`` is False, and :func:`learn` keeps it so.  Default: all
         off-diagonal pairs.
@@ -315,7 +338,20 @@ class BoltzmannMachine:
                 f"hidden={self.hidden.size}, T={self.T:g})")
 
     def copy(self, W=None, theta=None, T=None):
-        """A new machine with the same structure (and optionally new parameters)."""
+        """A new machine with the same structure (and optionally new parameters).
+
+        Parameters
+        ----------
+        W : array_like of shape (n_units, n_units), optional
+            New weights (validated as in the constructor, zero outside ``mask``).
+        theta : array_like of shape (n_units,), optional
+        T : float > 0, optional
+
+        Returns
+        -------
+        BoltzmannMachine
+            The same ``mask``, ``visible`` and ``hidden``; the arrays are copies.
+        """
         return BoltzmannMachine(self.W if W is None else W, self.theta if theta is None else theta,
                                 self.T if T is None else T, mask=self.mask, visible=self.visible,
                                 hidden=self.hidden)
@@ -331,18 +367,49 @@ class BoltzmannMachine:
     # ------------------------------------------------------------------ energies
 
     def energy(self, states):
-        """``E(s) = -1/2 s^T W s + theta^T s``: a float for one state, an array for a batch."""
+        """``E(s) = -1/2 s^T W s + theta^T s``.
+
+        Parameters
+        ----------
+        states : array_like of 0/1, shape (n_units,) or (n_states, n_units)
+
+        Returns
+        -------
+        float or ndarray of float64, shape (n_states,)
+            A float for one state, one energy per row otherwise.
+        """
         s = _binary(states, self.n_units).astype(np.float64)
         e = -0.5 * np.einsum("...i,ij,...j->...", s, self.W, s) + s @ self.theta
         return float(e) if s.ndim == 1 else e
 
     def energy_gap(self, states):
-        """``dE_k = sum_j W_kj s_j - theta_k`` for every unit k (the diagonal is zero)."""
+        """``dE_k = sum_j W_kj s_j - theta_k`` for every unit k (the diagonal is zero).
+
+        ``dE_k = E(s_k = 0) - E(s_k = 1)`` with the other units as in ``s``.
+
+        Parameters
+        ----------
+        states : array_like of 0/1, shape (n_units,) or (n_states, n_units)
+
+        Returns
+        -------
+        ndarray of float64, shape (n_units,) or (n_states, n_units)
+        """
         s = _binary(states, self.n_units).astype(np.float64)
         return s @ self.W - self.theta
 
     def conditional_probability(self, states):
-        """``P(s_k = 1 | the other units) = sigma(dE_k / T)`` for every unit k."""
+        """``P(s_k = 1 | the other units) = sigma(dE_k / T)`` for every unit k.
+
+        Parameters
+        ----------
+        states : array_like of 0/1, shape (n_units,) or (n_states, n_units)
+
+        Returns
+        -------
+        ndarray of float64, shape (n_units,) or (n_states, n_units)
+            Probabilities in [0, 1]; unit ``k``'s own value in ``states`` does not matter.
+        """
         return unit_probability(self.energy_gap(states), self.T)
 
     # ------------------------------------------------------------------ exact
@@ -364,19 +431,48 @@ class BoltzmannMachine:
         return out
 
     def log_partition(self):
-        """``log Z = log sum_s exp(-E(s)/T)`` by enumeration (n <= 20), via log-sum-exp."""
+        """``log Z = log sum_s exp(-E(s)/T)`` by enumeration, via log-sum-exp.
+
+        Returns
+        -------
+        float
+
+        Raises
+        ------
+        ValueError
+            Beyond :data:`MAX_EXACT_UNITS` = 20 units.
+        """
         a = -self._all_energies() / self.T
         m = a.max()
         return float(m + np.log(np.exp(a - m).sum()))
 
     def exact_distribution(self):
-        """``p(s)`` for all 2^n states, unit i = bit i of the index (n <= 20; ValueError beyond)."""
+        """``p(s) = exp(-E(s)/T) / Z`` for all ``2**n_units`` states, unit i = bit i of the index.
+
+        Returns
+        -------
+        ndarray of float64, shape (2**n_units,)
+            Sums to 1.
+
+        Raises
+        ------
+        ValueError
+            Beyond :data:`MAX_EXACT_UNITS` = 20 units.
+        """
         a = -self._all_energies() / self.T
         p = np.exp(a - a.max())
         return p / p.sum()
 
     def visible_distribution(self):
-        """The model's marginal over the visible units, indexed by the visible bits in order."""
+        """The model's marginal over the visible units, indexed by the visible bits in order.
+
+        Returns
+        -------
+        ndarray of float64, shape (2**n_visible,)
+            Entry ``k`` is the probability of the visible state whose ``i``-th visible unit
+            (in ``self.visible``'s order) is bit ``i`` of ``k``; sums to 1.  Without hidden
+            units it is :meth:`exact_distribution`.
+        """
         p = self.exact_distribution()
         if self.hidden.size == 0:
             return p
@@ -425,14 +521,14 @@ class BoltzmannMachine:
         burn_in : int >= 0, default 100
         seed : int or numpy.random.Generator, optional
             Seeds Numba's generator inside the kernel: same seed, same samples.
-        init : array_like of {0,1}, shape (n,), optional
+        init : array_like of {0,1}, shape (n_units,), optional
             The starting state (default: random, drawn from ``seed``).
         clamp : dict {unit: 0 or 1}, optional
             Units held fixed (the clamped phase).
 
         Returns
         -------
-        ndarray of int8, shape (n_samples, n)
+        ndarray of int8, shape (n_samples, n_units)
         """
         n_samples = _check_int(n_samples, "n_samples", 1)
         burn_in = _check_int(burn_in, "burn_in", 0)
@@ -452,7 +548,8 @@ class BoltzmannMachine:
         Returns
         -------
         AnnealResult
-            The energy after each sweep, the temperature of each sweep and the final state.
+            The energy after each sweep, the temperature of each sweep, the final state
+            and every state (shape (sweeps, n_units)).
         """
         temps = _schedule_temps(schedule)
         state, states, energies = self._run(temps, seed, init, clamp, 0)
@@ -462,7 +559,18 @@ class BoltzmannMachine:
         """Greedy descent, the ``T = 0`` limit: each unit takes the state of lower energy.
 
         This is Hopfield's asynchronous update for {0,1} units (ties keep the old
-        state); E never increases.  Returns an :class:`AnnealResult` with T = 0.
+        state); E never increases.
+
+        Parameters
+        ----------
+        sweeps : int >= 1, default 50
+            Sweeps of every free unit, each in a fresh random order.
+        seed, init, clamp : as in :meth:`sample`
+
+        Returns
+        -------
+        AnnealResult
+            With every temperature 0; ``states`` has shape (sweeps, n_units).
         """
         sweeps = _check_int(sweeps, "sweeps", 1)
         temps = np.zeros(sweeps)

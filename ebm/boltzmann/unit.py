@@ -55,8 +55,17 @@ def deterministic_unit(net_input):
     """The ``T -> 0`` limit of :func:`unit_probability`: 1 if ``net > 0``, 0 if ``net < 0``.
 
     At ``net = 0`` the limit is 1/2 (the unit is undecided at every temperature);
-    Hopfield's update keeps the old state there instead.  Returns floats so the
-    limit can be compared with probabilities.
+    Hopfield's update keeps the old state there instead.
+
+    Parameters
+    ----------
+    net_input : float or array_like of any shape
+        The energy gap ``dE_k``.
+
+    Returns
+    -------
+    float or ndarray of float64, the shape of ``net_input``
+        1.0, 0.0 or 0.5: floats, so the limit can be compared with probabilities.
     """
     z = _real(net_input, "net_input")
     out = np.where(z > 0, 1.0, np.where(z < 0, 0.0, 0.5))
@@ -78,6 +87,16 @@ def unit_probability_via_softmax(net_input, T=1.0):
     Boltzmann distribution over the two is a softmax of ``[0, net/T]`` and its
     second entry is ``exp(z) / (1 + exp(z)) = sigma(z)``.  Holds for every finite
     ``net / T``.
+
+    Parameters
+    ----------
+    net_input : float or array_like of any shape
+        The energy gap ``dE_k``; ``net_input / T`` must be finite.
+    T : float > 0, default 1.0
+
+    Returns
+    -------
+    float or ndarray of float64, the shape of ``net_input``
     """
     from ebm.softmax_loss import softmax_forward
 
@@ -93,9 +112,19 @@ def logistic_loss(z, label=1):
     For ``label = 1`` it is ``log(1 + exp(-z))``; its derivative is
     ``sigma(z) - label``.  Computed stably (``log1p`` of ``exp(-|z|)``).
 
+    Parameters
+    ----------
+    z : float or array_like of any shape
+        The logit (``net / T``).
+    label : 0 or 1, or array_like of 0/1 broadcastable to ``z``, default 1
+        The unit's target state.
+
     Returns
     -------
-    loss : ndarray (per element), grad : ndarray
+    loss : numpy.float64 or ndarray of float64, the shape of ``z``
+        Per element (not summed).
+    grad : numpy.float64 or ndarray of float64, the shape of ``z``
+        ``d loss / d z = sigma(z) - label``.
     """
     z = _real(z, "z")
     y = _real(label, "label")
@@ -123,10 +152,20 @@ def logistic_loss_via_core(z, label, *, loss_weight=1.0, normalization="none"):
     samples every element falls under the floor of 1 in Caffe's gradient-check rule,
     and even half the gradient would pass.
 
+    Parameters
+    ----------
+    z : float or array_like of any shape
+        The logits, finite.
+    label : 0 or 1, or array_like of 0/1 broadcastable to ``z``
+    loss_weight : float, default 1.0
+        The ``top_diff`` of the backward pass.
+    normalization : {"none", "valid", "batch_size", "full"}, default "none"
+        Passed to the core.
+
     Returns
     -------
     loss : float
-    grad : ndarray, shape of ``z``
+    grad : ndarray of float64, the shape of ``z``
     """
     from ebm.softmax_loss import softmax_loss_backward, softmax_loss_forward
 

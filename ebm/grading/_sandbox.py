@@ -382,6 +382,7 @@ class Sandbox:
             self.uid, self.uid_lock = claim_uid(self.slot)
         self._layout()
         config = self._worker_config()
+        # The worker's modules as source, in dependency order: the bootstrap executes them in turn.
         modules = {"_" + m.__name__.rsplit("._", 1)[1]: inspect.getsource(m)
                    for m in (_wire, _nbcode, _capture, _guard, _worker)}
         req_r, self.req_w = os.pipe()

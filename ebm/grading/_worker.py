@@ -44,8 +44,6 @@ else:                                                 # the bootstrap: modules g
     import _ebm_nbcode as _nbcode
     import _ebm_wire as _wire
 
-#: The modules the bootstrap hands over as source, in dependency order.
-BUNDLE = ("_wire", "_nbcode", "_capture", "_guard", "_worker")
 #: Largest array sent back whole; a bigger one is described instead (its shape and dtype).
 MAX_ARRAY_BYTES = 16 * 2**20
 

@@ -1,4 +1,4 @@
-"""Figures for the lectures and the tour, one module per chapter.
+"""Figures for the lectures and the tour, one module (or package) per chapter.
 
 ======================================  ===============================================
 :mod:`ebm.plotting.hopfield`            Hopfield 1982: label energy, energy descent, recall, capacity
@@ -8,8 +8,8 @@
 :mod:`ebm.plotting.softmax_loss`        the core: the recipe, the spatial layout, the Jacobian
 ======================================  ===============================================
 
-Every function builds a matplotlib figure and **returns** it; nothing is shown or
-saved here.  Every public name of every chapter module is also reachable from this
+Every function builds a matplotlib figure (the ``animate_*`` ones a step-through
+``FuncAnimation``) and **returns** it; nothing is shown or saved here.  Every public name of every chapter module is also reachable from this
 package, so ``from ebm import plotting; plotting.plot_capacity(...)`` works; the
 chapter modules (and matplotlib) are imported on first use.  A new chapter adds
 ``ebm/plotting/<chapter>.py`` (or a package ``ebm/plotting/<chapter>/`` that re-exports

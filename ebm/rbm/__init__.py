@@ -8,6 +8,8 @@ PyDeep's split, one module per job:
 :mod:`ebm.rbm.trainer`          CD-k / PCD-k with momentum (:meth:`RBM.fit`)
 :mod:`ebm.rbm.partition`        estimators of Z: exact enumeration, AIS; the joint softmax
 :mod:`ebm.rbm.classrbm`         :class:`ClassRBM`: ``p(y|x) = softmax_y(-F(x, y))`` by the core
+:mod:`ebm.rbm.benchmark`        timings (training beside scikit-learn, exact log Z, the 2^n
+                                wall) and the independent-pixel baseline
 ==============================  ==========================================================
 
 >>> from ebm.rbm import RBM

@@ -24,6 +24,17 @@ def independent_pixels(X_train, X_eval, smoothing=0.5):
     Each pixel is on with probability ``(count + smoothing) / (N + 2 smoothing)`` (half a
     count each way by default, so no probability is 0 or 1): the baseline an RBM must beat.
     On the binarised digits' split it is -24.65 nats; uniform pixels give ``-n ln 2``.
+
+    Parameters
+    ----------
+    X_train : array_like of 0/1, shape (n_train, n_pixels)
+    X_eval : array_like of 0/1, shape (n_eval, n_pixels)
+    smoothing : float > 0, default 0.5
+        Pseudo-count added to each pixel's on and off counts.
+
+    Returns
+    -------
+    float
     """
     from ebm.rbm._validation import check_binary, check_float
 
@@ -52,8 +63,21 @@ def time_training(epochs=50, n_hidden=16, repeats=3, seed=0):
     """Median seconds of ``RBM.fit`` and of scikit-learn's ``BernoulliRBM.fit`` (if installed).
 
     Same data (the binarised digits' 1,437 training images), size, epochs, batch 10 and
-    learning rate 0.05.  Returns a dict with ``"ebm"``, ``"sklearn"`` (None without it),
-    ``"ratio"`` (sklearn / ebm: above 1 means ebm is faster) and the test log-likelihoods.
+    learning rate 0.05.
+
+    Parameters
+    ----------
+    epochs, n_hidden : int, default 50 and 16
+    repeats : int, default 3
+        Timed runs of each (the median is reported).
+    seed : int, default 0
+
+    Returns
+    -------
+    dict
+        ``"ebm"``, ``"sklearn"`` (None without scikit-learn), ``"ratio"`` (sklearn / ebm:
+        above 1 means ebm is faster), ``"ebm_test_ll"`` and ``"sklearn_test_ll"`` (exact
+        mean test log-likelihoods, nats).
     """
     from ebm.datasets import load_digits
     from ebm.rbm import RBM
@@ -87,7 +111,20 @@ def time_training(epochs=50, n_hidden=16, repeats=3, seed=0):
 
 
 def time_exact_log_z(n_visible=64, n_hidden=20, repeats=5, seed=0):
-    """Median seconds of the exact ``log Z`` (the JIT warmed first) of a random RBM."""
+    """Median seconds of the exact ``log Z`` (the JIT warmed first) of a random RBM.
+
+    Parameters
+    ----------
+    n_visible, n_hidden : int, default 64 and 20
+        The smaller layer is enumerated: ``2**min(n_visible, n_hidden)`` states.
+    repeats : int, default 5
+    seed : int, default 0
+        Draws ``W`` from N(0, 0.5^2).
+
+    Returns
+    -------
+    float
+    """
     from ebm.rbm import RBM
 
     rbm = RBM(n_visible, n_hidden, seed=seed)
@@ -100,7 +137,19 @@ def time_exact_log_z(n_visible=64, n_hidden=20, repeats=5, seed=0):
 def enumeration_cost(sizes=(8, 10, 12, 14, 16, 18, 20), n_visible=64, seed=0):
     """Seconds of the exact ``log Z`` against the number of enumerated (hidden) units: the 2^n wall.
 
-    Returns ``(sizes, seconds)`` as arrays (one run per size, the JIT warmed first).
+    One run per size, the JIT warmed first.
+
+    Parameters
+    ----------
+    sizes : sequence of int, default (8, 10, ..., 20)
+        Numbers of hidden units (each at most 25).
+    n_visible : int, default 64
+    seed : int, default 0
+
+    Returns
+    -------
+    sizes : ndarray of int64, shape (n_sizes,)
+    seconds : ndarray of float64, shape (n_sizes,)
     """
     from ebm.rbm import RBM
 
@@ -127,9 +176,18 @@ def sklearn_curve(X_train, X_test, epochs=50, n_hidden=16, seed=0):
     version lacks it, ``partial_fit`` is used.  ``tests/test_rbm_plots.py`` checks that the
     last epoch equals ``fit``'s result.
 
+    Parameters
+    ----------
+    X_train : array_like of 0/1, shape (n_train, n_visible)
+    X_test : array_like of 0/1, shape (n_test, n_visible)
+    epochs, n_hidden : int, default 50 and 16
+    seed : int, default 0
+        BernoulliRBM's ``random_state``.
+
     Returns
     -------
-    ndarray (epochs,)
+    ndarray of float64, shape (epochs,)
+        Mean exact test log-likelihood (nats) after each epoch.
     """
     from sklearn.neural_network import BernoulliRBM
     from sklearn.utils import check_random_state
@@ -163,7 +221,13 @@ def sklearn_curve(X_train, X_test, epochs=50, n_hidden=16, seed=0):
 
 
 def report(repeats=3):
-    """Print the chapter's benchmark numbers."""
+    """Print the chapter's benchmark numbers: training against scikit-learn, and the exact ``log Z``.
+
+    Parameters
+    ----------
+    repeats : int, default 3
+        Timed runs per measurement (medians are printed).
+    """
     res = time_training(repeats=repeats)
     print(f"50 epochs, 16 hidden, batch 10, lr 0.05 on 1437 digits: ebm {res['ebm']:.3f} s "
           f"(test LL {res['ebm_test_ll']:.2f})", end="")

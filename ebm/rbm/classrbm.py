@@ -27,6 +27,7 @@ import numpy as np
 from ebm._checks import as_rng
 from ebm.rbm._validation import check_binary, check_float, check_int, check_real
 from ebm.rbm.model import softplus as _softplus
+from ebm.rbm.trainer import TrainingHistory
 
 __all__ = ["ClassRBM"]
 
@@ -54,8 +55,9 @@ class ClassRBM:
     b : ndarray (n_visible,)
     c : ndarray (n_hidden,)
     d : ndarray (n_classes,)
-    history_ : dict of lists
-        After :meth:`fit`: per-epoch ``"loss"``, and ``"eval_accuracy"`` with ``eval_data``.
+    history_ : TrainingHistory
+        After :meth:`fit`: per-epoch ``"epoch"`` (0 is before training), ``"seconds"``,
+        ``"loss"``, and ``"eval_accuracy"`` with ``eval_data``.
     """
 
     def __init__(self, n_visible, n_hidden, n_classes, seed=None):
@@ -99,27 +101,78 @@ class ClassRBM:
         return (p["c"] + X @ p["W"])[:, None, :] + p["U"][None, :, :]
 
     def free_energy(self, X):
-        """``F(x, y)`` for every row of ``X`` and every label: shape (N, n_classes)."""
+        """``F(x, y)`` for every row of ``X`` and every label.
+
+        Parameters
+        ----------
+        X : array_like of 0/1, shape (n_visible,) or (n_samples, n_visible)
+
+        Returns
+        -------
+        ndarray of float64, shape (n_samples, n_classes)
+            One row per row of ``X`` (one row for a 1-D ``X``).
+        """
         p = self._params()
         X, _ = check_binary(X, self.n_visible, "X")
         return -(X @ p["b"])[:, None] - p["d"][None, :] - _softplus(self._hidden_inputs(X, p)).sum(axis=2)
 
     def logits(self, X):
-        """``bottom_data = -F(x, y)``, shape (N, n_classes): the logits the core normalises."""
+        """``bottom_data = -F(x, y)``: the logits the core normalises.
+
+        Parameters
+        ----------
+        X : array_like of 0/1, shape (n_visible,) or (n_samples, n_visible)
+
+        Returns
+        -------
+        ndarray of float64, shape (n_samples, n_classes)
+        """
         return -self.free_energy(X)
 
     def predict_proba(self, X):
-        """``p(y | x) = softmax_y(-F(x, y))``, computed by :func:`ebm.softmax_forward`."""
+        """``p(y | x) = softmax_y(-F(x, y))``, computed by :func:`ebm.softmax_forward`.
+
+        Parameters
+        ----------
+        X : array_like of 0/1, shape (n_visible,) or (n_samples, n_visible)
+
+        Returns
+        -------
+        ndarray of float64, shape (n_samples, n_classes)
+            Each row sums to 1.
+        """
         import ebm
 
         return ebm.softmax_forward(self.logits(X), axis=1)
 
     def predict(self, X):
-        """The most probable label of each row (the lowest free energy)."""
+        """The most probable label of each row (the lowest free energy).
+
+        Parameters
+        ----------
+        X : array_like of 0/1, shape (n_visible,) or (n_samples, n_visible)
+
+        Returns
+        -------
+        ndarray of int64, shape (n_samples,)
+            Labels in ``[0, n_classes)``; ties go to the lowest label.
+        """
         return np.argmax(self.logits(X), axis=1)
 
     def score(self, X, y):
-        """Accuracy on ``(X, y)``, in [0, 1]."""
+        """Accuracy on ``(X, y)``.
+
+        Parameters
+        ----------
+        X : array_like of 0/1, shape (n_samples, n_visible)
+        y : array_like of int, shape (n_samples,)
+            Labels in ``[0, n_classes)``.
+
+        Returns
+        -------
+        float
+            The fraction of rows whose predicted label is ``y``, in [0, 1].
+        """
         X, _ = check_binary(X, self.n_visible, "X", allow_1d=False)
         return float(np.mean(self.predict(X) == self._labels(y, X.shape[0])))
 
@@ -134,16 +187,19 @@ class ClassRBM:
 
         Parameters
         ----------
-        X : array_like of 0/1, shape (N, n_visible)
-        y : array_like of int, shape (N,)
+        X : array_like of 0/1, shape (n_samples, n_visible)
+        y : array_like of int, shape (n_samples,)
+            Labels in ``[0, n_classes)``.
         normalization : {"valid", "batch_size", "full", "none"}, default "valid"
-            Passed to the core: "valid" averages over the N rows, "none" sums.
+            Passed to the core: "valid" averages over the rows, "none" sums.
 
         Returns
         -------
         loss : float
-        grads : dict
-            ``{"W", "U", "b", "c", "d"}``, each the shape of its parameter.
+        grads : dict of str to ndarray
+            ``{"W", "U", "b", "c", "d"}``, each the shape of its parameter: ``W``
+            (n_visible, n_hidden), ``U`` (n_classes, n_hidden), ``b`` (n_visible,),
+            ``c`` (n_hidden,), ``d`` (n_classes,).
         """
         import ebm
 
@@ -168,8 +224,9 @@ class ClassRBM:
 
         Parameters
         ----------
-        X : array_like of 0/1, shape (N, n_visible)
-        y : array_like of int, shape (N,)
+        X : array_like of 0/1, shape (n_samples, n_visible)
+        y : array_like of int, shape (n_samples,)
+            Labels in ``[0, n_classes)``.
         epochs : int, default 30
         lr : float, default 0.05
             Decays linearly to 0 over all updates.
@@ -181,14 +238,19 @@ class ClassRBM:
             Standard deviation of the initial ``W`` and ``U``.
         seed : int or numpy.random.Generator, optional
         eval_data : tuple (X_eval, y_eval), optional
-            Held-out accuracy recorded per epoch in ``history_["eval_accuracy"]``.
+            ``X_eval`` of shape (n_eval, n_visible), ``y_eval`` of shape (n_eval,).
+            Held-out accuracy recorded per epoch (and before training) in
+            ``history_["eval_accuracy"]``.
         warm_start : bool, default False
         progress : bool, default False
 
         Returns
         -------
         self
+            With trained parameters and ``history_`` a :class:`~ebm.rbm.TrainingHistory`.
         """
+        import time
+
         from ebm._progress import progress_bar
 
         X, _ = check_binary(X, self.n_visible, "X", allow_1d=False)
@@ -209,12 +271,14 @@ class ClassRBM:
         n = X.shape[0]
         n_batches = -(-n // batch_size)
         total = max(1, n_batches * epochs)
-        self.history_ = {"epoch": [], "loss": []}
+        history = TrainingHistory(epoch=[0], seconds=[0.0], loss=[self.loss_and_gradients(X, y)[0]])
         if eval_data is not None:
-            self.history_["eval_accuracy"] = []
+            history["eval_accuracy"] = [self.score(*eval_data)]
         step = 0
+        elapsed = 0.0
         with progress_bar(progress, epochs, "class RBM training") as bar:
             for epoch in range(epochs):
+                start = time.perf_counter()
                 order = rng.permutation(n)
                 losses = []
                 for t in range(n_batches):
@@ -227,9 +291,12 @@ class ClassRBM:
                         grad = grads[k] + (weight_decay * getattr(self, k) if k in ("W", "U") else 0.0)
                         velocity[k] = momentum * velocity[k] - rate * grad
                         setattr(self, k, getattr(self, k) + velocity[k])
-                self.history_["epoch"].append(epoch + 1)
-                self.history_["loss"].append(float(np.sum(losses) / n))
+                elapsed += time.perf_counter() - start
+                history["epoch"].append(epoch + 1)
+                history["seconds"].append(elapsed)
+                history["loss"].append(float(np.sum(losses) / n))
                 if eval_data is not None:
-                    self.history_["eval_accuracy"].append(self.score(*eval_data))
+                    history["eval_accuracy"].append(self.score(*eval_data))
                 bar.update()
+        self.history_ = history
         return self

@@ -16,14 +16,24 @@ the smaller layer) or estimates it (AIS); :meth:`RBM.log_likelihood` is then exa
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 
 from ebm._checks import as_rng
 from ebm.rbm import partition as _partition
 from ebm.rbm import samplers as _samplers
+from ebm.rbm import trainer as _trainer
 from ebm.rbm._validation import MAX_ENUMERATED_UNITS, check_binary, check_int, check_real
 
 __all__ = ["RBM", "softplus"]
+
+
+def _signature_with_self(function):
+    """``function``'s signature with its first parameter (the model) renamed ``self``."""
+    sig = inspect.signature(function)
+    first, *rest = sig.parameters.values()
+    return sig.replace(parameters=[first.replace(name="self"), *rest])
 
 
 def softplus(x):
@@ -94,7 +104,26 @@ class RBM:
     # ------------------------------------------------------------------ energies
 
     def energy(self, v, h):
-        """``E(v, h) = -b^T v - c^T h - v^T W h`` for one pair (a float) or row by row."""
+        """``E(v, h) = -b^T v - c^T h - v^T W h`` for one pair or row by row.
+
+        Parameters
+        ----------
+        v : array_like of 0/1, shape (n_visible,) or (n_samples, n_visible)
+        h : array_like of 0/1, shape (n_hidden,) or (n_samples, n_hidden)
+            The same number of rows as ``v``, or one row (paired with every row of ``v``;
+            likewise one row of ``v`` with every row of ``h``).
+
+        Returns
+        -------
+        float or ndarray of shape (n_samples,)
+            A float when ``v`` and ``h`` are both 1-D, else one energy per row.
+
+        Raises
+        ------
+        ValueError
+            For values other than 0 and 1, the wrong number of columns, or row counts that
+            differ (neither being 1).
+        """
         W, b, c = self._params()
         V, single_v = check_binary(v, self.n_visible, "v")
         H, single_h = check_binary(h, self.n_hidden, "h")
@@ -106,7 +135,14 @@ class RBM:
     def free_energy(self, V):
         """``F(v) = -b^T v - sum_j softplus(c_j + (v^T W)_j)``, so that ``p(v) = exp(-F(v)) / Z``.
 
-        Returns a float for one state of shape (n_visible,), else one value per row.
+        Parameters
+        ----------
+        V : array_like of 0/1, shape (n_visible,) or (n_samples, n_visible)
+
+        Returns
+        -------
+        float or ndarray of shape (n_samples,)
+            A float for one state of shape (n_visible,), else one value per row.
         """
         W, b, c = self._params()
         X, single = check_binary(V, self.n_visible, "V")
@@ -116,31 +152,83 @@ class RBM:
     # ------------------------------------------------------------------ conditionals and sampling
 
     def prob_h_given_v(self, V):
-        """``P(h_j = 1 | v) = sigmoid(c_j + (v^T W)_j)``, one row per row of ``V``."""
+        """``P(h_j = 1 | v) = sigmoid(c_j + (v^T W)_j)``, one row per row of ``V``.
+
+        Parameters
+        ----------
+        V : array_like of 0/1, shape (n_visible,) or (n_samples, n_visible)
+
+        Returns
+        -------
+        ndarray of float64, shape (n_hidden,) or (n_samples, n_hidden)
+            Probabilities in [0, 1]; 1-D when ``V`` is.
+        """
         W, _, c = self._params()
         X, single = check_binary(V, self.n_visible, "V")
         p = _samplers.sigmoid(c + X @ W)
         return p[0] if single else p
 
     def prob_v_given_h(self, H):
-        """``P(v_i = 1 | h) = sigmoid(b_i + (W h)_i)``, one row per row of ``H``."""
+        """``P(v_i = 1 | h) = sigmoid(b_i + (W h)_i)``, one row per row of ``H``.
+
+        Parameters
+        ----------
+        H : array_like of 0/1, shape (n_hidden,) or (n_samples, n_hidden)
+
+        Returns
+        -------
+        ndarray of float64, shape (n_visible,) or (n_samples, n_visible)
+            Probabilities in [0, 1]; 1-D when ``H`` is.
+        """
         W, b, _ = self._params()
         X, single = check_binary(H, self.n_hidden, "H")
         p = _samplers.sigmoid(b + X @ W.T)
         return p[0] if single else p
 
     def transform(self, V):
-        """``P(h | v)`` for each row of ``V``: the hidden features, as scikit-learn's ``BernoulliRBM.transform``."""
+        """``P(h | v)`` for each row of ``V``: the hidden features, as scikit-learn's ``BernoulliRBM.transform``.
+
+        Parameters
+        ----------
+        V : array_like of 0/1, shape (n_visible,) or (n_samples, n_visible)
+
+        Returns
+        -------
+        ndarray of float64, shape (n_hidden,) or (n_samples, n_hidden)
+            The same as :meth:`prob_h_given_v`.
+        """
         return self.prob_h_given_v(V)
 
     def sample_h(self, V, seed=None):
-        """A binary sample of ``h ~ P(h | v)`` for each row of ``V``."""
+        """A binary sample of ``h ~ P(h | v)`` for each row of ``V``.
+
+        Parameters
+        ----------
+        V : array_like of 0/1, shape (n_visible,) or (n_samples, n_visible)
+        seed : int or numpy.random.Generator, optional
+
+        Returns
+        -------
+        ndarray of float64 0/1, shape (n_hidden,) or (n_samples, n_hidden)
+            1-D when ``V`` is.
+        """
         p = np.atleast_2d(self.prob_h_given_v(V))
         out = (as_rng(seed).random(p.shape) < p).astype(np.float64)
         return out[0] if np.ndim(V) == 1 else out
 
     def sample_v(self, H, seed=None):
-        """A binary sample of ``v ~ P(v | h)`` for each row of ``H``."""
+        """A binary sample of ``v ~ P(v | h)`` for each row of ``H``.
+
+        Parameters
+        ----------
+        H : array_like of 0/1, shape (n_hidden,) or (n_samples, n_hidden)
+        seed : int or numpy.random.Generator, optional
+
+        Returns
+        -------
+        ndarray of float64 0/1, shape (n_visible,) or (n_samples, n_visible)
+            1-D when ``H`` is.
+        """
         p = np.atleast_2d(self.prob_v_given_h(H))
         out = (as_rng(seed).random(p.shape) < p).astype(np.float64)
         return out[0] if np.ndim(H) == 1 else out
@@ -150,17 +238,17 @@ class RBM:
 
         Parameters
         ----------
-        V : array_like of 0/1, shape (n_visible,) or (M, n_visible)
+        V : array_like of 0/1, shape (n_visible,) or (n_samples, n_visible)
             Starting states (not modified).
         k : int, default 1
             Number of sweeps (0 returns a copy of ``V``).
         seed : int or numpy.random.Generator, optional
         return_trace : bool, default False
-            Also return every visible state, shape (k, M, n_visible) int8.
+            Also return every visible state, shape (k, n_samples, n_visible) int8.
 
         Returns
         -------
-        ndarray
+        ndarray of float64 0/1, shape (n_visible,) or (n_samples, n_visible)
             The visible states after ``k`` sweeps, the shape of ``V``; with
             ``return_trace``, ``(V_k, trace)``.
         """
@@ -178,6 +266,20 @@ class RBM:
         uniformly random states.  After enough sweeps the states are (close to) samples of
         ``p(v)``; how many is enough depends on the model -- compare with the exact ``p(v)``
         on small models (:func:`ebm.rbm.visible_distribution`).
+
+        Parameters
+        ----------
+        n_samples : int
+            Number of chains (positive).
+        n_steps : int, default 1000
+            Sweeps per chain (0 returns the starting states).
+        seed : int or numpy.random.Generator, optional
+        init : array_like of 0/1, shape (n_visible,) or (n_init, n_visible), optional
+            Starting states; chain ``m`` starts from row ``m % n_init``.
+
+        Returns
+        -------
+        ndarray of float64 0/1, shape (n_samples, n_visible)
         """
         n_samples = check_int(n_samples, "n_samples")
         n_steps = check_int(n_steps, "n_steps", low=0)
@@ -192,7 +294,7 @@ class RBM:
     # ------------------------------------------------------------------ Z and likelihoods
 
     def log_partition(self, method="exact", *, n_betas=1000, n_runs=100, seed=None, layer="auto",
-                      base_data=None, progress=False):
+                      base_data=None, base_biases=None, progress=False):
         """``log Z``: exactly by enumeration, or estimated by annealed importance sampling.
 
         Parameters
@@ -200,24 +302,27 @@ class RBM:
         method : {"exact", "ais"}, default "exact"
             "exact" enumerates the smaller layer (at most 25 units; otherwise ValueError);
             "ais" anneals from the base-rate model (:func:`ebm.rbm.log_partition_ais`).
-        n_betas, n_runs, seed, base_data
-            AIS only: inverse temperatures (or the schedule), runs, randomness, the data
-            for the base model's biases.
+        n_betas, n_runs, seed, base_data, base_biases
+            AIS only: inverse temperatures (or the schedule), runs, randomness, and the
+            base model's visible biases or the data to compute them from (see
+            :func:`ebm.rbm.log_partition_ais`).
         layer : {"auto", "hidden", "visible"}
             Exact only: which layer to enumerate.
         progress : bool, default False
 
         Returns
         -------
-        float (exact) or AISEstimate (``float()`` of it is the estimate; it carries a
-        99.73% interval and the effective sample size).
+        float or AISEstimate
+            A float for "exact"; for "ais" an :class:`~ebm.rbm.AISEstimate` (``float()`` of
+            it is the estimate; it carries a 99.73% interval and the effective sample size).
         """
         self._params()
         if method == "exact":
             return _partition.log_partition_exact(self, layer=layer, progress=progress)
         if method == "ais":
             return _partition.log_partition_ais(self, n_betas=n_betas, n_runs=n_runs, seed=seed,
-                                                base_data=base_data, progress=progress)
+                                                base_data=base_data, base_biases=base_biases,
+                                                progress=progress)
         raise ValueError(f"method must be 'exact' or 'ais', got {method!r}")
 
     def log_likelihood(self, V, log_z=None):
@@ -226,6 +331,22 @@ class RBM:
         Exact when ``log Z`` is (the smaller layer has at most 25 units).  Beyond that, pass
         ``log_z`` (e.g. an AIS estimate); the result is then only as good as that estimate
         (AIS tends to underestimate ``log Z``, making the likelihood look better).
+
+        Parameters
+        ----------
+        V : array_like of 0/1, shape (n_visible,) or (n_samples, n_visible)
+        log_z : float or AISEstimate, optional
+            ``log Z`` when already known or estimated; by default the exact value.
+
+        Returns
+        -------
+        float or ndarray of shape (n_samples,)
+            A float for one state of shape (n_visible,).
+
+        Raises
+        ------
+        ValueError
+            Without ``log_z`` when the smaller layer has more than 25 units.
         """
         if log_z is None:
             if not self.tractable:
@@ -244,6 +365,15 @@ class RBM:
         ``P(v_i | v_-i) = sigmoid(F(v with unit i flipped) - F(v))``.  Needs no ``Z``; it
         costs ``n_visible`` free energies per row.  (scikit-learn's ``score_samples`` flips
         one random unit and multiplies by ``n_visible``: an unbiased but noisy version.)
+
+        Parameters
+        ----------
+        V : array_like of 0/1, shape (n_visible,) or (n_samples, n_visible)
+
+        Returns
+        -------
+        float or ndarray of shape (n_samples,)
+            In nats; a float for one state of shape (n_visible,).
         """
         X, single = check_binary(V, self.n_visible, "V")
         f = self.free_energy(X)
@@ -259,6 +389,14 @@ class RBM:
 
         A cheap progress signal; Hinton's guide warns it is a poor one (it is not what
         training optimises) -- prefer the exact log-likelihood or the free-energy gap.
+
+        Parameters
+        ----------
+        V : array_like of 0/1, shape (n_visible,) or (n_samples, n_visible)
+
+        Returns
+        -------
+        float
         """
         X, _ = check_binary(V, self.n_visible, "V")
         W, b, c = self._params()
@@ -270,65 +408,45 @@ class RBM:
 
         ``log Z`` cancels, so this is ``mean log p(train) - mean log p(valid)``, exactly,
         at any size.  It grows when the model starts to prefer its training data.
+
+        Parameters
+        ----------
+        V_train : array_like of 0/1, shape (n_train, n_visible)
+        V_valid : array_like of 0/1, shape (n_valid, n_visible)
+
+        Returns
+        -------
+        float
+            In nats.
         """
         return float(np.mean(self.free_energy(V_valid)) - np.mean(self.free_energy(V_train)))
 
     # ------------------------------------------------------------------ training
 
-    def fit(self, V, *, method="cd", k=1, lr=0.05, lr_schedule="linear", momentum=0.9,
-            initial_momentum=0.5, momentum_warmup=5, weight_decay=0.0, batch_size=10, epochs=50,
-            seed=None, eval_data=None, callback=None, warm_start=False, progress=False):
-        """Train on binary data by CD-k or PCD-k (see :mod:`ebm.rbm.trainer`).
+    def fit(self, V, **options):
+        """Train on binary data by CD-k or PCD-k; returns ``self``.
 
-        The defaults are Hinton's practical-guide recipe, tuned on the 8x8 digits: CD-1,
-        minibatches of 10 shuffled each epoch, ``lr`` 0.05 decaying linearly to 0 over all
-        updates, momentum 0.5 for 5 epochs then 0.9, no weight decay, ``W ~ N(0, 0.01^2)``,
-        ``b`` the log-odds of the data means, ``c = 0``.  With 16 hidden units, 50 epochs
-        reach an exact test log-likelihood of -18.65 nats on ``load_digits()`` (the mean over
-        seeds 0, 1 and 2, which the tour prints).
+        ``rbm.fit(V, epochs=20, seed=0)`` is ``ebm.rbm.trainer.fit(rbm, V, epochs=20, seed=0)``:
+        the trainer's signature is the one place where the options and their defaults
+        (Hinton's practical-guide recipe) are written, and its docstring describes them.
+        ``help(RBM.fit)`` and ``inspect.signature(RBM.fit)`` show that signature.
 
         Parameters
         ----------
-        V : array_like of 0/1, shape (N, n_visible)
-        method : {"cd", "pcd"}, default "cd"
-        k : int, default 1
-            Gibbs sweeps per update.
-        lr : float, default 0.05
-        lr_schedule : {"linear", "constant"}, default "linear"
-        momentum, initial_momentum : float, default 0.9 and 0.5
-        momentum_warmup : int, default 5
-            Epochs at ``initial_momentum``.
-        weight_decay : float, default 0.0
-            L2 penalty on ``W`` (times ``lr``).
-        batch_size : int, default 10
-        epochs : int, default 50
-        seed : int or numpy.random.Generator, optional
-        eval_data : array_like of 0/1, optional
-            Held-out data.  When given (and ``log Z`` is tractable) the exact train and
-            eval log-likelihoods, the free-energy gap and ``log Z`` are recorded after every
-            epoch in ``history_``.  Without it nothing is evaluated.
-        callback : callable, optional
-            ``callback(rbm, epoch)`` after every epoch (read-only use of the parameters).
-        warm_start : bool, default False
-            Keep the current parameters instead of re-initialising them.
-        progress : bool, default False
-            A ``tqdm.auto`` bar over the epochs.
+        V : array_like of 0/1, shape (n_samples, n_visible)
+            Training data (not modified).
+        **options
+            Keyword arguments of :func:`ebm.rbm.trainer.fit`: ``method``, ``k``, ``lr``,
+            ``lr_schedule``, ``momentum``, ``initial_momentum``, ``momentum_warmup``,
+            ``weight_decay``, ``batch_size``, ``epochs``, ``seed``, ``eval_data``,
+            ``callback``, ``warm_start``, ``progress``.  An unknown name raises TypeError.
 
         Returns
         -------
         self
-
-        Warns
-        -----
-        RuntimeWarning
-            When training diverged: non-finite parameters, or (when the smaller layer
-            has at most 20 units, so that it is exact and cheap) a mean training
-            log-likelihood below both the uniform model's ``-n_visible ln 2`` and its
-            value before training -- e.g. ``lr=1e6``.
+            With ``W``, ``b``, ``c`` trained and ``history_`` a :class:`TrainingHistory`.
         """
-        from ebm.rbm.trainer import fit
+        return _trainer.fit(self, V, **options)
 
-        return fit(self, V, method=method, k=k, lr=lr, lr_schedule=lr_schedule, momentum=momentum,
-                   initial_momentum=initial_momentum, momentum_warmup=momentum_warmup,
-                   weight_decay=weight_decay, batch_size=batch_size, epochs=epochs, seed=seed,
-                   eval_data=eval_data, callback=callback, warm_start=warm_start, progress=progress)
+    # The trainer's keyword options, shown as this method's own (help, Jupyter's ``?``).
+    fit.__signature__ = _signature_with_self(_trainer.fit)

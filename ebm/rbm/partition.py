@@ -237,7 +237,7 @@ def log_partition_exact(rbm, layer="auto", progress=False):
     Parameters
     ----------
     rbm : RBM
-        Anything with ``W`` (n_v, n_h), ``b`` (n_v,), ``c`` (n_h,).
+        Anything with ``W`` (n_visible, n_hidden), ``b`` (n_visible,), ``c`` (n_hidden,).
     layer : {"auto", "hidden", "visible"}, default "auto"
         Which layer to enumerate; "auto" takes the smaller one (hidden on a tie).
     progress : bool, default False
@@ -246,6 +246,7 @@ def log_partition_exact(rbm, layer="auto", progress=False):
     Returns
     -------
     float
+        ``log Z`` in nats.
 
     Raises
     ------
@@ -304,12 +305,25 @@ def log_partition_exact(rbm, layer="auto", progress=False):
 def joint_energies(rbm, max_units=16):
     """Every joint state ``(v, h)`` of a tiny RBM and its energy ``E(v, h)``.
 
+    Parameters
+    ----------
+    rbm : RBM
+        Anything with ``W`` (n_visible, n_hidden), ``b`` (n_visible,), ``c`` (n_hidden,).
+    max_units : int, default 16
+        The most units ``n_visible + n_hidden`` enumerated jointly (the table has
+        ``2**(n_visible + n_hidden)`` rows).
+
     Returns
     -------
-    V : ndarray (2**(n_v + n_h), n_v)
-    H : ndarray (2**(n_v + n_h), n_h)
-    energy : ndarray (2**(n_v + n_h),)
+    V : ndarray of float64 0/1, shape (2**(n_visible + n_hidden), n_visible)
+    H : ndarray of float64 0/1, shape (2**(n_visible + n_hidden), n_hidden)
+    energy : ndarray of float64, shape (2**(n_visible + n_hidden),)
         ``E(v, h) = -b^T v - c^T h - v^T W h``; state ``k`` has ``v`` in its low bits.
+
+    Raises
+    ------
+    ValueError
+        When ``n_visible + n_hidden > max_units``, or the parameters are not finite.
     """
     W, b, c = _params(rbm)
     n_v, n_h = W.shape
@@ -331,11 +345,21 @@ def joint_distribution(rbm, beta=1.0, max_units=16):
     :func:`ebm.softmax_forward` normalises them; ``Z`` itself never appears, and
     ``log Z = logsumexp(-E)`` (at ``beta = 1``) equals :func:`log_partition_exact`.
 
+    Parameters
+    ----------
+    rbm : RBM
+        Anything with ``W`` (n_visible, n_hidden), ``b`` (n_visible,), ``c`` (n_hidden,).
+    beta : float >= 0, default 1.0
+        Inverse temperature.
+    max_units : int, default 16
+        As in :func:`joint_energies`.
+
     Returns
     -------
-    V, H : ndarray
+    V : ndarray of float64 0/1, shape (2**(n_visible + n_hidden), n_visible)
+    H : ndarray of float64 0/1, shape (2**(n_visible + n_hidden), n_hidden)
         The joint states (see :func:`joint_energies`).
-    prob : ndarray (2**(n_v + n_h),)
+    prob : ndarray of float64, shape (2**(n_visible + n_hidden),)
         Sums to 1.
     """
     import ebm
@@ -358,8 +382,9 @@ def visible_distribution(rbm, log_z=None):
 
     Returns
     -------
-    V : ndarray (2**n_v, n_v)
-    p : ndarray (2**n_v,)
+    V : ndarray of float64 0/1, shape (2**n_visible, n_visible)
+        Row ``k`` is the binary expansion of ``k``, unit 0 the least significant bit.
+    p : ndarray of float64, shape (2**n_visible,)
     """
     V = all_states(rbm.W.shape[0])
     if log_z is None:
@@ -376,10 +401,20 @@ def annealed_distribution(rbm, beta, base_biases):
     ``p*_beta(v) = exp((1 - beta) b_A^T v + beta b^T v) prod_j (1 + exp(beta (c_j + (v^T W)_j)))``:
     the base-rate model at ``beta = 0``, the RBM's ``p(v)`` at ``beta = 1``.
 
+    Parameters
+    ----------
+    rbm : RBM
+        Anything with ``W`` (n_visible, n_hidden), ``b`` (n_visible,), ``c`` (n_hidden,);
+        at most 25 visible units.
+    beta : float in [0, 1]
+    base_biases : array_like of shape (n_visible,)
+        The base-rate model's visible biases ``b_A``.
+
     Returns
     -------
-    V : ndarray (2**n_v, n_v)
-    p : ndarray (2**n_v,)
+    V : ndarray of float64 0/1, shape (2**n_visible, n_visible)
+    p : ndarray of float64, shape (2**n_visible,)
+        Sums to 1.
     """
     W, b, c = _params(rbm)
     beta = check_float(beta, "beta", low=0.0, high=1.0)
@@ -414,7 +449,7 @@ class AISEstimate:
         it holds at >= 99.73% when the log-weights are normal.  (The +-3 sigma interval of
         ``mean(w)`` does not: when the largest weights are rare it is too short, and on the
         digits RBM it missed in about one run of ten at 10 betas.)
-    log_weights : ndarray (n_runs,)
+    log_weights : ndarray of shape (n_runs,)
         ``log w`` of every run.
     log_z_base : float
         ``log Z_A`` of the base-rate model (exact).
@@ -423,6 +458,11 @@ class AISEstimate:
     ess : float
         Effective sample size of the weights, ``(sum w)^2 / sum w^2`` (1 to ``n_runs``).
         A small one means a few runs carry the estimate.
+    base_biases : ndarray (n_visible,) or None
+        The base-rate model's visible biases ``b_A`` the runs started from.
+    states : ndarray of int8, shape (n_betas, n_runs, n_visible), or None
+        With ``log_partition_ais(..., record=True)``: every run's visible state at every
+        beta (the state at which ``log p*_k - log p*_{k-1}`` was evaluated); else None.
     """
 
     log_z: float
@@ -432,6 +472,8 @@ class AISEstimate:
     log_z_base: float
     n_betas: int
     ess: float = math.nan
+    base_biases: np.ndarray | None = None
+    states: np.ndarray | None = None
 
     def __float__(self):
         return float(self.log_z)
@@ -451,14 +493,14 @@ def base_rate_biases(V=None, n_visible=None, smoothing=0.05):
 
     Parameters
     ----------
-    V : array_like of 0/1, shape (N, n_v), optional
+    V : array_like of 0/1, shape (n_samples, n_visible), optional
     n_visible : int, optional
         Only without ``V``.
     smoothing : float > 0, default 0.05
 
     Returns
     -------
-    ndarray (n_v,)
+    ndarray of float64, shape (n_visible,)
     """
     if V is None:
         return np.zeros(check_int(n_visible, "n_visible"))
@@ -542,38 +584,42 @@ def _betas(n_betas):
 
 
 def log_partition_ais(rbm, n_betas=1000, n_runs=100, seed=None, base_data=None, record=False,
-                      progress=False):
+                      progress=False, *, base_biases=None):
     """Estimate ``log Z`` by annealed importance sampling from the base-rate model.
 
     Parameters
     ----------
     rbm : RBM
-    n_betas : int or array_like, default 1000
+        Anything with ``W`` (n_visible, n_hidden), ``b`` (n_visible,), ``c`` (n_hidden,).
+    n_betas : int or array_like of shape (K,), default 1000
         Number of inverse temperatures, evenly spaced from 0 to 1 inclusive, or the
         schedule itself (increasing, from 0.0 to 1.0).
     n_runs : int, default 100
         Independent annealing runs (importance weights).
     seed : int or numpy.random.Generator, optional
-    base_data : array_like of 0/1, optional
+    base_data : array_like of 0/1, shape (n_samples, n_visible), optional
         Data whose smoothed pixel means give the base model's visible biases
-        (:func:`base_rate_biases`); without it, the base model is uniform.
-        Without it, the biases :meth:`RBM.fit` remembered from its training data
-        (``rbm.base_biases_``), else the uniform base model.
+        (:func:`base_rate_biases`).
     record : bool, default False
-        Also return every run's visible state at every beta (for the step-through plots).
+        Also keep every run's visible state at every beta in the result's ``states``
+        (for the step-through plots).
     progress : bool, default False
+    base_biases : array_like of shape (n_visible,), optional
+        The base-rate model's visible biases ``b_A`` themselves (keyword only; not together
+        with ``base_data``).  Without either, the biases :meth:`RBM.fit` remembered from
+        its training data (``rbm.base_biases_``), else zeros: the uniform base model.
 
     Returns
     -------
     AISEstimate
-        ``float()`` of it is the estimate; with ``record=True`` a tuple
-        ``(estimate, states)``, ``states`` of shape (n_betas, n_runs, n_v): the state at
-        which ``log p*_k - log p*_{k-1}`` was evaluated.
+        ``float()`` of it is the estimate; ``estimate.states`` has shape
+        (n_betas, n_runs, n_visible) with ``record=True`` and is None without.
 
     Raises
     ------
     ValueError
-        For a non-positive number of betas or runs.
+        For a non-positive number of betas or runs, both ``base_data`` and
+        ``base_biases``, or base biases that are not finite or not one per visible unit.
     """
     W, b, c = _params(rbm)
     betas = _betas(n_betas)
@@ -581,13 +627,21 @@ def log_partition_ais(rbm, n_betas=1000, n_runs=100, seed=None, base_data=None, 
         n_runs = check_int(n_runs, "n_runs")
     except ValueError:
         raise ValueError(f"n_runs must be a positive number of annealing runs, got {n_runs}") from None
-    if base_data is None and getattr(rbm, "base_biases_", None) is not None:
-        b_a = np.asarray(rbm.base_biases_, dtype=np.float64)     # remembered by fit
+    if base_biases is not None and base_data is not None:
+        raise ValueError("pass base_biases or base_data, not both: base_data only serves to "
+                         "compute the base model's biases")
+    if base_biases is not None:
+        b_a, source = np.array(base_biases, dtype=np.float64), "base_biases"
+    elif base_data is None and getattr(rbm, "base_biases_", None) is not None:
+        b_a, source = np.array(rbm.base_biases_, dtype=np.float64), "rbm.base_biases_"   # remembered by fit
     else:
-        b_a = base_rate_biases(base_data, n_visible=W.shape[0])
+        b_a, source = base_rate_biases(base_data, n_visible=W.shape[0]), "base_data"
     if b_a.shape != b.shape:
-        raise ValueError(f"the base model has {b_a.size} visible biases (from base_data or rbm.base_biases_) "
+        raise ValueError(f"the base model has {b_a.size} visible biases (from {source}) "
                          f"but the RBM has {b.size} visible units")
+    if not np.isfinite(b_a).all():
+        pos = int(np.argmax(~np.isfinite(b_a)))
+        raise ValueError(f"{source}[{pos}] is {b_a[pos]}: the base model's biases must be finite")
     rng = as_rng(seed)
     n_v, n_h = W.shape
     log_z_a = float(np.sum(np.logaddexp(0.0, b_a)) + n_h * math.log(2.0))
@@ -604,8 +658,7 @@ def log_partition_ais(rbm, n_betas=1000, n_runs=100, seed=None, base_data=None, 
             if record:
                 states[:, first:last] = rec
             bar.update(last - first)
-    estimate = _summarise(log_w, log_z_a, betas.size)
-    return (estimate, states) if record else estimate
+    return _summarise(log_w, log_z_a, betas.size, b_a, states if record else None)
 
 
 def _normal_quantile(p):
@@ -631,9 +684,17 @@ def log_normal_interval(log_w, alpha=AIS_ALPHA):
     Bonferroni: a t interval for ``mu`` and a chi-square interval for ``s^2``, each missing
     with probability ``alpha / 2``; so the interval misses with probability <= ``alpha``.
 
+    Parameters
+    ----------
+    log_w : ndarray of shape (n_runs,)
+        The log-weights; with fewer than 2 the interval is ``(-inf, inf)``.
+    alpha : float, default AIS_ALPHA (0.0027)
+        The allowed miss rate.
+
     Returns
     -------
-    (lower, upper) : floats, of ``log mean`` (add ``log Z_A`` for ``log Z``)
+    lower, upper : float
+        Bounds of ``log mean(w)`` (add ``log Z_A`` for ``log Z``).
     """
     n = log_w.size
     if n < 2:
@@ -645,10 +706,11 @@ def log_normal_interval(log_w, alpha=AIS_ALPHA):
     return mu - dm + var_lo / 2, mu + dm + var_hi / 2
 
 
-def _summarise(log_w, log_z_a, n_betas):
+def _summarise(log_w, log_z_a, n_betas, base_biases=None, states=None):
     m = log_w.max()
     w = np.exp(log_w - m)
     lower, upper = log_normal_interval(log_w)
     return AISEstimate(log_z=float(log_z_a + m + math.log(w.mean())), lower=float(log_z_a + lower),
                        upper=float(log_z_a + upper), log_weights=log_w, log_z_base=log_z_a,
-                       n_betas=int(n_betas), ess=float(w.sum() ** 2 / (w**2).sum()))
+                       n_betas=int(n_betas), ess=float(w.sum() ** 2 / (w**2).sum()),
+                       base_biases=base_biases, states=states)

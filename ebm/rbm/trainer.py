@@ -120,12 +120,18 @@ def _train_epoch(V, order, W, b, c, dW, db, dc, chains, persistent, k, lrs, mome
 
 
 class TrainingHistory(dict):
-    """Per-epoch records of :func:`fit`, a dict of lists.
+    """Per-epoch records of a model's ``fit``, a dict of equally long lists.
 
-    Keys: ``"epoch"`` (0 is before training), and, when ``eval_data`` was given and
-    ``log Z`` is tractable, ``"train_log_likelihood"`` and ``"eval_log_likelihood"``
-    (exact mean nats per sample) and ``"free_energy_gap"`` (mean F(eval) - mean F(train)).
-    Without ``eval_data`` only ``"epoch"`` and ``"seconds"`` are filled: nothing is evaluated.
+    Every history has ``"epoch"`` (0 is before training) and ``"seconds"`` (training time
+    up to that epoch, evaluations excluded).  The other keys depend on the model:
+
+    * :meth:`RBM.fit <ebm.rbm.RBM.fit>` with ``eval_data`` (and ``log Z`` tractable):
+      ``"train_log_likelihood"`` and ``"eval_log_likelihood"`` (exact mean nats per
+      sample), ``"free_energy_gap"`` (mean F(eval) - mean F(train)) and ``"log_z"``.
+      Without ``eval_data`` nothing is evaluated.
+    * :meth:`ClassRBM.fit <ebm.rbm.ClassRBM.fit>`: ``"loss"`` (the mean training loss
+      ``-log p(y|x)``; at epoch 0 that of the initial parameters, later the mean over the
+      epoch's minibatches) and, with ``eval_data``, ``"eval_accuracy"``.
     """
 
     def __repr__(self):
@@ -148,7 +154,58 @@ def _evaluate(rbm, V, eval_data, history):
 def fit(rbm, V, *, method="cd", k=1, lr=0.05, lr_schedule="linear", momentum=0.9,
         initial_momentum=0.5, momentum_warmup=5, weight_decay=0.0, batch_size=10, epochs=50,
         seed=None, eval_data=None, callback=None, warm_start=False, progress=False):
-    """Train ``rbm`` on binary data ``V``; see :meth:`ebm.rbm.RBM.fit` for the parameters."""
+    """Train ``rbm`` on binary data ``V`` by CD-k or PCD-k (:meth:`ebm.rbm.RBM.fit` calls this).
+
+    The defaults are Hinton's practical-guide recipe, tuned on the 8x8 digits: CD-1,
+    minibatches of 10 shuffled each epoch, ``lr`` 0.05 decaying linearly to 0 over all
+    updates, momentum 0.5 for 5 epochs then 0.9, no weight decay, ``W ~ N(0, 0.01^2)``,
+    ``b`` the log-odds of the data means, ``c = 0``.  With 16 hidden units, 50 epochs
+    reach an exact test log-likelihood of -18.65 nats on ``load_digits()`` (the mean over
+    seeds 0, 1 and 2, which the tour prints).
+
+    Parameters
+    ----------
+    rbm : RBM
+        Trained in place: ``W``, ``b``, ``c``, ``base_biases_`` and ``history_`` are set.
+    V : array_like of 0/1, shape (n_samples, n_visible)
+        Training data (not modified).
+    method : {"cd", "pcd"}, default "cd"
+    k : int, default 1
+        Gibbs sweeps per update.
+    lr : float, default 0.05
+    lr_schedule : {"linear", "constant"}, default "linear"
+    momentum, initial_momentum : float, default 0.9 and 0.5
+    momentum_warmup : int, default 5
+        Epochs at ``initial_momentum``.
+    weight_decay : float, default 0.0
+        L2 penalty on ``W`` (times ``lr``).
+    batch_size : int, default 10
+    epochs : int, default 50
+    seed : int or numpy.random.Generator, optional
+    eval_data : array_like of 0/1, shape (n_eval, n_visible), optional
+        Held-out data.  When given (and ``log Z`` is tractable) the exact train and
+        eval log-likelihoods, the free-energy gap and ``log Z`` are recorded after every
+        epoch in ``history_``.  Without it nothing is evaluated.
+    callback : callable, optional
+        ``callback(rbm, epoch)`` after every epoch (read-only use of the parameters).
+    warm_start : bool, default False
+        Keep the current parameters instead of re-initialising them.
+    progress : bool, default False
+        A ``tqdm.auto`` bar over the epochs.
+
+    Returns
+    -------
+    rbm
+        The same object, trained.
+
+    Warns
+    -----
+    RuntimeWarning
+        When training diverged: non-finite parameters, or (when the smaller layer
+        has at most 20 units, so that it is exact and cheap) a mean training
+        log-likelihood below both the uniform model's ``-n_visible ln 2`` and its
+        value before training -- e.g. ``lr=1e6``.
+    """
     import time
 
     V, _ = check_binary(V, rbm.n_visible, "V", allow_1d=False)

@@ -1,6 +1,7 @@
 """Exercises of chapter 05, the softmax-with-loss core (Caffe's SoftmaxWithLossLayer).
 
-The three core exercises use exactly the names and signatures of the issue; the
+The three core exercises use Caffe's names and signatures (bottom_data, label, prob,
+top_diff, bottom_diff); the
 oracle is :mod:`ebm.reference` (plain NumPy) and, for derivatives, central
 differences (:func:`ebm.gradcheck`).  Lecture 05's two exercises (temperature and
 label smoothing) follow.
