@@ -33,15 +33,17 @@ def as_rng(seed, name="seed"):
     return np.random.default_rng(int(seed))
 
 
-def kernel_seed(seed, name="seed"):
+def kernel_seed(seed, name="seed", high=2**31 - 1):
     """The seed for ``np.random.seed`` inside a jitted kernel (Numba's generator), from ``seed``.
 
     An integer in ``[0, 2**32)`` is used as given; a ``numpy.random.Generator`` gives one
-    draw from ``[0, 2**31 - 1)`` (the generator advances); None draws from a fresh
-    generator.  TypeError for any other type, ValueError for an integer out of range.
+    draw from ``[0, high)`` (the generator advances); None draws from a fresh generator.
+    TypeError for any other type, ValueError for an integer out of range.  ``high`` is
+    fixed per chapter (the Boltzmann kernels draw below ``2**32 - 1``): changing it
+    changes every seeded result of that chapter.
     """
     if seed is None or isinstance(seed, np.random.Generator):
-        return int(np.random.default_rng(seed).integers(0, 2**31 - 1))
+        return int(np.random.default_rng(seed).integers(0, high))
     if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral):
         raise TypeError(f"{name} must be None, an integer or a numpy.random.Generator, got {seed!r}")
     if not 0 <= seed < 2**32:
@@ -74,8 +76,9 @@ def check_float(value, name, low=None, high=None, low_open=False):
     if isinstance(value, np.ndarray) and value.size == 1 and value.dtype.kind in "iuf":
         value = value.reshape(()).item()
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        shape = f"an array of shape {value.shape}" if isinstance(value, np.ndarray) else repr(value)
-        raise TypeError(f"{name} must be a real number, got {shape}")
+        if isinstance(value, np.ndarray):
+            raise TypeError(f"{name} must be a real scalar, got an array of shape {value.shape}")
+        raise TypeError(f"{name} must be a real number, got {value!r}")
     value = float(value)
     if not np.isfinite(value):
         raise ValueError(f"{name} must be finite, got {value}")

@@ -18,7 +18,8 @@ import math
 
 import numpy as np
 
-__all__ = ["sigmoid", "softplus", "logsumexp", "sigmoid_jit", "softplus_jit", "lazy_njit"]
+__all__ = ["sigmoid", "softplus", "logsumexp", "sigmoid_scalar", "softplus_scalar", "sigmoid_jit", "softplus_jit",
+           "lazy_njit"]
 
 
 def sigmoid(x):
@@ -51,14 +52,16 @@ def logsumexp(a, axis=None):
 # --------------------------------------------------------------------------- the scalar twins
 
 
-def _sigmoid_scalar(x):
+def sigmoid_scalar(x):
+    """``sigmoid`` of one float, with :mod:`math` (the body of :data:`sigmoid_jit`)."""
     if x >= 0.0:
         return 1.0 / (1.0 + math.exp(-x))
     e = math.exp(x)
     return e / (1.0 + e)
 
 
-def _softplus_scalar(x):
+def softplus_scalar(x):
+    """``softplus`` of one float, with :mod:`math` (the body of :data:`softplus_jit`)."""
     return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
 
 
@@ -83,4 +86,4 @@ def lazy_njit(namespace, table):
     return __getattr__
 
 
-__getattr__ = lazy_njit(globals(), {"sigmoid_jit": _sigmoid_scalar, "softplus_jit": _softplus_scalar})
+__getattr__ = lazy_njit(globals(), {"sigmoid_jit": sigmoid_scalar, "softplus_jit": softplus_scalar})

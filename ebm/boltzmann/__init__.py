@@ -57,7 +57,7 @@ from ebm.boltzmann.learning import (ENCODER_REGIMES, PAPER_SCHEDULE, STATISTICS,
                                     encoder_experiment, encoder_network, encoder_patterns, free_statistics,
                                     kl_divergence, learn, paper_schedule, parity_data, parity_experiment,
                                     train_encoder)
-from ebm.boltzmann.machine import (MAX_EXACT_UNITS, AnnealResult, BoltzmannMachine, _sampling_kernel,
+from ebm.boltzmann.machine import (MAX_ENUMERATED_UNITS, AnnealResult, BoltzmannMachine, _sampling_kernel,
                                    all_states, sampling_reference, state_index, total_variation)
 from ebm.boltzmann.unit import (deterministic_unit, logistic_loss, logistic_loss_via_core, unit_probability,
                                 unit_probability_via_softmax)
@@ -95,7 +95,7 @@ __all__ = [
     "benchmark_sampling",
     "PAPER_SCHEDULE",
     "paper_schedule",
-    "MAX_EXACT_UNITS",
+    "MAX_ENUMERATED_UNITS",
     "ENCODER_REGIMES",
     "STATISTICS",
     "STEPS",

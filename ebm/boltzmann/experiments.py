@@ -9,8 +9,9 @@ import time
 import numpy as np
 
 from ebm._progress import progress_bar
-from ebm.boltzmann._validation import _check_int
-from ebm.boltzmann.machine import (MAX_EXACT_UNITS, BoltzmannMachine, _sampling_kernel, all_states,
+from ebm._checks import check_int
+from ebm._states import MAX_ENUMERATED_UNITS
+from ebm.boltzmann.machine import (BoltzmannMachine, _sampling_kernel, all_states,
                                    sampling_reference, state_index, total_variation)
 
 
@@ -28,7 +29,7 @@ def sampler_convergence(bm, checkpoints=(100, 1000, 10_000, 100_000), *, burn_in
     -------
     dict with "checkpoints", "tv" (per checkpoint), "exact", "empirical" (at the last)
     """
-    cps = sorted(_check_int(c, "checkpoint", 1) for c in checkpoints)
+    cps = sorted(check_int(c, "checkpoint", 1) for c in checkpoints)
     samples = bm.sample(cps[-1], burn_in=burn_in, seed=seed)
     idx = state_index(samples)
     exact = bm.exact_distribution()
@@ -71,7 +72,7 @@ def conditional_check(bm, unit, *, n_samples=100_000, seed=0):
     "count", "empirical", "sigma" (``sigma(dE_k / T)``)
     """
     n = bm.n_units
-    k = _check_int(unit, "unit", 0)
+    k = check_int(unit, "unit", 0)
     if k >= n:
         raise ValueError(f"unit must be in 0..{n - 1}, got {k}")
     s = bm.sample(n_samples, seed=seed)
@@ -93,7 +94,7 @@ def spin_glass(n_units, seed=0):
     ``sigma = 2 s - 1`` equals ``-1/2 s^T (4J) s + (2 J 1)^T s`` plus a constant,
     so ``W = 4 J`` and ``theta = 2 J 1``.
     """
-    n = _check_int(n_units, "n_units", 2)
+    n = check_int(n_units, "n_units", 2)
     rng = np.random.default_rng(seed)
     J = np.triu(rng.normal(0, 1 / np.sqrt(n), (n, n)), 1)
     J = J + J.T
@@ -108,7 +109,7 @@ def anneal_vs_greedy(bm, *, schedule=GLASS_SCHEDULE, n_runs=50, seed=0, progress
     """Final energies of annealing and of greedy descent, from the same random starts.
 
     Each run ends annealing with a greedy pass (so both end in a local minimum).
-    The global minimum comes from enumeration when ``n <= 20``.
+    The global minimum comes from enumeration when ``n <= 25``.
 
     Returns
     -------
@@ -116,7 +117,7 @@ def anneal_vs_greedy(bm, *, schedule=GLASS_SCHEDULE, n_runs=50, seed=0, progress
     "trace" (the first annealing run's AnnealResult), "greedy_trace" (the first greedy
     descent, from the same random start), "schedule"
     """
-    n_runs = _check_int(n_runs, "n_runs", 1)
+    n_runs = check_int(n_runs, "n_runs", 1)
     rng = np.random.default_rng(seed)
     ann, gr = [], []
     trace = greedy_trace = None
@@ -131,7 +132,7 @@ def anneal_vs_greedy(bm, *, schedule=GLASS_SCHEDULE, n_runs=50, seed=0, progress
             ann.append(a_final.energies[-1])
             gr.append(g.energies[-1])
             bar.update()
-    gmin = float(bm._all_energies().min()) if bm.n_units <= MAX_EXACT_UNITS else None
+    gmin = min(float(E.min()) for _, E in bm._energy_blocks()) if bm.n_units <= MAX_ENUMERATED_UNITS else None
     return {"anneal": np.array(ann), "greedy": np.array(gr), "global_min": gmin, "trace": trace,
             "greedy_trace": greedy_trace, "schedule": tuple(schedule)}
 

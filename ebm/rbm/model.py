@@ -18,18 +18,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ebm._checks import as_rng
+from ebm._checks import as_rng, binary_rows, check_int, check_real_array
+from ebm._math import sigmoid, softplus
+from ebm._states import MAX_ENUMERATED_UNITS
 from ebm.rbm import partition as _partition
 from ebm.rbm import samplers as _samplers
-from ebm.rbm._validation import MAX_ENUMERATED_UNITS, check_binary, check_int, check_real
 
-__all__ = ["RBM", "softplus"]
-
-
-def softplus(x):
-    """``log(1 + exp(x))`` as ``max(x, 0) + log1p(exp(-|x|))``: stable for any real ``x``."""
-    x = np.asarray(x, dtype=np.float64)
-    return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
+__all__ = ["RBM"]
 
 
 class RBM:
@@ -81,9 +76,9 @@ class RBM:
 
     def _params(self):
         """The current parameters, validated (a user may have set them)."""
-        W = check_real(self.W, (self.n_visible, self.n_hidden), "W")
-        b = check_real(self.b, (self.n_visible,), "b")
-        c = check_real(self.c, (self.n_hidden,), "c")
+        W = check_real_array(self.W, "W", (self.n_visible, self.n_hidden))
+        b = check_real_array(self.b, "b", (self.n_visible,))
+        c = check_real_array(self.c, "c", (self.n_hidden,))
         return W, b, c
 
     @property
@@ -96,8 +91,8 @@ class RBM:
     def energy(self, v, h):
         """``E(v, h) = -b^T v - c^T h - v^T W h`` for one pair (a float) or row by row."""
         W, b, c = self._params()
-        V, single_v = check_binary(v, self.n_visible, "v")
-        H, single_h = check_binary(h, self.n_hidden, "h")
+        V, single_v = binary_rows(v, self.n_visible, "v")
+        H, single_h = binary_rows(h, self.n_hidden, "h")
         if V.shape[0] != H.shape[0] and 1 not in (V.shape[0], H.shape[0]):
             raise ValueError(f"v has {V.shape[0]} rows but h has {H.shape[0]}: they must match")
         e = -(V @ b) - (H @ c) - np.einsum("ni,ij,nj->n", V, W, H)
@@ -109,7 +104,7 @@ class RBM:
         Returns a float for one state of shape (n_visible,), else one value per row.
         """
         W, b, c = self._params()
-        X, single = check_binary(V, self.n_visible, "V")
+        X, single = binary_rows(V, self.n_visible, "V")
         f = -(X @ b) - softplus(c + X @ W).sum(axis=1)
         return float(f[0]) if single else f
 
@@ -118,15 +113,15 @@ class RBM:
     def prob_h_given_v(self, V):
         """``P(h_j = 1 | v) = sigmoid(c_j + (v^T W)_j)``, one row per row of ``V``."""
         W, _, c = self._params()
-        X, single = check_binary(V, self.n_visible, "V")
-        p = _samplers.sigmoid(c + X @ W)
+        X, single = binary_rows(V, self.n_visible, "V")
+        p = sigmoid(c + X @ W)
         return p[0] if single else p
 
     def prob_v_given_h(self, H):
         """``P(v_i = 1 | h) = sigmoid(b_i + (W h)_i)``, one row per row of ``H``."""
         W, b, _ = self._params()
-        X, single = check_binary(H, self.n_hidden, "H")
-        p = _samplers.sigmoid(b + X @ W.T)
+        X, single = binary_rows(H, self.n_hidden, "H")
+        p = sigmoid(b + X @ W.T)
         return p[0] if single else p
 
     def transform(self, V):
@@ -165,7 +160,7 @@ class RBM:
             ``return_trace``, ``(V_k, trace)``.
         """
         W, b, c = self._params()
-        X, single = check_binary(V, self.n_visible, "V")
+        X, single = binary_rows(V, self.n_visible, "V")
         k = check_int(k, "k", low=0)
         out = _samplers.sampling_chains(W, b, c, X, k, as_rng(seed), keep=return_trace)
         final = out[0][0] if single else out[0]
@@ -185,7 +180,7 @@ class RBM:
         if init is None:
             start = (rng.random((n_samples, self.n_visible)) < 0.5).astype(np.float64)
         else:
-            X, _ = check_binary(init, self.n_visible, "init")
+            X, _ = binary_rows(init, self.n_visible, "init")
             start = X[np.arange(n_samples) % X.shape[0]]
         return self.gibbs_sampling(start, n_steps, seed=rng)
 
@@ -245,7 +240,7 @@ class RBM:
         costs ``n_visible`` free energies per row.  (scikit-learn's ``score_samples`` flips
         one random unit and multiplies by ``n_visible``: an unbiased but noisy version.)
         """
-        X, single = check_binary(V, self.n_visible, "V")
+        X, single = binary_rows(V, self.n_visible, "V")
         f = self.free_energy(X)
         total = np.zeros(X.shape[0])
         for i in range(self.n_visible):
@@ -260,9 +255,9 @@ class RBM:
         A cheap progress signal; Hinton's guide warns it is a poor one (it is not what
         training optimises) -- prefer the exact log-likelihood or the free-energy gap.
         """
-        X, _ = check_binary(V, self.n_visible, "V")
+        X, _ = binary_rows(V, self.n_visible, "V")
         W, b, c = self._params()
-        recon = _samplers.sigmoid(b + _samplers.sigmoid(c + X @ W) @ W.T)
+        recon = sigmoid(b + sigmoid(c + X @ W) @ W.T)
         return float(np.mean(np.sum((X - recon) ** 2, axis=1)))
 
     def free_energy_gap(self, V_train, V_valid):
