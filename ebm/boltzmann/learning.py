@@ -93,7 +93,7 @@ def clamped_statistics(bm, data):
 
 
 def free_statistics(bm):
-    """Exact free-phase statistics ``<s_i>`` and ``<s_i s_j>`` (the paper's ``p'_ij``), n <= 20."""
+    """Exact free-phase statistics ``<s_i>`` and ``<s_i s_j>`` (the paper's ``p'_ij``), n <= 25."""
     p = bm.exact_distribution()
     S = all_states(bm.n_units, np.float64)
     return p @ S, S.T @ (S * p[:, None])
