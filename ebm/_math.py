@@ -18,8 +18,8 @@ import math
 
 import numpy as np
 
-__all__ = ["sigmoid", "softplus", "logsumexp", "sigmoid_scalar", "softplus_scalar", "sigmoid_jit", "softplus_jit",
-           "lazy_njit"]
+__all__ = ["sigmoid", "softplus", "logsumexp", "sigmoid_scalar", "softplus_scalar", "lazy_njit"]   # and the lazy
+# sigmoid_jit, softplus_jit
 
 
 def sigmoid(x):

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ebm._math import lazy_njit
 from ebm._checks import check_int
+from ebm._math import lazy_njit
 
 __all__ = ["MAX_ENUMERATED_UNITS", "BLOCK_BITS", "all_states", "state_blocks", "block_states",
-           "check_enumerable", "gray_code", "gray_flip", "gray_flip_jit"]
+           "check_enumerable", "gray_code", "gray_flip"]      # and the lazy gray_flip_jit
 
 #: The most units any exact enumeration of ebm walks (2^25 states).
 MAX_ENUMERATED_UNITS = 25

@@ -8,11 +8,11 @@ import time
 
 import numpy as np
 
-from ebm._progress import progress_bar
 from ebm._checks import check_int
-from ebm._states import MAX_ENUMERATED_UNITS
-from ebm.boltzmann.machine import (BoltzmannMachine, _sampling_kernel, all_states,
-                                   sampling_reference, state_index, total_variation)
+from ebm._progress import progress_bar
+from ebm._states import MAX_ENUMERATED_UNITS, all_states
+from ebm.boltzmann.machine import (BoltzmannMachine, _sampling_kernel, sampling_reference, state_index,
+                                   total_variation)
 
 
 # --------------------------------------------------------------------------- experiments

@@ -6,7 +6,6 @@ State ``index`` has unit ``i`` at bit ``i``.
 
 from __future__ import annotations
 
-import math
 import numbers
 from dataclasses import dataclass
 
@@ -15,7 +14,7 @@ from numba import njit
 
 from ebm._checks import check_binary, check_int, check_real_array, check_temperature, kernel_seed
 from ebm._math import logsumexp, sigmoid_jit, sigmoid_scalar
-from ebm._states import MAX_ENUMERATED_UNITS, all_states, check_enumerable, state_blocks
+from ebm._states import check_enumerable, state_blocks
 from ebm.boltzmann.unit import unit_probability
 from ebm import _numba_cache
 

@@ -265,8 +265,8 @@ def plot_loss_functionals(names=None, E_I=2.0, params=None, span=2.0):
     """
     import matplotlib.pyplot as plt
 
-    from ebm.gibbs import LOSS_PARAMS, LOSSES
     from ebm._checks import check_float
+    from ebm.gibbs import LOSS_PARAMS, LOSSES
 
     names = list(LOSSES) if names is None else list(names)
     for n in names:
