@@ -83,6 +83,14 @@ def _chunk_start(At, a_bias, e_bias, q, low):
 
 
 @njit(cache=True, inline="always")
+def _lse_push(m, total, term):
+    """Add ``exp(term)`` to the streaming log-sum-exp ``m + log(total)``: the new ``(m, total)``."""
+    if term > m:
+        return term, total * math.exp(m - term) + 1.0
+    return m, total + math.exp(term - m)
+
+
+@njit(cache=True, inline="always")
 def _log_prod_groups(u, groups):
     """``sum_g log prod_{k in group g} (1 + u[k])``; ``groups`` holds the boundaries.
 
@@ -140,11 +148,7 @@ def _enumerate_chunks(At, expA, exp_negA, a_bias, e_bias, groups, chunk_bits, fi
                 for k in range(n_sum):
                     u[k] *= exp_negA[j, k]
             term = lin + _log_prod_groups(u, groups)
-            if term > m:
-                total = total * math.exp(m - term) + 1.0
-                m = term
-            else:
-                total += math.exp(term - m)
+            m, total = _lse_push(m, total, term)
         chunk_max[q - first] = m
         chunk_sum[q - first] = total
 
@@ -174,11 +178,7 @@ def _enumerate_chunks_wide(At, a_bias, e_bias, chunk_bits, first, last, chunk_ma
             for k in range(n_sum):
                 x[k] += sign * At[j, k]
                 term += softplus_jit(x[k])
-            if term > m:
-                total = total * math.exp(m - term) + 1.0
-                m = term
-            else:
-                total += math.exp(term - m)
+            m, total = _lse_push(m, total, term)
         chunk_max[q - first] = m
         chunk_sum[q - first] = total
 

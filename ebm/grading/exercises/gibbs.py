@@ -353,15 +353,13 @@ def _(fn):
 
 
 def _min_over_all(energies, correct, m):
+    """The hinge loss with ``E_I`` the minimum over ALL answers, the correct one included."""
     E = np.asarray(energies, dtype=np.float64)
-    n = np.arange(E.shape[0])
-    i = E.argmin(axis=1)
+    n, i = np.arange(E.shape[0]), E.argmin(axis=1)
     z = m + E[n, correct] - E[n, i]
-    act = (z > 0).astype(float)
-    g = np.zeros_like(E)
-    g[n, correct] += act
-    g[n, i] -= act
-    return float(np.mean(np.maximum(z, 0))), g / E.shape[0]
+    onehot = np.eye(E.shape[1])
+    grad = (z > 0)[:, None] * (onehot[correct] - onehot[i])     # zero where i is the correct answer
+    return float(np.mean(np.maximum(z, 0))), grad / E.shape[0]
 
 
 @HINGE.hint("correct_in_the_min", "E_I must exclude the correct answer: when the correct answer is "
