@@ -238,7 +238,7 @@ class BoltzmannMachine:
     """
 
     def __init__(self, W, theta=None, T=1.0, *, mask=None, visible=None, hidden=None):
-        W = np.array(check_real_array(W, "W", allow_inf=True), dtype=np.float64)     # a copy
+        W = check_real_array(W, "W", allow_inf=True)                 # a float64 copy
         if W.ndim != 2 or W.shape[0] != W.shape[1] or W.shape[0] == 0:
             raise ValueError(f"W must be a non-empty square matrix, got shape {W.shape}")
         if not np.isfinite(W).all():
@@ -253,7 +253,7 @@ class BoltzmannMachine:
         if asym.max() > 1e-12 * max(1.0, np.abs(W).max()):
             i, j = (int(k) for k in np.unravel_index(int(np.argmax(asym)), asym.shape))
             raise ValueError(f"W is not symmetric: W[{i}, {j}] = {W[i, j]} but W[{j}, {i}] = {W[j, i]}")
-        theta = np.zeros(n) if theta is None else np.array(check_real_array(theta, "theta", allow_inf=True), dtype=np.float64)
+        theta = np.zeros(n) if theta is None else check_real_array(theta, "theta", allow_inf=True)
         if theta.shape != (n,):
             raise ValueError(f"theta must have shape ({n},) to match W, got {theta.shape}")
         if not np.isfinite(theta).all():
