@@ -33,6 +33,132 @@ def as_rng(seed, name="seed"):
     return np.random.default_rng(int(seed))
 
 
+def kernel_seed(seed, name="seed", high=2**31 - 1):
+    """The seed for ``np.random.seed`` inside a jitted kernel (Numba's generator), from ``seed``.
+
+    An integer in ``[0, 2**32)`` is used as given; a ``numpy.random.Generator`` gives one
+    draw from ``[0, high)`` (the generator advances); None draws from a fresh generator.
+    TypeError for any other type, ValueError for an integer out of range.  ``high`` is
+    fixed per chapter (the Boltzmann kernels draw below ``2**32 - 1``): changing it
+    changes every seeded result of that chapter.
+    """
+    if seed is None or isinstance(seed, np.random.Generator):
+        return int(np.random.default_rng(seed).integers(0, high))
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"{name} must be None, an integer or a numpy.random.Generator, got {seed!r}")
+    if not 0 <= seed < 2**32:
+        raise ValueError(f"{name} must be an integer in [0, 2**32), got {seed}")
+    return int(seed)
+
+
+def check_int(value, name, low=1, high=None):
+    """``value`` as an int with ``low <= value`` (and ``<= high`` when given).
+
+    TypeError if it is not an integer (booleans included), ValueError if out of range.
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {value!r}")
+    value = int(value)
+    if value < low:
+        what = "positive" if low == 1 else f">= {low}"
+        raise ValueError(f"{name} must be {what}, got {value}")
+    if high is not None and value > high:
+        raise ValueError(f"{name} must be at most {high}, got {value}")
+    return value
+
+
+def check_float(value, name, low=None, high=None, low_open=False):
+    """``value`` (a real number, or an array holding one) as a finite float in the given range.
+
+    TypeError for anything else (booleans, strings, arrays of other sizes), ValueError
+    for a non-finite value or one outside ``[low, high]`` (``(low, high]`` with ``low_open``).
+    """
+    if isinstance(value, np.ndarray) and value.size == 1 and value.dtype.kind in "iuf":
+        value = value.reshape(()).item()
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        if isinstance(value, np.ndarray):
+            raise TypeError(f"{name} must be a real scalar, got an array of shape {value.shape}")
+        raise TypeError(f"{name} must be a real number, got {value!r}")
+    value = float(value)
+    if not np.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    if low is not None and (value < low or (low_open and value == low)):
+        raise ValueError(f"{name} must be {'>' if low_open else '>='} {low:g}, got {value}")
+    if high is not None and value > high:
+        raise ValueError(f"{name} must be <= {high:g}, got {value}")
+    return value
+
+
+def check_temperature(T, name="T"):
+    """A temperature: a finite real number > 0 (TypeError / ValueError naming ``name``)."""
+    if isinstance(T, (bool, np.bool_)) or not isinstance(T, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {T!r}")
+    T = float(T)
+    if not (np.isfinite(T) and T > 0):
+        raise ValueError(f"{name} must be a positive finite temperature, got {T!r} "
+                         "(for the T -> 0 limit use deterministic_unit or BoltzmannMachine.descend)")
+    return T
+
+
+def check_real_array(x, name, shape=None, allow_inf=False):
+    """``x`` as a float64 array (a copy) of real numbers, of exactly ``shape`` when given.
+
+    TypeError for strings, booleans and non-numeric dtypes; ValueError for a wrong
+    shape, a NaN, or an infinity (unless ``allow_inf``), naming the first position.
+    """
+    if isinstance(x, (str, bytes)):
+        raise TypeError(f"{name} must be an array of real numbers, got {x!r}")
+    arr = np.asarray(x)
+    if arr.dtype.kind not in "iuf":
+        raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
+    if shape is not None and arr.shape != tuple(shape):
+        raise ValueError(f"{name} must have shape {tuple(shape)}, got {arr.shape}")
+    arr = arr.astype(np.float64)
+    bad = np.isnan(arr) if allow_inf else ~np.isfinite(arr)
+    if bad.any():
+        pos = _position(int(np.argmax(bad.reshape(-1))), arr.shape)
+        raise ValueError(f"{name}{list(pos)} is {arr[pos]}: values must be "
+                         f"{'real (not NaN)' if allow_inf else 'finite'}")
+    return arr
+
+
+def check_binary(x, n_units, name="states", dtype=np.float64, hint="", ndims=(1, 2)):
+    """``x`` as a copy in ``dtype`` of 0/1 states with ``n_units`` columns, its shape kept.
+
+    ``ndims`` lists the accepted dimensions ((n,) one state, (M, n) rows of states).
+    TypeError for a non-numeric ``x``; ValueError for a wrong shape or a value other
+    than 0 and 1, naming the position (``hint`` says how to fix the data).
+    """
+    if isinstance(x, (str, bytes)):
+        raise TypeError(f"{name} must be an array of 0/1 values, got {x!r}")
+    arr = np.asarray(x)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be numeric (0/1 values), got dtype {arr.dtype}")
+    if arr.ndim not in ndims:
+        shapes = " or ".join(f"({n_units},)" if d == 1 else f"(M, {n_units})" for d in ndims)
+        raise ValueError(f"{name} must have shape {shapes}, got {arr.shape}")
+    if arr.shape[-1] != n_units:
+        raise ValueError(f"{name} has {arr.shape[-1]} columns but the model has {n_units} units "
+                         f"in that layer: shape {arr.shape} does not match")
+    bad = (arr != 0) & (arr != 1)
+    if bad.any():
+        pos = _position(int(np.argmax(bad.reshape(-1))), arr.shape)
+        raise ValueError(f"{name}{list(pos)} is {arr[pos]}: the units are binary, values must be "
+                         f"0 or 1{'; ' + hint if hint else ''}")
+    return arr.astype(dtype)
+
+
+#: How to fix real-valued data given to a model of binary units.
+BINARISE_HINT = ("binarise real data first, e.g. (X > 0.5).astype(float), or load "
+                 "ebm.datasets.load_digits(binarize=True)")
+
+
+def binary_rows(x, n_units, name="V", allow_1d=True, hint=BINARISE_HINT):
+    """:func:`check_binary` as float64 rows ``(M, n_units)``, and whether ``x`` was one 1-D state."""
+    arr = check_binary(x, n_units, name, np.float64, hint, (1, 2) if allow_1d else (2,))
+    return arr.reshape(-1, n_units), arr.ndim == 1
+
+
 def as_axis(axis) -> int:
     """``axis`` as a Python int; TypeError for anything that is not an integer."""
     if isinstance(axis, (bool, np.bool_)):
@@ -275,3 +401,87 @@ def normalizer(normalization: str, outer_num: int, inner_num: int, valid_count: 
         "none": 1,
     }[normalization]
     return float(max(count, 1))
+
+
+# --------------------------------------------------------------------------- energies (LeCun's Gibbs chapter)
+
+
+def check_beta(beta, *, positive=False):
+    """``beta`` as a float; ValueError if negative (or zero when ``positive``)."""
+    beta = check_float(beta, "beta")
+    if beta < 0:
+        raise ValueError(f"beta must be >= 0 (an inverse temperature), got {beta}")
+    if positive and beta == 0:
+        raise ValueError("beta must be > 0 here: at beta = 0 the term (1/beta) log sum exp(-beta E) "
+                         "diverges like log(C)/beta")
+    return beta
+
+
+def check_energies(energies, name="energies"):
+    """``energies`` as float64 (a copy only when needed), ValueError at the first non-finite value."""
+    arr = as_float_array(energies, name).astype(np.float64, copy=False)
+    check_finite(arr, name)
+    return arr
+
+
+def check_betas(betas):
+    """``betas`` as a flat float64 array, each finite and ``>= 0``; at least one."""
+    arr = as_float_array(betas, "betas").astype(np.float64).reshape(-1)
+    if arr.size == 0:
+        raise ValueError("betas is empty")
+    bad = ~np.isfinite(arr) | (arr < 0)
+    if bad.any():
+        n = int(np.argmax(bad))
+        raise ValueError(f"betas[{n}] is {arr[n]}: every beta must be finite and >= 0")
+    return arr
+
+
+def energy_logits(E, beta):
+    """``-beta E``, checked in one pass: ValueError naming a non-finite energy or an overflow."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        logits = -beta * E
+    if not np.isfinite(logits).all():
+        check_finite(E, "energies")                 # NaN or inf in the input itself
+        pos = _position(int(np.argmin(np.isfinite(logits).reshape(-1))), E.shape)
+        raise ValueError(f"beta * energies{list(pos)} = {beta:g} * {E[pos]:g} overflows float64")
+    return logits
+
+
+def check_energy_batch(energies, correct):
+    """Validate a loss's input: ``(E (N, C) float64, c (N,) int64, squeeze)``.
+
+    ``energies`` is (N, C) with ``correct`` of shape (N,), or one vector (C,) with a
+    scalar ``correct`` (then ``squeeze`` is true and the gradient is returned as (C,)).
+    """
+    E = check_energies(energies)
+    squeeze = E.ndim == 1
+    if squeeze:
+        E = E[None, :]
+    if E.ndim != 2:
+        raise ValueError(f"energies must have shape (N, C) or (C,), got {np.shape(energies)}")
+    N, C = E.shape
+    if N == 0:
+        raise ValueError(f"energies has no samples (shape {np.shape(energies)}): a loss needs at least one")
+    if C < 2:
+        raise ValueError(f"energies must hold at least 2 answers per sample (one correct, one "
+                         f"incorrect), got C = {C}")
+    c = np.asarray(correct)
+    expected = () if squeeze else (N,)
+    if c.shape != expected:
+        raise ValueError(f"correct has shape {c.shape} but energies has shape {np.shape(energies)}: "
+                         f"expected correct of shape {expected}")
+    if c.dtype.kind == "f":
+        bad = ~(np.isfinite(c) & (c == np.round(c)))
+        if bad.any():
+            pos = _position(int(np.argmax(bad.reshape(-1))), c.shape)
+            where = str(list(pos)) if c.ndim else ""
+            raise ValueError(f"correct{where} is {c[pos]}, which is not an integer")
+    elif c.dtype.kind not in "iu":
+        raise TypeError(f"correct must hold integer indices, got dtype {c.dtype}")
+    c = c.reshape(-1)
+    out = (c < 0) | (c >= C)
+    if out.any():
+        n = int(np.argmax(out))
+        where = "" if squeeze else f"[{n}]"
+        raise ValueError(f"correct{where} is {c[n]:g}, outside the valid answers [0, {C})")
+    return E, c.astype(np.int64), squeeze

@@ -37,14 +37,14 @@ import math
 
 import numpy as np
 from llvmlite import ir
-from numba import njit, types
+from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic, overload
 from ebm import _numba_cache
 
 _numba_cache.stamp_package()      # every ebm kernel's cache depends on all of ebm's Numba modules
 
-__all__ = ["exp_nonpositive", "log_ge1", "add_reassoc", "max_num", "fmuladd", "emit_exp_nonpositive",
+__all__ = ["exp_nonpositive", "log_ge1", "add_reassoc", "max_num", "emit_exp_nonpositive",
            "emit_log_ge1"]
 
 
@@ -178,18 +178,6 @@ def emit_exp_nonpositive(builder, x):
     return builder.select(keep, builder.fmul(p, two_n), const(0.0))     # one and with the mask
 
 
-@intrinsic
-def fmuladd(typingctx, a, b, c):
-    """``a * b + c`` in jitted code, by :func:`fused_multiply_add` (float32 or float64)."""
-    if not (isinstance(a, types.Float) and a == b == c):
-        return None
-
-    def codegen(context, builder, sig, args):
-        return fused_multiply_add(builder, *args)
-
-    return a(a, b, c), codegen
-
-
 
 
 class _LogConstants:
@@ -284,22 +272,3 @@ def _one_element(function, emit):
 _one_element(exp_nonpositive, emit_exp_nonpositive)
 _one_element(log_ge1, emit_log_ge1)
 
-
-@njit(cache=True)
-def log_ge1_array(s):
-    """The jitted ``log_ge1`` applied to every element of ``s`` (float32 or float64; for tests)."""
-    out = np.empty_like(s)
-    flat_s, flat_out = s.reshape(-1), out.reshape(-1)
-    for k in range(flat_s.size):
-        flat_out[k] = log_ge1(flat_s[k])
-    return out
-
-
-@njit(cache=True)
-def exp_nonpositive_array(x):
-    """The jitted ``exp_nonpositive`` applied to every element of ``x`` (for tests)."""
-    out = np.empty_like(x)
-    flat_x, flat_out = x.reshape(-1), out.reshape(-1)
-    for k in range(flat_x.size):
-        flat_out[k] = exp_nonpositive(flat_x[k])
-    return out

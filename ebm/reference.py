@@ -69,21 +69,10 @@ def _caffe_view(shape, axis):
 def softmax_forward(bottom_data, axis=1):
     """Softmax of ``bottom_data`` along ``axis``; returns ``top_data`` of the same shape.
 
-    Parameters
-    ----------
-    bottom_data : array_like
-        Logits of any shape.  float32 and float64 are kept; integers are computed
-        and returned in float64, float16 in float32 (as the Numba core does);
-        booleans raise TypeError.
-    axis : int, default 1
-        The class axis; negative values count from the end.  For one 1-D vector
-        of logits pass ``axis=0`` (or ``x[None]``, a batch of one).
-
-    Returns
-    -------
-    top_data : ndarray
-        Probabilities, dtype by the rule above; each column ``top_data[i, :, j]``
-        sums to 1.
+    The arguments, dtypes and errors are those of the core's
+    :func:`ebm.softmax_loss.softmax_forward` (float32 and float64 kept, integers in
+    float64, float16 in float32, booleans a TypeError; ``axis`` the class axis, negative
+    from the end).  Each column ``top_data[i, :, j]`` sums to 1.
     """
     bottom_data = _checks.as_float_array(bottom_data, "bottom_data")
     axis, outer_num, C, inner_num = _caffe_view(bottom_data.shape, axis)
@@ -141,19 +130,9 @@ def _backward_inputs(top_data, top_diff):
 def softmax_loss_forward(bottom_data, label, *, axis=1, ignore_label=None, normalization="valid"):
     """Multinomial logistic loss of the softmax; returns ``(loss, prob)``.
 
-    Parameters
-    ----------
-    bottom_data : array_like
-        Logits; the class axis is ``axis``.
-    label : array_like of int
-        One class per column: shape of ``bottom_data`` without ``axis``, with
-        ``axis`` kept at size 1, or ``(outer_num, inner_num)``.  Integral floats
-        are accepted; booleans raise.
-    axis : int, default 1
-    ignore_label : int or None
-        Positions with this label add nothing to the loss (and get zero gradient).
-    normalization : {"valid", "full", "batch_size", "none"}
-        What the summed loss is divided by (clamped to at least 1).
+    The arguments are those of the core's :func:`ebm.softmax_loss.softmax_loss_forward`
+    (``bottom_data`` logits with the classes on ``axis``; ``label`` one class per
+    column; ``ignore_label``; ``normalization``), checked by the same :mod:`ebm._checks`.
 
     Returns
     -------

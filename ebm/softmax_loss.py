@@ -122,6 +122,19 @@ def _labels(label, shape, axis, ignore_label):
     return _kernel_input(_checks.as_label(label, shape, axis, ignore_label))
 
 
+def _loss_inputs(data, label, axis, ignore_label, normalization):
+    """The loss's arguments checked and laid out for the kernels (``data`` already a float array).
+
+    Returns ``(axis, view (outer, C, inner), label (outer, inner) int64, normalization,
+    ignore_label, has_ignore, ignore_value)``.
+    """
+    normalization = _checks.check_normalization(normalization)
+    ignore_label = _checks.check_ignore_label(ignore_label)
+    axis, view = _view(data, axis)
+    lab = _labels(label, data.shape, axis, ignore_label)
+    return (axis, view, lab, normalization, ignore_label, *_kernel_ignore(ignore_label))
+
+
 @functools.lru_cache(maxsize=256)
 def _label_shapes(shape, axis):
     """:func:`ebm._checks.label_shapes`, remembered: it costs more than a small kernel call."""
@@ -303,12 +316,9 @@ def softmax_loss_forward(bottom_data, label, *, axis=1, ignore_label=None, norma
     (0.4076, array([[0.09  , 0.2447, 0.6652]]))
     """
     bottom_data = _checks.as_float_array(bottom_data, "bottom_data")
-    normalization = _checks.check_normalization(normalization)
-    ignore_label = _checks.check_ignore_label(ignore_label)
-    axis, x = _view(bottom_data, axis)
-    lab = _labels(label, bottom_data.shape, axis, ignore_label)
+    axis, x, lab, normalization, ignore_label, has_ignore, ignore_value = _loss_inputs(
+        bottom_data, label, axis, ignore_label, normalization)
     outer_num, _, inner_num = x.shape
-    has_ignore, ignore_value = _kernel_ignore(ignore_label)
     prob, (total, kept, bad_columns, bad_labels) = _softmax_columns(x, lab, has_ignore, ignore_value)
     if bad_labels:
         _raise_bad_label(label, bottom_data.shape, axis, ignore_label)
@@ -350,12 +360,9 @@ def softmax_loss_backward(prob, label, *, top_diff=1.0, axis=1, ignore_label=Non
     """
     prob = _checks.as_float_array(prob, "prob")
     top_diff = _checks.check_loss_weight(top_diff)
-    normalization = _checks.check_normalization(normalization)
-    ignore_label = _checks.check_ignore_label(ignore_label)
-    axis, p = _view(prob, axis)
-    lab = _labels(label, prob.shape, axis, ignore_label)
+    axis, p, lab, normalization, ignore_label, has_ignore, ignore_value = _loss_inputs(
+        prob, label, axis, ignore_label, normalization)
     outer_num, channels, inner_num = p.shape
-    has_ignore, ignore_value = _kernel_ignore(ignore_label)
     family = _family(outer_num, channels, inner_num)
     n_tasks, per_task = _tasks(outer_num, channels, inner_num)
     out = np.zeros((n_tasks, NPART))

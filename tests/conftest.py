@@ -158,3 +158,37 @@ def book_build(tmp_path_factory):
     with only_loopback() as attempts:
         result = build_book(out)
     return result, attempts
+
+
+# --------------------------------------------------------------------------- jitted scalar helpers, element by element
+
+
+def _elementwise(function):
+    """``function`` (an ``@overload``-ed scalar helper of ebm._fastexp) jitted over every element of an array."""
+    from numba import njit
+
+    @njit
+    def apply(x):
+        out = np.empty_like(x)
+        flat_x, flat_out = x.reshape(-1), out.reshape(-1)
+        for k in range(flat_x.size):
+            flat_out[k] = function(flat_x[k])
+        return out
+
+    return apply
+
+
+@pytest.fixture(scope="session")
+def log_ge1_array():
+    """The jitted ``ebm._fastexp.log_ge1`` applied to every element (float32 or float64)."""
+    from ebm._fastexp import log_ge1
+
+    return _elementwise(log_ge1)
+
+
+@pytest.fixture(scope="session")
+def exp_nonpositive_array():
+    """The jitted ``ebm._fastexp.exp_nonpositive`` applied to every element (float32 or float64)."""
+    from ebm._fastexp import exp_nonpositive
+
+    return _elementwise(exp_nonpositive)

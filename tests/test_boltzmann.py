@@ -375,12 +375,12 @@ def test_encoder_kernel_statistics_match_enumeration():
     for mode, tol in ((1, 0.03), (2, 0.04)):
         np.random.seed(0)                          # the kernels draw from the global stream
         K._statistics(bm.W, bm.theta, 1.0, mode, data, bm.visible, bm.hidden, 0.0, 0.0, False,
-                      1000, 4000, temps, 10, K.all_states_float(n), *out)
+                      1000, 4000, temps, 10, bz.all_states(n, np.float64), *out)
         assert np.abs(out[1] - eij).max() < tol and np.abs(out[3] - fij).max() < tol, mode
         # the exact statistics at another temperature are far off: the comparison can fail
         assert np.abs(out[3] - bz.free_statistics(bm.copy(T=3.0))[1]).max() > 3 * tol
     K._statistics(bm.W, bm.theta, 1.0, 0, data, bm.visible, bm.hidden, 0.0, 0.0, False, 1, 1, temps, 10,
-                  K.all_states_float(n), *out)
+                  bz.all_states(n, np.float64), *out)
     np.testing.assert_allclose(out[1], eij, atol=1e-12)
     np.testing.assert_allclose(out[3], fij, atol=1e-12)
 
@@ -432,10 +432,14 @@ def test_bad_weights_and_states():
         bm.anneal([(2.0, 3), (0.0, 3)])
     with pytest.raises(ValueError, match="clamp\\[0\\] is 3"):
         bm.sample(5, clamp={0: 3})
-    with pytest.raises(ValueError, match="limited to 20 units"):
-        bz.BoltzmannMachine(np.zeros((21, 21))).exact_distribution()
-    with pytest.raises(ValueError, match="limit is 20"):
-        bz.all_states(21)
+    with pytest.raises(ValueError, match=r"n_units = 26: .* limit is MAX_ENUMERATED_UNITS = 25 .*use sample\(\)"):
+        bz.BoltzmannMachine(np.zeros((26, 26))).exact_distribution()
+    with pytest.raises(ValueError, match=r"n_units = 26: .* 2\^26 states; the limit is MAX_ENUMERATED_UNITS = 25"):
+        bz.all_states(26)
+    with pytest.raises(TypeError, match="n_samples must be an integer, got 2.5"):
+        bm.sample(2.5)
+    with pytest.raises(TypeError, match="seed must be None, an integer or a numpy.random.Generator"):
+        bm.sample(2, seed="abc")
     with pytest.raises(ValueError, match="absent connections"):
         bz.BoltzmannMachine([[0, 1], [1, 0]], mask=np.zeros((2, 2), bool))
 

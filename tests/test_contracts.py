@@ -15,7 +15,7 @@ import pytest
 
 import ebm
 from ebm import reference as ref
-from ebm.gradcheck import caffe_loss_gradient_test, caffe_test_blob
+from ebm.gradient_check import caffe_loss_gradient_test, caffe_test_blob
 
 IMPLS = [pytest.param(ebm, id="core"), pytest.param(ref, id="reference")]
 FUNCS = ("softmax_forward", "softmax_backward", "softmax_loss_forward", "softmax_loss_backward")

@@ -283,7 +283,7 @@ def test_a_failure_of_the_grader_itself_is_not_blamed_on_the_student(tmp_path, m
 def test_ebm_can_be_allowed_but_never_the_grading_package_nor_the_exercise_itself(tmp_path):
     uses_ebm = replace_function(RIGHT, "softmax_backward", '''
         def softmax_backward(top_data, top_diff):
-            from ebm.gradcheck import numerical_gradient     # a part of ebm that does not do the exercise
+            from ebm.gradient_check import numerical_gradient     # a part of ebm that does not do the exercise
             assert callable(numerical_gradient)
             return top_data * (top_diff - (top_data * top_diff).sum(axis=1, keepdims=True))
         ''')

@@ -58,10 +58,28 @@ def test_every_submodule_is_an_attribute_of_a_fresh_ebm():
         "print(json.dumps(kinds))")
     assert got.pop("in dir") is True
     assert got.pop("reference.softmax_forward") == "function"
-    assert got.pop("gradcheck") == "function"           # ebm.gradcheck is the function, as documented
     assert set(got.values()) == {"module"}, got
+    assert type(ebm.gradcheck).__name__ == "function"  # the function, as documented (its module: gradient_check)
     with pytest.raises(AttributeError, match="no attribute 'no_such_module'"):
         ebm.no_such_module
+
+
+def test_import_of_every_submodule_gives_the_module():
+    """``import ebm.X as m`` binds ``m`` to the parent's attribute ``X``: no attribute (a function
+    re-exported under a module's name) may hide a submodule, at any depth."""
+    got = _fresh_python(
+        "import importlib, json, pkgutil, sys, types, ebm\n"
+        "names = [m.name for m in pkgutil.walk_packages(ebm.__path__, 'ebm.') if m.name != 'ebm.__main__']\n"
+        "hidden = {}\n"
+        "for name in names:\n"
+        "    importlib.import_module(name)\n"
+        "    ns = {}\n"
+        "    exec(f'import {name} as m', ns)\n"
+        "    if not isinstance(ns['m'], types.ModuleType) or ns['m'] is not sys.modules[name]:\n"
+        "        hidden[name] = type(ns['m']).__name__\n"
+        "print(json.dumps([len(names), hidden]))")
+    n, hidden = got
+    assert n > 60 and hidden == {}, hidden
 
 
 def test_plot_capacity_is_reachable_from_the_plotting_package():

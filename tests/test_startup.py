@@ -182,8 +182,8 @@ STATS = textwrap.dedent("""
 
 def test_an_edited_helper_in_another_file_makes_the_cache_stale(tmp_path):
     """Numba keys a cache on the kernel's own file; ebm adds a digest of every module of the package that
-    uses Numba.  The trap: the RBM's Gibbs kernel calls the njit ``_sigmoid``; editing it used to leave the
-    old machine code in use (the same samples) until __pycache__ was cleared."""
+    uses Numba.  The trap: the RBM's Gibbs kernel calls ``sigmoid_jit``, compiled from ebm/_math.py; editing
+    it used to leave the old machine code in use (the same samples) until __pycache__ was cleared."""
     site = tmp_path / "site"
     shutil.copytree(PACKAGE_DIR, site / "ebm", ignore=shutil.ignore_patterns("__pycache__"))
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("NUMBA_", "PYTEST"))}
@@ -209,8 +209,8 @@ def test_an_edited_helper_in_another_file_makes_the_cache_stale(tmp_path):
     assert run() == (1, 0, before)                              # then loads
     edit("datasets.py")
     assert run() == (1, 0, before)                              # a module without Numba: still loads
-    edit("rbm/samplers.py", "        return 1.0 / (1.0 + math.exp(-x))", "        return 0.5")
-    edit("rbm/samplers.py", "    return e / (1.0 + e)", "    return 0.5")
+    edit("_math.py", "        return 1.0 / (1.0 + math.exp(-x))", "        return 0.5")
+    edit("_math.py", "    return e / (1.0 + e)", "    return 0.5")
     hits, misses, after = run()
     assert (hits, misses) == (0, 1) and after != before         # recompiled: the new sigmoid is used
     assert run() == (1, 0, after)

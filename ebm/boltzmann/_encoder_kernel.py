@@ -19,6 +19,7 @@ import numpy as np
 from numba import njit
 
 from ebm import _numba_cache
+from ebm._states import gray_flip_jit
 from ebm.boltzmann.machine import _sampling_sweeps
 
 _numba_cache.stamp_package()      # every ebm kernel's cache depends on all of ebm's Numba modules
@@ -66,16 +67,6 @@ def _softmax_neg_energy(W, theta, T, s, units, p):
 
 
 @njit(cache=True)
-def all_states_float(n):
-    """Every state of n units as float64 rows, unit i = bit i of the row index."""
-    S = np.empty((1 << n, n))
-    for r in range(1 << n):
-        for i in range(n):
-            S[r, i] = (r >> i) & 1
-    return S
-
-
-@njit(cache=True)
 def _free_distribution(W, theta, T):
     """p(s) over every state (unit i = bit i of the index), walking the states in Gray-code
     order: one unit flips per step, so E changes by ``theta_k - (W s)_k`` and ``W s`` by a column."""
@@ -86,9 +77,7 @@ def _free_distribution(W, theta, T):
     e = 0.0
     a[0] = 0.0
     for g in range(1, 1 << n):
-        k = 0
-        while not (g >> k) & 1:
-            k += 1
+        k = gray_flip_jit(g)
         d = 1.0 if s[k] == 0 else -1.0
         e += d * (theta[k] - h[k])
         s[k] = 1 - s[k]
@@ -244,11 +233,13 @@ def _statistics(W, theta, T, mode, patterns, visible, hidden, noise_off, noise_o
 
 @njit(cache=True)
 def _one_trial(W, theta, T, mask, mode, sign_step, lr, patterns, visible, hidden, noise_off, noise_on,
-               noisy, n_clamped, n_free, temps, collect, max_cycles, stop_at_success, seed):
-    """One seed: train from (W, theta) in place; the first successful cycle (1-based) or -1."""
+               noisy, n_clamped, n_free, temps, collect, max_cycles, stop_at_success, seed, S):
+    """One seed: train from (W, theta) in place; the first successful cycle (1-based) or -1.
+
+    ``S`` holds every state of the machine as float64 rows (:func:`ebm._states.all_states`).
+    """
     np.random.seed(seed)
     n = W.shape[0]
-    S = all_states_float(n)
     pi, qi = np.empty(n), np.empty(n)
     pij, qij = np.empty((n, n)), np.empty((n, n))
     first = -1
@@ -273,7 +264,7 @@ def _one_trial(W, theta, T, mask, mode, sign_step, lr, patterns, visible, hidden
 
 @njit(cache=True, nogil=True)
 def encoder_trials(W0, T, mask, mode, sign_step, lr, patterns, visible, hidden, noise_off, noise_on,
-                   noisy, n_clamped, n_free, temps, collect, max_cycles, stop_at_success, seeds,
+                   noisy, n_clamped, n_free, temps, collect, max_cycles, stop_at_success, S, seeds,
                    first, held):
     """Train one encoder per seed (``W0[k]`` its start, zero thresholds), one after the other.
 
@@ -285,5 +276,5 @@ def encoder_trials(W0, T, mask, mode, sign_step, lr, patterns, visible, hidden, 
         theta = np.zeros(W.shape[0])
         first[k] = _one_trial(W, theta, T, mask, mode, sign_step, lr, patterns, visible, hidden,
                               noise_off, noise_on, noisy, n_clamped, n_free, temps, collect,
-                              max_cycles, stop_at_success, seeds[k])
+                              max_cycles, stop_at_success, seeds[k], S)
         held[k] = encoder_success(W, theta, T)

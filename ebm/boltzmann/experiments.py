@@ -8,10 +8,11 @@ import time
 
 import numpy as np
 
+from ebm._checks import check_int
 from ebm._progress import progress_bar
-from ebm.boltzmann._validation import _check_int
-from ebm.boltzmann.machine import (MAX_EXACT_UNITS, BoltzmannMachine, _sampling_kernel, all_states,
-                                   sampling_reference, state_index, total_variation)
+from ebm._states import MAX_ENUMERATED_UNITS, all_states
+from ebm.boltzmann.machine import (BoltzmannMachine, _sampling_kernel, sampling_reference, state_index,
+                                   total_variation)
 
 
 # --------------------------------------------------------------------------- experiments
@@ -39,7 +40,7 @@ def sampler_convergence(bm, checkpoints=(100, 1000, 10_000, 100_000), *, burn_in
         ``"checkpoints"`` (n_checkpoints,), ``"tv"`` (n_checkpoints,), ``"exact"`` and
         ``"empirical"`` (at the last checkpoint), both of shape (2**n_units,).
     """
-    cps = sorted(_check_int(c, "checkpoint", 1) for c in checkpoints)
+    cps = sorted(check_int(c, "checkpoint", 1) for c in checkpoints)
     samples = bm.sample(cps[-1], burn_in=burn_in, seed=seed)
     idx = state_index(samples)
     exact = bm.exact_distribution()
@@ -105,7 +106,7 @@ def conditional_check(bm, unit, *, n_samples=100_000, seed=0):
         shape (n_seen,).
     """
     n = bm.n_units
-    k = _check_int(unit, "unit", 0)
+    k = check_int(unit, "unit", 0)
     if k >= n:
         raise ValueError(f"unit must be in 0..{n - 1}, got {k}")
     s = bm.sample(n_samples, seed=seed)
@@ -137,7 +138,7 @@ def spin_glass(n_units, seed=0):
     BoltzmannMachine
         ``W`` of shape (n_units, n_units), ``theta`` of shape (n_units,), ``T = 1``.
     """
-    n = _check_int(n_units, "n_units", 2)
+    n = check_int(n_units, "n_units", 2)
     rng = np.random.default_rng(seed)
     J = np.triu(rng.normal(0, 1 / np.sqrt(n), (n, n)), 1)
     J = J + J.T
@@ -152,7 +153,7 @@ def anneal_vs_greedy(bm, *, schedule=GLASS_SCHEDULE, n_runs=50, seed=0, progress
     """Final energies of annealing and of greedy descent, from the same random starts.
 
     Each run ends annealing with a greedy pass (so both end in a local minimum).
-    The global minimum comes from enumeration when ``n <= 20``.
+    The global minimum comes from enumeration when ``n <= 25``.
 
     Parameters
     ----------
@@ -169,7 +170,7 @@ def anneal_vs_greedy(bm, *, schedule=GLASS_SCHEDULE, n_runs=50, seed=0, progress
         (or None), ``"trace"`` (the first annealing run's AnnealResult), ``"greedy_trace"``
         (the first greedy descent, from the same random start), ``"schedule"``.
     """
-    n_runs = _check_int(n_runs, "n_runs", 1)
+    n_runs = check_int(n_runs, "n_runs", 1)
     rng = np.random.default_rng(seed)
     ann, gr = [], []
     trace = greedy_trace = None
@@ -184,7 +185,7 @@ def anneal_vs_greedy(bm, *, schedule=GLASS_SCHEDULE, n_runs=50, seed=0, progress
             ann.append(a_final.energies[-1])
             gr.append(g.energies[-1])
             bar.update()
-    gmin = float(bm._all_energies().min()) if bm.n_units <= MAX_EXACT_UNITS else None
+    gmin = min(float(E.min()) for _, E in bm._energy_blocks()) if bm.n_units <= MAX_ENUMERATED_UNITS else None
     return {"anneal": np.array(ann), "greedy": np.array(gr), "global_min": gmin, "trace": trace,
             "greedy_trace": greedy_trace, "schedule": tuple(schedule)}
 

@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ebm._checks import as_rng
+from ebm._checks import as_rng, check_int, check_temperature, kernel_seed
 from ebm._progress import progress_bar
-from ebm.boltzmann._validation import _binary, _check_int, _check_T, _seed_int
-from ebm.boltzmann.machine import (BoltzmannMachine, _all_states, _energies, _sampling_kernel,
-                                   _schedule_temps, all_states, state_index)
+from ebm._states import all_states
+from ebm.boltzmann.machine import (SEED_HIGH, BoltzmannMachine, _binary, _energies, _sampling_kernel,
+                                   _schedule_temps, state_index)
 
 
 #: The paper's annealing schedule for the encoders, (T, sweeps): 2@20, 2@15, 2@12, 4@10.
@@ -43,7 +43,7 @@ def paper_schedule(T=1.0):
     tuple of (float, int)
         ``(temperature, sweeps)`` pairs, as :meth:`BoltzmannMachine.anneal` takes them.
     """
-    T = _check_T(T)
+    T = check_temperature(T)
     last = PAPER_SCHEDULE[-1][0]
     return tuple((t * T / last, sweeps) for t, sweeps in PAPER_SCHEDULE)
 
@@ -76,7 +76,7 @@ def _as_data(bm, data):
 def _hidden_posterior(bm, v):
     """For visible rows ``v`` (m, nv): full states (m, 2^nh, n) and p(h | v) (m, 2^nh)."""
     nh = bm.hidden.size
-    H = _all_states(nh)
+    H = all_states(nh)
     S = np.zeros((v.shape[0], H.shape[0], bm.n_units))
     S[:, :, bm.visible] = v[:, None, :]
     S[:, :, bm.hidden] = H[None, :, :]
@@ -115,7 +115,7 @@ def free_statistics(bm):
     Parameters
     ----------
     bm : BoltzmannMachine
-        With at most 20 units.
+        With at most :data:`~ebm._states.MAX_ENUMERATED_UNITS` = 25 units.
 
     Returns
     -------
@@ -123,7 +123,7 @@ def free_statistics(bm):
     p_ij : ndarray of float64, shape (n_units, n_units)
     """
     p = bm.exact_distribution()
-    S = _all_states(bm.n_units).astype(np.float64)
+    S = all_states(bm.n_units, np.float64)
     return p @ S, S.T @ (S * p[:, None])
 
 
@@ -174,7 +174,7 @@ def _sampled_statistics(bm, v, n_clamped, n_free, method, schedule, collect, rng
         S, p = _hidden_posterior(bm, reps.astype(np.float64))
         pick = _draw(p, 1, rng)[:, 0]
         plus = S[np.arange(S.shape[0]), pick]
-        allS = _all_states(n).astype(np.float64)
+        allS = all_states(n, np.float64)
         minus = allS[_draw(bm.exact_distribution(), n_free, rng)]
     else:                                              # "gibbs_sampling": anneal, collect at the last T
         temps = np.concatenate([_schedule_temps(schedule), np.full(collect, schedule[-1][0])])
@@ -185,15 +185,15 @@ def _sampled_statistics(bm, v, n_clamped, n_free, method, schedule, collect, rng
             state = np.zeros(n, dtype=np.int8)
             state[bm.visible] = row
             out = np.zeros((collect, n), dtype=np.int8)
-            _sampling_kernel(bm.W, bm.theta, temps, free_h, state, _seed_int(rng), True, rec, out,
-                             np.empty(temps.size))
+            _sampling_kernel(bm.W, bm.theta, temps, free_h, state, kernel_seed(rng, high=SEED_HIGH), True,
+                             rec, out, np.empty(temps.size))
             plus.append(out)
         plus = np.concatenate(plus).astype(np.float64)
         minus = []
         for _ in range(n_free):
             out = np.zeros((collect, n), dtype=np.int8)
             _sampling_kernel(bm.W, bm.theta, temps, np.arange(n, dtype=np.int64), np.zeros(n, np.int8),
-                             _seed_int(rng), True, rec, out, np.empty(temps.size))
+                             kernel_seed(rng, high=SEED_HIGH), True, rec, out, np.empty(temps.size))
             minus.append(out)
         minus = np.concatenate(minus).astype(np.float64)
     return (plus.mean(axis=0), plus.T @ plus / plus.shape[0],
@@ -278,7 +278,7 @@ def learn(bm, data, *, n_cycles=100, lr=0.5, step="gradient", statistics="exact"
     -------
     LearningResult
     """
-    n_cycles = _check_int(n_cycles, "n_cycles", 0)
+    n_cycles = check_int(n_cycles, "n_cycles", 0)
     if step not in STEPS:
         raise ValueError(f"step must be one of {STEPS}, got {step!r}")
     if statistics not in STATISTICS:
@@ -289,9 +289,9 @@ def learn(bm, data, *, n_cycles=100, lr=0.5, step="gradient", statistics="exact"
         noise = tuple(float(x) for x in noise)
         if len(noise) != 2 or not all(0 <= x < 1 for x in noise):
             raise ValueError(f"noise must be (p_off, p_on) with both in [0, 1), got {noise!r}")
-    n_clamped = _check_int(n_clamped, "n_clamped", 1)
-    n_free = _check_int(n_free, "n_free", 1)
-    collect = _check_int(collect, "collect", 1)
+    n_clamped = check_int(n_clamped, "n_clamped", 1)
+    n_free = check_int(n_free, "n_free", 1)
+    collect = check_int(collect, "collect", 1)
     schedule = _check_schedule(schedule, bm.T)
     v = _as_data(bm, data)
     rng = as_rng(seed)
@@ -352,8 +352,8 @@ def encoder_network(n_visible=4, n_hidden=2, T=1.0):
     BoltzmannMachine
         ``2 n_visible + n_hidden`` units, ``hidden`` the middle ``n_hidden``.
     """
-    nv = _check_int(n_visible, "n_visible", 2)
-    nh = _check_int(n_hidden, "n_hidden", 1)
+    nv = check_int(n_visible, "n_visible", 2)
+    nh = check_int(n_hidden, "n_hidden", 1)
     n = 2 * nv + nh
     v1, h, v2 = np.arange(nv), np.arange(nv, nv + nh), np.arange(nv + nh, n)
     mask = np.zeros((n, n), dtype=bool)
@@ -375,7 +375,7 @@ def encoder_patterns(n_visible=4):
     -------
     ndarray of int8, shape (n_visible, 2 * n_visible)
     """
-    eye = np.eye(_check_int(n_visible, "n_visible", 2), dtype=np.int8)
+    eye = np.eye(check_int(n_visible, "n_visible", 2), dtype=np.int8)
     return np.concatenate([eye, eye], axis=1)
 
 
@@ -398,7 +398,7 @@ def encoder_codes(bm, n_visible=4):
     nv = n_visible
     nh = bm.hidden.size
     rest = np.concatenate([bm.hidden, np.arange(nv + nh, 2 * nv + nh)])
-    R = _all_states(rest.size)
+    R = all_states(rest.size)
     S = np.zeros((nv, R.shape[0], bm.n_units))
     S[:, :, :nv] = np.eye(nv)[:, None, :]
     S[:, :, rest] = R[None]
@@ -485,13 +485,13 @@ def _encoder_runs(regime, seeds, max_cycles, stop_at_success, progress, desc):
     noise = (0.0, 0.0) if noise is None else tuple(float(x) for x in noise)
     rngs = [np.random.default_rng(child) for child in seeds]
     W = np.stack([_initial_weights(bm, scale, rng) for rng in rngs])
-    kseeds = np.array([_seed_int(rng) for rng in rngs], dtype=np.int64)
+    kseeds = np.array([kernel_seed(rng, high=SEED_HIGH) for rng in rngs], dtype=np.int64)
     first, held = np.empty(len(rngs), np.int64), np.empty(len(rngs), np.bool_)
     patterns = encoder_patterns()
     visible, hidden = bm.visible, bm.hidden
     args = (bm.T, bm.mask, K.MODES[statistics], step == "sign", float(lr), patterns, visible, hidden,
             noise[0], noise[1], noise != (0.0, 0.0), n_clamped, n_free, temps, collect, max_cycles,
-            stop_at_success)
+            stop_at_success, all_states(bm.n_units, np.float64))
     chunks = [(a, min(a + 4, len(rngs))) for a in range(0, len(rngs), 4)]
 
     def run(chunk):                                  # the kernel releases the GIL: threads run in parallel
@@ -526,7 +526,7 @@ def train_encoder(regime="annealed", *, max_cycles=2000, seed=None, stop_at_succ
     machine : BoltzmannMachine
         The trained encoder (at ``first_success`` when ``stop_at_success``).
     """
-    max_cycles = _check_int(max_cycles, "max_cycles", 1)
+    max_cycles = check_int(max_cycles, "max_cycles", 1)
     opts = _regime_options(regime)
     rng = as_rng(seed)
     bm = encoder_network()
@@ -588,8 +588,8 @@ def encoder_experiment(n_seeds=10, *, regime="annealed", max_cycles=2000, seed=0
         (fraction still successful at ``max_cycles``, None when stopping early),
         ``"paper"`` (the paper's numbers), ``"regime"``, ``"max_cycles"``.
     """
-    n_seeds = _check_int(n_seeds, "n_seeds", 1)
-    max_cycles = _check_int(max_cycles, "max_cycles", 1)
+    n_seeds = check_int(n_seeds, "n_seeds", 1)
+    max_cycles = check_int(max_cycles, "max_cycles", 1)
     name = regime if isinstance(regime, str) else "custom"
     first, held, _ = _encoder_runs(regime, np.random.SeedSequence(seed).spawn(n_seeds), max_cycles,
                                    bool(stop_at_success), progress, f"4-2-4 encoder ({name})")
@@ -616,7 +616,7 @@ def parity_data(n_bits=3):
     -------
     ndarray of int8, shape (2**(n_bits - 1), n_bits)
     """
-    n = _check_int(n_bits, "n_bits", 2)
+    n = check_int(n_bits, "n_bits", 2)
     x = all_states(n - 1)
     return np.concatenate([x, (x.sum(axis=1) % 2)[:, None].astype(np.int8)], axis=1)
 
@@ -663,7 +663,7 @@ def parity_experiment(n_hidden=(0, 1), *, n_cycles=600, lr=2.0, init_scale=1.0, 
     out = {"ln2": math.log(2.0), "trace": {}}
     rng = as_rng(seed)
     for nh in n_hidden:
-        nh = _check_int(nh, "n_hidden", 0)
+        nh = check_int(nh, "n_hidden", 0)
         n = 3 + nh
         W = rng.normal(0, init_scale, (n, n))
         W = np.triu(W, 1)

@@ -6,43 +6,33 @@ State ``index`` has unit ``i`` at bit ``i``.
 
 from __future__ import annotations
 
-import functools
-import math
 import numbers
 from dataclasses import dataclass
 
 import numpy as np
 from numba import njit
 
-from ebm.boltzmann._validation import _binary, _check_int, _check_T, _real, _seed_int
+from ebm._checks import check_binary, check_int, check_real_array, check_temperature, kernel_seed
+from ebm._math import logsumexp, sigmoid_jit, sigmoid_scalar
+from ebm._states import check_enumerable, state_blocks
 from ebm.boltzmann.unit import unit_probability
 from ebm import _numba_cache
 
 _numba_cache.stamp_package()      # every ebm kernel's cache depends on all of ebm's Numba modules
 
+#: The bound of the kernel seeds drawn from a Generator (see :func:`ebm._checks.kernel_seed`).
+SEED_HIGH = 2**32 - 1
 
-#: Largest network :meth:`BoltzmannMachine.exact_distribution` enumerates (2^20 states).
-MAX_EXACT_UNITS = 20
+#: How to turn ±1 data into the machine's 0/1 states.
+PM1_HINT = "for ±1 data use (s + 1) // 2"
+
+
+def _binary(states, n_units, name="states"):
+    """{0, 1} states of ``n_units`` units, (n,) or (M, n), as an int8 copy."""
+    return check_binary(states, n_units, name, np.int8, PM1_HINT)
 
 
 # --------------------------------------------------------------------------- states
-
-
-def all_states(n_units):
-    """Every state of ``n_units`` binary units, shape (2^n, n) int8, unit i = bit i of the row index."""
-    n = _check_int(n_units, "n_units", 0)
-    if n > MAX_EXACT_UNITS:
-        raise ValueError(f"n_units = {n} would enumerate 2^{n} states; the limit is {MAX_EXACT_UNITS} "
-                         "units (use BoltzmannMachine.sample instead)")
-    return _all_states(n).copy()
-
-
-@functools.lru_cache(maxsize=32)
-def _all_states(n):
-    idx = np.arange(2 ** n, dtype=np.int64)
-    out = ((idx[:, None] >> np.arange(n)) & 1).astype(np.int8)
-    out.flags.writeable = False                       # cached: shared, never modified
-    return out
 
 
 def _energies(S, W, theta):
@@ -86,7 +76,7 @@ def total_variation(p, q):
         For different shapes, a negative or non-finite entry, or a sum other than 1,
         naming the argument.
     """
-    p, q = _real(p, "p"), _real(q, "q")
+    p, q = check_real_array(p, "p", allow_inf=True), check_real_array(q, "q", allow_inf=True)
     if p.shape != q.shape:
         raise ValueError(f"p and q must have the same shape, got {p.shape} and {q.shape}")
     for name, x in (("p", p), ("q", q)):
@@ -100,14 +90,6 @@ def total_variation(p, q):
 
 
 # --------------------------------------------------------------------------- the Gibbs sampling kernel
-
-
-@njit(cache=True)
-def _sigmoid(z):
-    if z >= 0.0:
-        return 1.0 / (1.0 + np.exp(-z))
-    e = np.exp(z)
-    return e / (1.0 + e)
 
 
 @njit(cache=True)
@@ -151,7 +133,7 @@ def _sampling_sweeps(W, theta, temps, free, state, random_init, record_from, sam
             k = order[a]
             old = state[k]
             if T > 0.0:
-                new = 1 if np.random.random() < _sigmoid(net[k] / T) else 0
+                new = 1 if np.random.random() < sigmoid_jit(net[k] / T) else 0
             elif net[k] > 0.0:
                 new = 1
             elif net[k] < 0.0:
@@ -200,9 +182,7 @@ def sampling_reference(W, theta, temps, free, state, seed, random_init=False, re
         for k in order:
             old = state[k]
             if T > 0:
-                z = net[k] / T
-                p = 1.0 / (1.0 + math.exp(-z)) if z >= 0 else math.exp(z) / (1.0 + math.exp(z))
-                new = 1 if rs.random_sample() < p else 0
+                new = 1 if rs.random_sample() < sigmoid_scalar(net[k] / T) else 0
             else:
                 new = 1 if net[k] > 0 else 0 if net[k] < 0 else old
             if new != old:
@@ -281,7 +261,7 @@ class BoltzmannMachine:
     """
 
     def __init__(self, W, theta=None, T=1.0, *, mask=None, visible=None, hidden=None):
-        W = np.array(_real(W, "W"), dtype=np.float64)     # a copy
+        W = check_real_array(W, "W", allow_inf=True)                 # a float64 copy
         if W.ndim != 2 or W.shape[0] != W.shape[1] or W.shape[0] == 0:
             raise ValueError(f"W must be a non-empty square matrix, got shape {W.shape}")
         if not np.isfinite(W).all():
@@ -296,7 +276,7 @@ class BoltzmannMachine:
         if asym.max() > 1e-12 * max(1.0, np.abs(W).max()):
             i, j = (int(k) for k in np.unravel_index(int(np.argmax(asym)), asym.shape))
             raise ValueError(f"W is not symmetric: W[{i}, {j}] = {W[i, j]} but W[{j}, {i}] = {W[j, i]}")
-        theta = np.zeros(n) if theta is None else np.array(_real(theta, "theta"), dtype=np.float64)
+        theta = np.zeros(n) if theta is None else check_real_array(theta, "theta", allow_inf=True)
         if theta.shape != (n,):
             raise ValueError(f"theta must have shape ({n},) to match W, got {theta.shape}")
         if not np.isfinite(theta).all():
@@ -326,7 +306,7 @@ class BoltzmannMachine:
             visible, hidden = _index_set(visible, n, "visible"), _index_set(hidden, n, "hidden")
             if np.intersect1d(visible, hidden).size or visible.size + hidden.size != n:
                 raise ValueError("visible and hidden must be disjoint and cover every unit")
-        self.W, self.theta, self.T, self.mask = W, theta, _check_T(T), mask
+        self.W, self.theta, self.T, self.mask = W, theta, check_temperature(T), mask
         self.visible, self.hidden = visible.astype(np.int64), hidden.astype(np.int64)
 
     @property
@@ -414,24 +394,17 @@ class BoltzmannMachine:
 
     # ------------------------------------------------------------------ exact
 
-    def _check_exact(self):
-        if self.n_units > MAX_EXACT_UNITS:
-            raise ValueError(f"exact enumeration is limited to {MAX_EXACT_UNITS} units (2^{MAX_EXACT_UNITS} "
-                             f"states); this machine has {self.n_units}: use sample() instead")
+    def _energy_blocks(self):
+        """``(start, E)`` for blocks of 2^15 states in index order; ValueError beyond 25 units."""
+        check_enumerable(self.n_units, "n_units", "exact enumeration",
+                         f"; this machine has {self.n_units}: use sample() instead")
+        return ((start, _energies(S, self.W, self.theta)) for start, S in state_blocks(self.n_units))
 
     def _all_energies(self):
-        self._check_exact()
-        n = self.n_units
-        out = np.empty(2 ** n)
-        chunk = 1 << 15
-        for start in range(0, out.size, chunk):
-            idx = np.arange(start, min(start + chunk, out.size), dtype=np.int64)
-            s = ((idx[:, None] >> np.arange(n)) & 1).astype(np.float64)
-            out[start:start + idx.size] = _energies(s, self.W, self.theta)
-        return out
+        return np.concatenate([E for _, E in self._energy_blocks()])
 
     def log_partition(self):
-        """``log Z = log sum_s exp(-E(s)/T)`` by enumeration, via log-sum-exp.
+        """``log Z = log sum_s exp(-E(s)/T)`` by enumeration, block by block, via log-sum-exp.
 
         Returns
         -------
@@ -440,11 +413,12 @@ class BoltzmannMachine:
         Raises
         ------
         ValueError
-            Beyond :data:`MAX_EXACT_UNITS` = 20 units.
+            Beyond :data:`~ebm._states.MAX_ENUMERATED_UNITS` = 25 units.
         """
-        a = -self._all_energies() / self.T
-        m = a.max()
-        return float(m + np.log(np.exp(a - m).sum()))
+        log_z = -np.inf
+        for _, E in self._energy_blocks():
+            log_z = logsumexp([log_z, logsumexp(-E / self.T)])
+        return log_z
 
     def exact_distribution(self):
         """``p(s) = exp(-E(s)/T) / Z`` for all ``2**n_units`` states, unit i = bit i of the index.
@@ -457,7 +431,7 @@ class BoltzmannMachine:
         Raises
         ------
         ValueError
-            Beyond :data:`MAX_EXACT_UNITS` = 20 units.
+            Beyond :data:`~ebm._states.MAX_ENUMERATED_UNITS` = 25 units.
         """
         a = -self._all_energies() / self.T
         p = np.exp(a - a.max())
@@ -476,8 +450,11 @@ class BoltzmannMachine:
         p = self.exact_distribution()
         if self.hidden.size == 0:
             return p
-        vis_idx = state_index(all_states(self.n_units)[:, self.visible])
-        return np.bincount(vis_idx, weights=p, minlength=2 ** self.visible.size)
+        out = np.zeros(2 ** self.visible.size)
+        for start, S in state_blocks(self.n_units, np.int8):
+            out += np.bincount(state_index(S[:, self.visible]), weights=p[start:start + S.shape[0]],
+                               minlength=out.size)
+        return out
 
     # ------------------------------------------------------------------ sampling
 
@@ -504,7 +481,7 @@ class BoltzmannMachine:
         samples = np.zeros((max(temps.size - record_from, 0), n), dtype=np.int8)
         energies = np.empty(temps.size)
         _sampling_kernel(self.W, self.theta, temps, np.flatnonzero(free).astype(np.int64), state,
-                         _seed_int(seed), random_init, record_from, samples, energies)
+                         kernel_seed(seed, high=SEED_HIGH), random_init, record_from, samples, energies)
         return state, samples, energies
 
     def sample(self, n_samples, *, burn_in=100, seed=None, init=None, clamp=None):
@@ -530,8 +507,8 @@ class BoltzmannMachine:
         -------
         ndarray of int8, shape (n_samples, n_units)
         """
-        n_samples = _check_int(n_samples, "n_samples", 1)
-        burn_in = _check_int(burn_in, "burn_in", 0)
+        n_samples = check_int(n_samples, "n_samples", 1)
+        burn_in = check_int(burn_in, "burn_in", 0)
         temps = np.full(burn_in + n_samples, self.T)
         return self._run(temps, seed, init, clamp, burn_in)[1]
 
@@ -572,7 +549,7 @@ class BoltzmannMachine:
         AnnealResult
             With every temperature 0; ``states`` has shape (sweeps, n_units).
         """
-        sweeps = _check_int(sweeps, "sweeps", 1)
+        sweeps = check_int(sweeps, "sweeps", 1)
         temps = np.zeros(sweeps)
         state, states, energies = self._run(temps, seed, init, clamp, 0)
         return AnnealResult(energies, temps, state, states)
@@ -589,6 +566,6 @@ def _schedule_temps(schedule):
     for n, pair in enumerate(pairs):
         if len(pair) != 2:
             raise ValueError(f"schedule[{n}] must be a (T, sweeps) pair, got {pair!r}")
-        T = _check_T(pair[0], f"schedule[{n}] temperature")
-        temps += [T] * _check_int(pair[1], f"schedule[{n}] sweeps", 1)
+        T = check_temperature(pair[0], f"schedule[{n}] temperature")
+        temps += [T] * check_int(pair[1], f"schedule[{n}] sweeps", 1)
     return np.array(temps)

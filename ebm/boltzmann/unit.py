@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ebm.boltzmann._validation import _binary, _check_T, _real
+from ebm._checks import check_binary, check_real_array, check_temperature
+from ebm._math import sigmoid, softplus
 
 
 # --------------------------------------------------------------------------- one stochastic unit
@@ -41,13 +42,9 @@ def unit_probability(net_input, T=1.0):
     >>> round(unit_probability(1.0), 6), round(unit_probability(1.0, T=10), 6)
     (0.731059, 0.524979)
     """
-    T = _check_T(T)
-    z = _real(net_input, "net_input") / T
-    out = np.empty_like(z)
-    pos = z >= 0
-    out[pos] = 1.0 / (1.0 + np.exp(-z[pos]))
-    e = np.exp(z[~pos])
-    out[~pos] = e / (1.0 + e)
+    T = check_temperature(T)
+    z = check_real_array(net_input, "net_input", allow_inf=True) / T
+    out = sigmoid(z)
     return float(out) if out.ndim == 0 else out
 
 
@@ -67,13 +64,13 @@ def deterministic_unit(net_input):
     float or ndarray of float64, the shape of ``net_input``
         1.0, 0.0 or 0.5: floats, so the limit can be compared with probabilities.
     """
-    z = _real(net_input, "net_input")
+    z = check_real_array(net_input, "net_input", allow_inf=True)
     out = np.where(z > 0, 1.0, np.where(z < 0, 0.0, 0.5))
     return float(out) if out.ndim == 0 else out
 
 
 def _two_way_logits(net_input, T):
-    z = _real(net_input, "net_input") / T
+    z = check_real_array(net_input, "net_input", allow_inf=True) / T
     if not np.isfinite(z).all():
         raise ValueError("net_input / T must be finite for the softmax bridge")
     flat = z.reshape(-1)
@@ -100,7 +97,7 @@ def unit_probability_via_softmax(net_input, T=1.0):
     """
     from ebm.softmax_loss import softmax_forward
 
-    T = _check_T(T)
+    T = check_temperature(T)
     z, logits = _two_way_logits(net_input, T)
     p = softmax_forward(logits, axis=1)[:, 1].reshape(z.shape)
     return float(p) if p.ndim == 0 else p
@@ -126,14 +123,12 @@ def logistic_loss(z, label=1):
     grad : numpy.float64 or ndarray of float64, the shape of ``z``
         ``d loss / d z = sigma(z) - label``.
     """
-    z = _real(z, "z")
-    y = _real(label, "label")
+    z = check_real_array(z, "z", allow_inf=True)
+    y = check_real_array(label, "label", allow_inf=True)
     if ((y != 0) & (y != 1)).any():
         raise ValueError(f"label must be 0 or 1, got {np.unique(y).tolist()}")
     y = np.broadcast_to(y, z.shape)
-    softplus = np.maximum(z, 0.0) + np.log1p(np.exp(-np.abs(z)))
-    prob = unit_probability(z) if z.ndim else np.asarray(unit_probability(z))
-    return softplus - y * z, prob - y
+    return softplus(z) - y * z, sigmoid(z) - y
 
 
 def logistic_loss_via_core(z, label, *, loss_weight=1.0, normalization="none"):
@@ -173,7 +168,7 @@ def logistic_loss_via_core(z, label, *, loss_weight=1.0, normalization="none"):
     lab = np.asarray(label)
     if lab.shape != zz.shape:
         lab = np.broadcast_to(lab, zz.shape)
-    lab = _binary(lab.reshape(-1, 1), 1, "label").reshape(-1).astype(np.int64)
+    lab = check_binary(lab.reshape(-1, 1), 1, "label", np.int64).reshape(-1)
     loss, prob = softmax_loss_forward(logits, lab, axis=1, normalization=normalization)
     bottom_diff = softmax_loss_backward(prob, lab, top_diff=loss_weight, axis=1,
                                         normalization=normalization)

@@ -15,7 +15,7 @@ import numpy as np
 import ebm
 from ebm import reference
 from ebm.chapters import chapter
-from ebm.gradcheck import caffe_loss_gradient_test, caffe_test_blob
+from ebm.gradient_check import caffe_loss_gradient_test, caffe_test_blob
 
 #: The article's single sample: N = 3 classes (0, 1, 2), the hit label k = 2.
 ARTICLE_LOGITS = np.array([1.0, 2.0, 3.0])

@@ -19,7 +19,8 @@ from __future__ import annotations
 import numpy as np
 
 from ebm import _checks
-from ebm.gibbs._validation import _betas, _check_beta, _finite_energies, _logits
+from ebm._checks import check_beta, check_betas, check_energies, energy_logits
+from ebm._math import logsumexp
 
 __all__ = ["gibbs_distribution", "free_energy", "beta_sweep"]
 
@@ -80,11 +81,11 @@ def gibbs_distribution(energies, beta=1.0, axis=-1):
     """
     from ebm.softmax_loss import softmax_forward
 
-    beta = _check_beta(beta)
+    beta = check_beta(beta)
     E = _checks.as_float_array(energies, "energies")
     if E.ndim == 0:
         raise ValueError("energies must have at least one axis (the answers), got a scalar")
-    return softmax_forward(_logits(E, beta), axis=axis)
+    return softmax_forward(energy_logits(E, beta), axis=axis)
 
 
 def free_energy(energies, beta=1.0, axis=-1):
@@ -120,8 +121,8 @@ def free_energy(energies, beta=1.0, axis=-1):
     >>> float(gibbs.free_energy(np.array([1.0, 1.0]), beta=1.0))      # 1 - log 2
     0.3068528194400547
     """
-    beta = _check_beta(beta)
-    E = _finite_energies(energies)
+    beta = check_beta(beta)
+    E = check_energies(energies)
     if E.ndim == 0:
         raise ValueError("energies must have at least one axis (the answers), got a scalar")
     axis = _checks.canonical_axis(axis, E.ndim)
@@ -133,7 +134,7 @@ def free_energy(energies, beta=1.0, axis=-1):
         return np.full(e_min.shape, -np.inf) if C > 1 else e_min
     with np.errstate(over="ignore"):            # beta * gap beyond float64: exp(-inf) = 0, fine
         shifted = -beta * (E - np.expand_dims(e_min, axis))
-    return e_min - np.log(np.exp(shifted).sum(axis=axis)) / beta
+    return e_min - logsumexp(shifted, axis=axis) / beta
 
 
 def beta_sweep(energies, betas):
@@ -158,8 +159,8 @@ def beta_sweep(energies, betas):
     array([[0.5, 0.5],
            [1. , 0. ]])
     """
-    E = _finite_energies(energies)
+    E = check_energies(energies)
     if E.ndim != 1:
         raise ValueError(f"energies must be one vector (C,), got shape {E.shape}")
-    betas = _betas(betas)
+    betas = check_betas(betas)
     return np.stack([gibbs_distribution(E, b) for b in betas])

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from ebm._progress import progress_bar
-from ebm.gibbs._validation import _batch, _betas, _check_sizes, _finite_energies, _nonneg_param
+from ebm._checks import check_betas, check_energies, check_energy_batch, check_float, check_int
 from ebm.gibbs.losses import _loss_named, _offending, nll_loss, perceptron_loss
 
 __all__ = ["nll_perceptron_gap", "two_class_energies", "energy_gaps", "train_energy_table",
@@ -59,10 +59,10 @@ def nll_perceptron_gap(energies, correct, betas):
     >>> res["ties"], bool(abs(res["gap"][0] - res["limit"][0]) < 1e-12)
     (2, True)
     """
-    E = _finite_energies(energies)
+    E = check_energies(energies)
     if E.ndim != 1:
         raise ValueError(f"energies must be one vector (C,), got shape {E.shape}")
-    betas = _betas(betas)
+    betas = check_betas(betas)
     if (betas == 0).any():
         raise ValueError("betas must be > 0: the NLL is not defined at beta = 0")
     perc, _ = perceptron_loss(E, correct)
@@ -108,7 +108,7 @@ def two_class_energies(G, Y):
     >>> bool(np.isclose(gibbs.nll_loss(E, c)[0], np.log1p(np.exp(-2 * 0.5))))
     True
     """
-    G = np.atleast_1d(_finite_energies(G, "G"))
+    G = np.atleast_1d(check_energies(G, "G"))
     Y = np.atleast_1d(np.asarray(Y))
     if G.ndim != 1:
         raise ValueError(f"G must be a vector of scores (N,), got shape {G.shape}")
@@ -142,7 +142,7 @@ def energy_gaps(table, correct):
     ndarray of float64, shape (N,), or a 0-d array for one vector
         ``E_I - E_C`` of each input.
     """
-    E, c, squeeze = _batch(table, correct)
+    E, c, squeeze = check_energy_batch(table, correct)
     _, e_i = _offending(E, c)
     gaps = e_i - E[np.arange(E.shape[0]), c]
     return gaps[0] if squeeze else gaps
@@ -206,9 +206,11 @@ def train_energy_table(loss, *, n_inputs=6, n_answers=5, steps=300, lr=0.1, init
         ``"loss_name"``, ``"params"``.
     """
     fn = _loss_named(loss, params)
-    _check_sizes({"n_inputs": (n_inputs, 1), "n_answers": (n_answers, 2), "steps": (steps, 0)})
-    lr = _nonneg_param(lr, "lr", positive=True)
-    init_scale = _nonneg_param(init_scale, "init_scale")
+    check_int(n_inputs, "n_inputs")
+    check_int(n_answers, "n_answers", 2)
+    check_int(steps, "steps", 0)
+    lr = check_float(lr, "lr", low=0.0, low_open=True)
+    init_scale = check_float(init_scale, "init_scale", low=0.0)
     rng = np.random.default_rng(seed)
     correct = np.arange(n_inputs) % n_answers
     table = init_scale * rng.random((n_inputs, n_answers))
@@ -267,8 +269,10 @@ def train_shared_scale(loss, *, n_inputs=6, n_answers=5, steps=300, lr=0.1, seed
         ``"params"``.
     """
     fn = _loss_named(loss, params)
-    _check_sizes({"n_inputs": (n_inputs, 1), "n_answers": (n_answers, 2), "steps": (steps, 0)})
-    lr = _nonneg_param(lr, "lr", positive=True)
+    check_int(n_inputs, "n_inputs")
+    check_int(n_answers, "n_answers", 2)
+    check_int(steps, "steps", 0)
+    lr = check_float(lr, "lr", low=0.0, low_open=True)
     rng = np.random.default_rng(seed)
     correct = np.arange(n_inputs) % n_answers
     D = rng.uniform(1.0, 2.0, size=(n_inputs, n_answers))

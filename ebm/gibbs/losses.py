@@ -33,7 +33,8 @@ import inspect
 
 import numpy as np
 
-from ebm.gibbs._validation import _batch, _check_beta, _logits, _nonneg_param
+from ebm._checks import check_beta, check_energy_batch, check_float, energy_logits
+from ebm._math import sigmoid, softplus
 
 __all__ = [
     "energy_loss",
@@ -116,7 +117,7 @@ def most_offending(energies, correct):
     >>> gibbs.most_offending([[0.5, 2.0, 0.1]], [2])
     (array([0]), array([0.5]))
     """
-    E, c, squeeze = _batch(energies, correct)
+    E, c, squeeze = check_energy_batch(energies, correct)
     i, e_i = _offending(E, c)
     return (i[0], e_i[0]) if squeeze else (i, e_i)
 
@@ -138,11 +139,6 @@ def _onehots(E, c, i, dc, di):
     return grad
 
 
-def _sigmoid(z):
-    """Logistic function ``1 / (1 + exp(-z))`` as ``(1 + tanh(z/2)) / 2``: no overflow for any z."""
-    return 0.5 * (1.0 + np.tanh(0.5 * z))
-
-
 # --------------------------------------------------------------------------- the loss functionals
 
 
@@ -156,7 +152,7 @@ def energy_loss(energies, correct):
     two answers): **not satisfied**; ``E_C = 0`` scores 0 whether or not ``E_I`` is
     above it (:func:`margin_condition`).
     """
-    E, c, squeeze = _batch(energies, correct)
+    E, c, squeeze = check_energy_batch(energies, correct)
     rows = np.arange(E.shape[0])
     return _out(E[rows, c], _onehots(E, c, c, 1.0, 0.0), squeeze)
 
@@ -172,7 +168,7 @@ def perceptron_loss(energies, correct):
     Margin condition (LeCun et al. 2006, Condition 3, two answers): **not satisfied** --
     any gap ``>= 0`` scores 0, so a margin earns nothing (:func:`margin_condition`).
     """
-    E, c, squeeze = _batch(energies, correct)
+    E, c, squeeze = check_energy_batch(energies, correct)
     rows = np.arange(E.shape[0])
     j = np.argmin(E, axis=1)
     return _out(E[rows, c] - E[rows, j], _onehots(E, c, j, 1.0, -1.0), squeeze)
@@ -189,8 +185,8 @@ def hinge_loss(energies, correct, m=1.0):
     Margin condition (LeCun et al. 2006, Condition 3, two answers): satisfied for
     margins below ``m`` (:func:`margin_condition`).
     """
-    m = _nonneg_param(m, "m")
-    E, c, squeeze = _batch(energies, correct)
+    m = check_float(m, "m", low=0.0)
+    E, c, squeeze = check_energy_batch(energies, correct)
     i, e_i = _offending(E, c)
     z = m + E[np.arange(E.shape[0]), c] - e_i
     active = (z > 0).astype(np.float64)
@@ -207,11 +203,11 @@ def log_loss(energies, correct):
     Margin condition (LeCun et al. 2006, Condition 3, two answers): satisfied for any
     positive margin (:func:`margin_condition`).
     """
-    E, c, squeeze = _batch(energies, correct)
+    E, c, squeeze = check_energy_batch(energies, correct)
     i, e_i = _offending(E, c)
     d = E[np.arange(E.shape[0]), c] - e_i
-    s = _sigmoid(d)
-    return _out(np.logaddexp(0.0, d), _onehots(E, c, i, s, -s), squeeze)
+    s = sigmoid(d)
+    return _out(softplus(d), _onehots(E, c, i, s, -s), squeeze)
 
 
 @_documented("delta : float, default 1.0", "The scale of the linear part, ``delta > 0``.")
@@ -226,8 +222,8 @@ def lvq2_loss(energies, correct, delta=1.0):
     Margin condition (LeCun et al. 2006, Condition 3, two answers): **not satisfied** --
     every gap ``>= 0`` scores 0 (:func:`margin_condition`).
     """
-    delta = _nonneg_param(delta, "delta", positive=True)
-    E, c, squeeze = _batch(energies, correct)
+    delta = check_float(delta, "delta", low=0.0, low_open=True)
+    E, c, squeeze = check_energy_batch(energies, correct)
     i, e_i = _offending(E, c)
     if not (e_i > 0).all():
         n = int(np.argmax(~(e_i > 0)))
@@ -251,9 +247,9 @@ def mce_loss(energies, correct):
     Margin condition (LeCun et al. 2006, Condition 3, two answers): satisfied for any
     positive margin (:func:`margin_condition`).
     """
-    E, c, squeeze = _batch(energies, correct)
+    E, c, squeeze = check_energy_batch(energies, correct)
     i, e_i = _offending(E, c)
-    s = _sigmoid(E[np.arange(E.shape[0]), c] - e_i)
+    s = sigmoid(E[np.arange(E.shape[0]), c] - e_i)
     ds = s * (1.0 - s)
     return _out(s, _onehots(E, c, i, ds, -ds), squeeze)
 
@@ -276,8 +272,8 @@ def square_square_loss(energies, correct, m=1.0):
     Margin condition (LeCun et al. 2006, Condition 3, two answers): satisfied for
     margins below ``m`` (:func:`margin_condition`).
     """
-    m = _nonneg_param(m, "m")
-    E, c, squeeze = _batch(energies, correct)
+    m = check_float(m, "m", low=0.0)
+    E, c, squeeze = check_energy_batch(energies, correct)
     _check_nonnegative(E if not squeeze else E[0], "square_square_loss")
     i, e_i = _offending(E, c)
     e_c = E[np.arange(E.shape[0]), c]
@@ -296,8 +292,8 @@ def square_exp_loss(energies, correct, gamma=1.0):
     Margin condition (LeCun et al. 2006, Condition 3, two answers): satisfied for any
     positive margin (:func:`margin_condition`).
     """
-    gamma = _nonneg_param(gamma, "gamma", positive=True)
-    E, c, squeeze = _batch(energies, correct)
+    gamma = check_float(gamma, "gamma", low=0.0, low_open=True)
+    E, c, squeeze = check_energy_batch(energies, correct)
     i, e_i = _offending(E, c)
     if (e_i < -709).any():
         n = int(np.argmax(e_i < -709))
@@ -340,9 +336,9 @@ def nll_loss(energies, correct, beta=1.0):
     """
     from ebm.softmax_loss import softmax_loss_backward, softmax_loss_forward
 
-    beta = _check_beta(beta, positive=True)
-    E, c, squeeze = _batch(energies, correct)
-    core_loss, prob = softmax_loss_forward(_logits(E, beta), c, axis=1, normalization="valid")
+    beta = check_beta(beta, positive=True)
+    E, c, squeeze = check_energy_batch(energies, correct)
+    core_loss, prob = softmax_loss_forward(energy_logits(E, beta), c, axis=1, normalization="valid")
     grad = softmax_loss_backward(prob, c, top_diff=-1.0, axis=1, normalization="valid")
     return core_loss / beta, (grad[0] if squeeze else grad)
 

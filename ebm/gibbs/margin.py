@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ebm.gibbs._validation import _nonneg_param
+from ebm._checks import check_float
 from ebm.gibbs.losses import _loss_named
 
 __all__ = ["margin_condition", "MARGIN_CONDITION"]
@@ -66,9 +66,9 @@ def margin_condition(loss, margin=0.5, *, e_max=6.0, step=0.25, **params):
     (True, False)
     """
     fn = _loss_named(loss, params)
-    margin = _nonneg_param(margin, "margin", positive=True)
-    e_max = _nonneg_param(e_max, "e_max", positive=True)
-    step = _nonneg_param(step, "step", positive=True)
+    margin = check_float(margin, "margin", low=0.0, low_open=True)
+    e_max = check_float(e_max, "e_max", low=0.0, low_open=True)
+    step = check_float(step, "step", low=0.0, low_open=True)
     grid = np.arange(0.0, e_max + step / 2, step)
     best = {True: np.inf, False: np.inf}
     for e_c in grid:

@@ -179,7 +179,7 @@ def expect_gradient(func, x, got, *, tol=1e-2, step=1e-2, what="gradient"):
     with central differences of ``step``.  The message names the worst element.
     The :class:`Mismatch` carries the central-difference gradient as ``expected``.
     """
-    from ebm.gradcheck import gradcheck
+    from ebm.gradient_check import gradcheck
 
     x = np.asarray(x, dtype=np.float64)
     g = _as_numeric(got, what, array=x.ndim > 0)

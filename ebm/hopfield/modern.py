@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ebm._math import logsumexp
 from ebm.softmax_loss import softmax_forward, softmax_loss_backward, softmax_loss_forward
 
 __all__ = ["modern_update", "modern_energy", "modern_retrieval_loss"]
@@ -98,8 +99,7 @@ def modern_energy(X, xi, beta):
     """
     X, xi, beta = _modern_inputs(X, xi, beta)
     z = beta * (X.T @ xi)
-    m = z.max(axis=0)
-    lse = (m + np.log(np.exp(z - m).sum(axis=0))) / beta
+    lse = logsumexp(z, axis=0) / beta
     big_m = np.sqrt((X ** 2).sum(axis=0)).max()
     e = -lse + 0.5 * (xi ** 2).sum(axis=0) + np.log(X.shape[1]) / beta + 0.5 * big_m ** 2
     return float(e) if np.ndim(e) == 0 else e

@@ -33,9 +33,9 @@ _NOTE = dict(boxstyle="round", facecolor="white", edgecolor="#999999")
 
 def _energy_vector(energies, name="energies"):
     """A finite 1-D float64 vector of 2 to ``_MAX_ANSWERS`` energies."""
-    from ebm.gibbs._validation import _finite_energies
+    from ebm._checks import check_energies
 
-    E = _finite_energies(energies, name)
+    E = check_energies(energies, name)
     if E.ndim != 1:
         raise ValueError(f"{name} must be one vector of energies (C,), got shape {E.shape}")
     if not 2 <= E.size <= _MAX_ANSWERS:
@@ -44,9 +44,9 @@ def _energy_vector(energies, name="energies"):
 
 
 def _default_betas(betas, low=1e-2, high=1e3, n=121):
-    from ebm.gibbs._validation import _betas
+    from ebm._checks import check_betas
 
-    return np.logspace(np.log10(low), np.log10(high), n) if betas is None else _betas(betas)
+    return np.logspace(np.log10(low), np.log10(high), n) if betas is None else check_betas(betas)
 
 
 def _answer_colours(C):
@@ -265,8 +265,8 @@ def plot_loss_functionals(names=None, E_I=2.0, params=None, span=2.0):
     """
     import matplotlib.pyplot as plt
 
+    from ebm._checks import check_float
     from ebm.gibbs import LOSS_PARAMS, LOSSES
-    from ebm.gibbs._validation import _real_scalar
 
     names = list(LOSSES) if names is None else list(names)
     for n in names:
@@ -274,8 +274,8 @@ def plot_loss_functionals(names=None, E_I=2.0, params=None, span=2.0):
             raise ValueError(f"unknown loss {n!r}; choose from {list(LOSSES)}")
     if not names:
         raise ValueError("names is empty")
-    E_I = _real_scalar(E_I, "E_I")
-    span = _real_scalar(span, "span")
+    E_I = check_float(E_I, "E_I")
+    span = check_float(span, "span")
     if span <= 0 or E_I < span:
         raise ValueError(f"need 0 < span <= E_I (energies stay >= 0), got span={span}, E_I={E_I}")
     # square-square pulls E_I only while E_I < m: by default put m above E_I so the pull shows

@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 
-from ebm.rbm._validation import check_int
+from ebm._checks import check_int
 
 __all__ = ["time_training", "time_exact_log_z", "enumeration_cost", "sklearn_curve", "independent_pixels",
            "report"]
@@ -36,13 +36,13 @@ def independent_pixels(X_train, X_eval, smoothing=0.5):
     -------
     float
     """
-    from ebm.rbm._validation import check_binary, check_float
+    from ebm._checks import binary_rows, check_float
 
     X_train = np.asarray(X_train)
     if X_train.ndim != 2:
         raise ValueError(f"X_train must be 2-D (N, n_pixels), got shape {X_train.shape}")
-    X_train, _ = check_binary(X_train, X_train.shape[1], "X_train", allow_1d=False)
-    X_eval, _ = check_binary(X_eval, X_train.shape[1], "X_eval", allow_1d=False)
+    X_train, _ = binary_rows(X_train, X_train.shape[1], "X_train", allow_1d=False)
+    X_eval, _ = binary_rows(X_eval, X_train.shape[1], "X_eval", allow_1d=False)
     if X_train.shape[0] == 0 or X_eval.shape[0] == 0:
         raise ValueError("X_train and X_eval must each hold at least one row")
     smoothing = check_float(smoothing, "smoothing", low=0.0, low_open=True)

@@ -24,18 +24,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ebm._checks import as_rng
-from ebm.rbm._validation import check_binary, check_float, check_int, check_real
-from ebm.rbm.model import softplus as _softplus
+from ebm._checks import as_rng, binary_rows, check_float, check_int, check_real_array
+from ebm._math import sigmoid, softplus
 from ebm.rbm.trainer import TrainingHistory
 
 __all__ = ["ClassRBM"]
 
 _PARAMS = ("W", "U", "b", "c", "d")
-
-
-def _sigmoid(x):
-    return 0.5 * (1.0 + np.tanh(0.5 * x))
 
 
 class ClassRBM:
@@ -81,7 +76,7 @@ class ClassRBM:
                 "b": (self.n_visible,), "c": (self.n_hidden,), "d": (self.n_classes,)}
 
     def _params(self):
-        return {k: check_real(getattr(self, k), s, k) for k, s in self._shapes().items()}
+        return {k: check_real_array(getattr(self, k), k, s) for k, s in self._shapes().items()}
 
     def _labels(self, y, n):
         arr = np.asarray(y)
@@ -113,8 +108,8 @@ class ClassRBM:
             One row per row of ``X`` (one row for a 1-D ``X``).
         """
         p = self._params()
-        X, _ = check_binary(X, self.n_visible, "X")
-        return -(X @ p["b"])[:, None] - p["d"][None, :] - _softplus(self._hidden_inputs(X, p)).sum(axis=2)
+        X, _ = binary_rows(X, self.n_visible, "X")
+        return -(X @ p["b"])[:, None] - p["d"][None, :] - softplus(self._hidden_inputs(X, p)).sum(axis=2)
 
     def logits(self, X):
         """``bottom_data = -F(x, y)``: the logits the core normalises.
@@ -173,7 +168,7 @@ class ClassRBM:
         float
             The fraction of rows whose predicted label is ``y``, in [0, 1].
         """
-        X, _ = check_binary(X, self.n_visible, "X", allow_1d=False)
+        X, _ = binary_rows(X, self.n_visible, "X", allow_1d=False)
         return float(np.mean(self.predict(X) == self._labels(y, X.shape[0])))
 
     # ------------------------------------------------------------------ loss and gradients
@@ -204,13 +199,13 @@ class ClassRBM:
         import ebm
 
         p = self._params()
-        X, _ = check_binary(X, self.n_visible, "X", allow_1d=False)
+        X, _ = binary_rows(X, self.n_visible, "X", allow_1d=False)
         y = self._labels(y, X.shape[0])
         o = self._hidden_inputs(X, p)
-        bottom_data = (X @ p["b"])[:, None] + p["d"][None, :] + _softplus(o).sum(axis=2)
+        bottom_data = (X @ p["b"])[:, None] + p["d"][None, :] + softplus(o).sum(axis=2)
         loss, prob = ebm.softmax_loss_forward(bottom_data, y, normalization=normalization)
         bottom_diff = ebm.softmax_loss_backward(prob, y, normalization=normalization)
-        g = bottom_diff[:, :, None] * _sigmoid(o)                 # dL/do, (N, C, n_h)
+        g = bottom_diff[:, :, None] * sigmoid(o)                 # dL/do, (N, C, n_h)
         g_h = g.sum(axis=1)                                       # (N, n_h)
         grads = {"W": X.T @ g_h, "U": g.sum(axis=0), "b": X.T @ bottom_diff.sum(axis=1),
                  "c": g_h.sum(axis=0), "d": bottom_diff.sum(axis=0)}
@@ -253,7 +248,7 @@ class ClassRBM:
 
         from ebm._progress import progress_bar
 
-        X, _ = check_binary(X, self.n_visible, "X", allow_1d=False)
+        X, _ = binary_rows(X, self.n_visible, "X", allow_1d=False)
         y = self._labels(y, X.shape[0])
         epochs = check_int(epochs, "epochs", low=0)
         lr = check_float(lr, "lr", low=0.0, low_open=True)

@@ -20,13 +20,14 @@ import inspect
 
 import numpy as np
 
-from ebm._checks import as_rng
+from ebm._checks import as_rng, binary_rows, check_int, check_real_array
+from ebm._math import sigmoid, softplus
+from ebm._states import MAX_ENUMERATED_UNITS
 from ebm.rbm import partition as _partition
 from ebm.rbm import samplers as _samplers
 from ebm.rbm import trainer as _trainer
-from ebm.rbm._validation import MAX_ENUMERATED_UNITS, check_binary, check_int, check_real
 
-__all__ = ["RBM", "softplus"]
+__all__ = ["RBM"]
 
 
 def _signature_with_self(function):
@@ -34,12 +35,6 @@ def _signature_with_self(function):
     sig = inspect.signature(function)
     first, *rest = sig.parameters.values()
     return sig.replace(parameters=[first.replace(name="self"), *rest])
-
-
-def softplus(x):
-    """``log(1 + exp(x))`` as ``max(x, 0) + log1p(exp(-|x|))``: stable for any real ``x``."""
-    x = np.asarray(x, dtype=np.float64)
-    return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
 
 
 class RBM:
@@ -91,9 +86,9 @@ class RBM:
 
     def _params(self):
         """The current parameters, validated (a user may have set them)."""
-        W = check_real(self.W, (self.n_visible, self.n_hidden), "W")
-        b = check_real(self.b, (self.n_visible,), "b")
-        c = check_real(self.c, (self.n_hidden,), "c")
+        W = check_real_array(self.W, "W", (self.n_visible, self.n_hidden))
+        b = check_real_array(self.b, "b", (self.n_visible,))
+        c = check_real_array(self.c, "c", (self.n_hidden,))
         return W, b, c
 
     @property
@@ -125,8 +120,8 @@ class RBM:
             differ (neither being 1).
         """
         W, b, c = self._params()
-        V, single_v = check_binary(v, self.n_visible, "v")
-        H, single_h = check_binary(h, self.n_hidden, "h")
+        V, single_v = binary_rows(v, self.n_visible, "v")
+        H, single_h = binary_rows(h, self.n_hidden, "h")
         if V.shape[0] != H.shape[0] and 1 not in (V.shape[0], H.shape[0]):
             raise ValueError(f"v has {V.shape[0]} rows but h has {H.shape[0]}: they must match")
         e = -(V @ b) - (H @ c) - np.einsum("ni,ij,nj->n", V, W, H)
@@ -145,7 +140,7 @@ class RBM:
             A float for one state of shape (n_visible,), else one value per row.
         """
         W, b, c = self._params()
-        X, single = check_binary(V, self.n_visible, "V")
+        X, single = binary_rows(V, self.n_visible, "V")
         f = -(X @ b) - softplus(c + X @ W).sum(axis=1)
         return float(f[0]) if single else f
 
@@ -164,8 +159,8 @@ class RBM:
             Probabilities in [0, 1]; 1-D when ``V`` is.
         """
         W, _, c = self._params()
-        X, single = check_binary(V, self.n_visible, "V")
-        p = _samplers.sigmoid(c + X @ W)
+        X, single = binary_rows(V, self.n_visible, "V")
+        p = sigmoid(c + X @ W)
         return p[0] if single else p
 
     def prob_v_given_h(self, H):
@@ -181,8 +176,8 @@ class RBM:
             Probabilities in [0, 1]; 1-D when ``H`` is.
         """
         W, b, _ = self._params()
-        X, single = check_binary(H, self.n_hidden, "H")
-        p = _samplers.sigmoid(b + X @ W.T)
+        X, single = binary_rows(H, self.n_hidden, "H")
+        p = sigmoid(b + X @ W.T)
         return p[0] if single else p
 
     def transform(self, V):
@@ -253,7 +248,7 @@ class RBM:
             ``return_trace``, ``(V_k, trace)``.
         """
         W, b, c = self._params()
-        X, single = check_binary(V, self.n_visible, "V")
+        X, single = binary_rows(V, self.n_visible, "V")
         k = check_int(k, "k", low=0)
         out = _samplers.sampling_chains(W, b, c, X, k, as_rng(seed), keep=return_trace)
         final = out[0][0] if single else out[0]
@@ -287,7 +282,7 @@ class RBM:
         if init is None:
             start = (rng.random((n_samples, self.n_visible)) < 0.5).astype(np.float64)
         else:
-            X, _ = check_binary(init, self.n_visible, "init")
+            X, _ = binary_rows(init, self.n_visible, "init")
             start = X[np.arange(n_samples) % X.shape[0]]
         return self.gibbs_sampling(start, n_steps, seed=rng)
 
@@ -375,7 +370,7 @@ class RBM:
         float or ndarray of shape (n_samples,)
             In nats; a float for one state of shape (n_visible,).
         """
-        X, single = check_binary(V, self.n_visible, "V")
+        X, single = binary_rows(V, self.n_visible, "V")
         f = self.free_energy(X)
         total = np.zeros(X.shape[0])
         for i in range(self.n_visible):
@@ -398,9 +393,9 @@ class RBM:
         -------
         float
         """
-        X, _ = check_binary(V, self.n_visible, "V")
+        X, _ = binary_rows(V, self.n_visible, "V")
         W, b, c = self._params()
-        recon = _samplers.sigmoid(b + _samplers.sigmoid(c + X @ W) @ W.T)
+        recon = sigmoid(b + sigmoid(c + X @ W) @ W.T)
         return float(np.mean(np.sum((X - recon) ** 2, axis=1)))
 
     def free_energy_gap(self, V_train, V_valid):

@@ -39,18 +39,17 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit, prange
 
-from ebm._checks import as_rng
+from ebm._checks import as_rng, binary_rows, check_float, check_int, kernel_seed
+from ebm._math import sigmoid_jit, softplus, softplus_jit
 from ebm._parallel import launch
 from ebm._progress import progress_bar
-from ebm.rbm._validation import (MAX_ENUMERATED_UNITS, check_binary, check_float, check_int,
-                                 kernel_seed)
+from ebm._states import MAX_ENUMERATED_UNITS, all_states, gray_flip_jit
+from ebm.rbm.samplers import gibbs_sweep
 from ebm import _numba_cache
 
 _numba_cache.stamp_package()      # every ebm kernel's cache depends on all of ebm's Numba modules
 
 __all__ = [
-    "MAX_ENUMERATED_UNITS",
-    "all_states",
     "log_partition_exact",
     "log_partition_ais",
     "AISEstimate",
@@ -67,16 +66,6 @@ __all__ = [
 CHUNK_BITS = 12
 
 
-def all_states(n_units):
-    """Every binary vector of length ``n_units``, as rows of a float64 array (2**n, n).
-
-    Row ``k`` is the binary expansion of ``k``, unit 0 the least significant bit.
-    """
-    n = check_int(n_units, "n_units", low=0, high=MAX_ENUMERATED_UNITS)
-    k = np.arange(2**n, dtype=np.int64)[:, None]
-    return ((k >> np.arange(n)) & 1).astype(np.float64)
-
-
 # --------------------------------------------------------------------------- exact
 
 
@@ -91,6 +80,14 @@ def _chunk_start(At, a_bias, e_bias, q, low):
             for k in range(At.shape[1]):
                 x[k] += At[j, k]
     return x, lin
+
+
+@njit(cache=True, inline="always")
+def _lse_push(m, total, term):
+    """Add ``exp(term)`` to the streaming log-sum-exp ``m + log(total)``: the new ``(m, total)``."""
+    if term > m:
+        return term, total * math.exp(m - term) + 1.0
+    return m, total + math.exp(term - m)
 
 
 @njit(cache=True, inline="always")
@@ -139,9 +136,7 @@ def _enumerate_chunks(At, expA, exp_negA, a_bias, e_bias, groups, chunk_bits, fi
         m = lin + _log_prod_groups(u, groups)
         total = 1.0
         for t in range(1, 1 << low):
-            j = 0                                         # the bit that flips: trailing zeros of t
-            while not (t >> j) & 1:
-                j += 1
+            j = gray_flip_jit(t)
             if s[j] == 0:
                 s[j] = 1
                 lin += e_bias[j]
@@ -153,11 +148,7 @@ def _enumerate_chunks(At, expA, exp_negA, a_bias, e_bias, groups, chunk_bits, fi
                 for k in range(n_sum):
                     u[k] *= exp_negA[j, k]
             term = lin + _log_prod_groups(u, groups)
-            if term > m:
-                total = total * math.exp(m - term) + 1.0
-                m = term
-            else:
-                total += math.exp(term - m)
+            m, total = _lse_push(m, total, term)
         chunk_max[q - first] = m
         chunk_sum[q - first] = total
 
@@ -176,24 +167,18 @@ def _enumerate_chunks_wide(At, a_bias, e_bias, chunk_bits, first, last, chunk_ma
         s = np.zeros(low, dtype=np.int8)
         m = lin
         for k in range(n_sum):
-            m += max(x[k], 0.0) + math.log1p(math.exp(-abs(x[k])))
+            m += softplus_jit(x[k])
         total = 1.0
         for t in range(1, 1 << low):
-            j = 0
-            while not (t >> j) & 1:
-                j += 1
+            j = gray_flip_jit(t)
             sign = 1.0 if s[j] == 0 else -1.0
             s[j] = 1 - s[j]
             lin += sign * e_bias[j]
             term = lin
             for k in range(n_sum):
                 x[k] += sign * At[j, k]
-                term += max(x[k], 0.0) + math.log1p(math.exp(-abs(x[k])))
-            if term > m:
-                total = total * math.exp(m - term) + 1.0
-                m = term
-            else:
-                total += math.exp(term - m)
+                term += softplus_jit(x[k])
+            m, total = _lse_push(m, total, term)
         chunk_max[q - first] = m
         chunk_sum[q - first] = total
 
@@ -331,7 +316,7 @@ def joint_energies(rbm, max_units=16):
     if n_v + n_h > max_units:
         raise ValueError(f"the joint table has 2**{n_v + n_h} rows; at most {max_units} units in "
                          "total are enumerated jointly (use log_partition_exact for the sum)")
-    states = all_states(n_v + n_h)
+    states = all_states(n_v + n_h, np.float64)
     V, H = states[:, :n_v], states[:, n_v:]
     energy = -(V @ b) - (H @ c) - np.einsum("ni,ij,nj->n", V, W, H)
     return V, H, energy
@@ -386,7 +371,7 @@ def visible_distribution(rbm, log_z=None):
         Row ``k`` is the binary expansion of ``k``, unit 0 the least significant bit.
     p : ndarray of float64, shape (2**n_visible,)
     """
-    V = all_states(rbm.W.shape[0])
+    V = all_states(rbm.W.shape[0], np.float64)
     if log_z is None:
         log_z = log_partition_exact(rbm)
     return V, np.exp(-rbm.free_energy(V) - float(log_z))
@@ -421,8 +406,8 @@ def annealed_distribution(rbm, beta, base_biases):
     b_a = np.asarray(base_biases, dtype=np.float64)
     if b_a.shape != b.shape:
         raise ValueError(f"base_biases must have shape {b.shape}, got {b_a.shape}")
-    V = all_states(W.shape[0])
-    log_p = V @ ((1 - beta) * b_a + beta * b) + np.logaddexp(0.0, beta * (c + V @ W)).sum(axis=1)
+    V = all_states(W.shape[0], np.float64)
+    log_p = V @ ((1 - beta) * b_a + beta * b) + softplus(beta * (c + V @ W)).sum(axis=1)
     log_p -= log_p.max()
     p = np.exp(log_p)
     return V, p / p.sum()
@@ -507,7 +492,7 @@ def base_rate_biases(V=None, n_visible=None, smoothing=0.05):
     arr = np.asarray(V)
     if arr.ndim != 2:
         raise ValueError(f"V must be a 2-D array (N, n_visible) of 0/1 values, got shape {arr.shape}")
-    V, _ = check_binary(arr, arr.shape[1], "V", allow_1d=False)
+    V, _ = binary_rows(arr, arr.shape[1], "V", allow_1d=False)
     smoothing = check_float(smoothing, "smoothing", low=0.0, low_open=True)
     p = (V.mean(axis=0) + smoothing / 2) / (1 + smoothing)
     return np.log(p) - np.log1p(-p)
@@ -521,8 +506,7 @@ def _log_p_star(v, W, b, c, b_a, beta, act):
         lin += v[i] * ((1.0 - beta) * b_a[i] + beta * b[i])
     sp = 0.0
     for j in range(act.size):
-        x = beta * act[j]
-        sp += max(x, 0.0) + math.log1p(math.exp(-abs(x)))
+        sp += softplus_jit(beta * act[j])
     return lin + sp
 
 
@@ -537,6 +521,8 @@ def _ais_kernel(W, b, c, b_a, betas, n_runs, seed, log_w, record):
     v = np.empty(n_v)
     act = np.empty(n_h)
     h = np.empty(n_h)
+    ph = np.empty(n_h)
+    b_k = np.empty(n_v)
     for r in range(n_runs):
         for i in range(n_v):
             v[i] = 1.0 if np.random.random() < p_a[i] else 0.0
@@ -554,12 +540,10 @@ def _ais_kernel(W, b, c, b_a, betas, n_runs, seed, log_w, record):
             if k < K - 1:                                 # one Gibbs sweep that leaves p_k invariant
                 bk = betas[k]
                 for j in range(n_h):
-                    h[j] = 1.0 if np.random.random() < 1.0 / (1.0 + math.exp(-bk * act[j])) else 0.0
+                    ph[j] = sigmoid_jit(bk * act[j])
                 for i in range(n_v):
-                    s = (1.0 - bk) * b_a[i] + bk * b[i]
-                    for j in range(n_h):
-                        s += bk * W[i, j] * h[j]
-                    v[i] = 1.0 if np.random.random() < 1.0 / (1.0 + math.exp(-s)) else 0.0
+                    b_k[i] = (1.0 - bk) * b_a[i] + bk * b[i]
+                gibbs_sweep(W, b_k, bk, ph, h, v)
         if keep:
             for i in range(n_v):
                 record[K - 1, r, i] = v[i]
@@ -644,7 +628,7 @@ def log_partition_ais(rbm, n_betas=1000, n_runs=100, seed=None, base_data=None, 
         raise ValueError(f"{source}[{pos}] is {b_a[pos]}: the base model's biases must be finite")
     rng = as_rng(seed)
     n_v, n_h = W.shape
-    log_z_a = float(np.sum(np.logaddexp(0.0, b_a)) + n_h * math.log(2.0))
+    log_z_a = float(np.sum(softplus(b_a)) + n_h * math.log(2.0))
     log_w = np.empty(n_runs)
     states = np.zeros((betas.size, n_runs, n_v), np.int8) if record else np.zeros((0, 0, 0), np.int8)
     # Runs go to the kernel in up to 20 slices, each seeded from ``rng`` (the bar advances per

@@ -13,36 +13,50 @@ one-step NumPy versions.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from numba import njit
 
-from ebm.rbm._validation import kernel_seed
+from ebm._checks import kernel_seed
+from ebm._math import sigmoid_jit
 from ebm import _numba_cache
 
 _numba_cache.stamp_package()      # every ebm kernel's cache depends on all of ebm's Numba modules
 
-__all__ = ["sigmoid", "sampling_chains"]
-
-
-def sigmoid(x):
-    """``1 / (1 + exp(-x))`` without overflow warnings for large ``|x|``."""
-    x = np.asarray(x, dtype=np.float64)
-    out = np.empty_like(x)
-    pos = x >= 0
-    out[pos] = 1.0 / (1.0 + np.exp(-x[pos]))
-    e = np.exp(x[~pos])
-    out[~pos] = e / (1.0 + e)
-    return out
+__all__ = ["sampling_chains", "gibbs_sweep", "hidden_probs"]
 
 
 @njit(cache=True)
-def _sigmoid(x):
-    if x >= 0.0:
-        return 1.0 / (1.0 + math.exp(-x))
-    e = math.exp(x)
-    return e / (1.0 + e)
+def hidden_probs(v, W, c, out):
+    """``out = P(h = 1 | v) = sigmoid(c + v^T W)`` for one visible state (zeros of ``v`` skipped)."""
+    n_v, n_h = W.shape
+    for j in range(n_h):
+        out[j] = c[j]
+    for i in range(n_v):
+        if v[i] != 0.0:
+            vi = v[i]
+            for j in range(n_h):
+                out[j] += vi * W[i, j]
+    for j in range(n_h):
+        out[j] = sigmoid_jit(out[j])
+
+
+@njit(cache=True)
+def gibbs_sweep(W, b, beta, ph, h, v):
+    """One block Gibbs sweep of an RBM, in place: ``h ~ Bernoulli(ph)``, then ``v ~ P(v | h)``.
+
+    ``ph`` holds ``P(h = 1 | v)`` of the current ``v`` (:func:`hidden_probs`, or tempered
+    by the caller); ``v_i = 1`` with probability ``sigmoid(b_i + beta (W h)_i)``.  The
+    kernels of the chapter -- the sampler, CD/PCD training (``beta = 1``) and AIS (the
+    intermediate models' ``beta`` and mixed biases ``b``) -- all move their chains by it.
+    """
+    n_v, n_h = W.shape
+    for j in range(n_h):
+        h[j] = 1.0 if np.random.random() < ph[j] else 0.0
+    for i in range(n_v):
+        s = b[i]
+        for j in range(n_h):
+            s += beta * W[i, j] * h[j]
+        v[i] = 1.0 if np.random.random() < sigmoid_jit(s) else 0.0
 
 
 @njit(cache=True)
@@ -52,24 +66,17 @@ def _sampling_kernel(W, b, c, V, n_steps, seed, trace, H):
     n_v, n_h = W.shape
     keep = trace.shape[0] == n_steps
     h = np.empty(n_h)
+    ph = np.empty(n_h)
     for m in range(V.shape[0]):
         v = V[m]
         for t in range(n_steps):
-            for j in range(n_h):
-                s = c[j]
-                for i in range(n_v):
-                    s += v[i] * W[i, j]
-                h[j] = 1.0 if np.random.random() < _sigmoid(s) else 0.0
-            for i in range(n_v):
-                s = b[i]
-                for j in range(n_h):
-                    s += W[i, j] * h[j]
-                v[i] = 1.0 if np.random.random() < _sigmoid(s) else 0.0
+            hidden_probs(v, W, c, ph)
+            gibbs_sweep(W, b, 1.0, ph, h, v)
             if keep:
                 for i in range(n_v):
                     trace[t, m, i] = v[i]
         for j in range(n_h):
-            H[m, j] = h[j]
+            H[m, j] = h[j] if n_steps else 0.0
 
 
 def sampling_chains(W, b, c, V0, n_steps, rng, keep=False):

@@ -26,30 +26,15 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ebm._checks import as_rng
+from ebm._checks import as_rng, binary_rows, check_float, check_int, kernel_seed
 from ebm._progress import progress_bar
-from ebm.rbm._validation import check_binary, check_float, check_int, kernel_seed
 from ebm.rbm.partition import base_rate_biases
-from ebm.rbm.samplers import _sigmoid
+from ebm.rbm.samplers import gibbs_sweep, hidden_probs
 from ebm import _numba_cache
 
 _numba_cache.stamp_package()      # every ebm kernel's cache depends on all of ebm's Numba modules
 
 __all__ = ["fit", "TrainingHistory"]
-
-
-@njit(cache=True)
-def _hidden_probs(v, W, c, out):
-    n_v, n_h = W.shape
-    for j in range(n_h):
-        out[j] = c[j]
-    for i in range(n_v):
-        if v[i] != 0.0:
-            vi = v[i]
-            for j in range(n_h):
-                out[j] += vi * W[i, j]
-    for j in range(n_h):
-        out[j] = _sigmoid(out[j])
 
 
 @njit(cache=True)
@@ -73,7 +58,7 @@ def _train_epoch(V, order, W, b, c, dW, db, dc, chains, persistent, k, lrs, mome
         gc[:] = 0.0
         for r in range(start, stop):
             v0 = V[order[r]]
-            _hidden_probs(v0, W, c, ph)                      # positive phase: exact given v
+            hidden_probs(v0, W, c, ph)                      # positive phase: exact given v
             for i in range(n_v):
                 if v0[i] != 0.0:
                     gb[i] += v0[i]
@@ -84,19 +69,13 @@ def _train_epoch(V, order, W, b, c, dW, db, dc, chains, persistent, k, lrs, mome
             if persistent:                                   # negative phase: a chain ...
                 for i in range(n_v):
                     v[i] = chains[r - start, i]
-                _hidden_probs(v, W, c, ph)
+                hidden_probs(v, W, c, ph)
             else:                                            # ... from the data (CD)
                 for i in range(n_v):
                     v[i] = v0[i]
             for step in range(k):
-                for j in range(n_h):
-                    h[j] = 1.0 if np.random.random() < ph[j] else 0.0
-                for i in range(n_v):
-                    s = b[i]
-                    for j in range(n_h):
-                        s += W[i, j] * h[j]
-                    v[i] = 1.0 if np.random.random() < _sigmoid(s) else 0.0
-                _hidden_probs(v, W, c, ph)
+                gibbs_sweep(W, b, 1.0, ph, h, v)
+                hidden_probs(v, W, c, ph)
             if persistent:
                 for i in range(n_v):
                     chains[r - start, i] = v[i]
@@ -208,7 +187,7 @@ def fit(rbm, V, *, method="cd", k=1, lr=0.05, lr_schedule="linear", momentum=0.9
     """
     import time
 
-    V, _ = check_binary(V, rbm.n_visible, "V", allow_1d=False)
+    V, _ = binary_rows(V, rbm.n_visible, "V", allow_1d=False)
     if V.shape[0] == 0:
         raise ValueError("V has no rows: nothing to train on")
     if method not in ("cd", "pcd"):
@@ -226,7 +205,7 @@ def fit(rbm, V, *, method="cd", k=1, lr=0.05, lr_schedule="linear", momentum=0.9
     if callback is not None and not callable(callback):
         raise TypeError(f"callback must be callable as callback(rbm, epoch), got {callback!r}")
     if eval_data is not None:
-        eval_data, _ = check_binary(eval_data, rbm.n_visible, "eval_data", allow_1d=False)
+        eval_data, _ = binary_rows(eval_data, rbm.n_visible, "eval_data", allow_1d=False)
     rng = as_rng(seed)
 
     n, n_v = V.shape

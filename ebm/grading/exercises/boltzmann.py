@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ebm._math import sigmoid
 from ebm.grading import exercise, expect_close, expect_true, is_close
 
 
@@ -72,20 +73,16 @@ def _(fn):
     expect_close(fn(net, 10.0), _two_state_probability(net, 10.0), rtol=1e-12, atol=0, what="P(on) at T=10")
 
 
-def _sigmoid(z):
-    return _two_state_probability(z, 1.0)
-
-
 @UNIT.hint("forgot_temperature", "the temperature is missing: divide the energy gap by T, sigma(net / T)",
-           example=lambda net, T: _sigmoid(net))
+           example=lambda net, T: sigmoid(net))
 def _(a):
-    return a.args["T"] != 1 and is_close(a.got, _sigmoid(a.args["net"]))
+    return a.args["T"] != 1 and is_close(a.got, sigmoid(a.args["net"]))
 
 
 @UNIT.hint("times_temperature", "multiplied by T: the temperature divides the gap, sigma(net / T)",
-           example=lambda net, T: _sigmoid(np.asarray(net) * T))
+           example=lambda net, T: sigmoid(np.asarray(net) * T))
 def _(a):
-    return a.args["T"] != 1 and is_close(a.got, _sigmoid(np.asarray(a.args["net"]) * a.args["T"]))
+    return a.args["T"] != 1 and is_close(a.got, sigmoid(np.asarray(a.args["net"]) * a.args["T"]))
 
 
 @UNIT.hint("wrong_sign", "this is P(off): the unit is on with 1 / (1 + exp(-net / T)), note the minus",

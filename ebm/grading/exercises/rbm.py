@@ -9,23 +9,18 @@ from __future__ import annotations
 
 import numpy as np
 
+from ebm._math import logsumexp, softplus
+from ebm._states import all_states
 from ebm.grading import exercise, expect_close, is_close
 
 
 def _states(n):
-    k = np.arange(2**n)[:, None]
-    return ((k >> np.arange(n)) & 1).astype(np.float64)
+    return all_states(n, np.float64)
 
 
 def _minus_energies(W, b, c, V, H):
     """-E(v, h) for every row of V (axis 0) and every row of H (axis 1)."""
     return (V @ b)[:, None] + (H @ c)[None, :] + V @ W @ H.T
-
-
-def _lse(x, axis=None):
-    m = np.max(x, axis=axis, keepdims=True)
-    out = m + np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True))
-    return np.squeeze(out, axis=axis) if axis is not None else float(out.reshape(()))
 
 
 def _model(seed, n_v, n_h, scale=1.0):
@@ -63,7 +58,7 @@ FREE = exercise(
 
 
 def _free_energy_by_enumeration(W, b, c, V):
-    return -_lse(_minus_energies(W, b, c, V, _states(W.shape[1])), axis=1)
+    return -logsumexp(_minus_energies(W, b, c, V, _states(W.shape[1])), axis=1)
 
 
 @FREE.check("every state of a 5 x 3 RBM, against -log sum_h exp(-E(v, h))")
@@ -87,10 +82,6 @@ def _(fn):
     expect_close(fn(W, b, c, V), _free_energy_by_enumeration(W, b, c, V), rtol=1e-10, atol=1e-10, what="F(v)")
 
 
-def _softplus(x):
-    return np.logaddexp(0.0, x)
-
-
 @FREE.hint("wrong_sign", "this is -F(v): the free energy is MINUS log sum_h exp(-E), "
            "F(v) = -b^T v - sum_j softplus(c_j + (v^T W)_j)",
            example=lambda W, b, c, V: -rbm_free_energy(W, b, c, V))
@@ -100,18 +91,18 @@ def _(a):
 
 @FREE.hint("missing_visible_bias", "the visible term -b^T v is missing: it does not depend on h, "
            "so it comes out of the sum over h unchanged",
-           example=lambda W, b, c, V: -_softplus(c + V @ W).sum(axis=1))
+           example=lambda W, b, c, V: -softplus(c + V @ W).sum(axis=1))
 def _(a):
     W, c, V = a.args["W"], a.args["c"], a.args["V"]
-    return is_close(a.got, -_softplus(c + V @ W).sum(axis=1))
+    return is_close(a.got, -softplus(c + V @ W).sum(axis=1))
 
 
 @FREE.hint("missing_hidden_bias", "the hidden bias c is missing inside the softplus: "
            "each hidden unit's input is c_j + (v^T W)_j",
-           example=lambda W, b, c, V: -(V @ b) - _softplus(V @ W).sum(axis=1))
+           example=lambda W, b, c, V: -(V @ b) - softplus(V @ W).sum(axis=1))
 def _(a):
     W, b, V = a.args["W"], a.args["b"], a.args["V"]
-    return is_close(a.got, -(V @ b) - _softplus(V @ W).sum(axis=1))
+    return is_close(a.got, -(V @ b) - softplus(V @ W).sum(axis=1))
 
 
 def _naive_free_energy(W, b, c, V):
@@ -160,7 +151,7 @@ LOGZ = exercise(
 
 def _log_z_joint(W, b, c):
     """log-sum-exp of -E over every joint state (v, h): no layer summed out."""
-    return _lse(_minus_energies(W, b, c, _states(W.shape[0]), _states(W.shape[1])))
+    return logsumexp(_minus_energies(W, b, c, _states(W.shape[0]), _states(W.shape[1])))
 
 
 @LOGZ.check("zero parameters: Z counts the 2^(n_v + n_h) states")
@@ -220,7 +211,7 @@ def _(a):
 
 def _hidden_sum_only(W, b, c):
     H = _states(W.shape[1])
-    return _lse(H @ c + H @ W.T @ np.zeros(W.shape[0]))
+    return logsumexp(H @ c + H @ W.T @ np.zeros(W.shape[0]))
 
 
 @LOGZ.hint("visible_layer_not_summed", "the visible layer was not summed out: every hidden state's "

@@ -15,7 +15,7 @@ top)`` -- its gradient is exactly what the layer's backward returns for that
 ``top_diff``::
 
     >>> import numpy as np, ebm
-    >>> from ebm.gradcheck import gradcheck
+    >>> from ebm.gradient_check import gradcheck
     >>> x = np.random.default_rng(0).normal(size=(2, 3))
     >>> top_diff = np.ones((2, 3)) * [1.0, 2.0, 3.0]
     >>> f = lambda z: np.sum(top_diff * ebm.softmax_forward(z))
@@ -219,7 +219,7 @@ def caffe_loss_gradient_test(backward=None, *, ignore_label=None, normalization=
     Examples
     --------
     >>> import ebm
-    >>> from ebm.gradcheck import caffe_loss_gradient_test
+    >>> from ebm.gradient_check import caffe_loss_gradient_test
     >>> bool(caffe_loss_gradient_test())
     True
     >>> half = lambda prob, label: 0.5 * ebm.softmax_loss_backward(prob, label, normalization="none")
