@@ -15,7 +15,6 @@ Each browser check is shown to fail, on a page broken on purpose (``test_check_c
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
