@@ -133,6 +133,13 @@ def _print_class(results, out, wall):
 
 
 def grade_command(args):
+    from ebm.grading._platform import require_posix
+
+    try:
+        require_posix("python -m ebm grade")       # before importing the sandbox, which needs fcntl and fork
+    except RuntimeError as exc:
+        _err(str(exc))
+        return 1
     from ebm.grading import grader
 
     if args.timeout <= 0:
