@@ -57,7 +57,8 @@ def _exercises_parser(sub):
                          "raise NotImplementedError(), hidden tests are removed), keeping the folder structure; "
                          "refuses to replace existing files unless --force")
     ex.add_argument("--force", action="store_true", help="with --student: replace files that already exist")
-    ex.add_argument("--source", metavar="DIR", help="where the notebooks are (default: the repository's notebooks/)")
+    ex.add_argument("--source", metavar="DIR",
+                    help="with --student: where the notebooks are (default: the repository's notebooks/)")
     ex.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     ex.add_argument("--verify", action="store_true",
                     help="run every reference solution through all checks (exit 1 unless all earn full marks)")
