@@ -43,6 +43,8 @@ check (the largest lane contributes ``exp(0) = 1``) reports the row.
 
 from __future__ import annotations
 
+import functools
+
 from llvmlite import ir
 from numba import njit, types
 from numba.core import cgutils
@@ -435,15 +437,54 @@ def _emit_loss_parts(context, builder, sig, args, j, classes, m, s):
 
 
 def _has_avx512(context):
-    """Whether the code is compiled for AVX-512 (16 float32 lanes in a register)."""
+    """Whether the code is compiled for AVX-512 (16 float32 lanes in a register): the target
+    machine Numba compiles for, as ``NUMBA_CPU_NAME`` and ``NUMBA_CPU_FEATURES`` set it (by
+    default the host's CPU and features), decides."""
+    from numba import config
+
     try:
-        return "+avx512f" in context.codegen()._tm_features.split(",")
+        features = context.codegen()._tm_features
     except AttributeError:                             # a Numba without this (private) attribute
         from ebm._numba_cache import guard_tripped
 
         guard_tripped("numba's codegen has no _tm_features: sixteen-row groups use two sets of eight "
                       "(correct, slower with AVX-512)")
         return False
+    import llvmlite.binding as ll
+
+    return target_has_avx512(config.CPU_NAME or ll.get_host_cpu_name(), features)
+
+
+_PROBE_IR = """define void @probe(ptr %p) {
+  %a = load <16 x float>, ptr %p
+  %b = fadd <16 x float> %a, %a
+  store <16 x float> %b, ptr %p
+  ret void
+}"""
+
+
+@functools.lru_cache(maxsize=None)
+def target_has_avx512(cpu, features):
+    """Whether LLVM compiles for AVX-512 on the CPU named ``cpu`` with the feature string
+    ``features`` (LLVM's ``+name,-name`` list, which overrides the CPU's own features).
+
+    A feature string that says ``+avx512f`` or ``-avx512f`` decides (Numba's default, the
+    host's features, always says one of them on x86); otherwise the CPU's defaults do, read
+    from what LLVM emits for one 16-lane float32 add (a ``zmm`` register or not).
+
+    >>> target_has_avx512("haswell", "+avx2,-avx512f"), target_has_avx512("skylake-avx512", "")
+    (False, True)
+    """
+    flags = features.split(",")
+    if "+avx512f" in flags or "-avx512f" in flags:
+        return "+avx512f" in flags
+    import llvmlite.binding as ll
+
+    ll.initialize_native_target()
+    ll.initialize_native_asmprinter()
+    module = ll.parse_assembly(_PROBE_IR)
+    machine = ll.Target.from_triple(ll.get_process_triple()).create_target_machine(cpu=cpu, features=features)
+    return "zmm" in machine.emit_assembly(module)
 
 
 def _emit_rows16_softmax(context, builder, sig, args, parts, loss=False):

@@ -46,9 +46,10 @@ def _parser():
 
 
 def _exercises_parser(sub):
-    ex = sub.add_parser("exercises", help="list the exercises, write student versions, build notebooks",
+    ex = sub.add_parser("exercises", help="list the exercises, write student versions, verify the references",
                         description="Without options (or with --list): the table of exercises (name, chapter, "
-                                    "signature, points).")
+                                    "signature, points).  Maintainers regenerate the repository's exercise "
+                                    "notebooks, nbgrader stamps and docs table with tools/build_exercises.py.")
     ex.add_argument("--list", action="store_true", help="print the table of exercises (the default)")
     ex.add_argument("--student", metavar="OUTDIR",
                     help="write student versions of every notebook with solutions, as nbgrader "
@@ -56,21 +57,13 @@ def _exercises_parser(sub):
                          "raise NotImplementedError(), hidden tests are removed), keeping the folder structure; "
                          "refuses to replace existing files unless --force")
     ex.add_argument("--force", action="store_true", help="with --student: replace files that already exist")
-    ex.add_argument("--source", metavar="DIR", help="where the notebooks are (default: the repository's notebooks/)")
+    ex.add_argument("--source", metavar="DIR",
+                    help="with --student: where the notebooks are (default: the repository's notebooks/)")
     ex.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     ex.add_argument("--verify", action="store_true",
                     help="run every reference solution through all checks (exit 1 unless all earn full marks)")
-    ex.add_argument("--update-docs", action="store_true",
-                    help="regenerate the exercise table in docs/grading.md")
     ex.add_argument("--demo-class", metavar="DIR",
                     help="write 20 demonstration submissions (right, wrong and hostile) to try the grader on")
-    ex.add_argument("--build-notebooks", nargs="?", const="", metavar="DIR",
-                    help="(re)write the instructor notebooks NN_<chapter>.ipynb from the registry "
-                         "(default DIR: notebooks/exercises)")
-    ex.add_argument("--nbgrader", action="store_true",
-                    help="stamp nbgrader's cell metadata and autograded test cells (one per check, points from "
-                         "the registry) onto every notebook with solutions under notebooks/ (or --source DIR), "
-                         "in place; idempotent. After --build-notebooks when both are given")
 
 
 def _grade_parser(sub):

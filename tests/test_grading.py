@@ -280,8 +280,8 @@ def test_a_list_where_an_array_is_due_fails_with_what_to_return():
     # the same values as an array pass: the decision is about the type only
     assert grading.run_exercise("softmax_backward", _right_softmax_backward).score == 5
     # a tuple of results stays a tuple (the container is the signature's)
-    ok = grading.run_exercise("softmax_loss_forward", lambda x, l: list(
-        grading.get("softmax_loss_forward").reference(x, l)))
+    ok = grading.run_exercise("softmax_loss_forward", lambda x, lab: list(
+        grading.get("softmax_loss_forward").reference(x, lab)))
     assert ok.score == ok.max_score
 
 
@@ -295,7 +295,7 @@ def test_complex_output_is_named_and_no_axis_hint_fires():
 
 def test_swapped_prob_and_loss_get_their_own_hint():
     ref = grading.get("softmax_loss_forward").reference
-    result = grading.run_exercise("softmax_loss_forward", lambda x, l: ref(x, l)[::-1])
+    result = grading.run_exercise("softmax_loss_forward", lambda x, lab: ref(x, lab)[::-1])
     assert result.score == 0
     assert all(c.hints == [h for h in c.hints if h[0] == "swapped_outputs"] and c.hints for c in result.checks)
 

@@ -122,7 +122,7 @@ def test_docs_exercise_table_is_current():
     from ebm.grading.cli import docs_with_table
 
     doc = (Path(__file__).resolve().parent.parent / "docs" / "grading.md").read_text()
-    assert docs_with_table(doc) == doc, "run: python -m ebm exercises --update-docs"
+    assert docs_with_table(doc) == doc, "run: python tools/build_exercises.py --docs"
     for ex in grading.registry():
         assert f"`{ex.signature}`" in doc
 

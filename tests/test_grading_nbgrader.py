@@ -45,7 +45,7 @@ EXERCISE_NOTEBOOKS = sorted((ROOT / "notebooks" / "exercises").glob("*.ipynb"))
 LECTURES = sorted(p for p in (ROOT / "notebooks").glob("*.ipynb")
                   if notebooks.has_solutions(notebooks.read_notebook(p)))
 STAMPED = EXERCISE_NOTEBOOKS + LECTURES
-RESTAMP = "python -m ebm exercises --build-notebooks --nbgrader"
+RESTAMP = "python tools/build_exercises.py"
 
 
 def _src(cell):

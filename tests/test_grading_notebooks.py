@@ -66,7 +66,7 @@ def test_every_chapter_with_exercises_has_an_up_to_date_instructor_notebook():
         stored = json.loads((ROOT / "notebooks" / "exercises" / notebooks.notebook_name(ch)).read_text())
         assert stored == notebooks.instructor_notebook(ch), (
             f"notebooks/exercises/{notebooks.notebook_name(ch)} is stale: run "
-            "python -m ebm exercises --build-notebooks")
+            "python tools/build_exercises.py")
 
 
 @pytest.fixture(scope="module")

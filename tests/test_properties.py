@@ -160,8 +160,8 @@ def test_caffe_ignore_label_identity(impl, case):
     label = np.where((label >= 0) & (label < x.shape[axis]), label, 0)
     C = x.shape[axis]
     full, _ = impl.softmax_loss_forward(x, label, axis=axis, normalization="batch_size")
-    total = sum(impl.softmax_loss_forward(x, label, axis=axis, ignore_label=l, normalization="batch_size")[0]
-                for l in range(C))
+    total = sum(impl.softmax_loss_forward(x, label, axis=axis, ignore_label=k, normalization="batch_size")[0]
+                for k in range(C))
     assert math.isclose(total, (C - 1) * full, rel_tol=1e-10, abs_tol=1e-10)
 
 

@@ -8,8 +8,12 @@ grades a class (one file per student) in parallel and writes, under ``out``::
     hints.csv                  how many students each mistake (hint) hit, per exercise
     hints.png                  the same as a figure: what to re-teach
 
-How a submission is graded (POSIX only: the sandbox needs ``fork``, resource
-limits and, for its strongest form, Linux namespaces):
+POSIX only (Linux or macOS): the sandbox needs ``fork``, ``setsid``, resource
+limits, ``flock`` and, for its strongest form, Linux namespaces.  Importing this
+module elsewhere raises RuntimeError naming the requirement
+(:func:`ebm.grading._platform.require_posix`), before the sandbox is imported.
+
+How a submission is graded:
 
 - **What** comes from the instructor: ``exercises``, ``chapters`` or an assignment
   file; never from the text of a submission.
@@ -45,6 +49,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ebm.grading import _posix_only  # noqa: F401  (first: off POSIX it raises RuntimeError naming the need)
 from ebm.grading._exercise import CHAPTER_ORDER, get, registry
 from ebm.grading._harness import CheckResult, ExerciseResult, RemoteFunction, _missing, run_checks
 from ebm.grading._sandbox import GRACE, Sandbox, SandboxLost, isolation_summary

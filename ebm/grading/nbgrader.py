@@ -22,8 +22,8 @@ points, so a cell per check earns exactly what the check earns.
 
 :func:`stamp` is idempotent: it removes the test cells it made before (recognised
 by their ``grade_id``) and makes them again, so re-running it after the registry or
-a lecture changed is all it takes (``python -m ebm exercises --build-notebooks
---nbgrader``).  :func:`drift` says how a stored notebook differs from what
+a lecture changed is all it takes (``python tools/build_exercises.py`` in a
+clone).  :func:`drift` says how a stored notebook differs from what
 :func:`stamp` would make of it.
 """
 
@@ -229,8 +229,7 @@ def drift(nb, where="notebook"):
 
     Each item is a sentence: a test cell whose points are not the check's, a
     check without a test cell, a test cell without a check, a changed test or
-    solution cell.  Fix them all with ``python -m ebm exercises --build-notebooks
-    --nbgrader``.
+    solution cell.  Fix them all with ``python tools/build_exercises.py`` (in a clone).
     """
     want = stamp(nb, where)
     have_tests = {_meta(c)["grade_id"]: (k, c) for k, c in enumerate(nb["cells"]) if _is_ours(c)}
