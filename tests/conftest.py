@@ -148,6 +148,28 @@ def pytest_sessionstart(session):
         _warm_in_children()
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    """Give each ``xdist_group`` test the ``@group`` suffix that ``--dist loadgroup`` schedules by.
+
+    pytest-xdist adds it by setting ``item._nodeid``, which pytest 9.2 no longer reads (a node's id
+    is ``item._id``): without this every group would be split over the workers, and each worker
+    would build the book and run the tour for itself.  Where xdist's own suffix took, nothing changes.
+    """
+    try:
+        from _pytest.nodes import coerce_node_id
+    except ImportError:                                  # an older pytest, where xdist's suffix works
+        return
+    if not getattr(config.option, "loadgroup", False):
+        return
+    for item in items:
+        names = {str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+                 for m in item.iter_markers("xdist_group")}
+        suffix = "@" + "_".join(sorted(names))
+        if names and not item.nodeid.endswith(suffix):
+            item._id = coerce_node_id(item.nodeid + suffix)
+
+
 @pytest.fixture
 def rng():
     """A freshly seeded generator for each test: results never depend on test order."""
