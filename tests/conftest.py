@@ -1,12 +1,12 @@
 """Shared fixtures for ebm's test suite: a warm Numba cache, headless figures, the tour and the book.
 
 The Numba kernels are ``@njit(cache=True)``: the first call of each type
-signature compiles (a second or more) and writes the on-disk cache.  We call
-every core function once at session start, in the controlling process before
-any pytest-xdist worker exists, so that workers load the cache instead of all
-compiling -- and racing to write -- the same files at once.  The tour and the
-book (which executes every lecture) are built once per session, for the tests
-that read them.
+signature compiles (a second or more) and writes the on-disk cache.  At session
+start, before any pytest-xdist worker exists, child processes (``WARM_JOBS``, one
+per core at a time) call every core function with the signatures the tests use --
+each twin of each kernel family, and the 4-2-4 encoder's kernel -- so that the workers, and
+the kernels that run the lectures, load the cache instead of each compiling the
+same kernels (a cold parallel twin takes tens of seconds).
 """
 
 from __future__ import annotations
@@ -27,26 +27,117 @@ matplotlib.use("Agg")
 SEED = 20240601
 
 
-def _warm_numba_cache() -> None:
+#: One shape per kernel family (axis 1) as ebm.softmax_loss picks them.
+WARM_SHAPES = {"narrow": [(37, 5)], "rows": [(6, 16), (2, 4099)], "tiles": [(2, 5, 3, 4)]}
+#: The warm step's jobs, each one child process, the longest first (two run at a time on two cores).
+WARM_JOBS = [("serial", "narrow"), ("parallel", "narrow"), ("parallel", "rows"), ("parallel", "tiles"),
+             ("serial", "rows"), ("serial", "tiles"), ("serial", "encoder")]
+
+
+def _warm_numba_cache(twin: str, family: str) -> None:
+    """Compile (or load) the signatures the tests call, for one twin of one kernel family.
+
+    They are the ones tests/test_fast_paths.py and the rest of the suite use: float32 and float64
+    logits, contiguous, strided and read-only; int64 labels and read-only int32 ones; with and
+    without ``ignore_label``; a scalar ``top_diff``.  ``family="encoder"``: the 4-2-4 encoder's
+    kernel (the tour, the Boltzmann tests and lecture 02 train with it).
+    """
+    import ebm
+    from ebm import _parallel
+
+    if family == "encoder":
+        from ebm import boltzmann
+
+        boltzmann.encoder_experiment(1, regime="annealed", max_cycles=1, seed=0)
+        return
+    _parallel.PARALLEL_MIN_WORK = 0 if twin == "parallel" else 1 << 62
+    _parallel.machine_is_busy = lambda: False           # a loaded machine would take the serial twin
+    rng = np.random.default_rng(0)
+    for shape, dtype in itertools.product(WARM_SHAPES[family], (np.float32, np.float64)):
+        x = rng.normal(size=shape).astype(dtype)
+        label = rng.integers(0, shape[1], size=shape[:1] + shape[2:])
+        lab32 = label.astype(np.int32)
+        lab32.flags.writeable = False
+        readonly = x.copy()
+        readonly.flags.writeable = False
+        strided = np.repeat(x, 2, axis=-1)[..., ::2]
+        for xv, lab in ((x, label), (strided, lab32), (readonly, label)):
+            for ignore_label in (None, 2):
+                _, prob = ebm.softmax_loss_forward(xv, lab, ignore_label=ignore_label)
+                ebm.softmax_loss_backward(prob, lab, ignore_label=ignore_label)
+                ebm.softmax_loss_backward(prob, lab, ignore_label=ignore_label, top_diff=0.7)
+                prob.flags.writeable = False                # the float64 tests also pass read-only probs
+                ebm.softmax_loss_backward(prob, lab, ignore_label=ignore_label)
+            top = ebm.softmax_forward(xv)
+            for top_diff in (x, strided, readonly):
+                ebm.softmax_backward(top, top_diff)
+            top.flags.writeable = False
+            ebm.softmax_backward(top, readonly)
+
+
+def _warm_marker():
+    """The file that says this cache already holds what the warm step compiles.
+
+    Named by a digest of ebm's Numba modules, this file, Numba's and Python's versions and the
+    ``NUMBA_*`` settings; it sits beside the kernels' cache, so clearing that removes it too.  A
+    marker without its kernels only costs time: the tests then compile what they call.
+    """
+    import hashlib
+    import sys
+    from pathlib import Path
+
+    import numba
+
+    import ebm
+    from ebm import _numba_cache
+
+    numba_env = sorted((k, v) for k, v in os.environ.items() if k.startswith("NUMBA_"))
+    key = repr((_numba_cache.package_digest(), Path(__file__).read_bytes(), numba.__version__, sys.version,
+                numba_env))
+    folder = os.environ.get("NUMBA_CACHE_DIR") or Path(ebm.__file__).resolve().parent / "_kernels" / "__pycache__"
+    return Path(folder) / f"ebm-tests-warm-{hashlib.sha256(key.encode()).hexdigest()[:20]}"
+
+
+def _warm_in_children() -> None:
+    """Run WARM_JOBS in child processes, one per core at a time, unless the cache is already warm.
+
+    Different jobs compile different kernels, so the children write different cache files
+    (helpers two of them compile are written twice, atomically, as in any two first runs).  A
+    child that fails says so on stderr and the session goes on: the tests that need its kernels
+    then compile them and report what is wrong.
+    """
+    import subprocess
+    import sys
+    import tempfile
+    import time
+    from pathlib import Path
+
     import ebm
 
-    # (2, 3) takes the narrow-row kernels (inner_num == 1 and C < NARROW = 16), (2, 3, 2) the
-    # tiles; both are small, so only their serial twins compile here.  The rows kernels (C >= 16)
-    # and the parallel twins compile in the tests that first meet them.
-    base = np.array([[0.5, -1.0, 2.0], [1.0, 0.0, -0.5]])
-    cases = [(base, np.array([0, 2])), (np.stack([base, -base], axis=-1), np.array([[0, 1], [2, 2]]))]
-    # Read-only arrays are a signature of their own; the tests use them in float64 only.
-    signatures = [(np.float32, True), (np.float64, True), (np.float64, False)]
-    for (data, label), (dtype, writeable) in itertools.product(cases, signatures):
-        x = data.astype(dtype)
-        x.flags.writeable = writeable
-        top = ebm.softmax_forward(x)
-        top.flags.writeable = writeable
-        ebm.softmax_backward(top, top)
-        for ignore_label in (None, 2):
-            _, prob = ebm.softmax_loss_forward(x, label, ignore_label=ignore_label)
-            prob.flags.writeable = writeable
-            ebm.softmax_loss_backward(prob, label, ignore_label=ignore_label)
+    marker = _warm_marker()
+    if marker.exists():
+        return
+    here, root = Path(__file__).resolve().parent, Path(ebm.__file__).resolve().parent.parent
+    code = (f"import sys; sys.path[:0] = [{str(root)!r}, {str(here)!r}]; "
+            "import conftest; conftest._warm_numba_cache(*sys.argv[1:])")
+    jobs, running, failed = list(WARM_JOBS), [], []
+    slots = max(1, min(4, os.cpu_count() or 1))
+    while jobs or running:
+        while jobs and len(running) < slots:
+            err = tempfile.TemporaryFile("w+")
+            running.append((subprocess.Popen([sys.executable, "-c", code, *jobs[0]], stdout=subprocess.DEVNULL,
+                                             stderr=err), jobs.pop(0), err))
+        time.sleep(0.1)
+        for child, job, err in [r for r in running if r[0].poll() is not None]:
+            running.remove((child, job, err))
+            err.seek(0)
+            if child.returncode != 0:
+                failed.append(job)
+                sys.stderr.write(f"conftest: warming the Numba cache failed {job}:\n{err.read()[-3000:]}\n")
+            err.close()
+    if not failed:
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.touch()
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -54,7 +145,29 @@ def pytest_sessionstart(session):
     # Under pytest-xdist this runs in the controller (it has no ``workerinput``)
     # before the workers are started; without xdist it is simply the session start.
     if not hasattr(session.config, "workerinput"):
-        _warm_numba_cache()
+        _warm_in_children()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    """Give each ``xdist_group`` test the ``@group`` suffix that ``--dist loadgroup`` schedules by.
+
+    pytest-xdist adds it by setting ``item._nodeid``, which pytest 9.2 no longer reads (a node's id
+    is ``item._id``): without this every group would be split over the workers, and each worker
+    would build the book and run the tour for itself.  Where xdist's own suffix took, nothing changes.
+    """
+    try:
+        from _pytest.nodes import coerce_node_id
+    except ImportError:                                  # an older pytest, where xdist's suffix works
+        return
+    if not getattr(config.option, "loadgroup", False):
+        return
+    for item in items:
+        names = {str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+                 for m in item.iter_markers("xdist_group")}
+        suffix = "@" + "_".join(sorted(names))
+        if names and not item.nodeid.endswith(suffix):
+            item._id = coerce_node_id(item.nodeid + suffix)
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ that kept the caller's arrays, a float16 promise the code did not keep.
 
 from __future__ import annotations
 
-import inspect
 import re
 
 import numpy as np
@@ -60,19 +59,6 @@ def test_caffe_gradient_test_under_valid_normalization_cannot_fail():
 def test_caffe_gradient_test_checks_its_argument():
     with pytest.raises(TypeError, match=re.escape("backward must be callable as backward(prob, label)")):
         caffe_loss_gradient_test(np.zeros((10, 5, 2, 3)))
-
-
-def test_tour_and_lecture_05_run_the_failing_version():
-    # "exactly as the lecture and the tour run it": both call caffe_loss_gradient_test
-    import nbformat
-    from pathlib import Path
-
-    from ebm.chapters import softmax_loss as chapter
-
-    assert "caffe_loss_gradient_test" in inspect.getsource(chapter.run)
-    nb = nbformat.read(Path(__file__).resolve().parent.parent / "notebooks" / "05_softmax_loss.ipynb", 4)
-    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
-    assert "caffe_loss_gradient_test" in code
 
 
 # --------------------------------------------------------------------------- the layers

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -181,14 +182,32 @@ def test_spatial_layout_title_lines_do_not_collide():
     assert title.get_linespacing() >= 1.5
 
 
-def test_tour_draws_the_jacobian_at_the_printed_x():
-    import inspect
+def test_lecture_05_draws_the_jacobian_it_prints(monkeypatch, capsys):
+    """Lecture 05's cells, run in order up to its Jacobian figure: the figure is drawn at the x whose
+    Jacobian the cell prints.  (The tour's chapter: test_plotting_and_tour.py.)"""
+    from ebm import reference
 
-    from ebm.chapters import softmax_loss as chapter
-
-    src = inspect.getsource(chapter.run)
-    assert "plot_softmax_jacobian(x)" in src and "softmax_jacobian(x)" in src
-    assert "plot_softmax_jacobian(x)" in _cell("05_softmax_loss.ipynb", "plot_softmax_jacobian")
+    drawn = []
+    real_plot = plotting.plot_softmax_jacobian
+    monkeypatch.setattr(plotting, "plot_softmax_jacobian",
+                        lambda x, *a, **k: drawn.append(np.array(x, dtype=float)) or real_plot(x, *a, **k))
+    target = _cell("05_softmax_loss.ipynb", "plot_softmax_jacobian")
+    nb = nbformat.read(ROOT / "notebooks" / "05_softmax_loss.ipynb", as_version=4)
+    namespace = {}
+    for cell in nb.cells:
+        if cell.cell_type != "code" or any(s in cell.source for s in ("### BEGIN SOLUTION", "ebm.grading.check(",
+                                                                        "plotting.animate_")):
+            continue                                   # the exercises and the players are not needed to get there
+        capsys.readouterr()
+        exec("\n".join(ln for ln in cell.source.splitlines() if not ln.lstrip().startswith("%")), namespace)
+        if cell.source == target:
+            break
+    printed = capsys.readouterr().out
+    assert len(drawn) == 1
+    jacobian = reference.softmax_jacobian(drawn[0])
+    matrix = np.array([[float(v) for v in row.split()] for row in re.findall(r"\[([^\[\]]+)\]", printed)][:3])
+    np.testing.assert_allclose(matrix, jacobian, atol=1e-4)
+    assert not np.allclose(matrix, reference.softmax_jacobian(drawn[0] + [0.0, 0.0, 1.0]), atol=1e-4)
 
 
 # --------------------------------------------------------------------------- README and packaging
@@ -199,16 +218,27 @@ def test_pyproject_license_is_an_spdx_string():
     assert meta["project"]["license"] == "MIT"
 
 
-def test_readme_gives_the_lectures_install_and_the_shadowing_warning():
+def test_readme_install_commands_name_extras_that_exist_and_links_resolve():
+    """Each ``pip install -e ".[...]"`` in the README installs extras pyproject defines (the lectures'
+    extra brings Jupyter), and each relative link in it opens a file of the repository."""
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
     readme = (ROOT / "README.md").read_text()
-    assert 'pip install -e ".[lectures]"' in readme
-    assert "not from the folder that\nholds the clone" in readme or "not from the folder that holds the clone" in readme
-    assert "docs/article.md" in readme
+    named = [name for group in re.findall(r'pip install -e "\.\[([\w,-]+)\]"', readme) for name in group.split(",")]
+    assert "lectures" in named and set(named) <= set(extras), set(named) - set(extras)
+    assert any(dep.startswith("jupyter") for dep in extras["lectures"])
+    links = [t.split("#")[0] for t in re.findall(r"\]\(([^)\s]+)\)", readme) if not t.startswith(("http", "#"))]
+    assert "docs/article.md" in links
+    assert [t for t in links if not (ROOT / t).exists()] == []
 
 
 def test_the_shadowing_warning_is_true(tmp_path):
+    """The README's warning: from the folder that holds a clone named ebm, the first call fails as it says."""
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    said = re.search(r"holds the clone\*\*.*? the first call fails with `([^`]+)`", readme).group(1)
     (tmp_path / "ebm").mkdir()                                           # a clone named ebm, seen from its parent
-    out = subprocess.run([sys.executable, "-c", "import ebm; ebm.softmax_forward"], cwd=tmp_path,
+    installed = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # ebm as installed, not on a path
+    out = subprocess.run([sys.executable, "-c", "import ebm; ebm.softmax_forward"], cwd=tmp_path, env=installed,
                          capture_output=True, text=True, timeout=60)
     assert out.returncode != 0
-    assert "module 'ebm' has no attribute 'softmax_forward'" in out.stderr
+    assert said == "AttributeError: module 'ebm' has no attribute 'softmax_forward'"
+    assert said in out.stderr

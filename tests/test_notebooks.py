@@ -3,6 +3,8 @@
 Run only these with ``pytest -m notebook``; skip them with ``-m "not notebook"``.
 """
 
+import html
+import re
 from pathlib import Path
 
 import nbformat
@@ -28,6 +30,17 @@ def test_notebook_executes(path, book_build):
     seconds = dict(result.executed)
     assert path.stem in seconds, f"{path.name} is not one of the book's lectures: {sorted(seconds)}"
     assert seconds[path.stem] > 0
+
+
+@pytest.mark.notebook
+def test_lecture_05_runs_caffes_gradient_test_so_that_it_can_fail(book_build):
+    """What the executed lecture printed: the layer's gradient passes Caffe's test, two wrong ones fail it
+    (the tour's chapter runs the same test: test_plotting_and_tour.py)."""
+    result, _ = book_build
+    page = html.unescape(re.sub(r"<[^>]+>", "", (result.out / "notebooks" / "05_softmax_loss.html").read_text()))
+    for printed, verdict in (("ignore_label=None:", "passed"), ("ignore_label=0:", "passed"),
+                             ("half the gradient:", "FAILED"), ("normaliser off by 1/60:", "FAILED")):
+        assert re.search(re.escape(printed) + r"\s+gradcheck " + verdict, page), (printed, verdict)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])

@@ -1,5 +1,7 @@
 """ebm.plotting returns Figures and rejects bad input; the tour CLI writes its figures."""
 
+import re
+
 import numpy as np
 import pytest
 import matplotlib.pyplot as plt
@@ -147,9 +149,46 @@ def test_tour_writes_the_softmax_loss_figures(tour):
     assert f"Tour finished: {len(written)} figure(s)" in out
 
 
-def test_tour_runs_one_chapter(tmp_path):
+def _printed_matrix(text, name):
+    """The 2-D array ``tour.show(name, array)`` printed: the lines under ``  name =``, up to ``]]``."""
+    block = text.split(f"  {name} =\n", 1)[1]
+    block = block[:block.index("]]") + 2]
+    return np.array([[float(v) for v in row.split()] for row in re.findall(r"\[([^\[\]]+)\]", block)])
+
+
+def test_tour_runs_one_chapter(tmp_path, monkeypatch, capsys):
+    """``tour softmax_loss`` runs that chapter alone, as the whole tour runs it: Caffe's gradient test on
+    the right gradient (passes) and on two wrong ones (fail), and the Jacobian drawn at the x it prints."""
+    from ebm import reference
+    from ebm.chapters import softmax_loss as chapter
+
+    gradient_tests, drawn = [], []
+    real_test, real_plot = chapter.caffe_loss_gradient_test, plotting.plot_softmax_jacobian
+
+    def recorded_test(backward=None, **kwargs):
+        result = real_test(backward, **kwargs)
+        gradient_tests.append((backward, kwargs, result))
+        return result
+
+    def recorded_plot(x, *args, **kwargs):
+        drawn.append(np.array(x, dtype=float))
+        return real_plot(x, *args, **kwargs)
+
+    monkeypatch.setattr(chapter, "caffe_loss_gradient_test", recorded_test)
+    monkeypatch.setattr(plotting, "plot_softmax_jacobian", recorded_plot)
     assert main(["tour", "softmax_loss", "--figures", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
     assert TOUR_FIGURES <= {p.name for p in tmp_path.glob("*.png")}
+    # Caffe's test, the layer's own gradient with and without an ignored label, then two wrong gradients
+    assert [(b is None, kw.get("ignore_label"), r.passed) for b, kw, r in gradient_tests] == \
+        [(True, None, True), (True, 0, True), (False, None, False), (False, None, False)]
+    assert all(str(r) in out for _, _, r in gradient_tests)
+    # the Jacobian figure is drawn at the x printed as bottom_data, and the printed Jacobian is that x's
+    x = _printed_matrix(out, "bottom_data")[0]
+    assert len(drawn) == 1 and np.array_equal(drawn[0], x)
+    printed = _printed_matrix(out, "Jacobian dSoftmax_j/dx_i at the article's x (rows j, columns i)")
+    np.testing.assert_allclose(printed, reference.softmax_jacobian(drawn[0]), atol=1e-4)
+    assert not np.allclose(printed, reference.softmax_jacobian(drawn[0] + [0.0, 0.0, 1.0]), atol=1e-4)
 
 
 def test_tour_unknown_chapter_is_exit_code_2(tmp_path, capsys):
