@@ -3,8 +3,8 @@
 The core picks a kernel family by shape (:func:`ebm.softmax_loss._family`):
 
 * tiles -- ``inner_num > 1`` (spatial data), TILE positions per task;
-* rows -- ``inner_num == 1`` and ``C >= NARROW`` (sums in x's dtype up to
-  ``ROW_SUM_MAX`` classes, in float64 beyond);
+* rows -- ``inner_num == 1`` and ``C >= NARROW`` (sums in x's dtype over blocks of
+  ``ROW_SUM_BLOCK`` classes, the blocks' sums in float64);
 * narrow rows -- ``inner_num == 1`` and ``C < NARROW``: SIMD vectors of rows
   (:mod:`ebm._rowvec`), sixteen or eight rows at a time, then one, then scalar
   code.  With the narrow path switched off (``EBM_NARROW_ROWS=0``) the same
@@ -52,7 +52,7 @@ FAMILIES = [
     ("NC-C15", (31, 15), 1, "narrow"),
     ("NC-wide", (6, NARROW), 1, "rows"),
     ("NC-largeC", (3, 1500), 1, "rows"),
-    ("NC-wider-than-ROW_SUM_MAX", (2, common.ROW_SUM_MAX + 3), 1, "rows"),   # sums in float64
+    ("NC-wider-than-ROW_SUM_BLOCK", (2, 4 * common.ROW_SUM_BLOCK + 3), 1, "rows"),   # five blocks' sums
     ("NCHW", (2, 5, 3, 4), 1, "tiles"),
     ("NCHW-inner-not-multiple-of-tile", (2, 3, 1, TILE + 37), 1, "tiles"),
     ("axis-middle", (3, 4, 6, 2), 2, "tiles"),

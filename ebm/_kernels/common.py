@@ -14,7 +14,7 @@ TILE = 512          # positions per task (tiles)
 NARROW = 16         # rows with fewer classes go through SIMD vectors of rows (ebm._rowvec)
 BLOCK = 8192        # elements per task (rows)
 SUM_BLOCK = 32      # classes summed in x's dtype before a float64 add (tiles)
-ROW_SUM_MAX = 4096  # rows up to this wide sum in x's dtype (SIMD lanes: <= 128 terms each)
+ROW_SUM_BLOCK = 1024  # classes summed in x's dtype before a float64 add (rows: <= 128 terms a SIMD lane)
 NPART = 4           # per task: loss, kept, bad columns, bad labels
 
 IGNORED, KEPT, BAD = 0, 1, 2

@@ -10,7 +10,7 @@ from numba import njit, prange
 
 from ebm import _numba_cache
 from ebm._fastexp import add_reassoc, exp_nonpositive, log_ge1, max_num
-from ebm._kernels.common import BAD, IGNORED, KEPT, ROW_SUM_MAX, label_status, sum_parts, task_rows
+from ebm._kernels.common import BAD, IGNORED, KEPT, ROW_SUM_BLOCK, label_status, sum_parts, task_rows
 from ebm._parallel import twins
 
 _numba_cache.stamp_package()      # every ebm kernel's cache depends on all of ebm's Numba modules
@@ -32,17 +32,14 @@ def _rows_forward_task(x, lab, has_ignore, ignore_label, with_loss, top, out, t,
         m = xr[0]
         for c in range(1, C):
             m = max_num(m, xr[c])
-        for c in range(C):
-            tr[c] = exp_nonpositive(xr[c] - m)
-        if C <= ROW_SUM_MAX:                            # the sum in x's dtype: full SIMD width,
-            part = zero                                 # split by LLVM into 32-64 lanes
-            for c in range(C):
-                part = add_reassoc(part, tr[c])
-            s = np.float64(part)
-        else:                                           # very wide rows: in float64
-            s = 0.0
-            for c in range(C):
-                s = add_reassoc(s, np.float64(tr[c]))
+        s = 0.0                                         # the sum, taken in the exp loop (one pass
+        for c0 in range(0, C, ROW_SUM_BLOCK):           # less over the row): in x's dtype at full
+            part = zero                                 # SIMD width, into float64 every ROW_SUM_BLOCK
+            for c in range(c0, min(c0 + ROW_SUM_BLOCK, C)):
+                e = exp_nonpositive(xr[c] - m)
+                tr[c] = e
+                part = add_reassoc(part, e)
+            s += np.float64(part)
         inv_x[0] = 1.0 / s
         inv = inv_x[0]
         for c in range(C):
