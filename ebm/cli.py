@@ -27,6 +27,9 @@ def _parser():
     bench.add_argument("--startup", action="store_true",
                        help="only the first call in a fresh process, against a trivial cached @njit")
     bench.add_argument("--runs", type=int, default=11, help="with --startup: interleaved process pairs")
+    bench.add_argument("--cold", action="store_true",
+                       help="only first calls and the tour with an empty JIT cache, against a trivial @njit and "
+                            "the warm run (with --quick: two cases, no tour)")
 
     sub.add_parser("chapters", help="list the tour's chapters")
     _exercises_parser(sub)
@@ -133,13 +136,18 @@ def main(argv=None) -> int:
     elif args.command == "bench":
         import numpy as np
 
-        from ebm.bench import run_bench, run_hopfield_bench, run_startup_bench
+        from ebm.bench import run_bench, run_cold_bench, run_hopfield_bench, run_startup_bench
 
         if args.repeat < 1 or args.runs < 1:
             print("error: --repeat and --runs must be at least 1", file=sys.stderr)
             return 2
         if args.startup:
             run_startup_bench(runs=args.runs)
+            return 0
+        if args.cold:
+            from ebm.bench.cold import QUICK
+
+            run_cold_bench(cases=QUICK if args.quick else None, tour=not args.quick)
             return 0
         if not args.quick:                    # first: PyTorch's threads (if any) would slow it
             run_hopfield_bench(repeat=min(args.repeat, 3))
