@@ -31,6 +31,13 @@ def _parser():
                        help="only first calls and the tour with an empty JIT cache, against a trivial @njit and "
                             "the warm run (with --quick: two cases, no tour)")
 
+    warm = sub.add_parser("warmup", help="compile the kernels the lectures and the tour use, once (for a lab)",
+                          description="Compile every kernel of the core in float32 and float64, run the tour's "
+                                      "chapters silently, and compile the core's parallel twins, into Numba's "
+                                      "on-disk cache, so that later processes start without compiling (see "
+                                      "ebm.warmup). A warm cache makes it take seconds.")
+    warm.add_argument("chapters", nargs="*", help="chapter keys to run (default: all; see 'chapters')")
+    warm.add_argument("--no-progress", action="store_true", help="no progress bar")
     sub.add_parser("chapters", help="list the tour's chapters")
     _exercises_parser(sub)
     _grade_parser(sub)
@@ -154,6 +161,14 @@ def main(argv=None) -> int:
             print()
         run_bench(repeat=args.repeat, quick=args.quick, dtype=np.float64 if args.float64 else np.float32,
                   torch=not args.no_torch)
+    elif args.command == "warmup":
+        from ebm.warmup import warmup
+
+        try:
+            warmup(args.chapters or None, progress=not args.no_progress)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     elif args.command == "chapters":
         from ebm.chapters import registry
 

@@ -29,7 +29,6 @@ The tour is ``python -m ebm tour`` run as a user runs it, timed from outside
 from __future__ import annotations
 
 import json
-import os
 import statistics
 import subprocess
 import sys
