@@ -163,11 +163,14 @@ def run_cold_bench(cases=None, tour=True, warm_runs=3, top=6, out=print):
                 warm = [first_call(case, cache)["seconds"] for _ in range(warm_runs)]
             rows.append({"case": case, "name": _name(case), "cold": cold["seconds"], "cold_cpu": cold["cpu"],
                          "warm": statistics.median(warm), "compiled": cold["compiled"]})
+            out(f"  {rows[-1]['name']}: cold {cold['seconds']:.2f} s ({cold['cpu']:.2f} s of CPU), "
+                f"warm {rows[-1]['warm']:.2f} s")
         floor()
         tour_times = None
         if tour:
             with tempfile.TemporaryDirectory(prefix="cache-", dir=tmp) as cache:
                 tour_times = (_tour_seconds(cache), _tour_seconds(cache))
+            out(f"  python -m ebm tour: cold {tour_times[0]:.1f} s, warm {tour_times[1]:.1f} s")
     floor_s = statistics.median(f["seconds"] for f in floors)
     floor_cpu = statistics.median(f["cpu"] for f in floors)
     out(f"floor: a trivial cached @njit's first call, import included: {floor_s:.2f} s, {floor_cpu:.2f} s of CPU "
