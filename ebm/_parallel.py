@@ -121,19 +121,17 @@ def twins(kernel):
 TWINS = []
 
 
-def compile_parallel_twins(progress=None):
+def compile_parallel_twins():
     """Compile (or load from the cache) each parallel twin for every signature its serial twin has.
 
     A first call compiles only the twin it runs (small inputs: the serial one);
     ``python -m ebm warmup`` calls this after the serial twins have run, so that a
-    later large input finds its parallel twin in the cache too.  ``progress`` is
-    called once per pair.  Returns the number of signatures compiled or loaded.
+    later large input finds its parallel twin in the cache too.  Returns the number
+    of signatures compiled or loaded.
     """
     done = 0
     for serial, parallel in list(TWINS):
         for signature in serial.signatures:
             parallel.compile(signature)
             done += 1
-        if progress is not None:
-            progress()
     return done

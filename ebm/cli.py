@@ -38,6 +38,7 @@ def _parser():
                                       "ebm.warmup). A warm cache makes it take seconds.")
     warm.add_argument("chapters", nargs="*", help="chapter keys to run (default: all; see 'chapters')")
     warm.add_argument("--no-progress", action="store_true", help="no progress bar")
+
     sub.add_parser("chapters", help="list the tour's chapters")
     _exercises_parser(sub)
     _grade_parser(sub)
