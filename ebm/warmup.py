@@ -6,7 +6,7 @@ dtype, compiles it and writes Numba's on-disk cache; every later process loads i
 spends its first tour or lecture mostly compiling.  For a lab whose machines should
 start instantly, run this once per machine (or per image), after installing::
 
-    python -m ebm warmup                  # about a minute or two on a 2-core machine
+    python -m ebm warmup                  # a few minutes on a 2-core machine, once
     python -m ebm warmup --no-progress    # in a provisioning script
 
 It does, with a progress bar (``tqdm.auto``):
@@ -16,8 +16,9 @@ It does, with a progress bar (``tqdm.auto``):
    (narrow rows, wide rows, spatial tiles), and the kept-label count of an
    ``ignore_label``;
 2. every chapter of the tour, run silently (figures into a temporary directory):
-   exactly the kernels, in the dtypes and layouts, that the chapters and the
-   lectures built on them compile;
+   the kernels the tour compiles, in its dtypes and layouts (the lectures call the
+   same functions; a kernel one of them needs beyond these still compiles at its
+   first use);
 3. the parallel twin of every core kernel compiled so far (:func:`ebm._parallel.compile_parallel_twins`),
    which a first call compiles only for a large input.
 
