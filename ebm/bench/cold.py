@@ -17,8 +17,9 @@ or ``softmax_forward`` + ``softmax_backward`` (``softmax``) on a small input of 
 kernel family (:mod:`ebm._kernels`: narrow rows, wide rows, spatial tiles) and one
 dtype, timed from before ``import numpy`` to the end of the backward.  The process
 also records every compilation Numba does, through its event API
-(``numba.core.event``, the ``"numba:compile"`` event): per dispatcher, the seconds
-spent compiling it, without the nested compilations of the functions it calls.
+(``numba.core.event``, the ``"numba:compile"`` event): per dispatcher, the CPU seconds
+spent compiling it, without the nested compilations of the functions it calls (CPU
+rather than wall-clock seconds, which other work on a shared machine inflates).
 That table shows where a cold first call spends its time, and which kernels it
 compiled (:func:`first_call`).
 
@@ -63,11 +64,11 @@ CHILD = textwrap.dedent("""
 
     class Compiles(event.Listener):
         def on_start(self, e):
-            stack.append([time.perf_counter(), 0.0])
+            stack.append([time.process_time(), 0.0])
 
         def on_end(self, e):
             start, nested = stack.pop()
-            seconds = time.perf_counter() - start
+            seconds = time.process_time() - start       # CPU: compiling is this thread's work
             if stack:
                 stack[-1][1] += seconds
             f = e.data["dispatcher"].py_func
@@ -179,6 +180,7 @@ def run_cold_bench(cases=None, tour=True, warm_runs=3, top=6, out=print):
     out("")
     out(f"{'first call':36s} {'cold s':>7s} {'warm s':>7s} {'cold/warm':>9s} {'cold-floor':>10s} "
         f"{'cold/floor':>10s} {'CPU-floor':>9s} {'compiling':>9s}")
+    # compiling: the CPU seconds of the top-level compilations (the rest is importing, loading and running)
     for r in rows:
         compiling = sum(v[2] for v in r["compiled"].values())
         r.update(compiling=compiling, over_floor=r["cold"] - floor_s, cpu_over_floor=r["cold_cpu"] - floor_cpu)
@@ -189,8 +191,8 @@ def run_cold_bench(cases=None, tour=True, warm_runs=3, top=6, out=print):
         out(f"{'python -m ebm tour':36s} {cold:7.1f} {warm:7.1f} {cold / warm:8.1f}x {cold - floor_s:+10.1f} "
             f"{cold / floor_s:9.1f}x")
     out("")
-    out(f"where each cold first call compiles (seconds per dispatcher, without the compilations nested in it; "
-        f"top {top}; xN = N signatures):")
+    out(f"where each cold first call compiles (CPU seconds per dispatcher, without the compilations nested in "
+        f"it; top {top}; xN = N signatures):")
     for r in rows:
         ranked = sorted(r["compiled"].items(), key=lambda kv: -kv[1][1])
         parts = [f"{_short(k)} {v[1]:.2f}" + (f" x{v[0]}" if v[0] > 1 else "") for k, v in ranked[:top]]
