@@ -145,7 +145,6 @@ def warmup(chapters=None, core=("float32", "float64"), parallel=True, progress=T
             bar.update()
     result = WarmupResult([name for name, _ in steps], len(compiled), time.perf_counter() - start)
     if out is not None:
-        out(f"ebm warmup: {len(steps)} steps, {result.compiled} kernel signature(s) compiled "
-            f"({'the rest loaded from' if result.compiled else 'all loaded from'} Numba's cache) "
-            f"in {result.seconds:.0f} s")
+        out(f"ebm warmup: {len(steps)} steps in {result.seconds:.0f} s; {result.compiled} kernel signature(s) "
+            f"compiled, any other kernel it ran loaded from Numba's cache")
     return result
