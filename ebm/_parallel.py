@@ -130,7 +130,7 @@ def compile_parallel_twins():
     of signatures compiled or loaded.
     """
     done = 0
-    for serial, parallel in list(TWINS):
+    for serial, parallel in TWINS:
         for signature in serial.signatures:
             parallel.compile(signature)
             done += 1

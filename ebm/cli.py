@@ -144,7 +144,7 @@ def main(argv=None) -> int:
     elif args.command == "bench":
         import numpy as np
 
-        from ebm.bench import run_bench, run_cold_bench, run_hopfield_bench, run_startup_bench
+        from ebm.bench import run_bench, run_hopfield_bench, run_startup_bench
 
         if args.repeat < 1 or args.runs < 1:
             print("error: --repeat and --runs must be at least 1", file=sys.stderr)
@@ -153,7 +153,7 @@ def main(argv=None) -> int:
             run_startup_bench(runs=args.runs)
             return 0
         if args.cold:
-            from ebm.bench.cold import QUICK
+            from ebm.bench.cold import QUICK, run_cold_bench
 
             run_cold_bench(cases=QUICK if args.quick else None, tour=not args.quick)
             return 0

@@ -33,7 +33,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["warmup", "WarmupResult", "CORE_SHAPES"]
+__all__ = ["CORE_SHAPES", "WarmupResult", "warmup"]
 
 #: One small input per kernel family of the core (see :mod:`ebm._kernels`).
 CORE_SHAPES = {"narrow rows": (4, 10), "wide rows": (4, 20), "spatial tiles": (2, 3, 2)}

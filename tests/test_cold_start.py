@@ -95,7 +95,7 @@ def test_after_warmup_a_fresh_process_loads_every_core_kernel_from_the_cache(tmp
 
     def run(what):
         done = subprocess.run([sys.executable, "-c", CHECK, what], env=env, capture_output=True, text=True,
-                              timeout=900)
+                              timeout=900, check=False)
         assert done.returncode == 0, done.stderr
         return json.loads(done.stdout.strip().splitlines()[-1])
 

@@ -27,4 +27,4 @@ from ebm.bench.hopfield import run_hopfield_bench
 from ebm.bench.softmax_loss import CASES, QUICK, run_bench
 from ebm.bench.startup import run_startup_bench
 
-__all__ = ["run_bench", "run_hopfield_bench", "run_startup_bench", "run_cold_bench", "CASES", "QUICK"]
+__all__ = ["CASES", "QUICK", "run_bench", "run_cold_bench", "run_hopfield_bench", "run_startup_bench"]

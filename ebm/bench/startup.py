@@ -61,7 +61,7 @@ def fresh_env(**overrides):
 def run_fresh(code, *args, env=None, timeout=None):
     """Run ``python -c code *args`` in a new process; return its standard output (raises if it fails)."""
     done = subprocess.run([sys.executable, "-c", code, *map(str, args)], env=env if env is not None else fresh_env(),
-                          capture_output=True, text=True, timeout=timeout)
+                          capture_output=True, text=True, timeout=timeout, check=False)
     if done.returncode:
         raise RuntimeError(f"the child process failed (exit {done.returncode}):\n{done.stderr[-3000:]}")
     return done.stdout
