@@ -113,4 +113,25 @@ def twins(kernel):
     serial_fn.__qualname__ = kernel.__qualname__ + "_serial"
     serial_fn.__module__ = kernel.__module__
     serial = numba.njit(cache=True, error_model="numpy")(serial_fn)
+    TWINS.append((serial, parallel))
     return serial, parallel
+
+
+#: Every ``(serial, parallel)`` pair :func:`twins` made, for :func:`compile_parallel_twins`.
+TWINS = []
+
+
+def compile_parallel_twins():
+    """Compile (or load from the cache) each parallel twin for every signature its serial twin has.
+
+    A first call compiles only the twin it runs (small inputs: the serial one);
+    ``python -m ebm warmup`` calls this after the serial twins have run, so that a
+    later large input finds its parallel twin in the cache too.  Returns the number
+    of signatures compiled or loaded.
+    """
+    done = 0
+    for serial, parallel in TWINS:
+        for signature in serial.signatures:
+            parallel.compile(signature)
+            done += 1
+    return done

@@ -48,7 +48,7 @@ import functools
 from llvmlite import ir
 from numba import njit, types
 from numba.core import cgutils
-from numba.extending import intrinsic, overload
+from numba.extending import intrinsic
 
 from ebm._fastexp import emit_exp_nonpositive, emit_log_ge1
 
@@ -156,6 +156,7 @@ _row_softmax_8 = _row_softmax_intrinsic(8)
 _row_softmax_16 = _row_softmax_intrinsic(16)
 
 
+@njit(inline="always")
 def row_softmax(x, top, b, C):
     """Softmax of the row ``x[b : b + C]`` into ``top[b : b + C]``; returns ``(max, sum of exp)``.
 
@@ -163,17 +164,9 @@ def row_softmax(x, top, b, C):
     arrays).  Writes ``top[b : b + row_window(C)]``: see the module docstring for
     what that asks of the caller.
     """
-    raise NotImplementedError("row_softmax is for jitted code only")
-
-
-@overload(row_softmax, inline="always")
-def _row_softmax_overload(x, top, b, C):
-    def impl(x, top, b, C):
-        if C <= 8:
-            return _row_softmax_8(x, top, b, C)
-        return _row_softmax_16(x, top, b, C)
-
-    return impl
+    if C <= 8:
+        return _row_softmax_8(x, top, b, C)
+    return _row_softmax_16(x, top, b, C)
 
 
 # --------------------------------------------------------------------------- 8 rows at once
@@ -563,6 +556,11 @@ _rows16_loss_12 = _rows_loss_intrinsic((8, 4), 16)
 _rows16_loss_16 = _rows_loss_intrinsic((8, 8), 16)
 
 
+# The functions below pick their variant by ``rows8_window(C)``.  They are inlined into
+# their caller before typing (``inline="always"`` of ``@njit``), so the variants' IR is
+# emitted once, in the caller; an ``@overload`` would be compiled once more on its own.
+
+@njit(inline="always")
 def rows8_softmax(x, top, b, C, m, s, j):
     """Softmax of the 8 rows of ``C`` classes from ``x[b]`` into ``top``; their maxima into
     ``m[j : j + 8]``, their sums of exponentials into ``s[j : j + 8]`` (float64).
@@ -571,38 +569,27 @@ def rows8_softmax(x, top, b, C, m, s, j):
     more than the row: ``rows8_window(C)`` lanes from each row's start (never
     more than ``row_window(C)``), so the last row's must stay inside the caller's rows.
     """
-    raise NotImplementedError("rows8_softmax is for jitted code only")
+    if C <= 8:
+        _rows8_softmax_8(x, top, b, C, m, s, j)
+    elif C <= 12:
+        _rows8_softmax_12(x, top, b, C, m, s, j)
+    else:
+        _rows8_softmax_16(x, top, b, C, m, s, j)
 
 
+@njit(inline="always")
 def rows16_softmax(x, top, b, C, m, s, j):
     """:func:`rows8_softmax` for the 16 rows from ``x[b]``: with AVX-512 the arithmetic runs on
     16-lane vectors (one register each), otherwise as two groups of eight."""
-    raise NotImplementedError("rows16_softmax is for jitted code only")
+    if C <= 8:
+        _rows16_softmax_8(x, top, b, C, m, s, j)
+    elif C <= 12:
+        _rows16_softmax_12(x, top, b, C, m, s, j)
+    else:
+        _rows16_softmax_16(x, top, b, C, m, s, j)
 
 
-def _by_window(variant_8, variant_12, variant_16):
-    """An implementation calling the variant for ``rows8_window(C)``: 8, 12 or 16 classes."""
-    def impl(x, top, b, C, m, s, j):
-        if C <= 8:
-            variant_8(x, top, b, C, m, s, j)
-        elif C <= 12:
-            variant_12(x, top, b, C, m, s, j)
-        else:
-            variant_16(x, top, b, C, m, s, j)
-
-    return impl
-
-
-@overload(rows8_softmax, inline="always")
-def _rows8_softmax_overload(x, top, b, C, m, s, j):
-    return _by_window(_rows8_softmax_8, _rows8_softmax_12, _rows8_softmax_16)
-
-
-@overload(rows16_softmax, inline="always")
-def _rows16_softmax_overload(x, top, b, C, m, s, j):
-    return _by_window(_rows16_softmax_8, _rows16_softmax_12, _rows16_softmax_16)
-
-
+@njit(inline="always")
 def rows8_softmax_loss(x, top, b, C, lab, has_ignore, ignore_label, ls, xd, j):
     """:func:`rows8_softmax` for the loss: the softmax of the 8 rows from ``x[b]`` into
     ``top``, and the loss's parts of rows ``j .. j + 8`` (``lab[j:]`` their labels):
@@ -612,34 +599,21 @@ def rows8_softmax_loss(x, top, b, C, lab, has_ignore, ignore_label, ls, xd, j):
 
     Jitted code only; writes what :func:`rows8_softmax` writes.
     """
-    raise NotImplementedError("rows8_softmax_loss is for jitted code only")
+    if C <= 8:
+        return _rows8_loss_8(x, top, b, C, lab, has_ignore, ignore_label, ls, xd, j)
+    if C <= 12:
+        return _rows8_loss_12(x, top, b, C, lab, has_ignore, ignore_label, ls, xd, j)
+    return _rows8_loss_16(x, top, b, C, lab, has_ignore, ignore_label, ls, xd, j)
 
 
+@njit(inline="always")
 def rows16_softmax_loss(x, top, b, C, lab, has_ignore, ignore_label, ls, xd, j):
     """:func:`rows8_softmax_loss` for 16 rows, as :func:`rows16_softmax` does them."""
-    raise NotImplementedError("rows16_softmax_loss is for jitted code only")
-
-
-def _by_window_loss(variant_8, variant_12, variant_16):
-    """:func:`_by_window` for the loss variants (which return the label counts)."""
-    def impl(x, top, b, C, lab, has_ignore, ignore_label, ls, xd, j):
-        if C <= 8:
-            return variant_8(x, top, b, C, lab, has_ignore, ignore_label, ls, xd, j)
-        if C <= 12:
-            return variant_12(x, top, b, C, lab, has_ignore, ignore_label, ls, xd, j)
-        return variant_16(x, top, b, C, lab, has_ignore, ignore_label, ls, xd, j)
-
-    return impl
-
-
-@overload(rows8_softmax_loss, inline="always")
-def _rows8_softmax_loss_overload(x, top, b, C, lab, has_ignore, ignore_label, ls, xd, j):
-    return _by_window_loss(_rows8_loss_8, _rows8_loss_12, _rows8_loss_16)
-
-
-@overload(rows16_softmax_loss, inline="always")
-def _rows16_softmax_loss_overload(x, top, b, C, lab, has_ignore, ignore_label, ls, xd, j):
-    return _by_window_loss(_rows16_loss_8, _rows16_loss_12, _rows16_loss_16)
+    if C <= 8:
+        return _rows16_loss_8(x, top, b, C, lab, has_ignore, ignore_label, ls, xd, j)
+    if C <= 12:
+        return _rows16_loss_12(x, top, b, C, lab, has_ignore, ignore_label, ls, xd, j)
+    return _rows16_loss_16(x, top, b, C, lab, has_ignore, ignore_label, ls, xd, j)
 
 
 # --------------------------------------------------------------------------- the loss backward
@@ -710,6 +684,7 @@ _rows_loss_diff_8 = _rows_loss_diff_intrinsic(8)
 _rows_loss_diff_16 = _rows_loss_diff_intrinsic(16)
 
 
+@njit(inline="always")
 def rows_loss_diff(p, lab, d, n, C, w, has_ignore, ignore_label):
     """The softmax loss's backward for the first ``n`` rows of ``C`` classes of ``p``
     (flat): ``d = (p - onehot(lab)) * w``, 0 for a row whose label is ``ignore_label``.
@@ -719,17 +694,9 @@ def rows_loss_diff(p, lab, d, n, C, w, has_ignore, ignore_label):
     ``(labels out of range and not ignored, check)``, where ``check`` is the sum of
     ``p * 0`` over the rows' vectors: 0 when every value read is finite, else NaN.
     """
-    raise NotImplementedError("rows_loss_diff is for jitted code only")
-
-
-@overload(rows_loss_diff, inline="always")
-def _rows_loss_diff_overload(p, lab, d, n, C, w, has_ignore, ignore_label):
-    def impl(p, lab, d, n, C, w, has_ignore, ignore_label):
-        if C <= 8:
-            return _rows_loss_diff_8(p, lab, d, n, C, w, has_ignore, ignore_label)
-        return _rows_loss_diff_16(p, lab, d, n, C, w, has_ignore, ignore_label)
-
-    return impl
+    if C <= 8:
+        return _rows_loss_diff_8(p, lab, d, n, C, w, has_ignore, ignore_label)
+    return _rows_loss_diff_16(p, lab, d, n, C, w, has_ignore, ignore_label)
 
 
 # --------------------------------------------------------------------------- the softmax backward
@@ -791,6 +758,7 @@ _rows_softmax_diff_8 = _rows_softmax_diff_intrinsic(8)
 _rows_softmax_diff_16 = _rows_softmax_diff_intrinsic(16)
 
 
+@njit(inline="always")
 def rows_softmax_diff(p, g, d, n, C):
     """The softmax's backward for the first ``n`` rows of ``C`` classes (flat arrays):
     ``d = p * (g - dot(p, g))`` per row, the dot in float64 and rounded to ``p``'s dtype.
@@ -799,15 +767,7 @@ def rows_softmax_diff(p, g, d, n, C):
     store spills onto the next rows, as :func:`row_softmax`'s does).  Returns how
     many of the rows' dots are not finite.
     """
-    raise NotImplementedError("rows_softmax_diff is for jitted code only")
-
-
-@overload(rows_softmax_diff, inline="always")
-def _rows_softmax_diff_overload(p, g, d, n, C):
-    def impl(p, g, d, n, C):
-        if C <= 8:
-            return _rows_softmax_diff_8(p, g, d, n, C)
-        return _rows_softmax_diff_16(p, g, d, n, C)
-
-    return impl
+    if C <= 8:
+        return _rows_softmax_diff_8(p, g, d, n, C)
+    return _rows_softmax_diff_16(p, g, d, n, C)
 

@@ -27,6 +27,17 @@ def _parser():
     bench.add_argument("--startup", action="store_true",
                        help="only the first call in a fresh process, against a trivial cached @njit")
     bench.add_argument("--runs", type=int, default=11, help="with --startup: interleaved process pairs")
+    bench.add_argument("--cold", action="store_true",
+                       help="only first calls and the tour with an empty JIT cache, against a trivial @njit and "
+                            "the warm run (with --quick: two cases, no tour)")
+
+    warm = sub.add_parser("warmup", help="compile the kernels the lectures and the tour use, once (for a lab)",
+                          description="Compile every kernel of the core in float32 and float64, run the tour's "
+                                      "chapters silently, and compile the core's parallel twins, into Numba's "
+                                      "on-disk cache, so that later processes start without compiling (see "
+                                      "ebm.warmup). A warm cache makes it take seconds.")
+    warm.add_argument("chapters", nargs="*", help="chapter keys to run (default: all; see 'chapters')")
+    warm.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     sub.add_parser("chapters", help="list the tour's chapters")
     _exercises_parser(sub)
@@ -134,11 +145,24 @@ def main(argv=None) -> int:
         if args.startup:
             run_startup_bench(runs=args.runs)
             return 0
+        if args.cold:
+            from ebm.bench.cold import QUICK, run_cold_bench
+
+            run_cold_bench(cases=QUICK if args.quick else None, tour=not args.quick)
+            return 0
         if not args.quick:                    # first: PyTorch's threads (if any) would slow it
             run_hopfield_bench(repeat=min(args.repeat, 3))
             print()
         run_bench(repeat=args.repeat, quick=args.quick, dtype=np.float64 if args.float64 else np.float32,
                   torch=not args.no_torch)
+    elif args.command == "warmup":
+        from ebm.warmup import warmup
+
+        try:
+            warmup(args.chapters or None, progress=not args.no_progress)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     elif args.command == "chapters":
         from ebm.chapters import registry
 

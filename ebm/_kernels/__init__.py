@@ -19,6 +19,12 @@ input of its shape is met (and only in the dtype met):
   It is imported and compiled only when such a row is met, and
   ``EBM_NARROW_ROWS=0`` in the environment sends those rows to :mod:`.rows`.
 
+The helpers a kernel calls per task are ``@njit(inline="always")``: Numba inlines
+them into the kernel before typing, so a kernel is one compilation rather than a
+tree of them (each of which LLVM would optimise again when linked into its caller),
+and a forward kernel's constant ``with_loss`` prunes the half it does not run.  A
+first call compiles only the kernels of its family, dtype and pass.
+
 Every kernel is written once with ``prange`` over its tasks and compiled twice
 (:func:`ebm._parallel.twins`): a parallel twin for large inputs, a serial one
 that never starts Numba's thread pool.  Both run the same tasks with the same

@@ -39,7 +39,7 @@ def task_rows(t, rows, N):
     return r0, min(r0 + rows, N)
 
 
-@njit(error_model="numpy")
+@njit(error_model="numpy", inline="always")
 def sum_parts(out):
     """The per-task counts summed in task order (deterministic for any thread count)."""
     total = 0.0
@@ -52,7 +52,7 @@ def sum_parts(out):
     return total, kept, bad, bad_label
 
 
-@njit(error_model="numpy")
+@njit(error_model="numpy", inline="always")
 def bad_columns(s, out, t):
     """Record in ``out[t]`` how many column sums ``s`` are not >= 1 (NaN, +inf, or all -inf)."""
     bad = 0
@@ -61,7 +61,7 @@ def bad_columns(s, out, t):
     out[t, 2] = bad
 
 
-@njit(error_model="numpy")
+@njit(error_model="numpy", inline="always")
 def _count_task(lab, has_ignore, ignore_label, C, out, t, per_task):
     flat = lab.reshape(-1)
     a0 = t * per_task

@@ -33,7 +33,7 @@ _numba_cache.stamp_package()      # every ebm kernel's cache depends on all of e
 
 
 @njit(error_model="numpy")
-def _rows_vector(x, top, r0, r1, m, s, lab, has_ignore, ignore_label, with_loss, ls, xd):
+def _rows_vector(x, top, r0, r1, m, s, lab, has_ignore, ignore_label, ls, xd):
     """Rows ``r0:r1`` of an (N, C) batch, ``C < NARROW``, in SIMD vectors.
 
     :func:`ebm._rowvec.rows16_softmax` does sixteen rows (max, exp, sum, scale) in
@@ -41,12 +41,14 @@ def _rows_vector(x, top, r0, r1, m, s, lab, has_ignore, ignore_label, with_loss,
     :func:`ebm._rowvec.row_softmax` one row in one vector.  Their stores spill zeros
     onto the following rows, so the rows go in order, and the last rows, whose
     vector would reach past ``r1`` (into another task's rows), are done one class
-    at a time.  Fills each row's max ``m`` and sum of exponentials ``s``; or, with
-    ``with_loss``, the loss's parts ``ls`` (log s, NaN unless ``s >= 1``) and ``xd``
+    at a time.  Fills each row's max ``m`` and sum of exponentials ``s``; or, when
+    ``ls`` is not None, the loss's parts ``ls`` (log s, NaN unless ``s >= 1``) and ``xd``
     (``x[k] - max``, NaN where the label ``lab[r]`` is not kept: see
     :func:`ebm._rowvec.rows8_softmax_loss`) and returns the counts of kept and of
     bad labels.  (Rows' ``m`` and ``s`` are then only filled from the first row
-    the groups leave.)
+    the groups leave.)  ``ls`` and ``xd`` are None for the softmax: a None argument
+    is a type of its own, so Numba prunes the loss branches from that compilation
+    (and the softmax's from the loss's) before typing them.
     """
     C = x.shape[1]
     n = r1 - r0
@@ -59,14 +61,14 @@ def _rows_vector(x, top, r0, r1, m, s, lab, has_ignore, ignore_label, with_loss,
     kept = 0
     bad_label = 0
     for g in range(0, n_16, 16):                        # sixteen rows at a time ...
-        if with_loss:
+        if ls is not None:
             k, b = rows16_softmax_loss(xf, tf, g * C, C, lab, has_ignore, ignore_label, ls, xd, g)
             kept += k
             bad_label += b
         else:
             rows16_softmax(xf, tf, g * C, C, m, s, g)
     for g in range(n_16, n_8, 8):                       # ... eight ...
-        if with_loss:
+        if ls is not None:
             k, b = rows8_softmax_loss(xf, tf, g * C, C, lab, has_ignore, ignore_label, ls, xd, g)
             kept += k
             bad_label += b
@@ -92,7 +94,7 @@ def _rows_vector(x, top, r0, r1, m, s, lab, has_ignore, ignore_label, with_loss,
                 tr[c] = tr[c] * inv
         m[r] = mr
         s[r] = sr
-        if with_loss:                                   # as the vectors do it: log in x's dtype
+        if ls is not None:                              # as the vectors do it: log in x's dtype
             ls[r] = log_ge1(sr) if sr >= 1.0 else np.nan
             k = lab[r]
             status = label_status(k, C, has_ignore, ignore_label)
@@ -105,9 +107,10 @@ def _rows_vector(x, top, r0, r1, m, s, lab, has_ignore, ignore_label, with_loss,
     return kept, bad_label
 
 
-@njit(error_model="numpy")
+@njit(error_model="numpy", inline="always")
 def _narrow_forward_task(x, lab, has_ignore, ignore_label, with_loss, top, out, t, rows):
-    # x, top: (N, C) with C < NARROW; a task is a block of rows, done in SIMD vectors
+    # x, top: (N, C) with C < NARROW; a task is a block of rows, done in SIMD vectors.  Inlined
+    # into each kernel, whose constant with_loss then prunes the other half before typing.
     N, C = x.shape
     r0, r1 = task_rows(t, rows, N)
     n = r1 - r0
@@ -116,8 +119,7 @@ def _narrow_forward_task(x, lab, has_ignore, ignore_label, with_loss, top, out, 
     if with_loss:
         ls = np.empty(n)
         xd = np.empty(n)
-        kept, bad_label = _rows_vector(x, top, r0, r1, m, s, lab[r0:r1], has_ignore, ignore_label, True,
-                                              ls, xd)
+        kept, bad_label = _rows_vector(x, top, r0, r1, m, s, lab[r0:r1], has_ignore, ignore_label, ls, xd)
         total = 0.0
         bad = 0
         for r in range(n):                              # SIMD: the loss is ls - xd, summed where kept
@@ -128,7 +130,7 @@ def _narrow_forward_task(x, lab, has_ignore, ignore_label, with_loss, top, out, 
         out[t, 2] = bad
         out[t, 3] = bad_label
     else:
-        _rows_vector(x, top, r0, r1, m, s, lab, has_ignore, ignore_label, False, s, s)
+        _rows_vector(x, top, r0, r1, m, s, lab, has_ignore, ignore_label, None, None)
         bad_columns(s, out, t)
 
 

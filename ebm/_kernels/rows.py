@@ -16,7 +16,7 @@ from ebm._parallel import twins
 _numba_cache.stamp_package()      # every ebm kernel's cache depends on all of ebm's Numba modules
 
 
-@njit(error_model="numpy")
+@njit(error_model="numpy", inline="always")
 def _rows_forward_task(x, lab, has_ignore, ignore_label, with_loss, top, out, t, rows):
     N, C = x.shape
     r0, r1 = task_rows(t, rows, N)
@@ -58,7 +58,7 @@ def _rows_forward_task(x, lab, has_ignore, ignore_label, with_loss, top, out, t,
     out[t, 3] = bad_label
 
 
-@njit(error_model="numpy")
+@njit(error_model="numpy", inline="always")
 def loss_backward_range(prob, lab, has_ignore, ignore_label, w, bottom_diff, r0, r1):
     """Rows ``r0:r1``: (2) prob scaled by ``w`` in one SIMD pass, then per row (1) subtract ``w`` at
     the label and (3) zero an ignored row.  Returns ``(chk, bad labels)``; ``chk`` is 0 exactly when
@@ -86,7 +86,7 @@ def loss_backward_range(prob, lab, has_ignore, ignore_label, w, bottom_diff, r0,
     return chk, bad_label
 
 
-@njit(error_model="numpy")
+@njit(error_model="numpy", inline="always")
 def softmax_backward_range(top_data, top_diff, bottom_diff, r0, r1):
     """Rows ``r0:r1``: one dot per row (Caffe: one per sample); returns how many dots are not finite."""
     C = top_data.shape[1]
@@ -105,7 +105,8 @@ def softmax_backward_range(top_data, top_diff, bottom_diff, r0, r1):
     return bad
 
 
-# with_loss is a constant in each forward kernel: the dead half is not compiled into it.
+# with_loss is a constant in each forward kernel, and the task is inlined (inline="always") before
+# typing: the dead half is pruned, not compiled into it.
 
 
 def _forward_loss(x, lab, has_ignore, ignore_label, top, out, rows):

@@ -25,7 +25,7 @@ def _tile_span(t, inner_num):
     return i, j0, min(j0 + TILE, inner_num)
 
 
-@njit(error_model="numpy")
+@njit(error_model="numpy", inline="always")
 def _tile_exp(x, i, j0, j1, top, m, s):
     """Column max ``m``, ``top = exp(x - m)`` and its column sum ``s`` for one tile.
 
@@ -74,7 +74,7 @@ def _tile_exp(x, i, j0, j1, top, m, s):
             s[jj] += part[jj]
 
 
-@njit(error_model="numpy")
+@njit(error_model="numpy", inline="always")
 def _loss_sum(s, xd, kept, bad_label, out, t):
     """Record a task's loss, kept count, bad columns and bad labels in ``out[t]``.
 
@@ -93,7 +93,7 @@ def _loss_sum(s, xd, kept, bad_label, out, t):
     out[t, 3] = bad_label
 
 
-@njit(error_model="numpy")
+@njit(error_model="numpy", inline="always")
 def _tile_loss(x, i, j0, j1, lab, has_ignore, ignore_label, m, s, out, t):
     """The loss part of one tile: gather ``x[k] - max`` per column, then :func:`_loss_sum`."""
     C = x.shape[1]
@@ -112,7 +112,7 @@ def _tile_loss(x, i, j0, j1, lab, has_ignore, ignore_label, m, s, out, t):
     _loss_sum(s, xd, kept, bad_label, out, t)
 
 
-@njit(error_model="numpy")
+@njit(error_model="numpy", inline="always")
 def _tiles_forward_task(x, lab, has_ignore, ignore_label, with_loss, top, out, t):
     outer_num, C, inner_num = x.shape
     i, j0, j1 = _tile_span(t, inner_num)
@@ -132,7 +132,7 @@ def _tiles_forward_task(x, lab, has_ignore, ignore_label, with_loss, top, out, t
         bad_columns(s, out, t)
 
 
-@njit(error_model="numpy")
+@njit(error_model="numpy", inline="always")
 def _loss_backward_tiles_task(prob, lab, has_ignore, ignore_label, w, bottom_diff, out, t):
     # Every step is a SIMD loop over the tile's positions: a weight per column (0 where
     # ignored: ③) and the label as int32 (-1 when out of range: int64 would halve the
@@ -167,7 +167,7 @@ def _loss_backward_tiles_task(prob, lab, has_ignore, ignore_label, w, bottom_dif
     out[t, 3] = bad_label
 
 
-@njit(error_model="numpy")
+@njit(error_model="numpy", inline="always")
 def _softmax_backward_tile(top_data, top_diff, bottom_diff, out, t):
     outer_num, C, inner_num = top_data.shape
     i, j0, j1 = _tile_span(t, inner_num)
@@ -193,7 +193,8 @@ def _softmax_backward_tile(top_data, top_diff, bottom_diff, out, t):
     out[t, 2] = bad
 
 
-# with_loss is a constant in each forward kernel: the dead half is not compiled into it.
+# with_loss is a constant in each forward kernel, and the task is inlined (inline="always") before
+# typing: the dead half is pruned, not compiled into it.
 
 
 def _forward_loss(x, lab, has_ignore, ignore_label, top, out):

@@ -14,6 +14,9 @@ from before ``import numpy`` to the end of the call; the runs alternate between 
 two, the first pair only warms the caches, and the medians and their difference are
 printed.  Python's bytecode cache is allowed (``PYTHONDONTWRITEBYTECODE`` is dropped),
 as on a user's machine.
+
+:func:`fresh_env`, :func:`run_fresh` and :func:`write_trivial_module` are shared
+with :mod:`ebm.bench.cold`, which runs the same processes with an empty cache.
 """
 
 from __future__ import annotations
@@ -38,23 +41,45 @@ TRIVIAL = textwrap.dedent("""
     import ebm_trivial_njit; ebm_trivial_njit.f(1.0)
     print(time.perf_counter() - t0)
 """)
+TRIVIAL_MODULE = "ebm_trivial_njit"
+
+
+def write_trivial_module(directory):
+    """Write ``ebm_trivial_njit.py`` (``@njit(cache=True) def f(x): return x + 1``) into ``directory``."""
+    with open(os.path.join(directory, TRIVIAL_MODULE + ".py"), "w") as f:
+        f.write("from numba import njit\n\n\n@njit(cache=True)\ndef f(x):\n    return x + 1\n")
+
+
+def fresh_env(**overrides):
+    """The environment of a fresh process, as on a user's machine: Python's bytecode cache allowed,
+    no ``NUMBA_*`` setting inherited (the caller passes its own, e.g. ``NUMBA_CACHE_DIR``)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE" and not k.startswith("NUMBA_")}
+    env.update(overrides)
+    return env
+
+
+def run_fresh(code, *args, env=None, timeout=None):
+    """Run ``python -c code *args`` in a new process; return its standard output (raises if it fails)."""
+    done = subprocess.run([sys.executable, "-c", code, *map(str, args)], env=env if env is not None else fresh_env(),
+                          capture_output=True, text=True, timeout=timeout, check=False)
+    if done.returncode:
+        raise RuntimeError(f"the child process failed (exit {done.returncode}):\n{done.stderr[-3000:]}")
+    return done.stdout
 
 
 def run_startup_bench(runs=11, out=print):
     """Medians of ``runs`` interleaved fresh processes (warm caches): ``(ebm seconds, trivial seconds)``."""
     if runs < 1:
         raise ValueError(f"runs must be at least 1, got {runs}")
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env = fresh_env(**{k: v for k, v in os.environ.items() if k.startswith("NUMBA_")})
     with tempfile.TemporaryDirectory() as tmp:
-        with open(os.path.join(tmp, "ebm_trivial_njit.py"), "w") as f:
-            f.write("from numba import njit\n\n\n@njit(cache=True)\ndef f(x):\n    return x + 1\n")
+        write_trivial_module(tmp)
         times = {"ebm": [], "trivial": []}
         for k in range(runs + 1):
             for name, code in (("ebm", CORE), ("trivial", TRIVIAL)):
-                done = subprocess.run([sys.executable, "-c", code, tmp], env=env, capture_output=True,
-                                      text=True, check=True)
+                stdout = run_fresh(code, tmp, env=env)
                 if k:                                     # the first pair warms the caches
-                    times[name].append(float(done.stdout))
+                    times[name].append(float(stdout))
     core, trivial = statistics.median(times["ebm"]), statistics.median(times["trivial"])
     out(f"first call in a fresh process (medians of {runs} interleaved runs, warm caches):")
     out(f"  ebm softmax_loss_forward + backward: {core * 1e3:7.0f} ms")

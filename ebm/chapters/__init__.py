@@ -108,7 +108,8 @@ def run_tour(keys=None, figures="figures", out=print) -> Tour:
         chapters = [known[k] for k in keys]
     tour = Tour(Path(figures), out=out)
     out(f"ebm tour: {len(chapters)} chapter(s), figures to {tour.figures}/ "
-        "(a first run also compiles the Numba kernels, ~10 s; later runs load them from the cache)")
+        "(a first run also compiles the Numba kernels; later runs load them from the cache, and "
+        "'python -m ebm warmup' compiles them ahead)")
     for n, ch in enumerate(chapters, 1):
         rule = "=" * tour.width
         out(rule)
