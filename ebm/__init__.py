@@ -20,12 +20,13 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
+from ebm import _numba_cache
+
 # ``ebm.gradcheck`` is the function (its module is ebm.gradient_check: no attribute of the
 # package hides a submodule).  It needs only NumPy.
 from ebm.gradient_check import GradcheckResult, gradcheck, numerical_gradient
-from ebm import _numba_cache
 
-_numba_cache.configure()            # a read-only install still gets a writable JIT cache (os and sys only)
+_numba_cache.configure()  # a read-only install still gets a writable JIT cache (os and sys only)
 
 __version__ = "0.1.0"
 
@@ -44,8 +45,7 @@ __all__ = [*_LAZY_NAMES, "gradcheck", "numerical_gradient", "GradcheckResult"]
 
 def _submodules():
     """The package's public submodules and subpackages (a directory listing, no imports)."""
-    return {m.name for m in pkgutil.iter_modules(__path__)
-            if not m.name.startswith("_")}
+    return {m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_")}
 
 
 def __getattr__(name):

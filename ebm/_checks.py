@@ -95,8 +95,10 @@ def check_temperature(T, name="T"):
         raise TypeError(f"{name} must be a real number, got {T!r}")
     T = float(T)
     if not (np.isfinite(T) and T > 0):
-        raise ValueError(f"{name} must be a positive finite temperature, got {T!r} "
-                         "(for the T -> 0 limit use deterministic_unit or BoltzmannMachine.descend)")
+        raise ValueError(
+            f"{name} must be a positive finite temperature, got {T!r} "
+            "(for the T -> 0 limit use deterministic_unit or BoltzmannMachine.descend)"
+        )
     return T
 
 
@@ -117,8 +119,9 @@ def check_real_array(x, name, shape=None, allow_inf=False):
     bad = np.isnan(arr) if allow_inf else ~np.isfinite(arr)
     if bad.any():
         pos = _position(int(np.argmax(bad.reshape(-1))), arr.shape)
-        raise ValueError(f"{name}{list(pos)} is {arr[pos]}: values must be "
-                         f"{'real (not NaN)' if allow_inf else 'finite'}")
+        raise ValueError(
+            f"{name}{list(pos)} is {arr[pos]}: values must be {'real (not NaN)' if allow_inf else 'finite'}"
+        )
     return arr
 
 
@@ -138,19 +141,23 @@ def check_binary(x, n_units, name="states", dtype=np.float64, hint="", ndims=(1,
         shapes = " or ".join(f"({n_units},)" if d == 1 else f"(M, {n_units})" for d in ndims)
         raise ValueError(f"{name} must have shape {shapes}, got {arr.shape}")
     if arr.shape[-1] != n_units:
-        raise ValueError(f"{name} has {arr.shape[-1]} columns but the model has {n_units} units "
-                         f"in that layer: shape {arr.shape} does not match")
+        raise ValueError(
+            f"{name} has {arr.shape[-1]} columns but the model has {n_units} units "
+            f"in that layer: shape {arr.shape} does not match"
+        )
     bad = (arr != 0) & (arr != 1)
     if bad.any():
         pos = _position(int(np.argmax(bad.reshape(-1))), arr.shape)
-        raise ValueError(f"{name}{list(pos)} is {arr[pos]}: the units are binary, values must be "
-                         f"0 or 1{'; ' + hint if hint else ''}")
+        raise ValueError(
+            f"{name}{list(pos)} is {arr[pos]}: the units are binary, values must be 0 or 1{'; ' + hint if hint else ''}"
+        )
     return arr.astype(dtype)
 
 
 #: How to fix real-valued data given to a model of binary units.
-BINARISE_HINT = ("binarise real data first, e.g. (X > 0.5).astype(float), or load "
-                 "ebm.datasets.load_digits(binarize=True)")
+BINARISE_HINT = (
+    "binarise real data first, e.g. (X > 0.5).astype(float), or load ebm.datasets.load_digits(binarize=True)"
+)
 
 
 def binary_rows(x, n_units, name="V", allow_1d=True, hint=BINARISE_HINT):
@@ -180,12 +187,13 @@ def canonical_axis(axis, ndim: int) -> int:
         hint = ""
         if ndim == 1:
             # The first call most students make: ebm.softmax_forward(np.array([1., 2., 3.])).
-            hint = ("; the default axis=1 is Caffe's class axis of an (N, C, ...) batch. "
-                    "For one 1-D vector of logits pass axis=0, or make it a batch of one "
-                    "sample with x[None] (shape (1, C))")
+            hint = (
+                "; the default axis=1 is Caffe's class axis of an (N, C, ...) batch. "
+                "For one 1-D vector of logits pass axis=0, or make it a batch of one "
+                "sample with x[None] (shape (1, C))"
+            )
         raise np.exceptions.AxisError(
-            f"axis {axis} is out of range for an array with {ndim} dimension(s); "
-            f"allowed: {-ndim} to {ndim - 1}{hint}"
+            f"axis {axis} is out of range for an array with {ndim} dimension(s); allowed: {-ndim} to {ndim - 1}{hint}"
         )
     return axis % ndim
 
@@ -198,7 +206,7 @@ def outer_inner(shape: tuple, axis: int) -> tuple[int, int, int]:
     ``dim = channels * inner_num``.
     """
     outer_num = int(np.prod(shape[:axis], dtype=np.int64))
-    inner_num = int(np.prod(shape[axis + 1:], dtype=np.int64))
+    inner_num = int(np.prod(shape[axis + 1 :], dtype=np.int64))
     return outer_num, int(shape[axis]), inner_num
 
 
@@ -212,23 +220,20 @@ def as_float_array(x, name: str) -> np.ndarray:
     complex, object, string and other dtypes.
     """
     arr = np.asarray(x)
-    if arr.dtype.kind == "f" and not arr.dtype.isnative:   # e.g. big-endian '>f8'
+    if arr.dtype.kind == "f" and not arr.dtype.isnative:  # e.g. big-endian '>f8'
         arr = arr.astype(arr.dtype.newbyteorder("="))
     dt = arr.dtype
     if dt == np.float32 or dt == np.float64:
         return arr
     if dt.kind == "b":
         raise TypeError(
-            f"{name} is boolean: True/False are not real-valued {name}; "
-            f"pass {name}.astype(float) if you mean 0 and 1"
+            f"{name} is boolean: True/False are not real-valued {name}; pass {name}.astype(float) if you mean 0 and 1"
         )
     if dt.kind in "iu":
         return arr.astype(np.float64)
     if dt == np.float16:
         return arr.astype(np.float32)
-    raise TypeError(
-        f"{name} must hold real numbers (float32, float64, or integers), got dtype {dt}"
-    )
+    raise TypeError(f"{name} must hold real numbers (float32, float64, or integers), got dtype {dt}")
 
 
 def as_backward_pair(top_data, top_diff):
@@ -275,8 +280,7 @@ def check_logits(bottom_data: np.ndarray, axis: int, name: str = "bottom_data") 
             col = _position(int(np.argmax(dead.reshape(-1))), dead.shape)
             pos = list(col[:axis]) + [":"] + list(col[axis:])
             raise ValueError(
-                f"{name}[{', '.join(map(str, pos))}] is -inf in every channel: "
-                "the softmax of that column is 0/0"
+                f"{name}[{', '.join(map(str, pos))}] is -inf in every channel: the softmax of that column is 0/0"
             )
 
 
@@ -326,8 +330,8 @@ def label_shapes(data_shape: tuple, axis: int) -> tuple[tuple, tuple, tuple]:
     label count; a label with the right count in any other shape is rejected, and
     the error says how to reshape it.
     """
-    without = tuple(data_shape[:axis]) + tuple(data_shape[axis + 1:])
-    kept = tuple(data_shape[:axis]) + (1,) + tuple(data_shape[axis + 1:])
+    without = tuple(data_shape[:axis]) + tuple(data_shape[axis + 1 :])
+    kept = tuple(data_shape[:axis]) + (1,) + tuple(data_shape[axis + 1 :])
     outer_num, _, inner_num = outer_inner(data_shape, axis)
     return without, kept, (outer_num, inner_num)
 
@@ -342,21 +346,24 @@ def as_label(label, data_shape: tuple, axis: int, ignore_label) -> np.ndarray:
     """
     lab = np.asarray(label)
     outer_num, channels, inner_num = outer_inner(data_shape, axis)
-    shapes = tuple(dict.fromkeys(label_shapes(data_shape, axis)))      # distinct, in order
+    shapes = tuple(dict.fromkeys(label_shapes(data_shape, axis)))  # distinct, in order
     if lab.shape not in shapes:
         expected = " or ".join(map(str, shapes))
         hint = ""
         if lab.size == outer_num * inner_num:
-            hint = (f". It has the right number of labels ({lab.size}, one per column): if they are in "
-                    f"Caffe's order (sample, then position), pass label.reshape{shapes[0]}")
+            hint = (
+                f". It has the right number of labels ({lab.size}, one per column): if they are in "
+                f"Caffe's order (sample, then position), pass label.reshape{shapes[0]}"
+            )
         raise ValueError(
             f"label has shape {lab.shape}, which does not fit bottom_data of shape "
             f"{tuple(data_shape)} with axis={axis}: expected {expected}{hint}"
         )
     kind = lab.dtype.kind
     if kind == "b":
-        raise TypeError("label is boolean: labels are class indices; pass label.astype(int) "
-                        "if True/False mean classes 1 and 0")
+        raise TypeError(
+            "label is boolean: labels are class indices; pass label.astype(int) if True/False mean classes 1 and 0"
+        )
     if kind == "f":
         integral = np.isfinite(lab) & (lab == np.round(lab)) & (np.abs(lab) < 2.0**62)
         if not integral.all():
@@ -381,8 +388,7 @@ def as_label(label, data_shape: tuple, axis: int, ignore_label) -> np.ndarray:
         pos = _position(flat, shape)
         hint = "" if ignore_label is None else f" and is not ignore_label={ignore_label}"
         raise ValueError(
-            f"label{list(pos)} is {int(lab.reshape(-1)[flat])}, outside the valid classes "
-            f"[0, {channels}){hint}"
+            f"label{list(pos)} is {int(lab.reshape(-1)[flat])}, outside the valid classes [0, {channels}){hint}"
         )
     return lab
 
@@ -412,8 +418,9 @@ def check_beta(beta, *, positive=False):
     if beta < 0:
         raise ValueError(f"beta must be >= 0 (an inverse temperature), got {beta}")
     if positive and beta == 0:
-        raise ValueError("beta must be > 0 here: at beta = 0 the term (1/beta) log sum exp(-beta E) "
-                         "diverges like log(C)/beta")
+        raise ValueError(
+            "beta must be > 0 here: at beta = 0 the term (1/beta) log sum exp(-beta E) diverges like log(C)/beta"
+        )
     return beta
 
 
@@ -441,7 +448,7 @@ def energy_logits(E, beta):
     with np.errstate(over="ignore", invalid="ignore"):
         logits = -beta * E
     if not np.isfinite(logits).all():
-        check_finite(E, "energies")                 # NaN or inf in the input itself
+        check_finite(E, "energies")  # NaN or inf in the input itself
         pos = _position(int(np.argmin(np.isfinite(logits).reshape(-1))), E.shape)
         raise ValueError(f"beta * energies{list(pos)} = {beta:g} * {E[pos]:g} overflows float64")
     return logits
@@ -463,13 +470,14 @@ def check_energy_batch(energies, correct):
     if N == 0:
         raise ValueError(f"energies has no samples (shape {np.shape(energies)}): a loss needs at least one")
     if C < 2:
-        raise ValueError(f"energies must hold at least 2 answers per sample (one correct, one "
-                         f"incorrect), got C = {C}")
+        raise ValueError(f"energies must hold at least 2 answers per sample (one correct, one incorrect), got C = {C}")
     c = np.asarray(correct)
     expected = () if squeeze else (N,)
     if c.shape != expected:
-        raise ValueError(f"correct has shape {c.shape} but energies has shape {np.shape(energies)}: "
-                         f"expected correct of shape {expected}")
+        raise ValueError(
+            f"correct has shape {c.shape} but energies has shape {np.shape(energies)}: "
+            f"expected correct of shape {expected}"
+        )
     if c.dtype.kind == "f":
         bad = ~(np.isfinite(c) & (c == np.round(c)))
         if bad.any():

@@ -40,12 +40,12 @@ from llvmlite import ir
 from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic, overload
+
 from ebm import _numba_cache
 
-_numba_cache.stamp_package()      # every ebm kernel's cache depends on all of ebm's Numba modules
+_numba_cache.stamp_package()  # every ebm kernel's cache depends on all of ebm's Numba modules
 
-__all__ = ["exp_nonpositive", "log_ge1", "add_reassoc", "max_num", "emit_exp_nonpositive",
-           "emit_log_ge1"]
+__all__ = ["exp_nonpositive", "log_ge1", "add_reassoc", "max_num", "emit_exp_nonpositive", "emit_log_ge1"]
 
 
 @intrinsic
@@ -83,39 +83,74 @@ def max_num(typingctx, a, b):
 
 # float64 constants (Python floats are float64 in Numba)
 _LOG2E = 1.4426950408889634
-_LN2_HI = 6.93147180369123816490e-01     # ln 2, top bits: n * _LN2_HI is exact
-_LN2_LO = 1.90821492927058770002e-10     # ln 2 - _LN2_HI
-_SHIFT64 = 6755399441055744.0            # 1.5 * 2**52: t + _SHIFT64 rounds t to an integer
-_SHIFT64_BITS = 0x4338000000000000       # ... held in the low mantissa bits
+_LN2_HI = 6.93147180369123816490e-01  # ln 2, top bits: n * _LN2_HI is exact
+_LN2_LO = 1.90821492927058770002e-10  # ln 2 - _LN2_HI
+_SHIFT64 = 6755399441055744.0  # 1.5 * 2**52: t + _SHIFT64 rounds t to an integer
+_SHIFT64_BITS = 0x4338000000000000  # ... held in the low mantissa bits
 _SQRT2 = 1.4142135623730951
 
 
 class _ExpConstants:
     """The constants of ``exp_nonpositive`` for one float width (64 or 32 bits)."""
 
-    def __init__(self, bits, low, log2e, ln2_hi, ln2_lo, shift, shift_bits, mantissa_bits, exponent_bias,
-                 coefficients):
+    def __init__(self, bits, low, log2e, ln2_hi, ln2_lo, shift, shift_bits, mantissa_bits, exponent_bias, coefficients):
         self.bits, self.low, self.log2e, self.ln2_hi, self.ln2_lo = bits, low, log2e, ln2_hi, ln2_lo
         self.shift, self.mantissa_bits = shift, mantissa_bits
-        self.bias_bits = shift_bits - exponent_bias     # bits(kd) - bias_bits = n + bias: 2**n's exponent
-        self.coefficients = list(coefficients)         # of exp(r), highest degree first (Horner)
+        self.bias_bits = shift_bits - exponent_bias  # bits(kd) - bias_bits = n + bias: 2**n's exponent
+        self.coefficients = list(coefficients)  # of exp(r), highest degree first (Horner)
 
 
 _EXP = {
     # 1 + r q(r), q of degree 10 fitted by Remez's exchange to the smallest maximum of
     # |1 + r q(r) - exp(r)| / exp(r) on |r| <= ln2 / 2: 1.8e-17, 6.7e-17 with the coefficients
     # rounded to float64 (Taylor's degree 12, one multiply-add more: 1.7e-16)
-    64: _ExpConstants(64, -708.0, _LOG2E, _LN2_HI, _LN2_LO, _SHIFT64, _SHIFT64_BITS, 52, 1023,
-                      coefficients=[2.2981311538834364e-08, 2.762629655421717e-07, 2.7564254929439036e-06,
-                                    2.480150451103708e-05, 0.000198412614913928, 0.0013888888932340796,
-                                    0.00833333333771546, 0.041666666666573635, 0.166666666666573,
-                                    0.5000000000000006, 1.0000000000000007, 1.0]),
+    64: _ExpConstants(
+        64,
+        -708.0,
+        _LOG2E,
+        _LN2_HI,
+        _LN2_LO,
+        _SHIFT64,
+        _SHIFT64_BITS,
+        52,
+        1023,
+        coefficients=[
+            2.2981311538834364e-08,
+            2.762629655421717e-07,
+            2.7564254929439036e-06,
+            2.480150451103708e-05,
+            0.000198412614913928,
+            0.0013888888932340796,
+            0.00833333333771546,
+            0.041666666666573635,
+            0.166666666666573,
+            0.5000000000000006,
+            1.0000000000000007,
+            1.0,
+        ],
+    ),
     # ln 2 split for float32: _LN2_HI_32 has 16 significant bits, so n * it is exact for |n| < 2**8
-    32: _ExpConstants(32, -87.0, _LOG2E, 0.693145751953125, 1.428606765330187e-06, 12582912.0, 0x4B400000,
-                      # 1 + r q(r), q of degree 4 fitted by Lawson's iteratively reweighted least squares to
-                      # the smallest maximum of |1 + r q(r) - exp(r)| / exp(r) on |r| <= ln2 / 2: 9.2e-8
-                      23, 127, coefficients=[0.008290288426485597, 0.0418979587904223, 0.16667636680885314,
-                                             0.4999914931787514, 0.9999997070329418, 1.0]),
+    32: _ExpConstants(
+        32,
+        -87.0,
+        _LOG2E,
+        0.693145751953125,
+        1.428606765330187e-06,
+        12582912.0,
+        0x4B400000,
+        # 1 + r q(r), q of degree 4 fitted by Lawson's iteratively reweighted least squares to
+        # the smallest maximum of |1 + r q(r) - exp(r)| / exp(r) on |r| <= ln2 / 2: 9.2e-8
+        23,
+        127,
+        coefficients=[
+            0.008290288426485597,
+            0.0418979587904223,
+            0.16667636680885314,
+            0.4999914931787514,
+            0.9999997070329418,
+            1.0,
+        ],
+    ),
 }
 
 
@@ -131,8 +166,9 @@ def fused_multiply_add(builder, a, b, c):
     instruction (every AVX2 and AVX-512 CPU does), a multiply and an add where it has not.
     This is contraction, not fast-math: NaN and inf propagate as usual."""
     ty = a.type
-    fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ty, [ty, ty, ty]),
-                                        f"llvm.fmuladd.{_llvm_type_name(ty)}")
+    fn = cgutils.get_or_insert_function(
+        builder.module, ir.FunctionType(ty, [ty, ty, ty]), f"llvm.fmuladd.{_llvm_type_name(ty)}"
+    )
     return builder.call(fn, [a, b, c])
 
 
@@ -170,20 +206,18 @@ def emit_exp_nonpositive(builder, x):
     ty = x.type
     k, int_ty, const = _constants_for(ty, _EXP)
     low = const(k.low)
-    keep = builder.fcmp_unordered(">", x, low)                 # x > low, or NaN (which stays NaN)
-    t = builder.select(keep, x, low)                            # one max instruction
-    kd = fused_multiply_add(builder, t, const(k.log2e), const(k.shift))   # low bits of kd: n = round(t / ln 2)
+    keep = builder.fcmp_unordered(">", x, low)  # x > low, or NaN (which stays NaN)
+    t = builder.select(keep, x, low)  # one max instruction
+    kd = fused_multiply_add(builder, t, const(k.log2e), const(k.shift))  # low bits of kd: n = round(t / ln 2)
     n = builder.fsub(kd, const(k.shift))
-    r = fused_multiply_add(builder, n, const(-k.ln2_hi), t)    # r = t - n ln 2, |r| <= ln 2 / 2
+    r = fused_multiply_add(builder, n, const(-k.ln2_hi), t)  # r = t - n ln 2, |r| <= ln 2 / 2
     r = fused_multiply_add(builder, n, const(-k.ln2_lo), r)
     p = const(k.coefficients[0])
-    for coefficient in k.coefficients[1:]:                       # Horner: exp(r)
+    for coefficient in k.coefficients[1:]:  # Horner: exp(r)
         p = fused_multiply_add(builder, p, r, const(coefficient))
     exponent = builder.sub(builder.bitcast(kd, int_ty), const(k.bias_bits, integer=True))
     two_n = builder.bitcast(builder.shl(exponent, const(k.mantissa_bits, integer=True)), ty)
-    return builder.select(keep, builder.fmul(p, two_n), const(0.0))     # one and with the mask
-
-
+    return builder.select(keep, builder.fmul(p, two_n), const(0.0))  # one and with the mask
 
 
 class _LogConstants:
@@ -192,8 +226,8 @@ class _LogConstants:
     def __init__(self, bits, mantissa_bits, exponent_bias, ln2_hi, ln2_lo, last_odd):
         self.bits, self.mantissa_bits, self.bias = bits, mantissa_bits, exponent_bias
         self.ln2_hi, self.ln2_lo = ln2_hi, ln2_lo
-        self.two_m = float(2 ** mantissa_bits)                   # 2**m and its bits: (b >> m) | these
-        self.two_m_bits = (exponent_bias + mantissa_bits) << mantissa_bits   # bits hold the exponent
+        self.two_m = float(2**mantissa_bits)  # 2**m and its bits: (b >> m) | these
+        self.two_m_bits = (exponent_bias + mantissa_bits) << mantissa_bits  # bits hold the exponent
         self.one_bits = exponent_bias << mantissa_bits
         self.mantissa = (1 << mantissa_bits) - 1
         # the atanh series' 1/3, 1/5, ..., 1/last_odd, highest first (Horner)
@@ -228,15 +262,15 @@ def emit_log_ge1(builder, s):
 
     b = builder.bitcast(s, int_ty)
     exponent_bits = builder.or_(builder.lshr(b, iconst(k.mantissa_bits)), iconst(k.two_m_bits))
-    e = builder.fsub(builder.bitcast(exponent_bits, ty), const(k.two_m + k.bias))       # exponent, exactly
-    m = builder.bitcast(builder.or_(builder.and_(b, iconst(k.mantissa)), iconst(k.one_bits)), ty)   # in [1, 2)
+    e = builder.fsub(builder.bitcast(exponent_bits, ty), const(k.two_m + k.bias))  # exponent, exactly
+    m = builder.bitcast(builder.or_(builder.and_(b, iconst(k.mantissa)), iconst(k.one_bits)), ty)  # in [1, 2)
     big = builder.fcmp_ordered(">", m, const(_SQRT2))
     m = builder.select(big, builder.fmul(m, const(0.5)), m)
     e = builder.select(big, builder.fadd(e, const(1.0)), e)
     f = builder.fdiv(builder.fsub(m, const(1.0)), builder.fadd(m, const(1.0)))
     f2 = builder.fmul(f, f)
     q = const(k.coefficients[0])
-    for coefficient in k.coefficients[1:]:                       # Horner
+    for coefficient in k.coefficients[1:]:  # Horner
         q = fused_multiply_add(builder, q, f2, const(coefficient))
     two_f = builder.fmul(f, const(2.0))
     tail = builder.fadd(builder.fmul(builder.fmul(two_f, f2), q), builder.fmul(e, const(k.ln2_lo)))
@@ -277,4 +311,3 @@ def _one_element(function, emit):
 
 _one_element(exp_nonpositive, emit_exp_nonpositive)
 _one_element(log_ge1, emit_log_ge1)
-

@@ -18,14 +18,14 @@ import math
 
 import numpy as np
 
-__all__ = ["sigmoid", "softplus", "logsumexp", "sigmoid_scalar", "softplus_scalar", "lazy_njit"]   # and the lazy
+__all__ = ["sigmoid", "softplus", "logsumexp", "sigmoid_scalar", "softplus_scalar", "lazy_njit"]  # and the lazy
 # sigmoid_jit, softplus_jit
 
 
 def sigmoid(x):
     """``1 / (1 + exp(-x))`` as float64, without overflow for large ``|x|``."""
     x = np.asarray(x, dtype=np.float64)
-    e = np.exp(-np.abs(x))                      # <= 1: never overflows
+    e = np.exp(-np.abs(x))  # <= 1: never overflows
     return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
@@ -43,7 +43,7 @@ def logsumexp(a, axis=None):
     """
     a = np.asarray(a, dtype=np.float64)
     m = np.max(a, axis=axis, keepdims=True, initial=-np.inf)
-    m = np.where(np.isfinite(m), m, 0.0)        # all -inf (or +inf) slices: no inf - inf
+    m = np.where(np.isfinite(m), m, 0.0)  # all -inf (or +inf) slices: no inf - inf
     with np.errstate(divide="ignore"):
         out = np.log(np.sum(np.exp(a - m), axis=axis, keepdims=True)) + m
     return float(out.reshape(())) if axis is None else np.squeeze(out, axis=axis)
@@ -72,6 +72,7 @@ def lazy_njit(namespace, table):
     ``njit(cache=True, inline="always")`` of it, stored in ``namespace`` (the module's
     ``globals()``) so it is built once.
     """
+
     def __getattr__(name):
         if name not in table:
             raise AttributeError(f"module {namespace['__name__']!r} has no attribute {name!r}")
@@ -79,7 +80,7 @@ def lazy_njit(namespace, table):
 
         from ebm import _numba_cache
 
-        _numba_cache.stamp_package()      # every ebm kernel's cache depends on all of ebm's Numba modules
+        _numba_cache.stamp_package()  # every ebm kernel's cache depends on all of ebm's Numba modules
         namespace[name] = njit(cache=True, inline="always")(table[name])
         return namespace[name]
 

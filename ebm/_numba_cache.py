@@ -30,8 +30,7 @@ from __future__ import annotations
 import os
 import sys
 
-__all__ = ["configure", "fallback_cache_dir", "stamp_package", "package_digest", "guard_tripped",
-           "tripped_guards"]
+__all__ = ["configure", "fallback_cache_dir", "stamp_package", "package_digest", "guard_tripped", "tripped_guards"]
 
 _TRIPPED = []
 
@@ -86,15 +85,18 @@ def fallback_cache_dir() -> str:
     not used: a fresh private ``mkdtemp`` directory is, for this process only.
     """
     import stat
-    import tempfile                                   # only on this rare path
+    import tempfile  # only on this rare path
 
     uid = os.getuid() if hasattr(os, "getuid") else None
     path = os.path.join(tempfile.gettempdir(), f"ebm-numba-cache-{uid if uid is not None else 'user'}")
     try:
         os.makedirs(path, mode=0o700, exist_ok=True)
         st = os.lstat(path)
-        private = (stat.S_ISDIR(st.st_mode) and (uid is None or st.st_uid == uid)
-                   and not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH))
+        private = (
+            stat.S_ISDIR(st.st_mode)
+            and (uid is None or st.st_uid == uid)
+            and not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+        )
     except OSError:
         private = False
     return path if private else tempfile.mkdtemp(prefix="ebm-numba-cache-")
@@ -122,11 +124,11 @@ def configure(package_dir: str | None = None) -> str | None:
         return None
     cache_dir = fallback_cache_dir()
     if not _can_write(cache_dir):
-        return None                                   # nowhere to write: Numba will say so itself
-    os.environ["NUMBA_CACHE_DIR"] = cache_dir         # read when numba is imported ...
+        return None  # nowhere to write: Numba will say so itself
+    os.environ["NUMBA_CACHE_DIR"] = cache_dir  # read when numba is imported ...
     numba = sys.modules.get("numba")
     if numba is not None and hasattr(numba, "config"):
-        numba.config.CACHE_DIR = cache_dir            # ... or already was
+        numba.config.CACHE_DIR = cache_dir  # ... or already was
     return cache_dir
 
 
@@ -147,14 +149,14 @@ def package_digest() -> str:
         root = _package_dir()
         h = hashlib.sha256()
         paths = []
-        for top, dirs, files in os.walk(root):        # not sorted(os.walk(...)): that would walk every
-            dirs[:] = [d for d in dirs if d not in _NO_KERNELS]   # folder before the pruning takes effect
+        for top, dirs, files in os.walk(root):  # not sorted(os.walk(...)): that would walk every
+            dirs[:] = [d for d in dirs if d not in _NO_KERNELS]  # folder before the pruning takes effect
             paths += [os.path.join(top, n) for n in files if n.endswith(".py")]
         for path in sorted(paths):
             try:
                 with open(path, "rb") as f:
                     data = f.read()
-            except OSError:                           # unreadable (a grading sandbox): it cannot be run either
+            except OSError:  # unreadable (a grading sandbox): it cannot be run either
                 continue
             if b"from numba" in data or b"import numba" in data:
                 h.update(os.path.relpath(path, root).encode() + b"\0" + data + b"\0")
@@ -178,11 +180,14 @@ def stamp_package() -> bool:
     """
     try:
         from numba.core import caching
+
         classes = caching.CacheImpl._locator_classes
-        classes[:]                                     # a list, as this code expects
+        classes[:]  # a list, as this code expects
     except (ImportError, AttributeError, TypeError):
-        guard_tripped("numba.core.caching.CacheImpl._locator_classes is missing: an edit of one of ebm's "
-                      "Numba modules may not refresh the JIT cache of the kernels that use it")
+        guard_tripped(
+            "numba.core.caching.CacheImpl._locator_classes is missing: an edit of one of ebm's "
+            "Numba modules may not refresh the JIT cache of the kernels that use it"
+        )
         return False
     if any(getattr(c, "_ebm_package", None) for c in classes):
         return True

@@ -6,9 +6,10 @@ import os
 import types
 
 import numba
+
 from ebm import _numba_cache
 
-_numba_cache.stamp_package()      # every ebm kernel's cache depends on all of ebm's Numba modules
+_numba_cache.stamp_package()  # every ebm kernel's cache depends on all of ebm's Numba modules
 
 #: Below this much work (about one operation per unit) a kernel runs on the calling
 #: thread only.  Waking the other threads costs microseconds on an idle machine but
@@ -35,7 +36,7 @@ def launch(kernel, work, *args):
     if use_parallel(work):
         return kernel(*args)
     previous = numba.get_num_threads()
-    numba.set_num_threads(1)                # thread-local: other callers are unaffected
+    numba.set_num_threads(1)  # thread-local: other callers are unaffected
     try:
         return kernel(*args)
     finally:
@@ -79,7 +80,7 @@ def machine_is_busy():
         return runnable > cores
     try:
         return os.getloadavg()[0] >= BUSY_LOAD_FACTOR * cores
-    except (AttributeError, OSError):         # no load average at all (Windows)
+    except (AttributeError, OSError):  # no load average at all (Windows)
         return False
 
 
@@ -108,8 +109,9 @@ def twins(kernel):
     :func:`launch_twin`.
     """
     parallel = numba.njit(cache=True, parallel=True, error_model="numpy")(kernel)
-    serial_fn = types.FunctionType(kernel.__code__, kernel.__globals__, kernel.__name__ + "_serial",
-                                   kernel.__defaults__, kernel.__closure__)
+    serial_fn = types.FunctionType(
+        kernel.__code__, kernel.__globals__, kernel.__name__ + "_serial", kernel.__defaults__, kernel.__closure__
+    )
     serial_fn.__qualname__ = kernel.__qualname__ + "_serial"
     serial_fn.__module__ = kernel.__module__
     serial = numba.njit(cache=True, error_model="numpy")(serial_fn)

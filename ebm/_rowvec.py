@@ -52,8 +52,18 @@ from numba.extending import intrinsic
 
 from ebm._fastexp import emit_exp_nonpositive, emit_log_ge1
 
-__all__ = ["row_softmax", "rows8_softmax", "rows16_softmax", "rows8_softmax_loss", "rows16_softmax_loss",
-           "rows_loss_diff", "rows_softmax_diff", "row_window", "rows8_window", "vector_rows"]
+__all__ = [
+    "row_softmax",
+    "rows8_softmax",
+    "rows16_softmax",
+    "rows8_softmax_loss",
+    "rows16_softmax_loss",
+    "rows_loss_diff",
+    "rows_softmax_diff",
+    "row_window",
+    "rows8_window",
+    "vector_rows",
+]
 
 
 @njit(inline="always")
@@ -127,7 +137,7 @@ def _emit_row_softmax(context, builder, sig, args, W):
     m = _tree(builder, v, lambda a, c: builder.select(builder.fcmp_unordered(">", a, c), a, c))
     e = emit_exp_nonpositive(builder, builder.fsub(v, _splat(builder, m, vec)))
     s = builder.extract_element(e, ir.Constant(ir.IntType(32), 0))
-    for c in range(1, W):                              # in class order, as the other paths add
+    for c in range(1, W):  # in class order, as the other paths add
         s = builder.fadd(s, builder.extract_element(e, ir.Constant(ir.IntType(32), c)))
     inv = _reciprocal(builder, s)
     p = builder.fmul(e, _splat(builder, inv, vec))
@@ -138,8 +148,15 @@ def _emit_row_softmax(context, builder, sig, args, W):
 def _row_softmax_intrinsic(W):
     @intrinsic
     def row_softmax_w(typingctx, x, top, b, C):
-        ok = (isinstance(x, types.Array) and x.ndim == 1 and x.layout == "C" and x.dtype in (types.float32, types.float64)
-              and top == x.copy(readonly=False) and isinstance(b, types.Integer) and isinstance(C, types.Integer))
+        ok = (
+            isinstance(x, types.Array)
+            and x.ndim == 1
+            and x.layout == "C"
+            and x.dtype in (types.float32, types.float64)
+            and top == x.copy(readonly=False)
+            and isinstance(b, types.Integer)
+            and isinstance(C, types.Integer)
+        )
         if not ok:
             return None
 
@@ -176,7 +193,7 @@ def row_softmax(x, top, b, C):
 # one class of eight rows; the max, exp, sum and scale are then plain lane-by-lane
 # operations on C vectors, and the result is transposed back.
 
-_UNPACK_LO = [0, 8, 1, 9, 4, 12, 5, 13]          # the shuffles of the classic AVX 8 x 8 transpose
+_UNPACK_LO = [0, 8, 1, 9, 4, 12, 5, 13]  # the shuffles of the classic AVX 8 x 8 transpose
 _UNPACK_HI = [2, 10, 3, 11, 6, 14, 7, 15]
 _PAIRS_LO = [0, 1, 8, 9, 4, 5, 12, 13]
 _PAIRS_HI = [2, 3, 10, 11, 6, 7, 14, 15]
@@ -223,8 +240,10 @@ def _transpose8(builder, rows):
 def _pairwise(builder, vectors, combine):
     """``combine`` all ``vectors`` lane by lane, as a balanced tree (independent steps first)."""
     while len(vectors) > 1:
-        vectors = [combine(vectors[k], vectors[k + 1]) if k + 1 < len(vectors) else vectors[k]
-                   for k in range(0, len(vectors), 2)]
+        vectors = [
+            combine(vectors[k], vectors[k + 1]) if k + 1 < len(vectors) else vectors[k]
+            for k in range(0, len(vectors), 2)
+        ]
     return vectors[0]
 
 
@@ -239,7 +258,9 @@ def _untranspose4x8(builder, classes):
     """The inverse of :func:`_transpose4x8`: four 8-lane class vectors into eight 4-lane rows."""
     a = _transpose4_in_blocks(builder, classes)
     low, high = list(range(4)), list(range(4, 8))
-    return [_shuffle(builder, a[i], a[i], low) for i in range(4)] + [_shuffle(builder, a[i], a[i], high) for i in range(4)]
+    return [_shuffle(builder, a[i], a[i], low) for i in range(4)] + [
+        _shuffle(builder, a[i], a[i], high) for i in range(4)
+    ]
 
 
 def _transpose4_in_blocks(builder, a):
@@ -247,10 +268,18 @@ def _transpose4_in_blocks(builder, a):
     Its own inverse.  With ``a[i] = [row i | row i + 4 | row i + 8 | row i + 12]`` (4
     classes each, 16 lanes), ``out[c]`` holds class ``c`` of rows 0..15 in order."""
     unpack_lo, unpack_hi, pairs_lo, pairs_hi = _MASKS[a[0].type.count][:4]
-    t = [_shuffle(builder, a[0], a[1], unpack_lo), _shuffle(builder, a[0], a[1], unpack_hi),
-         _shuffle(builder, a[2], a[3], unpack_lo), _shuffle(builder, a[2], a[3], unpack_hi)]
-    return [_shuffle(builder, t[0], t[2], pairs_lo), _shuffle(builder, t[0], t[2], pairs_hi),
-            _shuffle(builder, t[1], t[3], pairs_lo), _shuffle(builder, t[1], t[3], pairs_hi)]
+    t = [
+        _shuffle(builder, a[0], a[1], unpack_lo),
+        _shuffle(builder, a[0], a[1], unpack_hi),
+        _shuffle(builder, a[2], a[3], unpack_lo),
+        _shuffle(builder, a[2], a[3], unpack_hi),
+    ]
+    return [
+        _shuffle(builder, t[0], t[2], pairs_lo),
+        _shuffle(builder, t[0], t[2], pairs_hi),
+        _shuffle(builder, t[1], t[3], pairs_lo),
+        _shuffle(builder, t[1], t[3], pairs_hi),
+    ]
 
 
 def _emit_rows_softmax(context, builder, sig, args, parts, groups, first_row=0, loss=False):
@@ -289,17 +318,20 @@ def _emit_rows_softmax(context, builder, sig, args, parts, groups, first_row=0, 
     def row_offset(i, start):
         return builder.add(b, builder.add(builder.mul(C, ir.Constant(intp, first_row + i)), ir.Constant(intp, start)))
 
-    def load_piece(i, start, width):                   # classes start .. start + width - 1 of row i
+    def load_piece(i, start, width):  # classes start .. start + width - 1 of row i
         lanes = ir.Constant(ir.VectorType(ir.IntType(64), width), [start + k for k in range(width)])
         in_row = builder.icmp_signed("<", lanes, _splat(builder, C, lanes.type))
         minus_inf = ir.Constant(ir.VectorType(elem, width), [ir.Constant(elem, float("-inf"))] * width)
-        return builder.select(in_row, builder.load(pointer(x.data, row_offset(i, start), width), align=align),
-                              minus_inf)
+        return builder.select(
+            in_row, builder.load(pointer(x.data, row_offset(i, start), width), align=align), minus_inf
+        )
 
-    def join(vectors):                                 # side by side, in order
+    def join(vectors):  # side by side, in order
         while len(vectors) > 1:
-            vectors = [_shuffle(builder, vectors[k], vectors[k + 1], list(range(2 * vectors[k].type.count)))
-                       for k in range(0, len(vectors), 2)]
+            vectors = [
+                _shuffle(builder, vectors[k], vectors[k + 1], list(range(2 * vectors[k].type.count)))
+                for k in range(0, len(vectors), 2)
+            ]
         return vectors[0]
 
     classes = []
@@ -316,8 +348,8 @@ def _emit_rows_softmax(context, builder, sig, args, parts, groups, first_row=0, 
     n_classes = sum(parts)
     m = _pairwise(builder, classes, lambda a, c: builder.select(builder.fcmp_unordered(">", a, c), a, c))
     e = []
-    for c in range(n_classes):                         # exp only for the classes that exist
-        if c == 0:                                     # every row has a class 0
+    for c in range(n_classes):  # exp only for the classes that exist
+        if c == 0:  # every row has a class 0
             e.append(emit_exp_nonpositive(builder, builder.fsub(classes[c], m)))
             continue
         exists = builder.icmp_signed("<", ir.Constant(intp, c), C)
@@ -330,32 +362,44 @@ def _emit_rows_softmax(context, builder, sig, args, parts, groups, first_row=0, 
         phi.add_incoming(zero, entry)
         e.append(phi)
     s = e[0]
-    for ec in e[1:]:                                   # in class order, as the other paths add
+    for ec in e[1:]:  # in class order, as the other paths add
         s = builder.fadd(s, ec)
     inv = _reciprocal(builder, s)
     p = [builder.fmul(ec, inv) for ec in e]
-    row_pieces = []                                    # row_pieces[q][i]: piece q of row i
+    row_pieces = []  # row_pieces[q][i]: piece q of row i
     for width, start in zip(parts, starts):
         if groups == 1:
-            row_pieces.append(_transpose8(builder, p[start:start + 8]) if width == 8
-                              else _untranspose4x8(builder, p[start:start + 4]))
+            row_pieces.append(
+                _transpose8(builder, p[start : start + 8])
+                if width == 8
+                else _untranspose4x8(builder, p[start : start + 4])
+            )
             continue
         if width == 8:
-            joined = _transpose8(builder, p[start:start + 8])
+            joined = _transpose8(builder, p[start : start + 8])
             halves = [[_shuffle(builder, v, v, list(range(8 * h, 8 * h + 8))) for v in joined] for h in (0, 1)]
             row_pieces.append(halves[0] + halves[1])
         else:
-            joined = _transpose4_in_blocks(builder, p[start:start + 4])
-            row_pieces.append([_shuffle(builder, joined[i % 4], joined[i % 4], list(range(4 * (i // 4), 4 * (i // 4) + 4)))
-                               for i in range(16)])
-    for i in range(lanes_n):                           # in row order: each row's spill is rewritten
-        for q, (width, start) in enumerate(zip(parts, starts)):   # by the next row's store
+            joined = _transpose4_in_blocks(builder, p[start : start + 4])
+            row_pieces.append(
+                [
+                    _shuffle(builder, joined[i % 4], joined[i % 4], list(range(4 * (i // 4), 4 * (i // 4) + 4)))
+                    for i in range(16)
+                ]
+            )
+    for i in range(lanes_n):  # in row order: each row's spill is rewritten
+        for q, (width, start) in enumerate(zip(parts, starts)):  # by the next row's store
             builder.store(row_pieces[q][i], pointer(top.data, row_offset(i, start), width), align=align)
     if loss:
         return _emit_loss_parts(context, builder, sig, args, j, classes[:n_classes], m, s)
     double = ir.VectorType(ir.DoubleType(), lanes_n)
-    builder.store(m, builder.bitcast(builder.gep(context.make_array(sig.args[4])(context, builder, args[4]).data, [j]),
-                                     vec.as_pointer()), align=align)
+    builder.store(
+        m,
+        builder.bitcast(
+            builder.gep(context.make_array(sig.args[4])(context, builder, args[4]).data, [j]), vec.as_pointer()
+        ),
+        align=align,
+    )
     s_out = context.make_array(sig.args[5])(context, builder, args[5])
     builder.store(_to_double(builder, s), builder.bitcast(builder.gep(s_out.data, [j]), double.as_pointer()), align=8)
     return context.get_dummy_value()
@@ -373,9 +417,13 @@ def _emit_label_rule(builder, k, C, has_ignore, ignore_label):
     The rule of :func:`ebm._kernels.common.label_status`, as IR: ignored when
     ``has_ignore`` and ``k == ignore_label``; else kept when ``0 <= k < C``; else bad.
     """
-    def like(value):                                    # a scalar operand, splat to k's lanes if k is a vector
-        return _splat(builder, value, ir.VectorType(value.type, k.type.count)) if isinstance(
-            k.type, ir.VectorType) else value
+
+    def like(value):  # a scalar operand, splat to k's lanes if k is a vector
+        return (
+            _splat(builder, value, ir.VectorType(value.type, k.type.count))
+            if isinstance(k.type, ir.VectorType)
+            else value
+        )
 
     zero = like(ir.Constant(ir.IntType(64), 0))
     ignored = builder.and_(like(has_ignore), builder.icmp_signed("==", k, like(ignore_label)))
@@ -410,7 +458,7 @@ def _emit_loss_parts(context, builder, sig, args, j, classes, m, s):
     nan = ir.Constant(double, [ir.Constant(ir.DoubleType(), float("nan"))] * lanes_n)
     k = builder.load(builder.bitcast(builder.gep(lab.data, [j]), k_type.as_pointer()), align=8)
     _, kept, bad = _emit_label_rule(builder, k, C, has_ignore, ignore_label)
-    k32 = builder.trunc(k, ir.VectorType(i32, lanes_n))            # for the picks only: kept labels are < C
+    k32 = builder.trunc(k, ir.VectorType(i32, lanes_n))  # for the picks only: kept labels are < C
     xk = classes[0]
     for c in range(1, len(classes)):
         hit = builder.icmp_signed("==", k32, ir.Constant(k32.type, [ir.Constant(i32, c)] * lanes_n))
@@ -437,11 +485,13 @@ def _has_avx512(context):
 
     try:
         features = context.codegen()._tm_features
-    except AttributeError:                             # a Numba without this (private) attribute
+    except AttributeError:  # a Numba without this (private) attribute
         from ebm._numba_cache import guard_tripped
 
-        guard_tripped("numba's codegen has no _tm_features: sixteen-row groups use two sets of eight "
-                      "(correct, slower with AVX-512)")
+        guard_tripped(
+            "numba's codegen has no _tm_features: sixteen-row groups use two sets of eight "
+            "(correct, slower with AVX-512)"
+        )
         return False
     import llvmlite.binding as ll
 
@@ -493,10 +543,19 @@ def _emit_rows16_softmax(context, builder, sig, args, parts, loss=False):
 
 
 def _rows8_types_ok(x, top, b, C, m, s, j):
-    return (isinstance(x, types.Array) and x.ndim == 1 and x.layout == "C" and x.dtype in (types.float32, types.float64)
-            and top == x.copy(readonly=False) and m == x.copy(readonly=False)
-            and isinstance(s, types.Array) and s.ndim == 1 and s.layout == "C" and s.dtype == types.float64
-            and all(isinstance(a, types.Integer) for a in (b, C, j)))
+    return (
+        isinstance(x, types.Array)
+        and x.ndim == 1
+        and x.layout == "C"
+        and x.dtype in (types.float32, types.float64)
+        and top == x.copy(readonly=False)
+        and m == x.copy(readonly=False)
+        and isinstance(s, types.Array)
+        and s.ndim == 1
+        and s.layout == "C"
+        and s.dtype == types.float64
+        and all(isinstance(a, types.Integer) for a in (b, C, j))
+    )
 
 
 def _rows8_intrinsic(parts, rows=8):
@@ -519,14 +578,29 @@ def _rows_loss_intrinsic(parts, rows):
     @intrinsic
     def rows_softmax_loss_h(typingctx, x, top, b, C, lab, has_ignore, ignore_label, ls, xd, j):
         def is_double_vector(a):
-            return isinstance(a, types.Array) and a.ndim == 1 and a.layout == "C" and a.dtype == types.float64 \
+            return (
+                isinstance(a, types.Array)
+                and a.ndim == 1
+                and a.layout == "C"
+                and a.dtype == types.float64
                 and a.mutable
+            )
 
-        ok = (isinstance(x, types.Array) and x.ndim == 1 and x.layout == "C" and x.dtype in (types.float32, types.float64)
-              and top == x.copy(readonly=False) and isinstance(lab, types.Array) and lab.ndim == 1
-              and lab.layout == "C" and lab.dtype == types.int64 and isinstance(has_ignore, types.Boolean)
-              and is_double_vector(ls) and is_double_vector(xd)
-              and all(isinstance(a, types.Integer) for a in (b, C, ignore_label, j)))
+        ok = (
+            isinstance(x, types.Array)
+            and x.ndim == 1
+            and x.layout == "C"
+            and x.dtype in (types.float32, types.float64)
+            and top == x.copy(readonly=False)
+            and isinstance(lab, types.Array)
+            and lab.ndim == 1
+            and lab.layout == "C"
+            and lab.dtype == types.int64
+            and isinstance(has_ignore, types.Boolean)
+            and is_double_vector(ls)
+            and is_double_vector(xd)
+            and all(isinstance(a, types.Integer) for a in (b, C, ignore_label, j))
+        )
         if not ok:
             return None
 
@@ -559,6 +633,7 @@ _rows16_loss_16 = _rows_loss_intrinsic((8, 8), 16)
 # The functions below pick their variant by ``rows8_window(C)``.  They are inlined into
 # their caller before typing (``inline="always"`` of ``@njit``), so the variants' IR is
 # emitted once, in the caller; an ``@overload`` would be compiled once more on its own.
+
 
 @njit(inline="always")
 def rows8_softmax(x, top, b, C, m, s, j):
@@ -621,6 +696,7 @@ def rows16_softmax_loss(x, top, b, C, lab, has_ignore, ignore_label, ls, xd, j):
 # IR loop over the rows (the vector accumulator of the finiteness check stays in a
 # register across the rows).
 
+
 def _emit_rows_loss_diff(context, builder, sig, args, W):
     p_type, lab_type, d_type = sig.args[:3]
     p = context.make_array(p_type)(context, builder, args[0])
@@ -634,8 +710,8 @@ def _emit_rows_loss_diff(context, builder, sig, args, W):
     elem = context.get_value_type(p_type.dtype)
     i64, i32 = ir.IntType(64), ir.IntType(32)
     align = p_type.dtype.bitwidth // 8
-    H = min(W, 8)                                      # the row in vectors of 8 lanes, with AVX-512 too
-    hvec = ir.VectorType(elem, H)                      # (16 lanes were no faster: CHANGELOG.md)
+    H = min(W, 8)  # the row in vectors of 8 lanes, with AVX-512 too
+    hvec = ir.VectorType(elem, H)  # (16 lanes were no faster: CHANGELOG.md)
     piece_lanes = ir.Constant(ir.VectorType(i32, H), list(range(H)))  # int32: half the compare width
     hzero = ir.Constant(hvec, [ir.Constant(elem, 0.0)] * H)
     hone = ir.Constant(hvec, [ir.Constant(elem, 1.0)] * H)
@@ -648,14 +724,14 @@ def _emit_rows_loss_diff(context, builder, sig, args, W):
         ignored, _, is_bad = _emit_label_rule(builder, k, C, has_ignore, ignore_label)
         builder.store(builder.add(builder.load(bad), builder.zext(is_bad, i64)), bad)
         offset = builder.mul(r, C)
-        k32 = _splat(builder, builder.trunc(k, i32), piece_lanes.type)   # (a bad label's low 32 bits
-        for h in range(W // H):                        # may hit a lane: its row is garbage, and the call raises)
+        k32 = _splat(builder, builder.trunc(k, i32), piece_lanes.type)  # (a bad label's low 32 bits
+        for h in range(W // H):  # may hit a lane: its row is garbage, and the call raises)
             at = builder.add(offset, ir.Constant(offset.type, h * H))
             v = builder.load(builder.bitcast(builder.gep(p.data, [at]), hvec.as_pointer()), align=align)
-            builder.store(builder.fadd(builder.load(check), builder.fmul(v, hzero)), check)   # NaN iff not finite
+            builder.store(builder.fadd(builder.load(check), builder.fmul(v, hzero)), check)  # NaN iff not finite
             hot = builder.icmp_signed("==", ir.Constant(piece_lanes.type, list(range(h * H, h * H + H))), k32)
-            diff = builder.fmul(builder.select(hot, builder.fsub(v, hone), v), hw_vec)        # (1) and (2)
-            diff = builder.select(ignored, hzero, diff)                                       # (3)
+            diff = builder.fmul(builder.select(hot, builder.fsub(v, hone), v), hw_vec)  # (1) and (2)
+            diff = builder.select(ignored, hzero, diff)  # (3)
             builder.store(diff, builder.bitcast(builder.gep(d.data, [at]), hvec.as_pointer()), align=align)
     total = _tree(builder, builder.load(check), lambda a, c: builder.fadd(a, c))
     return context.make_tuple(builder, sig.return_type, [builder.load(bad), total])
@@ -664,11 +740,20 @@ def _emit_rows_loss_diff(context, builder, sig, args, W):
 def _rows_loss_diff_intrinsic(W):
     @intrinsic
     def rows_loss_diff_w(typingctx, p, lab, d, n, C, w, has_ignore, ignore_label):
-        ok = (isinstance(p, types.Array) and p.ndim == 1 and p.layout == "C" and p.dtype in (types.float32, types.float64)
-              and d == p.copy(readonly=False) and isinstance(lab, types.Array) and lab.ndim == 1
-              and lab.layout == "C" and lab.dtype == types.int64 and w == p.dtype
-              and isinstance(has_ignore, types.Boolean)
-              and all(isinstance(a, types.Integer) for a in (n, C, ignore_label)))
+        ok = (
+            isinstance(p, types.Array)
+            and p.ndim == 1
+            and p.layout == "C"
+            and p.dtype in (types.float32, types.float64)
+            and d == p.copy(readonly=False)
+            and isinstance(lab, types.Array)
+            and lab.ndim == 1
+            and lab.layout == "C"
+            and lab.dtype == types.int64
+            and w == p.dtype
+            and isinstance(has_ignore, types.Boolean)
+            and all(isinstance(a, types.Integer) for a in (n, C, ignore_label))
+        )
         if not ok:
             return None
 
@@ -703,6 +788,7 @@ def rows_loss_diff(p, lab, d, n, C, w, has_ignore, ignore_label):
 # bottom_diff = top_data * (top_diff - <top_data, top_diff>), the dot in float64 over
 # the row's classes: one vector a row, in an IR loop.
 
+
 def _emit_rows_softmax_diff(context, builder, sig, args, W):
     p_type = sig.args[0]
     p = context.make_array(p_type)(context, builder, args[0])
@@ -727,9 +813,14 @@ def _emit_rows_softmax_diff(context, builder, sig, args, W):
         wp, wg = (v if elem == double else builder.fpext(v, wide) for v in (vp, vg))
         products = builder.select(in_row, builder.fmul(wp, wg), zero)
         dot = _tree(builder, products, lambda a, c: builder.fadd(a, c, flags=("reassoc",)))
-        finite = builder.fcmp_ordered("<", builder.call(
-            cgutils.get_or_insert_function(builder.module, ir.FunctionType(double, [double]), "llvm.fabs.f64"), [dot]),
-            ir.Constant(double, float("inf")))
+        finite = builder.fcmp_ordered(
+            "<",
+            builder.call(
+                cgutils.get_or_insert_function(builder.module, ir.FunctionType(double, [double]), "llvm.fabs.f64"),
+                [dot],
+            ),
+            ir.Constant(double, float("inf")),
+        )
         builder.store(builder.add(builder.load(bad), builder.zext(builder.not_(finite), i64)), bad)
         dx = dot if elem == double else builder.fptrunc(dot, elem)
         diff = builder.fmul(vp, builder.fsub(vg, _splat(builder, dx, vec)))
@@ -740,9 +831,16 @@ def _emit_rows_softmax_diff(context, builder, sig, args, W):
 def _rows_softmax_diff_intrinsic(W):
     @intrinsic
     def rows_softmax_diff_w(typingctx, p, g, d, n, C):
-        ok = (isinstance(p, types.Array) and p.ndim == 1 and p.layout == "C" and p.dtype in (types.float32, types.float64)
-              and g == p.copy(readonly=False) and d == p.copy(readonly=False)
-              and isinstance(n, types.Integer) and isinstance(C, types.Integer))
+        ok = (
+            isinstance(p, types.Array)
+            and p.ndim == 1
+            and p.layout == "C"
+            and p.dtype in (types.float32, types.float64)
+            and g == p.copy(readonly=False)
+            and d == p.copy(readonly=False)
+            and isinstance(n, types.Integer)
+            and isinstance(C, types.Integer)
+        )
         if not ok:
             return None
 
@@ -770,4 +868,3 @@ def rows_softmax_diff(p, g, d, n, C):
     if C <= 8:
         return _rows_softmax_diff_8(p, g, d, n, C)
     return _rows_softmax_diff_16(p, g, d, n, C)
-

@@ -17,8 +17,16 @@ import numpy as np
 from ebm._checks import check_int
 from ebm._math import lazy_njit
 
-__all__ = ["MAX_ENUMERATED_UNITS", "BLOCK_BITS", "all_states", "state_blocks", "block_states",
-           "check_enumerable", "gray_code", "gray_flip"]      # and the lazy gray_flip_jit
+__all__ = [
+    "MAX_ENUMERATED_UNITS",
+    "BLOCK_BITS",
+    "all_states",
+    "state_blocks",
+    "block_states",
+    "check_enumerable",
+    "gray_code",
+    "gray_flip",
+]  # and the lazy gray_flip_jit
 
 #: The most units any exact enumeration of ebm walks (2^25 states).
 MAX_ENUMERATED_UNITS = 25
@@ -34,8 +42,10 @@ def check_enumerable(n_units, name="n_units", what="exact enumeration", instead=
     """
     n = check_int(n_units, name, low=0)
     if n > MAX_ENUMERATED_UNITS:
-        raise ValueError(f"{name} = {n}: {what} would walk 2^{n} states; the limit is "
-                         f"MAX_ENUMERATED_UNITS = {MAX_ENUMERATED_UNITS} units{instead}")
+        raise ValueError(
+            f"{name} = {n}: {what} would walk 2^{n} states; the limit is "
+            f"MAX_ENUMERATED_UNITS = {MAX_ENUMERATED_UNITS} units{instead}"
+        )
     return n
 
 

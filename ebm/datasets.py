@@ -185,8 +185,7 @@ class Digits:
         return iter((self.X_train, self.X_test, self.y_train, self.y_test))
 
     def __repr__(self):
-        return (f"Digits({len(self.images)} images of 8x8, {len(self.train_index)} train / "
-                f"{len(self.test_index)} test)")
+        return f"Digits({len(self.images)} images of 8x8, {len(self.train_index)} train / {len(self.test_index)} test)"
 
 
 def load_digits(binarize=True):
@@ -228,4 +227,3 @@ def load_digits(binarize=True):
         test_index = npz["test_index"].astype(np.int64)
     images = (pixels > 0.5).astype(np.float64) if binarize else pixels
     return Digits(images, labels, train_index, test_index)
-

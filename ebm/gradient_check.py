@@ -35,8 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["numerical_gradient", "gradcheck", "GradcheckResult", "caffe_test_blob",
-           "caffe_loss_gradient_test"]
+__all__ = ["numerical_gradient", "gradcheck", "GradcheckResult", "caffe_test_blob", "caffe_loss_gradient_test"]
 
 
 def numerical_gradient(func, x, *, step=1e-2):
@@ -58,7 +57,7 @@ def numerical_gradient(func, x, *, step=1e-2):
         raise TypeError(f"func must be callable, got {func!r}")
     if not (isinstance(step, (int, float, np.floating)) and np.isfinite(step) and step > 0):
         raise ValueError(f"step must be a positive finite number, got {step!r}")
-    work = np.array(x, dtype=np.float64)          # a copy, never the caller's array
+    work = np.array(x, dtype=np.float64)  # a copy, never the caller's array
     grad = np.empty_like(work)
     flat, gflat = work.reshape(-1), grad.reshape(-1)
     for n in range(flat.size):
@@ -117,9 +116,11 @@ class GradcheckResult:
         w = self.worst
         verdict = "passed" if self.passed else "FAILED"
         failing = int(np.count_nonzero(self.ratio > self.tol))
-        return (f"gradcheck {verdict}: {failing} of {self.ratio.size} elements over tol={self.tol:g} "
-                f"(step={self.step:g}); worst at {list(w)}: numeric {self.numeric[w]:.6g}, "
-                f"analytic {self.analytic[w]:.6g}, ratio {self.ratio[w]:.3g}")
+        return (
+            f"gradcheck {verdict}: {failing} of {self.ratio.size} elements over tol={self.tol:g} "
+            f"(step={self.step:g}); worst at {list(w)}: numeric {self.numeric[w]:.6g}, "
+            f"analytic {self.analytic[w]:.6g}, ratio {self.ratio[w]:.3g}"
+        )
 
 
 def gradcheck(func, x, analytic, *, step=1e-2, tol=1e-2, raise_on_failure=False):
@@ -156,7 +157,7 @@ def gradcheck(func, x, analytic, *, step=1e-2, tol=1e-2, raise_on_failure=False)
     numeric = numerical_gradient(func, x_arr, step=step)
     scale = np.maximum(np.maximum(np.abs(numeric), np.abs(analytic)), 1.0)
     ratio = np.abs(numeric - analytic) / scale
-    ratio = np.where(np.isnan(ratio), np.inf, ratio)     # NaN never passes
+    ratio = np.where(np.isnan(ratio), np.inf, ratio)  # NaN never passes
     result = GradcheckResult(bool(np.all(ratio <= tol)), numeric, analytic, ratio, float(tol), float(step))
     if raise_on_failure and not result.passed:
         raise AssertionError(str(result))
@@ -186,8 +187,7 @@ def caffe_test_blob(seed=1701):
     return bottom_data, label
 
 
-def caffe_loss_gradient_test(backward=None, *, ignore_label=None, normalization="none", seed=1701,
-                             tol=1e-2):
+def caffe_loss_gradient_test(backward=None, *, ignore_label=None, normalization="none", seed=1701, tol=1e-2):
     """Caffe's gradient test of ``SoftmaxWithLoss``, run so that a wrong gradient fails.
 
     Caffe checks its loss layer on :func:`caffe_test_blob` by central differences

@@ -42,7 +42,7 @@ class Softmax:
     """
 
     def __init__(self, axis=1):
-        self.axis = _checks.as_axis(axis)   # resolved against ndim in forward
+        self.axis = _checks.as_axis(axis)  # resolved against ndim in forward
         self.top_data = None
 
     def __repr__(self):
@@ -95,7 +95,7 @@ class SoftmaxWithLoss:
     """
 
     def __init__(self, axis=1, ignore_label=None, normalization=None, *, normalize=None):
-        self.axis = _checks.as_axis(axis)   # resolved against ndim in forward
+        self.axis = _checks.as_axis(axis)  # resolved against ndim in forward
         self.ignore_label = _checks.check_ignore_label(ignore_label)
         if normalize is not None and not isinstance(normalize, (bool, np.bool_)):
             raise TypeError(f"normalize must be True, False or None, got {normalize!r}")
@@ -105,8 +105,9 @@ class SoftmaxWithLoss:
         self.prob = self.label = self.loss = None
 
     def __repr__(self):
-        return (f"SoftmaxWithLoss(axis={self.axis}, ignore_label={self.ignore_label}, "
-                f"normalization={self.normalization!r})")
+        return (
+            f"SoftmaxWithLoss(axis={self.axis}, ignore_label={self.ignore_label}, normalization={self.normalization!r})"
+        )
 
     def _options(self):
         return dict(axis=self.axis, ignore_label=self.ignore_label, normalization=self.normalization)

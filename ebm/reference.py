@@ -81,8 +81,8 @@ def softmax_forward(bottom_data, axis=1):
 
     # the column max, shape (outer, 1, inner); initial=-inf only lets an empty (0, 0) blob through
     scale_data = x.max(axis=1, keepdims=True, initial=-np.inf)
-    top = np.exp(x - scale_data)                        # now every exponent is <= 0
-    top /= top.sum(axis=1, keepdims=True)               # divide by the column sum
+    top = np.exp(x - scale_data)  # now every exponent is <= 0
+    top /= top.sum(axis=1, keepdims=True)  # divide by the column sum
     return top.reshape(bottom_data.shape)
 
 
@@ -111,7 +111,7 @@ def softmax_backward(top_data, top_diff, axis=1):
 
     # Caffe, optimisation (I): one dot per column.  For column (i, j) its elements
     # are inner_num apart in memory -- a BLAS strided dot with increment inner_num.
-    dot = np.einsum("icj,icj->ij", p, g)                # shape (outer, inner)
+    dot = np.einsum("icj,icj->ij", p, g)  # shape (outer, inner)
     # ... subtracted from every class at once: a rank-1 "broadcast"
     # (Caffe: GEMM of a ones vector [C, 1] with the dots [1, inner_num]).
     bottom_diff = g - dot[:, None, :]
@@ -145,16 +145,16 @@ def softmax_loss_forward(bottom_data, label, *, axis=1, ignore_label=None, norma
     normalization = _checks.check_normalization(normalization)
     ignore_label = _checks.check_ignore_label(ignore_label)
     axis, outer_num, C, inner_num = _caffe_view(bottom_data.shape, axis)
-    label = _checks.as_label(label, bottom_data.shape, axis, ignore_label)   # (outer, inner)
+    label = _checks.as_label(label, bottom_data.shape, axis, ignore_label)  # (outer, inner)
 
     prob = softmax_forward(bottom_data, axis)
     x = bottom_data.reshape(outer_num, C, inner_num)
 
     # -log softmax(x)_k = log sum_c exp(x_c) - x_k   (article §6), computed stably.
-    m = x.max(axis=1, initial=-np.inf)                                   # (outer, inner)
+    m = x.max(axis=1, initial=-np.inf)  # (outer, inner)
     log_sum_exp = m + np.log(np.exp(x - m[:, None, :]).sum(axis=1))
     keep = np.ones(label.shape, bool) if ignore_label is None else label != ignore_label
-    k = np.where(keep, label, 0)                                          # any valid index
+    k = np.where(keep, label, 0)  # any valid index
     x_k = np.take_along_axis(x, k[:, None, :], axis=1)[:, 0, :]
     per_position = (log_sum_exp - x_k).astype(np.float64)
 
@@ -163,8 +163,7 @@ def softmax_loss_forward(bottom_data, label, *, axis=1, ignore_label=None, norma
     return float(loss), prob
 
 
-def softmax_loss_backward(prob, label, *, top_diff=1.0, axis=1, ignore_label=None,
-                          normalization="valid"):
+def softmax_loss_backward(prob, label, *, top_diff=1.0, axis=1, ignore_label=None, normalization="valid"):
     """Gradient of the softmax loss with respect to the logits.
 
     Caffe's recipe (article §6): ① copy ``prob`` into ``bottom_diff`` and subtract 1 at
@@ -195,10 +194,10 @@ def softmax_loss_backward(prob, label, *, top_diff=1.0, axis=1, ignore_label=Non
     label = _checks.as_label(label, prob.shape, axis, ignore_label)
 
     keep = np.ones(label.shape, bool) if ignore_label is None else label != ignore_label
-    bottom_diff = prob.reshape(outer_num, C, inner_num).copy()       # ① and ②: copy prob
+    bottom_diff = prob.reshape(outer_num, C, inner_num).copy()  # ① and ②: copy prob
     i, j = np.nonzero(keep)
-    bottom_diff[i, label[i, j], j] -= 1                               # ①: subtract 1 at k
-    bottom_diff *= keep[:, None, :]                                   # ③: ignored -> 0
+    bottom_diff[i, label[i, j], j] -= 1  # ①: subtract 1 at k
+    bottom_diff *= keep[:, None, :]  # ③: ignored -> 0
     scale = top_diff / _checks.normalizer(normalization, outer_num, inner_num, int(keep.sum()))
     bottom_diff *= prob.dtype.type(scale)
     return bottom_diff.reshape(prob.shape)
@@ -324,13 +323,13 @@ def strided_dots(top_data, top_diff, axis=1):
     """
     top_data, top_diff = _backward_inputs(top_data, top_diff)
     axis, outer_num, C, inner_num = _caffe_view(top_data.shape, axis)
-    data = np.ascontiguousarray(top_data).reshape(-1)        # the flat buffers Caffe sees
+    data = np.ascontiguousarray(top_data).reshape(-1)  # the flat buffers Caffe sees
     diff = np.ascontiguousarray(top_diff).reshape(-1)
     dots = np.empty((outer_num, inner_num), dtype=data.dtype)
     for i in range(outer_num):
         for j in range(inner_num):
-            start = flat_index(i, 0, j, C, inner_num)           # i*dim + 0*inner_num + j
-            stop = start + C * inner_num                        # one past class C-1
+            start = flat_index(i, 0, j, C, inner_num)  # i*dim + 0*inner_num + j
+            stop = start + C * inner_num  # one past class C-1
             # BLAS dot(n=C, x=data+start, incx=inner_num, y=diff+start, incy=inner_num)
             dots[i, j] = np.dot(data[start:stop:inner_num], diff[start:stop:inner_num])
     return dots
@@ -364,11 +363,9 @@ def gemm_broadcast(dots_i, channels):
     channels = _positive_int(channels, "channels")
     dots_i = _checks.as_float_array(dots_i, "dots_i")
     if dots_i.ndim != 1:
-        raise ValueError(
-            f"dots_i must be 1-D (the inner_num dots of one sample), got shape {dots_i.shape}"
-        )
-    ones = np.ones((channels, 1), dtype=dots_i.dtype)         # A: [C, 1]
-    return ones @ dots_i[None, :]                             # A @ B: [C, 1] @ [1, inner_num]
+        raise ValueError(f"dots_i must be 1-D (the inner_num dots of one sample), got shape {dots_i.shape}")
+    ones = np.ones((channels, 1), dtype=dots_i.dtype)  # A: [C, 1]
+    return ones @ dots_i[None, :]  # A @ B: [C, 1] @ [1, inner_num]
 
 
 def softmax_backward_blas(top_data, top_diff, axis=1):
@@ -395,15 +392,15 @@ def softmax_backward_blas(top_data, top_diff, axis=1):
     >>> bool(np.allclose(softmax_backward_blas(p, g), softmax_backward(p, g)))
     True
     """
-    dots = strided_dots(top_data, top_diff, axis)                  # (I), validates the inputs
+    dots = strided_dots(top_data, top_diff, axis)  # (I), validates the inputs
     top_data, top_diff = _backward_inputs(top_data, top_diff)
     axis, outer_num, C, inner_num = _caffe_view(top_data.shape, axis)
     p = np.ascontiguousarray(top_data).reshape(outer_num, C, inner_num)
     g = np.ascontiguousarray(top_diff).reshape(outer_num, C, inner_num)
     bottom_diff = np.empty_like(p)
     for i in range(outer_num):
-        bottom_diff[i] = g[i] - gemm_broadcast(dots[i], C)         # (I') [C, inner_num] at once
-    bottom_diff *= p                                               # (II) whole batch
+        bottom_diff[i] = g[i] - gemm_broadcast(dots[i], C)  # (I') [C, inner_num] at once
+    bottom_diff *= p  # (II) whole batch
     return bottom_diff.reshape(top_data.shape)
 
 
@@ -468,7 +465,7 @@ def article_printed_loss_gradient(x, k):
         raise TypeError(f"k must be an integer label, got {k!r}")
     if not 0 <= k < x.size:
         raise ValueError(f"k must satisfy 0 <= k < {x.size}, got {k}")
-    p_k = softmax_forward(x, axis=0)[k]                      # e^{x_K} / sum_i e^{x_i}
-    printed = np.full_like(x, p_k - 1)                       # "i != k" case as printed
-    printed[k] = p_k                                         # "i == k" case as printed
+    p_k = softmax_forward(x, axis=0)[k]  # e^{x_K} / sum_i e^{x_i}
+    printed = np.full_like(x, p_k - 1)  # "i != k" case as printed
+    printed[k] = p_k  # "i == k" case as printed
     return printed

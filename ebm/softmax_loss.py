@@ -66,6 +66,7 @@ NARROW_ROWS = os.environ.get("EBM_NARROW_ROWS", "1").strip() != "0"
 
 # --------------------------------------------------------------------------- wrappers
 
+
 class _WriteableAlias:
     """Exposes a read-only array's memory as writeable (it keeps the array alive)."""
 
@@ -93,7 +94,7 @@ def _view(arr, axis):
     """Resolve ``axis`` and return ``(axis, contiguous (outer, C, inner) view)``."""
     axis = _checks.canonical_axis(axis, arr.ndim)
     shape = arr.shape
-    outer_num, channels, inner_num = math.prod(shape[:axis]), shape[axis], math.prod(shape[axis + 1:])
+    outer_num, channels, inner_num = math.prod(shape[:axis]), shape[axis], math.prod(shape[axis + 1 :])
     _checks.check_channels(channels, outer_num * inner_num)
     return axis, _kernel_input(arr).reshape(outer_num, channels, inner_num)
 
@@ -103,7 +104,7 @@ def _kernel_ignore(ignore_label):
 
     An ``ignore_label`` outside int64 matches no label (and would overflow int64).
     """
-    if ignore_label is None or not -2**63 <= ignore_label < 2**63:
+    if ignore_label is None or not -(2**63) <= ignore_label < 2**63:
         return False, 0
     return True, ignore_label
 
@@ -116,7 +117,7 @@ def _labels(label, shape, axis, ignore_label):
     uint64, a wrong shape) goes through :func:`ebm._checks.as_label` first.
     """
     lab = label if isinstance(label, np.ndarray) else np.asarray(label)
-    outer_num, inner_num = math.prod(shape[:axis]), math.prod(shape[axis + 1:])
+    outer_num, inner_num = math.prod(shape[:axis]), math.prod(shape[axis + 1 :])
     if lab.dtype.kind in "iu" and lab.dtype != np.uint64 and lab.shape in _label_shapes(shape, axis):
         return _kernel_input(lab.astype(np.int64, copy=False)).reshape(outer_num, inner_num)
     return _kernel_input(_checks.as_label(label, shape, axis, ignore_label))
@@ -142,7 +143,7 @@ def _label_shapes(shape, axis):
 
 
 def _raise_bad_label(label, shape, axis, ignore_label):
-    _checks.as_label(label, shape, axis, ignore_label)          # raises, naming the position
+    _checks.as_label(label, shape, axis, ignore_label)  # raises, naming the position
     raise AssertionError("a kernel reported an out-of-range label that ebm._checks accepts")
 
 
@@ -151,7 +152,7 @@ def _family(outer_num, channels, inner_num):
     if inner_num != 1:
         return tiles
     if channels < NARROW and NARROW_ROWS:
-        from ebm._kernels import narrow                 # its SIMD code compiles only when a narrow row is met
+        from ebm._kernels import narrow  # its SIMD code compiles only when a narrow row is met
 
         return narrow
     return rows
@@ -184,8 +185,9 @@ def _softmax_columns(x, lab=None, has_ignore=False, ignore_value=0):
     x2, top2 = x.reshape(outer_num, channels), top_data.reshape(outer_num, channels)
     if lab is None:
         return top_data, launch_twin(*family.forward_softmax, x.size, x2, top2, out, per_task)
-    return top_data, launch_twin(*family.forward_loss, x.size, x2, lab.reshape(-1), has_ignore, ignore_value, top2,
-                                 out, per_task)
+    return top_data, launch_twin(
+        *family.forward_loss, x.size, x2, lab.reshape(-1), has_ignore, ignore_value, top2, out, per_task
+    )
 
 
 def softmax_forward(bottom_data, axis=1):
@@ -222,7 +224,7 @@ def softmax_forward(bottom_data, axis=1):
     bottom_data = _checks.as_float_array(bottom_data, "bottom_data")
     axis, x = _view(bottom_data, axis)
     top_data, (_, _, bad_columns, _) = _softmax_columns(x)
-    if bad_columns:                         # NaN, +inf, or an all -inf column
+    if bad_columns:  # NaN, +inf, or an all -inf column
         _checks.check_logits(bottom_data, axis)
     return top_data.reshape(bottom_data.shape)
 
@@ -259,9 +261,10 @@ def softmax_backward(top_data, top_diff, axis=1):
         _, _, bad_dots, _ = launch_twin(*tiles.softmax_backward, p.size, p, g, bottom_diff, out)
     else:
         flat = (outer_num, channels)
-        _, _, bad_dots, _ = launch_twin(*family.softmax_backward, p.size, p.reshape(flat), g.reshape(flat),
-                                        bottom_diff.reshape(flat), out, per_task)
-    if bad_dots:                             # a NaN or inf anywhere reaches its column's dot
+        _, _, bad_dots, _ = launch_twin(
+            *family.softmax_backward, p.size, p.reshape(flat), g.reshape(flat), bottom_diff.reshape(flat), out, per_task
+        )
+    if bad_dots:  # a NaN or inf anywhere reaches its column's dot
         _checks.check_finite(top_data, "top_data")
         _checks.check_finite(top_diff, "top_diff")
         dots = np.einsum("icj,icj->ij", p.astype(np.float64), g.astype(np.float64))
@@ -317,7 +320,8 @@ def softmax_loss_forward(bottom_data, label, *, axis=1, ignore_label=None, norma
     """
     bottom_data = _checks.as_float_array(bottom_data, "bottom_data")
     axis, x, lab, normalization, ignore_label, has_ignore, ignore_value = _loss_inputs(
-        bottom_data, label, axis, ignore_label, normalization)
+        bottom_data, label, axis, ignore_label, normalization
+    )
     outer_num, _, inner_num = x.shape
     prob, (total, kept, bad_columns, bad_labels) = _softmax_columns(x, lab, has_ignore, ignore_value)
     if bad_labels:
@@ -328,8 +332,7 @@ def softmax_loss_forward(bottom_data, label, *, axis=1, ignore_label=None, norma
     return float(loss), prob.reshape(bottom_data.shape)
 
 
-def softmax_loss_backward(prob, label, *, top_diff=1.0, axis=1, ignore_label=None,
-                          normalization="valid"):
+def softmax_loss_backward(prob, label, *, top_diff=1.0, axis=1, ignore_label=None, normalization="valid"):
     """Gradient of the softmax loss with respect to the logits.
 
     The article's recipe: ① copy ``prob`` into ``bottom_diff`` and subtract 1 at
@@ -361,27 +364,39 @@ def softmax_loss_backward(prob, label, *, top_diff=1.0, axis=1, ignore_label=Non
     prob = _checks.as_float_array(prob, "prob")
     top_diff = _checks.check_loss_weight(top_diff)
     axis, p, lab, normalization, ignore_label, has_ignore, ignore_value = _loss_inputs(
-        prob, label, axis, ignore_label, normalization)
+        prob, label, axis, ignore_label, normalization
+    )
     outer_num, channels, inner_num = p.shape
     family = _family(outer_num, channels, inner_num)
     n_tasks, per_task = _tasks(outer_num, channels, inner_num)
     out = np.zeros((n_tasks, NPART))
     kept = lab.size
-    if normalization == "valid" and has_ignore:           # the kept count first
-        _, kept, _, _ = launch_twin(count_labels_ser, count_labels_par, lab.size, lab, has_ignore, ignore_value,
-                                    channels, out)
+    if normalization == "valid" and has_ignore:  # the kept count first
+        _, kept, _, _ = launch_twin(
+            count_labels_ser, count_labels_par, lab.size, lab, has_ignore, ignore_value, channels, out
+        )
     w = p.dtype.type(top_diff / _checks.normalizer(normalization, outer_num, inner_num, kept))
     bottom_diff = np.empty_like(p)
     if family is tiles:
-        _, _, bad_prob, bad_labels = launch_twin(*tiles.loss_backward, p.size, p, lab, has_ignore, ignore_value, w,
-                                                 bottom_diff, out)
+        _, _, bad_prob, bad_labels = launch_twin(
+            *tiles.loss_backward, p.size, p, lab, has_ignore, ignore_value, w, bottom_diff, out
+        )
     else:
         flat = (outer_num, channels)
-        _, _, bad_prob, bad_labels = launch_twin(*family.loss_backward, p.size, p.reshape(flat), lab.reshape(-1),
-                                                 has_ignore, ignore_value, w, bottom_diff.reshape(flat), out,
-                                                 per_task)
+        _, _, bad_prob, bad_labels = launch_twin(
+            *family.loss_backward,
+            p.size,
+            p.reshape(flat),
+            lab.reshape(-1),
+            has_ignore,
+            ignore_value,
+            w,
+            bottom_diff.reshape(flat),
+            out,
+            per_task,
+        )
     if bad_labels:
         _raise_bad_label(label, prob.shape, axis, ignore_label)
-    if bad_prob:                             # a NaN or inf in prob reaches its task's check sum
+    if bad_prob:  # a NaN or inf in prob reaches its task's check sum
         _checks.check_finite(prob, "prob")
     return bottom_diff.reshape(prob.shape)

@@ -59,7 +59,7 @@ def _core(dtype):
         label = rng.integers(0, shape[1], size=shape[:1] + shape[2:])
         _, prob = ebm.softmax_loss_forward(x, label)
         ebm.softmax_loss_backward(prob, label)
-        ebm.softmax_loss_backward(prob, label, ignore_label=0)       # the kept-label count
+        ebm.softmax_loss_backward(prob, label, ignore_label=0)  # the kept-label count
         top = ebm.softmax_forward(x)
         ebm.softmax_backward(top, x)
 
@@ -126,7 +126,7 @@ def warmup(chapters=None, core=("float32", "float64"), parallel=True, progress=T
     steps = _steps(chapters, core, parallel)
     compiled = []
 
-    class _TopLevel(event.Listener):              # top-level compilations only: one per kernel signature
+    class _TopLevel(event.Listener):  # top-level compilations only: one per kernel signature
         depth = 0
 
         def on_start(self, e):
@@ -145,6 +145,8 @@ def warmup(chapters=None, core=("float32", "float64"), parallel=True, progress=T
             bar.update()
     result = WarmupResult([name for name, _ in steps], len(compiled), time.perf_counter() - start)
     if out is not None:
-        out(f"ebm warmup: {len(steps)} steps in {result.seconds:.0f} s; {result.compiled} kernel signature(s) "
-            f"compiled, any other kernel it ran loaded from Numba's cache")
+        out(
+            f"ebm warmup: {len(steps)} steps in {result.seconds:.0f} s; {result.compiled} kernel signature(s) "
+            f"compiled, any other kernel it ran loaded from Numba's cache"
+        )
     return result

@@ -16,7 +16,7 @@ import itertools
 import os
 import socket
 
-os.environ.setdefault("MPLBACKEND", "Agg")    # headless: figures render, nothing opens
+os.environ.setdefault("MPLBACKEND", "Agg")  # headless: figures render, nothing opens
 
 import matplotlib  # noqa: E402
 import numpy as np  # noqa: E402
@@ -30,8 +30,15 @@ SEED = 20240601
 #: One shape per kernel family (axis 1) as ebm.softmax_loss picks them.
 WARM_SHAPES = {"narrow": [(37, 5)], "rows": [(6, 16), (2, 4099)], "tiles": [(2, 5, 3, 4)]}
 #: The warm step's jobs, each one child process, the longest first (two run at a time on two cores).
-WARM_JOBS = [("serial", "narrow"), ("parallel", "narrow"), ("parallel", "rows"), ("parallel", "tiles"),
-             ("serial", "rows"), ("serial", "tiles"), ("serial", "encoder")]
+WARM_JOBS = [
+    ("serial", "narrow"),
+    ("parallel", "narrow"),
+    ("parallel", "rows"),
+    ("parallel", "tiles"),
+    ("serial", "rows"),
+    ("serial", "tiles"),
+    ("serial", "encoder"),
+]
 
 
 def _warm_numba_cache(twin: str, family: str) -> None:
@@ -51,7 +58,7 @@ def _warm_numba_cache(twin: str, family: str) -> None:
         boltzmann.encoder_experiment(1, regime="annealed", max_cycles=1, seed=0)
         return
     _parallel.PARALLEL_MIN_WORK = 0 if twin == "parallel" else 1 << 62
-    _parallel.machine_is_busy = lambda: False           # a loaded machine would take the serial twin
+    _parallel.machine_is_busy = lambda: False  # a loaded machine would take the serial twin
     rng = np.random.default_rng(0)
     for shape, dtype in itertools.product(WARM_SHAPES[family], (np.float32, np.float64)):
         x = rng.normal(size=shape).astype(dtype)
@@ -66,7 +73,7 @@ def _warm_numba_cache(twin: str, family: str) -> None:
                 _, prob = ebm.softmax_loss_forward(xv, lab, ignore_label=ignore_label)
                 ebm.softmax_loss_backward(prob, lab, ignore_label=ignore_label)
                 ebm.softmax_loss_backward(prob, lab, ignore_label=ignore_label, top_diff=0.7)
-                prob.flags.writeable = False                # the float64 tests also pass read-only probs
+                prob.flags.writeable = False  # the float64 tests also pass read-only probs
                 ebm.softmax_loss_backward(prob, lab, ignore_label=ignore_label)
             top = ebm.softmax_forward(xv)
             for top_diff in (x, strided, readonly):
@@ -92,8 +99,7 @@ def _warm_marker():
     from ebm import _numba_cache
 
     numba_env = sorted((k, v) for k, v in os.environ.items() if k.startswith("NUMBA_"))
-    key = repr((_numba_cache.package_digest(), Path(__file__).read_bytes(), numba.__version__, sys.version,
-                numba_env))
+    key = repr((_numba_cache.package_digest(), Path(__file__).read_bytes(), numba.__version__, sys.version, numba_env))
     folder = os.environ.get("NUMBA_CACHE_DIR") or Path(ebm.__file__).resolve().parent / "_kernels" / "__pycache__"
     return Path(folder) / f"ebm-tests-warm-{hashlib.sha256(key.encode()).hexdigest()[:20]}"
 
@@ -118,15 +124,22 @@ def _warm_in_children() -> None:
     if marker.exists():
         return
     here, root = Path(__file__).resolve().parent, Path(ebm.__file__).resolve().parent.parent
-    code = (f"import sys; sys.path[:0] = [{str(root)!r}, {str(here)!r}]; "
-            "import conftest; conftest._warm_numba_cache(*sys.argv[1:])")
+    code = (
+        f"import sys; sys.path[:0] = [{str(root)!r}, {str(here)!r}]; "
+        "import conftest; conftest._warm_numba_cache(*sys.argv[1:])"
+    )
     jobs, running, failed = list(WARM_JOBS), [], []
     slots = max(1, min(4, os.cpu_count() or 1))
     while jobs or running:
         while jobs and len(running) < slots:
             err = tempfile.TemporaryFile("w+")
-            running.append((subprocess.Popen([sys.executable, "-c", code, *jobs[0]], stdout=subprocess.DEVNULL,
-                                             stderr=err), jobs.pop(0), err))
+            running.append(
+                (
+                    subprocess.Popen([sys.executable, "-c", code, *jobs[0]], stdout=subprocess.DEVNULL, stderr=err),
+                    jobs.pop(0),
+                    err,
+                )
+            )
         time.sleep(0.1)
         for child, job, err in [r for r in running if r[0].poll() is not None]:
             running.remove((child, job, err))
@@ -158,13 +171,14 @@ def pytest_collection_modifyitems(config, items):
     """
     try:
         from _pytest.nodes import coerce_node_id
-    except ImportError:                                  # an older pytest, where xdist's suffix works
+    except ImportError:  # an older pytest, where xdist's suffix works
         return
     if not getattr(config.option, "loadgroup", False):
         return
     for item in items:
-        names = {str(m.args[0] if m.args else m.kwargs.get("name", "default"))
-                 for m in item.iter_markers("xdist_group")}
+        names = {
+            str(m.args[0] if m.args else m.kwargs.get("name", "default")) for m in item.iter_markers("xdist_group")
+        }
         suffix = "@" + "_".join(sorted(names))
         if names and not item.nodeid.endswith(suffix):
             item._id = coerce_node_id(item.nodeid + suffix)
@@ -218,8 +232,11 @@ def tour(tmp_path_factory):
 def only_loopback():
     """Refuse (and record) every connection and name lookup that would leave this machine."""
     attempts = []
-    real_connect, real_connect_ex, real_getaddrinfo = (socket.socket.connect, socket.socket.connect_ex,
-                                                       socket.getaddrinfo)
+    real_connect, real_connect_ex, real_getaddrinfo = (
+        socket.socket.connect,
+        socket.socket.connect_ex,
+        socket.getaddrinfo,
+    )
 
     def local(host):
         return host in ("", "localhost", "::1") or str(host).startswith("127.")
@@ -247,8 +264,11 @@ def only_loopback():
     try:
         yield attempts
     finally:
-        socket.socket.connect, socket.socket.connect_ex, socket.getaddrinfo = (real_connect, real_connect_ex,
-                                                                               real_getaddrinfo)
+        socket.socket.connect, socket.socket.connect_ex, socket.getaddrinfo = (
+            real_connect,
+            real_connect_ex,
+            real_getaddrinfo,
+        )
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ import ebm
 from ebm import reference as ref
 
 IMPLS = [pytest.param(ebm, id="core"), pytest.param(ref, id="reference")]
-X = np.arange(24, dtype=np.float64).reshape(2, 3, 4) / 7.0       # (N, C, S): C = 3, label (2, 4)
+X = np.arange(24, dtype=np.float64).reshape(2, 3, 4) / 7.0  # (N, C, S): C = 3, label (2, 4)
 LABEL = np.array([[0, 1, 2, 0], [2, 2, 1, 0]])
 PROB = ref.softmax_forward(X)
 
@@ -22,8 +22,7 @@ def esc(text):
     return re.escape(text)
 
 
-def all_four(impl, *, axis=1, normalization="valid", ignore_label=None, top_diff=1.0,
-             x=X, label=LABEL, prob=PROB):
+def all_four(impl, *, axis=1, normalization="valid", ignore_label=None, top_diff=1.0, x=X, label=LABEL, prob=PROB):
     """Call each core function once with the given options (for shared-argument checks)."""
     opts = dict(axis=axis, ignore_label=ignore_label, normalization=normalization)
     return [
@@ -138,7 +137,7 @@ def test_unknown_normalization(impl, normalization):
     for call in all_four(impl, normalization=normalization)[2:]:
         with pytest.raises(ValueError, match=msg):
             call()
-    if normalization is not None:          # None is the layer's "not set" (Caffe's default, VALID)
+    if normalization is not None:  # None is the layer's "not set" (Caffe's default, VALID)
         with pytest.raises(ValueError, match=msg):
             ebm.SoftmaxWithLoss(normalization=normalization)
 
@@ -158,8 +157,9 @@ def test_huge_ignore_label_matches_nothing(impl):
     # an ignore_label beyond int64 cannot equal any label: same as no ignore_label
     want = impl.softmax_loss_forward(X, LABEL)[0]
     assert impl.softmax_loss_forward(X, LABEL, ignore_label=2**70)[0] == want
-    np.testing.assert_array_equal(impl.softmax_loss_backward(PROB, LABEL, ignore_label=-2**70),
-                                  impl.softmax_loss_backward(PROB, LABEL))
+    np.testing.assert_array_equal(
+        impl.softmax_loss_backward(PROB, LABEL, ignore_label=-(2**70)), impl.softmax_loss_backward(PROB, LABEL)
+    )
 
 
 def test_legacy_normalize_must_be_bool():
@@ -168,16 +168,19 @@ def test_legacy_normalize_must_be_bool():
 
 
 @pytest.mark.parametrize("impl", IMPLS)
-@pytest.mark.parametrize("top_diff,exc,msg", [
-    (np.array([1.0, 2.0]), TypeError, "must be a real scalar"),
-    ([1.0], TypeError, "must be a real number"),
-    ("2", TypeError, "must be a real number"),
-    (1 + 2j, TypeError, "must be a real number"),
-    (True, TypeError, "must be a real number"),
-    (np.nan, ValueError, "top_diff must be finite, got nan"),
-    (np.inf, ValueError, "top_diff must be finite, got inf"),
-    (np.float32(-np.inf), ValueError, "top_diff must be finite, got -inf"),
-])
+@pytest.mark.parametrize(
+    "top_diff,exc,msg",
+    [
+        (np.array([1.0, 2.0]), TypeError, "must be a real scalar"),
+        ([1.0], TypeError, "must be a real number"),
+        ("2", TypeError, "must be a real number"),
+        (1 + 2j, TypeError, "must be a real number"),
+        (True, TypeError, "must be a real number"),
+        (np.nan, ValueError, "top_diff must be finite, got nan"),
+        (np.inf, ValueError, "top_diff must be finite, got inf"),
+        (np.float32(-np.inf), ValueError, "top_diff must be finite, got -inf"),
+    ],
+)
 def test_bad_loss_weight(impl, top_diff, exc, msg):
     with pytest.raises(exc, match=esc(msg)):
         impl.softmax_loss_backward(PROB, LABEL, top_diff=top_diff)
@@ -242,9 +245,16 @@ def test_column_all_minus_inf(impl):
 
 
 @pytest.mark.parametrize("impl", IMPLS)
-@pytest.mark.parametrize("data", [X.astype(np.complex128), X.astype(object), X.astype(str),
-                                  X.astype(np.longdouble) if np.dtype(np.longdouble).itemsize > 8
-                                  else X.astype(np.complex64)], ids=["complex", "object", "str", "other"])
+@pytest.mark.parametrize(
+    "data",
+    [
+        X.astype(np.complex128),
+        X.astype(object),
+        X.astype(str),
+        X.astype(np.longdouble) if np.dtype(np.longdouble).itemsize > 8 else X.astype(np.complex64),
+    ],
+    ids=["complex", "object", "str", "other"],
+)
 def test_bad_data_dtype(impl, data):
     msg = "must hold real numbers"
     with pytest.raises(TypeError, match="bottom_data " + msg):
@@ -279,7 +289,7 @@ def test_non_finite_prob_in_loss_backward(impl, ignore_label):
     label = LABEL.copy()
     label[1, 3] = 9 if ignore_label is not None else label[1, 3]
     prob = PROB.copy()
-    prob[1, 0, 3] = np.nan                     # at a position that may be ignored
+    prob[1, 0, 3] = np.nan  # at a position that may be ignored
     with pytest.raises(ValueError, match=esc("prob[1, 0, 3] is nan: it must be finite")):
         impl.softmax_loss_backward(prob, label, ignore_label=ignore_label)
 
@@ -312,9 +322,9 @@ def test_backward_before_forward():
 def _strange_inputs(rng):
     """(x, label, top_diff) as non-contiguous views, plus contiguous copies of each."""
     big = rng.normal(scale=3.0, size=(4, 6, 2, 8))
-    x = big[::2, ::2, :, 1::2]                               # strided slice, shape (2, 3, 2, 4)
+    x = big[::2, ::2, :, 1::2]  # strided slice, shape (2, 3, 2, 4)
     lab_big = rng.integers(0, 3, size=(8, 2, 4))
-    label = lab_big.transpose(2, 1, 0)[::2, :, ::2]           # transposed + strided, (2, 2, 4)
+    label = lab_big.transpose(2, 1, 0)[::2, :, ::2]  # transposed + strided, (2, 2, 4)
     top_diff = np.asfortranarray(rng.normal(size=(2, 3, 2, 4)))
     assert not x.flags.c_contiguous and not label.flags.c_contiguous
     assert not top_diff.flags.c_contiguous
@@ -339,22 +349,23 @@ def test_non_contiguous_and_read_only_inputs(impl, rng, readonly, ignore_label):
     loss_c, prob_c = impl.softmax_loss_forward(xc, lc, **opts)
     assert loss == loss_c
     np.testing.assert_array_equal(prob, prob_c)
-    np.testing.assert_array_equal(impl.softmax_loss_backward(prob, label, top_diff=2.0, **opts),
-                                  impl.softmax_loss_backward(prob_c, lc, top_diff=2.0, **opts))
+    np.testing.assert_array_equal(
+        impl.softmax_loss_backward(prob, label, top_diff=2.0, **opts),
+        impl.softmax_loss_backward(prob_c, lc, top_diff=2.0, **opts),
+    )
 
     # read-only / transposed top_data and prob are fine too
     top_t = np.ascontiguousarray(np.moveaxis(top, 1, -1))
     if readonly:
         top_t.flags.writeable = False
         prob.flags.writeable = False
-    top_view = np.moveaxis(top_t, -1, 1)                     # non-contiguous, class axis 1
-    np.testing.assert_array_equal(impl.softmax_backward(top_view, top_diff),
-                                  impl.softmax_backward(top, gc))
-    np.testing.assert_array_equal(impl.softmax_loss_backward(prob, label, **opts),
-                                  impl.softmax_loss_backward(prob_c, lc, **opts))
+    top_view = np.moveaxis(top_t, -1, 1)  # non-contiguous, class axis 1
+    np.testing.assert_array_equal(impl.softmax_backward(top_view, top_diff), impl.softmax_backward(top, gc))
+    np.testing.assert_array_equal(
+        impl.softmax_loss_backward(prob, label, **opts), impl.softmax_loss_backward(prob_c, lc, **opts)
+    )
     # the class axis last, as a view: axis=-1 of the transposed blob is axis 1 of the original
-    np.testing.assert_array_equal(np.moveaxis(impl.softmax_forward(np.moveaxis(x, 1, -1), axis=-1), -1, 1),
-                                  top)
+    np.testing.assert_array_equal(np.moveaxis(impl.softmax_forward(np.moveaxis(x, 1, -1), axis=-1), -1, 1), top)
 
 
 @pytest.mark.parametrize("impl", IMPLS)
@@ -375,7 +386,7 @@ def test_no_input_is_modified(impl, rng, dtype, ignore_label, shape, axis):
     def unchanged(*produced):
         for a, c in zip(inputs, copies):
             np.testing.assert_array_equal(a, c, strict=True)
-        for out in produced:                      # and no output aliases an input
+        for out in produced:  # and no output aliases an input
             assert not any(np.shares_memory(out, a) for a in inputs)
 
     top = impl.softmax_forward(x, axis=axis)
@@ -388,8 +399,9 @@ def test_no_input_is_modified(impl, rng, dtype, ignore_label, shape, axis):
             _, prob = impl.softmax_loss_forward(x, label, normalization=normalization, **opts)
             unchanged(prob)
             prob_copy = prob.copy()
-            unchanged(impl.softmax_loss_backward(prob, label, top_diff=np.float64(1.5),
-                                                 normalization=normalization, **opts))
+            unchanged(
+                impl.softmax_loss_backward(prob, label, top_diff=np.float64(1.5), normalization=normalization, **opts)
+            )
             np.testing.assert_array_equal(prob, prob_copy)
 
 

@@ -9,7 +9,8 @@ def test_quick_bench_rows_have_every_column_and_consistent_ratios():
     lines = []
     rows = bench.run_bench(repeat=1, quick=True, torch=False, out=lines.append)
     assert [(r["case"], r["pass"]) for r in rows] == [
-        (name, p) for name, *_ in bench.CASES[:bench.QUICK] for p in ("loss", "softmax")]
+        (name, p) for name, *_ in bench.CASES[: bench.QUICK] for p in ("loss", "softmax")
+    ]
     for r in rows:
         assert r["ebm_ms"] > 0 and r["reference_ms"] > 0 and r["copy_ms"] > 0
         assert r["torch_ms"] is None and r["torch_ratio"] is None
@@ -31,4 +32,4 @@ def test_bench_cases_include_the_readme_table_shapes():
     assert ("C spatial, 10% ignored", (4, 21, 256, 256), None) in shapes
     assert ("A wide, float64", (4096, 1000), np.float64) in shapes
     c = next(case for case in bench.CASES if case[0].startswith("C spatial"))
-    assert c[4] == 255 and c[5] == 0.1                 # ignore_label 255 on 10% of the labels
+    assert c[4] == 255 and c[5] == 0.1  # ignore_label 255 on 10% of the labels

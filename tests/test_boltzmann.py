@@ -27,7 +27,7 @@ def brute_force(bm):
     """p(s) by a plain loop over the states, independent of the library's enumeration."""
     n = bm.n_units
     weights = []
-    for index in range(2 ** n):
+    for index in range(2**n):
         s = np.array([(index >> i) & 1 for i in range(n)], dtype=float)
         E = -sum(bm.W[i, j] * s[i] * s[j] for i in range(n) for j in range(i + 1, n)) + bm.theta @ s
         weights.append(math.exp(-E / bm.T))
@@ -51,7 +51,7 @@ def test_unit_probability_full_precision_at_any_magnitude():
     assert bz.unit_probability(-40.0) == pytest.approx(math.exp(-40) / (1 + math.exp(-40)), rel=1e-15)
     # the naive 1 - sigma(40) loses it all (this is what the stable branch avoids)
     assert abs((1 - bz.unit_probability(40.0)) / math.exp(-40) - 1) > 1e-3
-    assert bz.unit_probability(-1000.0, T=0.25) == 0.0          # exp(-4000) rounds to 0 in float64
+    assert bz.unit_probability(-1000.0, T=0.25) == 0.0  # exp(-4000) rounds to 0 in float64
     assert bz.unit_probability(1000.0, T=0.25) == 1.0
     assert not np.isnan(bz.unit_probability(net, 0.25)).any()
 
@@ -61,7 +61,7 @@ def test_low_temperature_unit_is_the_deterministic_unit():
     p = bz.unit_probability(net, T=0.01)
     step = bz.deterministic_unit(net)
     assert set(step.tolist()) == {0.0, 1.0}
-    assert np.abs(p - step).max() < 1e-40                     # sigma(+-100) = 1 or 3.7e-44
+    assert np.abs(p - step).max() < 1e-40  # sigma(+-100) = 1 or 3.7e-44
     # at T = 1 they disagree: the check can fail
     assert np.abs(bz.unit_probability(net, T=1.0) - step).max() > 0.2
     assert bz.deterministic_unit(0.0) == 0.5 == bz.unit_probability(0.0, T=0.01)
@@ -77,7 +77,7 @@ def test_low_temperature_sampler_acts_like_greedy_descent():
     for seed in range(5):
         init = (rng.random(n) < 0.5).astype(np.int8)
         hot = bm.copy(T=0.01).anneal([(0.01, 20)], init=init, seed=seed)
-        assert (np.diff(hot.energies) <= 1e-12).all()          # never uphill at T = 0.01
+        assert (np.diff(hot.energies) <= 1e-12).all()  # never uphill at T = 0.01
         # it ends in a local minimum of the deterministic rule: no unit wants to flip
         gap = bm.energy_gap(hot.final)
         assert ((gap > 0) == (hot.final == 1)).all()
@@ -126,7 +126,7 @@ def test_bridge_gradcheck_accepts_the_core_and_rejects_half():
     rng = np.random.default_rng(11)
     z = rng.normal(0, 2, 10)
     label = rng.integers(0, 2, 10)
-    weight = 5.0                                              # a loss weight makes gradients large
+    weight = 5.0  # a loss weight makes gradients large
 
     def f(x):
         return bz.logistic_loss_via_core(x, label, loss_weight=weight)[0] * weight
@@ -160,7 +160,7 @@ def test_exact_distribution_order_and_partition_against_brute_force():
     p = bm.exact_distribution()
     w = np.exp(-np.array([0.0, 0.5, 0.5, 0.0]))
     np.testing.assert_allclose(p, w / w.sum(), rtol=1e-14)
-    assert bz.all_states(3)[6].tolist() == [0, 1, 1]          # unit i is bit i
+    assert bz.all_states(3)[6].tolist() == [0, 1, 1]  # unit i is bit i
     assert bz.state_index(bz.all_states(5)).tolist() == list(range(32))
     for seed, T in ((0, 1.0), (1, 0.5), (2, 3.0)):
         bm = random_machine(6, seed, T=T)
@@ -215,7 +215,7 @@ def test_kernel_matches_numpy_reference_exactly():
     assert np.array_equal(samples, ref_samples) and np.array_equal(state, ref_state)
     np.testing.assert_allclose(energies, ref_E, atol=1e-12)
     np.testing.assert_allclose(energies[5:], bm.energy(samples), atol=1e-12)
-    assert (samples[:, [1, 4]] == init[[1, 4]]).all()          # clamped units never move
+    assert (samples[:, [1, 4]] == init[[1, 4]]).all()  # clamped units never move
     # a different seed gives a different chain (the comparison can fail)
     other = bz.sampling_reference(bm.W, bm.theta, temps, free, init, 124, False, 5)[1]
     assert not np.array_equal(other, samples)
@@ -293,14 +293,14 @@ def test_annealing_trace_and_beats_greedy():
 def test_exact_learning_without_hidden_matches_data_statistics():
     rng = np.random.default_rng(0)
     data = (rng.random((40, 4)) < [0.3, 0.6, 0.5, 0.7]).astype(np.int8)
-    data[:10, 1] = data[:10, 0]                                # some correlation
+    data[:10, 1] = data[:10, 0]  # some correlation
     bm = bz.BoltzmannMachine(np.zeros((4, 4)))
     res = bz.learn(bm, data, n_cycles=1500, lr=2.0)
     mi, mij = bz.free_statistics(res.machine)
     d = data.astype(float)
     np.testing.assert_allclose(mi, d.mean(axis=0), atol=1e-4)
     np.testing.assert_allclose(mij, d.T @ d / len(d), atol=1e-4)
-    assert np.all(np.diff(res.G) <= 1e-12)                     # convex G, small steps: monotone
+    assert np.all(np.diff(res.G) <= 1e-12)  # convex G, small steps: monotone
     # the untrained machine does not match (the check can fail)
     assert np.abs(bz.free_statistics(bm)[1] - d.T @ d / len(d)).max() > 0.05
 
@@ -325,7 +325,7 @@ def test_learning_gradient_is_minus_dG_dw_over_T():
 def test_parity_needs_a_hidden_unit():
     r = bz.parity_experiment((0, 1), n_cycles=600, seed=0)
     assert abs(r[0][-1] - math.log(2)) < 2e-3
-    assert r[0].min() >= math.log(2) - 1e-9                    # never below ln 2 without hidden units
+    assert r[0].min() >= math.log(2) - 1e-9  # never below ln 2 without hidden units
     assert r[1][-1] < math.log(2) - 0.3
 
 
@@ -346,8 +346,9 @@ def test_encoder_kernel_replays_learn_with_exact_statistics():
 
     child = np.random.SeedSequence(7).spawn(4)[2]
     first, held, W = _encoder_runs("exact", [child], 300, False, False, "")
-    py_first, machine = bz.train_encoder("exact", max_cycles=300, seed=np.random.default_rng(child),
-                                         stop_at_success=False)
+    py_first, machine = bz.train_encoder(
+        "exact", max_cycles=300, seed=np.random.default_rng(child), stop_at_success=False
+    )
     assert first[0] == py_first == 150
     np.testing.assert_allclose(W[0], machine.W, atol=1e-9)
     assert held[0] == bz.encoder_codes(machine)["success"]
@@ -355,7 +356,7 @@ def test_encoder_kernel_replays_learn_with_exact_statistics():
     first, _, W = _encoder_runs("exact", [child], 300, True, False, "")
     _, at_success = bz.train_encoder("exact", max_cycles=300, seed=np.random.default_rng(child))
     np.testing.assert_allclose(W[0], at_success.W, atol=1e-9)
-    assert not np.allclose(W[0], machine.W, atol=1e-3)          # and not with the later ones
+    assert not np.allclose(W[0], machine.W, atol=1e-3)  # and not with the later ones
 
 
 def test_encoder_kernel_statistics_match_enumeration():
@@ -373,23 +374,58 @@ def test_encoder_kernel_statistics_match_enumeration():
     out = [np.empty(n), np.empty((n, n)), np.empty(n), np.empty((n, n))]
     temps = np.concatenate([[2.0, 2.0, 1.5, 1.5, 1.2, 1.2, 1.0, 1.0, 1.0, 1.0], np.ones(10)])
     for mode, tol in ((1, 0.03), (2, 0.04)):
-        np.random.seed(0)                          # the kernels draw from the global stream
-        K._statistics(bm.W, bm.theta, 1.0, mode, data, bm.visible, bm.hidden, 0.0, 0.0, False,
-                      1000, 4000, temps, 10, bz.all_states(n, np.float64), *out)
+        np.random.seed(0)  # the kernels draw from the global stream
+        K._statistics(
+            bm.W,
+            bm.theta,
+            1.0,
+            mode,
+            data,
+            bm.visible,
+            bm.hidden,
+            0.0,
+            0.0,
+            False,
+            1000,
+            4000,
+            temps,
+            10,
+            bz.all_states(n, np.float64),
+            *out,
+        )
         assert np.abs(out[1] - eij).max() < tol and np.abs(out[3] - fij).max() < tol, mode
         # the exact statistics at another temperature are far off: the comparison can fail
         assert np.abs(out[3] - bz.free_statistics(bm.copy(T=3.0))[1]).max() > 3 * tol
-    K._statistics(bm.W, bm.theta, 1.0, 0, data, bm.visible, bm.hidden, 0.0, 0.0, False, 1, 1, temps, 10,
-                  bz.all_states(n, np.float64), *out)
+    K._statistics(
+        bm.W,
+        bm.theta,
+        1.0,
+        0,
+        data,
+        bm.visible,
+        bm.hidden,
+        0.0,
+        0.0,
+        False,
+        1,
+        1,
+        temps,
+        10,
+        bz.all_states(n, np.float64),
+        *out,
+    )
     np.testing.assert_allclose(out[1], eij, atol=1e-12)
     np.testing.assert_allclose(out[3], fij, atol=1e-12)
 
 
 def test_encoder_regimes_separate():
     """Annealed statistics beat single samples, which beat the exact gradient (20-30 seeds each)."""
-    runs = {name: bz.encoder_experiment(20 if name == "exact" else 30, regime=name, max_cycles=400,
-                                        seed=1, stop_at_success=True)
-            for name in ("annealed", "single_samples", "exact")}
+    runs = {
+        name: bz.encoder_experiment(
+            20 if name == "exact" else 30, regime=name, max_cycles=400, seed=1, stop_at_success=True
+        )
+        for name in ("annealed", "single_samples", "exact")
+    }
     assert runs["annealed"]["success_rate"] >= 0.6, runs["annealed"]
     assert runs["exact"]["success_rate"] <= 0.35, runs["exact"]
     assert runs["annealed"]["median_cycles"] < runs["single_samples"]["median_cycles"]
@@ -402,7 +438,7 @@ def test_encoder_regimes_separate():
 
 
 def test_encoder_codes_detects_failure():
-    bm = bz.encoder_network()                                  # zero weights: all codes tie
+    bm = bz.encoder_network()  # zero weights: all codes tie
     out = bz.encoder_codes(bm)
     assert not out["success"] and not out["distinct"]
 
@@ -473,8 +509,18 @@ def test_gibbs_sampling_statistics_are_collected_at_the_machines_temperature():
     exact_t1 = p @ S
 
     def sampled_means(machine, **kw):
-        res = bz.learn(machine, data, n_cycles=1, lr=1.0, statistics="gibbs_sampling", n_clamped=1,
-                       n_free=400, track_G=False, seed=0, **kw)
+        res = bz.learn(
+            machine,
+            data,
+            n_cycles=1,
+            lr=1.0,
+            statistics="gibbs_sampling",
+            n_clamped=1,
+            n_free=400,
+            track_G=False,
+            seed=0,
+            **kw,
+        )
         return data[0] + (res.machine.theta - machine.theta) / 1.0
 
     got = sampled_means(bm)

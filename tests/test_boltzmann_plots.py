@@ -74,9 +74,9 @@ def test_parity_plot():
         plotting.plot_parity_learning([1, 2])
 
 
-@pytest.mark.xdist_group("tour")           # the session tour runs in one worker
+@pytest.mark.xdist_group("tour")  # the session tour runs in one worker
 def test_tour_chapter_writes_its_figures(tour):
-    figures, chapters, _, _ = tour                       # the whole tour, run once (conftest)
+    figures, chapters, _, _ = tour  # the whole tour, run once (conftest)
     names = {p.name for p in figures.glob("boltzmann_*.png")}
     assert {"boltzmann_temperature.png", "boltzmann_annealing.png"} <= names
     assert all((figures / n).stat().st_size > 5000 for n in names)
@@ -90,7 +90,7 @@ def test_annealing_panel_counts_every_run():
     fig = plotting.plot_annealing_trace(res["trace"], res["greedy_trace"], res["global_min"], runs=res)
     notes = [t.get_text() for t in fig.axes[1].texts]
     for name, e in (("anneal", res["anneal"]), ("greedy", res["greedy"])):
-        hits = int(np.isclose(e, res["global_min"]).sum())      # counted here, not by the plot
+        hits = int(np.isclose(e, res["global_min"]).sum())  # counted here, not by the plot
         assert any(n.startswith(f"{hits}/6 at the") for n in notes), (name, notes)
     # the greedy trace is the first run's, from the same start as the annealing trace
     assert res["greedy_trace"].energies[-1] == res["greedy"][0]

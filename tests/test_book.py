@@ -28,14 +28,20 @@ import nbformat
 import pytest
 
 import ebm
-from ebm.book import LECTURES, BookError, build_book, outside_references
-from ebm.book import _build
+from ebm.book import LECTURES, BookError, _build, build_book, outside_references
 
-pytestmark = pytest.mark.xdist_group("book")   # one worker: its module/session fixtures run once
+pytestmark = pytest.mark.xdist_group("book")  # one worker: its module/session fixtures run once
 
 REPO = Path(ebm.__file__).resolve().parent.parent
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 PAGES = ["index.html", *(f"notebooks/{name}.html" for name in LECTURES), "docs/article.html", "docs/grading.html"]
 
 
@@ -45,10 +51,10 @@ PAGES = ["index.html", *(f"notebooks/{name}.html" for name in LECTURES), "docs/a
 def test_the_network_guard_refuses_and_records(network_guard):
     with network_guard() as attempts:
         with socket.socket() as sock, pytest.raises(OSError, match="no network during the build"):
-            sock.connect(("192.0.2.1", 80))                                # TEST-NET-1: never reached
+            sock.connect(("192.0.2.1", 80))  # TEST-NET-1: never reached
         with pytest.raises(socket.gaierror, match="no name lookups"):
             socket.getaddrinfo("cdn.example.org", 443)
-        with socket.socket() as server:                                    # loopback still works
+        with socket.socket() as server:  # loopback still works
             server.bind(("127.0.0.1", 0))
             server.listen()
             socket.create_connection(server.getsockname(), timeout=5).close()
@@ -75,14 +81,14 @@ def test_book_has_every_page_and_no_warnings(book):
 def test_book_refers_to_nothing_outside_itself(book):
     assert outside_references(book.out) == []
     html = (book.out / "notebooks" / "01_hopfield.html").read_text()
-    assert 'src="../_static/mathjax/tex-chtml-full.js' in html         # MathJax from inside the book
+    assert 'src="../_static/mathjax/tex-chtml-full.js' in html  # MathJax from inside the book
     assert (book.out / "_static" / "mathjax" / "tex-chtml-full.js").is_file()
-    assert "font-awesome" not in html and 'class="fa fa-' not in html     # the players' icons are inline
+    assert "font-awesome" not in html and 'class="fa fa-' not in html  # the players' icons are inline
 
 
 def test_index_tells_the_story_in_order(book):
     html = (book.out / "index.html").read_text()
-    main = html[html.index('<article'):html.index('</article>')]
+    main = html[html.index("<article") : html.index("</article>")]
     text = re.sub(r"<[^>]+>", "", main)
     steps = ["Hopfield 1982", "Boltzmann 1985", "RBM 1986", "LeCun et al. 2006", "The core"]
     positions = [text.find(step) for step in steps]
@@ -109,8 +115,11 @@ def test_exercises_appear_as_students_get_them(book, name):
     import html as html_module
 
     nb = nbformat.read(REPO / "notebooks" / f"{name}.ipynb", as_version=4)
-    solutions = [re.search(r"### BEGIN SOLUTION\n(.*?)\n\s*### END SOLUTION", cell.source, re.S).group(1)
-                 for cell in nb.cells if cell.cell_type == "code" and "### BEGIN SOLUTION" in cell.source]
+    solutions = [
+        re.search(r"### BEGIN SOLUTION\n(.*?)\n\s*### END SOLUTION", cell.source, re.S).group(1)
+        for cell in nb.cells
+        if cell.cell_type == "code" and "### BEGIN SOLUTION" in cell.source
+    ]
     page = html_module.unescape(re.sub(r"<[^>]+>", "", (book.out / "notebooks" / f"{name}.html").read_text()))
     assert "BEGIN SOLUTION" not in page and "all public checks passed" not in page
     assert page.count("raise NotImplementedError") >= len(solutions) >= 1
@@ -124,7 +133,8 @@ def test_outside_references_finds_every_kind(tmp_path):
         '<link rel="stylesheet" href="//fonts.example/x.css"><link rel="canonical" href="https://ok.example/">'
         '<img srcset="a.png 1x, https://img.example/b.png 2x"><div style="background: url(http://x.example/i.png)">'
         '<style>@import "https://css.example/y.css";</style><iframe src="https://frame.example/"></iframe>'
-        '<script src="data:text/javascript,1"></script><a href="https://a.example/">a link</a>')
+        '<script src="data:text/javascript,1"></script><a href="https://a.example/">a link</a>'
+    )
     (tmp_path / "s.css").write_text("@font-face { src: url('https://font.example/f.woff2') } .a { b: url(x.png) }")
     assert outside_references(tmp_path) == [
         ("s.css", "https://font.example/f.woff2"),
@@ -137,9 +147,11 @@ def test_outside_references_finds_every_kind(tmp_path):
 
 
 def test_importing_the_book_loads_nothing_heavy():
-    code = ("import sys, json, ebm, ebm.book, ebm.cli\n"
-            "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules} & {'sphinx', 'myst_nb', 'nbclient', "
-            "'playwright', 'docutils', 'numba', 'matplotlib', 'tqdm'})))")
+    code = (
+        "import sys, json, ebm, ebm.book, ebm.cli\n"
+        "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules} & {'sphinx', 'myst_nb', 'nbclient', "
+        "'playwright', 'docutils', 'numba', 'matplotlib', 'tqdm'})))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     assert json.loads(out.stdout) == []
 
@@ -149,13 +161,16 @@ def test_importing_the_book_loads_nothing_heavy():
 
 def test_missing_extra_says_which_command_installs_it(monkeypatch, tmp_path, capsys):
     monkeypatch.setattr(_build, "_NEEDED", _build._NEEDED + (("ebm_no_such_module", "no-such-dist"),))
-    with pytest.raises(BookError, match=r"no-such-dist is not installed; install it with "
-                                        r'python -m pip install -e "\.\[book\]"'):
+    with pytest.raises(
+        BookError,
+        match=r"no-such-dist is not installed; install it with "
+        r'python -m pip install -e "\.\[book\]"',
+    ):
         build_book(tmp_path / "out")
     from ebm.cli import main
 
     assert main(["book", "--out", str(tmp_path / "out")]) == 1
-    assert 'error: the book needs the \'book\' extra' in capsys.readouterr().err
+    assert "error: the book needs the 'book' extra" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
 
 
@@ -193,7 +208,7 @@ def test_a_failing_lecture_names_itself_and_keeps_the_earlier_book(tmp_path):
     with pytest.raises(BookError, match=r"lecture 02_boltzmann\.ipynb failed: ZeroDivisionError: division by zero"):
         build_book(out, source=source, jobs=1)
     assert (out / ".buildinfo").read_text() == "an earlier book"
-    assert {p.name for p in tmp_path.iterdir()} == {"repo", "book"}      # no half-built book left behind
+    assert {p.name for p in tmp_path.iterdir()} == {"repo", "book"}  # no half-built book left behind
 
 
 def test_the_build_refuses_a_page_that_would_fetch_from_outside(tmp_path, monkeypatch):
@@ -208,8 +223,11 @@ def test_the_build_refuses_a_page_that_would_fetch_from_outside(tmp_path, monkey
     out = tmp_path / "book"
     out.mkdir()
     (out / ".buildinfo").write_text("an earlier book")
-    with pytest.raises(BookError, match=r"1 reference\(s\) to outside resources .*index\.html: "
-                                        r"https://cdn\.example\.org/mathjax\.js"):
+    with pytest.raises(
+        BookError,
+        match=r"1 reference\(s\) to outside resources .*index\.html: "
+        r"https://cdn\.example\.org/mathjax\.js",
+    ):
         build_book(out)
     assert (out / ".buildinfo").read_text() == "an earlier book"
     assert {p.name for p in tmp_path.iterdir()} == {"book"}
@@ -229,7 +247,7 @@ def test_players_need_no_network():
     html = ebm.plotting.animation_html(anim)
     assert not re.search(r"https?://", html)
     assert 'class="fa' not in html and "<link" not in html
-    assert html.count("<svg") == 9                  # every button of matplotlib's player
+    assert html.count("<svg") == 9  # every button of matplotlib's player
     assert "play_animation()" in html and "pause_animation()" in html
 
 
@@ -257,13 +275,16 @@ def browser():
         why = 'playwright is not installed (python -m pip install -e ".[test]")'
     executable = _chromium()
     if why is None and executable is None:
-        why = ("no Chromium found: install Debian's (apt-get install chromium) or set EBM_CHROMIUM to a "
-               "Chrome/Chromium binary")
+        why = (
+            "no Chromium found: install Debian's (apt-get install chromium) or set EBM_CHROMIUM to a "
+            "Chrome/Chromium binary"
+        )
     if why is not None:
         if os.environ.get("EBM_REQUIRE_BROWSER", "") not in ("", "0"):
             pytest.fail(f"EBM_REQUIRE_BROWSER is set, and {why}")
-        pytest.skip(f"the book's browser tests need a real browser, and {why}; "
-                    "set EBM_REQUIRE_BROWSER=1 to make this a failure")
+        pytest.skip(
+            f"the book's browser tests need a real browser, and {why}; set EBM_REQUIRE_BROWSER=1 to make this a failure"
+        )
     with sync_playwright() as pw:
         chromium = pw.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
         try:
@@ -304,13 +325,15 @@ def _play_and_pause(page, player):
     def frame():
         return int(slider.input_value()), image.get_attribute("src")
 
-    interval = page.evaluate("id => { const a = window['anim' + id]; return a ? a.interval : 500; }",
-                             slider.get_attribute("id").removeprefix("_anim_slider"))
+    interval = page.evaluate(
+        "id => { const a = window['anim' + id]; return a ? a.interval : 500; }",
+        slider.get_attribute("id").removeprefix("_anim_slider"),
+    )
     last = int(slider.get_attribute("max"))
     start = frame()
     player.locator('button[title="Play"]').click()
     playing = start
-    for _ in range(40):                                  # up to ~10 intervals for the first steps
+    for _ in range(40):  # up to ~10 intervals for the first steps
         page.wait_for_timeout(interval / 4)
         playing = frame()
         if playing[0] >= start[0] + 2:
@@ -319,8 +342,15 @@ def _play_and_pause(page, player):
     paused = frame()
     page.wait_for_timeout(max(4 * interval, 800))
     later = frame()
-    return {"start": start[0], "playing": playing[0], "paused": paused[0], "later": later[0], "last": last,
-            "image_changed": playing[1] != start[1], "interval": interval}
+    return {
+        "start": start[0],
+        "playing": playing[0],
+        "paused": paused[0],
+        "later": later[0],
+        "last": last,
+        "image_changed": playing[1] != start[1],
+        "interval": interval,
+    }
 
 
 def _read_page(browser, url):
@@ -339,8 +369,9 @@ def _read_page(browser, url):
     page = context.new_page()
     page.on("request", lambda request: report.__setitem__("requests", report["requests"] + 1))
     page.on("websocket", lambda ws: report["blocked"].append(ws.url))
-    page.on("requestfailed", lambda request: request.url.startswith("file:")
-            and report["local_failed"].append(request.url))
+    page.on(
+        "requestfailed", lambda request: request.url.startswith("file:") and report["local_failed"].append(request.url)
+    )
     page.on("pageerror", lambda exc: report["errors"].append(f"uncaught: {exc}"))
     page.on("console", lambda msg: msg.type == "error" and report["errors"].append(f"console: {msg.text}"))
     try:
@@ -377,7 +408,7 @@ def _problems(report):
 def test_page_works_offline_in_a_browser(book, browser, page, tmp_path):
     report = _read_page(browser, (book.out / page).as_uri())
     assert _problems(report) == []
-    assert report["requests"] > 5                  # the page's own style sheets and scripts did load
+    assert report["requests"] > 5  # the page's own style sheets and scripts did load
     if page.startswith("notebooks/"):
         assert report["math"]["math"] > 10, report["math"]
         html = (book.out / page).read_text()
@@ -385,6 +416,7 @@ def test_page_works_offline_in_a_browser(book, browser, page, tmp_path):
 
 
 # Each check above, failing on a page broken on purpose.
+
 
 def _player_html(sabotage=None):
     import matplotlib.pyplot as plt
@@ -395,7 +427,7 @@ def _player_html(sabotage=None):
     image = ax.imshow(np.zeros((2, 2)), vmin=0, vmax=12)
     anim = FuncAnimation(fig, lambda i: image.set_data(np.full((2, 2), i)), frames=12, interval=100)
     html = ebm.plotting.animation_html(anim)
-    if sabotage:                                    # the button's action replaced by nothing
+    if sabotage:  # the button's action replaced by nothing
         html, count = re.subn(rf"anim\w+\.{sabotage}\(\)", "void(0)", html)
         assert count == 1
     return html
@@ -420,22 +452,26 @@ def broken(tmp_path_factory):
         "dead_pause": f"<article>{_player_html('pause_animation')}</article>",
     }
     for name, body in pages.items():
-        (folder / f"{name}.html").write_text(f"<!DOCTYPE html><html><head><meta charset='utf-8'></head>"
-                                              f"<body>{body}</body></html>")
+        (folder / f"{name}.html").write_text(
+            f"<!DOCTYPE html><html><head><meta charset='utf-8'></head><body>{body}</body></html>"
+        )
     return folder
 
 
-@pytest.mark.parametrize("name, expected", [
-    ("cdn_script", "fetched from outside: https://cdn.example.org/lib.js"),
-    ("cdn_font", "fetched from outside: https://fonts.example.org/css"),
-    ("js_error", "JavaScript error: uncaught: undefinedFunction is not defined"),
-    ("missing_file", "missing file: file://"),
-    ("no_mathjax", "1 formulas and no MathJax to typeset them"),
-    ("tex_error", "TeX error"),
-    ("raw_dollars", "raw TeX in the text: 'true: $E = -'"),
-    ("dead_play", "player 0: Play did not advance it"),
-    ("dead_pause", "player 0: Pause did not stop it"),
-])
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("cdn_script", "fetched from outside: https://cdn.example.org/lib.js"),
+        ("cdn_font", "fetched from outside: https://fonts.example.org/css"),
+        ("js_error", "JavaScript error: uncaught: undefinedFunction is not defined"),
+        ("missing_file", "missing file: file://"),
+        ("no_mathjax", "1 formulas and no MathJax to typeset them"),
+        ("tex_error", "TeX error"),
+        ("raw_dollars", "raw TeX in the text: 'true: $E = -'"),
+        ("dead_play", "player 0: Play did not advance it"),
+        ("dead_pause", "player 0: Pause did not stop it"),
+    ],
+)
 def test_check_catches_a_broken_page(browser, broken, name, expected):
     problems = _problems(_read_page(browser, (broken / f"{name}.html").as_uri()))
     assert any(p.startswith(expected) for p in problems), problems

@@ -16,8 +16,7 @@ TOOL = ROOT / "tools" / "build_exercises.py"
 
 
 def _copy_tree(tmp_path):
-    shutil.copytree(ROOT / "notebooks", tmp_path / "notebooks",
-                    ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    shutil.copytree(ROOT / "notebooks", tmp_path / "notebooks", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     (tmp_path / "docs").mkdir()
     shutil.copy(ROOT / "docs" / "grading.md", tmp_path / "docs" / "grading.md")
     return sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
@@ -43,7 +42,7 @@ def test_the_tool_restores_every_generated_file_of_a_damaged_copy(tmp_path):
     assert "| 2, 2 pt |" in text
     doc.write_text(text.replace("| 2, 2 pt |", "| 2, 99 pt |", 1))
     changed = [p for p in files if (tmp_path / p).exists() and (tmp_path / p).read_bytes() != (ROOT / p).read_bytes()]
-    assert len(changed) == 2                            # the check below can see a difference
+    assert len(changed) == 2  # the check below can see a difference
 
     done = _run("--root", str(tmp_path))
     assert done.returncode == 0, done.stderr
@@ -60,7 +59,7 @@ def test_the_tool_writes_only_what_it_is_asked_for(tmp_path):
     done = _run("--root", str(tmp_path), "--notebooks")
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "notebooks" / "exercises" / "01_hopfield.ipynb").exists()
-    assert "| 2, 99 pt |" in doc.read_text()             # --notebooks leaves the docs alone
+    assert "| 2, 99 pt |" in doc.read_text()  # --notebooks leaves the docs alone
     done = _run("--root", str(tmp_path), "--docs")
     assert done.returncode == 0 and "| 2, 99 pt |" not in doc.read_text()
 

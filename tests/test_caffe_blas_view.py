@@ -11,12 +11,12 @@ import pytest
 from ebm import reference as ref
 
 SHAPES = [
-    ((4, 5), 1),               # plain (batch, classes): inner_num = 1
-    ((2, 3, 2, 2), 1),         # (N, C, H, W)
-    ((10, 5, 2, 3), 1),        # Caffe's test blob
-    ((3, 4, 5), -1),           # softmax over the last axis: inner_num = 1
-    ((2, 3, 4, 5), 2),         # outer_num = 6
-    ((7,), 0),                 # one column
+    ((4, 5), 1),  # plain (batch, classes): inner_num = 1
+    ((2, 3, 2, 2), 1),  # (N, C, H, W)
+    ((10, 5, 2, 3), 1),  # Caffe's test blob
+    ((3, 4, 5), -1),  # softmax over the last axis: inner_num = 1
+    ((2, 3, 4, 5), 2),  # outer_num = 6
+    ((7,), 0),  # one column
 ]
 
 
@@ -30,7 +30,7 @@ def _inputs(shape, axis, seed=0, dtype=np.float64):
 def _view(arr, axis):
     axis = axis % arr.ndim
     outer = int(np.prod(arr.shape[:axis], dtype=np.int64))
-    inner = int(np.prod(arr.shape[axis + 1:], dtype=np.int64))
+    inner = int(np.prod(arr.shape[axis + 1 :], dtype=np.int64))
     return arr.reshape(outer, arr.shape[axis], inner)
 
 
@@ -53,18 +53,23 @@ def test_gemm_broadcast_rebuilds_softmax_backward(shape, axis):
     for i in range(p.shape[0]):
         broadcast = ref.gemm_broadcast(dots[i], C)
         assert broadcast.shape == (C, p.shape[2])
-        np.testing.assert_array_equal(broadcast, np.tile(dots[i], (C, 1)))   # rank 1: rows equal
+        np.testing.assert_array_equal(broadcast, np.tile(dots[i], (C, 1)))  # rank 1: rows equal
         np.testing.assert_allclose(p[i] * (g[i] - broadcast), expected[i], rtol=1e-12, atol=1e-14)
-    np.testing.assert_allclose(ref.softmax_backward_blas(top_data, top_diff, axis),
-                               ref.softmax_backward(top_data, top_diff, axis), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(
+        ref.softmax_backward_blas(top_data, top_diff, axis),
+        ref.softmax_backward(top_data, top_diff, axis),
+        rtol=1e-12,
+        atol=1e-14,
+    )
 
 
 def test_float32_is_kept():
     top_data, top_diff = _inputs((2, 3, 2, 2), 1, dtype=np.float32)
     assert ref.strided_dots(top_data, top_diff).dtype == np.float32
     assert ref.gemm_broadcast(np.ones(4, np.float32), 3).dtype == np.float32
-    np.testing.assert_allclose(ref.softmax_backward_blas(top_data, top_diff),
-                               ref.softmax_backward(top_data, top_diff), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        ref.softmax_backward_blas(top_data, top_diff), ref.softmax_backward(top_data, top_diff), rtol=1e-5, atol=1e-6
+    )
 
 
 def test_strided_dots_reads_non_contiguous_input_by_its_logical_layout():
@@ -78,7 +83,7 @@ def test_flat_index_matches_ravel_multi_index(outer, C, inner):
     i, c, j = np.meshgrid(np.arange(outer), np.arange(C), np.arange(inner), indexing="ij")
     expected = np.ravel_multi_index((i, c, j), (outer, C, inner))
     np.testing.assert_array_equal(ref.flat_index(i, c, j, C, inner), expected)
-    for n in range(0, outer * C * inner, 7):                 # scalar calls return ints
+    for n in range(0, outer * C * inner, 7):  # scalar calls return ints
         ii, cc, jj = np.unravel_index(n, (outer, C, inner))
         assert ref.flat_index(int(ii), int(cc), int(jj), C, inner) == n
 
@@ -90,15 +95,18 @@ def test_flat_index_is_where_the_element_lives():
         assert flat[ref.flat_index(i, c, h * 2 + w, 3, 4)] == blob[i, c, h, w]
 
 
-@pytest.mark.parametrize("args, exc, match", [
-    ((0, 3, 0, 3, 4), ValueError, r"c must satisfy 0 <= c < 3"),
-    ((0, 0, 4, 3, 4), ValueError, r"j must satisfy 0 <= j < 4"),
-    ((-1, 0, 0, 3, 4), ValueError, r"i must satisfy 0 <= i"),
-    ((0.5, 0, 0, 3, 4), TypeError, r"i must be an integer"),
-    ((0, True, 0, 3, 4), TypeError, r"c must be an integer"),
-    ((0, 0, 0, 0, 4), ValueError, r"channels must be at least 1"),
-    ((0, 0, 0, 3, 2.0), TypeError, r"inner_num must be an integer"),
-])
+@pytest.mark.parametrize(
+    "args, exc, match",
+    [
+        ((0, 3, 0, 3, 4), ValueError, r"c must satisfy 0 <= c < 3"),
+        ((0, 0, 4, 3, 4), ValueError, r"j must satisfy 0 <= j < 4"),
+        ((-1, 0, 0, 3, 4), ValueError, r"i must satisfy 0 <= i"),
+        ((0.5, 0, 0, 3, 4), TypeError, r"i must be an integer"),
+        ((0, True, 0, 3, 4), TypeError, r"c must be an integer"),
+        ((0, 0, 0, 0, 4), ValueError, r"channels must be at least 1"),
+        ((0, 0, 0, 3, 2.0), TypeError, r"inner_num must be an integer"),
+    ],
+)
 def test_flat_index_rejects_bad_input(args, exc, match):
     with pytest.raises(exc, match=match):
         ref.flat_index(*args)

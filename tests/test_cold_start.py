@@ -26,36 +26,42 @@ def test_a_first_call_compiles_its_two_kernels_and_nothing_else(tmp_path):
     # per-task helpers are inlined); no softmax kernel, no narrow rows, no parallel twin
     case = ("loss", "rows", (8, 20), "float64")
     first = cold.first_call(case, tmp_path)
-    assert _ebm_kernels(first["compiled"]) == {"_kernels.rows._forward_loss_serial",
-                                               "_kernels.rows._loss_backward_serial"}
+    assert _ebm_kernels(first["compiled"]) == {
+        "_kernels.rows._forward_loss_serial",
+        "_kernels.rows._loss_backward_serial",
+    }
     assert all(first["compiled"][f"ebm.{k}"][0] == 1 for k in _ebm_kernels(first["compiled"]))
-    again = cold.first_call(case, tmp_path)                  # a second process loads them
+    again = cold.first_call(case, tmp_path)  # a second process loads them
     assert _ebm_kernels(again["compiled"]) == set()
 
 
 def test_the_plain_softmax_of_narrow_rows_compiles_apart_from_the_loss(tmp_path):
     first = cold.first_call(("softmax", "narrow", (8, 10), "float64"), tmp_path)
     kernels = _ebm_kernels(first["compiled"])
-    assert kernels == {"_kernels.narrow._forward_softmax_serial", "_kernels.narrow._rows_vector",
-                       "_kernels.narrow._softmax_backward_serial"}, kernels
-    assert first["compiled"]["ebm._kernels.narrow._rows_vector"][0] == 1      # the softmax variant only
+    assert kernels == {
+        "_kernels.narrow._forward_softmax_serial",
+        "_kernels.narrow._rows_vector",
+        "_kernels.narrow._softmax_backward_serial",
+    }, kernels
+    assert first["compiled"]["ebm._kernels.narrow._rows_vector"][0] == 1  # the softmax variant only
 
 
 def test_cold_bench_runs_on_a_tiny_config(tmp_path, monkeypatch):
     import tempfile
 
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))          # where its cache directories go
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where its cache directories go
     lines = []
-    result = cold.run_cold_bench(cases=[("loss", "rows", (8, 20), "float64")], tour=False, warm_runs=1,
-                                 out=lines.append)
+    result = cold.run_cold_bench(
+        cases=[("loss", "rows", (8, 20), "float64")], tour=False, warm_runs=1, out=lines.append
+    )
     assert result["floor"] > 0 and result["tour"] is None
     (row,) = result["cases"]
     assert row["cold"] > 0 and row["warm"] > 0 and row["compiling"] > 0
     assert abs(row["over_floor"] - (row["cold"] - result["floor"])) < 1e-12
     assert lines[0].startswith("ebm bench --cold on ") and "logical cores" in lines[0]
     assert any(line.startswith("loss rows (8, 20) float64") for line in lines)
-    assert any("_kernels.rows._forward_loss_serial" in line for line in lines)     # the breakdown
-    assert list(tmp_path.iterdir()) == []                                # and they were removed
+    assert any("_kernels.rows._forward_loss_serial" in line for line in lines)  # the breakdown
+    assert list(tmp_path.iterdir()) == []  # and they were removed
 
 
 CHECK = textwrap.dedent("""
@@ -94,12 +100,13 @@ def test_after_warmup_a_fresh_process_loads_every_core_kernel_from_the_cache(tmp
     env = fresh_env(NUMBA_CACHE_DIR=str(tmp_path / "cache"))
 
     def run(what):
-        done = subprocess.run([sys.executable, "-c", CHECK, what], env=env, capture_output=True, text=True,
-                              timeout=900, check=False)
+        done = subprocess.run(
+            [sys.executable, "-c", CHECK, what], env=env, capture_output=True, text=True, timeout=900, check=False
+        )
         assert done.returncode == 0, done.stderr
         return json.loads(done.stdout.strip().splitlines()[-1])
 
     warm = run("warmup")
-    assert warm["compiled"] and warm["hits"] == 0                  # an empty cache: everything compiled
+    assert warm["compiled"] and warm["hits"] == 0  # an empty cache: everything compiled
     later = run("use")
-    assert later["compiled"] == [] and later["hits"] == 12        # 3 families x 4 kernels, all loaded
+    assert later["compiled"] == [] and later["hits"] == 12  # 3 families x 4 kernels, all loaded

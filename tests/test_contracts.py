@@ -34,14 +34,14 @@ def test_caffe_gradient_test_as_lecture_and_tour_run_it_rejects_wrong_gradients(
     def none_grad(prob, label):
         return ebm.softmax_loss_backward(prob, label, normalization="none", **opts)
 
-    assert caffe_loss_gradient_test(**opts)                          # the layer's own gradient
-    assert caffe_loss_gradient_test(none_grad, **opts)               # the same, via backward=
+    assert caffe_loss_gradient_test(**opts)  # the layer's own gradient
+    assert caffe_loss_gradient_test(none_grad, **opts)  # the same, via backward=
     half = caffe_loss_gradient_test(lambda p, lab: 0.5 * none_grad(p, lab), **opts)
     off_by_one = caffe_loss_gradient_test(lambda p, lab: none_grad(p, lab) * 60 / 61, **opts)
     valid_divisor = caffe_loss_gradient_test(lambda p, lab: none_grad(p, lab) / 60, **opts)
     for wrong in (half, off_by_one, valid_divisor):
         assert not wrong
-        assert np.count_nonzero(wrong.ratio > wrong.tol) >= 30        # not a marginal failure
+        assert np.count_nonzero(wrong.ratio > wrong.tol) >= 30  # not a marginal failure
 
 
 def test_caffe_gradient_test_under_valid_normalization_cannot_fail():
@@ -80,8 +80,8 @@ def test_full_with_legacy_flag_computes_the_full_loss(rng):
     layer = ebm.SoftmaxWithLoss(ignore_label=255, normalization="full", normalize=True)
     loss = layer.forward(x, label)
     total, _ = ref.softmax_loss_forward(x, label, ignore_label=255, normalization="none")
-    assert loss == pytest.approx(total / 8, rel=1e-12)             # FULL: all 8 positions
-    assert loss != pytest.approx(total / 6, rel=1e-3)              # not VALID: the 6 kept ones
+    assert loss == pytest.approx(total / 8, rel=1e-12)  # FULL: all 8 positions
+    assert loss != pytest.approx(total / 6, rel=1e-3)  # not VALID: the 6 kept ones
 
 
 def test_layers_copy_label_and_top_data(rng):
@@ -90,14 +90,14 @@ def test_layers_copy_label_and_top_data(rng):
     layer = ebm.SoftmaxWithLoss()
     layer.forward(x, label)
     want = layer.backward()
-    label[:] = [2, 2, 2]                              # the caller reuses its array
+    label[:] = [2, 2, 2]  # the caller reuses its array
     np.testing.assert_array_equal(layer.backward(), want)
 
     soft = ebm.Softmax()
     top = soft.forward(x)
     top_diff = rng.normal(size=x.shape)
     want = soft.backward(top_diff)
-    top[:] = 0.0                                      # the caller scribbles on the output
+    top[:] = 0.0  # the caller scribbles on the output
     np.testing.assert_array_equal(soft.backward(top_diff), want)
 
 
@@ -115,8 +115,8 @@ def test_float16_is_computed_and_returned_in_float32_as_documented(impl):
     np.testing.assert_allclose(top, ref.softmax_forward(x.astype(np.float64)), rtol=1e-3)
     for name in FUNCS:
         doc = getattr(impl, name).__doc__
-        assert "float16" in doc and "float32" in doc, name            # the docstring says so
-        assert "Same shape and dtype as" not in doc, name             # and no longer promises otherwise
+        assert "float16" in doc and "float32" in doc, name  # the docstring says so
+        assert "Same shape and dtype as" not in doc, name  # and no longer promises otherwise
 
 
 @pytest.mark.parametrize("impl", IMPLS)
@@ -147,10 +147,11 @@ def test_flat_caffe_label_shape_is_accepted(impl, rng):
     x = rng.normal(size=(2, 3, 2, 2))
     label = rng.integers(0, 3, size=(2, 2, 2))
     want_loss, prob = impl.softmax_loss_forward(x, label)
-    loss, _ = impl.softmax_loss_forward(x, label.reshape(2, 4))       # (N, H*W): Caffe's count check
+    loss, _ = impl.softmax_loss_forward(x, label.reshape(2, 4))  # (N, H*W): Caffe's count check
     assert loss == want_loss
-    np.testing.assert_array_equal(impl.softmax_loss_backward(prob, label.reshape(2, 4)),
-                                  impl.softmax_loss_backward(prob, label))
+    np.testing.assert_array_equal(
+        impl.softmax_loss_backward(prob, label.reshape(2, 4)), impl.softmax_loss_backward(prob, label)
+    )
 
 
 @pytest.mark.parametrize("impl", IMPLS)
@@ -158,6 +159,6 @@ def test_label_with_the_right_count_but_another_shape_says_how_to_reshape(impl, 
     x = rng.normal(size=(2, 3, 2, 2))
     with pytest.raises(ValueError, match=re.escape("pass label.reshape(2, 2, 2)")):
         impl.softmax_loss_forward(x, np.zeros((4, 2), int))
-    with pytest.raises(ValueError) as err:                             # wrong count: no reshape hint
+    with pytest.raises(ValueError) as err:  # wrong count: no reshape hint
         impl.softmax_loss_forward(x, np.zeros((3, 2), int))
     assert "reshape" not in str(err.value)

@@ -21,7 +21,7 @@ from ebm import reference as ref
 IMPLS = [pytest.param(ebm, id="core"), pytest.param(ref, id="reference")]
 NORMALIZATIONS = ["full", "valid", "batch_size", "none", "FULL", "Valid", "BATCH_SIZE", "None"]
 RTOL = {np.float64: 1e-12, np.float32: 1e-5}
-MAX_SIDE = {1: 7, 2: 6, 3: 5, 4: 4, 5: 3}          # keeps every random blob small
+MAX_SIDE = {1: 7, 2: 6, 3: 5, 4: 4, 5: 3}  # keeps every random blob small
 NDIM_AXIS = [(nd, ax) for nd in range(1, 6) for ax in range(-nd, nd)]
 
 
@@ -30,7 +30,7 @@ NDIM_AXIS = [(nd, ax) for nd in range(1, 6) for ax in range(-nd, nd)]
 
 def oracle_log_softmax(x, axis):
     z = np.moveaxis(np.asarray(x, dtype=np.float64), axis, -1)
-    return z - np.logaddexp.reduce(z, axis=-1, keepdims=True)     # classes last
+    return z - np.logaddexp.reduce(z, axis=-1, keepdims=True)  # classes last
 
 
 def oracle_softmax(x, axis):
@@ -47,7 +47,7 @@ def oracle_softmax_backward(top_data, top_diff, axis):
 def oracle_normalizer(normalization, shape, axis, n_kept):
     axis = axis % len(shape)
     count = {
-        "full": math.prod(shape[:axis]) * math.prod(shape[axis + 1:]),   # ignored included
+        "full": math.prod(shape[:axis]) * math.prod(shape[axis + 1 :]),  # ignored included
         "valid": n_kept,
         "batch_size": math.prod(shape[:axis]),
         "none": 1,
@@ -58,7 +58,7 @@ def oracle_normalizer(normalization, shape, axis, n_kept):
 def oracle_loss_and_grad(x, label, axis, ignore_label=None, normalization="valid", top_diff=1.0):
     """(loss, dloss/dx) in float64, classes moved to the last axis."""
     x = np.asarray(x)
-    logp = oracle_log_softmax(x, axis)                               # (..., C)
+    logp = oracle_log_softmax(x, axis)  # (..., C)
     C = logp.shape[-1]
     lab = np.asarray(label).reshape(logp.shape[:-1]).astype(np.int64)
     keep = np.ones(lab.shape, bool) if ignore_label is None else lab != ignore_label
@@ -100,7 +100,7 @@ def make_case(rng, ndim, axis, dtype, ignore_label=None, scale=3.0):
     x = (rng.normal(scale=scale, size=shape)).astype(dtype)
     ax = axis % ndim
     C = shape[ax]
-    lshape = shape[:ax] + shape[ax + 1:]
+    lshape = shape[:ax] + shape[ax + 1 :]
     label = rng.integers(0, C, size=lshape)
     if ignore_label is not None and ignore_label >= C:
         label = np.where(rng.random(lshape) < 0.3, ignore_label, label)
@@ -144,7 +144,7 @@ def test_softmax_forward_backward_match(rng, ndim, axis, dtype):
 def test_softmax_loss_matches(rng, ndim, axis, dtype, ignore_label):
     rtol = RTOL[dtype]
     x, label = make_case(rng, ndim, axis, dtype, ignore_label)
-    label_kept = np.expand_dims(label, axis % ndim)           # Caffe's (N, 1, H, W) form
+    label_kept = np.expand_dims(label, axis % ndim)  # Caffe's (N, 1, H, W) form
     x64 = x.astype(np.float64)
     top_diff = 1.7
     opts = dict(axis=axis, ignore_label=ignore_label)
@@ -169,8 +169,7 @@ def test_softmax_loss_matches(rng, ndim, axis, dtype, ignore_label):
         loss_k, prob_k = ebm.softmax_loss_forward(x, label_kept, normalization=normalization, **opts)
         assert loss_k == loss_c
         np.testing.assert_array_equal(prob_k, prob_c)
-        g_k = ebm.softmax_loss_backward(prob_c, label_kept, top_diff=top_diff,
-                                        normalization=normalization, **opts)
+        g_k = ebm.softmax_loss_backward(prob_c, label_kept, top_diff=top_diff, normalization=normalization, **opts)
         np.testing.assert_array_equal(g_k, g_c)
         assert ref.softmax_loss_forward(x, label_kept, normalization=normalization, **opts)[0] == loss_r
 
@@ -183,17 +182,24 @@ def test_label_dtypes(rng, impl, label_dtype):
     loss_int, prob = impl.softmax_loss_forward(x, label)
     loss, _ = impl.softmax_loss_forward(x, label.astype(label_dtype))
     assert loss == loss_int
-    np.testing.assert_array_equal(impl.softmax_loss_backward(prob, label.astype(label_dtype)),
-                                  impl.softmax_loss_backward(prob, label))
+    np.testing.assert_array_equal(
+        impl.softmax_loss_backward(prob, label.astype(label_dtype)), impl.softmax_loss_backward(prob, label)
+    )
     assert_loss_close(loss, oracle_loss_and_grad(x, label, 1)[0], 1e-12, x)
 
 
 @pytest.mark.parametrize("impl", IMPLS)
-@pytest.mark.parametrize("in_dtype,out_dtype", [
-    (np.int64, np.float64), (np.int32, np.float64), (np.uint8, np.float64),
-    (np.float16, np.float32), (np.float32, np.float32),
-    (np.float64, np.float64),
-])
+@pytest.mark.parametrize(
+    "in_dtype,out_dtype",
+    [
+        (np.int64, np.float64),
+        (np.int32, np.float64),
+        (np.uint8, np.float64),
+        (np.float16, np.float32),
+        (np.float32, np.float32),
+        (np.float64, np.float64),
+    ],
+)
 def test_dtype_rules(rng, impl, in_dtype, out_dtype):
     x = rng.integers(-4, 5, size=(3, 4, 2)).astype(in_dtype)
     label = rng.integers(0, 4, size=(3, 2))
@@ -237,16 +243,15 @@ def _hand_terms(x, label, ignore_label):
 @pytest.mark.parametrize("impl", IMPLS)
 def test_caffe_normalizer_semantics(impl, rng):
     x = rng.normal(size=(2, 3, 2))
-    label = np.array([[2, 255], [0, 1]])              # one of the 4 positions ignored
+    label = np.array([[2, 255], [0, 1]])  # one of the 4 positions ignored
     total = sum(_hand_terms(x, label, 255).values())
     expected = {"full": total / 4, "valid": total / 3, "batch_size": total / 2, "none": total}
     grads = {}
     for normalization, want in expected.items():
         loss, prob = impl.softmax_loss_forward(x, label, ignore_label=255, normalization=normalization)
         assert loss == pytest.approx(want, rel=1e-13)
-        grads[normalization] = impl.softmax_loss_backward(prob, label, ignore_label=255,
-                                                          normalization=normalization)
-        assert np.all(grads[normalization][0, :, 1] == 0.0)      # the ignored position
+        grads[normalization] = impl.softmax_loss_backward(prob, label, ignore_label=255, normalization=normalization)
+        assert np.all(grads[normalization][0, :, 1] == 0.0)  # the ignored position
     # the gradient scales with 1 / normalizer, too
     for normalization, divisor in {"full": 4, "valid": 3, "batch_size": 2}.items():
         assert_close(grads[normalization] * divisor, grads["none"], 1e-13)
@@ -271,7 +276,7 @@ def test_all_ignored_gives_zero_loss_and_exact_zero_gradient(impl, normalization
 def test_legacy_normalize_flag(rng, normalize, equivalent):
     x = rng.normal(size=(3, 4, 5))
     label = rng.integers(0, 4, size=(3, 5))
-    label[0, :3] = 255                                 # so VALID (12) and BATCH_SIZE (3) differ
+    label[0, :3] = 255  # so VALID (12) and BATCH_SIZE (3) differ
     # Caffe reads the legacy flag only when normalization is not set
     layer = ebm.SoftmaxWithLoss(ignore_label=255, normalize=normalize)
     assert layer.normalization == equivalent
@@ -283,12 +288,13 @@ def test_legacy_normalize_flag(rng, normalize, equivalent):
     assert_close(layer.backward(2.0), want_grad, 1e-12)
     # and the default layer is VALID
     assert ebm.SoftmaxWithLoss(ignore_label=255).forward(x, label) == pytest.approx(
-        oracle_loss_and_grad(x, label, 1, 255, "valid")[0], rel=1e-12)
+        oracle_loss_and_grad(x, label, 1, 255, "valid")[0], rel=1e-12
+    )
 
 
 def test_layer_matches_functions(rng):
     x = rng.normal(size=(2, 3, 4, 2))
-    label = rng.integers(0, 4, size=(2, 3, 1, 2))         # axis -2 kept at size 1
+    label = rng.integers(0, 4, size=(2, 3, 1, 2))  # axis -2 kept at size 1
     layer = ebm.SoftmaxWithLoss(axis=-2, ignore_label=1, normalization="full")
     loss = layer.forward(x, label)
     want_loss, want_grad = oracle_loss_and_grad(x, label, -2, 1, "full")
@@ -301,16 +307,17 @@ def test_layer_matches_functions(rng):
 
 
 @pytest.mark.parametrize("impl", IMPLS)
-@pytest.mark.parametrize("shape,label_shape", [((0, 5), (0,)), ((0, 5, 3), (0, 3)), ((0, 5, 3), (0, 1, 3)),
-                                               ((4, 5, 0), (4, 0)), ((0, 0), (0,))])
+@pytest.mark.parametrize(
+    "shape,label_shape",
+    [((0, 5), (0,)), ((0, 5, 3), (0, 3)), ((0, 5, 3), (0, 1, 3)), ((4, 5, 0), (4, 0)), ((0, 0), (0,))],
+)
 @pytest.mark.parametrize("ignore_label", [None, 3])
 def test_empty_batch(impl, shape, label_shape, ignore_label):
     x = np.zeros(shape)
     label = np.zeros(label_shape, dtype=np.int64)
     assert impl.softmax_forward(x).shape == shape
     for normalization in ("full", "valid", "batch_size", "none"):
-        loss, prob = impl.softmax_loss_forward(x, label, ignore_label=ignore_label,
-                                               normalization=normalization)
+        loss, prob = impl.softmax_loss_forward(x, label, ignore_label=ignore_label, normalization=normalization)
         assert loss == 0.0 and isinstance(loss, float)
         assert prob.shape == shape
         g = impl.softmax_loss_backward(prob, label, ignore_label=ignore_label, normalization=normalization)
@@ -332,20 +339,20 @@ def test_huge_logits_do_not_overflow(impl, dtype):
     # (the float32 reference computes in float32, so only float32 accuracy is promised)
     assert loss == pytest.approx(2e4 + math.log(2) + 2e4, rel=RTOL[dtype] / 10)
     np.testing.assert_allclose(g, [[0.5, 0.5, -1.0], [-1.0, 0.0, 1.0]], rtol=0, atol=1e-7)
-    assert loss == pytest.approx(oracle_loss_and_grad(x.astype(float), [2, 0], 1, None, "none")[0],
-                                 rel=RTOL[dtype] / 10)
+    assert loss == pytest.approx(
+        oracle_loss_and_grad(x.astype(float), [2, 0], 1, None, "none")[0], rel=RTOL[dtype] / 10
+    )
 
 
 @pytest.mark.parametrize("impl", IMPLS)
 def test_single_minus_inf_gets_probability_zero(impl):
-    x = np.array([[0.0, -np.inf, math.log(3.0)]])      # exp sums 1 + 0 + 3 = 4
+    x = np.array([[0.0, -np.inf, math.log(3.0)]])  # exp sums 1 + 0 + 3 = 4
     top = impl.softmax_forward(x)
     np.testing.assert_allclose(top, [[0.25, 0.0, 0.75]], rtol=1e-15)
     assert top[0, 1] == 0.0
     loss, prob = impl.softmax_loss_forward(x, np.array([0]))
     assert loss == pytest.approx(math.log(4.0), rel=1e-15)
-    np.testing.assert_allclose(impl.softmax_loss_backward(prob, np.array([0])),
-                               [[-0.75, 0.0, 0.75]], rtol=1e-15)
+    np.testing.assert_allclose(impl.softmax_loss_backward(prob, np.array([0])), [[-0.75, 0.0, 0.75]], rtol=1e-15)
     # the label sitting on the -inf logit: p = 0 there, so the loss is +inf (no cap)
     loss_inf, _ = impl.softmax_loss_forward(x, np.array([1]))
     assert loss_inf == math.inf

@@ -37,22 +37,22 @@ TILE, NARROW = common.TILE, common.NARROW
 
 # (id, shape, axis, path): every shape family, each on the path it must take
 FAMILIES = [
-    ("1d-axis0", (7,), 0, "narrow"),                  # one column of 7 classes
+    ("1d-axis0", (7,), 0, "narrow"),  # one column of 7 classes
     ("1d-axis0-wide", (40,), 0, "rows"),
     ("NC", (37, 5), 1, "narrow"),
     ("NC-C1", (9, 1), 1, "narrow"),
     ("NC-C1-many", (100, 1), 1, "narrow"),
     ("NC-C2", (33, 2), 1, "narrow"),
     ("NC-C3", (23, 3), 1, "narrow"),
-    ("NC-C8", (41, 8), 1, "narrow"),                  # a row fills its 8-lane vector
-    ("NC-C10", (53, 10), 1, "narrow"),                # 16 lanes, 6 of them masked
-    ("NC-C10-one-row", (1, 10), 1, "narrow"),         # no row fits its vector: all scalar
-    ("NC-C10-30-rows", (30, 10), 1, "narrow"),        # 16 rows, 8 rows, 5 one by one, 1 scalar
-    ("NC-C10-many-tasks", (2000, 10), 1, "narrow"),   # rows spill across task borders
+    ("NC-C8", (41, 8), 1, "narrow"),  # a row fills its 8-lane vector
+    ("NC-C10", (53, 10), 1, "narrow"),  # 16 lanes, 6 of them masked
+    ("NC-C10-one-row", (1, 10), 1, "narrow"),  # no row fits its vector: all scalar
+    ("NC-C10-30-rows", (30, 10), 1, "narrow"),  # 16 rows, 8 rows, 5 one by one, 1 scalar
+    ("NC-C10-many-tasks", (2000, 10), 1, "narrow"),  # rows spill across task borders
     ("NC-C15", (31, 15), 1, "narrow"),
     ("NC-wide", (6, NARROW), 1, "rows"),
     ("NC-largeC", (3, 1500), 1, "rows"),
-    ("NC-wider-than-ROW_SUM_BLOCK", (2, 4 * common.ROW_SUM_BLOCK + 3), 1, "rows"),   # five blocks' sums
+    ("NC-wider-than-ROW_SUM_BLOCK", (2, 4 * common.ROW_SUM_BLOCK + 3), 1, "rows"),  # five blocks' sums
     ("NCHW", (2, 5, 3, 4), 1, "tiles"),
     ("NCHW-inner-not-multiple-of-tile", (2, 3, 1, TILE + 37), 1, "tiles"),
     ("axis-middle", (3, 4, 6, 2), 2, "tiles"),
@@ -65,7 +65,7 @@ FAMILIES = [
 def _path(shape, axis):
     axis %= len(shape)
     outer = int(np.prod(shape[:axis], dtype=np.int64))
-    inner = int(np.prod(shape[axis + 1:], dtype=np.int64))
+    inner = int(np.prod(shape[axis + 1 :], dtype=np.int64))
     return core._family(outer, shape[axis], inner).__name__.rsplit(".", 1)[1]
 
 
@@ -75,7 +75,7 @@ def twin(request, monkeypatch):
     the serial twin with the narrow path switched off (narrow shapes then take the rows kernels)."""
     parallel = request.param == "parallel"
     monkeypatch.setattr(_parallel, "PARALLEL_MIN_WORK", 0 if parallel else 1 << 62)
-    monkeypatch.setattr(_parallel, "machine_is_busy", lambda: False)   # a loaded machine would go serial
+    monkeypatch.setattr(_parallel, "machine_is_busy", lambda: False)  # a loaded machine would go serial
     monkeypatch.setattr(core, "NARROW_ROWS", request.param != "serial-no-narrow")
     return request.param
 
@@ -90,7 +90,7 @@ def assert_close(actual, desired, rtol):
 def _case(rng, shape, axis, dtype, ignore_label):
     x = (rng.normal(scale=4.0, size=shape)).astype(dtype)
     ax = axis % len(shape)
-    label_shape = shape[:ax] + shape[ax + 1:]
+    label_shape = shape[:ax] + shape[ax + 1 :]
     label = rng.integers(0, shape[ax], size=label_shape)
     if ignore_label is not None:
         label = np.where(rng.random(label_shape) < 0.3, ignore_label, label)
@@ -118,8 +118,11 @@ def test_loss_path_matches_reference(rng, twin, family, shape, axis, path, dtype
         lab32 = np.asarray(label, dtype=np.int32)
         lab32.flags.writeable = False
         x_variants = _variants(x)
-        pairs = [("contiguous", "int64", label), ("non-contiguous", "int32 read-only", lab32),
-                 ("read-only", "int64", label)]
+        pairs = [
+            ("contiguous", "int64", label),
+            ("non-contiguous", "int32 read-only", lab32),
+            ("read-only", "int64", label),
+        ]
         for kind, lkind, lab in pairs:
             xv = x_variants[kind]
             x_before, lab_before = xv.copy(), lab.copy()
@@ -129,16 +132,16 @@ def test_loss_path_matches_reference(rng, twin, family, shape, axis, path, dtype
                 loss_r, prob_r = ref.softmax_loss_forward(x, label, **opts)
                 assert prob_c.dtype == dtype and prob_c.shape == x.shape, (kind, normalization)
                 assert_close(prob_c, prob_r, rtol)
-                scale = max(1.0, float(np.abs(x).max()))     # a term is logsumexp - x_k
+                scale = max(1.0, float(np.abs(x).max()))  # a term is logsumexp - x_k
                 assert abs(loss_c - loss_r) <= rtol * (abs(loss_r) + scale), (kind, lkind, normalization)
                 g_c = ebm.softmax_loss_backward(prob_c, lab, top_diff=0.7, **opts)
                 g_r = ref.softmax_loss_backward(prob_c, label, top_diff=0.7, **opts)
                 assert g_c.dtype == dtype
                 assert_close(g_c, g_r, rtol)
-                if ignore_label is not None:                   # exactly 0 at ignored positions
+                if ignore_label is not None:  # exactly 0 at ignored positions
                     ignored = np.expand_dims(label == ignore_label, axis % x.ndim)
                     assert np.all(np.where(np.broadcast_to(ignored, x.shape), g_c, 0.0) == 0.0)
-            np.testing.assert_array_equal(xv, x_before)       # inputs untouched
+            np.testing.assert_array_equal(xv, x_before)  # inputs untouched
             np.testing.assert_array_equal(lab, lab_before)
 
 
@@ -182,7 +185,7 @@ def test_the_comparisons_reject_plausible_wrong_answers(rng):
     with pytest.raises(AssertionError):
         assert_close(0.5 * right, right, RTOL[np.float32])
     full = ref.softmax_loss_backward(prob, label, ignore_label=255, normalization="full")
-    with pytest.raises(AssertionError):                       # FULL divides by more than VALID
+    with pytest.raises(AssertionError):  # FULL divides by more than VALID
         assert_close(full, right, RTOL[np.float32])
 
 
@@ -199,7 +202,7 @@ def test_bad_input_is_reported_by_every_twin(rng, twin, family, shape, axis, pat
     with pytest.raises(ValueError, match="nan"):
         ebm.softmax_forward(bad_x, axis=axis)
     bad_label = np.array(label)
-    bad_label.flat[-1] = x.shape[axis]                        # one past the last class
+    bad_label.flat[-1] = x.shape[axis]  # one past the last class
     with pytest.raises(ValueError, match=f"is {x.shape[axis]}, outside the valid classes"):
         ebm.softmax_loss_forward(x, bad_label, axis=axis)
     _, prob = ebm.softmax_loss_forward(x, label, axis=axis)
@@ -212,23 +215,33 @@ def test_bad_input_is_reported_by_every_twin(rng, twin, family, shape, axis, pat
 
 def test_vectorisable_log_matches_numpy_log(log_ge1_array):
     rng = np.random.default_rng(3)
-    s = np.concatenate([1 + rng.random(20_000) * 3, np.exp(rng.random(20_000) * 700),
-                        [1.0, np.sqrt(2), np.nextafter(np.sqrt(2), 3), 2.0, 1e308]])
+    s = np.concatenate(
+        [
+            1 + rng.random(20_000) * 3,
+            np.exp(rng.random(20_000) * 700),
+            [1.0, np.sqrt(2), np.nextafter(np.sqrt(2), 3), 2.0, 1e308],
+        ]
+    )
     got, want = log_ge1_array(s), np.log(s)
     assert got[0] == 0.0 or s[0] != 1.0
     np.testing.assert_allclose(got, want, rtol=4 * np.finfo(float).eps, atol=4 * np.finfo(float).eps)
     # ... and the check is tight enough to reject log computed in float32
-    small = s < 1e30                                           # within float32's range
+    small = s < 1e30  # within float32's range
     with pytest.raises(AssertionError):
-        np.testing.assert_allclose(np.log(s[small].astype(np.float32)).astype(float), want[small],
-                                   rtol=4 * np.finfo(float).eps, atol=4 * np.finfo(float).eps)
+        np.testing.assert_allclose(
+            np.log(s[small].astype(np.float32)).astype(float),
+            want[small],
+            rtol=4 * np.finfo(float).eps,
+            atol=4 * np.finfo(float).eps,
+        )
 
 
 def test_vectorisable_log_in_float32_is_within_two_ulp(log_ge1_array):
     """The narrow rows take log s in float32 for float32 data (ebm._rowvec)."""
     rng = np.random.default_rng(4)
-    s = np.concatenate([1 + rng.random(50_000) * 15, np.exp(rng.random(20_000) * 88),
-                        [1.0, np.sqrt(2), 2.0, 3e38]]).astype(np.float32)
+    s = np.concatenate(
+        [1 + rng.random(50_000) * 15, np.exp(rng.random(20_000) * 88), [1.0, np.sqrt(2), 2.0, 3e38]]
+    ).astype(np.float32)
     s = np.concatenate([s, [np.nextafter(np.float32(np.sqrt(2)), np.float32(3))]])
     got, want = log_ge1_array(s).astype(np.float64), np.log(s.astype(np.float64))
     assert got[-5] == 0.0
@@ -244,9 +257,9 @@ def test_vectorisable_log_in_float32_is_within_two_ulp(log_ge1_array):
 def test_launch_twin_goes_serial_on_small_work_or_a_busy_machine(monkeypatch, runnable, expected):
     monkeypatch.setattr(_parallel, "_runnable_now", lambda: runnable)
     monkeypatch.setattr(_parallel.os, "cpu_count", lambda: 2)
-    pick = lambda *args: _parallel.launch_twin(lambda: "serial", lambda: "parallel", *args)   # noqa: E731
-    assert pick(_parallel.PARALLEL_MIN_WORK) == expected          # 2 cores: busy from 3 runnable
-    assert pick(_parallel.PARALLEL_MIN_WORK - 1) == "serial"      # small work: always serial
+    pick = lambda *args: _parallel.launch_twin(lambda: "serial", lambda: "parallel", *args)  # noqa: E731
+    assert pick(_parallel.PARALLEL_MIN_WORK) == expected  # 2 cores: busy from 3 runnable
+    assert pick(_parallel.PARALLEL_MIN_WORK - 1) == "serial"  # small work: always serial
 
 
 @pytest.mark.parametrize("busy,work_over_min,threads", [(False, 1, 2), (True, 1, 1), (False, -1, 1)])
@@ -261,7 +274,7 @@ def test_launch_follows_the_same_rule_as_launch_twin(monkeypatch, busy, work_ove
     try:
         work = _parallel.PARALLEL_MIN_WORK + (0 if work_over_min > 0 else -1)
         assert _parallel.launch(numba.get_num_threads, work) == threads
-        assert numba.get_num_threads() == 2                          # restored afterwards
+        assert numba.get_num_threads() == 2  # restored afterwards
     finally:
         numba.set_num_threads(previous)
 
@@ -279,4 +292,4 @@ def test_runnable_now_reads_linux_loadavg():
     if not os.path.exists("/proc/loadavg"):
         assert runnable is None
     else:
-        assert isinstance(runnable, int) and runnable >= 1           # this thread is running
+        assert isinstance(runnable, int) and runnable >= 1  # this thread is running

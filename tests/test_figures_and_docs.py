@@ -39,7 +39,7 @@ def _cell(notebook, snippet):
 
 def test_lecture_01_exercise_check_shows_expected_against_got(capsys):
     check = _cell("01_hopfield.ipynb", 'ebm.grading.check("flip_delta", flip_delta)')
-    wrong = {"ebm": ebm, "flip_delta": lambda W, b, s, i: 0.0}          # a student's stub
+    wrong = {"ebm": ebm, "flip_delta": lambda W, b, s, i: 0.0}  # a student's stub
     exec(check, wrong)
     out = capsys.readouterr()
     assert out.err == ""
@@ -47,7 +47,7 @@ def test_lecture_01_exercise_check_shows_expected_against_got(capsys):
     assert "tolerance:" in out.out
     assert "all public checks passed" not in out.out
     right = dict(wrong, flip_delta=lambda W, b, s, i: 2.0 * s[i] * (W[i] @ s - W[i, i] * s[i] + b[i]))
-    exec(check, right)                                                   # the solution passes
+    exec(check, right)  # the solution passes
     out = capsys.readouterr().out
     assert "FAIL" not in out and "all public checks passed" in out, out
 
@@ -58,8 +58,8 @@ def test_lecture_01_exercise_check_shows_expected_against_got(capsys):
 def test_perceptron_criterion_is_convex_with_the_trivial_minimiser(rng):
     x = rng.normal(size=(50, 4))
     label = np.where(rng.random(50) < 0.5, -1, 1)
-    crit = lambda w: hf.perceptron_criterion(w, x, label).sum()        # noqa: E731
-    assert crit(np.zeros(4)) == 0.0                                      # W = 0 is a global minimiser
+    crit = lambda w: hf.perceptron_criterion(w, x, label).sum()  # noqa: E731
+    assert crit(np.zeros(4)) == 0.0  # W = 0 is a global minimiser
     for _ in range(100):
         a, b, t = rng.normal(size=4), rng.normal(size=4), rng.random()
         assert crit(t * a + (1 - t) * b) <= t * crit(a) + (1 - t) * crit(b) + 1e-12
@@ -76,10 +76,10 @@ def test_modern_hopfield_fixed_points_as_the_lecture_states():
         return z
 
     small = np.array([fixed_point(0.001) for _ in range(3)])
-    assert np.abs(small - X.mean(axis=1)).max() < 0.02                   # one global point, the average
+    assert np.abs(small - X.mean(axis=1)).max() < 0.02  # one global point, the average
     large = np.array([fixed_point(1.0) for _ in range(6)])
-    dist = np.abs(large[:, :, None] - X[None, :, :]).max(axis=1)          # (6, 8): to every letter
-    assert (dist.min(axis=1) < 1e-6).all()                               # each ends at a stored pattern
+    dist = np.abs(large[:, :, None] - X[None, :, :]).max(axis=1)  # (6, 8): to every letter
+    assert (dist.min(axis=1) < 1e-6).all()  # each ends at a stored pattern
     assert np.abs(small - X.mean(axis=1)[None]).max() < np.abs(large - X.mean(axis=1)[None]).max()
 
 
@@ -119,13 +119,15 @@ def test_label_energy_figure_marks_case_two_false(rng):
 def test_label_energy_training_figure_plots_energy_next_to_errors(rng):
     x = rng.normal(size=(40, 3))
     label = np.where(x[:, 0] > 0, 1, -1)
-    hist = {r: hf.train_label_energy(x, label, rule=r, epochs=4, seed=0, return_energy=True)[1:]
-            for r in ("article", "perceptron")}
+    hist = {
+        r: hf.train_label_energy(x, label, rule=r, epochs=4, seed=0, return_energy=True)[1:]
+        for r in ("article", "perceptron")
+    }
     fig = plotting.plot_label_energy_training(hist, n_samples=40)
     err_ax, e_ax = fig.axes
     np.testing.assert_array_equal(err_ax.lines[0].get_ydata(), hist["article"][0])
-    np.testing.assert_array_equal(e_ax.lines[0].get_ydata(), -hist["article"][1])   # -E on a log axis
-    assert (hist["article"][1] <= 0).all()                     # E <= 0: -E reads the usual way up
+    np.testing.assert_array_equal(e_ax.lines[0].get_ydata(), -hist["article"][1])  # -E on a log axis
+    assert (hist["article"][1] <= 0).all()  # E <= 0: -E reads the usual way up
     with pytest.raises(TypeError, match="histories must be a dict"):
         plotting.plot_label_energy_training([1, 2])
 
@@ -133,24 +135,24 @@ def test_label_energy_training_figure_plots_energy_next_to_errors(rng):
 def test_energy_descent_note_states_the_conditions_and_every_start_shows():
     pats = ebm.datasets.letters()
     net = hf.HopfieldNetwork.from_patterns(pats, "pseudoinverse")
-    runs = [net.run(p, seed=0) for p in pats[[0, 6]]]                    # two runs, same start energy
+    runs = [net.run(p, seed=0) for p in pats[[0, 6]]]  # two runs, same start energy
     fig = plotting.plot_energy_descent(runs)
     text = "\n".join(_texts(fig))
     assert "W_ii >= 0" in text and "+2|h_i|" in text and "W symmetric" in text
     starts = [ln for ln in fig.axes[0].lines if ln.get_marker() == "s"]
-    assert len({ln.get_markersize() for ln in starts}) == 2              # nested, not hidden
+    assert len({ln.get_markersize() for ln in starts}) == 2  # nested, not hidden
 
 
 def test_recall_grid_explains_its_colours_and_labels_real_rows_by_their_values():
     pats = ebm.datasets.letters()[:3]
     X = pats.T.astype(float)
-    grey = hf.modern_update(X, pats.T.astype(float), 0.02).T              # real-valued outputs
+    grey = hf.modern_update(X, pats.T.astype(float), 0.02).T  # real-valued outputs
     fig = plotting.plot_recall_grid(pats, pats, grey, (10, 10))
-    text = " ".join(" ".join(_texts(fig)).split())                     # wrapped lines joined
+    text = " ".join(" ".join(_texts(fig)).split())  # wrapped lines joined
     assert "Green" in text and "red" in text and "(1/N) x.xi of the grey values" in text
     labels = [ax.get_xlabel() for ax in fig.axes[6:9]]
     for lab, g, p in zip(labels, grey, pats):
-        assert lab == f"x.xi/N = {g @ p / 100:.2f}"                       # of the values drawn
+        assert lab == f"x.xi/N = {g @ p / 100:.2f}"  # of the values drawn
 
 
 def _overlaps(fig, text_artist, points_display):
@@ -189,15 +191,19 @@ def test_lecture_05_draws_the_jacobian_it_prints(monkeypatch, capsys):
 
     drawn = []
     real_plot = plotting.plot_softmax_jacobian
-    monkeypatch.setattr(plotting, "plot_softmax_jacobian",
-                        lambda x, *a, **k: drawn.append(np.array(x, dtype=float)) or real_plot(x, *a, **k))
+    monkeypatch.setattr(
+        plotting,
+        "plot_softmax_jacobian",
+        lambda x, *a, **k: drawn.append(np.array(x, dtype=float)) or real_plot(x, *a, **k),
+    )
     target = _cell("05_softmax_loss.ipynb", "plot_softmax_jacobian")
     nb = nbformat.read(ROOT / "notebooks" / "05_softmax_loss.ipynb", as_version=4)
     namespace = {}
     for cell in nb.cells:
-        if cell.cell_type != "code" or any(s in cell.source for s in ("### BEGIN SOLUTION", "ebm.grading.check(",
-                                                                        "plotting.animate_")):
-            continue                                   # the exercises and the players are not needed to get there
+        if cell.cell_type != "code" or any(
+            s in cell.source for s in ("### BEGIN SOLUTION", "ebm.grading.check(", "plotting.animate_")
+        ):
+            continue  # the exercises and the players are not needed to get there
         capsys.readouterr()
         exec("\n".join(ln for ln in cell.source.splitlines() if not ln.lstrip().startswith("%")), namespace)
         if cell.source == target:
@@ -235,10 +241,16 @@ def test_the_shadowing_warning_is_true(tmp_path):
     """The README's warning: from the folder that holds a clone named ebm, the first call fails as it says."""
     readme = " ".join((ROOT / "README.md").read_text().split())
     said = re.search(r"holds the clone\*\*.*? the first call fails with `([^`]+)`", readme).group(1)
-    (tmp_path / "ebm").mkdir()                                           # a clone named ebm, seen from its parent
+    (tmp_path / "ebm").mkdir()  # a clone named ebm, seen from its parent
     installed = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # ebm as installed, not on a path
-    out = subprocess.run([sys.executable, "-c", "import ebm; ebm.softmax_forward"], cwd=tmp_path, env=installed,
-                         capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-c", "import ebm; ebm.softmax_forward"],
+        cwd=tmp_path,
+        env=installed,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode != 0
     assert said == "AttributeError: module 'ebm' has no attribute 'softmax_forward'"
     assert said in out.stderr

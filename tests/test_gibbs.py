@@ -23,15 +23,17 @@ def np_nll(E, c, beta):
     """Per-sample E_C + (1/beta) log sum exp(-beta E), by a direct log-sum-exp."""
     x = -beta * E
     m = x.max(axis=1, keepdims=True)
-    lse = (m[:, 0] + np.log(np.exp(x - m).sum(axis=1)))
+    lse = m[:, 0] + np.log(np.exp(x - m).sum(axis=1))
     return E[np.arange(len(c)), c] + lse / beta
 
 
 # --------------------------------------------------------------------------- the Gibbs distribution
 
 
-@pytest.mark.parametrize("shape, axis", [((7,), -1), ((4, 6), -1), ((4, 6), 0), ((3, 5, 2), 1),
-                                         ((3, 5, 2), -1), ((2, 3, 4, 5), -2), ((2, 3, 4, 5), 0)])
+@pytest.mark.parametrize(
+    "shape, axis",
+    [((7,), -1), ((4, 6), -1), ((4, 6), 0), ((3, 5, 2), 1), ((3, 5, 2), -1), ((2, 3, 4, 5), -2), ((2, 3, 4, 5), 0)],
+)
 @pytest.mark.parametrize("beta", [0.0, 0.3, 1.0, 7.5, 1e3, 1e6])
 def test_gibbs_equals_numpy_softmax_of_minus_beta_E(shape, axis, beta, rng):
     E = rng.normal(scale=3.0, size=shape)
@@ -46,7 +48,7 @@ def test_gibbs_axis_is_not_silently_the_caffe_default(rng):
     E = rng.normal(size=(4, 6, 3))
     p = G.gibbs_distribution(E, 1.0)
     np.testing.assert_allclose(p, np_softmax(-E, axis=-1), atol=1e-12)
-    assert np.abs(p - np_softmax(-E, axis=1)).max() > 1e-3        # an axis mix-up would be caught
+    assert np.abs(p - np_softmax(-E, axis=1)).max() > 1e-3  # an axis mix-up would be caught
 
 
 def test_beta_one_is_the_core_softmax_of_minus_E(rng):
@@ -66,10 +68,9 @@ def test_beta_zero_is_exactly_uniform(rng):
 @pytest.mark.parametrize("beta", [1e4, 1e6])
 def test_large_beta_is_the_tie_split_onehot_of_the_argmin(beta):
     # gaps >= 0.1, so beta * gap >= 1000 > 745: exactly one-hot in float64
-    E = np.array([[3.0, 1.0, 1.0, 2.0, 1.0],
-                  [0.5, 0.4, 9.0, 0.4, 0.6],
-                  [-2.0, 5.0, 1e3, -1.0, 0.0],
-                  [1e3, 1e3, 1e3, 1e3, 1e3]])
+    E = np.array(
+        [[3.0, 1.0, 1.0, 2.0, 1.0], [0.5, 0.4, 9.0, 0.4, 0.6], [-2.0, 5.0, 1e3, -1.0, 0.0], [1e3, 1e3, 1e3, 1e3, 1e3]]
+    )
     p = G.gibbs_distribution(E, beta)
     expected = (E == E.min(axis=1, keepdims=True)).astype(float)
     expected /= expected.sum(axis=1, keepdims=True)
@@ -79,7 +80,7 @@ def test_large_beta_is_the_tie_split_onehot_of_the_argmin(beta):
 
 
 def test_large_beta_below_the_underflow_is_the_true_softmax_not_onehot():
-    E = np.array([0.0, 1e-4])          # beta * gap = 100 at beta = 1e6: exp(-100) is not 0
+    E = np.array([0.0, 1e-4])  # beta * gap = 100 at beta = 1e6: exp(-100) is not 0
     p = G.gibbs_distribution(E, 1e6)
     assert 0 < p[1] == pytest.approx(math.exp(-100) / (1 + math.exp(-100)), rel=1e-12)
 
@@ -115,9 +116,14 @@ def test_free_energy_is_minus_lse_over_beta_and_its_gradient_is_the_gibbs_distri
     lse = x.max(axis=1) + np.log(np.exp(x - x.max(axis=1, keepdims=True)).sum(axis=1))
     np.testing.assert_allclose(G.free_energy(E, beta), -lse / beta, rtol=1e-13)
     for n in range(3):
-        scale = 10.0                                      # magnitudes > 1: Caffe's floor is not hit
-        res = ebm.gradcheck(lambda z: scale * G.free_energy(z, beta), E[n],
-                            scale * G.gibbs_distribution(E[n], beta), step=1e-4, tol=1e-6)
+        scale = 10.0  # magnitudes > 1: Caffe's floor is not hit
+        res = ebm.gradcheck(
+            lambda z: scale * G.free_energy(z, beta),
+            E[n],
+            scale * G.gibbs_distribution(E[n], beta),
+            step=1e-4,
+            tol=1e-6,
+        )
         assert res, str(res)
 
 
@@ -128,7 +134,7 @@ def test_free_energy_limits():
     for beta in (1e3, 1e6):
         assert G.free_energy(E, beta) == pytest.approx(2.0 - math.log(2) / beta, rel=1e-15, abs=0)
     with np.errstate(all="raise"):
-        assert G.free_energy(np.array([0.0, 1e300]), 1e10) == 0.0       # beta * gap overflows: exp = 0
+        assert G.free_energy(np.array([0.0, 1e300]), 1e10) == 0.0  # beta * gap overflows: exp = 0
 
 
 def test_nll_is_the_correct_energy_minus_the_free_energy(rng):
@@ -180,12 +186,15 @@ def test_beta_one_nll_is_the_core_softmax_loss_on_minus_E(rng):
 # --------------------------------------------------------------------------- NLL -> perceptron
 
 
-@pytest.mark.parametrize("E, correct, ties", [
-    ([1.0, 1.0, 3.0, 5.0], 2, 2),
-    ([1.0, 1.0, 3.0, 5.0], 0, 2),           # the correct answer is one of the tied minima
-    ([0.2, 0.7, 0.2, 0.2, 4.0], 1, 3),
-    ([0.0, 0.5, 2.0], 1, 1),                # a unique minimum: the gap vanishes faster than 1/beta
-])
+@pytest.mark.parametrize(
+    "E, correct, ties",
+    [
+        ([1.0, 1.0, 3.0, 5.0], 2, 2),
+        ([1.0, 1.0, 3.0, 5.0], 0, 2),  # the correct answer is one of the tied minima
+        ([0.2, 0.7, 0.2, 0.2, 4.0], 1, 3),
+        ([0.0, 0.5, 2.0], 1, 1),  # a unique minimum: the gap vanishes faster than 1/beta
+    ],
+)
 def test_nll_minus_perceptron_goes_to_zero_at_rate_log_ties_over_beta(E, correct, ties):
     betas = np.array([1.0, 10.0, 100.0, 1e3, 1e4, 1e6])
     res = G.nll_perceptron_gap(E, correct, betas)
@@ -197,8 +206,8 @@ def test_nll_minus_perceptron_goes_to_zero_at_rate_log_ties_over_beta(E, correct
     scaled = betas * res["gap"]
     big = betas >= 100
     np.testing.assert_allclose(scaled[big], math.log(ties), rtol=0, atol=len(E) * math.exp(-50) + 1e-9)
-    assert res["gap"][-1] < 2e-6                      # -> 0
-    if ties > 1:                                      # and not faster: the rate is log(#ties)/beta
+    assert res["gap"][-1] < 2e-6  # -> 0
+    if ties > 1:  # and not faster: the rate is log(#ties)/beta
         assert scaled[-1] > 0.99 * math.log(ties)
         assert abs(res["gap"][-1] - math.log(ties) / 1e6) < 1e-12
 
@@ -209,8 +218,8 @@ def test_nll_at_huge_beta_is_finite_and_equals_the_perceptron_loss():
     nll, g_nll = G.nll_loss(E, c, 1e9)
     perc, g_perc = G.perceptron_loss(E, c)
     assert np.isfinite(nll) and nll == pytest.approx(perc + math.log(2) / 1e9 / 2, rel=1e-12)
-    np.testing.assert_allclose(g_nll[0], g_perc[0], atol=1e-15)       # unique min: same gradient
-    np.testing.assert_allclose(g_nll[1], [-0.25, -0.25, 0.5])          # tie: p splits, the subgradient picks one
+    np.testing.assert_allclose(g_nll[0], g_perc[0], atol=1e-15)  # unique min: same gradient
+    np.testing.assert_allclose(g_nll[1], [-0.25, -0.25, 0.5])  # tie: p splits, the subgradient picks one
 
 
 # --------------------------------------------------------------------------- two-class identities
@@ -221,7 +230,7 @@ def test_two_class_nll_is_logistic_regression_and_hinge_is_an_svm(rng):
     Y = rng.choice([-1, 1], size=50)
     E, c = G.two_class_energies(g, Y)
     rows = np.arange(50)
-    np.testing.assert_array_equal(E[rows, c], -Y * g)                  # E(Y) = -Y G
+    np.testing.assert_array_equal(E[rows, c], -Y * g)  # E(Y) = -Y G
     for n in range(50):
         nll, _ = G.nll_loss(E[n], c[n], 1.0)
         assert nll == pytest.approx(np.log1p(np.exp(-2 * Y[n] * g[n])), rel=1e-12, abs=1e-12)
@@ -239,8 +248,8 @@ def test_two_class_identity_would_catch_a_sign_or_factor_error(rng):
     Y = rng.choice([-1, 1], size=20)
     E, c = G.two_class_energies(g, Y)
     nll = G.nll_loss(E, c)[0]
-    assert abs(nll - np.mean(np.log1p(np.exp(-Y * g)))) > 1e-3          # forgot the 2
-    assert abs(nll - np.mean(np.log1p(np.exp(2 * Y * g)))) > 1e-3       # wrong sign
+    assert abs(nll - np.mean(np.log1p(np.exp(-Y * g)))) > 1e-3  # forgot the 2
+    assert abs(nll - np.mean(np.log1p(np.exp(2 * Y * g)))) > 1e-3  # wrong sign
 
 
 # --------------------------------------------------------------------------- every loss's derivative
@@ -254,7 +263,7 @@ def _kink_distance(name, E, c, params):
     masked[rows, c] = np.inf
     srt = np.sort(masked, axis=1)
     e_i = srt[:, 0]
-    d = [np.abs(srt[:, 1] - srt[:, 0])]                     # which incorrect answer is E_I
+    d = [np.abs(srt[:, 1] - srt[:, 0])]  # which incorrect answer is E_I
     if name == "perceptron":
         s = np.sort(E, axis=1)
         d.append(s[:, 1] - s[:, 0])
@@ -267,8 +276,13 @@ def _kink_distance(name, E, c, params):
     return float(np.min(d))
 
 
-CHECK_PARAMS = {"hinge": {"m": 0.8}, "lvq2": {"delta": 0.7}, "square_square": {"m": 2.0},
-                "square_exp": {"gamma": 1.5}, "nll": {"beta": 1.7}}
+CHECK_PARAMS = {
+    "hinge": {"m": 0.8},
+    "lvq2": {"delta": 0.7},
+    "square_square": {"m": 2.0},
+    "square_exp": {"gamma": 1.5},
+    "nll": {"beta": 1.7},
+}
 
 
 @pytest.mark.parametrize("name", list(G.LOSSES))
@@ -277,7 +291,7 @@ def test_every_loss_gradient_passes_gradcheck_and_half_of_it_fails(name):
     fn = G.LOSSES[name]
     rng = np.random.default_rng(sum(map(ord, name)))
     N, C = 4, 5
-    for _ in range(2000):          # positive energies, away from every kink, most rows not flat
+    for _ in range(2000):  # positive energies, away from every kink, most rows not flat
         E = rng.uniform(0.2, 3.0, size=(N, C))
         c = rng.integers(0, C, size=N)
         moving = np.count_nonzero(np.abs(fn(E, c, **params)[1]).sum(axis=1) > 0)
@@ -305,8 +319,8 @@ def test_caffe_rule_without_scaling_would_accept_half_a_small_gradient():
     E = np.array([[0.3, 1.0, 2.0]] * 100)
     c = np.zeros(100, dtype=int)
     f = lambda z: G.energy_loss(z, c)[0]
-    _, grad = G.energy_loss(E, c)                          # entries 1/100
-    assert ebm.gradcheck(f, E, 0.5 * grad)                 # passes: the check cannot see it
+    _, grad = G.energy_loss(E, c)  # entries 1/100
+    assert ebm.gradcheck(f, E, 0.5 * grad)  # passes: the check cannot see it
     assert not ebm.gradcheck(lambda z: 1000 * f(z), E, 500 * grad)
 
 
@@ -322,7 +336,7 @@ def test_batch_loss_is_the_mean_of_single_sample_losses(name, rng):
 
 
 def test_loss_values_against_the_formulas():
-    E = np.array([1.5, 0.5, 2.0, 0.8])                      # C = 0, I = 1 (0.5)
+    E = np.array([1.5, 0.5, 2.0, 0.8])  # C = 0, I = 1 (0.5)
     ec, ei = 1.5, 0.5
     d = ec - ei
     table = {
@@ -384,13 +398,13 @@ def test_energy_loss_collapses_while_hinge_keeps_the_margin(tables):
     for name in ("log", "nll"):
         assert tables[name]["gaps"][-1].min() > 1.0, name
         assert tables[name]["gaps"][-1].min() > 20 * energy["gaps"][-1].max(), name
-        assert tables[name]["gaps"][-1].min() > tables[name]["gaps"][150].min()     # still growing
+        assert tables[name]["gaps"][-1].min() > tables[name]["gaps"][150].min()  # still growing
 
 
 def test_shared_parameter_energy_loss_collapses_a_good_table():
     """E = s * D: lowering E_C through the shared s drags every bad answer down with it."""
     energy = G.train_shared_scale("energy", steps=100, seed=2)
-    assert energy["gaps"][0].min() >= 0.5                       # a good table to start with
+    assert energy["gaps"][0].min() >= 0.5  # a good table to start with
     assert energy["scale"][-1] == 0.0 and np.all(energy["final"] == 0)
     np.testing.assert_array_equal(energy["gaps"][-1], 0.0)
     assert np.all(np.diff(energy["scale"]) <= 0)
@@ -403,8 +417,9 @@ def test_shared_parameter_energy_loss_collapses_a_good_table():
     for name in ("energy", "hinge", "nll"):
         _, grad = G.LOSSES[name](1.3 * D, c)
         f = lambda s: G.LOSSES[name](s[0] * D, c)[0]
-        assert ebm.gradcheck(lambda s: 100 * f(s), np.array([1.3]),
-                             np.array([100 * np.sum(grad * D)]), step=1e-4, tol=1e-6)
+        assert ebm.gradcheck(
+            lambda s: 100 * f(s), np.array([1.3]), np.array([100 * np.sum(grad * D)]), step=1e-4, tol=1e-6
+        )
 
 
 def test_energy_table_is_reproducible_and_validates():
@@ -429,40 +444,53 @@ def test_energy_table_is_reproducible_and_validates():
 # --------------------------------------------------------------------------- bad input
 
 
-@pytest.mark.parametrize("call, exc, match", [
-    (lambda: G.gibbs_distribution([1.0, 2.0], -0.5), ValueError, r"beta must be >= 0"),
-    (lambda: G.gibbs_distribution([1.0, 2.0], np.nan), ValueError, r"beta must be finite"),
-    (lambda: G.gibbs_distribution([1.0, 2.0], "1"), TypeError, r"beta must be a real number"),
-    (lambda: G.gibbs_distribution([1.0, 2.0], np.array([1.0, 2.0])), TypeError,
-     r"beta must be a real scalar, got an array of shape \(2,\)"),
-    (lambda: G.gibbs_distribution([1.0, np.nan], 1.0), ValueError, r"energies\[1\] is nan"),
-    (lambda: G.gibbs_distribution([[1.0, np.inf]], 1.0), ValueError, r"energies\[0, 1\] is inf"),
-    (lambda: G.gibbs_distribution([1e300, 1.0], 1e10), ValueError, r"overflows"),
-    (lambda: G.gibbs_distribution(1.0, 1.0), ValueError, r"at least one axis"),
-    (lambda: G.gibbs_distribution([1.0, 2.0], 1.0, axis=1), ValueError, r"axis 1 is out of range"),
-    (lambda: G.free_energy([1.0, 2.0], -1.0), ValueError, r"beta must be >= 0"),
-    (lambda: G.nll_loss([1.0, 2.0], 0, beta=-1.0), ValueError, r"beta must be >= 0"),
-    (lambda: G.nll_loss([1.0, 2.0], 0, beta=0.0), ValueError, r"beta must be > 0"),
-    (lambda: G.hinge_loss([[1.0, 2.0]], [2]), ValueError, r"correct\[0\] is 2, outside the valid answers \[0, 2\)"),
-    (lambda: G.hinge_loss([[1.0, 2.0], [0.0, 1.0]], [0, -1]), ValueError, r"correct\[1\] is -1"),
-    (lambda: G.energy_loss([1.0, 2.0], 5), ValueError, r"correct is 5, outside"),
-    (lambda: G.log_loss([[1.0, 2.0]], [0, 1]), ValueError, r"correct has shape \(2,\) but energies has shape \(1, 2\)"),
-    (lambda: G.log_loss([1.0, 2.0], [0]), ValueError, r"correct has shape \(1,\)"),
-    (lambda: G.mce_loss(np.ones((2, 3, 4)), [0, 1]), ValueError, r"energies must have shape \(N, C\)"),
-    (lambda: G.mce_loss([[1.0]], [0]), ValueError, r"at least 2 answers"),
-    (lambda: G.energy_loss([1.0, 2.0], 0.5), ValueError, r"correct is 0.5, which is not an integer"),
-    (lambda: G.energy_loss([1.0, 2.0], "a"), TypeError, r"correct must hold integer"),
-    (lambda: G.square_square_loss([[1.0, 2.0], [0.5, -0.1]], [0, 1]), ValueError,
-     r"non-negative energies.*energies\[1, 1\] is -0.1"),
-    (lambda: G.hinge_loss([1.0, 2.0], 0, m=-1.0), ValueError, r"m must be >= 0"),
-    (lambda: G.lvq2_loss([1.0, 2.0], 0, delta=0.0), ValueError, r"delta must be > 0"),
-    (lambda: G.lvq2_loss([1.0, 0.0], 0), ValueError, r"needs E_I > 0"),
-    (lambda: G.square_exp_loss([1.0, 2.0], 0, gamma=-1.0), ValueError, r"gamma must be > 0"),
-    (lambda: G.beta_sweep([1.0, 2.0], [1.0, -2.0]), ValueError, r"betas\[1\] is -2.0"),
-    (lambda: G.nll_perceptron_gap([1.0, 2.0], 0, [0.0, 1.0]), ValueError, r"betas must be > 0"),
-    (lambda: G.two_class_energies([1.0, 2.0], [1, 0]), ValueError, r"Y\[1\] is 0"),
-    (lambda: G.two_class_energies([1.0, 2.0], [1]), ValueError, r"Y has shape \(1,\) but G has shape \(2,\)"),
-])
+@pytest.mark.parametrize(
+    "call, exc, match",
+    [
+        (lambda: G.gibbs_distribution([1.0, 2.0], -0.5), ValueError, r"beta must be >= 0"),
+        (lambda: G.gibbs_distribution([1.0, 2.0], np.nan), ValueError, r"beta must be finite"),
+        (lambda: G.gibbs_distribution([1.0, 2.0], "1"), TypeError, r"beta must be a real number"),
+        (
+            lambda: G.gibbs_distribution([1.0, 2.0], np.array([1.0, 2.0])),
+            TypeError,
+            r"beta must be a real scalar, got an array of shape \(2,\)",
+        ),
+        (lambda: G.gibbs_distribution([1.0, np.nan], 1.0), ValueError, r"energies\[1\] is nan"),
+        (lambda: G.gibbs_distribution([[1.0, np.inf]], 1.0), ValueError, r"energies\[0, 1\] is inf"),
+        (lambda: G.gibbs_distribution([1e300, 1.0], 1e10), ValueError, r"overflows"),
+        (lambda: G.gibbs_distribution(1.0, 1.0), ValueError, r"at least one axis"),
+        (lambda: G.gibbs_distribution([1.0, 2.0], 1.0, axis=1), ValueError, r"axis 1 is out of range"),
+        (lambda: G.free_energy([1.0, 2.0], -1.0), ValueError, r"beta must be >= 0"),
+        (lambda: G.nll_loss([1.0, 2.0], 0, beta=-1.0), ValueError, r"beta must be >= 0"),
+        (lambda: G.nll_loss([1.0, 2.0], 0, beta=0.0), ValueError, r"beta must be > 0"),
+        (lambda: G.hinge_loss([[1.0, 2.0]], [2]), ValueError, r"correct\[0\] is 2, outside the valid answers \[0, 2\)"),
+        (lambda: G.hinge_loss([[1.0, 2.0], [0.0, 1.0]], [0, -1]), ValueError, r"correct\[1\] is -1"),
+        (lambda: G.energy_loss([1.0, 2.0], 5), ValueError, r"correct is 5, outside"),
+        (
+            lambda: G.log_loss([[1.0, 2.0]], [0, 1]),
+            ValueError,
+            r"correct has shape \(2,\) but energies has shape \(1, 2\)",
+        ),
+        (lambda: G.log_loss([1.0, 2.0], [0]), ValueError, r"correct has shape \(1,\)"),
+        (lambda: G.mce_loss(np.ones((2, 3, 4)), [0, 1]), ValueError, r"energies must have shape \(N, C\)"),
+        (lambda: G.mce_loss([[1.0]], [0]), ValueError, r"at least 2 answers"),
+        (lambda: G.energy_loss([1.0, 2.0], 0.5), ValueError, r"correct is 0.5, which is not an integer"),
+        (lambda: G.energy_loss([1.0, 2.0], "a"), TypeError, r"correct must hold integer"),
+        (
+            lambda: G.square_square_loss([[1.0, 2.0], [0.5, -0.1]], [0, 1]),
+            ValueError,
+            r"non-negative energies.*energies\[1, 1\] is -0.1",
+        ),
+        (lambda: G.hinge_loss([1.0, 2.0], 0, m=-1.0), ValueError, r"m must be >= 0"),
+        (lambda: G.lvq2_loss([1.0, 2.0], 0, delta=0.0), ValueError, r"delta must be > 0"),
+        (lambda: G.lvq2_loss([1.0, 0.0], 0), ValueError, r"needs E_I > 0"),
+        (lambda: G.square_exp_loss([1.0, 2.0], 0, gamma=-1.0), ValueError, r"gamma must be > 0"),
+        (lambda: G.beta_sweep([1.0, 2.0], [1.0, -2.0]), ValueError, r"betas\[1\] is -2.0"),
+        (lambda: G.nll_perceptron_gap([1.0, 2.0], 0, [0.0, 1.0]), ValueError, r"betas must be > 0"),
+        (lambda: G.two_class_energies([1.0, 2.0], [1, 0]), ValueError, r"Y\[1\] is 0"),
+        (lambda: G.two_class_energies([1.0, 2.0], [1]), ValueError, r"Y has shape \(1,\) but G has shape \(2,\)"),
+    ],
+)
 def test_bad_input_raises_a_clear_error(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
@@ -485,8 +513,17 @@ def test_an_empty_batch_is_refused():
 def test_margin_condition_matches_the_tutorials_table_1():
     """Condition 3 of LeCun et al. (2006), computed on a grid, against their Table 1 (literature)."""
     # Table 1: the margin each loss needs -- "none" (energy), 0 (perceptron, LVQ2), m or > 0 (the rest)
-    table_1 = {"energy": False, "perceptron": False, "hinge": True, "log": True, "lvq2": False,
-               "mce": True, "square_square": True, "square_exp": True, "nll": True}
+    table_1 = {
+        "energy": False,
+        "perceptron": False,
+        "hinge": True,
+        "log": True,
+        "lvq2": False,
+        "mce": True,
+        "square_square": True,
+        "square_exp": True,
+        "nll": True,
+    }
     got = {name: G.margin_condition(name, margin=0.5) for name in G.LOSSES}
     assert {name: r["satisfied"] for name, r in got.items()} == table_1 == G.MARGIN_CONDITION
     # closed forms at the grid point nearest the boundary on the unseparated side (gap 0.25)
@@ -496,6 +533,6 @@ def test_margin_condition_matches_the_tutorials_table_1():
     assert math.isclose(got["mce"]["min_not_separated"], 1 / (1 + math.exp(0.25)))
     # a hinge without a margin fails it: the check can say no to a loss that passes by default
     assert not G.margin_condition("hinge", margin=0.5, m=0.0)["satisfied"]
-    for name, ok in table_1.items():                        # the docstrings agree with the table
+    for name, ok in table_1.items():  # the docstrings agree with the table
         doc = " ".join(G.LOSSES[name].__doc__.split())
         assert ("Margin condition" in doc) and (("**not satisfied**" in doc) != ok), name

@@ -16,7 +16,7 @@ GIBBS_FIGURES = {"gibbs_beta.png", "ebm_losses.png", "ebm_energy_tables.png", "g
 
 
 def test_gibbs_beta_plots_the_gibbs_distribution():
-    betas = np.logspace(-2, 4, 31)            # 1e4 * 0.7 > 708: exactly one-hot at the end
+    betas = np.logspace(-2, 4, 31)  # 1e4 * 0.7 > 708: exactly one-hot at the end
     fig = plotting.plot_gibbs_beta(E, betas)
     assert isinstance(fig, Figure)
     ax = fig.axes[0]
@@ -51,16 +51,19 @@ def test_loss_functionals_plot_matches_the_losses():
     assert [a.get_title() for a in fig.axes[:3]] == ["hinge (m=1)", "energy", "nll (beta=1)"]
     d = fig.axes[0].lines[0].get_xdata()
     np.testing.assert_allclose(fig.axes[0].lines[0].get_ydata(), np.maximum(0, 1 + d))
-    np.testing.assert_array_equal(fig.axes[1].lines[2].get_ydata(), 0.0)       # energy: dL/dE_I = 0
+    np.testing.assert_array_equal(fig.axes[1].lines[2].get_ydata(), 0.0)  # energy: dL/dE_I = 0
     np.testing.assert_allclose(fig.axes[2].lines[0].get_ydata(), np.log1p(np.exp(d)), rtol=1e-12)
 
 
-@pytest.mark.parametrize("kwargs, exc, match", [
-    ({"names": ["softmax"]}, ValueError, "unknown loss 'softmax'"),
-    ({"names": []}, ValueError, "names is empty"),
-    ({"E_I": 1.0, "span": 2.0}, ValueError, "span <= E_I"),
-    ({"span": 0.0}, ValueError, "span <= E_I"),
-])
+@pytest.mark.parametrize(
+    "kwargs, exc, match",
+    [
+        ({"names": ["softmax"]}, ValueError, "unknown loss 'softmax'"),
+        ({"names": []}, ValueError, "names is empty"),
+        ({"E_I": 1.0, "span": 2.0}, ValueError, "span <= E_I"),
+        ({"span": 0.0}, ValueError, "span <= E_I"),
+    ],
+)
 def test_loss_functionals_plot_rejects_bad_input(kwargs, exc, match):
     with pytest.raises(exc, match=match):
         plotting.plot_loss_functionals(**kwargs)
@@ -81,22 +84,25 @@ def test_energy_tables_plot():
         plotting.plot_energy_tables([])
 
 
-@pytest.mark.parametrize("call, exc, match", [
-    (lambda: plotting.plot_gibbs_beta([1.0]), ValueError, "2 to 10 answers"),
-    (lambda: plotting.plot_gibbs_beta([[1.0, 2.0]]), ValueError, "one vector"),
-    (lambda: plotting.plot_gibbs_beta([1.0, np.nan]), ValueError, r"energies\[1\] is nan"),
-    (lambda: plotting.plot_gibbs_beta(E, [0.0, 1.0]), ValueError, "log axis"),
-    (lambda: plotting.animate_gibbs_beta(E, max_frames=1), ValueError, "max_frames"),
-    (lambda: plotting.plot_nll_to_perceptron(E, 7), ValueError, "correct is 7"),
-])
+@pytest.mark.parametrize(
+    "call, exc, match",
+    [
+        (lambda: plotting.plot_gibbs_beta([1.0]), ValueError, "2 to 10 answers"),
+        (lambda: plotting.plot_gibbs_beta([[1.0, 2.0]]), ValueError, "one vector"),
+        (lambda: plotting.plot_gibbs_beta([1.0, np.nan]), ValueError, r"energies\[1\] is nan"),
+        (lambda: plotting.plot_gibbs_beta(E, [0.0, 1.0]), ValueError, "log axis"),
+        (lambda: plotting.animate_gibbs_beta(E, max_frames=1), ValueError, "max_frames"),
+        (lambda: plotting.plot_nll_to_perceptron(E, 7), ValueError, "correct is 7"),
+    ],
+)
 def test_gibbs_plots_reject_bad_input(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
 
 
-@pytest.mark.xdist_group("tour")           # the session tour runs in one worker
+@pytest.mark.xdist_group("tour")  # the session tour runs in one worker
 def test_tour_gibbs_writes_its_figures(tour):
-    figures, chapters, _, _ = tour                       # the whole tour, run once (conftest)
+    figures, chapters, _, _ = tour  # the whole tour, run once (conftest)
     written = {p.name for p in figures.glob("*.png")}
     assert GIBBS_FIGURES <= written
     for name in GIBBS_FIGURES:

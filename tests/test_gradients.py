@@ -22,7 +22,7 @@ STEP = 1e-2
 @pytest.fixture
 def caffe_data(rng):
     x = rng.normal(scale=10.0, size=SHAPE)
-    label = rng.integers(0, SHAPE[1], size=(SHAPE[0], 1) + SHAPE[2:])    # Caffe's (N, 1, H, W)
+    label = rng.integers(0, SHAPE[1], size=(SHAPE[0], 1) + SHAPE[2:])  # Caffe's (N, 1, H, W)
     return x, label
 
 
@@ -51,6 +51,7 @@ def test_softmax_loss_gradient(impl, caffe_data, normalization, ignore_label):
     if ignore_label is not None:
         assert np.any(label == ignore_label) and np.any(label != ignore_label)
     for loss_weight in (2.0, 3.0):
+
         def objective(z):
             return loss_weight * impl.softmax_loss_forward(z, label, **opts)[0]
 
@@ -109,7 +110,7 @@ def _erratum_gradient(prob, label):
     """The article's displayed formula, cases swapped: prob at k, prob - 1 elsewhere."""
     g = prob - 1.0
     np.put_along_axis(g, label, np.take_along_axis(prob, label, axis=1), axis=1)
-    return g / label.size                                   # VALID, nothing ignored
+    return g / label.size  # VALID, nothing ignored
 
 
 def test_gradcheck_rejects_the_articles_erratum(caffe_data):
@@ -140,9 +141,9 @@ def test_wrong_normalizer_passes_caffe_rule_but_not_the_scaled_check(caffe_data)
     f = lambda z: ebm.softmax_loss_forward(z, label, **opts)[0]  # noqa: E731
     wrong = ebm.softmax_loss_backward(prob, label, ignore_label=0, normalization="full")
     result = ebm.gradcheck(f, x, wrong)
-    assert result                      # Caffe's rule is too lenient here ...
+    assert result  # Caffe's rule is too lenient here ...
     with pytest.raises(AssertionError):
-        assert_scaled_close(result.numeric, wrong)     # ... the scaled check is not
+        assert_scaled_close(result.numeric, wrong)  # ... the scaled check is not
 
 
 def test_gradcheck_rejects_nan_gradient(caffe_data):
@@ -194,7 +195,7 @@ def test_gradcheck_never_modifies_x(rng):
     x_ro.flags.writeable = False
     keep = x.copy()
 
-    def greedy_analytic(z):          # a callable analytic that scribbles on its argument
+    def greedy_analytic(z):  # a callable analytic that scribbles on its argument
         out = 2 * z.copy()
         z[...] = 0.0
         return out
@@ -221,7 +222,7 @@ def test_gradcheck_raise_on_failure(rng):
     f = lambda z: float(np.sum(z**2))  # noqa: E731
     with pytest.raises(AssertionError, match="gradcheck FAILED"):
         ebm.gradcheck(f, x, 3 * x, raise_on_failure=True)
-    assert ebm.gradcheck(f, x, 2 * x, raise_on_failure=True)     # passing: no raise
+    assert ebm.gradcheck(f, x, 2 * x, raise_on_failure=True)  # passing: no raise
 
 
 def test_gradcheck_objective_must_be_scalar():

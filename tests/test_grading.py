@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import ebm.grading as grading
-from ebm.grading import expect_close, expect_gradient, Mismatch
+from ebm.grading import Mismatch, expect_close, expect_gradient
 
 EXERCISES = grading.registry()
 HINTS = [(ex.name, h.key) for ex in EXERCISES for h in ex.hints]
@@ -24,11 +24,13 @@ HINTS = [(ex.name, h.key) for ex in EXERCISES for h in ex.hints]
 def test_core_exercises_have_caffes_names_and_signatures():
     sig = {ex.name: ex.signature for ex in EXERCISES}
     assert sig["softmax_loss_forward"] == "softmax_loss_forward(bottom_data, label) -> (loss, prob)"
-    assert sig["softmax_loss_backward"] == \
-        "softmax_loss_backward(prob, label, ignore_label=None) -> bottom_diff"
+    assert sig["softmax_loss_backward"] == "softmax_loss_backward(prob, label, ignore_label=None) -> bottom_diff"
     assert sig["softmax_backward"] == "softmax_backward(top_data, top_diff) -> bottom_diff"
-    assert list(inspect.signature(grading.get("softmax_loss_backward").reference).parameters) == \
-        ["prob", "label", "ignore_label"]
+    assert list(inspect.signature(grading.get("softmax_loss_backward").reference).parameters) == [
+        "prob",
+        "label",
+        "ignore_label",
+    ]
     per_chapter = {}
     for ex in EXERCISES:
         per_chapter[ex.chapter] = per_chapter.get(ex.chapter, 0) + 1
@@ -41,8 +43,9 @@ def test_reference_earns_full_marks_and_exercise_is_well_formed(name):
     assert ex.public_checks and ex.hidden_checks, "needs at least one public and one hidden check"
     assert ex.hints, "needs at least one hint"
     result = grading.run_exercise(ex, ex.reference)
-    assert [c.status for c in result.checks] == ["passed"] * len(ex.checks), \
-        [(c.description, c.message) for c in result.checks if not c.passed]
+    assert [c.status for c in result.checks] == ["passed"] * len(ex.checks), [
+        (c.description, c.message) for c in result.checks if not c.passed
+    ]
     assert result.score == result.max_score == ex.max_score > 0
     src = inspect.getsource(ex.reference)
     assert "### BEGIN SOLUTION" in src and "### END SOLUTION" in src
@@ -52,6 +55,7 @@ def test_reference_earns_full_marks_and_exercise_is_well_formed(name):
 def test_student_version_scores_zero_without_crashing(name):
     def student(*args, **kwargs):
         raise NotImplementedError
+
     result = grading.run_exercise(name, student)
     assert result.score == 0
     assert {c.status for c in result.checks} == {"not_implemented"}
@@ -98,22 +102,22 @@ def test_expect_close_names_the_first_differing_index_and_tolerance():
         expect_close(np.array([np.nan, 1.0]), np.array([0.0, 1.0]))
     with pytest.raises(Mismatch, match="expected a number or an array"):
         expect_close("0.5", 0.5)
-    expect_close(got.reshape(-1), got, shape=False)     # same elements, other shape: allowed when asked
+    expect_close(got.reshape(-1), got, shape=False)  # same elements, other shape: allowed when asked
 
 
 def test_expect_gradient_rejects_half_the_gradient():
     x = np.array([0.5, -1.0, 2.0])
-    f = lambda z: float(np.sum(z ** 3))
-    expect_gradient(f, x, 3 * x ** 2)
+    f = lambda z: float(np.sum(z**3))
+    expect_gradient(f, x, 3 * x**2)
     with pytest.raises(Mismatch, match="central differences give"):
-        expect_gradient(f, x, 1.5 * x ** 2)
+        expect_gradient(f, x, 1.5 * x**2)
 
 
 # --------------------------------------------------------------------------- in-notebook feedback
 
 
 def _wrong_backward(prob, label, ignore_label=None):
-    return np.asarray(prob) / len(label)        # the 1 at the label never subtracted
+    return np.asarray(prob) / len(label)  # the 1 at the label never subtracted
 
 
 def test_check_prints_a_table_to_stdout_only(capsys):
@@ -152,13 +156,14 @@ def test_check_keeps_student_prints_and_warnings_off_stderr(capsys):
 
 def test_mutating_an_input_fails_with_a_clear_message():
     def in_place(W, b, s, i):
-        s[i] = -s[i]                            # flips the caller's state
+        s[i] = -s[i]  # flips the caller's state
         return float(2.0 * -s[i] * (W[i] @ s - W[i, i] * s[i] + b[i]))
+
     result = grading.run_exercise("flip_delta", in_place)
     assert result.score == 0
     first = result.checks[0]
     assert "modified its argument 's' in place" in first.message
-    assert ("mutated_input" in result.hint_keys)
+    assert "mutated_input" in result.hint_keys
 
 
 def test_calling_ebm_itself_is_flagged_and_can_be_allowed():
@@ -166,6 +171,7 @@ def test_calling_ebm_itself_is_flagged_and_can_be_allowed():
 
     def lazy(top_data, top_diff):
         return ebm.softmax_backward(top_data, top_diff)
+
     flagged = grading.run_exercise("softmax_backward", lazy)
     assert flagged.score == 0 and {c.status for c in flagged.checks} == {"flagged"}
     assert "ebm's own implementation" in flagged.checks[0].message
@@ -192,9 +198,11 @@ def test_every_forbidden_function_is_named_by_the_module_that_defines_it(spec):
 def test_calling_the_hopfield_package_is_flagged():
     from ebm import hopfield as hf
 
-    for name, lazy in (("hebb_weights", lambda patterns: hf.hebb_weights(patterns)),
-                       ("hebb_weights", lambda patterns: hf.HopfieldNetwork.from_patterns(patterns).W),
-                       ("modern_energy_grad", lambda X, xi, beta: xi - hf.modern_update(X, xi, beta))):
+    for name, lazy in (
+        ("hebb_weights", lambda patterns: hf.hebb_weights(patterns)),
+        ("hebb_weights", lambda patterns: hf.HopfieldNetwork.from_patterns(patterns).W),
+        ("modern_energy_grad", lambda X, xi, beta: xi - hf.modern_update(X, xi, beta)),
+    ):
         flagged = grading.run_exercise(name, lazy, include_hidden=False)
         assert {c.status for c in flagged.checks} == {"flagged"}, name
         assert "ebm/hopfield/" in flagged.checks[0].message
@@ -203,7 +211,9 @@ def test_calling_the_hopfield_package_is_flagged():
 def test_calling_the_gibbs_package_is_flagged():
     from ebm import gibbs
 
-    flagged = grading.run_exercise("gibbs_distribution", lambda energies, beta: gibbs.gibbs_distribution(energies, beta))
+    flagged = grading.run_exercise(
+        "gibbs_distribution", lambda energies, beta: gibbs.gibbs_distribution(energies, beta)
+    )
     assert flagged.score == 0 and {c.status for c in flagged.checks} == {"flagged"}
 
 
@@ -228,6 +238,7 @@ def test_timeout_stops_an_infinite_loop_and_blames_the_exercise():
     def loop(W, b, s, i):
         while True:
             pass
+
     result = grading.run_exercise("flip_delta", loop, timeout=0.3)
     statuses = [c.status for c in result.checks]
     assert statuses == ["timeout"] * len(statuses) and result.score == 0
@@ -237,6 +248,7 @@ def test_timeout_stops_an_infinite_loop_and_blames_the_exercise():
 def test_a_missing_return_is_named():
     def forgot_return(top_data, top_diff):
         top_data * top_diff
+
     result = grading.run_exercise("softmax_backward", forgot_return)
     assert result.score == 0
     assert "got None (a missing return statement?)" in result.checks[0].message
@@ -247,8 +259,7 @@ def test_loading_the_registry_does_not_import_numba_or_matplotlib():
     import subprocess
     import sys
 
-    code = ("import sys, ebm.grading as g; g.registry(); "
-            "print([m for m in ('numba', 'matplotlib') if m in sys.modules])")
+    code = "import sys, ebm.grading as g; g.registry(); print([m for m in ('numba', 'matplotlib') if m in sys.modules])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and out.stdout.strip() == "[]", out.stdout + out.stderr
 
@@ -256,10 +267,11 @@ def test_loading_the_registry_does_not_import_numba_or_matplotlib():
 def test_the_article_printed_derivative_is_recognised_as_the_swapped_cases():
     from ebm import reference as ref
 
-    def printed(prob, label, ignore_label=None):     # the article's displayed formula, row by row
+    def printed(prob, label, ignore_label=None):  # the article's displayed formula, row by row
         prob = np.asarray(prob, dtype=np.float64)
         rows = [ref.article_printed_loss_gradient(np.log(p), int(k)) for p, k in zip(prob, label)]
         return np.stack(rows) / len(label)
+
     result = grading.run_exercise("softmax_loss_backward", printed)
     first = result.checks[0]
     assert first.status == "failed" and "swapped_cases" in [k for k, _ in first.hints]
@@ -280,8 +292,9 @@ def test_a_list_where_an_array_is_due_fails_with_what_to_return():
     # the same values as an array pass: the decision is about the type only
     assert grading.run_exercise("softmax_backward", _right_softmax_backward).score == 5
     # a tuple of results stays a tuple (the container is the signature's)
-    ok = grading.run_exercise("softmax_loss_forward", lambda x, lab: list(
-        grading.get("softmax_loss_forward").reference(x, lab)))
+    ok = grading.run_exercise(
+        "softmax_loss_forward", lambda x, lab: list(grading.get("softmax_loss_forward").reference(x, lab))
+    )
     assert ok.score == ok.max_score
 
 
@@ -289,7 +302,7 @@ def test_complex_output_is_named_and_no_axis_hint_fires():
     result = grading.run_exercise("softmax_backward", lambda t, d: _right_softmax_backward(t, d).astype(complex))
     assert result.score == 0
     assert all("expected real numbers, got complex values" in c.message for c in result.checks)
-    assert all(not c.hints for c in result.checks)          # sum_over_wrong_axis and diagonal_only fired before
+    assert all(not c.hints for c in result.checks)  # sum_over_wrong_axis and diagonal_only fired before
     assert not grading.is_close(np.array([1 + 0j]), np.array([1.0]))
 
 
@@ -312,7 +325,7 @@ def test_dividing_by_the_batch_size_is_told_apart_from_dividing_by_every_positio
     spatial = [d for d in keys if "H, W" in d]
     flat = [d for d in keys if "H, W" not in d]
     assert spatial and all(keys[d] == ["divided_by_batch_size"] for d in spatial), keys
-    assert flat and all(keys[d] == ["divided_by_all_positions"] for d in flat), keys     # N is every position
+    assert flat and all(keys[d] == ["divided_by_all_positions"] for d in flat), keys  # N is every position
 
 
 # --------------------------------------------------------------------------- the student's side
@@ -345,7 +358,7 @@ def test_student_versions_never_overwrite_silently(tmp_path, capsys):
     out = tmp_path / "mine"
     assert main(["exercises", "--student", str(out)]) == 0
     work = out / "exercises" / "05_softmax_loss.ipynb"
-    work.write_text(work.read_text().replace("raise NotImplementedError()", "return 42", 1))   # a student's work
+    work.write_text(work.read_text().replace("raise NotImplementedError()", "return 42", 1))  # a student's work
     before = work.read_text()
     assert main(["exercises", "--student", str(out)]) == 1
     err = capsys.readouterr().err
@@ -358,10 +371,11 @@ def test_student_versions_never_overwrite_silently(tmp_path, capsys):
 def test_assert_check_raises_on_failure_returns_none_and_refuses_bad_names(capsys):
     ex = grading.get("softmax_loss_backward")
     first = ex.checks[0].description
-    assert grading.assert_check(ex.name, ex.reference, first) is None       # a value would be partial credit
-    assert capsys.readouterr() == ("", "")                                  # a pass prints nothing
+    assert grading.assert_check(ex.name, ex.reference, first) is None  # a value would be partial credit
+    assert capsys.readouterr() == ("", "")  # a pass prints nothing
     with pytest.raises(AssertionError, match=r"(?s)0 of 1 checks passed .*hint: the result equals prob"):
         grading.assert_check(ex.name, lambda prob, label, ignore_label=None: prob / prob.shape[0], first)
+
     def todo(prob, label, ignore_label=None):
         raise NotImplementedError()
 

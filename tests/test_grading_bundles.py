@@ -23,7 +23,7 @@ import ebm.grading as grading
 from ebm.grading import bundles, notebooks
 from ebm.grading.demo import GALLERY
 
-pytestmark = pytest.mark.xdist_group("bundles")   # one worker: its module/session fixtures run once
+pytestmark = pytest.mark.xdist_group("bundles")  # one worker: its module/session fixtures run once
 
 CHAPTER = "softmax_loss"
 NAMES = [e.name for e in grading.registry(CHAPTER)]
@@ -38,9 +38,13 @@ def env(tmp_path_factory):
     venv = root / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     python = venv / "bin" / "python"
-    site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                          capture_output=True, text=True, check=True).stdout.strip()
-    Path(site, "borrowed.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")   # numpy, pip; not ebm
+    site = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    Path(site, "borrowed.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")  # numpy, pip; not ebm
     return {"root": root, "wheel": wheel, "python": python}
 
 
@@ -54,8 +58,14 @@ def _unzip(bundle, where):
 
 
 def _run(script, **env):
-    done = subprocess.run([str(script)], capture_output=True, text=True, timeout=300, cwd=script.parent,
-                          env=dict(os.environ, **{k: str(v) for k, v in env.items()}))
+    done = subprocess.run(
+        [str(script)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=script.parent,
+        env=dict(os.environ, **{k: str(v) for k, v in env.items()}),
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     return done
 
@@ -78,8 +88,12 @@ def test_gradescope_bundle(env, tmp_path):
     root = tmp_path / "autograder"
     _unzip(bundle, root / "source")
     _run(root / "source" / "setup.sh", EBM_PYTHON=env["python"])
-    installed = subprocess.run([str(env["python"]), "-I", "-c", "import ebm, os; print(os.path.dirname(ebm.__file__))"],
-                               capture_output=True, text=True, check=True).stdout.strip()
+    installed = subprocess.run(
+        [str(env["python"]), "-I", "-c", "import ebm, os; print(os.path.dirname(ebm.__file__))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     assert installed.startswith(str(env["root"]))
     locked = lambda rel: (os.stat(os.path.join(installed, rel)).st_mode & 0o077) == 0
     # chapter 05's lecture exercises allow ebm, so only the grading package (the solutions) is locked to root
@@ -116,7 +130,7 @@ def test_prairielearn_bundle(env, tmp_path):
     data = json.loads((root / "results" / "results.json").read_text())
     assert data["gradable"] is True and 0 < data["score"] < 1
     assert sum(t["max_points"] for t in data["tests"]) == MAX
-    assert "several files" not in data["message"]                  # notes.txt is not a candidate
+    assert "several files" not in data["message"]  # notes.txt is not a candidate
 
 
 def test_an_upload_with_several_files_picks_the_assignment_notebook(tmp_path):
@@ -128,7 +142,7 @@ def test_an_upload_with_several_files_picks_the_assignment_notebook(tmp_path):
     assert path.name == "05_softmax_loss.ipynb" and "several files" in note
     (up / "05_softmax_loss.ipynb").unlink()
     (up / "other.ipynb").write_text("{}")
-    assert bundles.pick_upload(up, NAMES)[0].name == "other.ipynb"           # the only notebook
+    assert bundles.pick_upload(up, NAMES)[0].name == "other.ipynb"  # the only notebook
     (up / "another.ipynb").write_text("{}")
     with pytest.raises(ValueError, match="upload one notebook"):
         bundles.pick_upload(up, NAMES)
@@ -150,4 +164,4 @@ def test_the_upload_command_always_leaves_a_results_file(tmp_path, capsys):
 def test_the_bundle_locks_all_of_ebm_unless_an_exercise_allows_it():
     assert bundles._lock_paths([e.name for e in grading.registry("rbm")], False) == ["."]
     assert bundles._lock_paths([e.name for e in grading.registry("rbm")], True) == ["grading"]
-    assert bundles._lock_paths(["nll_beta_grad"], False) == ["grading"]        # lecture 05's: allows ebm
+    assert bundles._lock_paths(["nll_beta_grad"], False) == ["grading"]  # lecture 05's: allows ebm

@@ -18,7 +18,7 @@ from ebm.cli import main
 from ebm.grading import grader
 from ebm.grading.demo import CORE, GALLERY, HOSTILE, RIGHT, replace_function
 
-pytestmark = pytest.mark.xdist_group("grader")   # one worker: its module/session fixtures run once
+pytestmark = pytest.mark.xdist_group("grader")  # one worker: its module/session fixtures run once
 
 TIMEOUT = 1.0
 
@@ -35,7 +35,7 @@ def graded(tmp_path_factory):
     out = tmp_path_factory.mktemp("out")
     streams = sys.stdout, sys.stderr
     results = grader.grade_directory(folder, out, exercises=CORE, timeout=TIMEOUT, jobs=2)
-    assert (sys.stdout, sys.stderr) == streams      # checks run in threads: no global stream is swapped
+    assert (sys.stdout, sys.stderr) == streams  # checks run in threads: no global stream is swapped
     return {r.student: r for r in results}, out
 
 
@@ -74,16 +74,19 @@ def _only_softmax_backward_lost(sub):
     return e
 
 
-@pytest.mark.parametrize("name,status,text", [
-    ("loop", "timeout", "more than 1 s"),
-    ("stubborn_loop", "timeout", "process was killed"),
-    ("exits", "exited", "sys.exit(3)"),
-    ("hard_exit", "crashed", "exited with status 7"),
-    ("crash", "error", "IndexError"),
-    ("mutates", "failed", "modified its argument 'top_diff' in place"),
-    ("memory", "error", "out of memory"),
-    ("cheat", "flagged", "tried importing ebm.reference, which the grader refuses"),
-])
+@pytest.mark.parametrize(
+    "name,status,text",
+    [
+        ("loop", "timeout", "more than 1 s"),
+        ("stubborn_loop", "timeout", "process was killed"),
+        ("exits", "exited", "sys.exit(3)"),
+        ("hard_exit", "crashed", "exited with status 7"),
+        ("crash", "error", "IndexError"),
+        ("mutates", "failed", "modified its argument 'top_diff' in place"),
+        ("memory", "error", "out of memory"),
+        ("cheat", "flagged", "tried importing ebm.reference, which the grader refuses"),
+    ],
+)
 def test_hostile_submissions_cost_only_the_exercise_they_touch(graded, name, status, text):
     results, _ = graded
     e = _only_softmax_backward_lost(results[name])
@@ -109,9 +112,9 @@ def test_a_syntax_error_costs_only_its_function(graded):
 
 def test_exits_at_top_level(graded):
     results, _ = graded
-    soft = results["exit_at_top"]                  # sys.exit while loading: the functions exist
+    soft = results["exit_at_top"]  # sys.exit while loading: the functions exist
     assert soft.score == MAX and any("sys.exit(0)" in p for p in soft.problems)
-    hard = results["hard_exit_at_top"]             # os._exit while loading: nothing can be graded
+    hard = results["hard_exit_at_top"]  # os._exit while loading: nothing can be graded
     assert hard.score == 0 and "while loading" in hard.problems[0]
     assert {c.status for e in hard.exercises for c in e.checks} == {"crashed"}
 
@@ -138,7 +141,7 @@ def test_directory_outputs(graded):
     hints = list(csv.DictReader(open(out / "hints.csv")))
     counts = {(h["exercise"], h["mistake"]): int(h["students"]) for h in hints}
     assert counts[("softmax_loss_backward", "label_not_subtracted")] == 1
-    assert counts[("softmax_backward", "timeout")] == 2          # loop and stubborn_loop
+    assert counts[("softmax_backward", "timeout")] == 2  # loop and stubborn_loop
     assert (out / "hints.png").stat().st_size > 5000
     for student in results:
         data = json.loads((out / student / "results.json").read_text())
@@ -165,8 +168,12 @@ def test_hidden_checks_use_the_hidden_visibility(graded):
     assert 0 < pl["score"] < 1 and pl["gradable"] is True
     assert pl["score"] == pytest.approx(results["forgot_one"].score / results["forgot_one"].max_score)
     assert sum(t["points"] for t in pl["tests"]) == pytest.approx(results["forgot_one"].score)
-    hidden = [t for t in pl["tests"] if t["name"] in {f"softmax_loss_backward: {c.description}"
-                                                      for c in grading.get("softmax_loss_backward").hidden_checks}]
+    hidden = [
+        t
+        for t in pl["tests"]
+        if t["name"]
+        in {f"softmax_loss_backward: {c.description}" for c in grading.get("softmax_loss_backward").hidden_checks}
+    ]
     assert hidden and all(t["message"] in ("hidden check: passed", "hidden check: failed") for t in hidden)
 
 
@@ -175,8 +182,24 @@ def test_cli_class_prints_the_table(tmp_path, capsys):
     folder.mkdir()
     for name in ("alice", "bob", "carol"):
         (folder / f"{name}.py").write_text(RIGHT if name != "bob" else GALLERY["sign"][0])
-    assert main(["grade", str(folder), "--out", str(tmp_path / "out"), "--exercise", "softmax_backward",
-                 "--jobs", "2", "--timeout", "5", "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "grade",
+                str(folder),
+                "--out",
+                str(tmp_path / "out"),
+                "--exercise",
+                "softmax_backward",
+                "--jobs",
+                "2",
+                "--timeout",
+                "5",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     text = capsys.readouterr().out
     assert "graded 3 submission(s)" in text and "bob" in text and "wrong_sign" in text and "sandbox:" in text
 
@@ -185,16 +208,17 @@ def test_cli_single_submission_json_and_exit_status(tmp_path, capsys):
     sub = tmp_path / "student.py"
     sub.write_text(GALLERY["forgot_one"][0])
     out = tmp_path / "results.json"
-    assert main(["grade", str(sub), "--json", str(out), "--timeout", "5", "--exercise",
-                 "softmax_loss_backward"]) == 0      # a low score is still a successful grading
+    assert (
+        main(["grade", str(sub), "--json", str(out), "--timeout", "5", "--exercise", "softmax_loss_backward"]) == 0
+    )  # a low score is still a successful grading
     data = json.loads(out.read_text())
     assert 0 <= data["score"] < data["max_score"] == 7
     text = capsys.readouterr().out
     assert "hint: the result equals prob" in text
-    assert main(["grade", str(tmp_path / "absent.py")]) == 1          # could not grade
+    assert main(["grade", str(tmp_path / "absent.py")]) == 1  # could not grade
     (tmp_path / "notes.txt").write_text("hello")
     assert main(["grade", str(tmp_path / "notes.txt")]) == 1
-    assert main(["grade", str(tmp_path)]) == 2                         # a directory needs --out
+    assert main(["grade", str(tmp_path)]) == 2  # a directory needs --out
     err = capsys.readouterr().err
     assert "could not grade" in err and "--out" in err
 
@@ -202,12 +226,20 @@ def test_cli_single_submission_json_and_exit_status(tmp_path, capsys):
 def test_a_notebook_submission_skips_magics_and_a_broken_notebook_scores_zero(tmp_path):
     from ebm.grading.notebooks import _cell, _notebook
 
-    cells = [_cell("code", "%matplotlib inline\nimport numpy as np"),
-             _cell("code", "%%time\nraise RuntimeError('cell magics are skipped')"),
-             _cell("code", "!echo shell\n" + replace_function(RIGHT, "softmax_loss_forward", "").split("def softmax_loss_backward")[0]),
-             _cell("code", "def softmax_loss_backward" + RIGHT.split("def softmax_loss_backward")[1].split("def softmax_backward")[0]),
-             _cell("code", "ebm_undefined_name"),
-             _cell("code", "def softmax_backward" + RIGHT.split("def softmax_backward")[1])]
+    cells = [
+        _cell("code", "%matplotlib inline\nimport numpy as np"),
+        _cell("code", "%%time\nraise RuntimeError('cell magics are skipped')"),
+        _cell(
+            "code",
+            "!echo shell\n" + replace_function(RIGHT, "softmax_loss_forward", "").split("def softmax_loss_backward")[0],
+        ),
+        _cell(
+            "code",
+            "def softmax_loss_backward" + RIGHT.split("def softmax_loss_backward")[1].split("def softmax_backward")[0],
+        ),
+        _cell("code", "ebm_undefined_name"),
+        _cell("code", "def softmax_backward" + RIGHT.split("def softmax_backward")[1]),
+    ]
     nb = tmp_path / "nb.ipynb"
     nb.write_text(json.dumps(_notebook(cells)))
     sub = grader.grade_submission(nb, exercises=CORE, timeout=5)
@@ -234,7 +266,8 @@ def test_the_assignment_comes_from_the_instructor_never_from_the_submission(tmp_
     listing = tmp_path / "assignment.txt"
     listing.write_text("# week 5\nsoftmax_backward\nhopfield   # a whole chapter\n")
     assert grader.resolve_assignment(assignment=listing) == ["softmax_backward"] + [
-        e.name for e in grading.registry("hopfield")]
+        e.name for e in grading.registry("hopfield")
+    ]
     # an exercise notebook's file name names its chapter (the name, not the text)
     named = tmp_path / "05_softmax_loss.py"
     named.write_text(RIGHT)
@@ -245,15 +278,21 @@ def test_the_assignment_comes_from_the_instructor_never_from_the_submission(tmp_
 
 def test_patching_numpy_in_the_sandbox_changes_nothing_in_the_judge(tmp_path):
     f = tmp_path / "tamper.py"
-    f.write_text(replace_function(RIGHT, "softmax_backward", '''
+    f.write_text(
+        replace_function(
+            RIGHT,
+            "softmax_backward",
+            """
         def softmax_backward(top_data, top_diff):
             import numpy
             numpy.isclose = lambda *a, **k: numpy.array(True)      # every comparison would pass
             numpy.allclose = lambda *a, **k: True
             return top_data
-        '''))
+        """,
+        )
+    )
     sub = grader.grade_submission(f, exercises=CORE, timeout=5)
-    e = _only_softmax_backward_lost(sub)                  # graded on its merits: wrong, not flagged
+    e = _only_softmax_backward_lost(sub)  # graded on its merits: wrong, not flagged
     assert {c.status for c in e.checks} == {"failed"}
 
 
@@ -281,25 +320,37 @@ def test_a_failure_of_the_grader_itself_is_not_blamed_on_the_student(tmp_path, m
 
 
 def test_ebm_can_be_allowed_but_never_the_grading_package_nor_the_exercise_itself(tmp_path):
-    uses_ebm = replace_function(RIGHT, "softmax_backward", '''
+    uses_ebm = replace_function(
+        RIGHT,
+        "softmax_backward",
+        """
         def softmax_backward(top_data, top_diff):
             from ebm.gradient_check import numerical_gradient     # a part of ebm that does not do the exercise
             assert callable(numerical_gradient)
             return top_data * (top_diff - (top_data * top_diff).sum(axis=1, keepdims=True))
-        ''')
+        """,
+    )
     f = tmp_path / "uses_ebm.py"
     f.write_text(uses_ebm)
     allowed = grader.grade_submission(f, exercises=["softmax_backward"], timeout=10, allow_ebm=True)
     assert allowed.score == allowed.max_score == 5, [c.message for e in allowed.exercises for c in e.checks]
     refused = grader.grade_submission(f, exercises=["softmax_backward"], timeout=10)
     assert refused.score == 0 and refused.exercises[0].checks[0].status == "flagged"
-    for reach in ("from ebm.reference import softmax_backward as theirs",      # the exercise's own module
-                  "from ebm.grading.exercises.softmax_loss import softmax_backward as theirs"):
-        f.write_text(replace_function(RIGHT, "softmax_backward", f'''
+    for reach in (
+        "from ebm.reference import softmax_backward as theirs",  # the exercise's own module
+        "from ebm.grading.exercises.softmax_loss import softmax_backward as theirs",
+    ):
+        f.write_text(
+            replace_function(
+                RIGHT,
+                "softmax_backward",
+                f"""
             def softmax_backward(top_data, top_diff):
                 {reach}
                 return theirs(top_data, top_diff)
-            '''))
+            """,
+            )
+        )
         sub = grader.grade_submission(f, exercises=["softmax_backward"], timeout=10, allow_ebm=True)
         assert sub.score == 0 and sub.exercises[0].checks[0].status == "flagged", reach
 
@@ -311,12 +362,14 @@ def test_an_exercise_that_allows_ebm_may_call_the_cores_kernels(tmp_path):
 
     import ebm
 
-    ebm.softmax_forward(np.zeros(6), axis=0)                  # the grading machine has run this kernel
+    ebm.softmax_forward(np.zeros(6), axis=0)  # the grading machine has run this kernel
     f = tmp_path / "core.py"
-    f.write_text("import numpy as np\nimport ebm\n\n"
-                 "def nll_beta_grad(x, k, beta):\n"
-                 "    p = ebm.softmax_forward(beta * np.asarray(x, dtype=float), axis=0)\n"
-                 "    p[k] -= 1\n"
-                 "    return beta * p\n")
+    f.write_text(
+        "import numpy as np\nimport ebm\n\n"
+        "def nll_beta_grad(x, k, beta):\n"
+        "    p = ebm.softmax_forward(beta * np.asarray(x, dtype=float), axis=0)\n"
+        "    p[k] -= 1\n"
+        "    return beta * p\n"
+    )
     sub = grader.grade_submission(f, exercises=["nll_beta_grad"], timeout=20)
     assert sub.score == sub.max_score == 3, [c.message for e in sub.exercises for c in e.checks]

@@ -38,12 +38,13 @@ import ebm.grading as grading
 from ebm.cli import main
 from ebm.grading import nbgrader, notebooks
 
-pytestmark = pytest.mark.xdist_group("nbgrader")   # one worker: its module/session fixtures run once
+pytestmark = pytest.mark.xdist_group("nbgrader")  # one worker: its module/session fixtures run once
 
 ROOT = Path(__file__).resolve().parent.parent
 EXERCISE_NOTEBOOKS = sorted((ROOT / "notebooks" / "exercises").glob("*.ipynb"))
-LECTURES = sorted(p for p in (ROOT / "notebooks").glob("*.ipynb")
-                  if notebooks.has_solutions(notebooks.read_notebook(p)))
+LECTURES = sorted(
+    p for p in (ROOT / "notebooks").glob("*.ipynb") if notebooks.has_solutions(notebooks.read_notebook(p))
+)
 STAMPED = EXERCISE_NOTEBOOKS + LECTURES
 RESTAMP = "python tools/build_exercises.py"
 
@@ -68,7 +69,7 @@ def _test_cells(nb):
 def test_stored_notebooks_carry_the_registrys_metadata(path):
     nb = notebooks.read_notebook(path)
     assert nbgrader.drift(nb, path.name) == [], f"run {RESTAMP}"
-    assert nbgrader.stamp(nb) == nb                  # idempotent, and nothing else would change
+    assert nbgrader.stamp(nb) == nb  # idempotent, and nothing else would change
     solutions = [c for c in nb["cells"] if _meta(c).get("solution")]
     assert solutions and all(notebooks.BEGIN in _src(c) for c in solutions)
     assert all(notebooks.BEGIN not in _src(c) for c in nb["cells"] if not _meta(c).get("solution"))
@@ -79,8 +80,9 @@ def test_stored_notebooks_carry_the_registrys_metadata(path):
             cells = [c for c in _test_cells(nb) if _meta(c)["grade_id"].startswith(f"{name}-check")]
             assert [_meta(c)["points"] for c in cells] == [c.points for c in ex.checks]
             assert sum(_meta(c)["points"] for c in cells) == ex.max_score
-            assert all(_meta(c)["locked"] and not _meta(c)["solution"] and _meta(c)["schema_version"] == 3
-                       for c in cells)
+            assert all(
+                _meta(c)["locked"] and not _meta(c)["solution"] and _meta(c)["schema_version"] == 3 for c in cells
+            )
             for c, check in zip(cells, ex.checks):
                 hidden_block = nbgrader.BEGIN_HIDDEN in _src(c)
                 assert hidden_block == check.hidden and json.dumps(check.description) in _src(c)
@@ -93,16 +95,20 @@ def test_drift_names_a_changed_point_in_the_notebook_or_the_registry(monkeypatch
     tampered = copy.deepcopy(nb)
     cell = next(c for c in tampered["cells"] if _meta(c).get("grade_id") == "softmax_loss_backward-check5")
     cell["metadata"]["nbgrader"]["points"] = 3
-    assert any("softmax_loss_backward-check5" in d and "3 points in the notebook, 1 in the registry" in d
-               for d in nbgrader.drift(tampered))
+    assert any(
+        "softmax_loss_backward-check5" in d and "3 points in the notebook, 1 in the registry" in d
+        for d in nbgrader.drift(tampered)
+    )
     # the registry changes, the stored notebook does not: the stored one has drifted
     ex = grading.get("softmax_loss_backward")
     check = ex.checks[4]
     changed = list(ex.checks)
     changed[4] = type(check)(check.description, check.run, 2.0, check.hidden)
     monkeypatch.setattr(ex, "checks", changed)
-    assert any("softmax_loss_backward-check5" in d and "1 points in the notebook, 2 in the registry" in d
-               for d in nbgrader.drift(nb))
+    assert any(
+        "softmax_loss_backward-check5" in d and "1 points in the notebook, 2 in the registry" in d
+        for d in nbgrader.drift(nb)
+    )
     # a test cell removed, and a solution cell that lost its metadata
     del tampered["cells"][tampered["cells"].index(cell)]
     assert any("no test cell softmax_loss_backward-check5" in d for d in nbgrader.drift(tampered))
@@ -114,7 +120,7 @@ def test_drift_names_a_changed_point_in_the_notebook_or_the_registry(monkeypatch
 def test_stamp_on_a_lecture_adds_metadata_and_cells_and_nothing_else():
     path = ROOT / "notebooks" / "05_softmax_loss.ipynb"
     stored = notebooks.read_notebook(path)
-    bare = copy.deepcopy(stored)                   # the lecture as it was before stamping
+    bare = copy.deepcopy(stored)  # the lecture as it was before stamping
     bare["cells"] = [c for c in bare["cells"] if not _meta(c).get("grade")]
     for c in bare["cells"]:
         c["metadata"].pop("nbgrader", None)
@@ -128,9 +134,16 @@ def test_stamp_on_a_lecture_adds_metadata_and_cells_and_nothing_else():
     again = nbgrader.stamp(lost)
     assert not any(_meta(c).get("grade_id", "").startswith("smoothed_grad") for c in again["cells"])
     odd = copy.deepcopy(bare)
-    odd["cells"].append({"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
-                         "id": "x1", "source": "def mine(x):\n    ### BEGIN SOLUTION\n    return x\n"
-                                               "    ### END SOLUTION"})
+    odd["cells"].append(
+        {
+            "cell_type": "code",
+            "metadata": {},
+            "outputs": [],
+            "execution_count": None,
+            "id": "x1",
+            "source": "def mine(x):\n    ### BEGIN SOLUTION\n    return x\n    ### END SOLUTION",
+        }
+    )
     last = len(odd["cells"]) - 1
     with pytest.raises(ValueError, match=f"cell {last} has solution markers but defines no registered exercise"):
         nbgrader.stamp(odd, "lecture")
@@ -159,8 +172,8 @@ def test_each_test_cell_fails_exactly_when_its_check_fails(ex, capsys):
         expected = grading.run_exercise(ex, hint.example)
         failed = [_run_cell(source, {ex.name: hint.example}) for source in sources]
         assert [f is None for f in failed] == [c.passed for c in expected.checks], hint.key
-        assert any(hint.message[:40] in f for f in failed if f), hint.key      # the usual explanation
-    assert capsys.readouterr().err == ""                                        # nbgrader: stderr costs the cell
+        assert any(hint.message[:40] in f for f in failed if f), hint.key  # the usual explanation
+    assert capsys.readouterr().err == ""  # nbgrader: stderr costs the cell
 
 
 def test_student_source_matches_nbgraders_rules():
@@ -169,14 +182,25 @@ def test_student_source_matches_nbgraders_rules():
     assert notebooks.student_source(src) == f"def f(x):\n    y = 1\n{stub}\n"
     test = "# check 2\n### BEGIN HIDDEN TESTS\nassert f(1) == 2\n### END HIDDEN TESTS"
     assert notebooks.student_source(test) == "# check 2"
-    for bad, match in (("### BEGIN HIDDEN TESTS\n### BEGIN SOLUTION\n", "inside the region opened on line 1"),
-                       ("### BEGIN SOLUTION\n### END HIDDEN TESTS\n", "END HIDDEN TESTS without"),
-                       ("x = 1  # BEGIN SOLUTION\n", "line 1: .* without being a marker line")):
+    for bad, match in (
+        ("### BEGIN HIDDEN TESTS\n### BEGIN SOLUTION\n", "inside the region opened on line 1"),
+        ("### BEGIN SOLUTION\n### END HIDDEN TESTS\n", "END HIDDEN TESTS without"),
+        ("x = 1  # BEGIN SOLUTION\n", "line 1: .* without being a marker line"),
+    ):
         with pytest.raises(ValueError, match=match):
             notebooks.student_source(bad, "nb.ipynb, cell 3")
     with pytest.raises(ValueError, match="cell 0, line 1"):
-        notebooks.student_notebook({"cells": [{"cell_type": "markdown", "metadata": {},
-                                               "source": "write it between BEGIN SOLUTION and END SOLUTION"}]})
+        notebooks.student_notebook(
+            {
+                "cells": [
+                    {
+                        "cell_type": "markdown",
+                        "metadata": {},
+                        "source": "write it between BEGIN SOLUTION and END SOLUTION",
+                    }
+                ]
+            }
+        )
 
 
 def test_hidden_checks_stay_out_of_the_student_versions(tmp_path):
@@ -193,13 +217,17 @@ def test_hidden_checks_stay_out_of_the_student_versions(tmp_path):
 
 # --------------------------------------------------------------------------- nbgrader, end to end
 
+
 def _need_nbgrader():
     if importlib.util.find_spec("nbgrader") is None:
         if os.environ.get("EBM_REQUIRE_NBGRADER"):
-            pytest.fail("EBM_REQUIRE_NBGRADER is set but nbgrader is not installed "
-                        "(python -m pip install -e '.[test]')")
-        pytest.skip("nbgrader is not installed (python -m pip install -e '.[test]'); "
-                    "set EBM_REQUIRE_NBGRADER=1 to make this a failure")
+            pytest.fail(
+                "EBM_REQUIRE_NBGRADER is set but nbgrader is not installed (python -m pip install -e '.[test]')"
+            )
+        pytest.skip(
+            "nbgrader is not installed (python -m pip install -e '.[test]'); "
+            "set EBM_REQUIRE_NBGRADER=1 to make this a failure"
+        )
 
 
 def _nbgrader_command(course, *args):
@@ -207,8 +235,12 @@ def _nbgrader_command(course, *args):
     bindir = Path(sys.executable).parent
     exe = bindir / "nbgrader"
     cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "nbgrader"]
-    env = dict(os.environ, PATH=f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}", MPLBACKEND="Agg",
-               JUPYTER_CONFIG_DIR=str(course / ".jupyter"))       # no user configuration leaks in
+    env = dict(
+        os.environ,
+        PATH=f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}",
+        MPLBACKEND="Agg",
+        JUPYTER_CONFIG_DIR=str(course / ".jupyter"),
+    )  # no user configuration leaks in
     return cmd + list(args), env
 
 
@@ -237,8 +269,9 @@ def test_nbgrader_and_ebm_make_the_same_student_versions(course, tmp_path):
     assert main(["exercises", "--student", str(tmp_path)]) == 0
     for assignment, ours in (("exercises", tmp_path / "exercises"), ("lectures", tmp_path)):
         released = sorted((course / "release" / assignment).glob("*.ipynb"))
-        assert [p.name for p in released] == [p.name for p in (EXERCISE_NOTEBOOKS if assignment == "exercises"
-                                                                else LECTURES)]
+        assert [p.name for p in released] == [
+            p.name for p in (EXERCISE_NOTEBOOKS if assignment == "exercises" else LECTURES)
+        ]
         for path in released:
             theirs, mine = json.loads(path.read_text()), json.loads((ours / path.name).read_text())
             assert len(theirs["cells"]) == len(mine["cells"]), path.name
@@ -251,18 +284,32 @@ def test_nbgrader_and_ebm_make_the_same_student_versions(course, tmp_path):
 
 #: One realistic wrong answer per chapter: the solution region of one exercise, as a student wrote it.
 WRONG = {
-    "hopfield": ("flip_delta", """\
+    "hopfield": (
+        "flip_delta",
+        """\
     h = W[i] @ s + b[i]                 # the self-coupling W[i, i] s[i] left in the field
-    return float(2.0 * s[i] * h)"""),
-    "boltzmann": ("unit_probability", """\
-    return 1.0 / (1.0 + np.exp(-np.asarray(net, dtype=np.float64) / T))   # the textbook sigmoid"""),
-    "rbm": ("rbm_free_energy", """\
+    return float(2.0 * s[i] * h)""",
+    ),
+    "boltzmann": (
+        "unit_probability",
+        """\
+    return 1.0 / (1.0 + np.exp(-np.asarray(net, dtype=np.float64) / T))   # the textbook sigmoid""",
+    ),
+    "rbm": (
+        "rbm_free_energy",
+        """\
     x = c + V @ W
-    return -(V @ b) - np.log(1 + np.exp(x)).sum(axis=1)"""),
-    "gibbs": ("gibbs_distribution", """\
+    return -(V @ b) - np.log(1 + np.exp(x)).sum(axis=1)""",
+    ),
+    "gibbs": (
+        "gibbs_distribution",
+        """\
     p = np.exp(-beta * np.asarray(energies, dtype=np.float64))           # no shift by the minimum
-    return p / p.sum(axis=-1, keepdims=True)"""),
-    "softmax_loss": ("softmax_loss_backward", """\
+    return p / p.sum(axis=-1, keepdims=True)""",
+    ),
+    "softmax_loss": (
+        "softmax_loss_backward",
+        """\
     prob = np.asarray(prob, dtype=np.float64)
     n, c = prob.shape[:2]
     p = prob.reshape(n, c, -1)
@@ -273,7 +320,8 @@ WRONG = {
     bottom_diff[i, label[i, j], j] -= 1
     bottom_diff *= keep[:, None, :]
     bottom_diff /= n                    # divided by the batch size, not by the kept positions
-    return bottom_diff.reshape(prob.shape)"""),
+    return bottom_diff.reshape(prob.shape)""",
+    ),
 }
 
 
@@ -358,8 +406,9 @@ def _definitions_only(nb):
             cell["source"] = ""
             continue
         keep = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef)
-        cell["source"] = "\n\n".join(ast.get_source_segment("\n".join(lines), n, padded=True)
-                                      for n in tree.body if isinstance(n, keep))
+        cell["source"] = "\n\n".join(
+            ast.get_source_segment("\n".join(lines), n, padded=True) for n in tree.body if isinstance(n, keep)
+        )
     return nb
 
 
@@ -377,13 +426,17 @@ def autograded(course, tmp_path_factory):
     for path in EXERCISE_NOTEBOOKS:
         released = course / "release" / "exercises" / path.name
         instructor = notebooks.read_notebook(path)
-        versions = {"solution": _submission(released, instructor),
-                    "untouched": json.loads(released.read_text()),
-                    "wrong": _submission(released, instructor, WRONG[by_name[path.name]])}
+        versions = {
+            "solution": _submission(released, instructor),
+            "untouched": json.loads(released.read_text()),
+            "wrong": _submission(released, instructor, WRONG[by_name[path.name]]),
+        }
         for student, nb in versions.items():
             # nbgrader: submitted/<student>/<assignment>/<notebook>; ebm: the same files, one per "student"
-            for target in (course / "submitted" / student / "exercises" / path.name,
-                           work / "class" / f"{by_name[path.name]}-{student}.ipynb"):
+            for target in (
+                course / "submitted" / student / "exercises" / path.name,
+                work / "class" / f"{by_name[path.name]}-{student}.ipynb",
+            ):
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_text(json.dumps(nb))
     for path in LECTURES:
@@ -392,8 +445,9 @@ def autograded(course, tmp_path_factory):
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(json.dumps(nb if FULL_LECTURES else _definitions_only(nb)))
     cmd, env = _nbgrader_command(course, "autograde", "*")
-    with subprocess.Popen(cmd, cwd=course, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          text=True) as autograde:                     # both graders at once: half the wait
+    with subprocess.Popen(
+        cmd, cwd=course, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    ) as autograde:  # both graders at once: half the wait
         args = ["grade", str(work / "class"), "--out", str(work / "graded"), "--no-progress"]
         with contextlib.redirect_stdout(io.StringIO()):
             status = main(args + [a for ch in chapters for a in ("--chapter", ch)])
@@ -418,14 +472,19 @@ def test_nbgrader_autograde_and_ebm_grade_agree_check_by_check(autograded):
     disagree = {k: f"nbgrader {v:g}, ebm {ours[k]:g} ({why[k]})" for k, v in theirs.items() if v != ours[k]}
     assert disagree == {}
     # and the submissions are what they claim: full marks, zero, and a partly right answer
-    table = ["| chapter | exercise | solution: nbgrader | ebm | untouched: nbgrader | ebm | wrong: nbgrader | ebm "
-             "| max |", "|---|---|---|---|---|---|---|---|---|"]
+    table = [
+        "| chapter | exercise | solution: nbgrader | ebm | untouched: nbgrader | ebm | wrong: nbgrader | ebm | max |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for ex in grading.registry():
         checks = range(1, len(ex.checks) + 1)
         score = {s: sum(ours[s, ex.name, k] for k in checks) for s in STUDENTS}
         nbg = {s: sum(theirs[s, ex.name, k] for k in checks) for s in STUDENTS}
-        table.append(f"| {ex.chapter} | {ex.name} | " + " | ".join(f"{nbg[s]:g} | {score[s]:g}" for s in STUDENTS)
-                     + f" | {ex.max_score:g} |")
+        table.append(
+            f"| {ex.chapter} | {ex.name} | "
+            + " | ".join(f"{nbg[s]:g} | {score[s]:g}" for s in STUDENTS)
+            + f" | {ex.max_score:g} |"
+        )
         assert score["solution"] == ex.max_score and score["untouched"] == 0
         if WRONG[ex.chapter][0] == ex.name:
             assert 0 < score["wrong"] < ex.max_score
@@ -436,10 +495,12 @@ def test_nbgrader_autograde_and_ebm_grade_agree_check_by_check(autograded):
     for student in STUDENTS:
         for path in sorted((course / "autograded" / student / "exercises").glob("*.ipynb")):
             for cell in json.loads(path.read_text())["cells"]:
-                errors = [o for o in cell.get("outputs", []) if o["output_type"] == "error"
-                          or o.get("name") == "stderr"]
-                assert not errors or (_meta(cell).get("grade") and errors[0].get("ename") == "AssertionError"
-                                      and student != "solution"), (student, path.name, _src(cell)[:80], errors)
+                errors = [
+                    o for o in cell.get("outputs", []) if o["output_type"] == "error" or o.get("name") == "stderr"
+                ]
+                assert not errors or (
+                    _meta(cell).get("grade") and errors[0].get("ename") == "AssertionError" and student != "solution"
+                ), (student, path.name, _src(cell)[:80], errors)
 
 
 def test_nbgrader_generate_feedback_shows_the_hint(autograded):
@@ -455,15 +516,17 @@ def test_nbgrader_autograde_accepts_every_lecture_and_gives_the_solutions_full_m
     course, _ = autograded
     points = _gradebook_points(course, "lectures", ["solution"], [p.stem for p in LECTURES])
     names = {name for _, name, _ in points}
-    assert names == {n for p in LECTURES for _, ns in nbgrader.graded_exercises(notebooks.read_notebook(p))
-                     for n in ns}
+    assert names == {n for p in LECTURES for _, ns in nbgrader.graded_exercises(notebooks.read_notebook(p)) for n in ns}
     for name in names:
         ex = grading.get(name)
         assert [points["solution", name, k] for k in range(1, len(ex.checks) + 1)] == [c.points for c in ex.checks]
     # no error in the cells nbgrader owns or the check cells (a shortened demonstration cell may fail:
     # ``def f(rng=rng)`` without the cell that made ``rng``); none at all when the lectures are whole
     for path in sorted((course / "autograded" / "solution" / "lectures").glob("*.ipynb")):
-        errors = [(_src(c)[:80], o.get("ename")) for c in json.loads(path.read_text())["cells"]
-                  for o in c.get("outputs", []) if o["output_type"] == "error"
-                  and (FULL_LECTURES or _meta(c) or "ebm.grading.check(" in _src(c))]
+        errors = [
+            (_src(c)[:80], o.get("ename"))
+            for c in json.loads(path.read_text())["cells"]
+            for o in c.get("outputs", [])
+            if o["output_type"] == "error" and (FULL_LECTURES or _meta(c) or "ebm.grading.check(" in _src(c))
+        ]
         assert errors == [], (path.name, errors)

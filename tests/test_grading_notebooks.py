@@ -39,8 +39,13 @@ def _execute(path):
     env_backend = os.environ.get("MPLBACKEND")
     os.environ["MPLBACKEND"] = "Agg"
     try:
-        nbclient.NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True,
-                                resources={"metadata": {"path": str(path.parent)}}).execute()
+        nbclient.NotebookClient(
+            nb,
+            timeout=120,
+            kernel_name="python3",
+            allow_errors=True,
+            resources={"metadata": {"path": str(path.parent)}},
+        ).execute()
     finally:
         if env_backend is None:
             os.environ.pop("MPLBACKEND", None)
@@ -65,8 +70,8 @@ def test_every_chapter_with_exercises_has_an_up_to_date_instructor_notebook():
     for ch in chapters:
         stored = json.loads((ROOT / "notebooks" / "exercises" / notebooks.notebook_name(ch)).read_text())
         assert stored == notebooks.instructor_notebook(ch), (
-            f"notebooks/exercises/{notebooks.notebook_name(ch)} is stale: run "
-            "python tools/build_exercises.py")
+            f"notebooks/exercises/{notebooks.notebook_name(ch)} is stale: run python tools/build_exercises.py"
+        )
 
 
 @pytest.fixture(scope="module")
@@ -91,14 +96,16 @@ def test_student_versions_have_no_solutions(student_dir):
 @pytest.mark.parametrize("path", EXERCISE_NOTEBOOKS, ids=lambda p: p.name)
 def test_instructor_notebook_runs_with_every_check_passed_and_grades_full(path):
     out, err, failed = _execute(path)
-    assert err == "" and failed == []                      # nbgrader counts stderr as a failure
-    n = sum(c["cell_type"] == "markdown" and "".join(c["source"]).startswith("## Exercise")
-            for c in json.loads(path.read_text())["cells"])
+    assert err == "" and failed == []  # nbgrader counts stderr as a failure
+    n = sum(
+        c["cell_type"] == "markdown" and "".join(c["source"]).startswith("## Exercise")
+        for c in json.loads(path.read_text())["cells"]
+    )
     assert n >= 2
     assert len(re.findall(r"all public checks passed; \d+ hidden checks? run at grading", out)) == n, out
     sub = grader.grade_submission(path, timeout=30)
     assert sub.score == sub.max_score > 0, [c.message for e in sub.exercises for c in e.checks if not c.passed]
-    assert sub.problems == []               # the sandbox's stand-in has assert_check (the test cells) too
+    assert sub.problems == []  # the sandbox's stand-in has assert_check (the test cells) too
 
 
 @pytest.mark.notebook
@@ -109,8 +116,12 @@ def test_student_notebook_runs_without_crashing_and_grades_zero(student_dir, nam
     assert err == ""
     assert "all public checks passed" not in out and "not implemented yet" in out
     # every public check's test cell raises AssertionError (0 points in nbgrader); the hidden ones are empty
-    public = [f"{ex.name}-check{k}" for ex in grading.registry() for k, c in enumerate(ex.checks, 1)
-              if not c.hidden and notebooks.notebook_name(ex.chapter) == name]
+    public = [
+        f"{ex.name}-check{k}"
+        for ex in grading.registry()
+        for k, c in enumerate(ex.checks, 1)
+        if not c.hidden and notebooks.notebook_name(ex.chapter) == name
+    ]
     assert failed == [(gid, "AssertionError") for gid in public]
     sub = grader.grade_submission(path, timeout=30)
     assert sub.score == 0 and sub.max_score > 0 and sub.problems == []
@@ -134,7 +145,9 @@ def test_the_docs_example_module_works_as_written(tmp_path):
     doc = (ROOT / "docs" / "grading.md").read_text()
     code = re.findall(r"```python\n(.*?)```", doc.split("## Adding an exercise", 1)[1], re.S)[0]
     script = tmp_path / "run.py"
-    script.write_text(code + '''
+    script.write_text(
+        code
+        + """
 import ebm.grading as g
 ex = g.get("unit_on_probability")
 assert g.verify("unit_on_probability") == []
@@ -143,13 +156,15 @@ for h in ex.hints:
     r = g.run_exercise(ex, h.example)
     assert r.score < r.max_score and h.key in r.hint_keys
 print("ok")
-''')
+"""
+    )
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
 
 
-LECTURES = sorted(p for p in (ROOT / "notebooks").glob("*.ipynb")
-                  if notebooks.has_solutions(notebooks.read_notebook(p)))
+LECTURES = sorted(
+    p for p in (ROOT / "notebooks").glob("*.ipynb") if notebooks.has_solutions(notebooks.read_notebook(p))
+)
 
 
 def _definitions(source):
@@ -163,8 +178,8 @@ def _definitions(source):
     starts = [min([n.lineno] + [d.lineno for d in getattr(n, "decorator_list", [])]) for n in tree.body]
     parts = []
     for node, first, nxt in zip(tree.body, starts, starts[1:] + [len(lines) + 1]):
-        if isinstance(node, keep):               # up to the next statement: keeps a trailing END marker
-            parts.append("\n".join(lines[first - 1:nxt - 1]).rstrip())
+        if isinstance(node, keep):  # up to the next statement: keeps a trailing END marker
+            parts.append("\n".join(lines[first - 1 : nxt - 1]).rstrip())
     return "\n\n".join(parts)
 
 
@@ -175,23 +190,29 @@ _DEF = re.compile(r"^\s*def\s+([A-Za-z_]\w*)\s*\(", re.M)
 def test_lecture_exercises_are_registered_and_their_solutions_earn_full_marks(path, tmp_path):
     """The lectures' solution cells, graded alone: full marks; their student versions: 0."""
     nb = notebooks.read_notebook(path)
-    cells = [_definitions(src) for _, src in notebooks.notebook_code(nb)]   # imports, defs and classes only
-    names = [n for n in _DEF.findall("\n".join(c for c in cells if notebooks.BEGIN in c))
-             if n in {e.name for e in grading.registry()}]
+    cells = [_definitions(src) for _, src in notebooks.notebook_code(nb)]  # imports, defs and classes only
+    names = [
+        n
+        for n in _DEF.findall("\n".join(c for c in cells if notebooks.BEGIN in c))
+        if n in {e.name for e in grading.registry()}
+    ]
     assert names, f"{path.name} has solution cells but none of their functions is a registered exercise"
-    for version, source in (("instructor", "\n\n".join(cells)),
-                            ("student", "\n\n".join(notebooks.student_source(c) for c in cells))):
-        namespace = {}                      # in this process: the grader's isolation is tested elsewhere
+    for version, source in (
+        ("instructor", "\n\n".join(cells)),
+        ("student", "\n\n".join(notebooks.student_source(c) for c in cells)),
+    ):
+        namespace = {}  # in this process: the grader's isolation is tested elsewhere
         exec("import numpy as np\nimport ebm", namespace)
         for node in ast.parse(source).body:  # one statement at a time, as the grader loads a submission
             try:
                 exec(compile(ast.Module([node], []), f"<{path.name}, {version}>", "exec"), namespace)
             except Exception:
-                pass                        # e.g. a default argument using a global of the lecture
+                pass  # e.g. a default argument using a global of the lecture
         results = [grading.run_exercise(n, namespace[n]) for n in names]
         if version == "instructor":
-            assert all(r.score == r.max_score for r in results), \
-                [c.message for r in results for c in r.checks if not c.passed]
+            assert all(r.score == r.max_score for r in results), [
+                c.message for r in results for c in r.checks if not c.passed
+            ]
         else:
             assert sum(r.score for r in results) == 0
             assert {c.status for r in results for c in r.checks} == {"not_implemented"}

@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_this_machine_has_everything_the_grader_needs():
     assert _platform.posix_problems() == []
-    _platform.require_posix()                                    # does not raise
+    _platform.require_posix()  # does not raise
 
 
 @pytest.mark.parametrize("missing", [("fork",), ("setsid", "killpg")])
@@ -40,16 +40,18 @@ def test_the_check_does_not_fire_on_posix(capsys, tmp_path):
 
 
 def test_importing_the_grader_without_fcntl_and_resource_raises_runtime_error():
-    code = ("import sys\n"
-            "sys.modules['fcntl'] = sys.modules['resource'] = None      # as on Windows\n"
-            "try:\n"
-            "    import ebm.grading.grader\n"
-            "except RuntimeError as exc:\n"
-            "    print('RuntimeError:', exc)\n"
-            "import ebm.grading, numpy as np\n"
-            "from ebm import reference\n"
-            "r = ebm.grading.run_exercise('softmax_backward', lambda t, d: reference.softmax_backward(t, d))\n"
-            "print('check still runs:', r.max_score > 0)\n")
+    code = (
+        "import sys\n"
+        "sys.modules['fcntl'] = sys.modules['resource'] = None      # as on Windows\n"
+        "try:\n"
+        "    import ebm.grading.grader\n"
+        "except RuntimeError as exc:\n"
+        "    print('RuntimeError:', exc)\n"
+        "import ebm.grading, numpy as np\n"
+        "from ebm import reference\n"
+        "r = ebm.grading.run_exercise('softmax_backward', lambda t, d: reference.softmax_backward(t, d))\n"
+        "print('check still runs:', r.max_score > 0)\n"
+    )
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert out.returncode == 0, out.stderr

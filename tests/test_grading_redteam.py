@@ -36,7 +36,7 @@ from ebm.grading import grader
 from ebm.grading._sandbox import GRACE, UID_SPAN
 from ebm.grading.demo import RIGHT, replace_function
 
-pytestmark = pytest.mark.xdist_group("redteam")   # one worker: its module/session fixtures run once
+pytestmark = pytest.mark.xdist_group("redteam")  # one worker: its module/session fixtures run once
 
 CHAPTER = "softmax_loss"
 NAMES = [e.name for e in grading.registry(CHAPTER)]
@@ -65,21 +65,45 @@ def _code(src):
 #          text that must appear in the submission's problems or the touched exercise's first message)
 ATTACKS = {
     # ------------------------------------------------------------------ full marks without solving anything
-    "import_solutions": ("py", "from ebm.grading.exercises.softmax_loss import *\n", set(NAMES), {"missing"},
-                         "importing ebm.grading.exercises"),
-    "registry_references": ("py", textwrap.dedent("""
+    "import_solutions": (
+        "py",
+        "from ebm.grading.exercises.softmax_loss import *\n",
+        set(NAMES),
+        {"missing"},
+        "importing ebm.grading.exercises",
+    ),
+    "registry_references": (
+        "py",
+        textwrap.dedent("""
         import ebm.grading as g
         for ex in g.registry():
             globals()[ex.name] = ex.reference
-        """), set(NAMES), {"missing"}, "AttributeError"),
-    "code_object_copy": ("py", _with("softmax_backward", """
+        """),
+        set(NAMES),
+        {"missing"},
+        "AttributeError",
+    ),
+    "code_object_copy": (
+        "py",
+        _with(
+            "softmax_backward",
+            """
         def softmax_backward(top_data, top_diff):
             import sys
             m = sys.modules.get("ebm.reference") or __import__("ebm.reference", fromlist=["x"])
             clone = type(lambda: 0)(m.softmax_backward.__code__, m.__dict__, "mine")
             return clone(top_data, top_diff)
-        """), {"softmax_backward"}, {"flagged"}, "importing ebm.reference"),
-    "exec_reference_source": ("py", _with("softmax_backward", """
+        """,
+        ),
+        {"softmax_backward"},
+        {"flagged"},
+        "importing ebm.reference",
+    ),
+    "exec_reference_source": (
+        "py",
+        _with(
+            "softmax_backward",
+            """
         def softmax_backward(top_data, top_diff):
             import glob, os, re, sys
             places = ["{PACKAGE}"]
@@ -97,15 +121,33 @@ ATTACKS = {
                     exec(source, ns)
                     return ns["softmax_backward"](top_data, top_diff)
             raise RuntimeError("no reference found")
-        """), {"softmax_backward"}, {"flagged"}, "reference.py"),
-    "setprofile_none": ("py", _with("softmax_backward", """
+        """,
+        ),
+        {"softmax_backward"},
+        {"flagged"},
+        "reference.py",
+    ),
+    "setprofile_none": (
+        "py",
+        _with(
+            "softmax_backward",
+            """
         def softmax_backward(top_data, top_diff):
             import sys
             sys.setprofile(None)
             from ebm.reference import softmax_backward as theirs
             return theirs(top_data, top_diff)
-        """), {"softmax_backward"}, {"flagged"}, "importing ebm.reference"),
-    "from_a_thread": ("py", _with("softmax_backward", """
+        """,
+        ),
+        {"softmax_backward"},
+        {"flagged"},
+        "importing ebm.reference",
+    ),
+    "from_a_thread": (
+        "py",
+        _with(
+            "softmax_backward",
+            """
         def softmax_backward(top_data, top_diff):
             import threading
             out = []
@@ -116,8 +158,17 @@ ATTACKS = {
             t.start()
             t.join()
             return out[0]
-        """), {"softmax_backward"}, {"flagged"}, "importing ebm.reference"),
-    "array_reads_expected": ("py", _with("softmax_backward", """
+        """,
+        ),
+        {"softmax_backward"},
+        {"flagged"},
+        "importing ebm.reference",
+    ),
+    "array_reads_expected": (
+        "py",
+        _with(
+            "softmax_backward",
+            """
         class Sneaky:
             def __array__(self, dtype=None, copy=None):
                 import sys
@@ -130,8 +181,17 @@ ATTACKS = {
 
         def softmax_backward(top_data, top_diff):
             return Sneaky()
-        """), {"softmax_backward"}, {"failed"}, ""),
-    "swap_numpy_code": ("py", _with("softmax_backward", """
+        """,
+        ),
+        {"softmax_backward"},
+        {"failed"},
+        "",
+    ),
+    "swap_numpy_code": (
+        "py",
+        _with(
+            "softmax_backward",
+            """
         import numpy
         def _always(*args, **kwargs):
             return numpy.ones(numpy.broadcast(*args[:2]).shape, bool)
@@ -143,22 +203,47 @@ ATTACKS = {
 
         def softmax_backward(top_data, top_diff):
             return top_data
-        """), {"softmax_backward"}, {"failed"}, ""),
-    "patch_registry_and_json": ("py", _with("softmax_backward", """
+        """,
+        ),
+        {"softmax_backward"},
+        {"failed"},
+        "",
+    ),
+    "patch_registry_and_json": (
+        "py",
+        _with(
+            "softmax_backward",
+            """
         import json
         json.dumps = lambda *a, **k: '{"op": "result", "score": 999}'
 
         def softmax_backward(top_data, top_diff):
             return top_data
-        """), set(NAMES), {"malformed"}, "malformed"),
-    "forged_result_lines": ("py", RIGHT + textwrap.dedent("""
+        """,
+        ),
+        set(NAMES),
+        {"malformed"},
+        "malformed",
+    ),
+    "forged_result_lines": (
+        "py",
+        RIGHT
+        + textwrap.dedent("""
         import os, sys
         line = b'{"op": "result", "id": "x", "status": "ok", "value": 1, "args": null, "error": null, '
         line += b'"output": "", "warnings": [], "seconds": 0, "refused": []}\\n'
         for _ in range(230):
             os.write(int(sys.argv[2]), line)
-        """), set(NAMES), {"malformed"}, "malformed"),
-    "planted_worker": ("py", _with("softmax_loss_forward", """
+        """),
+        set(NAMES),
+        {"malformed"},
+        "malformed",
+    ),
+    "planted_worker": (
+        "py",
+        _with(
+            "softmax_loss_forward",
+            """
         import os
         os.makedirs("ebm/grading", exist_ok=True)
         for path in ("ebm/grading/_worker.py", "_worker.py", "_ebm_worker.py", "sitecustomize.py"):
@@ -167,8 +252,16 @@ ATTACKS = {
 
         def softmax_loss_forward(bottom_data, label):
             os._exit(1)
-        """), {"softmax_loss_forward"}, {"crashed"}, "exited with status 1"),
-    "daemon_rewrites_results": ("py", RIGHT + textwrap.dedent("""
+        """,
+        ),
+        {"softmax_loss_forward"},
+        {"crashed"},
+        "exited with status 1",
+    ),
+    "daemon_rewrites_results": (
+        "py",
+        RIGHT
+        + textwrap.dedent("""
         import os, subprocess, time
         forged = '{"score": 999, "tests": []}'
         try:
@@ -184,34 +277,74 @@ ATTACKS = {
                 os._exit(0)
         except OSError:
             pass
-        """), set(), set(), "starting a process"),
+        """),
+        set(),
+        set(),
+        "starting a process",
+    ),
     # ------------------------------------------------------------------ harm to classmates
-    "overwrite_classmate": ("py", RIGHT + textwrap.dedent("""
+    "overwrite_classmate": (
+        "py",
+        RIGHT
+        + textwrap.dedent("""
         try:
             open("{SUBMISSIONS}/right_b.py", "w").write("def softmax_backward(*a):\\n    return 0\\n")
         except OSError:
             pass
-        """), set(), set(), "right_b.py"),
-    "read_classmate": ("py", textwrap.dedent("""
+        """),
+        set(),
+        set(),
+        "right_b.py",
+    ),
+    "read_classmate": (
+        "py",
+        textwrap.dedent("""
         exec(open("{SUBMISSIONS}/right_a.py").read())
-        """), set(NAMES), {"missing"}, "right_a.py"),
-    "zero_classmate_results": ("py", RIGHT + textwrap.dedent("""
+        """),
+        set(NAMES),
+        {"missing"},
+        "right_a.py",
+    ),
+    "zero_classmate_results": (
+        "py",
+        RIGHT
+        + textwrap.dedent("""
         import os
         for name in os.listdir("{OUT}"):
             open(os.path.join("{OUT}", name, "results.json"), "w").write('{"score": 0}')
-        """), set(), set(), "{OUT}"),
-    "names_in_a_docstring": ("py", '"""def flip_delta(): def hebb_weights(): def unit_probability():\n'
-                             'def gibbs_sampling_update(): def rbm_free_energy(): def nll_loss(): def hinge_loss():"""\n'
-                             + RIGHT, set(), set(), ""),
-    "write_into_the_package": ("py", RIGHT + textwrap.dedent("""
+        """),
+        set(),
+        set(),
+        "{OUT}",
+    ),
+    "names_in_a_docstring": (
+        "py",
+        '"""def flip_delta(): def hebb_weights(): def unit_probability():\n'
+        'def gibbs_sampling_update(): def rbm_free_energy(): def nll_loss(): def hinge_loss():"""\n' + RIGHT,
+        set(),
+        set(),
+        "",
+    ),
+    "write_into_the_package": (
+        "py",
+        RIGHT
+        + textwrap.dedent("""
         for path in ("{PACKAGE}/evil.py", "{SITE}/sitecustomize.py", "{SITE}/evil.pth"):
             try:
                 open(path, "w").write("print('{MARKER}')\\n")
             except OSError:
                 pass
-        """), set(), set(), "sitecustomize.py"),
+        """),
+        set(),
+        set(),
+        "sitecustomize.py",
+    ),
     # ------------------------------------------------------------------ stopping the grader
-    "kill_the_grader": ("py", _with("softmax_backward", """
+    "kill_the_grader": (
+        "py",
+        _with(
+            "softmax_backward",
+            """
         def softmax_backward(top_data, top_diff):
             import os, signal
             for sig in (signal.SIGSTOP, signal.SIGKILL):
@@ -221,15 +354,36 @@ ATTACKS = {
                     except OSError:
                         pass
             return top_data
-        """), {"softmax_backward"}, {"flagged"}, "sending a signal"),
-    "resend_start_events": ("py", RIGHT + textwrap.dedent("""
+        """,
+        ),
+        {"softmax_backward"},
+        {"flagged"},
+        "sending a signal",
+    ),
+    "resend_start_events": (
+        "py",
+        RIGHT
+        + textwrap.dedent("""
         import os, sys
         for _ in range(50):
             os.write(int(sys.argv[2]), b'{"event": "start", "exercise": "softmax_backward"}\\n')
-        """), set(NAMES), {"malformed"}, "malformed"),
-    "exit_before_each_call": ("py", "\n".join(f"def {n}(*args, **kwargs):\n    import os\n    os._exit(3)\n"
-                                               for n in NAMES), set(NAMES), {"crashed"}, "exited with status 3"),
-    "raise_the_memory_limit": ("py", _with("softmax_backward", """
+        """),
+        set(NAMES),
+        {"malformed"},
+        "malformed",
+    ),
+    "exit_before_each_call": (
+        "py",
+        "\n".join(f"def {n}(*args, **kwargs):\n    import os\n    os._exit(3)\n" for n in NAMES),
+        set(NAMES),
+        {"crashed"},
+        "exited with status 3",
+    ),
+    "raise_the_memory_limit": (
+        "py",
+        _with(
+            "softmax_backward",
+            """
         def softmax_backward(top_data, top_diff):
             import resource
             soft, hard = resource.getrlimit(resource.RLIMIT_AS)
@@ -239,18 +393,43 @@ ATTACKS = {
                 pass
             big = np.ones(1 << 31)
             return big
-        """), {"softmax_backward"}, {"flagged", "error"}, ""),
-    "setsid_children": ("py", _with("softmax_backward", """
+        """,
+        ),
+        {"softmax_backward"},
+        {"flagged", "error"},
+        "",
+    ),
+    "setsid_children": (
+        "py",
+        _with(
+            "softmax_backward",
+            """
         def softmax_backward(top_data, top_diff):
             import subprocess
             subprocess.Popen(["/bin/sh", "-c", "sleep 30; : {MARKER}"], start_new_session=True)
             return top_data * (top_diff - (top_data * top_diff).sum(axis=1, keepdims=True))
-        """), {"softmax_backward"}, {"flagged"}, "_posixsubprocess"),
-    "malformed_event_line": ("py", RIGHT + textwrap.dedent("""
+        """,
+        ),
+        {"softmax_backward"},
+        {"flagged"},
+        "_posixsubprocess",
+    ),
+    "malformed_event_line": (
+        "py",
+        RIGHT
+        + textwrap.dedent("""
         import os, sys
         os.write(int(sys.argv[2]), b"{not json at all\\n")
-        """), set(NAMES), {"malformed"}, "malformed"),
-    "surrogate_and_raising_str": ("py", _with("softmax_loss_backward", """
+        """),
+        set(NAMES),
+        {"malformed"},
+        "malformed",
+    ),
+    "surrogate_and_raising_str": (
+        "py",
+        _with(
+            "softmax_loss_backward",
+            """
         class Evil(Exception):
             def __str__(self):
                 raise RuntimeError("no message for you")
@@ -262,15 +441,34 @@ ATTACKS = {
 
         def softmax_loss_backward(prob, label, ignore_label=None):
             raise Evil()
-        """).replace("def softmax_backward(top_data, top_diff):\n", "def softmax_backward(top_data, top_diff):\n"
-                     "    raise ValueError('\\udcff lone surrogate \\x1b[31m red \\x07')\n", 1)
+        """,
+        )
+        .replace(
+            "def softmax_backward(top_data, top_diff):\n",
+            "def softmax_backward(top_data, top_diff):\n"
+            "    raise ValueError('\\udcff lone surrogate \\x1b[31m red \\x07')\n",
+            1,
+        )
         .replace("def nll_beta_grad(x, k, beta):\n", "def nll_beta_grad(x, k, beta):\n    raise Slow()\n", 1),
-        {"softmax_loss_backward", "softmax_backward", "nll_beta_grad"}, {"error"}, "could not be printed"),
+        {"softmax_loss_backward", "softmax_backward", "nll_beta_grad"},
+        {"error"},
+        "could not be printed",
+    ),
     # ------------------------------------------------------------------ malformed files
-    "nb_bad_cells": ("ipynb", _nb([5, "text", {"cell_type": "code", "source": 42}, None,
-                                   _code(RIGHT.splitlines(keepends=True))]), set(), set(), "not a notebook cell"),
-    "nb_nested_deep": ("ipynb", '{"cells": ' + "[" * 100_000 + "]" * 100_000 + "}", set(NAMES), {"missing"},
-                       "nested too deeply"),
+    "nb_bad_cells": (
+        "ipynb",
+        _nb([5, "text", {"cell_type": "code", "source": 42}, None, _code(RIGHT.splitlines(keepends=True))]),
+        set(),
+        set(),
+        "not a notebook cell",
+    ),
+    "nb_nested_deep": (
+        "ipynb",
+        '{"cells": ' + "[" * 100_000 + "]" * 100_000 + "}",
+        set(NAMES),
+        {"missing"},
+        "nested too deeply",
+    ),
     "nb_cells_not_a_list": ("ipynb", '{"cells": 5}', set(NAMES), {"missing"}, "no list of cells"),
     "undecodable_bytes": ("py", b"# \xff\xfe\xfa broken bytes\n" + RIGHT.encode(), set(), set(), "not valid UTF-8"),
 }
@@ -280,8 +478,13 @@ HONEST = {"right_a.py": RIGHT, "right_b.py": RIGHT, "a b.py": RIGHT, "a_b.py": R
 
 
 def _fill(text):
-    for key, value in (("SUBMISSIONS", _FILL["submissions"]), ("OUT", _FILL["out"]), ("PACKAGE", PACKAGE),
-                       ("SITE", SITE), ("MARKER", MARKER)):
+    for key, value in (
+        ("SUBMISSIONS", _FILL["submissions"]),
+        ("OUT", _FILL["out"]),
+        ("PACKAGE", PACKAGE),
+        ("SITE", SITE),
+        ("MARKER", MARKER),
+    ):
         token = "{" + key + "}"
         text = text.replace(token.encode(), value.encode()) if isinstance(text, bytes) else text.replace(token, value)
     return text
@@ -313,10 +516,10 @@ def _sandbox_processes():
         elif base <= uid < base + UID_SPAN and os.geteuid() == 0:
             fd = os.open(os.path.join(_lock_dir(), f"{uid}.lock"), os.O_RDWR | os.O_CREAT, 0o600)
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)         # free: nobody grades as that user
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # free: nobody grades as that user
                 found.append(int(name))
             except OSError:
-                pass                                                # held: a sandbox that is running
+                pass  # held: a sandbox that is running
             finally:
                 os.close(fd)
     return found
@@ -353,9 +556,15 @@ def gallery(tmp_path_factory):
     results = grader.grade_directory(submissions, out, chapters=[CHAPTER], timeout=TIMEOUT, jobs=2)
     wall = time.monotonic() - started
     snapshot = {p.relative_to(out): _digest(p) for p in out.rglob("*") if p.is_file()}
-    time.sleep(1.5)                              # long enough for any daemon's "sleep 1; rewrite"
-    return {"results": {r.student: r for r in results}, "out": out, "submissions": submissions,
-            "before": before, "snapshot": snapshot, "wall": wall}
+    time.sleep(1.5)  # long enough for any daemon's "sleep 1; rewrite"
+    return {
+        "results": {r.student: r for r in results},
+        "out": out,
+        "submissions": submissions,
+        "before": before,
+        "snapshot": snapshot,
+        "wall": wall,
+    }
 
 
 def _exercise(sub, name):
@@ -366,9 +575,11 @@ def _exercise(sub, name):
 def test_each_attack_earns_at_most_what_its_own_code_earns(gallery, name):
     _, _, touched, statuses, text = ATTACKS[name]
     sub = gallery["results"][name]
-    assert sub.max_score == MAX                               # never graded out of more (or fewer) points
+    assert sub.max_score == MAX  # never graded out of more (or fewer) points
     assert sub.score == MAX - sum(POINTS[n] for n in touched), (
-        sub.problems, [(e.exercise, c.status, c.message) for e in sub.exercises for c in e.checks if not c.passed])
+        sub.problems,
+        [(e.exercise, c.status, c.message) for e in sub.exercises for c in e.checks if not c.passed],
+    )
     for n in NAMES:
         e = _exercise(sub, n)
         if n in touched:
@@ -383,18 +594,18 @@ def test_the_messages_are_clean_text(gallery):
     messages = [c.message for e in sub.exercises for c in e.checks]
     assert any("lone surrogate" in m for m in messages)
     for m in messages:
-        m.encode("utf-8")                                       # no lone surrogate left
+        m.encode("utf-8")  # no lone surrogate left
         assert not any(ch in m for ch in "\x1b\x07\x00")
 
 
 def test_results_are_final_and_agree_with_the_summary(gallery):
     out = gallery["out"]
     now = {p.relative_to(out): _digest(p) for p in out.rglob("*") if p.is_file()}
-    assert now == gallery["snapshot"]                           # nothing rewrote a file after the grader returned
+    assert now == gallery["snapshot"]  # nothing rewrote a file after the grader returned
     rows = {r["student"]: r for r in csv.DictReader(open(out / "summary.csv"))}
     assert set(rows) == set(gallery["results"])
     folders = [r["folder"] for r in rows.values()]
-    assert len(set(folders)) == len(folders)                    # two names, one folder each
+    assert len(set(folders)) == len(folders)  # two names, one folder each
     assert rows["a b"]["folder"] != rows["a_b"]["folder"]
     assert rows["summary.csv"]["folder"] not in ("summary.csv", "hints.csv", "hints.png")
     for student, row in rows.items():
@@ -436,8 +647,16 @@ def test_the_sandbox_has_every_wall_this_machine_allows_or_says_why_not(gallery)
         assert "namespaces: pid, mount, network" in isolation or "no namespaces (" in isolation, isolation
 
 
-PROCESS_MODE = ["code_object_copy", "exec_reference_source", "from_a_thread", "read_classmate",
-                "overwrite_classmate", "write_into_the_package", "kill_the_grader", "setsid_children"]
+PROCESS_MODE = [
+    "code_object_copy",
+    "exec_reference_source",
+    "from_a_thread",
+    "read_classmate",
+    "overwrite_classmate",
+    "write_into_the_package",
+    "kill_the_grader",
+    "setsid_children",
+]
 
 
 def test_without_root_the_audit_hook_alone_holds(tmp_path):
@@ -450,8 +669,12 @@ def test_without_root_the_audit_hook_alone_holds(tmp_path):
     (submissions / "right_a.py").write_text(RIGHT)
     (submissions / "right_b.py").write_text(RIGHT)
     before = {p.name: _digest(p) for p in submissions.iterdir()}
-    results = {r.student: r for r in grader.grade_directory(submissions, out, chapters=[CHAPTER], timeout=TIMEOUT,
-                                                            jobs=2, isolation="process")}
+    results = {
+        r.student: r
+        for r in grader.grade_directory(
+            submissions, out, chapters=[CHAPTER], timeout=TIMEOUT, jobs=2, isolation="process"
+        )
+    }
     for name in PROCESS_MODE:
         _, _, touched, statuses, _ = ATTACKS[name]
         assert results[name].score == MAX - sum(POINTS[n] for n in touched), name
@@ -465,7 +688,10 @@ def test_without_root_the_audit_hook_alone_holds(tmp_path):
 def test_a_check_cannot_be_fooled_by_a_forged_answer_to_its_own_request(tmp_path):
     """Even a worker that answers the current request itself only chooses a return value: still judged."""
     f = tmp_path / "forger.py"
-    f.write_text(_with("softmax_backward", """
+    f.write_text(
+        _with(
+            "softmax_backward",
+            """
         def softmax_backward(top_data, top_diff):
             import gc, json, os, sys
             ids = [o["id"] for o in gc.get_objects() if isinstance(o, dict) and o.get("op") == "call"]
@@ -473,8 +699,10 @@ def test_a_check_cannot_be_fooled_by_a_forged_answer_to_its_own_request(tmp_path
                       "output": "", "warnings": [], "seconds": 0.0, "refused": []}
             os.write(int(sys.argv[2]), (json.dumps(answer) + "\\n").encode())
             return top_data
-        """))
+        """,
+        )
+    )
     sub = grader.grade_submission(f, chapters=[CHAPTER], timeout=TIMEOUT)
     assert _exercise(sub, "softmax_backward").score == 0
     assert sub.score <= MAX - POINTS["softmax_backward"]
-    assert any(c.status == "malformed" for e in sub.exercises for c in e.checks)   # the second answer
+    assert any(c.status == "malformed" for e in sub.exercises for c in e.checks)  # the second answer

@@ -30,11 +30,31 @@ MARKER = "EBM-LAUNCHER-TEST-91c2"
 # --------------------------------------------------------------------------- the wire
 
 
-@pytest.mark.parametrize("value", [
-    None, True, 0, -7, 2**70, 1.5, float("inf"), float("-inf"), 1 + 2j, "text ünïcode", [], (),
-    [1, (2.0, [None, "x"])], {"a": 1, 2: (3,)}, np.arange(6.0).reshape(2, 3), np.array([True, False]),
-    np.zeros((0, 3), np.float32), np.int16(-3), np.complex64(1 - 1j), np.arange(4, dtype=">f8"),
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        None,
+        True,
+        0,
+        -7,
+        2**70,
+        1.5,
+        float("inf"),
+        float("-inf"),
+        1 + 2j,
+        "text ünïcode",
+        [],
+        (),
+        [1, (2.0, [None, "x"])],
+        {"a": 1, 2: (3,)},
+        np.arange(6.0).reshape(2, 3),
+        np.array([True, False]),
+        np.zeros((0, 3), np.float32),
+        np.int16(-3),
+        np.complex64(1 - 1j),
+        np.arange(4, dtype=">f8"),
+    ],
+)
 def test_plain_values_cross_the_wire_unchanged(value):
     back = _wire.decode(json.loads(_wire.dumps(_wire.encode(value))))
     assert type(back) is type(value) or isinstance(value, np.ndarray) and isinstance(back, np.ndarray)
@@ -58,21 +78,24 @@ def test_a_nan_and_objects_become_plain_stand_ins():
     assert back[0].type_name == "Thing" and repr(back[0]) == "<a thing>"
     loop = []
     loop.append(loop)
-    assert isinstance(_wire.decode(_wire.encode(loop)), list)          # cut at MAX_DEPTH, not a crash
+    assert isinstance(_wire.decode(_wire.encode(loop)), list)  # cut at MAX_DEPTH, not a crash
 
 
-@pytest.mark.parametrize("data,message", [
-    ({"a": ["|O8", [1], ""]}, "not a plain number type"),
-    ({"a": ["<f8", [2], "AAAAAAAAAAA="]}, "needs 16"),
-    ({"a": ["<f8", [-1], ""]}, "shape"),
-    ({"a": ["V10", [1], ""]}, "not a plain number type"),
-    ({"n": ["<f8", "!!!"]}, "base64|Incorrect padding|Non-base64|Only base64"),
-    ({"zz": 1}, "unknown value tag"),
-    ({"a": 1, "t": []}, "not an encoded value"),
-    ({"f": "nan-ish"}, "expected a number"),
-    ({"d": [[{"t": []}, 1], [[1], 2]]}, "cannot be a list"),
-    ({"o": [1, 2]}, "expected a string"),
-])
+@pytest.mark.parametrize(
+    "data,message",
+    [
+        ({"a": ["|O8", [1], ""]}, "not a plain number type"),
+        ({"a": ["<f8", [2], "AAAAAAAAAAA="]}, "needs 16"),
+        ({"a": ["<f8", [-1], ""]}, "shape"),
+        ({"a": ["V10", [1], ""]}, "not a plain number type"),
+        ({"n": ["<f8", "!!!"]}, "base64|Incorrect padding|Non-base64|Only base64"),
+        ({"zz": 1}, "unknown value tag"),
+        ({"a": 1, "t": []}, "not an encoded value"),
+        ({"f": "nan-ish"}, "expected a number"),
+        ({"d": [[{"t": []}, 1], [[1], 2]]}, "cannot be a list"),
+        ({"o": [1, 2]}, "expected a string"),
+    ],
+)
 def test_the_judge_rejects_anything_but_the_encoding(data, message):
     with pytest.raises(ValueError, match=message):
         _wire.decode(data)
@@ -102,14 +125,19 @@ def test_text_from_the_worker_is_cleaned():
 # --------------------------------------------------------------------------- notebooks
 
 
-@pytest.mark.parametrize("text,problem", [
-    ("{not json", "not a readable notebook"),
-    ('{"cells": 3}', "no list of cells"),
-    ("[1, 2]", "no list of cells"),
-    ('{"cells": [1, {"cell_type": "code", "source": 7}, {"cell_type": "code", "source": ["a", 1]}]}',
-     "its source is a int"),
-    ('{"cells": ' + "[" * 50_000 + "]" * 50_000 + "}", "nested too deeply"),
-])
+@pytest.mark.parametrize(
+    "text,problem",
+    [
+        ("{not json", "not a readable notebook"),
+        ('{"cells": 3}', "no list of cells"),
+        ("[1, 2]", "no list of cells"),
+        (
+            '{"cells": [1, {"cell_type": "code", "source": 7}, {"cell_type": "code", "source": ["a", 1]}]}',
+            "its source is a int",
+        ),
+        ('{"cells": ' + "[" * 50_000 + "]" * 50_000 + "}", "nested too deeply"),
+    ],
+)
 def test_malformed_notebooks_are_problems_not_exceptions(text, problem):
     cells, problems = _nbcode.notebook_code(text)
     assert any(problem in p for p in problems), problems
@@ -124,7 +152,7 @@ def test_undecodable_bytes_are_reported_and_replaced():
 # --------------------------------------------------------------------------- the guard (in a fresh process)
 
 
-GUARDED = r'''
+GUARDED = r"""
 import json, os, sys, pathlib, importlib
 sys.dont_write_bytecode = True
 sys.path.insert(0, {here!r})
@@ -168,7 +196,7 @@ ebm.grading.check("anything", None)                          # the stand-in: doe
 out["stub"] = "ok"
 out["record"] = record
 print(json.dumps(out))
-'''
+"""
 
 
 def test_the_guard_refuses_every_route_to_a_protected_file(tmp_path):
@@ -195,7 +223,7 @@ def test_the_guard_refuses_every_route_to_a_protected_file(tmp_path):
 # --------------------------------------------------------------------------- the launcher, on its own
 
 
-SPAWNER = f'''
+SPAWNER = f"""
 import os, subprocess, sys, time
 # a setsid daemon, an orphan whose parent exits at once, and a process that ignores SIGTERM
 subprocess.Popen(["/bin/sh", "-c", "sleep 60; : {MARKER}"], start_new_session=True)
@@ -206,7 +234,7 @@ if os.fork() == 0:
     os._exit(0)
 os.write(int(sys.argv[1]), b"ready\\n")
 time.sleep(60)
-'''
+"""
 
 
 def _marked():
@@ -227,14 +255,26 @@ def _launch(namespaces, uid, tmp_path):
     os.chmod(tmp_path, 0o711)
     log = os.open(tmp_path / "log.txt", os.O_WRONLY | os.O_CREAT, 0o600)
     ready_r, ready_w = os.pipe()
-    config = {"parent": os.getpid(), "uid": uid, "namespaces": namespaces, "hide": [],
-              "reach": [os.path.realpath(sys.executable), sys.base_prefix, sys.prefix, str(box)],
-              "cwd": str(box), "python": sys.executable,
-              "argv": [sys.executable, "-I", "-c", SPAWNER, str(ready_w)],
-              "env": {"PATH": "/usr/bin:/bin"}, "log_fd": log, "pass_fds": [ready_w],
-              "limits": {"RLIMIT_NOFILE": 256}}
-    proc = subprocess.Popen([sys.executable, "-I", "-c", inspect.getsource(_launcher), json.dumps(config)],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, pass_fds=(ready_w, log))
+    config = {
+        "parent": os.getpid(),
+        "uid": uid,
+        "namespaces": namespaces,
+        "hide": [],
+        "reach": [os.path.realpath(sys.executable), sys.base_prefix, sys.prefix, str(box)],
+        "cwd": str(box),
+        "python": sys.executable,
+        "argv": [sys.executable, "-I", "-c", SPAWNER, str(ready_w)],
+        "env": {"PATH": "/usr/bin:/bin"},
+        "log_fd": log,
+        "pass_fds": [ready_w],
+        "limits": {"RLIMIT_NOFILE": 256},
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-I", "-c", inspect.getsource(_launcher), json.dumps(config)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        pass_fds=(ready_w, log),
+    )
     os.close(ready_w)
     os.close(log)
     return proc, ready_r
@@ -255,7 +295,7 @@ def test_the_launcher_leaves_no_process_alive(mode, tmp_path):
     deadline = time.monotonic() + 10
     while len(_marked()) < 2 and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert len(_marked()) >= 2                                  # the daemons are really running
+    assert len(_marked()) >= 2  # the daemons are really running
     proc.stdin.write(b"stop\n")
     proc.stdin.flush()
     events = [json.loads(line) for line in proc.stdout.read().splitlines()]
@@ -270,7 +310,8 @@ def test_the_launcher_leaves_no_process_alive(mode, tmp_path):
 def test_the_launcher_dies_with_the_grader(tmp_path):
     """A grader that is killed takes the launcher and the sandbox with it (PR_SET_PDEATHSIG, then the sweep)."""
     script = tmp_path / "grader.py"
-    script.write_text(textwrap.dedent(f"""
+    script.write_text(
+        textwrap.dedent(f"""
         import json, os, subprocess, sys, inspect, time
         sys.path.insert(0, {str(Path(__file__).parent)!r})
         from ebm.grading import _launcher
@@ -282,7 +323,8 @@ def test_the_launcher_dies_with_the_grader(tmp_path):
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         print(p.stdout.readline().decode(), flush=True)
         time.sleep(60)
-    """))
+    """)
+    )
     grader = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE)
     assert "started" in grader.stdout.readline().decode()
     deadline = time.monotonic() + 10
@@ -299,25 +341,45 @@ def test_the_launcher_dies_with_the_grader(tmp_path):
 
 def test_limits_are_hard(tmp_path):
     """Soft = hard: the worker cannot raise a limit (raising a soft limit up to the hard one gains nothing)."""
-    code = ("import resource, json; print(json.dumps({n: resource.getrlimit(getattr(resource, n)) for n in "
-            "('RLIMIT_AS', 'RLIMIT_CPU', 'RLIMIT_FSIZE', 'RLIMIT_NOFILE', 'RLIMIT_CORE')}))")
+    code = (
+        "import resource, json; print(json.dumps({n: resource.getrlimit(getattr(resource, n)) for n in "
+        "('RLIMIT_AS', 'RLIMIT_CPU', 'RLIMIT_FSIZE', 'RLIMIT_NOFILE', 'RLIMIT_CORE')}))"
+    )
     log_path = tmp_path / "log.txt"
     log = os.open(log_path, os.O_WRONLY | os.O_CREAT, 0o600)
-    config = {"parent": os.getpid(), "uid": None, "namespaces": False, "hide": [],
-              "reach": [], "cwd": str(tmp_path), "python": sys.executable, "argv": [sys.executable, "-I", "-c", code],
-              "env": {}, "log_fd": log, "pass_fds": [],
-              "limits": {"RLIMIT_AS": 2**30, "RLIMIT_CPU": 30, "RLIMIT_FSIZE": 2**20, "RLIMIT_NOFILE": 64,
-                         "RLIMIT_CORE": 0}}
-    proc = subprocess.Popen([sys.executable, "-I", "-c", inspect.getsource(_launcher), json.dumps(config)],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, pass_fds=(log,))
+    config = {
+        "parent": os.getpid(),
+        "uid": None,
+        "namespaces": False,
+        "hide": [],
+        "reach": [],
+        "cwd": str(tmp_path),
+        "python": sys.executable,
+        "argv": [sys.executable, "-I", "-c", code],
+        "env": {},
+        "log_fd": log,
+        "pass_fds": [],
+        "limits": {"RLIMIT_AS": 2**30, "RLIMIT_CPU": 30, "RLIMIT_FSIZE": 2**20, "RLIMIT_NOFILE": 64, "RLIMIT_CORE": 0},
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-I", "-c", inspect.getsource(_launcher), json.dumps(config)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        pass_fds=(log,),
+    )
     os.close(log)
     assert json.loads(proc.stdout.readline())["event"] == "started"
     assert json.loads(proc.stdout.readline())["event"] == "exited"
     proc.stdin.close()
     proc.wait(timeout=30)
     limits = json.loads(log_path.read_text())
-    assert limits == {"RLIMIT_AS": [2**30] * 2, "RLIMIT_CPU": [30] * 2, "RLIMIT_FSIZE": [2**20] * 2,
-                      "RLIMIT_NOFILE": [64] * 2, "RLIMIT_CORE": [0, 0]}
+    assert limits == {
+        "RLIMIT_AS": [2**30] * 2,
+        "RLIMIT_CPU": [30] * 2,
+        "RLIMIT_FSIZE": [2**20] * 2,
+        "RLIMIT_NOFILE": [64] * 2,
+        "RLIMIT_CORE": [0, 0],
+    }
 
 
 @pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="user ids are claimed only as root")
@@ -325,19 +387,21 @@ def test_two_graders_never_share_a_sandbox_user():
     """A claimed id stays taken until released, also for a second grader (another process); and an id
     that some process runs as is never claimed."""
     first, lock = claim_uid()
-    code = ("import json; from ebm.grading._sandbox import claim_uid; uid, fd = claim_uid(); print(uid)")
-    other = int(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                               timeout=60).stdout)
+    code = "import json; from ebm.grading._sandbox import claim_uid; uid, fd = claim_uid(); print(uid)"
+    other = int(
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60).stdout
+    )
     assert other != first
     os.close(lock)
     again, lock = claim_uid()
-    assert again == first                                     # released: the same id is free again
-    sleeper = subprocess.Popen(["setpriv", f"--reuid={first + 1}", f"--regid={first + 1}", "--clear-groups",
-                                "sleep", "30"])
+    assert again == first  # released: the same id is free again
+    sleeper = subprocess.Popen(
+        ["setpriv", f"--reuid={first + 1}", f"--regid={first + 1}", "--clear-groups", "sleep", "30"]
+    )
     try:
         time.sleep(0.2)
         second, lock2 = claim_uid()
-        assert second not in (first, first + 1)              # held by us, and in use by a process
+        assert second not in (first, first + 1)  # held by us, and in use by a process
         os.close(lock2)
     finally:
         sleeper.kill()

@@ -50,7 +50,7 @@ def test_no_async_flip_raises_energy_and_each_lowers_it_by_2_abs_h(diag, seed):
 def test_negative_diagonal_can_raise_the_energy():
     net, s0 = H.negative_diagonal_counterexample()
     traj = net.run(s0, max_sweeps=4)
-    assert np.diff(traj.energies)[0] > 0                      # the first flip goes up
+    assert np.diff(traj.energies)[0] > 0  # the first flip goes up
     assert traj.energies[1] == pytest.approx(net.energy([-1]))
     assert net.energy([1]) == pytest.approx(0.4) and net.energy([-1]) == pytest.approx(0.6)
     assert not traj.converged and traj.period is None
@@ -84,8 +84,7 @@ def test_recall_kernel_agrees_with_run():
         batch = net.recall(probes, order=order, seed=7)
         one_by_one = [net.run(p, order=order, seed=7).final for p in probes]
         np.testing.assert_array_equal(batch, one_by_one)
-    np.testing.assert_array_equal(net.recall(probes, mode="sync"),
-                                  [net.run(p, mode="sync").final for p in probes])
+    np.testing.assert_array_equal(net.recall(probes, mode="sync"), [net.run(p, mode="sync").final for p in probes])
 
 
 # --------------------------------------------------------------------------- rules and capacity
@@ -135,7 +134,7 @@ def test_storkey_matches_its_elementwise_definition():
     xi = random_patterns(4, 7, seed=5).astype(float)
     n = xi.shape[1]
     W = np.zeros((n, n))
-    for x in xi:                                     # the textbook loops
+    for x in xi:  # the textbook loops
         new = W.copy()
         for i in range(n):
             for j in range(n):
@@ -159,8 +158,8 @@ def test_one_step_bit_error_matches_phi(alpha):
 def test_reversed_and_mixture_states():
     xi = random_patterns(3, 1000, seed=6)
     net = H.HopfieldNetwork.from_patterns(xi)
-    assert net.energy(xi[0]) == pytest.approx(net.energy(-xi[0]))          # E(s) = E(-s)
-    assert net.recall(-xi[0], seed=0).tolist() == (-xi[0]).tolist()        # reversed: a minimum
+    assert net.energy(xi[0]) == pytest.approx(net.energy(-xi[0]))  # E(s) = E(-s)
+    assert net.recall(-xi[0], seed=0).tolist() == (-xi[0]).tolist()  # reversed: a minimum
     mix = H.mixture_state(xi)
     stable = net.recall(mix, seed=0)
     assert H.overlap(stable, mix) > 0.95
@@ -185,7 +184,7 @@ def test_label_energy_three_cases_hold_as_the_notes_state():
     E = H.label_energy(W, x, label)
     wx = x @ W
     wrong = np.sign(wx) != label
-    np.testing.assert_allclose(E[wrong], -np.abs(wx[wrong]))                 # -|Wx| on errors
+    np.testing.assert_allclose(E[wrong], -np.abs(wx[wrong]))  # -|Wx| on errors
     np.testing.assert_array_equal(E[~wrong], 0.0)
     np.testing.assert_allclose(E, -H.perceptron_criterion(W, x, label))
 
@@ -198,8 +197,8 @@ def test_descending_the_article_energy_goes_the_wrong_way():
     W0 = rng.normal(size=4)
     _, err_perceptron = H.train_label_energy(x, label, "perceptron", epochs=30, seed=0, W0=W0)
     _, err_article = H.train_label_energy(x, label, "article", epochs=30, seed=0, W0=W0)
-    assert err_perceptron[-1] <= 5                   # separable: the perceptron rule converges
-    assert err_article[-1] > 150                     # the article's direction learns the opposite
+    assert err_perceptron[-1] <= 5  # separable: the perceptron rule converges
+    assert err_article[-1] > 150  # the article's direction learns the opposite
 
 
 # --------------------------------------------------------------------------- modern Hopfield
@@ -225,7 +224,7 @@ def test_modern_update_equals_numpy_softmax_and_retrieves_at_large_beta():
     z = beta * X.T @ xi
     p = np.exp(z - z.max()) / np.exp(z - z.max()).sum()
     np.testing.assert_allclose(H.modern_update(X, xi, beta), X @ p, rtol=1e-12)
-    np.testing.assert_allclose(H.modern_update(X, xi, 50.0), X[:, 2], atol=1e-8)   # one step
+    np.testing.assert_allclose(H.modern_update(X, xi, 50.0), X[:, 2], atol=1e-8)  # one step
     np.testing.assert_allclose(H.modern_update(X, xi, 1e-6), X.mean(axis=1), atol=1e-3)  # averages
 
 

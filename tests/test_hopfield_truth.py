@@ -41,7 +41,7 @@ def test_asymmetric_two_unit_example_records_the_true_energy():
     # sum of the symmetric rule's energy changes would record -2, -4, ..., -16
     net = hf.HopfieldNetwork([[0.0, 1.0], [-1.0, 0.0]], allow_asymmetric=True)
     tr = net.run([1, 1], max_sweeps=8, seed=0)
-    assert tr.energies.size > 2                        # it does keep flipping
+    assert tr.energies.size > 2  # it does keep flipping
     np.testing.assert_array_equal(tr.energies, np.zeros(tr.energies.size))
     np.testing.assert_array_equal(tr.energies, net.energy(tr.states))
 
@@ -89,7 +89,7 @@ def test_recall_warns_and_reports_a_negative_diagonal_that_never_settles():
             finals.append(int(net.recall(s0, max_sweeps=max_sweeps)[0]))
         state, converged = net.recall(s0, max_sweeps=max_sweeps, return_converged=True)
         assert converged is False and int(state[0]) == finals[-1]
-    assert finals[0] != finals[1]                      # the answer depends on max_sweeps: why it warns
+    assert finals[0] != finals[1]  # the answer depends on max_sweeps: why it warns
 
 
 def test_recall_warns_about_a_synchronous_two_cycle():
@@ -97,7 +97,7 @@ def test_recall_warns_about_a_synchronous_two_cycle():
     with pytest.warns(RuntimeWarning, match="2-cycle never settles"):
         net.recall(s0, mode="sync")
     states, converged = net.recall(np.stack([s0, [1, -1]]), mode="sync", return_converged=True)
-    np.testing.assert_array_equal(converged, [False, True])     # (1, -1) is a fixed point
+    np.testing.assert_array_equal(converged, [False, True])  # (1, -1) is a fixed point
     np.testing.assert_array_equal(states[1], [1, -1])
 
 
@@ -107,12 +107,12 @@ def test_recall_mask_matches_run_and_settled_probes_do_not_warn(rng):
     probes = xi.copy()
     probes[:, :4] *= -1
     with warnings.catch_warnings():
-        warnings.simplefilter("error")                 # no warning when every probe settles
+        warnings.simplefilter("error")  # no warning when every probe settles
         final, converged = net.recall(probes, order="sequential", return_converged=True)
         net.recall(probes, order="sequential")
     assert converged.dtype == bool and converged.shape == (3,)
     for p, f, c in zip(probes, final, converged):
-        tr = net.run(p, order="sequential")            # the single-probe path, an independent loop
+        tr = net.run(p, order="sequential")  # the single-probe path, an independent loop
         np.testing.assert_array_equal(tr.final, f)
         assert tr.converged == c
 
@@ -132,9 +132,14 @@ def test_recall_mask_with_a_mixed_batch():
 # --------------------------------------------------------------------------- small contracts
 
 
-@pytest.mark.parametrize("bad,pos,value", [
-    ([1, 0, -1], [1], "0"), ([1, 0.5, -1], [1], "0.5"), ([2, 1, -1], [0], "2"),
-])
+@pytest.mark.parametrize(
+    "bad,pos,value",
+    [
+        ([1, 0, -1], [1], "0"),
+        ([1, 0.5, -1], [1], "0.5"),
+        ([2, 1, -1], [0], "2"),
+    ],
+)
 def test_overlap_rejects_states_that_are_not_bipolar(bad, pos, value):
     with pytest.raises(ValueError, match=re.escape(f"states{pos} is {value}: states must be -1 or +1")):
         hf.overlap(bad, [1, 1, -1])
@@ -149,13 +154,13 @@ def test_pseudoinverse_with_more_patterns_than_units_warns_and_the_warning_is_tr
         net = hf.HopfieldNetwork.from_patterns(xi, "pseudoinverse")
     np.testing.assert_allclose(net.W, np.eye(20), atol=1e-12)
     s = np.random.default_rng(3).choice([-1, 1], size=(5, 20))
-    np.testing.assert_array_equal(net.recall(s), s)      # recall corrects nothing
+    np.testing.assert_array_equal(net.recall(s), s)  # recall corrects nothing
     # repeated patterns: p > N but rank < N warns too, with the rank
     with pytest.warns(UserWarning, match=r"rank 2"):
         hf.pseudoinverse_weights(np.tile(xi[:2], (11, 1)))
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        hf.pseudoinverse_weights(xi[:10])               # p < N: useful, silent
+        hf.pseudoinverse_weights(xi[:10])  # p < N: useful, silent
 
 
 def test_label_energy_accepts_one_output_row_with_a_label_per_sample(rng):
@@ -168,7 +173,7 @@ def test_label_energy_accepts_one_output_row_with_a_label_per_sample(rng):
     assert hf.label_energy(W[None, :], x[0], label[0]) == pytest.approx(float(want[0]))
     assert hf.label_energy_cases(W[None, :], x, label) == hf.label_energy_cases(W, x, label)
     with pytest.raises(ValueError, match="label must have shape"):
-        hf.label_energy(np.ones((2, 4)), x, label)       # two outputs need two labels per sample
+        hf.label_energy(np.ones((2, 4)), x, label)  # two outputs need two labels per sample
 
 
 def test_case_two_product_is_positive_as_derived_by_hand(rng):
@@ -179,25 +184,25 @@ def test_case_two_product_is_positive_as_derived_by_hand(rng):
     wx = x @ W
     y = np.where(wx >= 0, 1, -1)
     for case, mask, sign in (("I", (y == 1) & (label == -1), -1), ("II", (y == -1) & (label == 1), +1)):
-        dye = sign * 2 * np.abs(wx[mask])              # case I: -2|Wx|; case II: +2|Wx|
+        dye = sign * 2 * np.abs(wx[mask])  # case I: -2|Wx|; case II: +2|Wx|
         assert cases[case]["min_dYE"] == pytest.approx(dye.min(), rel=1e-12)
         assert cases[case]["max_dYE"] == pytest.approx(dye.max(), rel=1e-12)
-    assert cases["II"]["min_dYE"] > 0 > cases["I"]["max_dYE"]     # "again negative" is false
+    assert cases["II"]["min_dYE"] > 0 > cases["I"]["max_dYE"]  # "again negative" is false
 
 
 def test_article_rule_drives_energy_down_while_errors_grow():
-    rng = np.random.default_rng(1982)                  # the tour's and the lecture's data
+    rng = np.random.default_rng(1982)  # the tour's and the lecture's data
     teacher = rng.normal(size=5)
     x = rng.normal(size=(200, 5))
     label = np.where(x @ teacher >= 0, 1, -1)
     W0 = np.abs(rng.normal(size=5))
-    _, errors, energy = hf.train_label_energy(x, label, rule="article", epochs=10, seed=0, W0=W0,
-                                              return_energy=True)
-    assert (np.diff(energy) < 0).all()                 # E does "always decrease" ...
-    assert energy[-1] < 100 * energy[0] < 0            # ... without bound
-    assert errors[-1] >= 1.8 * errors[0]               # while the errors about double
+    _, errors, energy = hf.train_label_energy(x, label, rule="article", epochs=10, seed=0, W0=W0, return_energy=True)
+    assert (np.diff(energy) < 0).all()  # E does "always decrease" ...
+    assert energy[-1] < 100 * energy[0] < 0  # ... without bound
+    assert errors[-1] >= 1.8 * errors[0]  # while the errors about double
     # energy is the summed label energy of the weights after each epoch
-    W, errors2, energy2 = hf.train_label_energy(x, label, rule="perceptron", epochs=3, seed=0, W0=W0,
-                                                return_energy=True)
+    W, errors2, energy2 = hf.train_label_energy(
+        x, label, rule="perceptron", epochs=3, seed=0, W0=W0, return_energy=True
+    )
     assert energy2[-1] == pytest.approx(hf.label_energy(W, x, label).sum(), rel=1e-12)
     assert errors2[-1] < errors2[0]

@@ -29,9 +29,10 @@ def _fresh_python(code):
 def test_import_ebm_imports_neither_numba_nor_matplotlib():
     loaded = _fresh_python(
         "import sys, json, ebm\n"
-        "from ebm import plotting\n"                     # the plotting package itself is cheap too
+        "from ebm import plotting\n"  # the plotting package itself is cheap too
         "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in "
-        "('numba', 'matplotlib', 'tqdm', 'llvmlite'))))")
+        "('numba', 'matplotlib', 'tqdm', 'llvmlite'))))"
+    )
     assert loaded == []
 
 
@@ -42,7 +43,8 @@ def test_numba_loads_with_the_first_kernel_and_matplotlib_with_the_first_figure(
         "a = 'numba' in sys.modules and 'matplotlib' not in sys.modules\n"
         "import matplotlib; matplotlib.use('Agg')\n"
         "ebm.plotting.plot_softmax_jacobian([0.0, 1.0])\n"
-        "print(json.dumps([a, 'matplotlib.pyplot' in sys.modules]))")
+        "print(json.dumps([a, 'matplotlib.pyplot' in sys.modules]))"
+    )
     assert loaded == [True, True]
 
 
@@ -55,7 +57,8 @@ def test_every_submodule_is_an_attribute_of_a_fresh_ebm():
         "kinds = {n: type(getattr(ebm, n)).__name__ for n in names}\n"
         "kinds['reference.softmax_forward'] = type(ebm.reference.softmax_forward).__name__\n"
         "kinds['in dir'] = all(n in dir(ebm) for n in names)\n"
-        "print(json.dumps(kinds))")
+        "print(json.dumps(kinds))"
+    )
     assert got.pop("in dir") is True
     assert got.pop("reference.softmax_forward") == "function"
     assert set(got.values()) == {"module"}, got
@@ -77,7 +80,8 @@ def test_import_of_every_submodule_gives_the_module():
         "    exec(f'import {name} as m', ns)\n"
         "    if not isinstance(ns['m'], types.ModuleType) or ns['m'] is not sys.modules[name]:\n"
         "        hidden[name] = type(ns['m']).__name__\n"
-        "print(json.dumps([len(names), hidden]))")
+        "print(json.dumps([len(names), hidden]))"
+    )
     n, hidden = got
     assert n > 60 and hidden == {}, hidden
 
@@ -99,11 +103,11 @@ def test_plot_capacity_is_reachable_from_the_plotting_package():
 def test_capacity_sweep_progress_on_and_off(capsys, monkeypatch):
     kwargs = dict(n_units=20, loads=[0.1, 0.2], n_seeds=3, seed=4)
     quiet = hf.capacity_sweep(**kwargs, progress=False)
-    assert capsys.readouterr().err == ""                 # off: nothing drawn
+    assert capsys.readouterr().err == ""  # off: nothing drawn
     loud = hf.capacity_sweep(**kwargs, progress=True)
     err = capsys.readouterr().err
-    assert "capacity sweep (hebb, N=20)" in err and "/6 [" in err   # tqdm's text bar of 6 steps
-    np.testing.assert_array_equal(loud["overlap"], quiet["overlap"])   # the bar changes nothing
+    assert "capacity sweep (hebb, N=20)" in err and "/6 [" in err  # tqdm's text bar of 6 steps
+    np.testing.assert_array_equal(loud["overlap"], quiet["overlap"])  # the bar changes nothing
 
     import tqdm.auto
 
@@ -119,7 +123,7 @@ def test_capacity_sweep_progress_on_and_off(capsys, monkeypatch):
         def close(self):
             made[-1]["closed"] = True
 
-    monkeypatch.setattr(tqdm.auto, "tqdm", Recorder)    # progress_bar imports tqdm.auto.tqdm when on
+    monkeypatch.setattr(tqdm.auto, "tqdm", Recorder)  # progress_bar imports tqdm.auto.tqdm when on
     hf.capacity_sweep(**kwargs, progress=True)
     assert made == [{"total": 6, "desc": "capacity sweep (hebb, N=20)", "updates": 6, "closed": True}]
     with pytest.raises(TypeError, match="progress must be True or False"):
@@ -151,9 +155,10 @@ def test_every_cached_kernel_is_stamped_with_the_package_digest_and_no_guard_tri
         "                found[f'{name}.{attr}'] = type(d._cache._impl._locator).__name__\n"
         "ebm.softmax_loss_forward(np.zeros((20, 10), np.float32), np.zeros(20, int))   # the AVX-512 guard runs\n"
         "from ebm import _numba_cache\n"
-        "print(json.dumps([found, _numba_cache.tripped_guards()]))")
+        "print(json.dumps([found, _numba_cache.tripped_guards()]))"
+    )
     found, tripped = got
-    assert len(found) >= 15, found                      # softmax kernels, RBM, Boltzmann, Hopfield...
+    assert len(found) >= 15, found  # softmax kernels, RBM, Boltzmann, Hopfield...
     assert {k for k, v in found.items() if not v.startswith("EbmPackage")} == set()
     assert tripped == []
 
@@ -186,8 +191,14 @@ def test_the_hand_written_simd_code_is_needed_only_by_narrow_rows():
         "        out[str(shape)] = 'ok'\n"
         "    except ImportError:\n"
         "        out[str(shape)] = 'ImportError'\n"
-        "print(json.dumps(out))")
+        "print(json.dumps(out))"
+    )
     assert _fresh_python(code) == {"(8, 100)": "ok", "(2, 10, 3, 3)": "ok", "(8, 10)": "ImportError"}
-    off = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                         env={**__import__("os").environ, "EBM_NARROW_ROWS": "0"})
+    off = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**__import__("os").environ, "EBM_NARROW_ROWS": "0"},
+    )
     assert json.loads(off.stdout.splitlines()[-1])["(8, 10)"] == "ok", off.stderr

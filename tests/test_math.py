@@ -11,7 +11,7 @@ import pytest
 from ebm import _math
 
 RNG = np.random.default_rng(7)
-SAFE = np.concatenate([RNG.normal(0, 5, 1000), [-30.0, -1e-300, 0.0, 1e-300, 30.0]])   # exp(+-x) finite
+SAFE = np.concatenate([RNG.normal(0, 5, 1000), [-30.0, -1e-300, 0.0, 1e-300, 30.0]])  # exp(+-x) finite
 
 
 def test_sigmoid_matches_the_direct_formula_where_that_is_safe():
@@ -27,8 +27,8 @@ def test_sigmoid_and_softplus_do_not_overflow_or_warn():
         warnings.simplefilter("error")
         s, sp = _math.sigmoid(x), _math.softplus(x)
     np.testing.assert_array_equal(s, [0, 0, math.exp(-745.0), 1, 1, 1, 0, 1])
-    assert s[2] > 0                                   # keeps its relative precision below exp's overflow
-    np.testing.assert_array_equal(sp[3:6], x[3:6])    # softplus(x) = x once exp(-x) is below x's ulp
+    assert s[2] > 0  # keeps its relative precision below exp's overflow
+    np.testing.assert_array_equal(sp[3:6], x[3:6])  # softplus(x) = x once exp(-x) is below x's ulp
     assert sp[0] == 0.0 and sp[1] == 0.0 and sp[2] == math.exp(-745.0)
     assert sp[-2] == 0.0 and sp[-1] == np.inf
 
@@ -85,8 +85,7 @@ def test_importing_ebm_math_loads_no_numba():
     import subprocess
     import sys
 
-    code = ("import sys, ebm._math, ebm._states\n"
-            "print('numba' in sys.modules)")
+    code = "import sys, ebm._math, ebm._states\nprint('numba' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
     assert out.returncode == 0 and out.stdout.strip() == "False", out.stdout + out.stderr
     with pytest.raises(AttributeError, match="has no attribute 'tanh_jit'"):

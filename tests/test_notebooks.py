@@ -10,7 +10,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-pytestmark = pytest.mark.xdist_group("book")   # one worker: its module/session fixtures run once
+pytestmark = pytest.mark.xdist_group("book")  # one worker: its module/session fixtures run once
 
 NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
@@ -38,8 +38,12 @@ def test_lecture_05_runs_caffes_gradient_test_so_that_it_can_fail(book_build):
     (the tour's chapter runs the same test: test_plotting_and_tour.py)."""
     result, _ = book_build
     page = html.unescape(re.sub(r"<[^>]+>", "", (result.out / "notebooks" / "05_softmax_loss.html").read_text()))
-    for printed, verdict in (("ignore_label=None:", "passed"), ("ignore_label=0:", "passed"),
-                             ("half the gradient:", "FAILED"), ("normaliser off by 1/60:", "FAILED")):
+    for printed, verdict in (
+        ("ignore_label=None:", "passed"),
+        ("ignore_label=0:", "passed"),
+        ("half the gradient:", "FAILED"),
+        ("normaliser off by 1/60:", "FAILED"),
+    ):
         assert re.search(re.escape(printed) + r"\s+gradcheck " + verdict, page), (printed, verdict)
 
 
@@ -48,6 +52,9 @@ def test_notebook_is_stored_without_outputs(path):
     nb = nbformat.read(path, as_version=4)
     nbformat.validate(nb)
     assert nb.metadata.get("kernelspec", {}).get("name") == "python3"
-    dirty = [n for n, cell in enumerate(nb.cells) if cell.cell_type == "code"
-             and (cell.get("outputs") or cell.get("execution_count") is not None)]
+    dirty = [
+        n
+        for n, cell in enumerate(nb.cells)
+        if cell.cell_type == "code" and (cell.get("outputs") or cell.get("execution_count") is not None)
+    ]
     assert not dirty, f"{path.name}: cells {dirty} have outputs or execution counts; clear them"

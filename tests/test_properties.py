@@ -22,8 +22,9 @@ from ebm import reference as ref
 IMPLS = [pytest.param(ebm, id="core"), pytest.param(ref, id="reference")]
 NORMALIZATIONS = ["full", "valid", "batch_size", "none"]
 
-SETTINGS = settings(max_examples=60, deadline=None, derandomize=True, database=None,
-                    suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=60, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 def _floats(dtype, bound):
@@ -44,7 +45,7 @@ def loss_case(draw, dtype=np.float64, bound=60.0):
     x, axis = draw(logits(dtype, bound))
     ax = axis % x.ndim
     C = x.shape[ax]
-    lshape = x.shape[:ax] + x.shape[ax + 1:]
+    lshape = x.shape[:ax] + x.shape[ax + 1 :]
     ignore_label = draw(st.sampled_from([None, -1, 255, 0]))
     choices = st.integers(0, C - 1)
     if ignore_label is not None:
@@ -68,8 +69,9 @@ def _column_shape(shape, axis):
 def test_softmax_is_shift_invariant(impl, case, data):
     x, axis = case
     c = data.draw(hnp.arrays(np.float64, _column_shape(x.shape, axis), elements=_floats(np.float64, 100.0)))
-    np.testing.assert_allclose(impl.softmax_forward(x + c, axis=axis), impl.softmax_forward(x, axis=axis),
-                               rtol=1e-11, atol=1e-13)
+    np.testing.assert_allclose(
+        impl.softmax_forward(x + c, axis=axis), impl.softmax_forward(x, axis=axis), rtol=1e-11, atol=1e-13
+    )
 
 
 @pytest.mark.parametrize("dtype,tol", [(np.float64, 1e-13), (np.float32, 2e-6)])
@@ -92,8 +94,10 @@ def test_softmax_huge_logits_stay_finite(case):
     assert np.all(np.isfinite(top))
     np.testing.assert_allclose(top.sum(axis=axis), 1.0, rtol=0, atol=1e-13)
     # the largest logit of each column keeps the largest probability
-    assert np.array_equal(np.max(top, axis=axis), np.take_along_axis(
-        top, np.expand_dims(np.argmax(x, axis=axis), axis), axis).squeeze(axis))
+    assert np.array_equal(
+        np.max(top, axis=axis),
+        np.take_along_axis(top, np.expand_dims(np.argmax(x, axis=axis), axis), axis).squeeze(axis),
+    )
 
 
 @pytest.mark.parametrize("impl", IMPLS)
@@ -116,8 +120,11 @@ def test_softmax_backward_of_a_constant_is_zero(impl, case, data):
 
 @pytest.mark.parametrize("impl", IMPLS)
 @SETTINGS
-@given(case=loss_case(), top_diff=st.floats(-5, 5).filter(lambda v: abs(v) > 1e-3),
-       normalization=st.sampled_from(NORMALIZATIONS))
+@given(
+    case=loss_case(),
+    top_diff=st.floats(-5, 5).filter(lambda v: abs(v) > 1e-3),
+    normalization=st.sampled_from(NORMALIZATIONS),
+)
 def test_loss_gradient_structure(impl, case, top_diff, normalization):
     x, axis, label, ignore_label = case
     opts = dict(axis=axis, ignore_label=ignore_label, normalization=normalization)
@@ -143,8 +150,7 @@ def test_loss_gradient_structure(impl, case, top_diff, normalization):
 @given(case=loss_case(dtype=np.float32, bound=1e4), normalization=st.sampled_from(NORMALIZATIONS))
 def test_loss_is_nonnegative_float32_huge_logits(impl, case, normalization):
     x, axis, label, ignore_label = case
-    loss, prob = impl.softmax_loss_forward(x, label, axis=axis, ignore_label=ignore_label,
-                                           normalization=normalization)
+    loss, prob = impl.softmax_loss_forward(x, label, axis=axis, ignore_label=ignore_label, normalization=normalization)
     assert loss >= 0.0 and math.isfinite(loss)
     assert prob.dtype == np.float32 and np.all(np.isfinite(prob))
 
@@ -160,8 +166,9 @@ def test_caffe_ignore_label_identity(impl, case):
     label = np.where((label >= 0) & (label < x.shape[axis]), label, 0)
     C = x.shape[axis]
     full, _ = impl.softmax_loss_forward(x, label, axis=axis, normalization="batch_size")
-    total = sum(impl.softmax_loss_forward(x, label, axis=axis, ignore_label=k, normalization="batch_size")[0]
-                for k in range(C))
+    total = sum(
+        impl.softmax_loss_forward(x, label, axis=axis, ignore_label=k, normalization="batch_size")[0] for k in range(C)
+    )
     assert math.isclose(total, (C - 1) * full, rel_tol=1e-10, abs_tol=1e-10)
 
 
@@ -174,6 +181,9 @@ def test_core_matches_reference(case, normalization):
     loss_r, prob_r = ref.softmax_loss_forward(x, label, **opts)
     assert math.isclose(loss_c, loss_r, rel_tol=1e-12, abs_tol=1e-12 * max(1.0, float(np.abs(x).max())))
     np.testing.assert_allclose(prob_c, prob_r, rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(ebm.softmax_loss_backward(prob_c, label, top_diff=2.5, **opts),
-                               ref.softmax_loss_backward(prob_c, label, top_diff=2.5, **opts),
-                               rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+        ebm.softmax_loss_backward(prob_c, label, top_diff=2.5, **opts),
+        ref.softmax_loss_backward(prob_c, label, top_diff=2.5, **opts),
+        rtol=1e-12,
+        atol=1e-12,
+    )

@@ -7,8 +7,15 @@ import pytest
 
 import ebm
 from ebm.datasets import load_digits
-from ebm.rbm import (RBM, AISEstimate, all_states, joint_distribution, joint_energies,
-                     log_partition_ais, visible_distribution)
+from ebm.rbm import (
+    RBM,
+    AISEstimate,
+    all_states,
+    joint_distribution,
+    joint_energies,
+    log_partition_ais,
+    visible_distribution,
+)
 
 
 def random_rbm(n_v, n_h, seed, scale=1.0):
@@ -41,7 +48,7 @@ def test_digits_are_binary_with_the_fixed_split(digits):
     assert set(np.unique(digits.images)) == {0.0, 1.0}
     tr, te = digits.train_index, digits.test_index
     assert tr.size == 1437 and te.size == 360
-    assert np.array_equal(np.sort(np.concatenate([tr, te])), np.arange(1797))   # a partition
+    assert np.array_equal(np.sort(np.concatenate([tr, te])), np.arange(1797))  # a partition
     assert abs(digits.images.mean() - 0.2929) < 5e-4
     assert np.bincount(digits.labels).tolist() == [178, 182, 177, 183, 181, 182, 181, 179, 174, 180]
     X_train, X_test, y_train, y_test = digits
@@ -55,8 +62,7 @@ def test_digits_match_scikit_learn_when_installed(digits):
     from sklearn.model_selection import train_test_split
 
     X, y = sk.load_digits(return_X_y=True)
-    X_train, X_test, y_train, y_test = train_test_split((X / 16 > 0.5).astype(float), y,
-                                                        test_size=360, random_state=0)
+    X_train, X_test, y_train, y_test = train_test_split((X / 16 > 0.5).astype(float), y, test_size=360, random_state=0)
     for ours, theirs in zip(digits, (X_train, X_test, y_train, y_test)):
         assert np.array_equal(ours, theirs)
 
@@ -123,9 +129,8 @@ def test_log_z_by_hidden_and_visible_enumeration_agree(n_v, n_h, seed):
 
 
 def test_log_z_across_several_chunks_of_the_kernel():
-    rbm = random_rbm(15, 14, seed=4, scale=0.7)           # 2**14 hidden states: 4 chunks of 2**12
-    assert rbm.log_partition(layer="hidden") == pytest.approx(rbm.log_partition(layer="visible"),
-                                                              rel=1e-10)
+    rbm = random_rbm(15, 14, seed=4, scale=0.7)  # 2**14 hidden states: 4 chunks of 2**12
+    assert rbm.log_partition(layer="hidden") == pytest.approx(rbm.log_partition(layer="visible"), rel=1e-10)
     V, p = visible_distribution(rbm)
     assert p.sum() == pytest.approx(1.0, abs=1e-10)
 
@@ -143,7 +148,7 @@ def test_the_two_kernels_agree(monkeypatch):
 
     rbm = random_rbm(13, 14, seed=14)
     fast = rbm.log_partition()
-    monkeypatch.setattr(partition, "_EXP_BOUND", 0.0)      # force the term-by-term kernel
+    monkeypatch.setattr(partition, "_EXP_BOUND", 0.0)  # force the term-by-term kernel
     assert rbm.log_partition() == pytest.approx(fast, rel=1e-12)
 
 
@@ -199,8 +204,8 @@ def test_gibbs_sampling_matches_the_exact_distribution_6x4():
     V, p = visible_distribution(rbm)
     start = np.zeros((200, 6))
     _, trace = rbm.gibbs_sampling(start, k=600, seed=0, return_trace=True)
-    kept = trace[100:].reshape(-1, 6).astype(np.int64)           # 100,000 states after burn-in
-    codes = kept @ (1 << np.arange(6))                            # all_states: unit 0 is bit 0
+    kept = trace[100:].reshape(-1, 6).astype(np.int64)  # 100,000 states after burn-in
+    codes = kept @ (1 << np.arange(6))  # all_states: unit 0 is bit 0
     counts = np.bincount(codes, minlength=64).astype(float)
     tv = total_variation(counts, p)
     assert tv < 0.03, tv
@@ -242,7 +247,7 @@ def test_ais_is_within_005_nats_on_a_16_hidden_digits_rbm(digits_rbm):
 def test_ais_weights_are_unbiased_even_with_two_betas():
     rbm = random_rbm(5, 3, seed=10, scale=0.5)
     exact = rbm.log_partition()
-    est = log_partition_ais(rbm, n_betas=2, n_runs=40000, seed=1)   # plain importance sampling
+    est = log_partition_ais(rbm, n_betas=2, n_runs=40000, seed=1)  # plain importance sampling
     assert est.lower < exact < est.upper
     assert abs(float(est) - exact) < 0.05
 
@@ -252,25 +257,25 @@ def test_ais_from_the_target_itself_is_exact():
     rbm.W[:] = 0.0
     rbm.b = np.array([0.5, -1, 2, 0, 0.1, -0.3])
     est = log_partition_ais(rbm, n_betas=10, n_runs=5, seed=0, base_data=None)
-    assert est.log_z != pytest.approx(rbm.log_partition(), abs=1e-3)      # uniform base: weights vary
-    est = log_partition_ais(rbm, n_betas=10, n_runs=5, seed=0, base_biases=rbm.b)   # base = target
+    assert est.log_z != pytest.approx(rbm.log_partition(), abs=1e-3)  # uniform base: weights vary
+    est = log_partition_ais(rbm, n_betas=10, n_runs=5, seed=0, base_biases=rbm.b)  # base = target
     np.testing.assert_allclose(est.log_weights, 0.0, atol=1e-12)
     assert est.log_z == pytest.approx(rbm.log_partition(), abs=1e-12)
     np.testing.assert_array_equal(est.base_biases, rbm.b)
-    rbm.base_biases_ = rbm.b.copy()                       # the same base, remembered as fit does
+    rbm.base_biases_ = rbm.b.copy()  # the same base, remembered as fit does
     remembered = log_partition_ais(rbm, n_betas=10, n_runs=5, seed=0)
     np.testing.assert_array_equal(remembered.log_weights, est.log_weights)
 
 
 def test_ais_base_biases_take_precedence_and_are_checked():
     rbm = random_rbm(4, 3, seed=12)
-    rbm.base_biases_ = np.full(4, 3.0)                                    # ignored below
+    rbm.base_biases_ = np.full(4, 3.0)  # ignored below
     b_a = np.array([0.5, -0.5, 1.0, 0.0])
     given = log_partition_ais(rbm, n_betas=5, n_runs=50, seed=2, base_biases=b_a)
     assert given.log_z_base == pytest.approx(np.logaddexp(0.0, b_a).sum() + 3 * np.log(2), abs=1e-12)
-    other = log_partition_ais(rbm, n_betas=5, n_runs=50, seed=2)          # from rbm.base_biases_
+    other = log_partition_ais(rbm, n_betas=5, n_runs=50, seed=2)  # from rbm.base_biases_
     assert other.log_z_base != pytest.approx(given.log_z_base)
-    np.testing.assert_array_equal(b_a, [0.5, -0.5, 1.0, 0.0])             # the caller's array
+    np.testing.assert_array_equal(b_a, [0.5, -0.5, 1.0, 0.0])  # the caller's array
     with pytest.raises(ValueError, match="base_biases or base_data, not both"):
         log_partition_ais(rbm, n_betas=5, n_runs=5, base_biases=b_a, base_data=np.zeros((2, 4)))
     with pytest.raises(ValueError, match="3 visible biases \\(from base_biases\\) but the RBM has 4"):
@@ -284,7 +289,7 @@ def test_ais_base_biases_take_precedence_and_are_checked():
 def test_ais_is_reproducible_and_can_record(digits_rbm):
     a = digits_rbm.log_partition("ais", n_betas=20, n_runs=7, seed=3)
     b = log_partition_ais(digits_rbm, n_betas=20, n_runs=7, seed=3, record=True)
-    assert type(a) is type(b) is AISEstimate                              # one return type
+    assert type(a) is type(b) is AISEstimate  # one return type
     assert a.states is None
     np.testing.assert_array_equal(a.log_weights, b.log_weights)
     assert b.states.shape == (20, 7, 64) and set(np.unique(b.states)) <= {0, 1}
@@ -332,13 +337,16 @@ def test_log_likelihood_beyond_the_limit_needs_an_estimate():
 # --------------------------------------------------------------------------- bad input
 
 
-@pytest.mark.parametrize("V, match", [
-    (np.full((2, 4), 0.5), r"V\[0, 0\] is 0.5: .* 0 or 1; binarise"),
-    (np.array([0, 1, 2, 0]), r"V\[2\] is 2"),
-    (np.zeros((2, 5)), r"V has 5 columns but the model has 4"),
-    (np.zeros((2, 2, 4)), r"V must have shape"),
-    (np.array([[0, np.nan, 1, 0]]), r"V\[0, 1\] is nan"),
-])
+@pytest.mark.parametrize(
+    "V, match",
+    [
+        (np.full((2, 4), 0.5), r"V\[0, 0\] is 0.5: .* 0 or 1; binarise"),
+        (np.array([0, 1, 2, 0]), r"V\[2\] is 2"),
+        (np.zeros((2, 5)), r"V has 5 columns but the model has 4"),
+        (np.zeros((2, 2, 4)), r"V must have shape"),
+        (np.array([[0, np.nan, 1, 0]]), r"V\[0, 1\] is nan"),
+    ],
+)
 def test_bad_visible_data_is_named(V, match):
     rbm = RBM(4, 3, seed=0)
     with pytest.raises(ValueError, match=match):
@@ -363,14 +371,17 @@ def test_exact_log_z_beyond_the_limit_suggests_ais():
         RBM(3, 2).log_partition("magic")
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    (dict(n_betas=0), "n_betas must be a positive number"),
-    (dict(n_betas=-5), "n_betas must be a positive number"),
-    (dict(n_betas=1), "n_betas must be at least 2"),
-    (dict(n_runs=0), "n_runs must be a positive number"),
-    (dict(n_runs=-1), "n_runs must be a positive number"),
-    (dict(n_betas=[0.0, 0.7, 0.5, 1.0]), "increasing, from 0.0 to 1.0"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(n_betas=0), "n_betas must be a positive number"),
+        (dict(n_betas=-5), "n_betas must be a positive number"),
+        (dict(n_betas=1), "n_betas must be at least 2"),
+        (dict(n_runs=0), "n_runs must be a positive number"),
+        (dict(n_runs=-1), "n_runs must be a positive number"),
+        (dict(n_betas=[0.0, 0.7, 0.5, 1.0]), "increasing, from 0.0 to 1.0"),
+    ],
+)
 def test_ais_rejects_bad_counts(kwargs, match):
     with pytest.raises(ValueError, match=match):
         RBM(4, 3, seed=0).log_partition("ais", **kwargs)
@@ -422,7 +433,7 @@ def test_ais_interval_holds_over_seeds_at_10_30_and_100_betas():
         assert misses <= 2, (n_betas, misses)
         if n_betas == 10:
             old = sum(not lo <= exact <= hi for lo, hi in map(_clt_interval, ests))
-            assert old >= 5, old                    # 8 of 200 measured: the old interval misses
+            assert old >= 5, old  # 8 of 200 measured: the old interval misses
         # ess is (sum w)^2 / sum w^2, recomputed here
         w = np.exp(ests[0].log_weights - ests[0].log_weights.max())
         assert math.isclose(ests[0].ess, w.sum() ** 2 / (w**2).sum())
@@ -454,7 +465,7 @@ def test_rbm_bad_seed_steps_and_divergence(digits):
     import warnings
 
     with warnings.catch_warnings():
-        warnings.simplefilter("error")                 # a sane lr does not warn
+        warnings.simplefilter("error")  # a sane lr does not warn
         fitted = RBM(64, 16).fit(digits.X_train, epochs=2, seed=0)
     # the warning's criterion, recomputed: the sane fit is above -64 ln 2, exactly
     assert fitted.log_likelihood(digits.X_train).mean() > -64 * math.log(2)
@@ -467,13 +478,13 @@ def test_independent_pixels_baseline_against_a_plain_loop(digits):
     got = independent_pixels(X, Xe)
     n = len(X)
     total = 0.0
-    for v in Xe[:40]:                                   # per image, per pixel, with math.log
+    for v in Xe[:40]:  # per image, per pixel, with math.log
         for i in range(64):
             p = (sum(X[:, i]) + 0.5) / (n + 1)
             total += math.log(p if v[i] else 1 - p)
     # the first 40 images' mean, from the function on those rows, equals the loop's
     assert math.isclose(independent_pixels(X, Xe[:40]), total / 40, rel_tol=1e-12)
     assert round(got, 2) == -24.65
-    assert got > -64 * math.log(2)                     # better than uniform pixels
+    assert got > -64 * math.log(2)  # better than uniform pixels
     with pytest.raises(ValueError, match=r"X_eval\[0, 3\] is 2.0"):
         independent_pixels(X, np.full((1, 64), 2.0).clip(0, None) * (np.arange(64) == 3))

@@ -24,7 +24,7 @@ def test_p_y_given_x_matches_enumerating_the_hidden_layer():
     H = all_states(4)
     expected = np.empty((len(X), 3))
     for n, x in enumerate(X):
-        for y in range(3):              # sum_h exp(-E(x, y, h)), E = -b.x - c.h - d_y - x W h - U_y.h
+        for y in range(3):  # sum_h exp(-E(x, y, h)), E = -b.x - c.h - d_y - x W h - U_y.h
             neg_e = m.b @ x + H @ m.c + m.d[y] + H @ (x @ m.W) + H @ m.U[y]
             expected[n, y] = np.log(np.exp(neg_e).sum())
     expected = np.exp(expected - expected.max(axis=1, keepdims=True))
@@ -104,23 +104,26 @@ def test_history_is_a_training_history_from_epoch_0():
     m, X, y = small_model(4)
     m.fit(X, y, epochs=3, seed=0, eval_data=(X, y))
     h = m.history_
-    assert type(h) is TrainingHistory                     # the same record as RBM.fit's
+    assert type(h) is TrainingHistory  # the same record as RBM.fit's
     assert h["epoch"] == [0, 1, 2, 3]
     assert {k: len(v) for k, v in h.items()} == dict.fromkeys(["epoch", "seconds", "loss", "eval_accuracy"], 4)
     fresh = ClassRBM(m.n_visible, m.n_hidden, m.n_classes)
-    fresh._init(np.random.default_rng(0), 0.1)            # fit's initialisation for seed=0
+    fresh._init(np.random.default_rng(0), 0.1)  # fit's initialisation for seed=0
     assert h["loss"][0] == pytest.approx(fresh.loss_and_gradients(X, y)[0], rel=1e-12)
     assert h["eval_accuracy"][0] == fresh.score(X, y)
     assert h["seconds"] == sorted(h["seconds"]) and h["seconds"][0] == 0.0
 
 
-@pytest.mark.parametrize("X, y, match", [
-    (np.zeros((3, 6)), np.array([0, 1, 3]), r"y\[2\] is 3: labels must be integers in \[0, 3\)"),
-    (np.zeros((3, 6)), np.array([0, 1]), "y must be 3 integer class labels"),
-    (np.zeros((3, 6)), np.array([0, 1.5, 2]), r"y\[1\] is 1.5"),
-    (np.full((3, 6), 0.3), np.array([0, 1, 2]), "binarise"),
-    (np.zeros((3, 5)), np.array([0, 1, 2]), "X has 5 columns but the model has 6"),
-])
+@pytest.mark.parametrize(
+    "X, y, match",
+    [
+        (np.zeros((3, 6)), np.array([0, 1, 3]), r"y\[2\] is 3: labels must be integers in \[0, 3\)"),
+        (np.zeros((3, 6)), np.array([0, 1]), "y must be 3 integer class labels"),
+        (np.zeros((3, 6)), np.array([0, 1.5, 2]), r"y\[1\] is 1.5"),
+        (np.full((3, 6), 0.3), np.array([0, 1, 2]), "binarise"),
+        (np.zeros((3, 5)), np.array([0, 1, 2]), "X has 5 columns but the model has 6"),
+    ],
+)
 def test_bad_input_is_named(X, y, match):
     m = ClassRBM(6, 4, 3, seed=0)
     with pytest.raises(ValueError, match=match):

@@ -99,27 +99,26 @@ def test_sklearn_curve_replays_fit_exactly():
 
     X_train, X_test, _, _ = load_digits()
     curve = sklearn_curve(X_train, X_test, epochs=2, seed=3)
-    model = sk.BernoulliRBM(n_components=16, learning_rate=0.05, batch_size=10, n_iter=2,
-                            random_state=3).fit(X_train)
+    model = sk.BernoulliRBM(n_components=16, learning_rate=0.05, batch_size=10, n_iter=2, random_state=3).fit(X_train)
     rbm = RBM(64, 16)
     rbm.W, rbm.b, rbm.c = model.components_.T, model.intercept_visible_, model.intercept_hidden_
     assert curve[-1] == pytest.approx(rbm.log_likelihood(X_test).mean(), abs=1e-12)
 
 
-@pytest.mark.xdist_group("tour")           # the session tour runs in one worker
+@pytest.mark.xdist_group("tour")  # the session tour runs in one worker
 def test_the_tour_chapter_writes_its_figures(tour):
-    figures, chapters, _, _ = tour                       # the whole tour, run once (conftest)
+    figures, chapters, _, _ = tour  # the whole tour, run once (conftest)
     names = {p.name for p in figures.glob("rbm_*.png")}
     assert {"rbm_partition_function.png", "rbm_training.png"} <= names
     assert all((figures / n).stat().st_size > 1000 for n in names)
     text = chapters["rbm"]
     assert "max |softmax(-E) - exp(-E - log Z)| = " in text
-    assert "gradcheck passed" in text and "gradcheck FAILED" in text      # the half gradient fails
+    assert "gradcheck passed" in text and "gradcheck FAILED" in text  # the half gradient fails
 
 
 def test_filters_scale_is_not_set_by_one_outlier():
     W = np.random.default_rng(0).normal(0, 1, (64, 4))
-    W[5, 2] = 40.0                                             # one outlier pixel
+    W[5, 2] = 40.0  # one outlier pixel
     fig = plotting.plot_filters(W)
     vmin, vmax = fig.axes[0].images[0].get_clim()
     assert vmax == pytest.approx(np.percentile(np.abs(W), 98)) and vmax < 5 and vmin == -vmax

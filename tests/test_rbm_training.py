@@ -35,7 +35,7 @@ def trained(digits):
 def test_defaults_reach_the_target(trained, digits, independent):
     lls = [rbm.log_likelihood(digits.X_test).mean() for rbm in trained]
     assert np.mean(lls) >= TARGET, lls
-    assert min(lls) > independent                  # every seed beats independent pixels
+    assert min(lls) > independent  # every seed beats independent pixels
 
 
 def test_independent_pixels_baseline(digits, independent):
@@ -78,7 +78,7 @@ def test_fit_options_are_the_trainers():
     a = RBM(6, 3).fit(X, epochs=2, seed=4, lr=0.1, method="pcd")
     b = trainer.fit(RBM(6, 3), X, epochs=2, seed=4, lr=0.1, method="pcd")
     np.testing.assert_array_equal(a.W, b.W)
-    c = RBM(6, 3).fit(X, epochs=2, seed=4, lr=0.1)                     # cd: a different run
+    c = RBM(6, 3).fit(X, epochs=2, seed=4, lr=0.1)  # cd: a different run
     assert not np.array_equal(a.W, c.W)
     with pytest.raises(TypeError, match="learning_rate"):
         RBM(6, 3).fit(X, learning_rate=0.1)
@@ -114,18 +114,21 @@ def test_warm_start_continues(digits):
     np.testing.assert_allclose(rbm.W, W, atol=1e-9)
 
 
-@pytest.mark.parametrize("kwargs, exc, match", [
-    (dict(method="gibbs"), ValueError, "method must be 'cd' or 'pcd'"),
-    (dict(k=0), ValueError, "k must be positive"),
-    (dict(lr=0.0), ValueError, "lr must be > 0"),
-    (dict(batch_size=0), ValueError, "batch_size must be positive"),
-    (dict(momentum=1.5), ValueError, "momentum must be <= 1"),
-    (dict(epochs=2.5), TypeError, "epochs must be an integer"),
-    (dict(epochs=-1), ValueError, "epochs must be >= 0"),
-    (dict(lr_schedule="cosine"), ValueError, "lr_schedule must be"),
-    (dict(callback=3), TypeError, "callback must be callable"),
-    (dict(eval_data=np.zeros((2, 63))), ValueError, "eval_data has 63 columns"),
-])
+@pytest.mark.parametrize(
+    "kwargs, exc, match",
+    [
+        (dict(method="gibbs"), ValueError, "method must be 'cd' or 'pcd'"),
+        (dict(k=0), ValueError, "k must be positive"),
+        (dict(lr=0.0), ValueError, "lr must be > 0"),
+        (dict(batch_size=0), ValueError, "batch_size must be positive"),
+        (dict(momentum=1.5), ValueError, "momentum must be <= 1"),
+        (dict(epochs=2.5), TypeError, "epochs must be an integer"),
+        (dict(epochs=-1), ValueError, "epochs must be >= 0"),
+        (dict(lr_schedule="cosine"), ValueError, "lr_schedule must be"),
+        (dict(callback=3), TypeError, "callback must be callable"),
+        (dict(eval_data=np.zeros((2, 63))), ValueError, "eval_data has 63 columns"),
+    ],
+)
 def test_fit_rejects_bad_arguments(kwargs, exc, match):
     kwargs = {"epochs": 1, **kwargs}
     with pytest.raises(exc, match=match):
@@ -140,14 +143,17 @@ def test_side_by_side_with_scikit_learn(trained, digits):
     sk = pytest.importorskip("sklearn.neural_network")
     theirs = []
     for seed in range(2):
-        model = sk.BernoulliRBM(n_components=16, learning_rate=0.05, batch_size=10, n_iter=50,
-                                random_state=seed).fit(digits.X_train)
+        model = sk.BernoulliRBM(n_components=16, learning_rate=0.05, batch_size=10, n_iter=50, random_state=seed).fit(
+            digits.X_train
+        )
         rbm = RBM(64, 16)
-        rbm.W, rbm.b, rbm.c = model.components_.T.copy(), model.intercept_visible_.copy(), \
-            model.intercept_hidden_.copy()
+        rbm.W, rbm.b, rbm.c = (
+            model.components_.T.copy(),
+            model.intercept_visible_.copy(),
+            model.intercept_hidden_.copy(),
+        )
         # the same free energy (an independent implementation of the convention)
-        np.testing.assert_allclose(rbm.free_energy(digits.X_test), model._free_energy(digits.X_test),
-                                   rtol=1e-12)
+        np.testing.assert_allclose(rbm.free_energy(digits.X_test), model._free_energy(digits.X_test), rtol=1e-12)
         theirs.append(rbm.log_likelihood(digits.X_test).mean())
     ours = [rbm.log_likelihood(digits.X_test).mean() for rbm in trained]
     assert np.mean(ours) > np.mean(theirs), (ours, theirs)
@@ -160,7 +166,7 @@ def test_pseudo_likelihood_is_the_mean_of_scikit_learns_stochastic_one(trained, 
     model = sk.BernoulliRBM(n_components=16, random_state=np.random.RandomState(0))
     model.components_, model.intercept_visible_, model.intercept_hidden_ = rbm.W.T, rbm.b, rbm.c
     X = digits.X_test[:60]
-    draws = np.mean([model.score_samples(X) for _ in range(300)], axis=0)   # one random unit each
+    draws = np.mean([model.score_samples(X) for _ in range(300)], axis=0)  # one random unit each
     exact = rbm.pseudo_likelihood(X)
     assert np.abs(draws.mean() - exact.mean()) < 0.05 * abs(exact.mean())
     assert np.abs(draws.mean() - (exact.mean() + 2.0)) > np.abs(draws.mean() - exact.mean())
@@ -188,16 +194,15 @@ def test_one_cd_update_against_numpy():
     rbm.b = np.array([50.0, -50.0, 50.0, -50.0])
     rbm.c = np.array([50.0, -50.0, 50.0])
     W0, b0, c0 = rbm.W.copy(), rbm.b.copy(), rbm.c.copy()
-    rbm.fit(V, epochs=1, batch_size=3, lr=0.1, lr_schedule="constant", initial_momentum=0.0,
-            warm_start=True, seed=0)
+    rbm.fit(V, epochs=1, batch_size=3, lr=0.1, lr_schedule="constant", initial_momentum=0.0, warm_start=True, seed=0)
     sig = lambda x: 1 / (1 + np.exp(-x))
     ph0 = sig(c0 + V @ W0)
-    v1 = np.tile((b0 > 0).astype(float), (3, 1))            # the deterministic reconstruction
+    v1 = np.tile((b0 > 0).astype(float), (3, 1))  # the deterministic reconstruction
     ph1 = sig(c0 + v1 @ W0)
     np.testing.assert_allclose(rbm.W - W0, 0.1 * (V.T @ ph0 - v1.T @ ph1) / 3, atol=1e-12)
     np.testing.assert_allclose(rbm.b - b0, 0.1 * (V - v1).mean(axis=0), atol=1e-12)
     np.testing.assert_allclose(rbm.c - c0, 0.1 * (ph0 - ph1).mean(axis=0), atol=1e-12)
-    assert np.abs(rbm.W - W0).max() > 0.01                    # the update is not trivially zero
+    assert np.abs(rbm.W - W0).max() > 0.01  # the update is not trivially zero
 
 
 def test_ais_kernel_against_numpy():

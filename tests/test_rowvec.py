@@ -16,8 +16,18 @@ from numba import njit
 import ebm
 from ebm import _parallel
 from ebm import softmax_loss as core
-from ebm._rowvec import (row_softmax, row_window, rows8_softmax, rows8_softmax_loss, rows8_window, rows16_softmax,
-                         rows16_softmax_loss, rows_loss_diff, rows_softmax_diff, vector_rows)
+from ebm._rowvec import (
+    row_softmax,
+    row_window,
+    rows8_softmax,
+    rows8_softmax_loss,
+    rows8_window,
+    rows16_softmax,
+    rows16_softmax_loss,
+    rows_loss_diff,
+    rows_softmax_diff,
+    vector_rows,
+)
 
 
 @njit
@@ -66,14 +76,14 @@ def test_the_softmax_backward_rows_match_the_formula_and_stay_inside_their_vecto
     p2, g2 = p.reshape(rows, C), g.reshape(rows, C)
     dot = np.einsum("rc,rc->r", p2.astype(np.float64), g2.astype(np.float64)).astype(dtype)
     want = p2 * (g2 - dot[:, None])
-    eps = np.finfo(dtype).eps                                    # the dot's order of additions is free
+    eps = np.finfo(dtype).eps  # the dot's order of additions is free
     bound = 4 * C * eps * np.abs(p2) * np.einsum("rc,rc->r", np.abs(p2), np.abs(g2))[:, None] + 4 * eps * np.abs(want)
     assert np.all(np.abs(d.reshape(rows, C)[:n] - want[:n]) <= bound[:n])
     last_end = (n - 1) * C + row_window(C)
     assert np.all(d[last_end:] == 7.0) and bad == 0
     # the check sees a gradient computed without the dot
     assert not np.all(np.abs(d.reshape(rows, C)[:n] - (p2 * g2)[:n]) <= bound[:n])
-    g[C + 1] = np.inf                                            # row 1's dot is not finite
+    g[C + 1] = np.inf  # row 1's dot is not finite
     assert _softmax_diff(p, g, d, n, C) == (1 if n > 1 else 0)
 
 
@@ -87,18 +97,18 @@ def _loss_diff(p, lab, d, n, C, w, has_ignore, ignore_label):
 def test_the_loss_backward_rows_are_the_formula_and_stay_inside_their_vectors(dtype, C):
     rng, rows, n, p, d = _backward_case(C, dtype)
     lab = rng.integers(0, C, rows)
-    lab[3] = 255                                                 # ignored
+    lab[3] = 255  # ignored
     w = dtype(0.37)
     bad, check = _loss_diff(p, lab, d, n, C, w, True, 255)
     want = (p.reshape(rows, C) - np.eye(C, dtype=dtype)[np.minimum(lab, C - 1)]) * w
     want[3] = 0.0
     got = d.reshape(rows, C)
-    np.testing.assert_array_equal(got[:n], want[:n])             # the same formula, the same bits
-    forgot_onehot = p.reshape(rows, C) * w                       # a plausible wrong answer: no -1
+    np.testing.assert_array_equal(got[:n], want[:n])  # the same formula, the same bits
+    forgot_onehot = p.reshape(rows, C) * w  # a plausible wrong answer: no -1
     forgot_onehot[3] = 0.0
     assert n >= 1 and not np.array_equal(got[:n], forgot_onehot[:n])
-    last_end = (n - 1) * C + row_window(C)                       # the last row's vector
-    assert np.all(d[n * C:last_end] != 7.0) and np.all(d[last_end:] == 7.0)
+    last_end = (n - 1) * C + row_window(C)  # the last row's vector
+    assert np.all(d[n * C : last_end] != 7.0) and np.all(d[last_end:] == 7.0)
     assert bad == 0 and check == 0.0
     # out of range labels are counted, a NaN in p shows in the check
     lab[5] = C
@@ -114,19 +124,19 @@ def test_one_row_writes_its_softmax_then_zeros_and_nothing_past_its_vector(dtype
     W = row_window(C)
     x = (rng.normal(scale=4.0, size=W + 7)).astype(dtype)
     top = np.full(W + 7, 7.0, dtype=dtype)
-    b = 3                                                        # an unaligned start
+    b = 3  # an unaligned start
     m, s = _one_row(x, top, b, C)
-    row = x[b:b + C].astype(np.float64)
+    row = x[b : b + C].astype(np.float64)
     want = np.exp(row - row.max()) / np.exp(row - row.max()).sum()
     eps = np.finfo(dtype).eps
     # a few roundings, plus that of x - max in x's dtype (relative to exp: |x - max| * eps / 2)
     bound = want * (4 + np.abs(row - row.max())) * eps
-    assert np.all(np.abs(top[b:b + C] - want) <= bound)
+    assert np.all(np.abs(top[b : b + C] - want) <= bound)
     assert m == row.max()
     np.testing.assert_allclose(s, np.exp(row - row.max()).sum(), rtol=4 * C * eps)
-    assert np.all(top[:b] == 7.0)                              # before the row: untouched
-    assert np.all(top[b + C:b + W] == 0.0)                     # the spill: zeros
-    assert np.all(top[b + W:] == 7.0)                          # past the vector: untouched
+    assert np.all(top[:b] == 7.0)  # before the row: untouched
+    assert np.all(top[b + C : b + W] == 0.0)  # the spill: zeros
+    assert np.all(top[b + W :] == 7.0)  # past the vector: untouched
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -135,29 +145,29 @@ def test_one_row_writes_its_softmax_then_zeros_and_nothing_past_its_vector(dtype
 def test_groups_of_rows_write_their_softmax_and_stay_inside_the_last_rows_vector(dtype, C, k):
     rng = np.random.default_rng(C)
     W = row_window(C)
-    b = 3                                                        # an unaligned start
+    b = 3  # an unaligned start
     x = (rng.normal(scale=4.0, size=b + (k - 1) * C + W + 5)).astype(dtype)
-    x[b + 2 * C:b + 3 * C] += 30.0                              # rows of very different scales
+    x[b + 2 * C : b + 3 * C] += 30.0  # rows of very different scales
     top = np.full(x.size, 7.0, dtype=dtype)
     m = np.full(k + 3, 7.0, dtype=dtype)
     s = np.full(k + 3, 7.0)
     (_eight_rows if k == 8 else _sixteen_rows)(x, top, b, C, m, s, 2)
-    rows = x[b:b + k * C].reshape(k, C).astype(np.float64)
+    rows = x[b : b + k * C].reshape(k, C).astype(np.float64)
     e = np.exp(rows - rows.max(axis=1, keepdims=True))
     want = e / e.sum(axis=1, keepdims=True)
     eps = np.finfo(dtype).eps
     bound = want * (4 + np.abs(rows - rows.max(axis=1, keepdims=True))) * eps
-    got = top[b:b + k * C].reshape(k, C)
+    got = top[b : b + k * C].reshape(k, C)
     assert np.all(np.abs(got - want) <= bound)
-    assert np.array_equal(m[2:k + 2], rows.max(axis=1).astype(dtype))
-    np.testing.assert_allclose(s[2:k + 2], e.sum(axis=1), rtol=4 * C * eps)
-    assert np.all(m[:2] == 7.0) and np.all(m[k + 2:] == 7.0) and np.all(s[:2] == 7.0) and np.all(s[k + 2:] == 7.0)
+    assert np.array_equal(m[2 : k + 2], rows.max(axis=1).astype(dtype))
+    np.testing.assert_allclose(s[2 : k + 2], e.sum(axis=1), rtol=4 * C * eps)
+    assert np.all(m[:2] == 7.0) and np.all(m[k + 2 :] == 7.0) and np.all(s[:2] == 7.0) and np.all(s[k + 2 :] == 7.0)
     assert np.all(top[:b] == 7.0)
     assert C <= rows8_window(C) <= W
-    end = b + (k - 1) * C + rows8_window(C)                      # the last row's vector
-    assert np.all(top[b + k * C:end] == 0.0)                   # its spill: zeros
-    assert np.all(top[end:] == 7.0)                            # past it: untouched
-    if C > 1:                                                  # (one class: every row is [1.0])
+    end = b + (k - 1) * C + rows8_window(C)  # the last row's vector
+    assert np.all(top[b + k * C : end] == 0.0)  # its spill: zeros
+    assert np.all(top[end:] == 7.0)  # past it: untouched
+    if C > 1:  # (one class: every row is [1.0])
         # ... and the check is tight enough to see two rows' results swapped
         swapped = list(range(k))
         swapped[k - 2], swapped[k - 1] = k - 1, k - 2
@@ -169,13 +179,13 @@ def test_groups_of_rows_write_their_softmax_and_stay_inside_the_last_rows_vector
 @pytest.mark.parametrize("k", [8, 16], ids=["rows8", "rows16"])
 def test_groups_of_rows_give_the_loss_parts_of_their_rows(dtype, C, k):
     rng = np.random.default_rng(C)
-    b, j = 3, 2                                                  # unaligned starts in x and in the parts
+    b, j = 3, 2  # unaligned starts in x and in the parts
     x = (rng.normal(scale=4.0, size=b + (k - 1) * C + row_window(C) + 5)).astype(dtype)
-    x[b + 2 * C:b + 3 * C] += 30.0
-    x[b + 4 * C] = np.nan                                        # row 4 is bad: its log s is NaN
+    x[b + 2 * C : b + 3 * C] += 30.0
+    x[b + 4 * C] = np.nan  # row 4 is bad: its log s is NaN
     lab = rng.integers(0, C, k + j + 3)
-    labels = {j + 1: 255, j + 3: -1, j + 5: C, j + 6: 2**40 + 1}   # ignored, out of range (2**40 + 1: its
-    for r, value in labels.items():                             # low 32 bits are a class)
+    labels = {j + 1: 255, j + 3: -1, j + 5: C, j + 6: 2**40 + 1}  # ignored, out of range (2**40 + 1: its
+    for r, value in labels.items():  # low 32 bits are a class)
         lab[r] = value
     ls, xd = np.full(k + j + 3, 7.0), np.full(k + j + 3, 7.0)
     top = np.full(x.size, 7.0, dtype=dtype)
@@ -185,24 +195,25 @@ def test_groups_of_rows_give_the_loss_parts_of_their_rows(dtype, C, k):
     (_eight_rows if k == 8 else _sixteen_rows)(x, top_plain, b, C, m, s, 0)
     np.testing.assert_array_equal(top, top_plain)
     # xd = x[k] - max in x's dtype where the label is kept, else NaN
-    rows = x[b:b + k * C].reshape(k, C)
-    own = lab[j:j + k]
+    rows = x[b : b + k * C].reshape(k, C)
+    own = lab[j : j + k]
     keep = (own >= 0) & (own < C)
     want_xd = np.full(k, np.nan)
     want_xd[keep] = (rows[keep, own[keep]] - m[keep]).astype(np.float64)
-    np.testing.assert_array_equal(xd[j:j + k], want_xd)
-    assert (kept, bad) == (int(keep.sum()), 3)                   # -1, C and 2**40 + 1; 255 is ignored
+    np.testing.assert_array_equal(xd[j : j + k], want_xd)
+    assert (kept, bad) == (int(keep.sum()), 3)  # -1, C and 2**40 + 1; 255 is ignored
     # ls = log s, computed in x's dtype; NaN for the bad row
     eps = np.finfo(dtype).eps
     good = np.isfinite(s)
     assert np.isnan(ls[j + 4]) and not good[4] and np.all(good[np.arange(k) != 4])
-    np.testing.assert_allclose(ls[j:j + k][good], np.log(s[good].astype(dtype)).astype(np.float64),
-                               rtol=4 * eps, atol=4 * eps)
-    assert np.all(ls[:j] == 7.0) and np.all(ls[j + k:] == 7.0) and np.all(xd[:j] == 7.0) and np.all(xd[j + k:] == 7.0)
-    if C > 1:                                                    # the check sees a label picked one class off
+    np.testing.assert_allclose(
+        ls[j : j + k][good], np.log(s[good].astype(dtype)).astype(np.float64), rtol=4 * eps, atol=4 * eps
+    )
+    assert np.all(ls[:j] == 7.0) and np.all(ls[j + k :] == 7.0) and np.all(xd[:j] == 7.0) and np.all(xd[j + k :] == 7.0)
+    if C > 1:  # the check sees a label picked one class off
         off = want_xd.copy()
         off[keep] = (rows[keep, (own[keep] + 1) % C] - m[keep]).astype(np.float64)
-        assert not np.array_equal(xd[j:j + k], off)
+        assert not np.array_equal(xd[j : j + k], off)
 
 
 def test_the_row_check_rejects_a_wrong_normaliser():
@@ -224,8 +235,8 @@ def test_vector_rows_is_the_most_rows_whose_vector_stays_inside(C):
         k = vector_rows(n, C)
         assert 0 <= k <= n
         if k:
-            assert (k - 1) * C + W <= n * C                  # the last vector row stays inside
-        assert k == n or k * C + W > n * C                    # one more would not
+            assert (k - 1) * C + W <= n * C  # the last vector row stays inside
+        assert k == n or k * C + W > n * C  # one more would not
 
 
 @pytest.fixture(params=["serial", "parallel"])
@@ -237,8 +248,11 @@ def twin(request, monkeypatch):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("bad_label", [-1, 10, 2**40 + 3])
-@pytest.mark.parametrize("N,r", [(2000, 20), (30, 18), (2000, 817), (2000, 818)],
-                         ids=["sixteen-rows", "eight-rows", "one-row-vector", "scalar-tail"])
+@pytest.mark.parametrize(
+    "N,r",
+    [(2000, 20), (30, 18), (2000, 817), (2000, 818)],
+    ids=["sixteen-rows", "eight-rows", "one-row-vector", "scalar-tail"],
+)
 def test_a_bad_label_is_reported_and_an_ignored_one_ignored_whichever_code_does_it(twin, dtype, bad_label, N, r):
     rng = np.random.default_rng(2)
     x = rng.normal(size=(N, 10)).astype(dtype)
@@ -255,8 +269,11 @@ def test_a_bad_label_is_reported_and_an_ignored_one_ignored_whichever_code_does_
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("poison", ["nan", "+inf", "all -inf"])
-@pytest.mark.parametrize("N,r", [(2000, 20), (30, 18), (2000, 817), (2000, 818)],
-                         ids=["sixteen-rows", "eight-rows", "one-row-vector", "scalar-tail"])
+@pytest.mark.parametrize(
+    "N,r",
+    [(2000, 20), (30, 18), (2000, 817), (2000, 818)],
+    ids=["sixteen-rows", "eight-rows", "one-row-vector", "scalar-tail"],
+)
 def test_a_bad_row_is_reported_whichever_code_does_it(twin, dtype, poison, N, r):
     rng = np.random.default_rng(1)
     C = 10

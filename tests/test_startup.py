@@ -23,7 +23,7 @@ import pytest
 
 import ebm
 
-pytestmark = pytest.mark.xdist_group("startup")   # one worker: its module/session fixtures run once
+pytestmark = pytest.mark.xdist_group("startup")  # one worker: its module/session fixtures run once
 
 PACKAGE_DIR = Path(ebm.__file__).parent
 
@@ -52,7 +52,7 @@ SNIPPET = textwrap.dedent("""
 def _without_write_override():
     """argv prefix that runs a child unable to write read-only files, or None if impossible."""
     if not hasattr(os, "geteuid") or os.geteuid() != 0:
-        return []                                   # file modes already bind a normal user
+        return []  # file modes already bind a normal user
     setpriv = shutil.which("setpriv")
     if setpriv is None:
         return None
@@ -63,8 +63,14 @@ def _run(argv_prefix, env, package_root, timeout=600):
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("NUMBA_", "PYTEST"))}
     clean.pop("PYTHONDONTWRITEBYTECODE", None)
     clean.update(env, PYTHONPATH=str(package_root))
-    return subprocess.Popen([*argv_prefix, sys.executable, "-c", SNIPPET, str(package_root)], env=clean,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=package_root)
+    return subprocess.Popen(
+        [*argv_prefix, sys.executable, "-c", SNIPPET, str(package_root)],
+        env=clean,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=package_root,
+    )
 
 
 def _read_only_copy(tmp_path):
@@ -94,7 +100,7 @@ def read_only_site(tmp_path):
 
 def test_read_only_install_falls_back_to_a_private_cache(tmp_path, read_only_site):
     prefix, site = read_only_site
-    home = tmp_path / "home"                        # the user cache dir is read-only too
+    home = tmp_path / "home"  # the user cache dir is read-only too
     home.mkdir()
     home.chmod(0o555)
     tmp = tmp_path / "tmp"
@@ -103,11 +109,11 @@ def test_read_only_install_falls_back_to_a_private_cache(tmp_path, read_only_sit
     proc = _run(prefix, env, site)
     out, err = proc.communicate(timeout=600)
     assert proc.returncode == 0, err
-    assert err == ""                                # no error and no warning in the user's face
+    assert err == ""  # no error and no warning in the user's face
     cache_dir = out.strip().splitlines()[-1].removeprefix("NUMBA_CACHE_DIR=")
     assert cache_dir.startswith(str(tmp)), out
-    assert any(Path(cache_dir).rglob("*.nbi"))      # the kernels really were cached there
-    assert not any(site.rglob("*.nbi"))             # and nothing was written into the package
+    assert any(Path(cache_dir).rglob("*.nbi"))  # the kernels really were cached there
+    assert not any(site.rglob("*.nbi"))  # and nothing was written into the package
     # a second process loads them: still silent
     proc = _run(prefix, env, site)
     out2, err2 = proc.communicate(timeout=600)
@@ -123,8 +129,14 @@ def test_read_only_install_with_a_writable_user_cache_changes_nothing(tmp_path, 
     code = "import os, ebm; print(repr(os.environ.get('NUMBA_CACHE_DIR')))"
     env = {k: v for k, v in os.environ.items() if not k.startswith("NUMBA_")}
     env.update(HOME=str(home), XDG_CACHE_HOME=str(home / ".cache"), PYTHONPATH=str(site))
-    done = subprocess.run([*prefix, sys.executable, "-W", "error", "-c", code], env=env, cwd=site,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [*prefix, sys.executable, "-W", "error", "-c", code],
+        env=env,
+        cwd=site,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0 and done.stderr == "", done.stderr
     assert done.stdout.strip() == "None"
 
@@ -157,13 +169,13 @@ def test_two_concurrent_first_builds_do_not_crash(tmp_path):
     site = tmp_path / "site"
     shutil.copytree(PACKAGE_DIR, site / "ebm", ignore=shutil.ignore_patterns("__pycache__"))
     env = dict(NUMBA_CACHE_DIR=str(tmp_path / "cache"))
-    procs = [_run([], env, site) for _ in range(2)]           # both start with an empty cache
+    procs = [_run([], env, site) for _ in range(2)]  # both start with an empty cache
     results = [p.communicate(timeout=600) for p in procs]
     for proc, (out, err) in zip(procs, results):
         assert proc.returncode == 0, err
         assert err == "", err
     assert any((tmp_path / "cache").rglob("*.nbi"))
-    proc = _run([], env, site)                                  # and the cache they left loads
+    proc = _run([], env, site)  # and the cache they left loads
     out, err = proc.communicate(timeout=600)
     assert proc.returncode == 0 and err == "", err
 
@@ -190,8 +202,9 @@ def test_an_edited_helper_in_another_file_makes_the_cache_stale(tmp_path):
     clean.update(PYTHONPATH=str(site), NUMBA_CACHE_DIR=str(tmp_path / "cache"))
 
     def run():
-        done = subprocess.run([sys.executable, "-c", STATS], env=clean, cwd=site, capture_output=True, text=True,
-                              timeout=600)
+        done = subprocess.run(
+            [sys.executable, "-c", STATS], env=clean, cwd=site, capture_output=True, text=True, timeout=600
+        )
         assert done.returncode == 0, done.stderr
         return tuple(int(v) for v in done.stdout.split())
 
@@ -205,14 +218,14 @@ def test_an_edited_helper_in_another_file_makes_the_cache_stale(tmp_path):
             path.write_text(text + new)
 
     hits, misses, before = run()
-    assert (hits, misses) == (0, 1)                             # a cold cache compiles
-    assert run() == (1, 0, before)                              # then loads
+    assert (hits, misses) == (0, 1)  # a cold cache compiles
+    assert run() == (1, 0, before)  # then loads
     edit("datasets.py")
-    assert run() == (1, 0, before)                              # a module without Numba: still loads
+    assert run() == (1, 0, before)  # a module without Numba: still loads
     edit("_math.py", "        return 1.0 / (1.0 + math.exp(-x))", "        return 0.5")
     edit("_math.py", "    return e / (1.0 + e)", "    return 0.5")
     hits, misses, after = run()
-    assert (hits, misses) == (0, 1) and after != before         # recompiled: the new sigmoid is used
+    assert (hits, misses) == (0, 1) and after != before  # recompiled: the new sigmoid is used
     assert run() == (1, 0, after)
-    edit("_fastexp.py")                                         # any module with Numba code
+    edit("_fastexp.py")  # any module with Numba code
     assert run() == (0, 1, after)

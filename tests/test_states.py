@@ -7,9 +7,8 @@ import itertools
 import numpy as np
 import pytest
 
-from ebm import _states
+from ebm import _states, rbm
 from ebm import boltzmann as bz
-from ebm import rbm
 
 
 @pytest.mark.parametrize("n", [0, 1, 3, 7])
@@ -31,8 +30,11 @@ def test_dtype_option_and_the_chapters_share_the_function():
 
 
 def test_the_limit_is_one_number_with_a_clear_message():
-    with pytest.raises(ValueError, match=r"n_units = 26: exact enumeration would walk 2\^26 states; the limit "
-                                         r"is MAX_ENUMERATED_UNITS = 25 units"):
+    with pytest.raises(
+        ValueError,
+        match=r"n_units = 26: exact enumeration would walk 2\^26 states; the limit "
+        r"is MAX_ENUMERATED_UNITS = 25 units",
+    ):
         _states.all_states(26)
     with pytest.raises(TypeError, match="n_units must be an integer, got 3.0"):
         _states.all_states(3.0)

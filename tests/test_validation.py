@@ -6,10 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ebm import _checks
+from ebm import _checks, gibbs, rbm
 from ebm import boltzmann as bz
-from ebm import gibbs
-from ebm import rbm
 
 
 @pytest.mark.parametrize("value", [2.0, "3", True, np.bool_(False), None, [1]])
@@ -57,7 +55,7 @@ def test_real_and_binary_arrays_name_the_position_and_copy():
     ok = np.array([0, 1, 1])
     out = _checks.check_binary(ok, 3, "V", np.int8)
     out[0] = 1
-    assert ok[0] == 0 and out.dtype == np.int8                 # a copy: the caller's array is untouched
+    assert ok[0] == 0 and out.dtype == np.int8  # a copy: the caller's array is untouched
     rows, single = _checks.binary_rows(ok, 3)
     assert rows.shape == (1, 3) and single and rows.dtype == np.float64
     with pytest.raises(TypeError, match="V must be numeric"):
@@ -69,7 +67,7 @@ def test_real_and_binary_arrays_name_the_position_and_copy():
 def test_seed_helpers():
     g1, g2 = np.random.default_rng(5), np.random.default_rng(5)
     assert _checks.as_rng(g1) is g1
-    assert _checks.kernel_seed(g1) == int(g2.integers(0, 2**31 - 1))     # one draw; the generator moves on
+    assert _checks.kernel_seed(g1) == int(g2.integers(0, 2**31 - 1))  # one draw; the generator moves on
     assert _checks.kernel_seed(g1, high=10) < 10
     assert _checks.kernel_seed(12345) == 12345 and 0 <= _checks.kernel_seed(None) < 2**31 - 1
     for bad in ("1", 1.5, True):
@@ -81,19 +79,22 @@ def test_seed_helpers():
         _checks.kernel_seed(-1)
 
 
-@pytest.mark.parametrize("call, exc, match", [
-    # one meaning across the chapters: a wrong type is a TypeError, a wrong value a ValueError
-    (lambda: bz.BoltzmannMachine(np.zeros((2, 2))).sample(1.5), TypeError, "n_samples must be an integer"),
-    (lambda: bz.BoltzmannMachine(np.zeros((2, 2))).sample(0), ValueError, "n_samples must be positive, got 0"),
-    (lambda: bz.BoltzmannMachine(np.zeros((2, 2))).sample(2, seed=-3), ValueError, r"seed must be an integer in"),
-    (lambda: bz.BoltzmannMachine(np.zeros((2, 2)), T="hot"), TypeError, "T must be a real number"),
-    (lambda: bz.spin_glass(1), ValueError, "n_units must be >= 2, got 1"),
-    (lambda: rbm.RBM(3, 2).gibbs_sampling(np.zeros(3), k="2"), TypeError, "k must be an integer"),
-    (lambda: rbm.RBM(3, 2).free_energy([0, 1, 0.5]), ValueError, r"V\[2\] is 0.5: the units are binary.*binarise"),
-    (lambda: rbm.RBM(3, 2).fit(np.zeros((4, 3)), lr=-1.0), ValueError, "lr must be > 0, got -1.0"),
-    (lambda: gibbs.hinge_loss([[1.0, 2.0]], [0], m="1"), TypeError, "m must be a real number"),
-    (lambda: gibbs.hinge_loss([[1.0, 2.0]], [0], m=-1.0), ValueError, "m must be >= 0, got -1.0"),
-])
+@pytest.mark.parametrize(
+    "call, exc, match",
+    [
+        # one meaning across the chapters: a wrong type is a TypeError, a wrong value a ValueError
+        (lambda: bz.BoltzmannMachine(np.zeros((2, 2))).sample(1.5), TypeError, "n_samples must be an integer"),
+        (lambda: bz.BoltzmannMachine(np.zeros((2, 2))).sample(0), ValueError, "n_samples must be positive, got 0"),
+        (lambda: bz.BoltzmannMachine(np.zeros((2, 2))).sample(2, seed=-3), ValueError, r"seed must be an integer in"),
+        (lambda: bz.BoltzmannMachine(np.zeros((2, 2)), T="hot"), TypeError, "T must be a real number"),
+        (lambda: bz.spin_glass(1), ValueError, "n_units must be >= 2, got 1"),
+        (lambda: rbm.RBM(3, 2).gibbs_sampling(np.zeros(3), k="2"), TypeError, "k must be an integer"),
+        (lambda: rbm.RBM(3, 2).free_energy([0, 1, 0.5]), ValueError, r"V\[2\] is 0.5: the units are binary.*binarise"),
+        (lambda: rbm.RBM(3, 2).fit(np.zeros((4, 3)), lr=-1.0), ValueError, "lr must be > 0, got -1.0"),
+        (lambda: gibbs.hinge_loss([[1.0, 2.0]], [0], m="1"), TypeError, "m must be a real number"),
+        (lambda: gibbs.hinge_loss([[1.0, 2.0]], [0], m=-1.0), ValueError, "m must be >= 0, got -1.0"),
+    ],
+)
 def test_the_chapters_raise_with_one_meaning(call, exc, match):
     with pytest.raises(exc, match=match):
         call()

@@ -35,15 +35,23 @@ ROOT = Path(__file__).resolve().parent.parent
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python tools/build_exercises.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("--notebooks", action="store_true", help="write notebooks/exercises/NN_<chapter>.ipynb")
-    parser.add_argument("--nbgrader", action="store_true",
-                        help="stamp nbgrader's metadata and test cells onto every notebook with solutions")
+    parser.add_argument(
+        "--nbgrader",
+        action="store_true",
+        help="stamp nbgrader's metadata and test cells onto every notebook with solutions",
+    )
     parser.add_argument("--docs", action="store_true", help="regenerate the exercise table in docs/grading.md")
-    parser.add_argument("--root", type=Path, default=ROOT, metavar="DIR",
-                        help="the tree holding notebooks/ and docs/ (default: this checkout)")
+    parser.add_argument(
+        "--root",
+        type=Path,
+        default=ROOT,
+        metavar="DIR",
+        help="the tree holding notebooks/ and docs/ (default: this checkout)",
+    )
     args = parser.parse_args(argv)
     every = not (args.notebooks or args.nbgrader or args.docs)
 
-    sys.path.insert(0, str(ROOT))                 # this checkout's ebm, not another installed one
+    sys.path.insert(0, str(ROOT))  # this checkout's ebm, not another installed one
     from ebm.grading import notebooks
     from ebm.grading.cli import docs_with_table
     from ebm.grading.nbgrader import stamp_notebooks

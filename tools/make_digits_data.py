@@ -25,7 +25,7 @@ OUT = Path(__file__).resolve().parent.parent / "ebm" / "data" / "digits_8x8.npz"
 
 def main():
     digits = load_digits()
-    binary = (digits.data / 16.0 > 0.5).astype(np.uint8)              # (1797, 64)
+    binary = (digits.data / 16.0 > 0.5).astype(np.uint8)  # (1797, 64)
     train_index, test_index = train_test_split(np.arange(len(binary)), test_size=360, random_state=0)
     np.savez_compressed(
         OUT,
@@ -34,8 +34,10 @@ def main():
         train_index=train_index.astype(np.int16),
         test_index=test_index.astype(np.int16),
     )
-    print(f"wrote {OUT} ({OUT.stat().st_size} bytes): {binary.shape[0]} images, "
-          f"{len(train_index)} train / {len(test_index)} test, ink fraction {binary.mean():.4f}")
+    print(
+        f"wrote {OUT} ({OUT.stat().st_size} bytes): {binary.shape[0]} images, "
+        f"{len(train_index)} train / {len(test_index)} test, ink fraction {binary.mean():.4f}"
+    )
 
 
 if __name__ == "__main__":

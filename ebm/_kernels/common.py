@@ -8,14 +8,14 @@ from numba import njit, prange
 from ebm import _numba_cache
 from ebm._parallel import twins
 
-_numba_cache.stamp_package()      # every ebm kernel's cache depends on all of ebm's Numba modules
+_numba_cache.stamp_package()  # every ebm kernel's cache depends on all of ebm's Numba modules
 
-TILE = 512          # positions per task (tiles)
-NARROW = 16         # rows with fewer classes go through SIMD vectors of rows (ebm._rowvec)
-BLOCK = 8192        # elements per task (rows)
-SUM_BLOCK = 32      # classes summed in x's dtype before a float64 add (tiles)
+TILE = 512  # positions per task (tiles)
+NARROW = 16  # rows with fewer classes go through SIMD vectors of rows (ebm._rowvec)
+BLOCK = 8192  # elements per task (rows)
+SUM_BLOCK = 32  # classes summed in x's dtype before a float64 add (tiles)
 ROW_SUM_BLOCK = 1024  # classes summed in x's dtype before a float64 add (rows: <= 128 terms a SIMD lane)
-NPART = 4           # per task: loss, kept, bad columns, bad labels
+NPART = 4  # per task: loss, kept, bad columns, bad labels
 
 IGNORED, KEPT, BAD = 0, 1, 2
 

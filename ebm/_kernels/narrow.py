@@ -26,10 +26,18 @@ from ebm._fastexp import add_reassoc, exp_nonpositive, log_ge1
 from ebm._kernels.common import BAD, KEPT, bad_columns, label_status, sum_parts, task_rows
 from ebm._kernels.rows import loss_backward_range, softmax_backward_range
 from ebm._parallel import twins
-from ebm._rowvec import (row_softmax, rows8_softmax, rows8_softmax_loss, rows16_softmax, rows16_softmax_loss,
-                         rows_loss_diff, rows_softmax_diff, vector_rows)
+from ebm._rowvec import (
+    row_softmax,
+    rows8_softmax,
+    rows8_softmax_loss,
+    rows16_softmax,
+    rows16_softmax_loss,
+    rows_loss_diff,
+    rows_softmax_diff,
+    vector_rows,
+)
 
-_numba_cache.stamp_package()      # every ebm kernel's cache depends on all of ebm's Numba modules
+_numba_cache.stamp_package()  # every ebm kernel's cache depends on all of ebm's Numba modules
 
 
 @njit(error_model="numpy")
@@ -60,14 +68,14 @@ def _rows_vector(x, top, r0, r1, m, s, lab, has_ignore, ignore_label, ls, xd):
     inv_x = np.empty(1, x.dtype)
     kept = 0
     bad_label = 0
-    for g in range(0, n_16, 16):                        # sixteen rows at a time ...
+    for g in range(0, n_16, 16):  # sixteen rows at a time ...
         if ls is not None:
             k, b = rows16_softmax_loss(xf, tf, g * C, C, lab, has_ignore, ignore_label, ls, xd, g)
             kept += k
             bad_label += b
         else:
             rows16_softmax(xf, tf, g * C, C, m, s, g)
-    for g in range(n_16, n_8, 8):                       # ... eight ...
+    for g in range(n_16, n_8, 8):  # ... eight ...
         if ls is not None:
             k, b = rows8_softmax_loss(xf, tf, g * C, C, lab, has_ignore, ignore_label, ls, xd, g)
             kept += k
@@ -75,30 +83,30 @@ def _rows_vector(x, top, r0, r1, m, s, lab, has_ignore, ignore_label, ls, xd):
         else:
             rows8_softmax(xf, tf, g * C, C, m, s, g)
     for r in range(n_8, n):
-        if r < n_vec:                                   # ... one vector a row ...
+        if r < n_vec:  # ... one vector a row ...
             mr, sr = row_softmax(xf, tf, r * C, C)
-        else:                                           # ... and the last rows one class at a time
+        else:  # ... and the last rows one class at a time
             xr, tr = x[r0 + r], top[r0 + r]
             mr = xr[0]
             for c in range(1, C):
                 v = xr[c]
                 mr = v if v > mr else mr
-            sr = mr - mr                                # 0 in x's dtype (NaN if mr is: reported anyway)
+            sr = mr - mr  # 0 in x's dtype (NaN if mr is: reported anyway)
             for c in range(C):
                 e = exp_nonpositive(xr[c] - mr)
                 tr[c] = e
                 sr += e
-            inv_x[0] = 1.0 / np.float64(sr)             # 1 / s, rounded to x's dtype
+            inv_x[0] = 1.0 / np.float64(sr)  # 1 / s, rounded to x's dtype
             inv = inv_x[0]
             for c in range(C):
                 tr[c] = tr[c] * inv
         m[r] = mr
         s[r] = sr
-        if ls is not None:                              # as the vectors do it: log in x's dtype
+        if ls is not None:  # as the vectors do it: log in x's dtype
             ls[r] = log_ge1(sr) if sr >= 1.0 else np.nan
             k = lab[r]
             status = label_status(k, C, has_ignore, ignore_label)
-            d = np.nan                                   # NaN: not kept
+            d = np.nan  # NaN: not kept
             if status == KEPT:
                 d = xf[r * C + k] - mr
                 kept += 1
@@ -122,7 +130,7 @@ def _narrow_forward_task(x, lab, has_ignore, ignore_label, with_loss, top, out, 
         kept, bad_label = _rows_vector(x, top, r0, r1, m, s, lab[r0:r1], has_ignore, ignore_label, ls, xd)
         total = 0.0
         bad = 0
-        for r in range(n):                              # SIMD: the loss is ls - xd, summed where kept
+        for r in range(n):  # SIMD: the loss is ls - xd, summed where kept
             total = add_reassoc(total, ls[r] - xd[r] if xd[r] == xd[r] else 0.0)
             bad += 0 if ls[r] == ls[r] else 1
         out[t, 0] = total
@@ -154,8 +162,9 @@ def _loss_backward(prob, lab, has_ignore, ignore_label, w, bottom_diff, out, row
     for t in prange(out.shape[0]):
         r0, r1 = task_rows(t, rows, N)
         n_vec = vector_rows(r1 - r0, C)
-        bad_label, chk = rows_loss_diff(prob[r0:r1].reshape(-1), lab[r0:r1], bottom_diff[r0:r1].reshape(-1),
-                                        n_vec, C, w, has_ignore, ignore_label)
+        bad_label, chk = rows_loss_diff(
+            prob[r0:r1].reshape(-1), lab[r0:r1], bottom_diff[r0:r1].reshape(-1), n_vec, C, w, has_ignore, ignore_label
+        )
         chk_tail, bad_tail = loss_backward_range(prob, lab, has_ignore, ignore_label, w, bottom_diff, r0 + n_vec, r1)
         out[t, 2] = 0 if chk + chk_tail == 0 else 1
         out[t, 3] = bad_label + bad_tail
@@ -167,8 +176,9 @@ def _softmax_backward(top_data, top_diff, bottom_diff, out, rows):
     for t in prange(out.shape[0]):
         r0, r1 = task_rows(t, rows, N)
         n_vec = vector_rows(r1 - r0, C)
-        bad = rows_softmax_diff(top_data[r0:r1].reshape(-1), top_diff[r0:r1].reshape(-1),
-                                bottom_diff[r0:r1].reshape(-1), n_vec, C)
+        bad = rows_softmax_diff(
+            top_data[r0:r1].reshape(-1), top_diff[r0:r1].reshape(-1), bottom_diff[r0:r1].reshape(-1), n_vec, C
+        )
         out[t, 2] = bad + softmax_backward_range(top_data, top_diff, bottom_diff, r0 + n_vec, r1)
     return sum_parts(out)
 

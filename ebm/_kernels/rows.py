@@ -13,7 +13,7 @@ from ebm._fastexp import add_reassoc, exp_nonpositive, log_ge1, max_num
 from ebm._kernels.common import BAD, IGNORED, KEPT, ROW_SUM_BLOCK, label_status, sum_parts, task_rows
 from ebm._parallel import twins
 
-_numba_cache.stamp_package()      # every ebm kernel's cache depends on all of ebm's Numba modules
+_numba_cache.stamp_package()  # every ebm kernel's cache depends on all of ebm's Numba modules
 
 
 @njit(error_model="numpy", inline="always")
@@ -24,17 +24,17 @@ def _rows_forward_task(x, lab, has_ignore, ignore_label, with_loss, top, out, t,
     kept = 0
     bad = 0
     bad_label = 0
-    inv_x = np.empty(1, x.dtype)                        # 1 / s, rounded to x's dtype
+    inv_x = np.empty(1, x.dtype)  # 1 / s, rounded to x's dtype
     inv_x[0] = 0.0
-    zero = inv_x[0]                                     # 0 in x's dtype
+    zero = inv_x[0]  # 0 in x's dtype
     for r in range(r0, r1):
         xr, tr = x[r], top[r]
         m = xr[0]
         for c in range(1, C):
             m = max_num(m, xr[c])
-        s = 0.0                                         # the sum, taken in the exp loop (one pass
-        for c0 in range(0, C, ROW_SUM_BLOCK):           # less over the row): in x's dtype at full
-            part = zero                                 # SIMD width, into float64 every ROW_SUM_BLOCK
+        s = 0.0  # the sum, taken in the exp loop (one pass
+        for c0 in range(0, C, ROW_SUM_BLOCK):  # less over the row): in x's dtype at full
+            part = zero  # SIMD width, into float64 every ROW_SUM_BLOCK
             for c in range(c0, min(c0 + ROW_SUM_BLOCK, C)):
                 e = exp_nonpositive(xr[c] - m)
                 tr[c] = e
@@ -66,7 +66,7 @@ def loss_backward_range(prob, lab, has_ignore, ignore_label, w, bottom_diff, r0,
     C = prob.shape[1]
     pf = prob[r0:r1].reshape(-1)
     df = bottom_diff[r0:r1].reshape(-1)
-    zero = w - w                                       # 0 in prob's dtype (w is finite)
+    zero = w - w  # 0 in prob's dtype (w is finite)
     chk = zero
     for a in range(pf.size):
         v = pf[a]

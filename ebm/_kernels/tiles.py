@@ -13,7 +13,7 @@ from ebm._fastexp import add_reassoc, exp_nonpositive, log_ge1, max_num
 from ebm._kernels.common import BAD, KEPT, SUM_BLOCK, TILE, bad_columns, label_status, sum_parts
 from ebm._parallel import twins
 
-_numba_cache.stamp_package()      # every ebm kernel's cache depends on all of ebm's Numba modules
+_numba_cache.stamp_package()  # every ebm kernel's cache depends on all of ebm's Numba modules
 
 
 @njit(error_model="numpy", inline="always")
@@ -50,9 +50,9 @@ def _tile_exp(x, i, j0, j1, top, m, s):
             m[jj] = max_num(m[jj], xc[jj])
     for jj in range(n):
         s[jj] = 0.0
-    part = np.empty(n, x.dtype)                         # partial sums in x's dtype keep the
-    for c0 in range(0, C, SUM_BLOCK):                   # exp loop at full SIMD width; every
-        c1 = min(c0 + SUM_BLOCK, C)                     # SUM_BLOCK classes go into float64
+    part = np.empty(n, x.dtype)  # partial sums in x's dtype keep the
+    for c0 in range(0, C, SUM_BLOCK):  # exp loop at full SIMD width; every
+        c1 = min(c0 + SUM_BLOCK, C)  # SUM_BLOCK classes go into float64
         for jj in range(n):
             part[jj] = 0.0
         for c in range(c0, c1 - 1, 2):
@@ -83,7 +83,7 @@ def _loss_sum(s, xd, kept, bad_label, out, t):
     """
     total = 0.0
     bad = 0
-    for jj in range(s.size):                            # SIMD: log and sum
+    for jj in range(s.size):  # SIMD: log and sum
         v = log_ge1(s[jj]) - xd[jj]
         total = add_reassoc(total, v if xd[jj] == xd[jj] else 0.0)
         bad += 0 if s[jj] >= 1.0 else 1
@@ -100,10 +100,10 @@ def _tile_loss(x, i, j0, j1, lab, has_ignore, ignore_label, m, s, out, t):
     xd = np.empty(j1 - j0)
     kept = 0
     bad_label = 0
-    for jj in range(j1 - j0):                           # gather (scalar)
+    for jj in range(j1 - j0):  # gather (scalar)
         k = lab[i, j0 + jj]
         status = label_status(k, C, has_ignore, ignore_label)
-        d = np.nan                                       # NaN: not kept
+        d = np.nan  # NaN: not kept
         if status == KEPT:
             d = x[i, k, j0 + jj] - m[jj]
             kept += 1
@@ -119,7 +119,7 @@ def _tiles_forward_task(x, lab, has_ignore, ignore_label, with_loss, top, out, t
     m = np.empty(j1 - j0, x.dtype)
     s = np.empty(j1 - j0)
     _tile_exp(x, i, j0, j1, top, m, s)
-    inv = np.empty(j1 - j0, x.dtype)                    # 1 / s, rounded to x's dtype
+    inv = np.empty(j1 - j0, x.dtype)  # 1 / s, rounded to x's dtype
     for jj in range(j1 - j0):
         inv[jj] = 1.0 / s[jj]
     for c in range(C):
@@ -141,7 +141,7 @@ def _loss_backward_tiles_task(prob, lab, has_ignore, ignore_label, w, bottom_dif
     # a separate pass because inside the main loop that reduction was slower: CHANGELOG.md).
     outer_num, C, inner_num = prob.shape
     i, j0, j1 = _tile_span(t, inner_num)
-    zero = w - w                                       # 0 and 1 in prob's dtype (w is finite)
+    zero = w - w  # 0 and 1 in prob's dtype (w is finite)
     one = zero + 1
     lab_t = lab[i, j0:j1]
     wt = np.empty(j1 - j0, prob.dtype)
@@ -150,7 +150,7 @@ def _loss_backward_tiles_task(prob, lab, has_ignore, ignore_label, w, bottom_dif
     for jj in range(lab_t.size):
         k = lab_t[jj]
         status = label_status(k, C, has_ignore, ignore_label)
-        wt[jj] = w if status == KEPT else zero          # (a bad label is reported: its column is moot)
+        wt[jj] = w if status == KEPT else zero  # (a bad label is reported: its column is moot)
         k32[jj] = k if status == KEPT else -1
         bad_label += 1 if status == BAD else 0
     for c in range(C):
@@ -171,8 +171,8 @@ def _loss_backward_tiles_task(prob, lab, has_ignore, ignore_label, w, bottom_dif
 def _softmax_backward_tile(top_data, top_diff, bottom_diff, out, t):
     outer_num, C, inner_num = top_data.shape
     i, j0, j1 = _tile_span(t, inner_num)
-    dot = np.zeros(j1 - j0)                             # Caffe: strided dots, increment inner_num
-    for c in range(0, C - 1, 2):                        # (two classes per update of dot)
+    dot = np.zeros(j1 - j0)  # Caffe: strided dots, increment inner_num
+    for c in range(0, C - 1, 2):  # (two classes per update of dot)
         pa, ga = top_data[i, c, j0:j1], top_diff[i, c, j0:j1]
         pb, gb = top_data[i, c + 1, j0:j1], top_diff[i, c + 1, j0:j1]
         for jj in range(pa.size):
@@ -186,7 +186,7 @@ def _softmax_backward_tile(top_data, top_diff, bottom_diff, out, t):
     for jj in range(j1 - j0):
         dx[jj] = dot[jj]
         bad += 0 if np.isfinite(dot[jj]) else 1
-    for c in range(C):                                  # ... and the rank-1 "GEMM" subtraction
+    for c in range(C):  # ... and the rank-1 "GEMM" subtraction
         pc, gc, dc = top_data[i, c, j0:j1], top_diff[i, c, j0:j1], bottom_diff[i, c, j0:j1]
         for jj in range(pc.size):
             dc[jj] = pc[jj] * (gc[jj] - dx[jj])

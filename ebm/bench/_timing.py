@@ -7,8 +7,8 @@ import platform
 import statistics
 import time
 
-MIN_RUN_SECONDS = 5e-3        # each timed run loops calls for at least this long
-TORCH_SETTLE_SECONDS = 5e-3   # idle time after PyTorch's calls, so its spinning threads sleep
+MIN_RUN_SECONDS = 5e-3  # each timed run loops calls for at least this long
+TORCH_SETTLE_SECONDS = 5e-3  # idle time after PyTorch's calls, so its spinning threads sleep
 
 
 def machine_description():
@@ -26,8 +26,15 @@ def machine_description():
                     break
     except OSError:
         pass
-    simd = ("AVX-512 (512-bit)" if "avx512f" in flags else "AVX2 (256-bit)" if "avx2" in flags
-            else "SSE/NEON (128-bit)" if flags or platform.machine() in ("arm64", "aarch64") else "unknown SIMD")
+    simd = (
+        "AVX-512 (512-bit)"
+        if "avx512f" in flags
+        else "AVX2 (256-bit)"
+        if "avx2" in flags
+        else "SSE/NEON (128-bit)"
+        if flags or platform.machine() in ("arm64", "aarch64")
+        else "unknown SIMD"
+    )
     return f"{model}; {os.cpu_count()} logical cores; {simd}"
 
 

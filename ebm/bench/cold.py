@@ -124,9 +124,13 @@ def first_call(case, cache_dir, floor_dir=None):
 def _tour_seconds(cache_dir):
     with tempfile.TemporaryDirectory(prefix="ebm-cold-figures-") as figures:
         start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "ebm", "tour", "--figures", figures], check=True,
-                       env=fresh_env(NUMBA_CACHE_DIR=str(cache_dir)), stdout=subprocess.DEVNULL,
-                       stderr=subprocess.PIPE)
+        subprocess.run(
+            [sys.executable, "-m", "ebm", "tour", "--figures", figures],
+            check=True,
+            env=fresh_env(NUMBA_CACHE_DIR=str(cache_dir)),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         return time.perf_counter() - start
 
 
@@ -145,8 +149,7 @@ def run_cold_bench(cases=None, tour=True, warm_runs=3, top=6, out=print):
     if warm_runs < 1:
         raise ValueError(f"warm_runs must be at least 1, got {warm_runs}")
     out(f"ebm bench --cold on {machine_description()}")
-    out("each row: a fresh process; cold = an empty NUMBA_CACHE_DIR, warm = the cache it left "
-        f"(median of {warm_runs})")
+    out(f"each row: a fresh process; cold = an empty NUMBA_CACHE_DIR, warm = the cache it left (median of {warm_runs})")
     floors, rows = [], []
     with tempfile.TemporaryDirectory(prefix="ebm-cold-") as tmp:
         write_trivial_module(tmp)
@@ -162,10 +165,20 @@ def run_cold_bench(cases=None, tour=True, warm_runs=3, top=6, out=print):
             with tempfile.TemporaryDirectory(prefix="cache-", dir=tmp) as cache:
                 cold = first_call(case, cache)
                 warm = [first_call(case, cache)["seconds"] for _ in range(warm_runs)]
-            rows.append({"case": case, "name": _name(case), "cold": cold["seconds"], "cold_cpu": cold["cpu"],
-                         "warm": statistics.median(warm), "compiled": cold["compiled"]})
-            out(f"  {rows[-1]['name']}: cold {cold['seconds']:.2f} s ({cold['cpu']:.2f} s of CPU), "
-                f"warm {rows[-1]['warm']:.2f} s")
+            rows.append(
+                {
+                    "case": case,
+                    "name": _name(case),
+                    "cold": cold["seconds"],
+                    "cold_cpu": cold["cpu"],
+                    "warm": statistics.median(warm),
+                    "compiled": cold["compiled"],
+                }
+            )
+            out(
+                f"  {rows[-1]['name']}: cold {cold['seconds']:.2f} s ({cold['cpu']:.2f} s of CPU), "
+                f"warm {rows[-1]['warm']:.2f} s"
+            )
         floor()
         tour_times = None
         if tour:
@@ -174,25 +187,35 @@ def run_cold_bench(cases=None, tour=True, warm_runs=3, top=6, out=print):
             out(f"  python -m ebm tour: cold {tour_times[0]:.1f} s, warm {tour_times[1]:.1f} s")
     floor_s = statistics.median(f["seconds"] for f in floors)
     floor_cpu = statistics.median(f["cpu"] for f in floors)
-    out(f"floor: a trivial cached @njit's first call, import included: {floor_s:.2f} s, {floor_cpu:.2f} s of CPU "
-        f"(medians of {len(floors)}, empty cache)")
+    out(
+        f"floor: a trivial cached @njit's first call, import included: {floor_s:.2f} s, {floor_cpu:.2f} s of CPU "
+        f"(medians of {len(floors)}, empty cache)"
+    )
     out("(CPU seconds count only this process's work: on a shared machine they vary less than the wall clock)")
     out("")
-    out(f"{'first call':36s} {'cold s':>7s} {'warm s':>7s} {'cold/warm':>9s} {'cold-floor':>10s} "
-        f"{'cold/floor':>10s} {'CPU-floor':>9s} {'compiling':>9s}")
+    out(
+        f"{'first call':36s} {'cold s':>7s} {'warm s':>7s} {'cold/warm':>9s} {'cold-floor':>10s} "
+        f"{'cold/floor':>10s} {'CPU-floor':>9s} {'compiling':>9s}"
+    )
     # compiling: the CPU seconds of the top-level compilations (the rest is importing, loading and running)
     for r in rows:
         compiling = sum(v[2] for v in r["compiled"].values())
         r.update(compiling=compiling, over_floor=r["cold"] - floor_s, cpu_over_floor=r["cold_cpu"] - floor_cpu)
-        out(f"{r['name']:36s} {r['cold']:7.2f} {r['warm']:7.2f} {r['cold'] / r['warm']:8.1f}x "
-            f"{r['over_floor']:+10.2f} {r['cold'] / floor_s:9.1f}x {r['cpu_over_floor']:+9.2f} {compiling:8.2f}s")
+        out(
+            f"{r['name']:36s} {r['cold']:7.2f} {r['warm']:7.2f} {r['cold'] / r['warm']:8.1f}x "
+            f"{r['over_floor']:+10.2f} {r['cold'] / floor_s:9.1f}x {r['cpu_over_floor']:+9.2f} {compiling:8.2f}s"
+        )
     if tour_times:
         cold, warm = tour_times
-        out(f"{'python -m ebm tour':36s} {cold:7.1f} {warm:7.1f} {cold / warm:8.1f}x {cold - floor_s:+10.1f} "
-            f"{cold / floor_s:9.1f}x")
+        out(
+            f"{'python -m ebm tour':36s} {cold:7.1f} {warm:7.1f} {cold / warm:8.1f}x {cold - floor_s:+10.1f} "
+            f"{cold / floor_s:9.1f}x"
+        )
     out("")
-    out(f"where each cold first call compiles (CPU seconds per dispatcher, without the compilations nested in "
-        f"it; top {top}; xN = N signatures):")
+    out(
+        f"where each cold first call compiles (CPU seconds per dispatcher, without the compilations nested in "
+        f"it; top {top}; xN = N signatures):"
+    )
     for r in rows:
         ranked = sorted(r["compiled"].items(), key=lambda kv: -kv[1][1])
         parts = [f"{_short(k)} {v[1]:.2f}" + (f" x{v[0]}" if v[0] > 1 else "") for k, v in ranked[:top]]

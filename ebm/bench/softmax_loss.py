@@ -46,11 +46,12 @@ CASES = [
     ("C spatial, 10% ignored", (4, 21, 256, 256), 1, None, 255, 0.1),
     ("A wide, float64", (4096, 1000), 1, np.float64, None, 0.0),
 ]
-QUICK = 3                     # the quick set: the first three cases
+QUICK = 3  # the quick set: the first three cases
 
 
 def _passes(module, x, label, top_diff, axis, ignore_label):
     """The two timed passes of ``module`` (ebm or ebm.reference): loss and softmax, forward + backward."""
+
     def loss():
         _, prob = module.softmax_loss_forward(x, label, axis=axis, ignore_label=ignore_label)
         return module.softmax_loss_backward(prob, label, axis=axis, ignore_label=ignore_label)
@@ -95,7 +96,7 @@ def _torch_passes(x, label, top_diff, axis, ignore_label):
 
 def _case_data(rng, shape, axis, dtype, ignore_label, ignored):
     x = (rng.standard_normal(shape) * 3).astype(dtype)
-    label_shape = shape[:axis] + shape[axis + 1:]
+    label_shape = shape[:axis] + shape[axis + 1 :]
     label = rng.integers(0, shape[axis], size=label_shape)
     if ignore_label is not None and ignored > 0:
         label[rng.random(label_shape) < ignored] = ignore_label
@@ -107,11 +108,11 @@ def _copies(x, top_diff):
     """Per pass, a call making two ``np.copyto`` of ``x``'s size over as many distinct arrays as the pass touches."""
     a, b = np.empty_like(x), np.empty_like(x)
 
-    def softmax():                      # x, top_diff -> a, b: the pass's x, top_diff, top_data, bottom_diff
+    def softmax():  # x, top_diff -> a, b: the pass's x, top_diff, top_data, bottom_diff
         np.copyto(a, x)
         np.copyto(b, top_diff)
 
-    def loss():                         # x -> a, b: the pass's x, prob, bottom_diff
+    def loss():  # x -> a, b: the pass's x, prob, bottom_diff
         np.copyto(a, x)
         np.copyto(b, x)
 
@@ -155,14 +156,17 @@ def run_bench(repeat=7, quick=False, dtype=np.float32, seed=0, torch=True, out=p
         raise ValueError(f"repeat must be at least 1, got {repeat}")
     rng = np.random.default_rng(seed)
     cases = CASES[:QUICK] if quick else CASES
-    have_torch = torch and _torch_passes(np.zeros((1, 2), np.float32), np.zeros(1, np.int64),
-                                         np.zeros((1, 2), np.float32), 1, None) is not None
+    have_torch = (
+        torch
+        and _torch_passes(np.zeros((1, 2), np.float32), np.zeros(1, np.int64), np.zeros((1, 2), np.float32), 1, None)
+        is not None
+    )
     out(f"ebm bench on {machine_description()}")
     try:
         import numba
 
         threads = f"numba {numba.__version__}, {numba.config.NUMBA_NUM_THREADS} threads"
-    except ImportError:                                   # pragma: no cover - numba is a dependency
+    except ImportError:  # pragma: no cover - numba is a dependency
         threads = "numba missing"
     torch_note = "not installed (pip install 'ebm[bench]')"
     if have_torch:
@@ -170,11 +174,15 @@ def run_bench(repeat=7, quick=False, dtype=np.float32, seed=0, torch=True, out=p
 
         torch_note = f"{_torch.__version__}, {os.cpu_count()} threads"
     out(f"{threads}; torch {torch_note}")
-    out(f"forward + backward per call, median of {repeat} interleaved rounds; "
+    out(
+        f"forward + backward per call, median of {repeat} interleaved rounds; "
         "ratios > 1 mean ebm is faster; GB/s = fewest bytes moved / ebm time, "
-        "copy% = that against np.copyto of the data's size over the pass's arrays (1 thread)")
-    header = (f"{'case':30s} {'dtype':7s} {'pass':7s} {'ebm ms':>9s} {'ref ms':>9s} {'torch ms':>9s} "
-              f"{'torch/ebm':>9s} {'ref/ebm':>8s} {'GB/s':>6s} {'copy%':>6s}")
+        "copy% = that against np.copyto of the data's size over the pass's arrays (1 thread)"
+    )
+    header = (
+        f"{'case':30s} {'dtype':7s} {'pass':7s} {'ebm ms':>9s} {'ref ms':>9s} {'torch ms':>9s} "
+        f"{'torch/ebm':>9s} {'ref/ebm':>8s} {'GB/s':>6s} {'copy%':>6s}"
+    )
     out(header)
     out("-" * len(header))
     rows = []
@@ -191,27 +199,40 @@ def run_bench(repeat=7, quick=False, dtype=np.float32, seed=0, torch=True, out=p
                 fns["torch"] = torch_passes[pass_name]
             t = time_interleaved(fns, repeat, settle=("torch",))
             gbps = _min_bytes(pass_name, x, label) / t["ebm"] / 1e9
-            copy_s = t["copy"] / 2                        # per copy of one array
+            copy_s = t["copy"] / 2  # per copy of one array
             copy_gbps = 2 * x.nbytes / copy_s / 1e9
-            row = dict(case=name, shape=shape, dtype=dt.name, pass_=pass_name, ebm_ms=t["ebm"] * 1e3,
-                       reference_ms=t["reference"] * 1e3, torch_ms=t["torch"] * 1e3 if "torch" in t else None,
-                       copy_ms=copy_s * 1e3, speedup=t["reference"] / t["ebm"],
-                       torch_ratio=t["torch"] / t["ebm"] if "torch" in t else None,
-                       gbps=gbps, copy_fraction=gbps / copy_gbps)
+            row = dict(
+                case=name,
+                shape=shape,
+                dtype=dt.name,
+                pass_=pass_name,
+                ebm_ms=t["ebm"] * 1e3,
+                reference_ms=t["reference"] * 1e3,
+                torch_ms=t["torch"] * 1e3 if "torch" in t else None,
+                copy_ms=copy_s * 1e3,
+                speedup=t["reference"] / t["ebm"],
+                torch_ratio=t["torch"] / t["ebm"] if "torch" in t else None,
+                gbps=gbps,
+                copy_fraction=gbps / copy_gbps,
+            )
             row["pass"] = row.pop("pass_")
             rows.append(row)
             torch_ms = f"{row['torch_ms']:9.3f}" if row["torch_ms"] is not None else f"{'-':>9s}"
             torch_ratio = f"{row['torch_ratio']:9.2f}" if row["torch_ratio"] is not None else f"{'-':>9s}"
-            out(f"{name:30s} {dt.name:7s} {pass_name:7s} {row['ebm_ms']:9.3f} {row['reference_ms']:9.3f} "
-                f"{torch_ms} {torch_ratio} {row['speedup']:8.2f} {gbps:6.1f} {100 * row['copy_fraction']:5.0f}%")
+            out(
+                f"{name:30s} {dt.name:7s} {pass_name:7s} {row['ebm_ms']:9.3f} {row['reference_ms']:9.3f} "
+                f"{torch_ms} {torch_ratio} {row['speedup']:8.2f} {gbps:6.1f} {100 * row['copy_fraction']:5.0f}%"
+            )
         if torch_passes is not None and (ignore_label is None or (label != ignore_label).any()):
             ours = softmax_loss.softmax_loss_forward(x, label, axis=axis, ignore_label=ignore_label)[0]
             theirs = float(torch_passes["loss"]().detach())
             if abs(ours - theirs) > 1e-4 * max(1.0, abs(theirs)):
                 out(f"  WARNING: loss differs from torch cross_entropy: ebm {ours:.7g}, torch {theirs:.7g}")
     speedups = [r["speedup"] for r in rows]
-    out(f"geometric-mean reference / ebm over {len(rows)} rows: "
-        f"{float(np.exp(np.mean(np.log(speedups)))):.2f}; slowest row {min(speedups):.2f}")
+    out(
+        f"geometric-mean reference / ebm over {len(rows)} rows: "
+        f"{float(np.exp(np.mean(np.log(speedups)))):.2f}; slowest row {min(speedups):.2f}"
+    )
     torch_ratios = [r["torch_ratio"] for r in rows if r["torch_ratio"] is not None]
     if torch_ratios:
         out(f"torch / ebm: slowest row {min(torch_ratios):.2f}")

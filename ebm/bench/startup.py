@@ -60,8 +60,14 @@ def fresh_env(**overrides):
 
 def run_fresh(code, *args, env=None, timeout=None):
     """Run ``python -c code *args`` in a new process; return its standard output (raises if it fails)."""
-    done = subprocess.run([sys.executable, "-c", code, *map(str, args)], env=env if env is not None else fresh_env(),
-                          capture_output=True, text=True, timeout=timeout, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", code, *map(str, args)],
+        env=env if env is not None else fresh_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
     if done.returncode:
         raise RuntimeError(f"the child process failed (exit {done.returncode}):\n{done.stderr[-3000:]}")
     return done.stdout
@@ -78,7 +84,7 @@ def run_startup_bench(runs=11, out=print):
         for k in range(runs + 1):
             for name, code in (("ebm", CORE), ("trivial", TRIVIAL)):
                 stdout = run_fresh(code, tmp, env=env)
-                if k:                                     # the first pair warms the caches
+                if k:  # the first pair warms the caches
                     times[name].append(float(stdout))
     core, trivial = statistics.median(times["ebm"]), statistics.median(times["trivial"])
     out(f"first call in a fresh process (medians of {runs} interleaved runs, warm caches):")

@@ -51,17 +51,50 @@ Every public name is also available here, as ``ebm.boltzmann.<name>``.
 from __future__ import annotations
 
 from ebm._states import MAX_ENUMERATED_UNITS, all_states
-from ebm.boltzmann.experiments import (GLASS_SCHEDULE, anneal_vs_greedy, benchmark_sampling, boltzmann_ratio,
-                                       conditional_check, sampler_convergence, spin_glass)
-from ebm.boltzmann.learning import (ENCODER_REGIMES, PAPER_SCHEDULE, STATISTICS, STEPS, LearningResult,
-                                    _sampled_statistics, clamped_statistics, encoder_codes,
-                                    encoder_experiment, encoder_network, encoder_patterns, free_statistics,
-                                    kl_divergence, learn, paper_schedule, parity_data, parity_experiment,
-                                    train_encoder)
-from ebm.boltzmann.machine import (AnnealResult, BoltzmannMachine, _sampling_kernel, sampling_reference,
-                                   state_index, total_variation)
-from ebm.boltzmann.unit import (deterministic_unit, logistic_loss, logistic_loss_via_core, unit_probability,
-                                unit_probability_via_softmax)
+from ebm.boltzmann.experiments import (
+    GLASS_SCHEDULE,
+    anneal_vs_greedy,
+    benchmark_sampling,
+    boltzmann_ratio,
+    conditional_check,
+    sampler_convergence,
+    spin_glass,
+)
+from ebm.boltzmann.learning import (
+    ENCODER_REGIMES,
+    PAPER_SCHEDULE,
+    STATISTICS,
+    STEPS,
+    LearningResult,
+    _sampled_statistics,
+    clamped_statistics,
+    encoder_codes,
+    encoder_experiment,
+    encoder_network,
+    encoder_patterns,
+    free_statistics,
+    kl_divergence,
+    learn,
+    paper_schedule,
+    parity_data,
+    parity_experiment,
+    train_encoder,
+)
+from ebm.boltzmann.machine import (
+    AnnealResult,
+    BoltzmannMachine,
+    _sampling_kernel,
+    sampling_reference,
+    state_index,
+    total_variation,
+)
+from ebm.boltzmann.unit import (
+    deterministic_unit,
+    logistic_loss,
+    logistic_loss_via_core,
+    unit_probability,
+    unit_probability_via_softmax,
+)
 
 __all__ = [
     "unit_probability",
@@ -104,4 +137,3 @@ __all__ = [
 
 # Private names the tests and the grader reach through the package.
 _PRIVATE = (_sampled_statistics, _sampling_kernel)
-

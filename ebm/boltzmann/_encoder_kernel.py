@@ -22,7 +22,7 @@ from ebm import _numba_cache
 from ebm._states import gray_flip_jit
 from ebm.boltzmann.machine import _sampling_sweeps
 
-_numba_cache.stamp_package()      # every ebm kernel's cache depends on all of ebm's Numba modules
+_numba_cache.stamp_package()  # every ebm kernel's cache depends on all of ebm's Numba modules
 
 #: Modes of the kernel, by ``learn``'s ``statistics`` name.
 MODES = {"exact": 0, "exact_samples": 1, "gibbs_sampling": 2}
@@ -72,7 +72,7 @@ def _free_distribution(W, theta, T):
     order: one unit flips per step, so E changes by ``theta_k - (W s)_k`` and ``W s`` by a column."""
     n = W.shape[0]
     a = np.empty(1 << n)
-    h = np.zeros(n)                                   # the fields W s
+    h = np.zeros(n)  # the fields W s
     s = np.zeros(n, np.int8)
     e = 0.0
     a[0] = 0.0
@@ -172,8 +172,27 @@ def encoder_success(W, theta, T):
 
 
 @njit(cache=True)
-def _statistics(W, theta, T, mode, patterns, visible, hidden, noise_off, noise_on, noisy,
-                n_clamped, n_free, temps, collect, S, pi, pij, qi, qij):
+def _statistics(
+    W,
+    theta,
+    T,
+    mode,
+    patterns,
+    visible,
+    hidden,
+    noise_off,
+    noise_on,
+    noisy,
+    n_clamped,
+    n_free,
+    temps,
+    collect,
+    S,
+    pi,
+    pij,
+    qi,
+    qij,
+):
     """Clamped (pi, pij) and free (qi, qij) statistics of one cycle, as ``learn`` gathers them."""
     n = W.shape[0]
     pi[:] = 0.0
@@ -198,16 +217,16 @@ def _statistics(W, theta, T, mode, patterns, visible, hidden, noise_off, noise_o
             s[:] = 0
             for k in range(visible.shape[0]):
                 s[visible[k]] = row[k]
-            if mode == 2:                                     # anneal the hidden units, then collect
+            if mode == 2:  # anneal the hidden units, then collect
                 _sampling_sweeps(W, theta, temps, hidden, s, True, rec, out, energies)
                 for t in range(collect):
-                    _accumulate(out[t], 1.0, pi, pij)         # counts: ties stay exact ties
+                    _accumulate(out[t], 1.0, pi, pij)  # counts: ties stay exact ties
                 continue
             _softmax_neg_energy(W, theta, T, s, hidden, p_h)
-            if mode == 1:                                     # one exact sample of h
+            if mode == 1:  # one exact sample of h
                 _set_bits(s, hidden, _draw(p_h))
                 _accumulate(s, 1.0, pi, pij)
-            else:                                             # the exact expectation
+            else:  # the exact expectation
                 for r in range(p_h.shape[0]):
                     _set_bits(s, hidden, r)
                     _accumulate(s, p_h[r] / n_rows, pi, pij)
@@ -232,8 +251,29 @@ def _statistics(W, theta, T, mode, patterns, visible, hidden, noise_off, noise_o
 
 
 @njit(cache=True)
-def _one_trial(W, theta, T, mask, mode, sign_step, lr, patterns, visible, hidden, noise_off, noise_on,
-               noisy, n_clamped, n_free, temps, collect, max_cycles, stop_at_success, seed, S):
+def _one_trial(
+    W,
+    theta,
+    T,
+    mask,
+    mode,
+    sign_step,
+    lr,
+    patterns,
+    visible,
+    hidden,
+    noise_off,
+    noise_on,
+    noisy,
+    n_clamped,
+    n_free,
+    temps,
+    collect,
+    max_cycles,
+    stop_at_success,
+    seed,
+    S,
+):
     """One seed: train from (W, theta) in place; the first successful cycle (1-based) or -1.
 
     ``S`` holds every state of the machine as float64 rows (:func:`ebm._states.all_states`).
@@ -244,8 +284,27 @@ def _one_trial(W, theta, T, mask, mode, sign_step, lr, patterns, visible, hidden
     pij, qij = np.empty((n, n)), np.empty((n, n))
     first = -1
     for cycle in range(max_cycles):
-        _statistics(W, theta, T, mode, patterns, visible, hidden, noise_off, noise_on, noisy,
-                    n_clamped, n_free, temps, collect, S, pi, pij, qi, qij)
+        _statistics(
+            W,
+            theta,
+            T,
+            mode,
+            patterns,
+            visible,
+            hidden,
+            noise_off,
+            noise_on,
+            noisy,
+            n_clamped,
+            n_free,
+            temps,
+            collect,
+            S,
+            pi,
+            pij,
+            qi,
+            qij,
+        )
         for i in range(n):
             d = pi[i] - qi[i]
             theta[i] -= lr * (np.sign(d) if sign_step else d)
@@ -263,9 +322,30 @@ def _one_trial(W, theta, T, mask, mode, sign_step, lr, patterns, visible, hidden
 
 
 @njit(cache=True, nogil=True)
-def encoder_trials(W0, T, mask, mode, sign_step, lr, patterns, visible, hidden, noise_off, noise_on,
-                   noisy, n_clamped, n_free, temps, collect, max_cycles, stop_at_success, S, seeds,
-                   first, held):
+def encoder_trials(
+    W0,
+    T,
+    mask,
+    mode,
+    sign_step,
+    lr,
+    patterns,
+    visible,
+    hidden,
+    noise_off,
+    noise_on,
+    noisy,
+    n_clamped,
+    n_free,
+    temps,
+    collect,
+    max_cycles,
+    stop_at_success,
+    S,
+    seeds,
+    first,
+    held,
+):
     """Train one encoder per seed (``W0[k]`` its start, zero thresholds), one after the other.
 
     ``W0`` is overwritten with each run's final weights; ``first[k]`` gets the first
@@ -274,7 +354,27 @@ def encoder_trials(W0, T, mask, mode, sign_step, lr, patterns, visible, hidden, 
     for k in range(seeds.shape[0]):
         W = W0[k]
         theta = np.zeros(W.shape[0])
-        first[k] = _one_trial(W, theta, T, mask, mode, sign_step, lr, patterns, visible, hidden,
-                              noise_off, noise_on, noisy, n_clamped, n_free, temps, collect,
-                              max_cycles, stop_at_success, seeds[k], S)
+        first[k] = _one_trial(
+            W,
+            theta,
+            T,
+            mask,
+            mode,
+            sign_step,
+            lr,
+            patterns,
+            visible,
+            hidden,
+            noise_off,
+            noise_on,
+            noisy,
+            n_clamped,
+            n_free,
+            temps,
+            collect,
+            max_cycles,
+            stop_at_success,
+            seeds[k],
+            S,
+        )
         held[k] = encoder_success(W, theta, T)

@@ -11,9 +11,7 @@ import numpy as np
 from ebm._checks import check_int
 from ebm._progress import progress_bar
 from ebm._states import MAX_ENUMERATED_UNITS, all_states
-from ebm.boltzmann.machine import (BoltzmannMachine, _sampling_kernel, sampling_reference, state_index,
-                                   total_variation)
-
+from ebm.boltzmann.machine import BoltzmannMachine, _sampling_kernel, sampling_reference, state_index, total_variation
 
 # --------------------------------------------------------------------------- experiments
 
@@ -186,8 +184,14 @@ def anneal_vs_greedy(bm, *, schedule=GLASS_SCHEDULE, n_runs=50, seed=0, progress
             gr.append(g.energies[-1])
             bar.update()
     gmin = min(float(E.min()) for _, E in bm._energy_blocks()) if bm.n_units <= MAX_ENUMERATED_UNITS else None
-    return {"anneal": np.array(ann), "greedy": np.array(gr), "global_min": gmin, "trace": trace,
-            "greedy_trace": greedy_trace, "schedule": tuple(schedule)}
+    return {
+        "anneal": np.array(ann),
+        "greedy": np.array(gr),
+        "global_min": gmin,
+        "trace": trace,
+        "greedy_trace": greedy_trace,
+        "schedule": tuple(schedule),
+    }
 
 
 def benchmark_sampling(n_units=64, n_sweeps=200, *, repeats=5, seed=0):
@@ -221,8 +225,9 @@ def benchmark_sampling(n_units=64, n_sweeps=200, *, repeats=5, seed=0):
 
     def numba_once():
         st = np.zeros(n_units, np.int8)
-        _sampling_kernel(W, theta, temps, free, st, 1, True, n_sweeps, np.zeros((0, n_units), np.int8),
-                         np.empty(n_sweeps))
+        _sampling_kernel(
+            W, theta, temps, free, st, 1, True, n_sweeps, np.zeros((0, n_units), np.int8), np.empty(n_sweeps)
+        )
 
     numba_once()
     t_nb, t_np = [], []
@@ -234,5 +239,10 @@ def benchmark_sampling(n_units=64, n_sweeps=200, *, repeats=5, seed=0):
         sampling_reference(W, theta, temps, free, np.zeros(n_units, np.int8), 1, True, n_sweeps)
         t_np.append(time.perf_counter() - t0)
     nb, npy = updates / np.median(t_nb), updates / np.median(t_np)
-    return {"numba_updates_per_s": nb, "numpy_updates_per_s": npy, "ratio": nb / npy,
-            "n_units": n_units, "n_sweeps": n_sweeps}
+    return {
+        "numba_updates_per_s": nb,
+        "numpy_updates_per_s": npy,
+        "ratio": nb / npy,
+        "n_units": n_units,
+        "n_sweeps": n_sweeps,
+    }

@@ -17,9 +17,15 @@ import numpy as np
 from ebm._checks import as_rng, check_int, check_temperature, kernel_seed
 from ebm._progress import progress_bar
 from ebm._states import all_states
-from ebm.boltzmann.machine import (SEED_HIGH, BoltzmannMachine, _binary, _energies, _sampling_kernel,
-                                   _schedule_temps, state_index)
-
+from ebm.boltzmann.machine import (
+    SEED_HIGH,
+    BoltzmannMachine,
+    _binary,
+    _energies,
+    _sampling_kernel,
+    _schedule_temps,
+    state_index,
+)
 
 #: The paper's annealing schedule for the encoders, (T, sweeps): 2@20, 2@15, 2@12, 4@10.
 #: Its weights lived at T = 10; :func:`paper_schedule` scales it to end at another T.
@@ -54,9 +60,11 @@ def _check_schedule(schedule, T):
         return paper_schedule(T)
     temps = _schedule_temps(schedule)
     if not math.isclose(temps[-1], T, rel_tol=1e-12):
-        raise ValueError(f"schedule ends at T = {temps[-1]:g} but the machine's temperature is {T:g}: "
-                         "the statistics are collected at the last temperature and must be the "
-                         f"machine's (use paper_schedule({T:g}), or end the schedule at {T:g})")
+        raise ValueError(
+            f"schedule ends at T = {temps[-1]:g} but the machine's temperature is {T:g}: "
+            "the statistics are collected at the last temperature and must be the "
+            f"machine's (use paper_schedule({T:g}), or end the schedule at {T:g})"
+        )
     return tuple(schedule)
 
 
@@ -145,7 +153,7 @@ def kl_divergence(bm, data):
         ``>= 0``; 0 exactly when the model's visible marginal is the data's distribution.
     """
     v = _as_data(bm, data)
-    pplus = np.bincount(state_index(v), minlength=2 ** bm.visible.size) / v.shape[0]
+    pplus = np.bincount(state_index(v), minlength=2**bm.visible.size) / v.shape[0]
     pminus = bm.visible_distribution()
     nz = pplus > 0
     return float(np.sum(pplus[nz] * (np.log(pplus[nz]) - np.log(pminus[nz]))))
@@ -176,7 +184,7 @@ def _sampled_statistics(bm, v, n_clamped, n_free, method, schedule, collect, rng
         plus = S[np.arange(S.shape[0]), pick]
         allS = all_states(n, np.float64)
         minus = allS[_draw(bm.exact_distribution(), n_free, rng)]
-    else:                                              # "gibbs_sampling": anneal, collect at the last T
+    else:  # "gibbs_sampling": anneal, collect at the last T
         temps = np.concatenate([_schedule_temps(schedule), np.full(collect, schedule[-1][0])])
         rec = temps.size - collect
         free_h = bm.hidden
@@ -185,19 +193,38 @@ def _sampled_statistics(bm, v, n_clamped, n_free, method, schedule, collect, rng
             state = np.zeros(n, dtype=np.int8)
             state[bm.visible] = row
             out = np.zeros((collect, n), dtype=np.int8)
-            _sampling_kernel(bm.W, bm.theta, temps, free_h, state, kernel_seed(rng, high=SEED_HIGH), True,
-                             rec, out, np.empty(temps.size))
+            _sampling_kernel(
+                bm.W,
+                bm.theta,
+                temps,
+                free_h,
+                state,
+                kernel_seed(rng, high=SEED_HIGH),
+                True,
+                rec,
+                out,
+                np.empty(temps.size),
+            )
             plus.append(out)
         plus = np.concatenate(plus).astype(np.float64)
         minus = []
         for _ in range(n_free):
             out = np.zeros((collect, n), dtype=np.int8)
-            _sampling_kernel(bm.W, bm.theta, temps, np.arange(n, dtype=np.int64), np.zeros(n, np.int8),
-                             kernel_seed(rng, high=SEED_HIGH), True, rec, out, np.empty(temps.size))
+            _sampling_kernel(
+                bm.W,
+                bm.theta,
+                temps,
+                np.arange(n, dtype=np.int64),
+                np.zeros(n, np.int8),
+                kernel_seed(rng, high=SEED_HIGH),
+                True,
+                rec,
+                out,
+                np.empty(temps.size),
+            )
             minus.append(out)
         minus = np.concatenate(minus).astype(np.float64)
-    return (plus.mean(axis=0), plus.T @ plus / plus.shape[0],
-            minus.mean(axis=0), minus.T @ minus / minus.shape[0])
+    return (plus.mean(axis=0), plus.T @ plus / plus.shape[0], minus.mean(axis=0), minus.T @ minus / minus.shape[0])
 
 
 @dataclass
@@ -226,9 +253,24 @@ STATISTICS = ("exact", "exact_samples", "gibbs_sampling")
 STEPS = ("gradient", "sign")
 
 
-def learn(bm, data, *, n_cycles=100, lr=0.5, step="gradient", statistics="exact", noise=None,
-          n_clamped=5, n_free=20, schedule=None, collect=10, track_G=True,
-          callback=None, seed=None, progress=False):
+def learn(
+    bm,
+    data,
+    *,
+    n_cycles=100,
+    lr=0.5,
+    step="gradient",
+    statistics="exact",
+    noise=None,
+    n_clamped=5,
+    n_free=20,
+    schedule=None,
+    collect=10,
+    track_G=True,
+    callback=None,
+    seed=None,
+    progress=False,
+):
     """Train with the 1985 rule: ``dw_ij = eps (p_ij - p'_ij)``, thresholds with the opposite sign.
 
     Each cycle measures the clamped statistics (visible units on the data,
@@ -308,14 +350,13 @@ def learn(bm, data, *, n_cycles=100, lr=0.5, step="gradient", statistics="exact"
                 qi, qij = free_statistics(machine)
             else:
                 noisy = _noisy(np.repeat(v, n_clamped, axis=0), noise, rng)
-                pi, pij, qi, qij = _sampled_statistics(machine, noisy, 1, n_free, statistics,
-                                                       schedule, collect, rng)
+                pi, pij, qi, qij = _sampled_statistics(machine, noisy, 1, n_free, statistics, schedule, collect, rng)
             dW, dth = pij - qij, pi - qi
             if step == "sign":
                 dW, dth = np.sign(dW), np.sign(dth)
             W = W + lr * np.where(mask, dW, 0.0)
             theta = theta - lr * dth
-            W = 0.5 * (W + W.T)                        # exact symmetry against rounding
+            W = 0.5 * (W + W.T)  # exact symmetry against rounding
             machine = machine._with_params(W, theta)
             if track_G:
                 G[cycle] = kl_divergence(machine, v)
@@ -406,14 +447,20 @@ def encoder_codes(bm, n_visible=4):
     p = np.exp(a - a.max(axis=1, keepdims=True))
     p /= p.sum(axis=1, keepdims=True)
     h_idx, v2_idx = state_index(R[:, :nh]), state_index(R[:, nh:])
-    p_code = np.stack([np.bincount(h_idx, weights=row, minlength=2 ** nh) for row in p])
-    p_v2 = np.stack([np.bincount(v2_idx, weights=row, minlength=2 ** nv) for row in p])
+    p_code = np.stack([np.bincount(h_idx, weights=row, minlength=2**nh) for row in p])
+    p_v2 = np.stack([np.bincount(v2_idx, weights=row, minlength=2**nv) for row in p])
     codes = all_states(nh)[p_code.argmax(axis=1)]
     v2 = all_states(nv)[p_v2.argmax(axis=1)]
     distinct = np.unique(state_index(codes)).size == nv
     correct = bool((v2 == np.eye(nv, dtype=np.int8)).all())
-    return {"codes": codes, "v2": v2, "distinct": bool(distinct), "correct": correct,
-            "success": bool(distinct and correct), "p_code": p_code}
+    return {
+        "codes": codes,
+        "v2": v2,
+        "distinct": bool(distinct),
+        "correct": correct,
+        "success": bool(distinct and correct),
+        "p_code": p_code,
+    }
 
 
 #: The encoder regimes of :func:`encoder_experiment`, named for what they do.  Sign steps of
@@ -422,15 +469,21 @@ ENCODER_REGIMES = {
     # the paper's procedure: annealed Gibbs statistics (paper_schedule(1): 2@2, 2@1.5, 2@1.2,
     # 4@1, then 10 sweeps collected at T = 1), 5 clamped samples per pattern and 20 free ones,
     # sign steps, noisy clamping
-    "annealed": dict(step="sign", lr=0.2, statistics="gibbs_sampling", noise=(0.15, 0.05),
-                     n_clamped=5, n_free=20, schedule=None, collect=10),
+    "annealed": dict(
+        step="sign",
+        lr=0.2,
+        statistics="gibbs_sampling",
+        noise=(0.15, 0.05),
+        n_clamped=5,
+        n_free=20,
+        schedule=None,
+        collect=10,
+    ),
     # the same steps and clamping, but each statistic from ONE exact sample (drawn from the
     # enumerated distribution) per clamped pattern copy and per free sample
-    "single_samples": dict(step="sign", lr=0.2, statistics="exact_samples", noise=(0.15, 0.05),
-                           n_clamped=5, n_free=20),
+    "single_samples": dict(step="sign", lr=0.2, statistics="exact_samples", noise=(0.15, 0.05), n_clamped=5, n_free=20),
     # single samples without noisy clamping
-    "single_samples_clean": dict(step="sign", lr=0.2, statistics="exact_samples", noise=None,
-                                 n_clamped=5, n_free=20),
+    "single_samples_clean": dict(step="sign", lr=0.2, statistics="exact_samples", noise=None, n_clamped=5, n_free=20),
     # the deterministic gradient with exact expectations and clean clamping
     # (zero weights would keep the two hidden units identical for ever: start from small random ones)
     "exact": dict(step="gradient", lr=0.5, statistics="exact", noise=None, init_scale=0.1),
@@ -489,12 +542,29 @@ def _encoder_runs(regime, seeds, max_cycles, stop_at_success, progress, desc):
     first, held = np.empty(len(rngs), np.int64), np.empty(len(rngs), np.bool_)
     patterns = encoder_patterns()
     visible, hidden = bm.visible, bm.hidden
-    args = (bm.T, bm.mask, K.MODES[statistics], step == "sign", float(lr), patterns, visible, hidden,
-            noise[0], noise[1], noise != (0.0, 0.0), n_clamped, n_free, temps, collect, max_cycles,
-            stop_at_success, all_states(bm.n_units, np.float64))
+    args = (
+        bm.T,
+        bm.mask,
+        K.MODES[statistics],
+        step == "sign",
+        float(lr),
+        patterns,
+        visible,
+        hidden,
+        noise[0],
+        noise[1],
+        noise != (0.0, 0.0),
+        n_clamped,
+        n_free,
+        temps,
+        collect,
+        max_cycles,
+        stop_at_success,
+        all_states(bm.n_units, np.float64),
+    )
     chunks = [(a, min(a + 4, len(rngs))) for a in range(0, len(rngs), 4)]
 
-    def run(chunk):                                  # the kernel releases the GIL: threads run in parallel
+    def run(chunk):  # the kernel releases the GIL: threads run in parallel
         a, b = chunk
         K.encoder_trials(W[a:b], *args, kseeds[a:b], first[a:b], held[a:b])
         return b - a
@@ -543,8 +613,9 @@ def train_encoder(regime="annealed", *, max_cycles=2000, seed=None, stop_at_succ
     return (first[0] if first else None), res.machine
 
 
-def encoder_experiment(n_seeds=10, *, regime="annealed", max_cycles=2000, seed=0,
-                       stop_at_success=False, progress=False):
+def encoder_experiment(
+    n_seeds=10, *, regime="annealed", max_cycles=2000, seed=0, stop_at_success=False, progress=False
+):
     """The 4-2-4 encoder from zero weights (or small random ones), over ``n_seeds`` seeds.
 
     Success at a cycle: with V1 clamped to each pattern, the four most probable
@@ -591,15 +662,25 @@ def encoder_experiment(n_seeds=10, *, regime="annealed", max_cycles=2000, seed=0
     n_seeds = check_int(n_seeds, "n_seeds", 1)
     max_cycles = check_int(max_cycles, "max_cycles", 1)
     name = regime if isinstance(regime, str) else "custom"
-    first, held, _ = _encoder_runs(regime, np.random.SeedSequence(seed).spawn(n_seeds), max_cycles,
-                                   bool(stop_at_success), progress, f"4-2-4 encoder ({name})")
+    first, held, _ = _encoder_runs(
+        regime,
+        np.random.SeedSequence(seed).spawn(n_seeds),
+        max_cycles,
+        bool(stop_at_success),
+        progress,
+        f"4-2-4 encoder ({name})",
+    )
     firsts = [int(f) if f > 0 else None for f in first]
     hits = [f for f in firsts if f is not None]
-    return {"first_success": firsts, "success_rate": len(hits) / n_seeds,
-            "median_cycles": float(np.median(hits)) if hits else None,
-            "held": None if stop_at_success else float(np.mean(held)),
-            "paper": {"success": "250/250", "median_cycles": 110, "max_cycles": 1810},
-            "regime": regime, "max_cycles": max_cycles}
+    return {
+        "first_success": firsts,
+        "success_rate": len(hits) / n_seeds,
+        "median_cycles": float(np.median(hits)) if hits else None,
+        "held": None if stop_at_success else float(np.mean(held)),
+        "paper": {"success": "250/250", "median_cycles": 110, "max_cycles": 1810},
+        "regime": regime,
+        "max_cycles": max_cycles,
+    }
 
 
 # --------------------------------------------------------------------------- parity
@@ -621,8 +702,7 @@ def parity_data(n_bits=3):
     return np.concatenate([x, (x.sum(axis=1) % 2)[:, None].astype(np.int8)], axis=1)
 
 
-def parity_experiment(n_hidden=(0, 1), *, n_cycles=600, lr=2.0, init_scale=1.0, seed=0, trace=False,
-                      progress=False):
+def parity_experiment(n_hidden=(0, 1), *, n_cycles=600, lr=2.0, init_scale=1.0, seed=0, trace=False, progress=False):
     """Learn 3-bit parity with exact statistics, with and without hidden units; G per cycle.
 
     Without hidden units every mean is 1/2 and every pair statistic 1/4 in the
@@ -676,12 +756,13 @@ def parity_experiment(n_hidden=(0, 1), *, n_cycles=600, lr=2.0, init_scale=1.0, 
             w_hv = machine.W[3:, :3]
             return (np.abs(w_hv).max() if nh else 0.0, float(np.abs(pij - qij).max()), w_hv.copy())
 
-        res = learn(bm, data, n_cycles=n_cycles, lr=lr, seed=rng, progress=progress,
-                    callback=record if trace else None)
+        res = learn(bm, data, n_cycles=n_cycles, lr=lr, seed=rng, progress=progress, callback=record if trace else None)
         out[nh] = res.G
         if not trace:
             continue
-        out["trace"][nh] = {"max_hidden_weight": np.array([h[0] for h in res.history]),
-                            "max_statistics_gap": np.array([h[1] for h in res.history]),
-                            "hidden_weights": np.array([h[2] for h in res.history])}
+        out["trace"][nh] = {
+            "max_hidden_weight": np.array([h[0] for h in res.history]),
+            "max_statistics_gap": np.array([h[1] for h in res.history]),
+            "hidden_weights": np.array([h[2] for h in res.history]),
+        }
     return out

@@ -12,13 +12,13 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
+from ebm import _numba_cache
 from ebm._checks import check_binary, check_int, check_real_array, check_temperature, kernel_seed
 from ebm._math import logsumexp, sigmoid_jit, sigmoid_scalar
 from ebm._states import check_enumerable, state_blocks
 from ebm.boltzmann.unit import unit_probability
-from ebm import _numba_cache
 
-_numba_cache.stamp_package()      # every ebm kernel's cache depends on all of ebm's Numba modules
+_numba_cache.stamp_package()  # every ebm kernel's cache depends on all of ebm's Numba modules
 
 #: The bound of the kernel seeds drawn from a Generator (see :func:`ebm._checks.kernel_seed`).
 SEED_HIGH = 2**32 - 1
@@ -84,8 +84,10 @@ def total_variation(p, q):
             k = int(np.argmax((x < 0) | ~np.isfinite(x)))
             raise ValueError(f"{name}[{k}] is {x.flat[k]}: a distribution's entries must be finite and >= 0")
         if x.size == 0 or abs(x.sum() - 1.0) > 1e-9:
-            raise ValueError(f"{name} sums to {float(x.sum())!r}, not 1: total_variation compares distributions "
-                             "(normalise counts first, e.g. counts / counts.sum())")
+            raise ValueError(
+                f"{name} sums to {float(x.sum())!r}, not 1: total_variation compares distributions "
+                "(normalise counts first, e.g. counts / counts.sum())"
+            )
     return 0.5 * float(np.abs(p - q).sum())
 
 
@@ -148,7 +150,7 @@ def _sampling_sweeps(W, theta, temps, free, state, random_init, record_from, sam
         e = 0.0
         for k in range(n):
             if state[k] == 1:
-                e += 0.5 * theta[k] - 0.5 * net[k]      # -1/2 (net_k + theta_k) + theta_k
+                e += 0.5 * theta[k] - 0.5 * net[k]  # -1/2 (net_k + theta_k) + theta_k
         energies[sweep] = e
         if sweep >= record_from:
             for k in range(n):
@@ -261,7 +263,7 @@ class BoltzmannMachine:
     """
 
     def __init__(self, W, theta=None, T=1.0, *, mask=None, visible=None, hidden=None):
-        W = check_real_array(W, "W", allow_inf=True)                 # a float64 copy
+        W = check_real_array(W, "W", allow_inf=True)  # a float64 copy
         if W.ndim != 2 or W.shape[0] != W.shape[1] or W.shape[0] == 0:
             raise ValueError(f"W must be a non-empty square matrix, got shape {W.shape}")
         if not np.isfinite(W).all():
@@ -292,8 +294,9 @@ class BoltzmannMachine:
             off = (W != 0) & ~mask
             if off.any():
                 i, j = (int(k) for k in np.argwhere(off)[0])
-                raise ValueError(f"W[{i}, {j}] is {W[i, j]} but mask[{i}, {j}] is False: "
-                                 "absent connections must have zero weight")
+                raise ValueError(
+                    f"W[{i}, {j}] is {W[i, j]} but mask[{i}, {j}] is False: absent connections must have zero weight"
+                )
         if visible is None and hidden is None:
             visible, hidden = np.arange(n), np.array([], dtype=np.int64)
         elif hidden is None:
@@ -314,8 +317,10 @@ class BoltzmannMachine:
         return self.W.shape[0]
 
     def __repr__(self):
-        return (f"BoltzmannMachine(n_units={self.n_units}, visible={self.visible.size}, "
-                f"hidden={self.hidden.size}, T={self.T:g})")
+        return (
+            f"BoltzmannMachine(n_units={self.n_units}, visible={self.visible.size}, "
+            f"hidden={self.hidden.size}, T={self.T:g})"
+        )
 
     def copy(self, W=None, theta=None, T=None):
         """A new machine with the same structure (and optionally new parameters).
@@ -332,9 +337,14 @@ class BoltzmannMachine:
         BoltzmannMachine
             The same ``mask``, ``visible`` and ``hidden``; the arrays are copies.
         """
-        return BoltzmannMachine(self.W if W is None else W, self.theta if theta is None else theta,
-                                self.T if T is None else T, mask=self.mask, visible=self.visible,
-                                hidden=self.hidden)
+        return BoltzmannMachine(
+            self.W if W is None else W,
+            self.theta if theta is None else theta,
+            self.T if T is None else T,
+            mask=self.mask,
+            visible=self.visible,
+            hidden=self.hidden,
+        )
 
     def _with_params(self, W, theta):
         """The same structure with new parameters, unvalidated: for :func:`learn`'s inner loop,
@@ -396,8 +406,9 @@ class BoltzmannMachine:
 
     def _energy_blocks(self):
         """``(start, E)`` for blocks of 2^15 states in index order; ValueError beyond 25 units."""
-        check_enumerable(self.n_units, "n_units", "exact enumeration",
-                         f"; this machine has {self.n_units}: use sample() instead")
+        check_enumerable(
+            self.n_units, "n_units", "exact enumeration", f"; this machine has {self.n_units}: use sample() instead"
+        )
         return ((start, _energies(S, self.W, self.theta)) for start, S in state_blocks(self.n_units))
 
     def _all_energies(self):
@@ -450,10 +461,11 @@ class BoltzmannMachine:
         p = self.exact_distribution()
         if self.hidden.size == 0:
             return p
-        out = np.zeros(2 ** self.visible.size)
+        out = np.zeros(2**self.visible.size)
         for start, S in state_blocks(self.n_units, np.int8):
-            out += np.bincount(state_index(S[:, self.visible]), weights=p[start:start + S.shape[0]],
-                               minlength=out.size)
+            out += np.bincount(
+                state_index(S[:, self.visible]), weights=p[start : start + S.shape[0]], minlength=out.size
+            )
         return out
 
     # ------------------------------------------------------------------ sampling
@@ -480,8 +492,18 @@ class BoltzmannMachine:
         temps = np.ascontiguousarray(temps, dtype=np.float64)
         samples = np.zeros((max(temps.size - record_from, 0), n), dtype=np.int8)
         energies = np.empty(temps.size)
-        _sampling_kernel(self.W, self.theta, temps, np.flatnonzero(free).astype(np.int64), state,
-                         kernel_seed(seed, high=SEED_HIGH), random_init, record_from, samples, energies)
+        _sampling_kernel(
+            self.W,
+            self.theta,
+            temps,
+            np.flatnonzero(free).astype(np.int64),
+            state,
+            kernel_seed(seed, high=SEED_HIGH),
+            random_init,
+            record_from,
+            samples,
+            energies,
+        )
         return state, samples, energies
 
     def sample(self, n_samples, *, burn_in=100, seed=None, init=None, clamp=None):

@@ -12,7 +12,6 @@ import numpy as np
 from ebm._checks import check_binary, check_real_array, check_temperature
 from ebm._math import sigmoid, softplus
 
-
 # --------------------------------------------------------------------------- one stochastic unit
 
 
@@ -74,7 +73,7 @@ def _two_way_logits(net_input, T):
     if not np.isfinite(z).all():
         raise ValueError("net_input / T must be finite for the softmax bridge")
     flat = z.reshape(-1)
-    return z, np.stack([np.zeros_like(flat), flat], axis=1)      # (M, 2): off, on
+    return z, np.stack([np.zeros_like(flat), flat], axis=1)  # (M, 2): off, on
 
 
 def unit_probability_via_softmax(net_input, T=1.0):
@@ -170,6 +169,5 @@ def logistic_loss_via_core(z, label, *, loss_weight=1.0, normalization="none"):
         lab = np.broadcast_to(lab, zz.shape)
     lab = check_binary(lab.reshape(-1, 1), 1, "label", np.int64).reshape(-1)
     loss, prob = softmax_loss_forward(logits, lab, axis=1, normalization=normalization)
-    bottom_diff = softmax_loss_backward(prob, lab, top_diff=loss_weight, axis=1,
-                                        normalization=normalization)
+    bottom_diff = softmax_loss_backward(prob, lab, top_diff=loss_weight, axis=1, normalization=normalization)
     return loss, bottom_diff[:, 1].reshape(zz.shape)

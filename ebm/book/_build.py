@@ -24,13 +24,19 @@ CELL_TIMEOUT = 600
 
 _INSTALL = 'python -m pip install -e ".[book]"'
 # Python modules of the ``book`` extra, with the PyPI distribution that provides each.
-_NEEDED = (("sphinx", "sphinx"), ("myst_nb", "myst-nb"), ("sphinx_book_theme", "sphinx-book-theme"),
-           ("nbclient", "nbclient"), ("nbformat", "nbformat"), ("ipykernel", "ipykernel"))
+_NEEDED = (
+    ("sphinx", "sphinx"),
+    ("myst_nb", "myst-nb"),
+    ("sphinx_book_theme", "sphinx-book-theme"),
+    ("nbclient", "nbclient"),
+    ("nbformat", "nbformat"),
+    ("ipykernel", "ipykernel"),
+)
 # MathJax 3, from the sphinx-mathjax-offline package: one script holding every TeX extension
 # (so it never loads another), and the web fonts its HTML output uses.
 _MATHJAX_DIST = "sphinx-mathjax-offline"
 _MATHJAX_FILES = ("tex-chtml-full.js", "output/chtml/fonts/woff-v2")
-_MATHJAX_SCRIPT = "mathjax/tex-chtml-full.js"      # relative to the book's _static/
+_MATHJAX_SCRIPT = "mathjax/tex-chtml-full.js"  # relative to the book's _static/
 
 
 class BookError(RuntimeError):
@@ -41,13 +47,13 @@ class BookError(RuntimeError):
 class BookResult:
     """What :func:`build_book` wrote."""
 
-    out: Path                       #: the book's folder
-    index: Path                     #: its front page, ``out/index.html``
-    lectures: tuple[Path, ...]      #: the lecture pages, in order
-    warnings: tuple[str, ...]       #: Sphinx's warnings (the build succeeded despite them)
-    seconds: float                  #: wall-clock time of the whole build
-    size_bytes: int                 #: total size of the book's files
-    executed: tuple = ()            #: ``(lecture name, seconds)`` of each executed lecture, in order
+    out: Path  #: the book's folder
+    index: Path  #: its front page, ``out/index.html``
+    lectures: tuple[Path, ...]  #: the lecture pages, in order
+    warnings: tuple[str, ...]  #: Sphinx's warnings (the build succeeded despite them)
+    seconds: float  #: wall-clock time of the whole build
+    size_bytes: int  #: total size of the book's files
+    executed: tuple = ()  #: ``(lecture name, seconds)`` of each executed lecture, in order
 
     @property
     def size_mb(self) -> float:
@@ -97,9 +103,11 @@ def _inputs(source):
     docs = [source / "docs" / f"{name}.md" for name in DOCS]
     missing = [str(p) for p in lectures + docs if not p.is_file()]
     if missing:
-        raise BookError(f"the book is built from the repository's notebooks/ and docs/, and these are missing "
-                        f"under {source}: {', '.join(missing)}. Build it from a clone of the repository "
-                        f"(installed with {_INSTALL}), or pass the clone's folder as source")
+        raise BookError(
+            f"the book is built from the repository's notebooks/ and docs/, and these are missing "
+            f"under {source}: {', '.join(missing)}. Build it from a clone of the repository "
+            f"(installed with {_INSTALL}), or pass the clone's folder as source"
+        )
     return lectures, docs
 
 
@@ -112,8 +120,10 @@ def _check_out(out, source):
     if out.exists() and not out.is_dir():
         raise BookError(f"{out} exists and is not a folder; choose another --out")
     if out.is_dir() and any(out.iterdir()) and not (out / ".buildinfo").is_file():
-        raise BookError(f"{out} is not empty and holds no earlier book (no .buildinfo); it would be replaced. "
-                        f"Choose an empty or new folder for --out, or remove this one")
+        raise BookError(
+            f"{out} is not empty and holds no earlier book (no .buildinfo); it would be replaced. "
+            f"Choose an empty or new folder for --out, or remove this one"
+        )
 
 
 # --------------------------------------------------------------------------- execution
@@ -168,21 +178,24 @@ def _execute(path, target, workdir, timeout, solutions=False):
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                            resources={"metadata": {"path": str(workdir)}})
-    env = {**os.environ, "MPLBACKEND": "Agg"}        # headless: figures render, nothing opens
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(workdir)}})
+    env = {**os.environ, "MPLBACKEND": "Agg"}  # headless: figures render, nothing opens
     log_path = Path(workdir) / f"{path.stem}.kernel.log"
     with open(log_path, "wb") as log:
         try:
             client.execute(env=env, stdout=log, stderr=log)
         except CellExecutionError as exc:
-            raise BookError(f"lecture {path.name} failed: {exc.ename}: {exc.evalue} (run it in Jupyter to see "
-                            f"the cell; the book is built only from lectures that run)") from exc
+            raise BookError(
+                f"lecture {path.name} failed: {exc.ename}: {exc.evalue} (run it in Jupyter to see "
+                f"the cell; the book is built only from lectures that run)"
+            ) from exc
         except (CellTimeoutError, DeadKernelError) as exc:
             log.flush()
             tail = log_path.read_text(errors="replace").strip().splitlines()[-5:]
-            raise BookError(f"lecture {path.name} did not finish: {str(exc).strip().splitlines()[0]}"
-                            + ("; the kernel said:\n" + "\n".join(tail) if tail else "")) from exc
+            raise BookError(
+                f"lecture {path.name} did not finish: {str(exc).strip().splitlines()[0]}"
+                + ("; the kernel said:\n" + "\n".join(tail) if tail else "")
+            ) from exc
     if not solutions:
         hide_solutions(nb, path.name)
     nbformat.write(nb, target)
@@ -223,13 +236,35 @@ def _execute_all(lectures, stage, work, timeout, jobs, bar, solutions):
 # --------------------------------------------------------------------------- outside references
 
 # Tags that make a browser fetch something as the page loads, and their attributes.
-_LOADING = {"script": ("src",), "img": ("src", "srcset"), "iframe": ("src",), "frame": ("src",),
-            "source": ("src", "srcset"), "video": ("src", "poster"), "audio": ("src",), "track": ("src",),
-            "embed": ("src",), "object": ("data",), "input": ("src",), "image": ("href", "xlink:href"),
-            "use": ("href", "xlink:href")}
+_LOADING = {
+    "script": ("src",),
+    "img": ("src", "srcset"),
+    "iframe": ("src",),
+    "frame": ("src",),
+    "source": ("src", "srcset"),
+    "video": ("src", "poster"),
+    "audio": ("src",),
+    "track": ("src",),
+    "embed": ("src",),
+    "object": ("data",),
+    "input": ("src",),
+    "image": ("href", "xlink:href"),
+    "use": ("href", "xlink:href"),
+}
 # <link rel=...> values that fetch (alternate, canonical, license and the like only name a page).
-_LOADING_RELS = {"stylesheet", "preload", "modulepreload", "prefetch", "preconnect", "dns-prefetch",
-                 "icon", "shortcut", "apple-touch-icon", "manifest", "prerender"}
+_LOADING_RELS = {
+    "stylesheet",
+    "preload",
+    "modulepreload",
+    "prefetch",
+    "preconnect",
+    "dns-prefetch",
+    "icon",
+    "shortcut",
+    "apple-touch-icon",
+    "manifest",
+    "prerender",
+}
 _CSS_URL = re.compile(r"""url\(\s*['"]?([^'")\s]+)|@import\s+['"]([^'"]+)""", re.IGNORECASE)
 _LOCAL_SCHEMES = ("data:", "blob:", "about:", "javascript:", "#")
 
@@ -321,12 +356,12 @@ def _sphinx_config():
         "html_theme_options": {
             "home_page_in_toc": True,
             "show_navbar_depth": 1,
-            "use_download_button": False,       # would offer _sources/, which is not copied
+            "use_download_button": False,  # would offer _sources/, which is not copied
             "use_fullscreen_button": True,
             "use_repository_button": False,
             "navigation_with_keys": False,
         },
-        "html_context": {"default_mode": "light"},     # the figures are drawn on white
+        "html_context": {"default_mode": "light"},  # the figures are drawn on white
         "html_copy_source": False,
         "html_show_sourcelink": False,
         "html_last_updated_fmt": None,
@@ -337,7 +372,7 @@ def _sphinx_config():
         # The lectures arrive executed; MyST-NB only renders them.
         "nb_execution_mode": "off",
         "nb_merge_streams": True,
-        "nb_ipywidgets_js": {},                 # no require.js or widget manager from a CDN
+        "nb_ipywidgets_js": {},  # no require.js or widget manager from a CDN
         "exclude_patterns": ["_build", "**.ipynb_checkpoints"],
     }
 
@@ -368,8 +403,17 @@ def _render(stage, out, doctrees):
         # the theme's and MyST's use of APIs that a later Sphinx removes: nothing a reader can act on
         python_warnings.simplefilter("ignore", DeprecationWarning)
         python_warnings.simplefilter("ignore", PendingDeprecationWarning)
-        app = Sphinx(str(stage), None, str(out), str(doctrees), "html", confoverrides=_sphinx_config(),
-                     status=None, warning=warnings, freshenv=True)
+        app = Sphinx(
+            str(stage),
+            None,
+            str(out),
+            str(doctrees),
+            "html",
+            confoverrides=_sphinx_config(),
+            status=None,
+            warning=warnings,
+            freshenv=True,
+        )
         app.build()
     if app.statuscode:
         raise BookError(f"Sphinx failed to build the book:\n{warnings.getvalue()}")
@@ -380,8 +424,7 @@ def _render(stage, out, doctrees):
 # --------------------------------------------------------------------------- the build
 
 
-def build_book(out="build/book", *, source=None, solutions=False, progress=False, timeout=CELL_TIMEOUT,
-               jobs=None):
+def build_book(out="build/book", *, source=None, solutions=False, progress=False, timeout=CELL_TIMEOUT, jobs=None):
     """Execute the lectures and write the book as static HTML to ``out``.
 
     Parameters
@@ -421,8 +464,10 @@ def build_book(out="build/book", *, source=None, solutions=False, progress=False
     start = time.perf_counter()
     missing = _missing_extra()
     if missing:
-        raise BookError(f"the book needs the 'book' extra, and {', '.join(missing)} "
-                        f"{'is' if len(missing) == 1 else 'are'} not installed; install it with {_INSTALL}")
+        raise BookError(
+            f"the book needs the 'book' extra, and {', '.join(missing)} "
+            f"{'is' if len(missing) == 1 else 'are'} not installed; install it with {_INSTALL}"
+        )
     if jobs is None:
         jobs = min(2, os.cpu_count() or 1)
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
@@ -433,14 +478,17 @@ def build_book(out="build/book", *, source=None, solutions=False, progress=False
     _check_out(out, source)
     out.parent.mkdir(parents=True, exist_ok=True)
 
-    with tempfile.TemporaryDirectory(prefix="ebm-book-") as tmp, \
-            progress_bar(progress, len(LECTURES) + 1, "book") as bar:
+    with (
+        tempfile.TemporaryDirectory(prefix="ebm-book-") as tmp,
+        progress_bar(progress, len(LECTURES) + 1, "book") as bar,
+    ):
         tmp = Path(tmp)
         stage, work = tmp / "src", tmp / "work"
         for folder in (stage / "notebooks", stage / "docs", work):
             folder.mkdir(parents=True)
-        (stage / "index.md").write_text((Path(__file__).parent / "index.md").read_text(encoding="utf-8"),
-                                        encoding="utf-8")
+        (stage / "index.md").write_text(
+            (Path(__file__).parent / "index.md").read_text(encoding="utf-8"), encoding="utf-8"
+        )
         for doc in docs:
             shutil.copy2(doc, stage / "docs" / doc.name)
         executed = _execute_all(lectures, stage, work, timeout, jobs, bar, solutions)
@@ -450,13 +498,15 @@ def build_book(out="build/book", *, source=None, solutions=False, progress=False
         try:
             warnings = _render(stage, built, tmp / "doctrees")
             _copy_mathjax(built)
-            for source_map in built.rglob("*.map"):    # the theme's source maps: for its developers'
-                source_map.unlink()                     # tools only, a quarter of the book's size
+            for source_map in built.rglob("*.map"):  # the theme's source maps: for its developers'
+                source_map.unlink()  # tools only, a quarter of the book's size
             outside = outside_references(built)
             if outside:
                 shown = "; ".join(f"{page}: {url}" for page, url in outside[:5])
-                raise BookError(f"{len(outside)} reference(s) to outside resources would make the book fetch "
-                                f"from the network: {shown}")
+                raise BookError(
+                    f"{len(outside)} reference(s) to outside resources would make the book fetch "
+                    f"from the network: {shown}"
+                )
             if out.exists():
                 shutil.rmtree(out)
             built.rename(out)
@@ -466,7 +516,12 @@ def build_book(out="build/book", *, source=None, solutions=False, progress=False
         bar.update()
 
     size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
-    return BookResult(out=out, index=out / "index.html",
-                      lectures=tuple(out / "notebooks" / f"{name}.html" for name in LECTURES),
-                      warnings=warnings, seconds=time.perf_counter() - start, size_bytes=size,
-                      executed=tuple((p.stem, executed[p.stem]) for p in lectures))
+    return BookResult(
+        out=out,
+        index=out / "index.html",
+        lectures=tuple(out / "notebooks" / f"{name}.html" for name in LECTURES),
+        warnings=warnings,
+        seconds=time.perf_counter() - start,
+        size_bytes=size,
+        executed=tuple((p.stem, executed[p.stem]) for p in lectures),
+    )

@@ -21,7 +21,6 @@ from typing import Callable
 import numpy as np
 
 
-
 def _chapter_modules():
     """Every module of this package: each registers its chapter(s) when imported."""
     return [f"{__name__}.{m.name}" for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_")]
@@ -107,9 +106,11 @@ def run_tour(keys=None, figures="figures", out=print) -> Tour:
             raise ValueError(f"unknown chapter(s) {unknown}; choose from {list(known)}")
         chapters = [known[k] for k in keys]
     tour = Tour(Path(figures), out=out)
-    out(f"ebm tour: {len(chapters)} chapter(s), figures to {tour.figures}/ "
+    out(
+        f"ebm tour: {len(chapters)} chapter(s), figures to {tour.figures}/ "
         "(a first run also compiles the Numba kernels; later runs load them from the cache, and "
-        "'python -m ebm warmup' compiles them ahead)")
+        "'python -m ebm warmup' compiles them ahead)"
+    )
     for n, ch in enumerate(chapters, 1):
         rule = "=" * tour.width
         out(rule)

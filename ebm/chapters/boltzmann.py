@@ -68,8 +68,9 @@ def run(tour):
     for T in (5.0, 1.0, 0.1, 0.01):
         tour.show(f"P(s=1) at T = {T:g}", bz.unit_probability(net, T))
     tour.show("deterministic_unit (T -> 0)", bz.deterministic_unit(net))
-    tour.show("P at net = -1000, T = 0.25 (stable: exp(-4000) rounds to 0, no overflow)",
-              bz.unit_probability(-1000.0, 0.25))
+    tour.show(
+        "P at net = -1000, T = 0.25 (stable: exp(-4000) rounds to 0, no overflow)", bz.unit_probability(-1000.0, 0.25)
+    )
     tour.out("")
     tour.save(plotting.plot_temperature_sigmoids(), "boltzmann_temperature")
 
@@ -102,11 +103,12 @@ def run(tour):
     g = res["global_min"]
     for name in ("anneal", "greedy"):
         e = res[name]
-        tour.out(f"  {name:6s}: mean final E {e.mean():8.3f}, reached the global minimum "
-                 f"({g:.3f}) in {int(np.isclose(e, g).sum())}/{GLASS_RUNS} runs")
+        tour.out(
+            f"  {name:6s}: mean final E {e.mean():8.3f}, reached the global minimum "
+            f"({g:.3f}) in {int(np.isclose(e, g).sum())}/{GLASS_RUNS} runs"
+        )
     tour.out("")
-    tour.save(plotting.plot_annealing_trace(res["trace"], res["greedy_trace"], g, runs=res),
-              "boltzmann_annealing")
+    tour.save(plotting.plot_annealing_trace(res["trace"], res["greedy_trace"], g, runs=res), "boltzmann_annealing")
 
     # ------------------------------------------------------------------ learning: parity
     tour.say("""
@@ -119,22 +121,26 @@ def run(tour):
         0.6931. One hidden unit supplies the missing third-order term (exact statistics):""")
     par = bz.parity_experiment((0, 1), seed=0, trace=True)
     for nh in (0, 1):
-        tour.out(f"  {nh} hidden: G after 1, 100, 600 cycles = "
-                 f"{par[nh][0]:.4f}, {par[nh][99]:.4f}, {par[nh][-1]:.4f}   (seed 0)")
+        tour.out(
+            f"  {nh} hidden: G after 1, 100, 600 cycles = "
+            f"{par[nh][0]:.4f}, {par[nh][99]:.4f}, {par[nh][-1]:.4f}   (seed 0)"
+        )
     others = [bz.parity_experiment((0, 1), seed=s)[1][-1] for s in PARITY_SEEDS]
-    tour.out(f"  1 hidden, G after 600 cycles for seeds {PARITY_SEEDS.start}-{PARITY_SEEDS.stop - 1}: "
-             f"{min(others):.2f} to {max(others):.2f}")
+    tour.out(
+        f"  1 hidden, G after 600 cycles for seeds {PARITY_SEEDS.start}-{PARITY_SEEDS.stop - 1}: "
+        f"{min(others):.2f} to {max(others):.2f}"
+    )
     G, trace = par[1], par["trace"][1]
     on = np.flatnonzero(np.abs(G - math.log(2)) < 0.01)
     a, b = int(on[0]), int(on[-1])
     tour.say(f"""
         The plateau (seed 0: G within 0.01 of ln 2 from cycle {a + 1} to {b + 1}) is not small
         weights -- they start from N(0, 1), and the largest hidden-visible weight on the plateau is
-        {trace['max_hidden_weight'][a:b + 1].min():.2f} to {trace['max_hidden_weight'][a:b + 1].max():.2f}.
+        {trace["max_hidden_weight"][a : b + 1].min():.2f} to {trace["max_hidden_weight"][a : b + 1].max():.2f}.
         It is tiny steps: the largest difference between the clamped and free statistics,
-        max |p_ij - p'_ij|, has a median of {np.median(trace['max_statistics_gap'][a:b + 1]):.4f} over
+        max |p_ij - p'_ij|, has a median of {np.median(trace["max_statistics_gap"][a : b + 1]):.4f} over
         the plateau. G falls once the hidden unit's three weights have become equal in size (after cycle
-        {len(G)}: {np.round(trace['hidden_weights'][-1][0], 2).tolist()}), the symmetry of parity.""")
+        {len(G)}: {np.round(trace["hidden_weights"][-1][0], 2).tolist()}), the symmetry of parity.""")
     tour.save(plotting.plot_parity_learning(par), "boltzmann_parity")
 
     # ------------------------------------------------------------------ the encoder
@@ -151,9 +157,12 @@ def run(tour):
         {ENCODER_SEEDS} seeds each (base seed {ENCODER_SEED}), up to {ENCODER_CYCLES} cycles, each
         run stopped at its first success:""")
     start = time.perf_counter()
-    results = {name: bz.encoder_experiment(ENCODER_SEEDS, regime=name, max_cycles=ENCODER_CYCLES,
-                                           seed=ENCODER_SEED, stop_at_success=True)
-               for name in ENCODER_RUNS}
+    results = {
+        name: bz.encoder_experiment(
+            ENCODER_SEEDS, regime=name, max_cycles=ENCODER_CYCLES, seed=ENCODER_SEED, stop_at_success=True
+        )
+        for name in ENCODER_RUNS
+    }
     for name, out in results.items():
         med = "-" if out["median_cycles"] is None else f"{out['median_cycles']:.0f}"
         tour.out(f"  {name:22s}: solved {out['success_rate']:4.0%}, median {med:>4s} cycles")
@@ -163,11 +172,11 @@ def run(tour):
     tour.out("")
     tour.say(f"""
         The exact gradient settles into a stable local optimum in which two patterns share a
-        hidden code, and solves {results['exact']['success_rate']:.0%} of the seeds. Sampled
-        statistics with sign steps keep shaking the weights: {results['single_samples']['success_rate']:.0%}
-        with single samples, but only {results['single_samples_clean']['success_rate']:.0%} without
+        hidden code, and solves {results["exact"]["success_rate"]:.0%} of the seeds. Sampled
+        statistics with sign steps keep shaking the weights: {results["single_samples"]["success_rate"]:.0%}
+        with single samples, but only {results["single_samples_clean"]["success_rate"]:.0%} without
         noisy clamping -- the noise that matters is noisy clamping. Annealed statistics solve
-        {results['annealed']['success_rate']:.0%}, and their median run is {ratio:.1f} times shorter
+        {results["annealed"]["success_rate"]:.0%}, and their median run is {ratio:.1f} times shorter
         than with single samples. The paper's 250/250 in a median 110 cycles is not reproduced
         exactly; the gap is reported, not tuned away.""")
     first, machine = bz.train_encoder("annealed", max_cycles=1000, seed=1)

@@ -45,9 +45,11 @@ def run(tour):
     tour.show("E", E)
     for beta in (0.0, 0.5, 1.0, 5.0, 1e6):
         tour.show(f"P at beta = {beta:g}", gb.gibbs_distribution(E, beta))
-    w = np.exp(-(E - E.min()))                          # the Gibbs distribution at beta = 1, in NumPy
-    tour.show("max |gibbs_distribution(E, 1) - exp(-E) / sum exp(-E)|",
-              float(np.abs(gb.gibbs_distribution(E, 1.0) - w / w.sum()).max()))
+    w = np.exp(-(E - E.min()))  # the Gibbs distribution at beta = 1, in NumPy
+    tour.show(
+        "max |gibbs_distribution(E, 1) - exp(-E) / sum exp(-E)|",
+        float(np.abs(gb.gibbs_distribution(E, 1.0) - w / w.sum()).max()),
+    )
     tour.out("")
     tour.say("""
         beta = 0 is exactly uniform (1/C); large beta is the one-hot of the argmin with ties split
@@ -82,10 +84,12 @@ def run(tour):
     g = rng.normal(scale=2.0, size=200)
     Y = rng.choice([-1, 1], size=200)
     energies, correct = gb.two_class_energies(g, Y)
-    nll_err = max(abs(gb.nll_loss(energies[n], correct[n])[0] - math.log1p(math.exp(-2 * Y[n] * g[n])))
-                  for n in range(200))
-    hinge_err = max(abs(gb.hinge_loss(energies[n], correct[n], m=1.0)[0] - max(0.0, 1 - 2 * Y[n] * g[n]))
-                    for n in range(200))
+    nll_err = max(
+        abs(gb.nll_loss(energies[n], correct[n])[0] - math.log1p(math.exp(-2 * Y[n] * g[n]))) for n in range(200)
+    )
+    hinge_err = max(
+        abs(gb.hinge_loss(energies[n], correct[n], m=1.0)[0] - max(0.0, 1 - 2 * Y[n] * g[n])) for n in range(200)
+    )
     tour.show("max |NLL - log(1 + exp(-2YG))|", nll_err)
     tour.show("max |hinge - max(0, 1 - 2YG)|", hinge_err)
     tour.out("")
@@ -114,8 +118,9 @@ def run(tour):
     results = [gb.train_energy_table(name, steps=300, seed=3) for name in gb.LOSSES]
     for r in results:
         gaps = r["gaps"][-1]
-        tour.out(f"  {r['loss_name']:14s} final loss {r['loss'][-1]:7.4f}   gap min {gaps.min():+.4f}  "
-                 f"max {gaps.max():+.4f}")
+        tour.out(
+            f"  {r['loss_name']:14s} final loss {r['loss'][-1]:7.4f}   gap min {gaps.min():+.4f}  max {gaps.max():+.4f}"
+        )
     tour.out("")
     energy = results[0]
     wrong = np.ones_like(energy["final"], dtype=bool)
@@ -124,11 +129,11 @@ def run(tour):
     tour.say(f"""
         The energy loss reached its minimum 0, but it did not collapse anything: its gradient at
         every incorrect entry is exactly 0, so the bad answers stayed where they started
-        (incorrect entries unchanged: {bool(np.array_equal(energy['final'][wrong], energy['initial'][wrong]))}),
-        and its final gaps are just their initial energies -- small ({energy['gaps'][-1].min():.4f}
-        to {energy['gaps'][-1].max():.4f}) only because the table started nearly flat. Started
+        (incorrect entries unchanged: {bool(np.array_equal(energy["final"][wrong], energy["initial"][wrong]))}),
+        and its final gaps are just their initial energies -- small ({energy["gaps"][-1].min():.4f}
+        to {energy["gaps"][-1].max():.4f}) only because the table started nearly flat. Started
         from [0, 2] instead (init_scale=2), the same loss ends with gaps from
-        {wide['gaps'][-1].min():.3f} to {wide['gaps'][-1].max():.3f}. The loss is blind to the
+        {wide["gaps"][-1].min():.3f} to {wide["gaps"][-1].max():.3f}. The loss is blind to the
         gaps; the collapse comes with shared parameters, below. (Without the floor at 0, E_C
         would instead fall without end.) The perceptron stops at a zero margin.
         The hinge stops exactly when every gap is >= m = 1. Log and NLL keep a gap, and keep
@@ -142,8 +147,9 @@ def run(tour):
         with it:""")
     for name in ("energy", "hinge", "nll", "square_square"):
         r = gb.train_shared_scale(name, steps=300, seed=3)
-        tour.out(f"  {name:14s} s: 1 -> {r['scale'][-1]:.4f}   gap min {r['gaps'][0].min():.3f} -> "
-                 f"{r['gaps'][-1].min():.4f}")
+        tour.out(
+            f"  {name:14s} s: 1 -> {r['scale'][-1]:.4f}   gap min {r['gaps'][0].min():.3f} -> {r['gaps'][-1].min():.4f}"
+        )
     tour.out("")
     tour.say("""
         Here the energy loss does collapse a good table, to E = 0 everywhere (s -> 0): the

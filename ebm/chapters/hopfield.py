@@ -73,9 +73,11 @@ def run(tour):
     tour.show("W (all positive)", W)
     cases = hf.label_energy_cases(W, x, label)
     for case, info in cases.items():
-        tour.out(f"  case {case:3s}: {info['count']:3d} samples, dY = {info['delta_y']}, "
-                 f"E in [{info['min_E']:+.4f}, {info['max_E']:+.4f}], "
-                 f"dY*E in [{info['min_dYE']:+.4f}, {info['max_dYE']:+.4f}]")
+        tour.out(
+            f"  case {case:3s}: {info['count']:3d} samples, dY = {info['delta_y']}, "
+            f"E in [{info['min_E']:+.4f}, {info['max_E']:+.4f}], "
+            f"dY*E in [{info['min_dYE']:+.4f}, {info['max_dYE']:+.4f}]"
+        )
     E = hf.label_energy(W, x, label)
     gap = float(np.abs(E + hf.perceptron_criterion(W, x, label)).max())
     tour.show("max |E(x|Label) + perceptron criterion| over the samples", gap)
@@ -97,8 +99,9 @@ def run(tour):
         Misclassified samples (of 200) before training and after each epoch, from the same W:""")
     histories = {}
     for rule in ("article", "perceptron"):
-        _, errors, energy = hf.train_label_energy(x, label, rule=rule, epochs=10, lr=0.1, seed=0,
-                                                  W0=W, return_energy=True)
+        _, errors, energy = hf.train_label_energy(
+            x, label, rule=rule, epochs=10, lr=0.1, seed=0, W0=W, return_energy=True
+        )
         histories[rule] = (errors, energy)
         tour.out(f"  rule={rule!r:13s} errors per epoch: {errors.tolist()}")
         tour.out(f"  {'':18s} total E per epoch: {np.round(energy, 1).tolist()}")
@@ -108,8 +111,7 @@ def run(tour):
         minus the summed size of the errors, and every step makes the errors larger and more
         numerous: here they double. A falling energy is the goal only when its minimum is the
         answer you want.""")
-    tour.save(plotting.plot_label_energy_training(histories, n_samples=len(x)),
-              "hopfield_label_energy_training")
+    tour.save(plotting.plot_label_energy_training(histories, n_samples=len(x)), "hopfield_label_energy_training")
 
     tour.say("""
         The article also says this energy "only finds local minima", and that SVMs replaced it
@@ -133,22 +135,23 @@ def run(tour):
     pats = letters()
     names = "ACEHLOTX"
     net = hf.HopfieldNetwork.from_patterns(pats, "pseudoinverse")
-    chosen = [0, 2, 3, 6]                              # A, E, H, T
+    chosen = [0, 2, 3, 6]  # A, E, H, T
     probes = _noisy(pats[chosen], 0.18, rng)
     runs = [net.run(p, seed=n) for n, p in enumerate(probes)]
     worst = 0.0
-    for tr in runs:                                    # every drop is -2|h_i| of the unit that flipped
+    for tr in runs:  # every drop is -2|h_i| of the unit that flipped
         fields = net.local_field(tr.states[:-1])
         drops = np.diff(tr.energies)
         worst = max(worst, float(np.abs(drops + 2 * np.abs(fields[np.arange(drops.size), tr.units])).max()))
     for n, tr in zip(chosen, runs):
-        tour.out(f"  probe '{names[n]}': {tr.energies.size - 1:2d} flips, E {tr.energies[0]:8.3f} -> "
-                 f"{tr.energies[-1]:8.3f}, converged={tr.converged}, overlap with '{names[n]}' = "
-                 f"{hf.overlap(tr.final, pats[n]):.2f}")
+        tour.out(
+            f"  probe '{names[n]}': {tr.energies.size - 1:2d} flips, E {tr.energies[0]:8.3f} -> "
+            f"{tr.energies[-1]:8.3f}, converged={tr.converged}, overlap with '{names[n]}' = "
+            f"{hf.overlap(tr.final, pats[n]):.2f}"
+        )
     tour.show("max |dE + 2|h_i|| over every flip", worst)
     tour.out("")
-    tour.save(plotting.plot_energy_descent(runs, [f"noisy '{names[n]}'" for n in chosen]),
-              "hopfield_energy_descent")
+    tour.save(plotting.plot_energy_descent(runs, [f"noisy '{names[n]}'" for n in chosen]), "hopfield_energy_descent")
 
     tour.say("""
         The non-negative diagonal matters. One unit with W = [[-1]] and b = [0.1]: from s = +1
@@ -184,7 +187,7 @@ def run(tour):
         Storing patterns. Hebb's rule W = (1/N) sum_mu xi xi^T (zero diagonal) assumes nearly
         orthogonal patterns; letters are not (mostly white background). Mean |overlap| between
         two different letters, then recall from 10 % noise with each rule:""")
-    m = pats @ pats.T / pats.shape[1]                   # overlaps of every pair of letters
+    m = pats @ pats.T / pats.shape[1]  # overlaps of every pair of letters
     tour.show("mean |m| between different letters", round(float(np.abs(m[~np.eye(8, dtype=bool)]).mean()), 3))
     noisy = _noisy(pats, 0.10, rng)
     recalled = []
@@ -196,17 +199,24 @@ def run(tour):
         final = r_net.recall(noisy, seed=0)
         recalled.append(final)
         ov = hf.overlap(final, pats)
-        tour.out(f"  {rule:13s}: {fixed}/8 letters are fixed points; recalled exactly: "
-                 f"{int(np.isclose(ov, 1).sum())}/8; overlaps {np.round(ov, 2).tolist()}")
+        tour.out(
+            f"  {rule:13s}: {fixed}/8 letters are fixed points; recalled exactly: "
+            f"{int(np.isclose(ov, 1).sum())}/8; overlaps {np.round(ov, 2).tolist()}"
+        )
     proj = hf.pseudoinverse_weights(pats)
-    tour.show("pseudo-inverse: max |W xi - xi| over the letters",
-              float(np.abs(pats @ proj.T - pats).max()))
+    tour.show("pseudo-inverse: max |W xi - xi| over the letters", float(np.abs(pats @ proj.T - pats).max()))
     tour.out("")
-    tour.save(plotting.plot_recall_grid(pats, noisy, np.stack(recalled), LETTER_SHAPE,
-                                        titles=("pattern", "10% noise", "Hebb", "Storkey",
-                                                "pseudo-inverse"),
-                                        title="Recall of the 8 letters from 10% noise, three rules"),
-              "hopfield_recall")
+    tour.save(
+        plotting.plot_recall_grid(
+            pats,
+            noisy,
+            np.stack(recalled),
+            LETTER_SHAPE,
+            titles=("pattern", "10% noise", "Hebb", "Storkey", "pseudo-inverse"),
+            title="Recall of the 8 letters from 10% noise, three rules",
+        ),
+        "hopfield_recall",
+    )
 
     # ------------------------------------------------------------------ capacity
     N = CAPACITY_N
@@ -222,8 +232,9 @@ def run(tour):
         tour.out(f"  capacity_sweep(N={N}, rule={rule!r}) ...")
         start = time.perf_counter()
         res = hf.capacity_sweep(N, CAPACITY_LOADS, rule=rule, n_seeds=CAPACITY_SEEDS, seed=0)
-        tour.out(f"    took {time.perf_counter() - start:.1f} s; mean overlap per load: "
-                 f"{np.round(res['mean'], 3).tolist()}")
+        tour.out(
+            f"    took {time.perf_counter() - start:.1f} s; mean overlap per load: {np.round(res['mean'], 3).tolist()}"
+        )
         sweeps.append(res)
     tour.out("")
     tour.save(plotting.plot_capacity(sweeps), "hopfield_capacity")
@@ -236,8 +247,10 @@ def run(tour):
     start = time.perf_counter()
     measured = [hf.one_step_error(ONE_STEP_N, a, n_seeds=5, seed=1) for a in ONE_STEP_LOADS]
     for a, res in zip(ONE_STEP_LOADS, measured):
-        tour.out(f"  alpha = {a:5.3f}: measured {res['rate']:.5f} +- {res['stderr']:.5f}, "
-                 f"Phi(-1/sqrt(alpha)) = {res['theory']:.5f}")
+        tour.out(
+            f"  alpha = {a:5.3f}: measured {res['rate']:.5f} +- {res['stderr']:.5f}, "
+            f"Phi(-1/sqrt(alpha)) = {res['theory']:.5f}"
+        )
     tour.out(f"  ({time.perf_counter() - start:.1f} s)")
     tour.out("")
     tour.save(plotting.plot_one_step_error(ONE_STEP_LOADS, measured), "hopfield_one_step_error")
@@ -249,12 +262,16 @@ def run(tour):
         its three patterns, at E/N ~ -3/8 against ~ -1/2 for a stored pattern (N = 1000, p = 5,
         20 draws):""")
     res = hf.spurious_states(n_units=1000, p=5, n_draws=20, seed=0)
-    tour.out(f"  E/N stored pattern {res['energy_pattern'].mean():+.4f}, reversed "
-             f"{res['energy_reversed'].mean():+.4f}, 3-mixture {res['energy_mixture'].mean():+.4f} "
-             f"+- {res['energy_mixture'].std():.4f}  (-3/8 = -0.375)")
-    tour.out(f"  mixture overlaps with xi1..xi3: {np.round(res['mixture_overlaps'].mean(axis=0), 3).tolist()}; "
-             f"fixed points: mixtures {int(res['mixture_stable'].sum())}/20, "
-             f"reversed patterns {int(res['reversed_stable'].sum())}/20")
+    tour.out(
+        f"  E/N stored pattern {res['energy_pattern'].mean():+.4f}, reversed "
+        f"{res['energy_reversed'].mean():+.4f}, 3-mixture {res['energy_mixture'].mean():+.4f} "
+        f"+- {res['energy_mixture'].std():.4f}  (-3/8 = -0.375)"
+    )
+    tour.out(
+        f"  mixture overlaps with xi1..xi3: {np.round(res['mixture_overlaps'].mean(axis=0), 3).tolist()}; "
+        f"fixed points: mixtures {int(res['mixture_stable'].sum())}/20, "
+        f"reversed patterns {int(res['reversed_stable'].sum())}/20"
+    )
     tour.out("")
 
     # ------------------------------------------------------------------ the bridge
@@ -270,9 +287,11 @@ def run(tour):
         p = ebm.softmax_forward(beta * (X.T @ q), axis=0)
         new = hf.modern_update(X, q, beta)
         tour.out(f"  beta = {beta:5g}: softmax = {np.round(p, 3).tolist()}")
-        tour.out(f"      |X softmax - modern_update| = {np.abs(X @ p - new).max():.1e}, "
-                 f"max |new - 'E'| = {np.abs(new - X[:, 2]).max():.4f}, energy "
-                 f"{hf.modern_energy(X, q, beta):.3f} -> {hf.modern_energy(X, new, beta):.3f}")
+        tour.out(
+            f"      |X softmax - modern_update| = {np.abs(X @ p - new).max():.1e}, "
+            f"max |new - 'E'| = {np.abs(new - X[:, 2]).max():.4f}, energy "
+            f"{hf.modern_energy(X, q, beta):.3f} -> {hf.modern_energy(X, new, beta):.3f}"
+        )
     tour.say("""
         At small beta the update lands near the average of all eight letters -- at small beta that
         average is the one global fixed point, not a metastable state. Metastable states are the

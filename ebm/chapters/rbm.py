@@ -54,8 +54,10 @@ def run(tour):
     V, H, energy = joint_energies(tiny)
     _, _, prob = joint_distribution(tiny)
     for k in np.argsort(-prob)[:4]:
-        tour.out(f"  v = {V[k].astype(int).tolist()}, h = {H[k].astype(int).tolist()}: "
-                 f"E = {energy[k]:+.4f}, P = {prob[k]:.4f}")
+        tour.out(
+            f"  v = {V[k].astype(int).tolist()}, h = {H[k].astype(int).tolist()}: "
+            f"E = {energy[k]:+.4f}, P = {prob[k]:.4f}"
+        )
     log_z = tiny.log_partition()
     tour.show("log Z by enumeration", round(log_z, 10))
     tour.show("max |softmax(-E) - exp(-E - log Z)|", float(np.abs(prob - np.exp(-energy - log_z)).max()))
@@ -70,7 +72,7 @@ def run(tour):
         the cost; at 64 visible units:""")
     sizes, seconds = enumeration_cost(ENUM_SIZES)
     for n, s in zip(sizes, seconds):
-        tour.out(f"  {n:2d} hidden units (2^{n} = {2 ** n:>9,d} states): {s * 1000:8.1f} ms")
+        tour.out(f"  {n:2d} hidden units (2^{n} = {2**n:>9,d} states): {s * 1000:8.1f} ms")
     tour.say(f"""
         Doubling from there, 25 units would take ~{seconds[-1] * 2.0 ** (25 - sizes[-1]):.0f} s and
         40 units ~{seconds[-1] * 2.0 ** (40 - sizes[-1]) / 86400:.0f} days: this is the wall the
@@ -93,26 +95,35 @@ def run(tour):
     start = time.perf_counter()
     rbms = [RBM(64, N_HIDDEN).fit(X_train, epochs=EPOCHS, seed=s, eval_data=X_test) for s in SEEDS]
     lls = [r.history_["eval_log_likelihood"][-1] for r in rbms]
-    tour.out(f"  exact test log-likelihood after {EPOCHS} epochs, seeds {list(SEEDS)}: "
-             f"{np.round(lls, 3).tolist()}, mean {np.mean(lls):.3f} nats "
-             f"({time.perf_counter() - start:.1f} s with the evaluation)")
+    tour.out(
+        f"  exact test log-likelihood after {EPOCHS} epochs, seeds {list(SEEDS)}: "
+        f"{np.round(lls, 3).tolist()}, mean {np.mean(lls):.3f} nats "
+        f"({time.perf_counter() - start:.1f} s with the evaluation)"
+    )
     sk_curves = None
     try:
         from ebm.rbm.benchmark import sklearn_curve
 
         start = time.perf_counter()
         sk_curves = [sklearn_curve(X_train, X_test, epochs=EPOCHS, seed=s) for s in SEEDS[:1]]
-        tour.out(f"  scikit-learn's BernoulliRBM, same size and budget (PCD-1, lr 0.05, batch 10), "
-                 f"seed 0: {sk_curves[0][-1]:.3f} nats "
-                 f"({time.perf_counter() - start:.1f} s)")
+        tour.out(
+            f"  scikit-learn's BernoulliRBM, same size and budget (PCD-1, lr 0.05, batch 10), "
+            f"seed 0: {sk_curves[0][-1]:.3f} nats "
+            f"({time.perf_counter() - start:.1f} s)"
+        )
     except ImportError:
         tour.out("  (scikit-learn is not installed: no BernoulliRBM comparison)")
     tour.out("")
-    tour.save(plotting.plot_training_curves([r.history_ for r in rbms], sk_curves,
-                                            baselines={"independent pixels": pixels},
-                                            title=f"Exact log-likelihood per epoch: RBM(64, {N_HIDDEN}) on the "
-                                                  "binarised digits (1,437 train / 360 test)"),
-              "rbm_training")
+    tour.save(
+        plotting.plot_training_curves(
+            [r.history_ for r in rbms],
+            sk_curves,
+            baselines={"independent pixels": pixels},
+            title=f"Exact log-likelihood per epoch: RBM(64, {N_HIDDEN}) on the "
+            "binarised digits (1,437 train / 360 test)",
+        ),
+        "rbm_training",
+    )
     rbm = rbms[0]
     tour.say("""
         Hinton's guide warns that reconstruction error is a poor progress measure and suggests
@@ -120,17 +131,22 @@ def run(tour):
         the train minus test log-likelihood, at any size:""")
     tour.show("reconstruction error (test)", round(rbm.reconstruction_error(X_test), 4))
     tour.show("free-energy gap (test - train)", round(rbm.free_energy_gap(X_train, X_test), 4))
-    tour.show("train LL - test LL (exact)", round(float(rbm.log_likelihood(X_train).mean()
-                                                       - rbm.log_likelihood(X_test).mean()), 4))
+    tour.show(
+        "train LL - test LL (exact)",
+        round(float(rbm.log_likelihood(X_train).mean() - rbm.log_likelihood(X_test).mean()), 4),
+    )
     tour.out("")
     tour.save(plotting.plot_free_energy_gap(rbm.history_), "rbm_free_energy_gap")
     tour.save(plotting.plot_filters(rbm.W), "rbm_filters")
     samples = rbm.sample(30, n_steps=1000, seed=0)
-    tour.save(plotting.plot_digit_grid(np.vstack([X_test[:10], samples]),
-                                       labels=["test"] * 10 + [f"sample {k + 1}" for k in range(30)],
-                                       title="Top row: 10 test images. Below: 30 samples after 1,000 "
-                                             "Gibbs sweeps from noise"),
-              "rbm_samples")
+    tour.save(
+        plotting.plot_digit_grid(
+            np.vstack([X_test[:10], samples]),
+            labels=["test"] * 10 + [f"sample {k + 1}" for k in range(30)],
+            title="Top row: 10 test images. Below: 30 samples after 1,000 Gibbs sweeps from noise",
+        ),
+        "rbm_samples",
+    )
 
     # ------------------------------------------------------------------ AIS
     exact = rbm.log_partition()
@@ -146,9 +162,11 @@ def run(tour):
         group = [rbm.log_partition("ais", n_betas=nb, n_runs=100, seed=s) for s in AIS_SEEDS]
         estimates.append(group)
         errs = [float(e) - exact for e in group]
-        tour.out(f"  {nb:5d} betas: errors {np.round(errs, 4).tolist()} nats; 99.73% interval width "
-                 f"{np.mean([e.upper - e.lower for e in group]):.3f}, holds: "
-                 f"{[bool(e.lower <= exact <= e.upper) for e in group]}")
+        tour.out(
+            f"  {nb:5d} betas: errors {np.round(errs, 4).tolist()} nats; 99.73% interval width "
+            f"{np.mean([e.upper - e.lower for e in group]):.3f}, holds: "
+            f"{[bool(e.lower <= exact <= e.upper) for e in group]}"
+        )
     tour.out(f"  ({time.perf_counter() - start:.1f} s)")
     tour.say("""
         E[w] is exactly Z / Z_A, but the log of a mean is biased low (Jensen): AIS tends to
@@ -167,15 +185,19 @@ def run(tour):
         the softmax's prototype; here it is one, exactly.)""")
     start = time.perf_counter()
     crbm = ClassRBM(64, CLASS_HIDDEN, 10).fit(X_train, y_train, epochs=CLASS_EPOCHS, seed=0)
-    tour.out(f"  ClassRBM(64, {CLASS_HIDDEN}, 10), {CLASS_EPOCHS} epochs: test accuracy "
-             f"{crbm.score(X_test, y_test):.4f} "
-             f"({time.perf_counter() - start:.1f} s)")
+    tour.out(
+        f"  ClassRBM(64, {CLASS_HIDDEN}, 10), {CLASS_EPOCHS} epochs: test accuracy "
+        f"{crbm.score(X_test, y_test):.4f} "
+        f"({time.perf_counter() - start:.1f} s)"
+    )
     x, y = X_test[:8], y_test[:8]
-    o = (crbm.c + x @ crbm.W)[:, None, :] + crbm.U[None, :, :]        # -F(x, y) from scratch, in NumPy
+    o = (crbm.c + x @ crbm.W)[:, None, :] + crbm.U[None, :, :]  # -F(x, y) from scratch, in NumPy
     minus_F = (x @ crbm.b)[:, None] + crbm.d[None, :] + np.logaddexp(0.0, o).sum(axis=2)
     p = np.exp(minus_F - minus_F.max(axis=1, keepdims=True))
-    tour.show("max |predict_proba - exp(-F) / sum_y exp(-F)| (NumPy)",
-              float(np.abs(crbm.predict_proba(x) - p / p.sum(axis=1, keepdims=True)).max()))
+    tour.show(
+        "max |predict_proba - exp(-F) / sum_y exp(-F)| (NumPy)",
+        float(np.abs(crbm.predict_proba(x) - p / p.sum(axis=1, keepdims=True)).max()),
+    )
     _, grads = crbm.loss_and_gradients(x, y, normalization="none")
 
     def loss_at(d):

@@ -42,8 +42,10 @@ def run(tour):
     loss, prob = ebm.softmax_loss_forward(bottom_data, label)
     tour.show("prob_data = softmax(bottom_data)", prob)
     tour.show("NLL from the Numba core", round(loss, 6))
-    tour.show("log sum e^x - x_k (ebm.reference, exact log-sum-exp)",
-              round(reference.softmax_loss_forward(bottom_data, label)[0], 6))
+    tour.show(
+        "log sum e^x - x_k (ebm.reference, exact log-sum-exp)",
+        round(reference.softmax_loss_forward(bottom_data, label)[0], 6),
+    )
     tour.out("")
 
     tour.say("""
@@ -64,7 +66,7 @@ def run(tour):
         e^{x_i}): it gives p_k - 1 for i != k and p_k for i = k. Its programming recipe above is
         right. Central differences decide (Caffe's rule: step 1e-2, pass when |numeric -
         analytic| <= 1e-2 * max(|numeric|, |analytic|, 1)):""")
-    nll = lambda z: ebm.softmax_loss_forward(z[None, :], label)[0]   # noqa: E731  (a closure, no math)
+    nll = lambda z: ebm.softmax_loss_forward(z[None, :], label)[0]  # noqa: E731  (a closure, no math)
     printed = reference.article_printed_loss_gradient(x, k)
     correct = bottom_diff[0]
     tour.show("as printed", printed)
@@ -82,26 +84,26 @@ def run(tour):
         true gradient passes too. So run it on the un-normalised loss (normalization="none"),
         whose gradient prob - onehot is of order 1 -- with and without an ignored label, and with
         two wrong gradients that must fail:""")
-    data, labels = caffe_test_blob(1701)                    # Caffe's test seed
+    data, labels = caffe_test_blob(1701)  # Caffe's test seed
     for ignore_label in (None, 0):
         result = caffe_loss_gradient_test(ignore_label=ignore_label)
         tour.out(f"  SoftmaxWithLoss(ignore_label={ignore_label}, normalization='none'): {result}")
-    right = lambda prob, lab: ebm.softmax_loss_backward(prob, lab, normalization="none")   # noqa: E731
-    for name, wrong in (("half the gradient", lambda p_, l_: 0.5 * right(p_, l_)),
-                        ("a normaliser off by 1/60", lambda p_, l_: right(p_, l_) * 60 / 61)):
+    right = lambda prob, lab: ebm.softmax_loss_backward(prob, lab, normalization="none")  # noqa: E731
+    for name, wrong in (
+        ("half the gradient", lambda p_, l_: 0.5 * right(p_, l_)),
+        ("a normaliser off by 1/60", lambda p_, l_: right(p_, l_) * 60 / 61),
+    ):
         tour.out(f"  {name}: {caffe_loss_gradient_test(wrong)}")
-    layer = ebm.SoftmaxWithLoss()                           # VALID, for comparison
+    layer = ebm.SoftmaxWithLoss()  # VALID, for comparison
     layer.forward(data, labels)
     half_valid = ebm.gradcheck(lambda z: layer.forward(z, labels), data, 0.5 * layer.backward())
     tour.out(f"  (under VALID, half the gradient: {half_valid})")
     rng = np.random.default_rng(1702)
     top_diff = rng.normal(size=data.shape)
-    softmax_f = lambda z: float(np.sum(top_diff * ebm.softmax_forward(z)))   # noqa: E731
-    result = ebm.gradcheck(softmax_f, data, ebm.softmax_backward(ebm.softmax_forward(data), top_diff),
-                           tol=1e-3)
+    softmax_f = lambda z: float(np.sum(top_diff * ebm.softmax_forward(z)))  # noqa: E731
+    result = ebm.gradcheck(softmax_f, data, ebm.softmax_backward(ebm.softmax_forward(data), top_diff), tol=1e-3)
     tour.out(f"  Softmax: {result}")
-    half = ebm.gradcheck(softmax_f, data, 0.5 * ebm.softmax_backward(ebm.softmax_forward(data), top_diff),
-                         tol=1e-3)
+    half = ebm.gradcheck(softmax_f, data, 0.5 * ebm.softmax_backward(ebm.softmax_forward(data), top_diff), tol=1e-3)
     tour.out(f"  Softmax, half the gradient (must fail): {half}")
     tour.out("")
 
@@ -112,10 +114,9 @@ def run(tour):
         diag(p) - p p^T is dense. Collecting terms gives Caffe's formula top_data * (top_diff -
         top_data . top_diff): one dot per column, then a broadcast subtraction, then one multiply
         over the whole batch.""")
-    tour.show("Jacobian dSoftmax_j/dx_i at the article's x (rows j, columns i)",
-              reference.softmax_jacobian(x))
+    tour.show("Jacobian dSoftmax_j/dx_i at the article's x (rows j, columns i)", reference.softmax_jacobian(x))
     tour.out("")
-    tour.save(plotting.plot_softmax_jacobian(x), "softmax_jacobian")       # the same x as printed
+    tour.save(plotting.plot_softmax_jacobian(x), "softmax_jacobian")  # the same x as printed
 
     # ------------------------------------------------------------------ §8: spatial softmax
     N, C, H, W = 2, 3, 2, 2
@@ -128,7 +129,7 @@ def run(tour):
         slice with increment inner_num, and N images become N*H*W = {outer_num * inner_num}
         pixel samples.""")
     spatial = np.arange(N * C * H * W, dtype=np.float64).reshape(N, C, H, W) % 5 - 2.0
-    spatial_label = np.array([[[[0, 1], [2, 255]]], [[[255, 2], [1, 0]]]])    # (N, 1, H, W)
+    spatial_label = np.array([[[[0, 1], [2, 255]]], [[[255, 2], [1, 0]]]])  # (N, 1, H, W)
     tour.show("flat_index(i=1, c=2, j=3)", reference.flat_index(1, 2, 3, C, inner_num))
     tour.show("label (N, 1, H, W), 255 = ignore_label", spatial_label[:, 0])
     for normalization in ("valid", "full"):
@@ -144,10 +145,14 @@ def run(tour):
     dots = reference.strided_dots(prob, top_diff)
     tour.show("strided dots, shape (outer_num, inner_num)", dots)
     caffe = reference.softmax_backward_blas(prob, top_diff)
-    tour.show("strided dots + GEMM broadcast, bottom_diff[1, :, 2] (column (i, j) = (1, 2))",
-              caffe.reshape(N, C, inner_num)[1, :, 2])
-    tour.show("max |BLAS-view backward - ebm.softmax_backward|",
-              float(np.abs(caffe - ebm.softmax_backward(prob, top_diff)).max()))
+    tour.show(
+        "strided dots + GEMM broadcast, bottom_diff[1, :, 2] (column (i, j) = (1, 2))",
+        caffe.reshape(N, C, inner_num)[1, :, 2],
+    )
+    tour.show(
+        "max |BLAS-view backward - ebm.softmax_backward|",
+        float(np.abs(caffe - ebm.softmax_backward(prob, top_diff)).max()),
+    )
     tour.out("")
     tour.say("""
         The article passes on the FCN authors' view that for pixel tasks one image per batch is

@@ -36,10 +36,27 @@ from __future__ import annotations
 
 from ebm.gibbs import distribution, experiments, losses, margin
 from ebm.gibbs.distribution import beta_sweep, free_energy, gibbs_distribution
-from ebm.gibbs.experiments import (energy_gaps, nll_perceptron_gap, train_energy_table, train_shared_scale,
-                                   two_class_energies)
-from ebm.gibbs.losses import (LOSS_PARAMS, LOSSES, energy_loss, hinge_loss, log_loss, lvq2_loss, mce_loss,
-                              most_offending, nll_loss, perceptron_loss, square_exp_loss, square_square_loss)
+from ebm.gibbs.experiments import (
+    energy_gaps,
+    nll_perceptron_gap,
+    train_energy_table,
+    train_shared_scale,
+    two_class_energies,
+)
+from ebm.gibbs.losses import (
+    LOSS_PARAMS,
+    LOSSES,
+    energy_loss,
+    hinge_loss,
+    log_loss,
+    lvq2_loss,
+    mce_loss,
+    most_offending,
+    nll_loss,
+    perceptron_loss,
+    square_exp_loss,
+    square_square_loss,
+)
 from ebm.gibbs.margin import MARGIN_CONDITION, margin_condition
 
 __all__ = [*distribution.__all__, *losses.__all__, *margin.__all__, *experiments.__all__]

@@ -132,7 +132,7 @@ def free_energy(energies, beta=1.0, axis=-1):
     e_min = E.min(axis=axis)
     if beta == 0:
         return np.full(e_min.shape, -np.inf) if C > 1 else e_min
-    with np.errstate(over="ignore"):            # beta * gap beyond float64: exp(-inf) = 0, fine
+    with np.errstate(over="ignore"):  # beta * gap beyond float64: exp(-inf) = 0, fine
         shifted = -beta * (E - np.expand_dims(e_min, axis))
     return e_min - logsumexp(shifted, axis=axis) / beta
 

@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ebm._progress import progress_bar
 from ebm._checks import check_betas, check_energies, check_energy_batch, check_float, check_int
+from ebm._progress import progress_bar
 from ebm.gibbs.losses import _loss_named, _offending, nll_loss, perceptron_loss
 
-__all__ = ["nll_perceptron_gap", "two_class_energies", "energy_gaps", "train_energy_table",
-           "train_shared_scale"]
+__all__ = ["nll_perceptron_gap", "two_class_energies", "energy_gaps", "train_energy_table", "train_shared_scale"]
 
 
 def nll_perceptron_gap(energies, correct, betas):
@@ -120,7 +119,7 @@ def two_class_energies(G, Y):
     if bad.any():
         n = int(np.argmax(bad))
         raise ValueError(f"Y[{n}] is {Y[n]}: labels must be -1 or +1")
-    energies = np.stack([G, -G], axis=1)            # E(-1) = +G, E(+1) = -G
+    energies = np.stack([G, -G], axis=1)  # E(-1) = +G, E(+1) = -G
     return energies, (Y == 1).astype(np.int64)
 
 
@@ -148,8 +147,9 @@ def energy_gaps(table, correct):
     return gaps[0] if squeeze else gaps
 
 
-def train_energy_table(loss, *, n_inputs=6, n_answers=5, steps=300, lr=0.1, init_scale=0.05,
-                       seed=0, progress=False, **params):
+def train_energy_table(
+    loss, *, n_inputs=6, n_answers=5, steps=300, lr=0.1, init_scale=0.05, seed=0, progress=False, **params
+):
     r"""Train a free-form energy table ``E[x, y] >= 0`` by projected gradient descent.
 
     Every entry of the table is its own parameter (no shared weights), and
@@ -226,12 +226,18 @@ def train_energy_table(loss, *, n_inputs=6, n_answers=5, steps=300, lr=0.1, init
                 break
             table = np.maximum(table - lr * n_inputs * grad, 0.0)
             bar.update()
-    return {"initial": initial, "final": table, "correct": correct, "loss": losses, "gaps": gaps,
-            "loss_name": loss, "params": dict(params)}
+    return {
+        "initial": initial,
+        "final": table,
+        "correct": correct,
+        "loss": losses,
+        "gaps": gaps,
+        "loss_name": loss,
+        "params": dict(params),
+    }
 
 
-def train_shared_scale(loss, *, n_inputs=6, n_answers=5, steps=300, lr=0.1, seed=0, progress=False,
-                       **params):
+def train_shared_scale(loss, *, n_inputs=6, n_answers=5, steps=300, lr=0.1, seed=0, progress=False, **params):
     r"""Train ONE shared parameter: ``E[x, y] = s * D[x, y]`` with a fixed distance table D, ``s >= 0``.
 
     The opposite extreme to :func:`train_energy_table`: every energy shares the
@@ -287,5 +293,14 @@ def train_shared_scale(loss, *, n_inputs=6, n_answers=5, steps=300, lr=0.1, seed
                 break
             s = max(0.0, s - lr * n_inputs * float(np.sum(grad * D)))
             bar.update()
-    return {"D": D, "correct": correct, "scale": scale, "loss": losses, "gaps": gaps,
-            "initial": D.copy(), "final": scale[-1] * D, "loss_name": loss, "params": dict(params)}
+    return {
+        "D": D,
+        "correct": correct,
+        "scale": scale,
+        "loss": losses,
+        "gaps": gaps,
+        "initial": D.copy(),
+        "final": scale[-1] * D,
+        "loss_name": loss,
+        "params": dict(params),
+    }

@@ -81,6 +81,7 @@ def _documented(*own):
         text, examples, rest = inspect.cleandoc(fn.__doc__).partition("\nExamples\n--------\n")
         fn.__doc__ = f"{text.rstrip()}\n\n{shared}" + (f"\n\n{examples.strip()}\n{rest}" if examples else "")
         return fn
+
     return complete
 
 
@@ -227,13 +228,16 @@ def lvq2_loss(energies, correct, delta=1.0):
     i, e_i = _offending(E, c)
     if not (e_i > 0).all():
         n = int(np.argmax(~(e_i > 0)))
-        raise ValueError(f"lvq2_loss needs E_I > 0 (it divides by it): sample {n}'s most offending "
-                         f"incorrect answer {int(i[n])} has energy {e_i[n]:g}")
+        raise ValueError(
+            f"lvq2_loss needs E_I > 0 (it divides by it): sample {n}'s most offending "
+            f"incorrect answer {int(i[n])} has energy {e_i[n]:g}"
+        )
     e_c = E[np.arange(E.shape[0]), c]
     r = (e_c - e_i) / (delta * e_i)
     linear = ((r > 0) & (r < 1)).astype(np.float64)
-    return _out(np.clip(r, 0.0, 1.0),
-                _onehots(E, c, i, linear / (delta * e_i), -linear * e_c / (delta * e_i**2)), squeeze)
+    return _out(
+        np.clip(r, 0.0, 1.0), _onehots(E, c, i, linear / (delta * e_i), -linear * e_c / (delta * e_i**2)), squeeze
+    )
 
 
 @_documented()
@@ -257,8 +261,9 @@ def mce_loss(energies, correct):
 def _check_nonnegative(E, name):
     if (E < 0).any():
         pos = tuple(int(k) for k in np.unravel_index(int(np.argmax(E < 0)), E.shape))
-        raise ValueError(f"{name} needs non-negative energies (it squares them as distances): "
-                         f"energies{list(pos)} is {E[pos]:g}")
+        raise ValueError(
+            f"{name} needs non-negative energies (it squares them as distances): energies{list(pos)} is {E[pos]:g}"
+        )
 
 
 @_documented("m : float, default 1.0", "The energy ``E_I`` is pulled up to, ``m >= 0``.")
@@ -303,8 +308,7 @@ def square_exp_loss(energies, correct, gamma=1.0):
     return _out(e_c**2 + g, _onehots(E, c, i, 2.0 * e_c, -g), squeeze)
 
 
-@_documented("beta : float, default 1.0",
-             "``beta > 0``; ``beta = 1`` is the plain softmax loss on the logits ``-E``.")
+@_documented("beta : float, default 1.0", "``beta > 0``; ``beta = 1`` is the plain softmax loss on the logits ``-E``.")
 def nll_loss(energies, correct, beta=1.0):
     r"""The negative log-likelihood (MMI) loss ``E_C + (1/beta) log sum_y exp(-beta E(y))``.
 
@@ -376,6 +380,5 @@ def _loss_named(loss, params):
         raise ValueError(f"loss must be one of {list(LOSSES)}, got {loss!r}")
     unknown = set(params) - set(LOSS_PARAMS[loss])
     if unknown:
-        raise ValueError(f"{loss} loss takes {sorted(LOSS_PARAMS[loss]) or 'no parameters'}, "
-                         f"got {sorted(unknown)}")
+        raise ValueError(f"{loss} loss takes {sorted(LOSS_PARAMS[loss]) or 'no parameters'}, got {sorted(unknown)}")
     return LOSSES[loss]

@@ -25,8 +25,17 @@ __all__ = ["margin_condition", "MARGIN_CONDITION"]
 #: Whether each loss satisfies the tutorial's margin condition (LeCun et al. 2006, section 5,
 #: Condition 3 and Table 1): energy, perceptron and LVQ2 do not (no positive margin); the
 #: others do (hinge and square-square for margins below their ``m``).
-MARGIN_CONDITION = {"energy": False, "perceptron": False, "hinge": True, "log": True, "lvq2": False,
-                    "mce": True, "square_square": True, "square_exp": True, "nll": True}
+MARGIN_CONDITION = {
+    "energy": False,
+    "perceptron": False,
+    "hinge": True,
+    "log": True,
+    "lvq2": False,
+    "mce": True,
+    "square_square": True,
+    "square_exp": True,
+    "nll": True,
+}
 
 
 def margin_condition(loss, margin=0.5, *, e_max=6.0, step=0.25, **params):
@@ -74,13 +83,17 @@ def margin_condition(loss, margin=0.5, *, e_max=6.0, step=0.25, **params):
     for e_c in grid:
         for e_i in grid:
             gap = e_i - e_c - margin
-            if abs(gap) < 1e-9:                          # on the boundary: neither half-plane
+            if abs(gap) < 1e-9:  # on the boundary: neither half-plane
                 continue
             try:
                 value = fn(np.array([e_c, e_i]), 0, **params)[0]
-            except ValueError:                           # outside the loss's domain (LVQ2 at E_I = 0)
+            except ValueError:  # outside the loss's domain (LVQ2 at E_I = 0)
                 continue
             best[gap > 0] = min(best[gap > 0], value)
-    return {"loss": loss, "margin": margin, "min_separated": float(best[True]),
-            "min_not_separated": float(best[False]),
-            "satisfied": bool(best[True] < best[False] - 1e-9)}
+    return {
+        "loss": loss,
+        "margin": margin,
+        "min_separated": float(best[True]),
+        "min_not_separated": float(best[False]),
+        "satisfied": bool(best[True] < best[False] - 1e-9),
+    }

@@ -31,20 +31,38 @@ The module is found by its file.  See ``docs/grading.md``, "Adding an exercise".
 
 from __future__ import annotations
 
-from ebm.grading._exercise import (CHAPTER_ORDER, Attempt, Check, Exercise, Hint, chapters, exercise,
-                                   get, registry)
+from ebm.grading._exercise import CHAPTER_ORDER, Attempt, Check, Exercise, Hint, chapters, exercise, get, registry
 from ebm.grading._feedback import assert_check, check, format_result, verify
 from ebm.grading._harness import STATUSES, CheckResult, ExerciseResult, run_exercise
-from ebm.grading.compare import (Mismatch, expect_close, expect_gradient, expect_true, expect_tuple, fail,
-                                 is_close)
+from ebm.grading.compare import Mismatch, expect_close, expect_gradient, expect_true, expect_tuple, fail, is_close
 
 __all__ = [
     # students, and nbgrader's test cells
-    "check", "assert_check",
+    "check",
+    "assert_check",
     # the registry
-    "exercise", "registry", "get", "chapters", "Exercise", "Check", "Hint", "Attempt", "CHAPTER_ORDER",
+    "exercise",
+    "registry",
+    "get",
+    "chapters",
+    "Exercise",
+    "Check",
+    "Hint",
+    "Attempt",
+    "CHAPTER_ORDER",
     # writing checks
-    "expect_close", "expect_gradient", "expect_tuple", "expect_true", "fail", "is_close", "Mismatch",
+    "expect_close",
+    "expect_gradient",
+    "expect_tuple",
+    "expect_true",
+    "fail",
+    "is_close",
+    "Mismatch",
     # running checks
-    "run_exercise", "verify", "format_result", "CheckResult", "ExerciseResult", "STATUSES",
+    "run_exercise",
+    "verify",
+    "format_result",
+    "CheckResult",
+    "ExerciseResult",
+    "STATUSES",
 ]

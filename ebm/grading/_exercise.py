@@ -13,8 +13,7 @@ import pkgutil
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-__all__ = ["Exercise", "Check", "Hint", "Attempt", "exercise", "registry", "get", "chapters",
-           "CHAPTER_ORDER"]
+__all__ = ["Exercise", "Check", "Hint", "Attempt", "exercise", "registry", "get", "chapters", "CHAPTER_ORDER"]
 
 #: The story's order; a chapter not listed here sorts after these, by name.
 CHAPTER_ORDER = {"hopfield": 10, "boltzmann": 20, "rbm": 30, "gibbs": 40, "softmax_loss": 50}
@@ -202,8 +201,9 @@ def exercise(name, *, chapter, signature, statement, reference, forbid=(), allow
         raise ValueError(f"the reference solution must be named {name!r}, got {reference.__name__!r}")
     old = _REGISTRY.get(name)
     if old is not None and old.reference.__module__ != reference.__module__:
-        raise ValueError(f"exercise {name!r} is registered twice: by {old.reference.__module__} "
-                         f"and {reference.__module__}")
+        raise ValueError(
+            f"exercise {name!r} is registered twice: by {old.reference.__module__} and {reference.__module__}"
+        )
     ex = Exercise(name, chapter, signature, inspect.cleandoc(statement), reference, tuple(forbid), bool(allow_ebm))
     _REGISTRY[name] = ex
     return ex
@@ -221,8 +221,9 @@ def _load():
         try:
             importlib.import_module(f"{package.__name__}.{mod.name}")
         except Exception as exc:
-            raise ImportError(f"the exercise module ebm/grading/exercises/{mod.name}.py failed to "
-                              f"import: {type(exc).__name__}: {exc}") from exc
+            raise ImportError(
+                f"the exercise module ebm/grading/exercises/{mod.name}.py failed to import: {type(exc).__name__}: {exc}"
+            ) from exc
     _LOADED = True
 
 
@@ -239,14 +240,13 @@ def registry(chapter=None):
         Only these chapters.
     """
     _load()
-    exercises = sorted(_REGISTRY.values(), key=_order)      # stable: keeps registration order
+    exercises = sorted(_REGISTRY.values(), key=_order)  # stable: keeps registration order
     if chapter is None:
         return exercises
     wanted = {chapter} if isinstance(chapter, str) else set(chapter)
     unknown = wanted - {e.chapter for e in exercises}
     if unknown:
-        raise ValueError(f"no exercises for chapter(s) {sorted(unknown)}; chapters with exercises: "
-                         f"{chapters()}")
+        raise ValueError(f"no exercises for chapter(s) {sorted(unknown)}; chapters with exercises: {chapters()}")
     return [e for e in exercises if e.chapter in wanted]
 
 

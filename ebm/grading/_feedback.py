@@ -19,9 +19,18 @@ CHECK_TIMEOUT = 5.0
 #: Seconds :func:`assert_check` gives its checks by default: ``python -m ebm grade``'s default ``--timeout``.
 ASSERT_TIMEOUT = 10.0
 
-_MARK = {"passed": "PASS", "failed": "FAIL", "error": "ERROR", "not_implemented": "TODO",
-         "missing": "MISSING", "timeout": "TIMEOUT", "exited": "EXIT", "crashed": "CRASH",
-         "flagged": "FLAGGED", "not_run": "NOT RUN"}
+_MARK = {
+    "passed": "PASS",
+    "failed": "FAIL",
+    "error": "ERROR",
+    "not_implemented": "TODO",
+    "missing": "MISSING",
+    "timeout": "TIMEOUT",
+    "exited": "EXIT",
+    "crashed": "CRASH",
+    "flagged": "FLAGGED",
+    "not_run": "NOT RUN",
+}
 
 
 def _points(x):
@@ -31,14 +40,18 @@ def _points(x):
 def format_result(result, *, hidden_remaining=0, width=100):
     """The table :func:`check` prints, as a string (see :func:`check`)."""
     passed = sum(c.passed for c in result.checks)
-    lines = [f"{result.exercise}: {passed} of {len(result.checks)} checks passed "
-             f"({_points(result.score)} / {_points(result.max_score)} points)"]
+    lines = [
+        f"{result.exercise}: {passed} of {len(result.checks)} checks passed "
+        f"({_points(result.score)} / {_points(result.max_score)} points)"
+    ]
     desc_width = max([len(c.description) for c in result.checks] + [20])
     wrap = dict(width=width, initial_indent=" " * 11, subsequent_indent=" " * 13)
     for c in result.checks:
         tag = "hidden " if c.hidden else ""
-        lines.append(f"  {_MARK.get(c.status, c.status.upper()):8s} {tag}{c.description:{desc_width}s} "
-                     f"{_points(c.points)}/{_points(c.max_points)}")
+        lines.append(
+            f"  {_MARK.get(c.status, c.status.upper()):8s} {tag}{c.description:{desc_width}s} "
+            f"{_points(c.points)}/{_points(c.max_points)}"
+        )
         if c.status != "passed":
             lines += textwrap.wrap(c.message, **wrap) or []
             if c.tolerance:
@@ -52,13 +65,14 @@ def format_result(result, *, hidden_remaining=0, width=100):
             lines += [" " * 13 + line for line in c.output.splitlines()[:10]]
     if all(c.passed for c in result.checks):
         if hidden_remaining:
-            lines.append(f"all public checks passed; {hidden_remaining} hidden check"
-                         f"{'s' if hidden_remaining != 1 else ''} run at grading")
+            lines.append(
+                f"all public checks passed; {hidden_remaining} hidden check"
+                f"{'s' if hidden_remaining != 1 else ''} run at grading"
+            )
         else:
             lines.append("all checks passed")
     elif hidden_remaining:
-        lines.append(f"({hidden_remaining} more hidden check{'s' if hidden_remaining != 1 else ''} "
-                     "run at grading)")
+        lines.append(f"({hidden_remaining} more hidden check{'s' if hidden_remaining != 1 else ''} run at grading)")
     return "\n".join(lines)
 
 
@@ -100,7 +114,7 @@ def check(name, fn, *, flag_ebm=True, file=None, timeout=CHECK_TIMEOUT):
         Use :func:`ebm.grading.run_exercise` for the result as an object.
     """
     _timeout_ok(timeout)
-    stray = io.StringIO()                 # anything written to stderr on the way (an import's warning)
+    stray = io.StringIO()  # anything written to stderr on the way (an import's warning)
     with contextlib.redirect_stderr(stray), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         ex = get(name)
@@ -114,8 +128,7 @@ def check(name, fn, *, flag_ebm=True, file=None, timeout=CHECK_TIMEOUT):
 
 
 def _timeout_ok(timeout):
-    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
-                                or not timeout > 0):
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0):
         raise ValueError(f"timeout must be a positive number of seconds or None, got {timeout!r}")
 
 

@@ -43,16 +43,50 @@ import types
 __all__ = ["install", "Refused", "NATIVE_READERS"]
 
 #: Native modules that read files or start processes without an audit event.
-NATIVE_READERS = ("_posixsubprocess", "_tkinter", "readline", "_sqlite3", "_dbm", "_gdbm", "_curses",
-                  "_ctypes", "_multiprocessing")
+NATIVE_READERS = (
+    "_posixsubprocess",
+    "_tkinter",
+    "readline",
+    "_sqlite3",
+    "_dbm",
+    "_gdbm",
+    "_curses",
+    "_ctypes",
+    "_multiprocessing",
+)
 
-_SPAWN = {"os.fork", "os.forkpty", "os.exec", "os.posix_spawn", "os.spawn", "os.system", "subprocess.Popen",
-          "os.startfile", "pty.spawn"}
-_PATH_WRITES = {"os.chmod": (0,), "os.chown": (0,), "os.link": (1,), "os.symlink": (1,), "os.rename": (0, 1),
-                "os.replace": (0, 1), "os.remove": (0,), "os.rmdir": (0,), "os.mkdir": (0,),
-                "os.truncate": (0,), "os.utime": (0,), "os.chflags": (0,), "os.lchown": (0,),
-                "os.lchmod": (0,), "os.mkfifo": (0,), "os.mknod": (0,), "os.setxattr": (0,),
-                "os.removexattr": (0,), "shutil.chown": (0,)}
+_SPAWN = {
+    "os.fork",
+    "os.forkpty",
+    "os.exec",
+    "os.posix_spawn",
+    "os.spawn",
+    "os.system",
+    "subprocess.Popen",
+    "os.startfile",
+    "pty.spawn",
+}
+_PATH_WRITES = {
+    "os.chmod": (0,),
+    "os.chown": (0,),
+    "os.link": (1,),
+    "os.symlink": (1,),
+    "os.rename": (0, 1),
+    "os.replace": (0, 1),
+    "os.remove": (0,),
+    "os.rmdir": (0,),
+    "os.mkdir": (0,),
+    "os.truncate": (0,),
+    "os.utime": (0,),
+    "os.chflags": (0,),
+    "os.lchown": (0,),
+    "os.lchmod": (0,),
+    "os.mkfifo": (0,),
+    "os.mknod": (0,),
+    "os.setxattr": (0,),
+    "os.removexattr": (0,),
+    "shutil.chown": (0,),
+}
 _WRITE_FLAGS = posix.O_WRONLY | posix.O_RDWR | posix.O_CREAT | posix.O_TRUNC | posix.O_APPEND
 
 
@@ -62,15 +96,14 @@ class Refused(PermissionError):
 
 def _stub_modules(allow_ebm):
     """The stand-ins: ``ebm.grading.check`` and ``assert_check`` do nothing while grading."""
-    grading = types.ModuleType("ebm.grading", "ebm.grading while grading: check() and assert_check() do "
-                                              "nothing here.")
+    grading = types.ModuleType("ebm.grading", "ebm.grading while grading: check() and assert_check() do nothing here.")
     grading.__path__ = []
 
     def check(*args, **kwargs):
         return None
 
     grading.check = check
-    grading.assert_check = check          # nbgrader's test cells: the grader runs the checks itself
+    grading.assert_check = check  # nbgrader's test cells: the grader runs the checks itself
     if allow_ebm:
         return {"ebm.grading": grading}
     ebm = types.ModuleType("ebm", "ebm is not available while grading: write the exercise yourself.")
@@ -184,7 +217,7 @@ def install(*, protected, writable, allow_ebm=False, blocked_modules=(), allow_n
             refuse(f"{event} {path!r}" + (f" (which is {real})" if real and real != path else ""), kind)
         if write and not under(real, wrt):
             refuse(f"writing {path!r} outside the submission's folder", "refused")
-        if not directory_ok and not (allow_native and under(real, wrt)):   # Numba's cache opens its folders
+        if not directory_ok and not (allow_native and under(real, wrt)):  # Numba's cache opens its folders
             try:
                 directory = is_dir(fstat_stat(real).st_mode)
             except OSError:
@@ -196,9 +229,10 @@ def install(*, protected, writable, allow_ebm=False, blocked_modules=(), allow_n
         if event == "open":
             path, mode, flags = args
             write = (type(mode) is str_type and any(c in mode for c in "wax+")) or (
-                type(flags) is int_type and bool(flags & _WRITE_FLAGS))
+                type(flags) is int_type and bool(flags & _WRITE_FLAGS)
+            )
             check_path(path, "opening", write=write, directory_ok=mode is not None)
-        elif event in ("os.listdir", "os.scandir"):          # names only: refused, not an attempt
+        elif event in ("os.listdir", "os.scandir"):  # names only: refused, not an attempt
             check_path(args[0] if args else None, "listing", kind="refused")
         elif event == "import":
             name = args[0]

@@ -34,12 +34,33 @@ from ebm.grading._capture import BoundedText, ExerciseTimeout, alarm, captured
 from ebm.grading._exercise import Attempt, get
 from ebm.grading.compare import Mismatch
 
-__all__ = ["CheckResult", "ExerciseResult", "run_exercise", "run_checks", "select_checks", "StudentFunction",
-           "RemoteFunction", "ExerciseTimeout", "WorkerLost", "STATUSES"]
+__all__ = [
+    "CheckResult",
+    "ExerciseResult",
+    "run_exercise",
+    "run_checks",
+    "select_checks",
+    "StudentFunction",
+    "RemoteFunction",
+    "ExerciseTimeout",
+    "WorkerLost",
+    "STATUSES",
+]
 
 #: Every status a check can end in.
-STATUSES = ("passed", "failed", "error", "not_implemented", "missing", "timeout", "exited",
-            "crashed", "flagged", "malformed", "not_run")
+STATUSES = (
+    "passed",
+    "failed",
+    "error",
+    "not_implemented",
+    "missing",
+    "timeout",
+    "exited",
+    "crashed",
+    "flagged",
+    "malformed",
+    "not_run",
+)
 
 
 class StudentError(Exception):
@@ -127,8 +148,7 @@ class ExerciseResult:
         return list(dict.fromkeys(k for c in self.checks for k, _ in c.hints))
 
     def to_dict(self):
-        return {"exercise": self.exercise, "chapter": self.chapter,
-                "checks": [c.to_dict() for c in self.checks]}
+        return {"exercise": self.exercise, "chapter": self.chapter, "checks": [c.to_dict() for c in self.checks]}
 
     @classmethod
     def from_dict(cls, data):
@@ -146,7 +166,7 @@ def _forbidden_codes(specs):
         if not module or not qualname:
             raise ValueError(f"forbid entry {spec!r} must be 'module:qualname'")
         found = importlib.util.find_spec(module)
-        if found is None or not found.origin:         # no such module: nothing to call
+        if found is None or not found.origin:  # no such module: nothing to call
             continue
         out.add((qualname, os.path.realpath(found.origin)))
     return out
@@ -172,7 +192,7 @@ def _watch_calls(codes, found):
             path = real[code.co_filename] = os.path.realpath(code.co_filename)
         if (code.co_qualname, path) in codes:
             found.append(f"{code.co_qualname} ({os.path.relpath(path, _package_root())})")
-            raise CallsEbm("stopped at the call")    # before ebm does the work (and unsets this hook)
+            raise CallsEbm("stopped at the call")  # before ebm does the work (and unsets this hook)
 
     previous = sys.getprofile()
     sys.setprofile(profiler)
@@ -196,8 +216,9 @@ def _first_change(before, after):
     if isinstance(before, np.ndarray):
         if not isinstance(after, np.ndarray) or after.shape != before.shape:
             return "was replaced"
-        same = (before == after) | (np.isnan(before) & np.isnan(after)) if before.dtype.kind in "fc" \
-            else before == after
+        same = (
+            (before == after) | (np.isnan(before) & np.isnan(after)) if before.dtype.kind in "fc" else before == after
+        )
         if np.all(same):
             return None
         idx = tuple(int(k) for k in np.argwhere(~same)[0])
@@ -235,8 +256,13 @@ def exception_info(exc, where=""):
 def _mutation(name, exercise, before, after):
     change = _first_change(before, after)
     if change:
-        raise Mismatch(f"{exercise} modified its argument {name!r} in place: {name}{change}. Work on a copy "
-                       f"({name}.copy()); the caller still needs its array", what=name, got=after, expected=before)
+        raise Mismatch(
+            f"{exercise} modified its argument {name!r} in place: {name}{change}. Work on a copy "
+            f"({name}.copy()); the caller still needs its array",
+            what=name,
+            got=after,
+            expected=before,
+        )
 
 
 def _bind(params, args, kwargs):
@@ -272,11 +298,13 @@ class StudentFunction:
             except (ExerciseTimeout, KeyboardInterrupt):
                 raise
             except CallsEbm:
-                pass                                        # reported below, from ``found``
-            except BaseException as exc:                    # SystemExit included
-                if found:                                   # it caught our stop, then failed
-                    raise CallsEbm(f"{self.exercise.name} calls ebm's own implementation "
-                                   f"({', '.join(dict.fromkeys(found))}); write it yourself") from None
+                pass  # reported below, from ``found``
+            except BaseException as exc:  # SystemExit included
+                if found:  # it caught our stop, then failed
+                    raise CallsEbm(
+                        f"{self.exercise.name} calls ebm's own implementation "
+                        f"({', '.join(dict.fromkeys(found))}); write it yourself"
+                    ) from None
                 self.last.error = exc
                 self.last.warnings = _warning_texts(caught)
                 raise StudentError(exception_info(exc, _student_frame(exc.__traceback__))) from exc
@@ -285,8 +313,10 @@ class StudentFunction:
         self.last.warnings = _warning_texts(caught)
         if found:
             self.ebm_calls.extend(found)
-            raise CallsEbm(f"{self.exercise.name} calls ebm's own implementation "
-                           f"({', '.join(dict.fromkeys(found))}); write it yourself")
+            raise CallsEbm(
+                f"{self.exercise.name} calls ebm's own implementation "
+                f"({', '.join(dict.fromkeys(found))}); write it yourself"
+            )
         given = _bind(self.params, given_args, given_kwargs)
         for name, before in _bind(self.params, *pristine).items():
             _mutation(name, self.exercise.name, before, given[name])
@@ -324,13 +354,20 @@ class RemoteFunction:
             raise ExerciseTimeout()
         started = time.monotonic()
         try:
-            reply = self.call(self.exercise.name, args, kwargs, timeout=left,
-                              deadline=min(self.deadline + self.grace, started + left + self.grace))
+            reply = self.call(
+                self.exercise.name,
+                args,
+                kwargs,
+                timeout=left,
+                deadline=min(self.deadline + self.grace, started + left + self.grace),
+            )
         except SandboxLost as lost:
             self.spent += time.monotonic() - started
             if lost.kind == "timeout":
-                raise WorkerLost("timeout", f"time limit: the exercise ran for more than {self.budget:g} s and "
-                                            "its process was killed") from None
+                raise WorkerLost(
+                    "timeout",
+                    f"time limit: the exercise ran for more than {self.budget:g} s and its process was killed",
+                ) from None
             if lost.kind == "exited":
                 raise WorkerLost("crashed", f"{lost.detail} during this exercise") from None
             raise WorkerLost("malformed", lost.detail) from None
@@ -341,13 +378,16 @@ class RemoteFunction:
         attempts = [text for kind, text in reply["refused"] if kind == "attempt"]
         self.refused += [text for kind, text in reply["refused"] if kind == "refused"]
         if attempts:
-            raise CallsEbm(f"{self.exercise.name} tried {attempts[0]}, which the grader refuses: ebm and the "
-                           "grader are out of reach while grading; write the exercise yourself")
+            raise CallsEbm(
+                f"{self.exercise.name} tried {attempts[0]}, which the grader refuses: ebm and the "
+                "grader are out of reach while grading; write the exercise yourself"
+            )
         if reply["status"] == "timeout":
             raise ExerciseTimeout()
         if reply["status"] == "missing":
-            raise StudentError({"type": "NameError", "message": f"{self.exercise.name} is no longer defined",
-                                "where": ""})
+            raise StudentError(
+                {"type": "NameError", "message": f"{self.exercise.name} is no longer defined", "where": ""}
+            )
         if reply["status"] == "error":
             info = reply["error"]
             self.last.error = StudentException(info.get("type", "Exception"), info.get("message", ""))
@@ -396,8 +436,11 @@ def _hints_for(ex, attempt, local=True):
     return fired
 
 
-MUTATION_HINT = ("mutated_input", "the function changed an argument in place: copy an array before "
-                 "writing into it (x = x.copy()); the caller (Caffe's net) still needs it")
+MUTATION_HINT = (
+    "mutated_input",
+    "the function changed an argument in place: copy an array before "
+    "writing into it (x = x.copy()); the caller (Caffe's net) still needs it",
+)
 
 
 def _describe_error(info):
@@ -416,8 +459,11 @@ def _describe_error(info):
 
 
 def _missing(ex, checks, fn):
-    why = (f"no function named {ex.name!r} was found" if fn is None
-           else f"{ex.name} is a {fn if isinstance(fn, str) else type(fn).__name__}, not a function")
+    why = (
+        f"no function named {ex.name!r} was found"
+        if fn is None
+        else f"{ex.name} is a {fn if isinstance(fn, str) else type(fn).__name__}, not a function"
+    )
     return [CheckResult(ex.name, c.description, 0.0, c.points, c.hidden, "missing", why) for c in checks]
 
 
@@ -437,8 +483,13 @@ def run_checks(ex, checks, student, *, timeout=None):
         for check in checks:
             results.append(_run_one(ex, check, student))
     except ExerciseTimeout:
-        status, first = "timeout", (f"time limit: the exercise ran for more than {timeout:g} s (an infinite "
-                                    "loop, or far too slow) during this check")
+        status, first = (
+            "timeout",
+            (
+                f"time limit: the exercise ran for more than {timeout:g} s (an infinite "
+                "loop, or far too slow) during this check"
+            ),
+        )
         rest = "not run: the exercise ran out of time on an earlier check"
     except WorkerLost as exc:
         lost, status, first = exc, exc.status, exc.message
@@ -446,9 +497,19 @@ def run_checks(ex, checks, student, *, timeout=None):
     else:
         return results, None
     seconds = time.perf_counter() - started
-    for k, check in enumerate(checks[len(results):]):
-        results.append(CheckResult(ex.name, check.description, 0.0, check.points, check.hidden, status,
-                                   first if k == 0 else rest, seconds=seconds if k == 0 else 0.0))
+    for k, check in enumerate(checks[len(results) :]):
+        results.append(
+            CheckResult(
+                ex.name,
+                check.description,
+                0.0,
+                check.points,
+                check.hidden,
+                status,
+                first if k == 0 else rest,
+                seconds=seconds if k == 0 else 0.0,
+            )
+        )
     return results, lost
 
 
@@ -515,12 +576,12 @@ def _run_one(ex, check, student):
     sink = BoundedText()
     student.last = Attempt()
     student.sink = sink
-    local = isinstance(student, StudentFunction)        # else: the output comes back from the sandbox
+    local = isinstance(student, StudentFunction)  # else: the output comes back from the sandbox
     start = time.perf_counter()
     status, message, tolerance, hints = "passed", "", "", []
     try:
         with ExitStack() as stack:
-            if local:                                    # nothing reaches stderr (sys.stdout is global state)
+            if local:  # nothing reaches stderr (sys.stdout is global state)
                 stack.enter_context(captured(sink))
                 stack.enter_context(warnings.catch_warnings(record=True))
                 warnings.simplefilter("always")
@@ -545,10 +606,22 @@ def _run_one(ex, check, student):
             hints = _hints_for(ex, student.last, local)
     except KeyboardInterrupt:
         raise
-    except BaseException as e:        # the check itself could not use the result
+    except BaseException as e:  # the check itself could not use the result
         status = "error"
-        message = (f"checking the result raised {type(e).__name__}: {e} "
-                   "(is the return value of the right type and shape?)")
-    return CheckResult(ex.name, check.description, check.points if status == "passed" else 0.0,
-                       check.points, check.hidden, status, message, tolerance, hints, sink.text(),
-                       list(student.last.warnings), time.perf_counter() - start)
+        message = (
+            f"checking the result raised {type(e).__name__}: {e} (is the return value of the right type and shape?)"
+        )
+    return CheckResult(
+        ex.name,
+        check.description,
+        check.points if status == "passed" else 0.0,
+        check.points,
+        check.hidden,
+        status,
+        message,
+        tolerance,
+        hints,
+        sink.text(),
+        list(student.last.warnings),
+        time.perf_counter() - start,
+    )

@@ -101,7 +101,7 @@ def _expose(reach):
         for path in reach:
             d = _blocking_ancestor(path)
             if d is not None:
-                child = os.path.realpath(path)[len(d) + 1:].split("/")[0]
+                child = os.path.realpath(path)[len(d) + 1 :].split("/")[0]
                 blocked.setdefault(d, set()).add(child)
         if not blocked:
             return done
@@ -160,7 +160,7 @@ def _namespaces(cfg, report):
 def _worker(cfg, in_pid_namespace):
     """In the forked child: limits, privileges, folder, descriptors; then exec. Never returns."""
     try:
-        if in_pid_namespace:                      # a /proc that shows only this namespace
+        if in_pid_namespace:  # a /proc that shows only this namespace
             try:
                 _call("unshare", CLONE_NEWNS)
                 _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
@@ -176,7 +176,7 @@ def _worker(cfg, in_pid_namespace):
             os.setresgid(uid, uid, uid)
             os.setresuid(uid, uid, uid)
         _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
-        _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)     # the launcher died: so does the worker
+        _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # the launcher died: so does the worker
         if os.getppid() == 1 and not in_pid_namespace:
             os._exit(127)
         os.chdir(cfg["cwd"])
@@ -193,7 +193,7 @@ def _worker(cfg, in_pid_namespace):
             os.closerange(start, fd)
             start = fd + 1
         os.execve(cfg["python"], cfg["argv"], cfg["env"])
-    except BaseException as exc:                  # report, then die: never run anything else
+    except BaseException as exc:  # report, then die: never run anything else
         try:
             os.write(2, f"the sandbox could not start the worker: {exc!r}\n".encode())
         finally:
@@ -265,7 +265,7 @@ def _kill_everything(worker, uid, in_pid_namespace):
     for _ in range(200):
         if in_pid_namespace:
             try:
-                os.kill(worker, signal.SIGKILL)   # init of the namespace: the kernel kills the rest
+                os.kill(worker, signal.SIGKILL)  # init of the namespace: the kernel kills the rest
             except ProcessLookupError:
                 pass
         elif uid is not None:
@@ -292,17 +292,26 @@ def main():
     cfg = json.loads(sys.argv[1])
     stop_requested = []
     signal.signal(signal.SIGTERM, lambda *a: stop_requested.append(True))
-    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)   # the grader died: stop (below), killing the box
-    if os.getppid() != cfg["parent"]:             # the grader is already gone
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)  # the grader died: stop (below), killing the box
+    if os.getppid() != cfg["parent"]:  # the grader is already gone
         return 1
-    report = {"uid": cfg["uid"], "namespaces": [], "notes": [], "subreaper": False, "hidden": [],
-              "exposed": [], "limits": cfg["limits"]}
+    report = {
+        "uid": cfg["uid"],
+        "namespaces": [],
+        "notes": [],
+        "subreaper": False,
+        "hidden": [],
+        "exposed": [],
+        "limits": cfg["limits"],
+    }
     if _libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0:
         report["subreaper"] = True
     in_pid_namespace = bool(cfg["namespaces"]) and _namespaces(cfg, report)
     if cfg["uid"] is not None and not in_pid_namespace and not all(_others_can_reach(p) for p in cfg["reach"]):
-        report["notes"].append("the Python interpreter is not readable by other users, and without a mount "
-                               "namespace it cannot be made so: student code runs as the grader's user")
+        report["notes"].append(
+            "the Python interpreter is not readable by other users, and without a mount "
+            "namespace it cannot be made so: student code runs as the grader's user"
+        )
         cfg["uid"] = report["uid"] = None
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_w, False)

@@ -64,8 +64,7 @@ def notebook_code(text):
         src = _source(cell, k, problems)
         if src is None or src.lstrip().startswith("%%"):
             continue
-        lines = [re.sub(r"^(\s*).*$", r"\1pass", line) if MAGIC.match(line) else line
-                 for line in src.splitlines()]
+        lines = [re.sub(r"^(\s*).*$", r"\1pass", line) if MAGIC.match(line) else line for line in src.splitlines()]
         out.append((k, "\n".join(lines)))
     return out, problems
 

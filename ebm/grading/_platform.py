@@ -17,8 +17,10 @@ import signal
 
 __all__ = ["REQUIREMENT", "posix_problems", "require_posix"]
 
-REQUIREMENT = ("the grader needs a POSIX system (Linux or macOS): its sandbox uses os.fork, os.setsid, "
-               "resource limits, fcntl.flock and signal.setitimer")
+REQUIREMENT = (
+    "the grader needs a POSIX system (Linux or macOS): its sandbox uses os.fork, os.setsid, "
+    "resource limits, fcntl.flock and signal.setitimer"
+)
 
 _OS_CALLS = ("fork", "setsid", "killpg", "getuid")
 _MODULES = ("posix", "resource", "fcntl")
@@ -37,7 +39,7 @@ def posix_problems():
 def _importable(name):
     try:
         return importlib.util.find_spec(name) is not None
-    except ValueError:                                  # sys.modules[name] is None: an import would fail
+    except ValueError:  # sys.modules[name] is None: an import would fail
         return False
 
 
@@ -45,5 +47,7 @@ def require_posix(what="the grader"):
     """Raise RuntimeError, naming the requirement and what is missing, unless this is a POSIX system."""
     problems = posix_problems()
     if problems:
-        raise RuntimeError(f"{what} cannot run here: {REQUIREMENT} ({'; '.join(problems)}). "
-                           "The rest of ebm does not need them (ebm.grading.check runs, without its time limit)")
+        raise RuntimeError(
+            f"{what} cannot run here: {REQUIREMENT} ({'; '.join(problems)}). "
+            "The rest of ebm does not need them (ebm.grading.check runs, without its time limit)"
+        )

@@ -94,8 +94,11 @@ def describe_exit(status):
             name = signal.Signals(sig).name
         except ValueError:
             name = f"signal {sig}"
-        extra = {"SIGKILL": " (killed: perhaps out of memory or CPU time)", "SIGSEGV": " (a segmentation fault)",
-                 "SIGXCPU": " (its CPU time ran out)"}
+        extra = {
+            "SIGKILL": " (killed: perhaps out of memory or CPU time)",
+            "SIGSEGV": " (a segmentation fault)",
+            "SIGXCPU": " (its CPU time ran out)",
+        }
         return f"the process was ended by {name}{extra.get(name, '')}"
     code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else status
     return f"the process exited with status {code} (os._exit() or a hard crash)"
@@ -137,9 +140,14 @@ def _module_paths(names):
 def _interpreter_paths():
     import numpy
 
-    paths = {os.path.realpath(sys.executable), os.path.realpath(sys.prefix), os.path.realpath(sys.base_prefix),
-             os.path.realpath(sys.exec_prefix), os.path.dirname(os.path.realpath(os.__file__)),
-             os.path.dirname(os.path.realpath(numpy.__file__))}
+    paths = {
+        os.path.realpath(sys.executable),
+        os.path.realpath(sys.prefix),
+        os.path.realpath(sys.base_prefix),
+        os.path.realpath(sys.exec_prefix),
+        os.path.dirname(os.path.realpath(os.__file__)),
+        os.path.dirname(os.path.realpath(numpy.__file__)),
+    }
     return sorted(paths)
 
 
@@ -152,12 +160,15 @@ def _seed_numba_cache(cache):
 
     try:
         from numba.core.caching import _CacheLocator
+
         subpath = _CacheLocator.get_suitable_cache_subpath
     except (ImportError, AttributeError):
         from ebm._numba_cache import guard_tripped
 
-        guard_tripped("numba's _CacheLocator.get_suitable_cache_subpath is missing: a sandbox that may use "
-                      "ebm compiles its kernels itself")
+        guard_tripped(
+            "numba's _CacheLocator.get_suitable_cache_subpath is missing: a sandbox that may use "
+            "ebm compiles its kernels itself"
+        )
         return 0
     package = os.path.dirname(os.path.abspath(ebm.__file__))
     copied = 0
@@ -185,7 +196,7 @@ def protected_paths(*, allow_ebm=False, blocked_modules=(), extra=()):
     else:
         out = [package]
     checkout = os.path.dirname(package)
-    if os.path.isfile(os.path.join(checkout, "pyproject.toml")):       # a source checkout (editable install)
+    if os.path.isfile(os.path.join(checkout, "pyproject.toml")):  # a source checkout (editable install)
         keep = [p for p in _interpreter_paths() if p.startswith(checkout + os.sep)]
         for entry in sorted(os.listdir(checkout)):
             path = os.path.join(checkout, entry)
@@ -291,12 +302,25 @@ class Sandbox:
         isolation a grader that is not root gets.
     """
 
-    def __init__(self, files, *, functions, memory_mb=1024, cpu_seconds=60.0, statement_timeout=10.0,
-                 load_budget=30.0, allow_ebm=False, blocked_modules=(), extra_protected=(), slot=0,
-                 parent=None, isolation="auto"):
+    def __init__(
+        self,
+        files,
+        *,
+        functions,
+        memory_mb=1024,
+        cpu_seconds=60.0,
+        statement_timeout=10.0,
+        load_budget=30.0,
+        allow_ebm=False,
+        blocked_modules=(),
+        extra_protected=(),
+        slot=0,
+        parent=None,
+        isolation="auto",
+    ):
         if isolation not in ("auto", "process"):
             raise ValueError(f"isolation must be 'auto' or 'process', got {isolation!r}")
-        (self.name, self.data), = files.items()
+        ((self.name, self.data),) = files.items()
         self.functions = list(functions)
         self.memory_mb = memory_mb
         self.cpu_seconds = cpu_seconds
@@ -306,7 +330,7 @@ class Sandbox:
         self.blocked_modules = list(blocked_modules)
         self.extra_protected = [str(p) for p in extra_protected]
         self.slot = slot
-        self.uid = None                                 # claimed in start() (root only): see claim_uid
+        self.uid = None  # claimed in start() (root only): see claim_uid
         self.uid_lock = None
         self.drop_privileges = isolation == "auto" and os.geteuid() == 0
         self.namespaces = isolation == "auto" and os.geteuid() == 0
@@ -323,8 +347,8 @@ class Sandbox:
     # ------------------------------------------------------------------ start
 
     def _layout(self):
-        self.private = tempfile.mkdtemp(prefix="ebm-sandbox-", dir=self.parent)   # 0700: the grader's
-        os.chmod(self.private, 0o711)                                               # others may pass, not list
+        self.private = tempfile.mkdtemp(prefix="ebm-sandbox-", dir=self.parent)  # 0700: the grader's
+        os.chmod(self.private, 0o711)  # others may pass, not list
         box = os.path.join(self.private, "box")
         os.mkdir(box, 0o700)
         os.mkdir(os.path.join(box, "tmp"), 0o700)
@@ -346,17 +370,37 @@ class Sandbox:
                         os.chown(name, self.uid, self.uid)
 
     def _worker_config(self):
-        protected = protected_paths(allow_ebm=self.allow_ebm, blocked_modules=self.blocked_modules,
-                                    extra=self.extra_protected + [self.parent or self.private])
-        return {"submission": self.name, "functions": self.functions, "statement_timeout": self.statement_timeout,
-                "load_budget": self.load_budget, "protected": protected, "writable": [self.box],
-                "allow_ebm": self.allow_ebm, "blocked_modules": self.blocked_modules,
-                "allow_native": self.allow_ebm, "preload": ["ebm", "numba"] if self.allow_ebm else []}
+        protected = protected_paths(
+            allow_ebm=self.allow_ebm,
+            blocked_modules=self.blocked_modules,
+            extra=self.extra_protected + [self.parent or self.private],
+        )
+        return {
+            "submission": self.name,
+            "functions": self.functions,
+            "statement_timeout": self.statement_timeout,
+            "load_budget": self.load_budget,
+            "protected": protected,
+            "writable": [self.box],
+            "allow_ebm": self.allow_ebm,
+            "blocked_modules": self.blocked_modules,
+            "allow_native": self.allow_ebm,
+            "preload": ["ebm", "numba"] if self.allow_ebm else [],
+        }
 
     def _env(self):
-        env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": self.box, "TMPDIR": os.path.join(self.box, "tmp"),
-               "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1",
-               "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1"}
+        env = {
+            "PATH": "/usr/local/bin:/usr/bin:/bin",
+            "HOME": self.box,
+            "TMPDIR": os.path.join(self.box, "tmp"),
+            "LANG": "C.UTF-8",
+            "LC_ALL": "C.UTF-8",
+            "MPLBACKEND": "Agg",
+            "OMP_NUM_THREADS": "1",
+            "OPENBLAS_NUM_THREADS": "1",
+            "MKL_NUM_THREADS": "1",
+            "NUMBA_NUM_THREADS": "1",
+        }
         if self.allow_ebm:
             env["NUMBA_CACHE_DIR"] = os.path.join(self.box, "numba-cache")
         return env
@@ -383,32 +427,60 @@ class Sandbox:
         self._layout()
         config = self._worker_config()
         # The worker's modules as source, in dependency order: the bootstrap executes them in turn.
-        modules = {"_" + m.__name__.rsplit("._", 1)[1]: inspect.getsource(m)
-                   for m in (_wire, _nbcode, _capture, _guard, _worker)}
+        modules = {
+            "_" + m.__name__.rsplit("._", 1)[1]: inspect.getsource(m)
+            for m in (_wire, _nbcode, _capture, _guard, _worker)
+        }
         req_r, self.req_w = os.pipe()
         self.resp_r, resp_w = os.pipe()
         log = os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        limits = {"RLIMIT_CPU": max(1, int(self.cpu_seconds + 1)), "RLIMIT_FSIZE": FILE_SIZE,
-                  "RLIMIT_NOFILE": OPEN_FILES, "RLIMIT_CORE": 0}
+        limits = {
+            "RLIMIT_CPU": max(1, int(self.cpu_seconds + 1)),
+            "RLIMIT_FSIZE": FILE_SIZE,
+            "RLIMIT_NOFILE": OPEN_FILES,
+            "RLIMIT_CORE": 0,
+        }
         if self.memory_mb:
             limits["RLIMIT_AS"] = int(self.memory_mb) * 2**20
         if self.uid is not None:
             limits["RLIMIT_NPROC"] = PROCESSES
-        argv = [sys.executable, "-I", "-c", _worker.bootstrap_source(modules), str(req_r), str(resp_w),
-                json.dumps(config)]
+        argv = [
+            sys.executable,
+            "-I",
+            "-c",
+            _worker.bootstrap_source(modules),
+            str(req_r),
+            str(resp_w),
+            json.dumps(config),
+        ]
         reach = _interpreter_paths() + [self.box]
         if self.allow_ebm:
             reach += _module_paths(["ebm", "numba", "llvmlite"])
         hide = [p for p in config["protected"] if not (self.box == p or self.box.startswith(p + os.sep))]
-        launcher_config = {"parent": os.getpid(), "uid": self.uid, "namespaces": self.namespaces,
-                           "hide": hide, "reach": reach, "cwd": self.box,
-                           "python": sys.executable, "argv": argv, "env": self._env(), "log_fd": log,
-                           "pass_fds": [req_r, resp_w], "limits": limits}
+        launcher_config = {
+            "parent": os.getpid(),
+            "uid": self.uid,
+            "namespaces": self.namespaces,
+            "hide": hide,
+            "reach": reach,
+            "cwd": self.box,
+            "python": sys.executable,
+            "argv": argv,
+            "env": self._env(),
+            "log_fd": log,
+            "pass_fds": [req_r, resp_w],
+            "limits": limits,
+        }
         try:
             self.proc = subprocess.Popen(
                 [sys.executable, "-I", "-c", inspect.getsource(_launcher), json.dumps(launcher_config)],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                pass_fds=(req_r, resp_w, log), cwd=self.private, start_new_session=True)
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                pass_fds=(req_r, resp_w, log),
+                cwd=self.private,
+                start_new_session=True,
+            )
         finally:
             for fd in (req_r, resp_w, log):
                 os.close(fd)
@@ -450,8 +522,9 @@ class Sandbox:
         """The next line from the worker, parsed (``SandboxLost`` when there is none)."""
         while b"\n" not in self.buffer:
             if len(self.buffer) > MAX_LINE:
-                raise SandboxLost("malformed", f"the worker sent a malformed message: a line longer than "
-                                               f"{MAX_LINE} bytes")
+                raise SandboxLost(
+                    "malformed", f"the worker sent a malformed message: a line longer than {MAX_LINE} bytes"
+                )
             if self.exited:
                 raise SandboxLost("exited", describe_exit(self.exit_status), self.exit_status)
             left = deadline - time.monotonic()
@@ -493,7 +566,7 @@ class Sandbox:
             _, ready, _ = select.select([], [self.req_w], [], left)
             if ready:
                 try:
-                    data = data[os.write(self.req_w, data):]
+                    data = data[os.write(self.req_w, data) :]
                 except BrokenPipeError:
                     self._wait_exit(deadline)
                     raise SandboxLost("exited", describe_exit(self.exit_status), self.exit_status) from None
@@ -509,8 +582,12 @@ class Sandbox:
             self._bad("'refused' must be a list")
         out = []
         for item in value:
-            if (not isinstance(item, list) or len(item) != 2 or item[0] not in ("attempt", "refused")
-                    or not isinstance(item[1], str)):
+            if (
+                not isinstance(item, list)
+                or len(item) != 2
+                or item[0] not in ("attempt", "refused")
+                or not isinstance(item[1], str)
+            ):
                 self._bad("a refusal must be [kind, text]")
             out.append((item[0], _wire.clean_text(item[1], 300)))
         return out
@@ -519,21 +596,30 @@ class Sandbox:
         keys = {"op", "problems", "output", "functions", "seconds", "refused"}
         if m.get("op") != "loaded" or set(m) != keys:
             self._bad(f"expected 'loaded' with keys {sorted(keys)}, got {sorted(m)[:10]}")
-        if not isinstance(m["problems"], list) or len(m["problems"]) > 10_000 or not all(
-                isinstance(p, str) for p in m["problems"]):
+        if (
+            not isinstance(m["problems"], list)
+            or len(m["problems"]) > 10_000
+            or not all(isinstance(p, str) for p in m["problems"])
+        ):
             self._bad("'problems' must be a list of text")
         if not isinstance(m["output"], str):
             self._bad("'output' must be text")
         functions = m["functions"]
-        if not isinstance(functions, dict) or set(functions) != set(self.functions) or not all(
-                v is None or isinstance(v, str) for v in functions.values()):
+        if (
+            not isinstance(functions, dict)
+            or set(functions) != set(self.functions)
+            or not all(v is None or isinstance(v, str) for v in functions.values())
+        ):
             self._bad("'functions' must name each graded function")
         if isinstance(m["seconds"], bool) or not isinstance(m["seconds"], (int, float)):
             self._bad("'seconds' must be a number")
-        return {"problems": [_wire.clean_text(p, 500) for p in m["problems"]][:200],
-                "output": _wire.clean_text(m["output"]),
-                "functions": {k: (None if v is None else _wire.clean_text(v, 100)) for k, v in functions.items()},
-                "seconds": float(m["seconds"]), "refused": self._refusals(m["refused"])}
+        return {
+            "problems": [_wire.clean_text(p, 500) for p in m["problems"]][:200],
+            "output": _wire.clean_text(m["output"]),
+            "functions": {k: (None if v is None else _wire.clean_text(v, 100)) for k, v in functions.items()},
+            "seconds": float(m["seconds"]),
+            "refused": self._refusals(m["refused"]),
+        }
 
     def _validate_result(self, m, call_id):
         keys = {"op", "id", "status", "value", "args", "error", "output", "warnings", "seconds", "refused"}
@@ -543,15 +629,23 @@ class Sandbox:
             self._bad("an answer to a request that was not asked")
         if m["status"] not in ("ok", "error", "timeout", "missing"):
             self._bad(f"unknown status {str(m['status'])[:40]!r}")
-        if not isinstance(m["output"], str) or not isinstance(m["warnings"], list) or len(m["warnings"]) > 100 \
-                or not all(isinstance(w, str) for w in m["warnings"]):
+        if (
+            not isinstance(m["output"], str)
+            or not isinstance(m["warnings"], list)
+            or len(m["warnings"]) > 100
+            or not all(isinstance(w, str) for w in m["warnings"])
+        ):
             self._bad("'output' must be text and 'warnings' a list of text")
         if isinstance(m["seconds"], bool) or not isinstance(m["seconds"], (int, float)):
             self._bad("'seconds' must be a number")
         error = m["error"]
         if error is not None:
-            if not isinstance(error, dict) or not set(error) <= _ERROR_KEYS or not all(
-                    isinstance(v, str) for v in error.values()) or error.get("kind", "SystemExit") not in _KINDS:
+            if (
+                not isinstance(error, dict)
+                or not set(error) <= _ERROR_KEYS
+                or not all(isinstance(v, str) for v in error.values())
+                or error.get("kind", "SystemExit") not in _KINDS
+            ):
                 self._bad("'error' must describe an exception as text")
             error = {k: _wire.clean_text(v, 500) for k, v in error.items()}
         try:
@@ -559,13 +653,20 @@ class Sandbox:
             args = _wire.decode(m["args"]) if m["args"] is not None else None
         except (ValueError, TypeError, OverflowError) as exc:
             self._bad(f"a value that is not plain data ({exc})")
-        if args is not None and not (isinstance(args, list) and len(args) == 2 and isinstance(args[0], list)
-                                     and isinstance(args[1], dict)):
+        if args is not None and not (
+            isinstance(args, list) and len(args) == 2 and isinstance(args[0], list) and isinstance(args[1], dict)
+        ):
             self._bad("'args' must be [positional, keyword]")
-        return {"status": m["status"], "value": value, "args": args, "error": error,
-                "output": _wire.clean_text(m["output"]),
-                "warnings": [_wire.clean_text(w, 300) for w in m["warnings"]][:20],
-                "seconds": float(m["seconds"]), "refused": self._refusals(m["refused"])}
+        return {
+            "status": m["status"],
+            "value": value,
+            "args": args,
+            "error": error,
+            "output": _wire.clean_text(m["output"]),
+            "warnings": [_wire.clean_text(w, 300) for w in m["warnings"]][:20],
+            "seconds": float(m["seconds"]),
+            "refused": self._refusals(m["refused"]),
+        }
 
     # ------------------------------------------------------------------ calls
 
@@ -576,8 +677,17 @@ class Sandbox:
         ``deadline`` (``time.monotonic()``), then gives up (``SandboxLost``).
         """
         call_id = secrets.token_hex(8)
-        self._send({"op": "call", "id": call_id, "name": name, "args": _wire.encode(list(args)),
-                    "kwargs": _wire.encode(dict(kwargs)), "timeout": max(1e-3, float(timeout))}, deadline)
+        self._send(
+            {
+                "op": "call",
+                "id": call_id,
+                "name": name,
+                "args": _wire.encode(list(args)),
+                "kwargs": _wire.encode(dict(kwargs)),
+                "timeout": max(1e-3, float(timeout)),
+            },
+            deadline,
+        )
         return self._validate_result(self._receive(deadline), call_id)
 
     # ------------------------------------------------------------------ stop
@@ -620,8 +730,8 @@ class Sandbox:
         if self.private:
             self.log_tail = self._tail()
             shutil.rmtree(self.private, ignore_errors=True)
-        if self.uid_lock is not None and report.survivors == 0:   # every process of that user is dead:
-            os.close(self.uid_lock)                                # free the id (else keep it held)
+        if self.uid_lock is not None and report.survivors == 0:  # every process of that user is dead:
+            os.close(self.uid_lock)  # free the id (else keep it held)
             self.uid_lock = None
         self.stop_report = report
         return report

@@ -92,7 +92,7 @@ def _cut(text, limit=MAX_TEXT):
 def _repr(value):
     try:
         return _cut(repr(value), 200)
-    except BaseException:                      # a __repr__ that raises (or is stopped by the timer)
+    except BaseException:  # a __repr__ that raises (or is stopped by the timer)
         return f"<a {type(value).__name__} whose repr failed>"
 
 
@@ -111,7 +111,7 @@ def encode(value, _depth=0):
     if value is None or kind is bool:
         return value
     if kind is int:
-        return value if abs(value) < 10 ** 4000 else {"o": ["int", "<an int of more than 4000 digits>"]}
+        return value if abs(value) < 10**4000 else {"o": ["int", "<an int of more than 4000 digits>"]}
     if kind is float:
         return _float(value)
     if kind is str:
@@ -129,7 +129,7 @@ def encode(value, _depth=0):
         return {"n": [a[0], a[2]]}
     if isinstance(value, np.ndarray) or hasattr(value, "__array__"):
         try:
-            a = np.asarray(value)                  # a subclass, a tensor: its own code runs here
+            a = np.asarray(value)  # a subclass, a tensor: its own code runs here
         except BaseException:
             return {"o": [type(value).__name__, _repr(value)]}
         if a.dtype.kind in "biufc":
@@ -182,16 +182,14 @@ def _decode_array(dtype, shape, data, *, scalar=False):
     dt = np.dtype(dtype)
     if dt.kind not in "biufc":
         raise ValueError(f"array dtype {dtype!r} is not a plain number type")
-    if not isinstance(shape, list) or len(shape) > 32 or not all(
-            type(n) is int and 0 <= n < 2**40 for n in shape):
+    if not isinstance(shape, list) or len(shape) > 32 or not all(type(n) is int and 0 <= n < 2**40 for n in shape):
         raise ValueError("an array shape must be a list of at most 32 non-negative integers")
     if not isinstance(data, str):
         raise ValueError("array data must be base64 text")
     raw = base64.b64decode(data.encode("ascii"), validate=True)
     count = math.prod(shape)
     if len(raw) != count * dt.itemsize:
-        raise ValueError(f"array data has {len(raw)} bytes; shape {tuple(shape)} of {dt} needs "
-                         f"{count * dt.itemsize}")
+        raise ValueError(f"array data has {len(raw)} bytes; shape {tuple(shape)} of {dt} needs {count * dt.itemsize}")
     a = np.frombuffer(raw, dtype=dt).reshape(shape).copy()
     return a[()] if scalar else a
 
@@ -221,7 +219,7 @@ def decode(data, _depth=0, _budget=None):
         return [decode(v, _depth + 1, budget) for v in data]
     if not isinstance(data, dict) or len(data) != 1:
         raise ValueError(f"not an encoded value: {type(data).__name__}")
-    (tag, body), = data.items()
+    ((tag, body),) = data.items()
     if tag == "f":
         return _decode_float(data)
     if tag == "c":

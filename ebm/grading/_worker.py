@@ -36,10 +36,10 @@ import time
 import traceback
 import warnings
 
-if globals().get("__package__"):                      # imported as ebm.grading._worker (the grader, tests)
+if globals().get("__package__"):  # imported as ebm.grading._worker (the grader, tests)
     from ebm.grading import _capture, _guard, _nbcode, _wire
-else:                                                 # the bootstrap: modules given as source, no ebm
-    import _ebm_capture as _capture                   # noqa: I001
+else:  # the bootstrap: modules given as source, no ebm
+    import _ebm_capture as _capture  # noqa: I001
     import _ebm_guard as _guard
     import _ebm_nbcode as _nbcode
     import _ebm_wire as _wire
@@ -48,8 +48,10 @@ else:                                                 # the bootstrap: modules g
 MAX_ARRAY_BYTES = 16 * 2**20
 
 #: Exceptions the grader names (captured now: the student may rebind the builtins later).
-_KINDS = tuple((k, getattr(builtins, k)) for k in ("NotImplementedError", "MemoryError", "RecursionError",
-                                                    "SystemExit", "KeyboardInterrupt"))
+_KINDS = tuple(
+    (k, getattr(builtins, k))
+    for k in ("NotImplementedError", "MemoryError", "RecursionError", "SystemExit", "KeyboardInterrupt")
+)
 
 _STATEMENT_START = re.compile(r"^(?![\s#)\]}]|else\b|elif\b|except\b|finally\b|case\b)\S")
 
@@ -57,8 +59,11 @@ _STATEMENT_START = re.compile(r"^(?![\s#)\]}]|else\b|elif\b|except\b|finally\b|c
 def _chunks(source):
     """Split source that does not parse into top-level chunks (decorators stay with their def)."""
     lines = source.splitlines(keepends=True)
-    starts = [n for n, line in enumerate(lines)
-              if _STATEMENT_START.match(line) and not (n and lines[n - 1].lstrip().startswith("@"))]
+    starts = [
+        n
+        for n, line in enumerate(lines)
+        if _STATEMENT_START.match(line) and not (n and lines[n - 1].lstrip().startswith("@"))
+    ]
     if not starts or starts[0] != 0:
         starts = [0] + starts
     bounds = zip(starts, starts[1:] + [len(lines)])
@@ -110,9 +115,11 @@ def _where(exc, filenames):
 
 def describe(exc, filenames):
     """The exception as plain data: its type, message, where in the submission, and an exit code."""
-    info = {"type": _text_of(type(exc).__name__, "an exception"),
-            "message": _text_of(exc, "<its message could not be printed>"),
-            "where": _where(exc, filenames)}
+    info = {
+        "type": _text_of(type(exc).__name__, "an exception"),
+        "message": _text_of(exc, "<its message could not be printed>"),
+        "where": _where(exc, filenames),
+    }
     if isinstance(exc, SystemExit):
         info["exit_code"] = _text_of(repr(exc.code), "?")
     for kind, cls in _KINDS:
@@ -128,8 +135,13 @@ def _encode(value):
             import numpy as np
 
             if isinstance(value, np.ndarray) and value.nbytes > MAX_ARRAY_BYTES:
-                return {"o": ["ndarray", f"<an array of shape {value.shape} and dtype {value.dtype}: "
-                                         f"{value.nbytes} bytes, too large to send>"]}
+                return {
+                    "o": [
+                        "ndarray",
+                        f"<an array of shape {value.shape} and dtype {value.dtype}: "
+                        f"{value.nbytes} bytes, too large to send>",
+                    ]
+                }
             return _wire.encode(value)
     except BaseException:
         return {"o": [_text_of(type(value).__name__, "object"), "<could not be sent>"]}
@@ -147,7 +159,7 @@ class Worker:
         self.namespace = {"__name__": "submission", "__builtins__": builtins}
 
     def new_refusals(self):
-        new = self.refused[self.reported:]
+        new = self.refused[self.reported :]
         self.reported = len(self.refused)
         return [[kind, _wire.clean_text(str(text), 300)] for kind, text in new]
 
@@ -171,18 +183,25 @@ class Worker:
                     continue
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    problems.append(f"{filename}, line {line}: not run: loading the submission took more than "
-                                    f"{cfg['load_budget']:g} s")
+                    problems.append(
+                        f"{filename}, line {line}: not run: loading the submission took more than "
+                        f"{cfg['load_budget']:g} s"
+                    )
                     continue
                 try:
-                    with warnings.catch_warnings(), _capture.captured(sink), \
-                            _capture.alarm(min(cfg["statement_timeout"], left)):
+                    with (
+                        warnings.catch_warnings(),
+                        _capture.captured(sink),
+                        _capture.alarm(min(cfg["statement_timeout"], left)),
+                    ):
                         warnings.simplefilter("ignore")
                         exec(code, self.namespace)
                 except _capture.ExerciseTimeout:
-                    problems.append(f"{filename}, line {line}: the statement ran for more than "
-                                    f"{min(cfg['statement_timeout'], left):g} s and was stopped")
-                except BaseException as exc:                 # SystemExit and KeyboardInterrupt too
+                    problems.append(
+                        f"{filename}, line {line}: the statement ran for more than "
+                        f"{min(cfg['statement_timeout'], left):g} s and was stopped"
+                    )
+                except BaseException as exc:  # SystemExit and KeyboardInterrupt too
                     info = describe(exc, self.filenames)
                     where = info["where"].rsplit(", in ", 1)[0] or f"{filename}, line {line}"
                     if info.get("kind") == "SystemExit":
@@ -193,16 +212,34 @@ class Worker:
         functions = {}
         for fn in cfg["functions"]:
             value = self.namespace.get(fn)
-            functions[fn] = None if value is None else ("" if callable(value) else
-                                                        _text_of(type(value).__name__, "object"))
-        self.reply({"op": "loaded", "problems": [_wire.clean_text(p, 500) for p in problems],
-                    "output": _wire.clean_text(sink.text()), "functions": functions,
-                    "seconds": time.monotonic() - started, "refused": self.new_refusals()})
+            functions[fn] = (
+                None if value is None else ("" if callable(value) else _text_of(type(value).__name__, "object"))
+            )
+        self.reply(
+            {
+                "op": "loaded",
+                "problems": [_wire.clean_text(p, 500) for p in problems],
+                "output": _wire.clean_text(sink.text()),
+                "functions": functions,
+                "seconds": time.monotonic() - started,
+                "refused": self.new_refusals(),
+            }
+        )
 
     def call(self, request):
         fn = self.namespace.get(request["name"])
-        answer = {"op": "result", "id": request["id"], "status": "ok", "value": None, "args": None,
-                  "error": None, "output": "", "warnings": [], "seconds": 0.0, "refused": []}
+        answer = {
+            "op": "result",
+            "id": request["id"],
+            "status": "ok",
+            "value": None,
+            "args": None,
+            "error": None,
+            "output": "",
+            "warnings": [],
+            "seconds": 0.0,
+            "refused": [],
+        }
         if not callable(fn):
             answer.update(status="missing", refused=self.new_refusals())
             self.reply(answer)
@@ -223,8 +260,9 @@ class Worker:
                 answer["status"] = "error"
                 answer["error"] = describe(exc, self.filenames)
         answer["seconds"] = time.perf_counter() - started
-        answer["warnings"] = list(dict.fromkeys(
-            _text_of(f"{w.category.__name__}: {w.message}", "a warning") for w in caught))[:20]
+        answer["warnings"] = list(
+            dict.fromkeys(_text_of(f"{w.category.__name__}: {w.message}", "a warning") for w in caught)
+        )[:20]
         answer["output"] = _wire.clean_text(sink.text())
         if answer["status"] == "ok":
             answer["value"] = _encode(result)
@@ -235,16 +273,22 @@ class Worker:
 
 def serve(config, requests, replies):
     """Load the submission, then answer requests until the pipe closes."""
+
     def reply(message):
         data = _wire.dumps(message).encode("ascii")
         view = memoryview(data)
         while view:
-            view = view[os.write(replies, view):]
+            view = view[os.write(replies, view) :]
 
     worker = Worker(config, reply)
-    _guard.install(protected=config["protected"], writable=config["writable"],
-                   allow_ebm=config["allow_ebm"], blocked_modules=config["blocked_modules"],
-                   allow_native=config["allow_native"], record=worker.refused)
+    _guard.install(
+        protected=config["protected"],
+        writable=config["writable"],
+        allow_ebm=config["allow_ebm"],
+        blocked_modules=config["blocked_modules"],
+        allow_native=config["allow_native"],
+        record=worker.refused,
+    )
     worker.load()
     stream = os.fdopen(requests, "rb", buffering=0)
     buffer = b""
@@ -280,11 +324,11 @@ def main(argv):
 
     config = json.loads(argv[3])
     preloaded = []
-    for name in config.get("preload", ()):            # ebm allowed: import it and Numba (which imports the
-        try:                                          # subprocess module) and stamp the JIT cache, before
-            __import__(name)                          # the guard refuses those
+    for name in config.get("preload", ()):  # ebm allowed: import it and Numba (which imports the
+        try:  # subprocess module) and stamp the JIT cache, before
+            __import__(name)  # the guard refuses those
             preloaded.append(name)
-        except Exception:                             # then the student's own import fails, and says why
+        except Exception:  # then the student's own import fails, and says why
             pass
     if "ebm" in preloaded and "numba" in preloaded:
         try:

@@ -40,7 +40,7 @@ from ebm.grading._exercise import get
 
 __all__ = ["build_wheel", "write_gradescope_bundle", "write_prairielearn_bundle", "pick_upload"]
 
-_INSTALL = r'''
+_INSTALL = r"""
 PYTHON=${EBM_PYTHON:-python3}
 "$PYTHON" -I -c 'import sys; assert sys.version_info >= (3, 11), "ebm needs Python 3.11 or newer"' || exit 1
 "$PYTHON" -I -m pip install --quiet --no-index --no-deps --force-reinstall "$WHEELS"/ebm-*.whl
@@ -63,21 +63,21 @@ for rel in LOCKED:
             os.chmod(os.path.join(here, name), 0o600)
     os.chmod(top, 0o700)
 PY
-'''
+"""
 
 
 def _install(locked):
     return _INSTALL.replace("for rel in LOCKED:", f"for rel in {list(locked)!r}:")
 
 
-_SETUP = '''#!/usr/bin/env bash
+_SETUP = """#!/usr/bin/env bash
 # Gradescope runs this once, as root, while it builds the autograder's image.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 WHEELS="$HERE/wheels"
-'''
+"""
 
-_RUN_AUTOGRADER = '''#!/usr/bin/env bash
+_RUN_AUTOGRADER = """#!/usr/bin/env bash
 # Gradescope runs this for each submission, as root; the student's code runs as another user.
 set -uo pipefail
 ROOT=${{AUTOGRADER_ROOT:-/autograder}}
@@ -87,9 +87,9 @@ mkdir -p "$ROOT/results"
     --timeout {timeout} --memory-mb {memory_mb} --hidden-visibility {hidden}{allow} \\
     --json "$ROOT/results/results.json"
 exit 0   # the score is in results.json; a non-zero status would hide it
-'''
+"""
 
-_GRADE_SH = '''#!/usr/bin/env bash
+_GRADE_SH = """#!/usr/bin/env bash
 # PrairieLearn's external grader runs this (the question's entrypoint), as root, in a fresh container.
 set -uo pipefail
 ROOT=${{GRADE_ROOT:-/grade}}
@@ -100,7 +100,7 @@ mkdir -p "$ROOT/results"
     --format prairielearn --timeout {timeout} --memory-mb {memory_mb} --hidden-visibility {hidden}{allow} \\
     --json "$ROOT/results/results.json"
 exit 0
-'''
+"""
 
 
 def _checkout():
@@ -108,8 +108,9 @@ def _checkout():
 
     root = Path(ebm.__file__).resolve().parent.parent
     if not (root / "pyproject.toml").is_file():
-        raise RuntimeError("building ebm's wheel needs its source checkout (pyproject.toml next to the ebm "
-                           f"package); {root} has none")
+        raise RuntimeError(
+            f"building ebm's wheel needs its source checkout (pyproject.toml next to the ebm package); {root} has none"
+        )
     return root
 
 
@@ -122,8 +123,11 @@ def build_wheel(dest):
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="ebm-wheel-") as build:
-        done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", build,
-                               str(_checkout())], capture_output=True, text=True)
+        done = subprocess.run(
+            [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", build, str(_checkout())],
+            capture_output=True,
+            text=True,
+        )
         wheels = sorted(Path(build).glob("ebm-*.whl"))
         if done.returncode != 0 or not wheels:
             raise RuntimeError(f"pip wheel failed: {(done.stderr or done.stdout).strip()[-800:]}")
@@ -133,13 +137,20 @@ def build_wheel(dest):
 
 
 def _assignment_text(names):
-    return "# the exercises this autograder grades (python -m ebm exercises --list)\n" + "\n".join(
-        get(n).name for n in names) + "\n"
+    return (
+        "# the exercises this autograder grades (python -m ebm exercises --list)\n"
+        + "\n".join(get(n).name for n in names)
+        + "\n"
+    )
 
 
 def _options(timeout, memory_mb, allow_ebm, hidden_visibility):
-    return dict(timeout=f"{float(timeout):g}", memory_mb=int(memory_mb or 0), hidden=hidden_visibility,
-                allow=" --allow-ebm" if allow_ebm else "")
+    return dict(
+        timeout=f"{float(timeout):g}",
+        memory_mb=int(memory_mb or 0),
+        hidden=hidden_visibility,
+        allow=" --allow-ebm" if allow_ebm else "",
+    )
 
 
 def _lock_paths(names, allow_ebm):
@@ -169,8 +180,9 @@ def _write_zip(path, files, wheel):
     return path
 
 
-def write_gradescope_bundle(path, names, *, timeout=10.0, memory_mb=1024, allow_ebm=False,
-                            hidden_visibility="after_due_date", wheel=None):
+def write_gradescope_bundle(
+    path, names, *, timeout=10.0, memory_mb=1024, allow_ebm=False, hidden_visibility="after_due_date", wheel=None
+):
     """Write Gradescope's autograder zip for the exercises ``names``; return its path.
 
     ``wheel`` is a built ebm wheel to use (default: build one, :func:`build_wheel`).
@@ -178,27 +190,37 @@ def write_gradescope_bundle(path, names, *, timeout=10.0, memory_mb=1024, allow_
     with tempfile.TemporaryDirectory() as tmp:
         wheel = Path(wheel) if wheel else build_wheel(tmp)
         opts = _options(timeout, memory_mb, allow_ebm, hidden_visibility)
-        files = {"setup.sh": (_SETUP + _install(_lock_paths(names, allow_ebm)), True),
-                 "run_autograder": (_RUN_AUTOGRADER.format(**opts), True),
-                 "assignment.txt": (_assignment_text(names), False)}
+        files = {
+            "setup.sh": (_SETUP + _install(_lock_paths(names, allow_ebm)), True),
+            "run_autograder": (_RUN_AUTOGRADER.format(**opts), True),
+            "assignment.txt": (_assignment_text(names), False),
+        }
         return _write_zip(path, files, (f"wheels/{wheel.name}", wheel))
 
 
-def write_prairielearn_bundle(path, names, *, timeout=10.0, memory_mb=1024, allow_ebm=False,
-                              hidden_visibility="after_due_date", wheel=None):
+def write_prairielearn_bundle(
+    path, names, *, timeout=10.0, memory_mb=1024, allow_ebm=False, hidden_visibility="after_due_date", wheel=None
+):
     """Write a PrairieLearn external grader (a zip of the question's ``tests/`` and the options); return its path."""
     import json
 
     with tempfile.TemporaryDirectory() as tmp:
         wheel = Path(wheel) if wheel else build_wheel(tmp)
         opts = _options(timeout, memory_mb, allow_ebm, hidden_visibility)
-        info = {"externalGradingOptions": {"enabled": True, "image": "prairielearn/grader-python",
-                                           "entrypoint": "/grade/tests/grade.sh",
-                                           "timeout": int(60 + 2 * float(timeout) * len(names))}}
+        info = {
+            "externalGradingOptions": {
+                "enabled": True,
+                "image": "prairielearn/grader-python",
+                "entrypoint": "/grade/tests/grade.sh",
+                "timeout": int(60 + 2 * float(timeout) * len(names)),
+            }
+        }
         grade = _GRADE_SH.format(**opts).replace("INSTALL\n", _install(_lock_paths(names, allow_ebm)))
-        files = {"tests/grade.sh": (grade, True),
-                 "tests/assignment.txt": (_assignment_text(names), False),
-                 "info-externalGradingOptions.json": (json.dumps(info, indent=2) + "\n", False)}
+        files = {
+            "tests/grade.sh": (grade, True),
+            "tests/assignment.txt": (_assignment_text(names), False),
+            "info-externalGradingOptions.json": (json.dumps(info, indent=2) + "\n", False),
+        }
         return _write_zip(path, files, (f"tests/wheels/{wheel.name}", wheel))
 
 
@@ -215,8 +237,14 @@ def pick_upload(folder, names=()):
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"no upload folder at {folder}")
-    files = sorted(p for p in folder.rglob("*") if p.suffix in SUFFIXES and not p.is_symlink() and p.is_file()
-                   and not any(part.startswith((".", "_")) for part in p.relative_to(folder).parts))
+    files = sorted(
+        p
+        for p in folder.rglob("*")
+        if p.suffix in SUFFIXES
+        and not p.is_symlink()
+        and p.is_file()
+        and not any(part.startswith((".", "_")) for part in p.relative_to(folder).parts)
+    )
     if len(files) == 1:
         return files[0], ""
     if not files:

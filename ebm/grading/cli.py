@@ -18,13 +18,24 @@ def _err(message):
 
 def exercise_table(markdown=False):
     """The table of exercises: chapter, name and signature, public and hidden points."""
-    rows = [(ex.chapter, ex.name, ex.signature, sum(c.points for c in ex.public_checks),
-             len(ex.public_checks), sum(c.points for c in ex.hidden_checks), len(ex.hidden_checks))
-            for ex in registry()]
+    rows = [
+        (
+            ex.chapter,
+            ex.name,
+            ex.signature,
+            sum(c.points for c in ex.public_checks),
+            len(ex.public_checks),
+            sum(c.points for c in ex.hidden_checks),
+            len(ex.hidden_checks),
+        )
+        for ex in registry()
+    ]
     if markdown:
         lines = ["| chapter | signature | public checks | hidden checks |", "|---|---|---|---|"]
-        lines += [f"| {ch} | `{sig}` | {npub}, {pub:g} pt | {nhid}, {hid:g} pt |"
-                  for ch, name, sig, pub, npub, hid, nhid in rows]
+        lines += [
+            f"| {ch} | `{sig}` | {npub}, {pub:g} pt | {nhid}, {hid:g} pt |"
+            for ch, name, sig, pub, npub, hid, nhid in rows
+        ]
         return "\n".join(lines)
     w = max(len(r[2]) for r in rows)
     lines = [f"{'chapter':13s} {'signature':{w}s}  public  hidden"]
@@ -76,15 +87,19 @@ def exercises_command(args):
             return 1
         for path in written:
             print(f"wrote {path}")
-        print(f"{len(written)} student notebook(s) in {args.student}: each solution is now "
-              "'raise NotImplementedError()', the hidden tests are removed")
+        print(
+            f"{len(written)} student notebook(s) in {args.student}: each solution is now "
+            "'raise NotImplementedError()', the hidden tests are removed"
+        )
         did = True
     if args.demo_class:
         from ebm.grading.demo import write_demo_class
 
         paths = write_demo_class(args.demo_class)
-        print(f"wrote {len(paths)} demonstration submissions to {args.demo_class}; grade them with\n"
-              f"  python -m ebm grade {args.demo_class} --chapter softmax_loss --out grading-results")
+        print(
+            f"wrote {len(paths)} demonstration submissions to {args.demo_class}; grade them with\n"
+            f"  python -m ebm grade {args.demo_class} --chapter softmax_loss --out grading-results"
+        )
         did = True
     if args.list or args.markdown or not did:
         print(exercise_table(markdown=args.markdown))
@@ -117,8 +132,9 @@ def _print_submission(sub):
 def _print_class(results, out, wall):
     from ebm.grading import grader
 
-    print(f"graded {len(results)} submission(s) in {wall:.1f} s "
-          f"(worker CPU {sum(r.cpu_seconds for r in results):.1f} s)")
+    print(
+        f"graded {len(results)} submission(s) in {wall:.1f} s (worker CPU {sum(r.cpu_seconds for r in results):.1f} s)"
+    )
     for sub in results:
         flags = f"  [{'; '.join(sub.flags)}]" if sub.flags else ""
         if sub.grader_error:
@@ -136,7 +152,7 @@ def grade_command(args):
     from ebm.grading._platform import require_posix
 
     try:
-        require_posix("python -m ebm grade")       # before importing the sandbox, which needs fcntl and fork
+        require_posix("python -m ebm grade")  # before importing the sandbox, which needs fcntl and fork
     except RuntimeError as exc:
         _err(str(exc))
         return 1
@@ -154,11 +170,19 @@ def grade_command(args):
 
         try:
             names = grader.resolve_assignment(**assignment)
-            for target, write in ((args.gradescope_bundle, bundles.write_gradescope_bundle),
-                                  (args.prairielearn_bundle, bundles.write_prairielearn_bundle)):
+            for target, write in (
+                (args.gradescope_bundle, bundles.write_gradescope_bundle),
+                (args.prairielearn_bundle, bundles.write_prairielearn_bundle),
+            ):
                 if target:
-                    path = write(target, names, timeout=args.timeout, memory_mb=args.memory_mb,
-                                 allow_ebm=args.allow_ebm, hidden_visibility=args.hidden_visibility)
+                    path = write(
+                        target,
+                        names,
+                        timeout=args.timeout,
+                        memory_mb=args.memory_mb,
+                        allow_ebm=args.allow_ebm,
+                        hidden_visibility=args.hidden_visibility,
+                    )
                     print(f"wrote {path} (grades {', '.join(names)})")
         except (ValueError, KeyError) as exc:
             _err(str(exc).strip('"'))
@@ -170,8 +194,13 @@ def grade_command(args):
     if args.load_timeout is not None and args.load_timeout <= 0:
         _err("--load-timeout must be positive")
         return 2
-    options = dict(timeout=args.timeout, load_timeout=args.load_timeout, memory_mb=args.memory_mb or None,
-                   allow_ebm=args.allow_ebm, **assignment)
+    options = dict(
+        timeout=args.timeout,
+        load_timeout=args.load_timeout,
+        memory_mb=args.memory_mb or None,
+        allow_ebm=args.allow_ebm,
+        **assignment,
+    )
     if args.upload:
         return _grade_upload(args, options)
     if not args.submission:
@@ -184,8 +213,15 @@ def grade_command(args):
                 _err("grading a directory needs --out OUTDIR")
                 return 2
             start = time.perf_counter()
-            results = grader.grade_directory(target, args.out, jobs=args.jobs, progress=not args.no_progress,
-                                             fmt=args.format, hidden_visibility=args.hidden_visibility, **options)
+            results = grader.grade_directory(
+                target,
+                args.out,
+                jobs=args.jobs,
+                progress=not args.no_progress,
+                fmt=args.format,
+                hidden_visibility=args.hidden_visibility,
+                **options,
+            )
             _print_class(results, args.out, time.perf_counter() - start)
             failed = [sub for sub in results if sub.grader_error]
             for sub in failed:
@@ -225,10 +261,15 @@ def _grade_upload(args, options):
         message = str(exc).strip('"')
         failed_by_grader = isinstance(exc, grader.GraderError)
         sub = grader.SubmissionResult(
-            "submission", str(args.upload),
-            [grader._synthetic(n, "not_run" if failed_by_grader else "missing", message.splitlines()[0])
-             for n in names], problems=[] if failed_by_grader else [message],
-            grader_error=message if failed_by_grader else "")
+            "submission",
+            str(args.upload),
+            [
+                grader._synthetic(n, "not_run" if failed_by_grader else "missing", message.splitlines()[0])
+                for n in names
+            ],
+            problems=[] if failed_by_grader else [message],
+            grader_error=message if failed_by_grader else "",
+        )
     if note:
         sub.problems.insert(0, note)
     _print_submission(sub)

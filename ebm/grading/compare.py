@@ -24,8 +24,7 @@ import numbers
 
 import numpy as np
 
-__all__ = ["Mismatch", "expect_close", "expect_gradient", "expect_tuple", "expect_true", "fail",
-           "is_close"]
+__all__ = ["Mismatch", "expect_close", "expect_gradient", "expect_tuple", "expect_true", "fail", "is_close"]
 
 
 class Mismatch(AssertionError):
@@ -47,8 +46,7 @@ class Mismatch(AssertionError):
         recognise wrong *numbers*, are not consulted.
     """
 
-    def __init__(self, message, *, what="result", got=None, expected=None, index=None, tolerance="",
-                 hintable=True):
+    def __init__(self, message, *, what="result", got=None, expected=None, index=None, tolerance="", hintable=True):
         super().__init__(message)
         self.message = message
         self.what = what
@@ -95,26 +93,35 @@ def _as_numeric(value, what, *, array=False):
         _wrong_kind(f"{what}: expected a number or an array, got None (a missing return statement?)", what, value)
     if isinstance(value, (list, tuple)):
         if array:
-            _wrong_kind(f"{what}: expected a NumPy array, got a {type(value).__name__}: return np.asarray(...) "
-                        "(the caller uses its .shape and .dtype)", what, value)
+            _wrong_kind(
+                f"{what}: expected a NumPy array, got a {type(value).__name__}: return np.asarray(...) "
+                "(the caller uses its .shape and .dtype)",
+                what,
+                value,
+            )
         try:
             value = np.asarray(value)
-        except Exception:   # ragged lists and the like
-            _wrong_kind(f"{what}: expected an array, got a {type(value).__name__} that NumPy cannot read", what,
-                        value)
+        except Exception:  # ragged lists and the like
+            _wrong_kind(f"{what}: expected an array, got a {type(value).__name__} that NumPy cannot read", what, value)
     if isinstance(value, (numbers.Number, np.ndarray, np.generic)) or hasattr(value, "__array__"):
         try:
-            arr = np.asarray(value)                       # a torch CPU tensor, a matrix subclass...
+            arr = np.asarray(value)  # a torch CPU tensor, a matrix subclass...
         except Exception:
             arr = np.asarray(None)
         if arr.dtype.kind == "c":
-            _wrong_kind(f"{what}: expected real numbers, got complex values ({arr.dtype}); where does the "
-                        "imaginary part come from (np.sqrt or np.log of a negative number, astype(complex))?",
-                        what, value)
+            _wrong_kind(
+                f"{what}: expected real numbers, got complex values ({arr.dtype}); where does the "
+                "imaginary part come from (np.sqrt or np.log of a negative number, astype(complex))?",
+                what,
+                value,
+            )
         if arr.dtype.kind in "biuf":
             return arr
-    _wrong_kind(f"{what}: expected a number or an array of numbers, got {type(value).__name__} "
-                f"{_short_repr(value)}", what, value)
+    _wrong_kind(
+        f"{what}: expected a number or an array of numbers, got {type(value).__name__} {_short_repr(value)}",
+        what,
+        value,
+    )
 
 
 def _short_repr(value, limit=80):
@@ -152,8 +159,7 @@ def expect_close(got, expected, *, rtol=1e-6, atol=1e-9, what="result", shape=Tr
     tol = f"atol {atol:g} + rtol {rtol:g} * |expected|"
     if g.shape != e.shape:
         if shape or g.size != e.size:
-            fail(f"{what}: expected shape {e.shape}, got shape {g.shape}", what=what, got=got,
-                 expected=expected)
+            fail(f"{what}: expected shape {e.shape}, got shape {g.shape}", what=what, got=got, expected=expected)
         g = g.reshape(e.shape)
     g = g.astype(np.float64)
     ok = np.isclose(g, e, rtol=rtol, atol=atol, equal_nan=True)
@@ -168,8 +174,14 @@ def expect_close(got, expected, *, rtol=1e-6, atol=1e-9, what="result", shape=Tr
     else:
         detail = f"|got - expected| = {_fmt(abs(gv - ev))} > {tol}"
     count = f"; {len(bad)} of {e.size} elements differ" if e.size > 1 else ""
-    raise Mismatch(f"{where}: expected {_fmt(ev)}, got {_fmt(gv)} ({detail}){count}",
-                   what=what, got=got, expected=expected, index=index, tolerance=tol)
+    raise Mismatch(
+        f"{where}: expected {_fmt(ev)}, got {_fmt(gv)} ({detail}){count}",
+        what=what,
+        got=got,
+        expected=expected,
+        index=index,
+        tolerance=tol,
+    )
 
 
 def expect_gradient(func, x, got, *, tol=1e-2, step=1e-2, what="gradient"):
@@ -184,8 +196,7 @@ def expect_gradient(func, x, got, *, tol=1e-2, step=1e-2, what="gradient"):
     x = np.asarray(x, dtype=np.float64)
     g = _as_numeric(got, what, array=x.ndim > 0)
     if g.shape != x.shape:
-        fail(f"{what}: expected shape {x.shape} (the shape of the input), got shape {g.shape}",
-             what=what, got=got)
+        fail(f"{what}: expected shape {x.shape} (the shape of the input), got shape {g.shape}", what=what, got=got)
     result = gradcheck(func, x, g.astype(np.float64), step=step, tol=tol)
     if result.passed:
         return
@@ -193,9 +204,15 @@ def expect_gradient(func, x, got, *, tol=1e-2, step=1e-2, what="gradient"):
     where = f"{what}[{', '.join(map(str, w))}]" if w else what
     failing = int(np.count_nonzero(~(result.ratio <= tol)))
     rule = f"tol {tol:g} * max(|numeric|, |got|, 1), central differences with step {step:g}"
-    raise Mismatch(f"{where}: central differences give {_fmt(result.numeric[w])}, got "
-                   f"{_fmt(result.analytic[w])} (over {rule}); {failing} of {x.size} elements fail",
-                   what=what, got=got, expected=result.numeric, index=w, tolerance=rule)
+    raise Mismatch(
+        f"{where}: central differences give {_fmt(result.numeric[w])}, got "
+        f"{_fmt(result.analytic[w])} (over {rule}); {failing} of {x.size} elements fail",
+        what=what,
+        got=got,
+        expected=result.numeric,
+        index=w,
+        tolerance=rule,
+    )
 
 
 def expect_tuple(got, length, *, what="result"):

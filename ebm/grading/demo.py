@@ -23,7 +23,7 @@ __all__ = ["RIGHT", "GALLERY", "HOSTILE", "CORE", "write_demo_class", "replace_f
 #: The three core exercises (the demo submissions also do lecture 05's two).
 CORE = ["softmax_loss_forward", "softmax_loss_backward", "softmax_backward"]
 
-RIGHT = '''
+RIGHT = """
 import numpy as np
 
 def softmax_loss_forward(bottom_data, label):
@@ -61,7 +61,7 @@ def smoothed_grad(x, k, eps):
     t = np.full(x.size, eps / x.size)
     t[k] += 1 - eps
     return p - t
-'''
+"""
 
 
 def _edit(src, old, new):
@@ -80,40 +80,81 @@ def replace_function(src, name, body):
 
 GALLERY = {
     # realistic mistakes: (source, exercise that loses points, hint expected)
-    "forgot_one": (replace_function(RIGHT, "softmax_loss_backward", '''
+    "forgot_one": (
+        replace_function(
+            RIGHT,
+            "softmax_loss_backward",
+            """
         def softmax_loss_backward(prob, label, ignore_label=None):
             return np.asarray(prob) / len(label)
-        '''), "softmax_loss_backward", "label_not_subtracted"),
-    "no_max": (replace_function(RIGHT, "softmax_loss_forward", '''
+        """,
+        ),
+        "softmax_loss_backward",
+        "label_not_subtracted",
+    ),
+    "no_max": (
+        replace_function(
+            RIGHT,
+            "softmax_loss_forward",
+            """
         def softmax_loss_forward(bottom_data, label):
             e = np.exp(bottom_data)
             p = e / e.sum(axis=1, keepdims=True)
             return float(-np.log(p[np.arange(len(label)), label]).mean()), p
-        '''), "softmax_loss_forward", "no_max_subtraction"),
-    "swapped": (replace_function(RIGHT, "softmax_loss_backward", '''
+        """,
+        ),
+        "softmax_loss_forward",
+        "no_max_subtraction",
+    ),
+    "swapped": (
+        replace_function(
+            RIGHT,
+            "softmax_loss_backward",
+            """
         def softmax_loss_backward(prob, label, ignore_label=None):
             prob = np.asarray(prob, dtype=float)
             d = prob - 1.0
             d[np.arange(len(label)), label] += 1.0
             return d / len(label)
-        '''), "softmax_loss_backward", "swapped_cases"),
-    "no_norm": (_edit(RIGHT, "return (p / max(1, keep.sum())).reshape(prob.shape)",
-                      "return p.reshape(prob.shape)"), "softmax_loss_backward", "missing_normalizer"),
-    "ignored_kept": (_edit(RIGHT, "    p *= keep[:, None, :]\n", ""), "softmax_loss_backward",
-                     "nonzero_at_ignored"),
-    "sign": (replace_function(RIGHT, "softmax_backward", '''
+        """,
+        ),
+        "softmax_loss_backward",
+        "swapped_cases",
+    ),
+    "no_norm": (
+        _edit(RIGHT, "return (p / max(1, keep.sum())).reshape(prob.shape)", "return p.reshape(prob.shape)"),
+        "softmax_loss_backward",
+        "missing_normalizer",
+    ),
+    "ignored_kept": (_edit(RIGHT, "    p *= keep[:, None, :]\n", ""), "softmax_loss_backward", "nonzero_at_ignored"),
+    "sign": (
+        replace_function(
+            RIGHT,
+            "softmax_backward",
+            """
         def softmax_backward(top_data, top_diff):
             return top_data * ((top_data * top_diff).sum(axis=1, keepdims=True) - top_diff)
-        '''), "softmax_backward", "wrong_sign"),
+        """,
+        ),
+        "softmax_backward",
+        "wrong_sign",
+    ),
 }
 
 HOSTILE = {
-    "loop": replace_function(RIGHT, "softmax_backward", '''
+    "loop": replace_function(
+        RIGHT,
+        "softmax_backward",
+        """
         def softmax_backward(top_data, top_diff):
             while True:
                 pass
-        '''),
-    "stubborn_loop": replace_function(RIGHT, "softmax_backward", '''
+        """,
+    ),
+    "stubborn_loop": replace_function(
+        RIGHT,
+        "softmax_backward",
+        """
         def softmax_backward(top_data, top_diff):
             while True:
                 try:
@@ -121,53 +162,84 @@ HOSTILE = {
                         pass
                 except BaseException:
                     pass
-        '''),
-    "exits": replace_function(RIGHT, "softmax_backward", '''
+        """,
+    ),
+    "exits": replace_function(
+        RIGHT,
+        "softmax_backward",
+        """
         def softmax_backward(top_data, top_diff):
             import sys
             sys.exit(3)
-        '''),
-    "hard_exit": replace_function(RIGHT, "softmax_backward", '''
+        """,
+    ),
+    "hard_exit": replace_function(
+        RIGHT,
+        "softmax_backward",
+        """
         def softmax_backward(top_data, top_diff):
             import os
             os._exit(7)
-        '''),
-    "crash": replace_function(RIGHT, "softmax_backward", '''
+        """,
+    ),
+    "crash": replace_function(
+        RIGHT,
+        "softmax_backward",
+        """
         def softmax_backward(top_data, top_diff):
             return top_data[None, None, None, 99]
-        '''),
-    "mutates": replace_function(RIGHT, "softmax_backward", '''
+        """,
+    ),
+    "mutates": replace_function(
+        RIGHT,
+        "softmax_backward",
+        """
         def softmax_backward(top_data, top_diff):
             top_diff -= (top_data * top_diff).sum(axis=1, keepdims=True)
             top_diff *= top_data
             return top_diff
-        '''),
-    "flood": replace_function(RIGHT, "softmax_backward", '''
+        """,
+    ),
+    "flood": replace_function(
+        RIGHT,
+        "softmax_backward",
+        """
         def softmax_backward(top_data, top_diff):
             print("spam " * 400_000)                # 2 MB at once
             for _ in range(2000):
                 print("more spam")
             return top_data * (top_diff - (top_data * top_diff).sum(axis=1, keepdims=True))
-        '''),
-    "memory": replace_function(RIGHT, "softmax_backward", '''
+        """,
+    ),
+    "memory": replace_function(
+        RIGHT,
+        "softmax_backward",
+        """
         def softmax_backward(top_data, top_diff):
             big = np.ones((1 << 31,))       # 16 GiB
             return big
-        '''),
-    "syntax": replace_function(RIGHT, "softmax_backward", '''
+        """,
+    ),
+    "syntax": replace_function(
+        RIGHT,
+        "softmax_backward",
+        """
         def softmax_backward(top_data, top_diff)
             return top_data
-        '''),
+        """,
+    ),
     "exit_at_top": RIGHT + "\nimport sys\nsys.exit(0)\nprint('never')\n",
     "hard_exit_at_top": "import os\nos._exit(1)\n" + RIGHT,
-    "cheat": replace_function(RIGHT, "softmax_backward", '''
+    "cheat": replace_function(
+        RIGHT,
+        "softmax_backward",
+        """
         def softmax_backward(top_data, top_diff):
             from ebm.reference import softmax_backward as theirs
             return theirs(top_data, top_diff)
-        '''),
+        """,
+    ),
 }
-
-
 
 
 def write_demo_class(directory, n=20):

@@ -53,13 +53,37 @@ from ebm.grading import _posix_only  # noqa: F401  (first: off POSIX it raises R
 from ebm.grading._exercise import CHAPTER_ORDER, get, registry
 from ebm.grading._harness import CheckResult, ExerciseResult, RemoteFunction, _missing, run_checks
 from ebm.grading._sandbox import GRACE, Sandbox, SandboxLost, isolation_summary
-from ebm.grading.results import (format_hint_table, gradescope_results, hint_counts, plot_hint_counts,
-                                 prairielearn_results, write_hints, write_results, write_summary)
+from ebm.grading.results import (
+    format_hint_table,
+    gradescope_results,
+    hint_counts,
+    plot_hint_counts,
+    prairielearn_results,
+    write_hints,
+    write_results,
+    write_summary,
+)
 
-__all__ = ["GraderError", "SubmissionResult", "grade_submission", "grade_directory", "gradescope_results",
-           "prairielearn_results", "write_results", "hint_counts", "plot_hint_counts", "format_hint_table",
-           "find_submissions", "resolve_assignment", "assignment_for_file", "read_submission",
-           "student_folders", "SUFFIXES", "MAX_SUBMISSION_BYTES", "MAX_RESTARTS"]
+__all__ = [
+    "GraderError",
+    "SubmissionResult",
+    "grade_submission",
+    "grade_directory",
+    "gradescope_results",
+    "prairielearn_results",
+    "write_results",
+    "hint_counts",
+    "plot_hint_counts",
+    "format_hint_table",
+    "find_submissions",
+    "resolve_assignment",
+    "assignment_for_file",
+    "read_submission",
+    "student_folders",
+    "SUFFIXES",
+    "MAX_SUBMISSION_BYTES",
+    "MAX_RESTARTS",
+]
 
 SUFFIXES = (".py", ".ipynb")
 #: Largest submission file read (bytes).
@@ -111,8 +135,14 @@ class SubmissionResult:
     @property
     def flags(self):
         """``"<exercise>: ..."`` for each flagged exercise."""
-        return list(dict.fromkeys(f"{e.exercise}: reached for ebm's implementation or the grader"
-                                  for e in self.exercises for c in e.checks if c.status == "flagged"))
+        return list(
+            dict.fromkeys(
+                f"{e.exercise}: reached for ebm's implementation or the grader"
+                for e in self.exercises
+                for c in e.checks
+                if c.status == "flagged"
+            )
+        )
 
 
 # --------------------------------------------------------------------------- what to grade
@@ -152,8 +182,10 @@ def resolve_assignment(exercises=None, chapters=None, assignment=None):
         names += [ex.name for ex in registry(chapters)]
     names = list(dict.fromkeys(names))
     if not names:
-        raise ValueError("say what to grade: --chapter KEY, --exercise NAME or --assignment FILE "
-                         "(the grader never infers the assignment from a submission)")
+        raise ValueError(
+            "say what to grade: --chapter KEY, --exercise NAME or --assignment FILE "
+            "(the grader never infers the assignment from a submission)"
+        )
     return names
 
 
@@ -193,8 +225,11 @@ def find_submissions(directory):
     that student.
     """
     directory = Path(directory)
-    found = sorted(p for p in directory.iterdir()
-                   if (p.is_symlink() or p.is_file()) and p.suffix in SUFFIXES and not p.name.startswith((".", "_")))
+    found = sorted(
+        p
+        for p in directory.iterdir()
+        if (p.is_symlink() or p.is_file()) and p.suffix in SUFFIXES and not p.name.startswith((".", "_"))
+    )
     stems = [p.stem for p in found]
     return [(p.stem if stems.count(p.stem) == 1 else p.name, p) for p in found]
 
@@ -223,9 +258,16 @@ def student_folders(students):
 
 def _synthetic(name, status, message):
     ex = get(name)
-    return ExerciseResult(ex.name, ex.chapter, [
-        CheckResult(ex.name, c.description, 0.0, c.points, c.hidden, status,
-                    message if k == 0 else f"not run: {message}") for k, c in enumerate(ex.checks)])
+    return ExerciseResult(
+        ex.name,
+        ex.chapter,
+        [
+            CheckResult(
+                ex.name, c.description, 0.0, c.points, c.hidden, status, message if k == 0 else f"not run: {message}"
+            )
+            for k, c in enumerate(ex.checks)
+        ],
+    )
 
 
 def _groups(names, allow_ebm):
@@ -242,9 +284,25 @@ def _groups(names, allow_ebm):
 _LOST_STATUS = {"timeout": "timeout", "exited": "crashed", "malformed": "malformed"}
 
 
-def grade_submission(path=None, *, data=None, name=None, exercises=None, chapters=None, assignment=None,
-                     timeout=10.0, load_timeout=None, memory_mb=1024, allow_ebm=False, student=None,
-                     isolation="auto", slot=0, parent=None, extra_protected=(), max_restarts=MAX_RESTARTS):
+def grade_submission(
+    path=None,
+    *,
+    data=None,
+    name=None,
+    exercises=None,
+    chapters=None,
+    assignment=None,
+    timeout=10.0,
+    load_timeout=None,
+    memory_mb=1024,
+    allow_ebm=False,
+    student=None,
+    isolation="auto",
+    slot=0,
+    parent=None,
+    extra_protected=(),
+    max_restarts=MAX_RESTARTS,
+):
     """Grade one ``.py`` or ``.ipynb`` submission in a sandbox.
 
     Parameters
@@ -303,28 +361,56 @@ def grade_submission(path=None, *, data=None, name=None, exercises=None, chapter
     else:
         names = assignment_for_file(name)
         if names is None:
-            resolve_assignment()                                      # raises: say what to grade
+            resolve_assignment()  # raises: say what to grade
     student = student or Path(name).stem
     safe = re.sub(r"[^\w.-]+", "_", Path(name).stem, flags=re.ASCII)[:60] + Path(name).suffix
     try:
-        return _grade(data, safe, names, student=student, path=str(path or name), timeout=float(timeout),
-                      load_budget=float(load_timeout or max(30.0, 3 * timeout)), memory_mb=memory_mb,
-                      allow_ebm=allow_ebm, isolation=isolation, slot=slot, parent=parent,
-                      extra_protected=extra_protected, max_restarts=max_restarts)
+        return _grade(
+            data,
+            safe,
+            names,
+            student=student,
+            path=str(path or name),
+            timeout=float(timeout),
+            load_budget=float(load_timeout or max(30.0, 3 * timeout)),
+            memory_mb=memory_mb,
+            allow_ebm=allow_ebm,
+            isolation=isolation,
+            slot=slot,
+            parent=parent,
+            extra_protected=extra_protected,
+            max_restarts=max_restarts,
+        )
     except GraderError:
         raise
     except Exception as exc:
-        raise GraderError(f"the grader failed on {name}: {type(exc).__name__}: {exc}\n"
-                          f"{traceback.format_exc()}") from exc
+        raise GraderError(
+            f"the grader failed on {name}: {type(exc).__name__}: {exc}\n{traceback.format_exc()}"
+        ) from exc
 
 
-def _grade(data, name, names, *, student, path, timeout, load_budget, memory_mb, allow_ebm, isolation, slot,
-           parent, extra_protected, max_restarts):
+def _grade(
+    data,
+    name,
+    names,
+    *,
+    student,
+    path,
+    timeout,
+    load_budget,
+    memory_mb,
+    allow_ebm,
+    isolation,
+    slot,
+    parent,
+    extra_protected,
+    max_restarts,
+):
     started = time.monotonic()
     deadline = started + load_budget + len(names) * (timeout + GRACE)
     results, problems, output = {}, [], ""
     state = {"restarts": 0, "cpu": 0.0, "survivors": 0, "isolation": {}, "loaded": False}
-    halted = None                                     # set when the rest of the submission cannot be graded
+    halted = None  # set when the rest of the submission cannot be graded
 
     def stop(box):
         report = box.stop()
@@ -337,24 +423,40 @@ def _grade(data, name, names, *, student, path, timeout, load_budget, memory_mb,
         while pending and halted is None:
             if box is None:
                 if starts and state["restarts"] >= max_restarts:
-                    halted = ("crashed", f"the worker had to be replaced {max_restarts} times; the rest of the "
-                                         "submission was not graded")
+                    halted = (
+                        "crashed",
+                        f"the worker had to be replaced {max_restarts} times; the rest of the "
+                        "submission was not graded",
+                    )
                     break
                 if time.monotonic() >= deadline:
                     halted = ("timeout", f"the submission's time budget ({deadline - started:.0f} s) ran out")
                     break
                 state["restarts"] += starts > 0
                 starts += 1
-                box = Sandbox({name: data}, functions=group, memory_mb=memory_mb,
-                              cpu_seconds=deadline - started + 5, statement_timeout=timeout,
-                              load_budget=load_budget, allow_ebm=allowed, blocked_modules=blocked,
-                              extra_protected=extra_protected, slot=slot, parent=parent, isolation=isolation)
+                box = Sandbox(
+                    {name: data},
+                    functions=group,
+                    memory_mb=memory_mb,
+                    cpu_seconds=deadline - started + 5,
+                    statement_timeout=timeout,
+                    load_budget=load_budget,
+                    allow_ebm=allowed,
+                    blocked_modules=blocked,
+                    extra_protected=extra_protected,
+                    slot=slot,
+                    parent=parent,
+                    isolation=isolation,
+                )
                 try:
                     loaded = box.start(min(deadline, time.monotonic() + load_budget + GRACE))
                 except SandboxLost as lost:
                     stop(box)
-                    why = (f"the submission did not finish loading within {load_budget:g} s"
-                           if lost.kind == "timeout" else f"{lost.detail} while loading the submission")
+                    why = (
+                        f"the submission did not finish loading within {load_budget:g} s"
+                        if lost.kind == "timeout"
+                        else f"{lost.detail} while loading the submission"
+                    )
                     if lost.kind == "exited" and getattr(box, "log_tail", ""):
                         last = box.log_tail.splitlines()[-1][:200]
                         if "Traceback" in box.log_tail or "Error" in last:
@@ -372,9 +474,8 @@ def _grade(data, name, names, *, student, path, timeout, load_budget, memory_mb,
                     problems += [f"refused while loading: {text}" for _, text in loaded["refused"]]
             exercise = get(pending.pop(0))
             kind = loaded["functions"][exercise.name]
-            if kind is None or kind:                          # not defined, or not a function
-                result = ExerciseResult(exercise.name, exercise.chapter,
-                                        _missing(exercise, exercise.checks, kind))
+            if kind is None or kind:  # not defined, or not a function
+                result = ExerciseResult(exercise.name, exercise.chapter, _missing(exercise, exercise.checks, kind))
                 if kind is None and problems:
                     for c in result.checks:
                         c.message += f" (loading the submission had problems: {problems[0]})"
@@ -388,26 +489,52 @@ def _grade(data, name, names, *, student, path, timeout, load_budget, memory_mb,
                 stop(box)
                 box = None
                 if lost.status == "malformed":
-                    halted = ("malformed", f"not graded: an earlier exercise's process sent a malformed "
-                                           f"message ({lost.message})")
+                    halted = (
+                        "malformed",
+                        f"not graded: an earlier exercise's process sent a malformed message ({lost.message})",
+                    )
         if box is not None:
             stop(box)
     for n in names:
         if n not in results:
             status, why = halted or ("not_run", "not run")
             results[n] = _synthetic(n, status, why)
-    return SubmissionResult(student, path, [results[n] for n in names], problems, output,
-                            time.monotonic() - started, state["cpu"], state["restarts"],
-                            isolation_summary(state["isolation"]), survivors=state["survivors"],
-                            folder=student_folders([student])[student])
+    return SubmissionResult(
+        student,
+        path,
+        [results[n] for n in names],
+        problems,
+        output,
+        time.monotonic() - started,
+        state["cpu"],
+        state["restarts"],
+        isolation_summary(state["isolation"]),
+        survivors=state["survivors"],
+        folder=student_folders([student])[student],
+    )
 
 
 # --------------------------------------------------------------------------- a class
 
 
-def grade_directory(directory, out, *, exercises=None, chapters=None, assignment=None, timeout=10.0,
-                    load_timeout=None, memory_mb=1024, allow_ebm=False, jobs=None, progress=False, fmt="gradescope",
-                    hidden_visibility="after_due_date", isolation="auto", max_restarts=MAX_RESTARTS):
+def grade_directory(
+    directory,
+    out,
+    *,
+    exercises=None,
+    chapters=None,
+    assignment=None,
+    timeout=10.0,
+    load_timeout=None,
+    memory_mb=1024,
+    allow_ebm=False,
+    jobs=None,
+    progress=False,
+    fmt="gradescope",
+    hidden_visibility="after_due_date",
+    isolation="auto",
+    max_restarts=MAX_RESTARTS,
+):
     """Grade every submission in ``directory`` in parallel; write the files listed above.
 
     Parameters are those of :func:`grade_submission`, plus ``jobs`` (sandboxes at
@@ -436,7 +563,7 @@ def grade_directory(directory, out, *, exercises=None, chapters=None, assignment
     found = find_submissions(directory)
     folders = student_folders([s for s, _ in found])
     staged = {}
-    for student, path in found:                        # read-only copies, before any student code runs
+    for student, path in found:  # read-only copies, before any student code runs
         try:
             staged[student] = read_submission(path)
         except (OSError, ValueError) as exc:
@@ -455,17 +582,35 @@ def grade_directory(directory, out, *, exercises=None, chapters=None, assignment
         try:
             data = staged[student]
             if isinstance(data, Exception):
-                sub = SubmissionResult(student, str(path), [_synthetic(n, "missing", f"the submission could not "
-                                                                       f"be read: {data}") for n in names],
-                                       problems=[f"could not read the submission: {data}"])
+                sub = SubmissionResult(
+                    student,
+                    str(path),
+                    [_synthetic(n, "missing", f"the submission could not be read: {data}") for n in names],
+                    problems=[f"could not read the submission: {data}"],
+                )
             else:
-                sub = grade_submission(data=data, name=path.name, exercises=names, timeout=timeout,
-                                       load_timeout=load_timeout, memory_mb=memory_mb, allow_ebm=allow_ebm, student=student,
-                                       isolation=isolation, slot=slot, parent=staging, extra_protected=protect,
-                                       max_restarts=max_restarts)
-        except Exception as exc:                      # the grader failed: said so, still one file and row
-            sub = SubmissionResult(student, str(path), [_synthetic(n, "not_run", "the grader failed")
-                                                        for n in names], grader_error=str(exc) or repr(exc))
+                sub = grade_submission(
+                    data=data,
+                    name=path.name,
+                    exercises=names,
+                    timeout=timeout,
+                    load_timeout=load_timeout,
+                    memory_mb=memory_mb,
+                    allow_ebm=allow_ebm,
+                    student=student,
+                    isolation=isolation,
+                    slot=slot,
+                    parent=staging,
+                    extra_protected=protect,
+                    max_restarts=max_restarts,
+                )
+        except Exception as exc:  # the grader failed: said so, still one file and row
+            sub = SubmissionResult(
+                student,
+                str(path),
+                [_synthetic(n, "not_run", "the grader failed") for n in names],
+                grader_error=str(exc) or repr(exc),
+            )
         finally:
             slots.put(slot)
         sub.folder = folders[student]

@@ -39,8 +39,16 @@ from ebm.grading._exercise import get, registry
 from ebm.grading.notebooks import BEGIN as BEGIN_SOLUTION
 from ebm.grading.notebooks import BEGIN_HIDDEN, END_HIDDEN, _source, check_markers
 
-__all__ = ["stamp", "drift", "stamp_file", "stamp_notebooks", "autograded_source", "autograded_id",
-           "graded_exercises", "SCHEMA_VERSION"]
+__all__ = [
+    "stamp",
+    "drift",
+    "stamp_file",
+    "stamp_notebooks",
+    "autograded_source",
+    "autograded_id",
+    "graded_exercises",
+    "SCHEMA_VERSION",
+]
 
 #: nbgrader's cell-metadata schema version (nbgrader 0.7 to 0.9 write 3).
 SCHEMA_VERSION = 3
@@ -81,23 +89,34 @@ def autograded_source(name, k):
     if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= len(ex.checks):
         raise ValueError(f"k must be a check number from 1 to {len(ex.checks)} of {ex.name!r}, got {k!r}")
     check = ex.checks[k - 1]
-    call = (f"import ebm.grading\n"
-            f"ebm.grading.assert_check({json.dumps(ex.name)}, {ex.name}, {json.dumps(check.description)})")
+    call = (
+        f"import ebm.grading\n"
+        f"ebm.grading.assert_check({json.dumps(ex.name)}, {ex.name}, {json.dumps(check.description)})"
+    )
     if not check.hidden:
-        return (f"# autograded: {ex.name}, public check {k} of {len(ex.checks)} "
-                f"({_plural(check.points, 'point')}): {check.description}\n{call}")
-    return (f"# autograded: {ex.name}, hidden check {k} of {len(ex.checks)} "
-            f"({_plural(check.points, 'point')}), run at grading\n{BEGIN_HIDDEN}\n{call}\n{END_HIDDEN}")
+        return (
+            f"# autograded: {ex.name}, public check {k} of {len(ex.checks)} "
+            f"({_plural(check.points, 'point')}): {check.description}\n{call}"
+        )
+    return (
+        f"# autograded: {ex.name}, hidden check {k} of {len(ex.checks)} "
+        f"({_plural(check.points, 'point')}), run at grading\n{BEGIN_HIDDEN}\n{call}\n{END_HIDDEN}"
+    )
 
 
 def _solution_meta(grade_id):
-    return {"grade": False, "grade_id": grade_id, "locked": False, "schema_version": SCHEMA_VERSION,
-            "solution": True}
+    return {"grade": False, "grade_id": grade_id, "locked": False, "schema_version": SCHEMA_VERSION, "solution": True}
 
 
 def _test_meta(grade_id, points):
-    return {"grade": True, "grade_id": grade_id, "locked": True, "points": _points(points),
-            "schema_version": SCHEMA_VERSION, "solution": False}
+    return {
+        "grade": True,
+        "grade_id": grade_id,
+        "locked": True,
+        "points": _points(points),
+        "schema_version": SCHEMA_VERSION,
+        "solution": False,
+    }
 
 
 def _defined(source):
@@ -110,8 +129,11 @@ def _defined(source):
 
 def _is_ours(cell):
     meta = _meta(cell)
-    return (cell.get("cell_type") == "code" and meta.get("grade") is True
-            and _TEST_ID.match(str(meta.get("grade_id", ""))) is not None)
+    return (
+        cell.get("cell_type") == "code"
+        and meta.get("grade") is True
+        and _TEST_ID.match(str(meta.get("grade_id", ""))) is not None
+    )
 
 
 def graded_exercises(nb, where="notebook"):
@@ -132,8 +154,10 @@ def graded_exercises(nb, where="notebook"):
             continue
         names = [n for n in _defined(text) if n in known]
         if not names:
-            raise ValueError(f"{where}, cell {k} has solution markers but defines no registered exercise "
-                             f"(functions: {_defined(text) or 'none'}); nbgrader needs each solution graded")
+            raise ValueError(
+                f"{where}, cell {k} has solution markers but defines no registered exercise "
+                f"(functions: {_defined(text) or 'none'}); nbgrader needs each solution graded"
+            )
         for n in names:
             if n in seen:
                 raise ValueError(f"{where}: exercise {n!r} has two solution cells, {seen[n]} and {k}")
@@ -145,7 +169,8 @@ def graded_exercises(nb, where="notebook"):
 def _calls_check(cell, names):
     text = _source(cell)
     return cell.get("cell_type") == "code" and any(
-        re.search(rf"ebm\.grading\.check\(\s*['\"]{re.escape(n)}['\"]", text) for n in names)
+        re.search(rf"ebm\.grading\.check\(\s*['\"]{re.escape(n)}['\"]", text) for n in names
+    )
 
 
 def _new_cell(grade_id, text, points, like, with_id):
@@ -186,10 +211,13 @@ def stamp(nb, where="notebook"):
     nb = copy.deepcopy(nb)
     names = {ex.name for ex in registry()}
     cells = [c for c in nb["cells"] if not _is_ours(c)]
-    for cell in cells:                          # a solution stamp left on a cell without markers
+    for cell in cells:  # a solution stamp left on a cell without markers
         meta = _meta(cell)
-        if (meta.get("solution") and BEGIN_SOLUTION not in _source(cell)
-                and set(str(meta.get("grade_id", "")).split("-")) <= names):
+        if (
+            meta.get("solution")
+            and BEGIN_SOLUTION not in _source(cell)
+            and set(str(meta.get("grade_id", "")).split("-")) <= names
+        ):
             del cell["metadata"]["nbgrader"]
     nb["cells"] = cells
     graded = graded_exercises(nb, where)
@@ -201,8 +229,11 @@ def stamp(nb, where="notebook"):
         after = k + 1
         while after < len(cells) and _calls_check(cells[after], exercises):
             after += 1
-        new = [_new_cell(autograded_id(n, j), autograded_source(n, j), check.points, like, with_id)
-               for n in exercises for j, check in enumerate(get(n).checks, 1)]
+        new = [
+            _new_cell(autograded_id(n, j), autograded_source(n, j), check.points, like, with_id)
+            for n in exercises
+            for j, check in enumerate(get(n).checks, 1)
+        ]
         inserts.append((after, new))
     for after, new in reversed(inserts):
         cells[after:after] = new
@@ -215,8 +246,7 @@ def stamp(nb, where="notebook"):
 
 
 def _normal(cell):
-    return {"cell_type": cell.get("cell_type"), "source": _source(cell),
-            "nbgrader": _meta(cell) or None}
+    return {"cell_type": cell.get("cell_type"), "source": _source(cell), "nbgrader": _meta(cell) or None}
 
 
 def _label(cell, k):
@@ -241,8 +271,10 @@ def drift(nb, where="notebook"):
             continue
         hk, have = have_tests[gid]
         if _meta(have).get("points") != _meta(cell)["points"]:
-            out.append(f"{where}, {_label(have, hk)}: {_meta(have).get('points')} points in the notebook, "
-                       f"{_meta(cell)['points']:g} in the registry")
+            out.append(
+                f"{where}, {_label(have, hk)}: {_meta(have).get('points')} points in the notebook, "
+                f"{_meta(cell)['points']:g} in the registry"
+            )
         if _normal(have) != _normal(cell):
             out.append(f"{where}, {_label(have, hk)}: the test cell differs from the registry's")
     for gid, (hk, have) in have_tests.items():
@@ -266,7 +298,7 @@ def stamp_file(path):
     except json.JSONDecodeError as exc:
         raise ValueError(f"{path} is not a readable notebook (JSON): {exc}") from None
     new = stamp(nb, str(path))
-    sort_keys = text == _dumps(nb, True)        # nbformat writes sorted keys; keep what the file had
+    sort_keys = text == _dumps(nb, True)  # nbformat writes sorted keys; keep what the file had
     out = _dumps(new, sort_keys)
     if out == text:
         return False

@@ -30,9 +30,20 @@ from pathlib import Path
 
 from ebm.grading._exercise import CHAPTER_ORDER, registry
 
-__all__ = ["student_source", "student_notebook", "instructor_notebook", "write_instructor_notebooks",
-           "write_student_versions", "has_solutions", "notebook_code", "repo_notebooks", "TITLES",
-           "WouldOverwrite", "check_markers", "STUB"]
+__all__ = [
+    "student_source",
+    "student_notebook",
+    "instructor_notebook",
+    "write_instructor_notebooks",
+    "write_student_versions",
+    "has_solutions",
+    "notebook_code",
+    "repo_notebooks",
+    "TITLES",
+    "WouldOverwrite",
+    "check_markers",
+    "STUB",
+]
 
 BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"
@@ -40,8 +51,15 @@ BEGIN_HIDDEN = "### BEGIN HIDDEN TESTS"
 END_HIDDEN = "### END HIDDEN TESTS"
 _MARKER = re.compile(r"^(\s*)### (BEGIN|END) (SOLUTION|HIDDEN TESTS)\s*$")
 #: Phrases nbgrader acts on wherever they appear in a line (a comment, a markdown cell...).
-_NBGRADER_PHRASES = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS",
-                     "BEGIN MARK SCHEME", "END MARK SCHEME", "AUTOTEST")
+_NBGRADER_PHRASES = (
+    "BEGIN SOLUTION",
+    "END SOLUTION",
+    "BEGIN HIDDEN TESTS",
+    "END HIDDEN TESTS",
+    "BEGIN MARK SCHEME",
+    "END MARK SCHEME",
+    "AUTOTEST",
+)
 
 #: What replaces a solution: nbgrader's default code stub for Python (``ClearSolutions.code_stub``).
 STUB = ("# YOUR CODE HERE", "raise NotImplementedError()")
@@ -70,8 +88,10 @@ def check_markers(source, where="source"):
     """
     for n, line in enumerate(source.split("\n"), 1):
         if any(p in line for p in _NBGRADER_PHRASES) and not _MARKER.match(line):
-            raise ValueError(f"{where}, line {n}: {line.strip()!r} mentions one of nbgrader's markers without "
-                             "being a marker line (nbgrader would act on it); reword it")
+            raise ValueError(
+                f"{where}, line {n}: {line.strip()!r} mentions one of nbgrader's markers without "
+                "being a marker line (nbgrader would act on it); reword it"
+            )
 
 
 def student_source(source, where="source"):
@@ -88,7 +108,7 @@ def student_source(source, where="source"):
         without being one, naming ``where`` and the line.
     """
     check_markers(source, where)
-    out, inside = [], None                       # inside: (kind, line number) of the open region
+    out, inside = [], None  # inside: (kind, line number) of the open region
     for n, line in enumerate(source.split("\n"), 1):
         marker = _MARKER.match(line)
         if marker is None:
@@ -99,8 +119,9 @@ def student_source(source, where="source"):
         name = f"### {edge} {kind}"
         if edge == "BEGIN":
             if inside is not None:
-                raise ValueError(f"{where}, line {n}: {name} inside the region opened on line {inside[1]} "
-                                 f"(### BEGIN {inside[0]})")
+                raise ValueError(
+                    f"{where}, line {n}: {name} inside the region opened on line {inside[1]} (### BEGIN {inside[0]})"
+                )
             inside = (kind, n)
             if kind == "SOLUTION":
                 out += [indent + stub for stub in STUB]
@@ -159,7 +180,7 @@ def _cell(kind, text):
 
 def _notebook(cells):
     for k, cell in enumerate(cells):
-        cell.setdefault("id", f"cell-{k:02d}")             # nbformat 4.5 wants an id per cell
+        cell.setdefault("id", f"cell-{k:02d}")  # nbformat 4.5 wants an id per cell
     return {
         "cells": cells,
         "metadata": {
@@ -187,26 +208,36 @@ def instructor_notebook(chapter):
     title = TITLES.get(chapter, chapter)
     names = ", ".join(f"`{ex.name}`" for ex in exercises)
     cells = [
-        _cell("markdown", (
-            f"# Exercises {number:02d}: {title}\n\n"
-            "Write each function between the markers, then run the check cell under it: "
-            "`ebm.grading.check` runs the public checks and prints what passed, what was expected "
-            "and what you returned, with a hint when the mistake is a known one. Hidden checks run "
-            "when you hand in. The cells starting with `# autograded:` are the grader's tests "
-            "(nbgrader's, one per check): each raises `AssertionError` with the same explanation "
-            "while its check fails.\n\n"
-            f"Hand in this notebook (or a `.py` file defining {names}); the instructor grades it "
-            "with `python -m ebm grade` or nbgrader (the same points). Use NumPy only: a function "
-            "that calls ebm's own implementation of the exercise is flagged.")),
+        _cell(
+            "markdown",
+            (
+                f"# Exercises {number:02d}: {title}\n\n"
+                "Write each function between the markers, then run the check cell under it: "
+                "`ebm.grading.check` runs the public checks and prints what passed, what was expected "
+                "and what you returned, with a hint when the mistake is a known one. Hidden checks run "
+                "when you hand in. The cells starting with `# autograded:` are the grader's tests "
+                "(nbgrader's, one per check): each raises `AssertionError` with the same explanation "
+                "while its check fails.\n\n"
+                f"Hand in this notebook (or a `.py` file defining {names}); the instructor grades it "
+                "with `python -m ebm grade` or nbgrader (the same points). Use NumPy only: a function "
+                "that calls ebm's own implementation of the exercise is flagged."
+            ),
+        ),
         _cell("code", "import numpy as np\n\nimport ebm.grading"),
     ]
     for k, ex in enumerate(exercises, 1):
         public = sum(c.points for c in ex.public_checks)
         hidden = sum(c.points for c in ex.hidden_checks)
-        cells.append(_cell("markdown", (
-            f"## Exercise {number}.{k}: `{ex.signature}`\n\n{ex.statement}\n\n"
-            f"*{_points(public)} in {len(ex.public_checks)} public checks, {_points(hidden)} in "
-            f"{len(ex.hidden_checks)} hidden checks.*")))
+        cells.append(
+            _cell(
+                "markdown",
+                (
+                    f"## Exercise {number}.{k}: `{ex.signature}`\n\n{ex.statement}\n\n"
+                    f"*{_points(public)} in {len(ex.public_checks)} public checks, {_points(hidden)} in "
+                    f"{len(ex.hidden_checks)} hidden checks.*"
+                ),
+            )
+        )
         cells.append(_cell("code", inspect.getsource(ex.reference).rstrip("\n")))
         cells.append(_cell("code", f'ebm.grading.check("{ex.name}", {ex.name})'))
     from ebm.grading.nbgrader import stamp
@@ -274,8 +305,10 @@ def write_student_versions(source, outdir, *, force=False):
     existing = [str(target) for _, target in todo if target.exists()]
     if existing and not force:
         shown = ", ".join(existing[:5]) + (f" and {len(existing) - 5} more" if len(existing) > 5 else "")
-        raise WouldOverwrite(f"{len(existing)} file(s) exist already and would be replaced: {shown}. "
-                             "Nothing was written; pass --force to replace them")
+        raise WouldOverwrite(
+            f"{len(existing)} file(s) exist already and would be replaced: {shown}. "
+            "Nothing was written; pass --force to replace them"
+        )
     return [_write(nb, target) for nb, target in todo]
 
 

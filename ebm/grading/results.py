@@ -16,9 +16,19 @@ from pathlib import Path
 
 from ebm.grading._exercise import registry
 
-__all__ = ["gradescope_results", "prairielearn_results", "write_results", "write_atomic", "hint_counts",
-           "plot_hint_counts", "format_hint_table", "write_summary", "write_hints", "summary_rows",
-           "HIDDEN_VISIBILITIES"]
+__all__ = [
+    "gradescope_results",
+    "prairielearn_results",
+    "write_results",
+    "write_atomic",
+    "hint_counts",
+    "plot_hint_counts",
+    "format_hint_table",
+    "write_summary",
+    "write_hints",
+    "summary_rows",
+    "HIDDEN_VISIBILITIES",
+]
 
 HIDDEN_VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
 
@@ -66,34 +76,46 @@ def gradescope_results(sub, *, hidden_visibility="after_due_date"):
     ``extra_data`` (the grader's own status and hint keys).
     """
     if hidden_visibility not in HIDDEN_VISIBILITIES:
-        raise ValueError(f"hidden_visibility must be one of {', '.join(HIDDEN_VISIBILITIES)}; "
-                         f"got {hidden_visibility!r}")
+        raise ValueError(
+            f"hidden_visibility must be one of {', '.join(HIDDEN_VISIBILITIES)}; got {hidden_visibility!r}"
+        )
     tests = []
     for k, ex in enumerate(sub.exercises, 1):
         for j, c in enumerate(ex.checks, 1):
-            tests.append({
-                "name": f"{ex.exercise}: {c.description}",
-                "number": f"{k}.{j}",
-                "score": c.points,
-                "max_score": c.max_points,
-                "status": "passed" if c.passed else "failed",
-                "output": _check_output(c),
-                "visibility": hidden_visibility if c.hidden else "visible",
-                "tags": [ex.chapter, ex.exercise],
-                "extra_data": {"exercise": ex.exercise, "status": c.status, "hints": [h for h, _ in c.hints],
-                               "hidden": c.hidden},
-            })
+            tests.append(
+                {
+                    "name": f"{ex.exercise}: {c.description}",
+                    "number": f"{k}.{j}",
+                    "score": c.points,
+                    "max_score": c.max_points,
+                    "status": "passed" if c.passed else "failed",
+                    "output": _check_output(c),
+                    "visibility": hidden_visibility if c.hidden else "visible",
+                    "tags": [ex.chapter, ex.exercise],
+                    "extra_data": {
+                        "exercise": ex.exercise,
+                        "status": c.status,
+                        "hints": [h for h, _ in c.hints],
+                        "hidden": c.hidden,
+                    },
+                }
+            )
     lines = [f"{sub.student}: {sub.score:g} / {sub.max_score:g} points"]
     if sub.grader_error:
-        lines.append(f"NOT GRADED: the grader failed ({sub.grader_error.splitlines()[0][:200]}); "
-                     "ask your instructor")
+        lines.append(f"NOT GRADED: the grader failed ({sub.grader_error.splitlines()[0][:200]}); ask your instructor")
     lines += [f"problem while loading: {p}" for p in sub.problems]
     lines += [f"flagged: {f}" for f in sub.flags or []]
     if sub.isolation:
         lines.append(f"sandbox: {sub.isolation}")
-    return {"score": sub.score, "max_score": sub.max_score, "execution_time": round(sub.seconds, 3),
-            "output": "\n".join(lines), "visibility": "visible", "stdout_visibility": "hidden",
-            "tests": tests}
+    return {
+        "score": sub.score,
+        "max_score": sub.max_score,
+        "execution_time": round(sub.seconds, 3),
+        "output": "\n".join(lines),
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "tests": tests,
+    }
 
 
 def prairielearn_results(sub, *, hidden_visibility="after_due_date"):
@@ -110,18 +132,34 @@ def prairielearn_results(sub, *, hidden_visibility="after_due_date"):
         message = t["output"]
         if t["extra_data"]["hidden"] and hidden_visibility != "visible":
             message = f"hidden check: {t['status']}"
-        tests.append({"name": t["name"], "description": t["extra_data"]["status"], "points": t["score"],
-                      "max_points": t["max_score"], "message": message, "output": ""})
-    return {"gradable": not sub.grader_error, "score": (sub.score / sub.max_score) if sub.max_score else 0.0,
-            "message": gs["output"], "output": sub.output, "tests": tests}
+        tests.append(
+            {
+                "name": t["name"],
+                "description": t["extra_data"]["status"],
+                "points": t["score"],
+                "max_points": t["max_score"],
+                "message": message,
+                "output": "",
+            }
+        )
+    return {
+        "gradable": not sub.grader_error,
+        "score": (sub.score / sub.max_score) if sub.max_score else 0.0,
+        "message": gs["output"],
+        "output": sub.output,
+        "tests": tests,
+    }
 
 
 def write_results(sub, out, *, fmt="gradescope", hidden_visibility="after_due_date"):
     """Write ``results.json`` for one submission to ``out`` (a file path), atomically; return it."""
     if fmt not in ("gradescope", "prairielearn"):
         raise ValueError(f"fmt must be 'gradescope' or 'prairielearn', got {fmt!r}")
-    data = (prairielearn_results(sub, hidden_visibility=hidden_visibility) if fmt == "prairielearn"
-            else gradescope_results(sub, hidden_visibility=hidden_visibility))
+    data = (
+        prairielearn_results(sub, hidden_visibility=hidden_visibility)
+        if fmt == "prairielearn"
+        else gradescope_results(sub, hidden_visibility=hidden_visibility)
+    )
     return write_atomic(out, json.dumps(data, indent=2) + "\n")
 
 
@@ -148,8 +186,17 @@ def hint_counts(results):
     return sorted(((e, k, n) for (e, k), n in counts.items()), key=lambda r: (order.get(r[0], 0), -r[2], r[1]))
 
 
-_STATUS_KINDS = {"error", "not_implemented", "missing", "timeout", "exited", "crashed", "flagged", "malformed",
-                 "not_run"}
+_STATUS_KINDS = {
+    "error",
+    "not_implemented",
+    "missing",
+    "timeout",
+    "exited",
+    "crashed",
+    "flagged",
+    "malformed",
+    "not_run",
+}
 
 
 def plot_hint_counts(results, path=None):
@@ -169,21 +216,38 @@ def plot_hint_counts(results, path=None):
 
         exercises = list(dict.fromkeys(r[0] for r in rows))
         colors = plt.get_cmap("tab10")
-        rows = rows[::-1]                                     # the first exercise on top
+        rows = rows[::-1]  # the first exercise on top
         for y, (e, k, n) in enumerate(rows):
             status = k in _STATUS_KINDS
-            ax.barh(y, n, color=colors(exercises.index(e) % 10), alpha=0.45 if status else 1.0,
-                    hatch="//" if status else None, edgecolor="0.3" if status else "none")
+            ax.barh(
+                y,
+                n,
+                color=colors(exercises.index(e) % 10),
+                alpha=0.45 if status else 1.0,
+                hatch="//" if status else None,
+                edgecolor="0.3" if status else "none",
+            )
             ax.text(n + 0.01 * max(n_students, 1), y, str(n), va="center", fontsize=8)
         ax.set_yticks(range(len(rows)), [f"{e}: {k}" for e, k, _ in rows], fontsize=8)
         ax.set_ylim(-0.6, len(rows) - 0.4)
         ax.set_xlim(0, max(n_students, 1) * 1.05)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel(f"students (of {n_students}) with this mistake on this exercise")
-        ax.legend(handles=[Patch(color="0.5", label="a recognised mistake (hint)"),
-                           Patch(facecolor="0.5", alpha=0.45, hatch="//", edgecolor="0.3",
-                                 label="how the code failed (error, timeout, crash...)")],
-                  loc="lower right", fontsize=8, framealpha=0.9)
+        ax.legend(
+            handles=[
+                Patch(color="0.5", label="a recognised mistake (hint)"),
+                Patch(
+                    facecolor="0.5",
+                    alpha=0.45,
+                    hatch="//",
+                    edgecolor="0.3",
+                    label="how the code failed (error, timeout, crash...)",
+                ),
+            ],
+            loc="lower right",
+            fontsize=8,
+            framealpha=0.9,
+        )
     ax.set_title("What to re-teach: recognised mistakes per exercise", fontsize=10)
     fig.tight_layout()
     if path is not None:
@@ -196,15 +260,24 @@ def plot_hint_counts(results, path=None):
 
 def summary_rows(results, names):
     """The rows of ``summary.csv`` (a header, then one row per student)."""
-    rows = [["student", "folder", "file", "score", "max_score", *names, "flags", "problems", "seconds",
-             "cpu_seconds"]]
+    rows = [["student", "folder", "file", "score", "max_score", *names, "flags", "problems", "seconds", "cpu_seconds"]]
     for sub in results:
         by_name = {e.exercise: e for e in sub.exercises}
         problems = sub.problems + ([f"GRADER FAILED: {sub.grader_error}"] if sub.grader_error else [])
-        rows.append([sub.student, sub.folder, os.path.basename(sub.path), f"{sub.score:g}", f"{sub.max_score:g}",
-                     *[f"{by_name[n].score:g}" if n in by_name else "" for n in names],
-                     "; ".join(sub.flags or []), "; ".join(problems), f"{sub.seconds:.2f}",
-                     f"{sub.cpu_seconds:.2f}"])
+        rows.append(
+            [
+                sub.student,
+                sub.folder,
+                os.path.basename(sub.path),
+                f"{sub.score:g}",
+                f"{sub.max_score:g}",
+                *[f"{by_name[n].score:g}" if n in by_name else "" for n in names],
+                "; ".join(sub.flags or []),
+                "; ".join(problems),
+                f"{sub.seconds:.2f}",
+                f"{sub.cpu_seconds:.2f}",
+            ]
+        )
     return rows
 
 
@@ -223,8 +296,9 @@ def write_hints(results, path):
     """``hints.csv``: how many students each mistake hit, with the hint's text."""
     messages = {(ex.name, h.key): h.message for ex in registry() for h in ex.hints}
     rows = [["exercise", "mistake", "students", "of", "hint"]]
-    rows += [[exercise, key, n, len(results), messages.get((exercise, key), "")]
-             for exercise, key, n in hint_counts(results)]
+    rows += [
+        [exercise, key, n, len(results), messages.get((exercise, key), "")] for exercise, key, n in hint_counts(results)
+    ]
     return write_atomic(path, _csv_text(rows))
 
 

@@ -38,23 +38,45 @@ works.
 
 from __future__ import annotations
 
-from ebm.datasets import random_patterns as random_patterns    # the chapter's random ±1 patterns
+from ebm.datasets import random_patterns as random_patterns  # the chapter's random ±1 patterns
 from ebm.hopfield.article import label_energy, label_energy_cases, perceptron_criterion, train_label_energy
-from ebm.hopfield.experiments import (capacity_sweep, mixture_state, negative_diagonal_counterexample,
-                                      one_step_error, pseudoinverse_fixed_points, spurious_states,
-                                      theoretical_one_step_error, two_cycle_network)
+from ebm.hopfield.experiments import (
+    capacity_sweep,
+    mixture_state,
+    negative_diagonal_counterexample,
+    one_step_error,
+    pseudoinverse_fixed_points,
+    spurious_states,
+    theoretical_one_step_error,
+    two_cycle_network,
+)
 from ebm.hopfield.modern import modern_energy, modern_retrieval_loss, modern_update
 from ebm.hopfield.network import HopfieldNetwork, Trajectory
 from ebm.hopfield.rules import RULES, hebb_weights, pseudoinverse_weights, storkey_weights
 from ebm.hopfield.states import overlap, to_bipolar
 
 __all__ = [
-    "to_bipolar", "overlap",                                                      # states
-    "RULES", "hebb_weights", "storkey_weights", "pseudoinverse_weights",          # rules
-    "HopfieldNetwork", "Trajectory",                                              # network
-    "label_energy", "perceptron_criterion", "label_energy_cases", "train_label_energy",   # article
-    "negative_diagonal_counterexample", "two_cycle_network", "capacity_sweep",   # experiments
-    "one_step_error", "theoretical_one_step_error", "mixture_state", "pseudoinverse_fixed_points",
+    "to_bipolar",
+    "overlap",  # states
+    "RULES",
+    "hebb_weights",
+    "storkey_weights",
+    "pseudoinverse_weights",  # rules
+    "HopfieldNetwork",
+    "Trajectory",  # network
+    "label_energy",
+    "perceptron_criterion",
+    "label_energy_cases",
+    "train_label_energy",  # article
+    "negative_diagonal_counterexample",
+    "two_cycle_network",
+    "capacity_sweep",  # experiments
+    "one_step_error",
+    "theoretical_one_step_error",
+    "mixture_state",
+    "pseudoinverse_fixed_points",
     "spurious_states",
-    "modern_update", "modern_energy", "modern_retrieval_loss",                    # modern
+    "modern_update",
+    "modern_energy",
+    "modern_retrieval_loss",  # modern
 ]

@@ -39,10 +39,10 @@ def _label_inputs(W, x, label):
         raise ValueError(f"x must have shape ({n_in},) or (M, {n_in}) to match W {W.shape}, got {x.shape}")
     if not (np.isfinite(W).all() and np.isfinite(x).all()):
         raise ValueError("W and x must be finite")
-    wx = x @ W.T                                       # (M,) or (M, n_out)
+    wx = x @ W.T  # (M,) or (M, n_out)
     lab = np.asarray(label)
     if W.ndim == 2 and W.shape[0] == 1 and lab.shape == wx.shape[:-1]:
-        lab = lab[..., None]                           # one output row: a label per sample is enough
+        lab = lab[..., None]  # one output row: a label per sample is enough
     if lab.shape != wx.shape:
         raise ValueError(f"label must have shape {wx.shape} (one per sample and output), got {lab.shape}")
     bad = (lab != 1) & (lab != -1)
@@ -142,11 +142,12 @@ def label_energy_cases(W, x, label):
         If ``W`` has more than one output row, or as :func:`label_energy`.
     """
     W, x, wx, lab = _label_inputs(W, x, label)
-    if wx.ndim == 2 and wx.shape[1] == 1:                 # W of shape (1, n_in): one output unit
+    if wx.ndim == 2 and wx.shape[1] == 1:  # W of shape (1, n_in): one output unit
         wx, lab = wx[:, 0], lab[:, 0]
     elif wx.ndim == 2 or (W.ndim == 2 and W.shape[0] != 1):
-        raise ValueError(f"label_energy_cases takes a single output unit: W of shape (n_in,) or "
-                         f"(1, n_in), got {W.shape}")
+        raise ValueError(
+            f"label_energy_cases takes a single output unit: W of shape (n_in,) or (1, n_in), got {W.shape}"
+        )
     wx, lab = np.atleast_1d(wx), np.atleast_1d(lab)
     y = _sign(wx)
     delta_y = y - lab
@@ -167,8 +168,7 @@ def label_energy_cases(W, x, label):
     return out
 
 
-def train_label_energy(x, label, rule="perceptron", epochs=20, lr=0.1, seed=None, W0=None,
-                       return_energy=False):
+def train_label_energy(x, label, rule="perceptron", epochs=20, lr=0.1, seed=None, W0=None, return_energy=False):
     """Gradient steps on the label energy, one sample at a time; the errors per epoch.
 
     ``rule="article"`` descends ``E = -1/2 (W x)(y - label)`` as written:
@@ -219,7 +219,7 @@ def train_label_energy(x, label, rule="perceptron", epochs=20, lr=0.1, seed=None
         raise ValueError(f"x must have shape (M, n_in), got {x.shape}")
     rng = np.random.default_rng(seed)
     W = rng.normal(0, 0.1, x.shape[1]) if W0 is None else np.array(W0, dtype=np.float64)
-    _label_inputs(W, x, label)                        # validates shapes and labels
+    _label_inputs(W, x, label)  # validates shapes and labels
     label = np.asarray(label, dtype=np.float64)
     sign = 1.0 if rule == "perceptron" else -1.0
     errors = [int(np.count_nonzero(_sign(x @ W) != label))]

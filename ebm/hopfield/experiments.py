@@ -88,8 +88,7 @@ def two_cycle_network():
 # --------------------------------------------------------------------------- capacity
 
 
-def capacity_sweep(n_units, loads, rule="hebb", n_seeds=10, flip_fraction=0.0, max_sweeps=50,
-                   seed=0, progress=False):
+def capacity_sweep(n_units, loads, rule="hebb", n_seeds=10, flip_fraction=0.0, max_sweeps=50, seed=0, progress=False):
     """Mean final overlap against the load ``alpha = p / N``.
 
     For each load and seed: store ``p = round(alpha N)`` random patterns with
@@ -159,8 +158,14 @@ def capacity_sweep(n_units, loads, rule="hebb", n_seeds=10, flip_fraction=0.0, m
             settled[a, r] = converged.mean()
             bar.update()
     bar.close()
-    return {"loads": loads, "overlap": overlaps, "mean": overlaps.mean(axis=1),
-            "converged": settled, "n_units": n_units, "rule": rule}
+    return {
+        "loads": loads,
+        "overlap": overlaps,
+        "mean": overlaps.mean(axis=1),
+        "converged": settled,
+        "n_units": n_units,
+        "rule": rule,
+    }
 
 
 # --------------------------------------------------------------------------- one Hebb update
@@ -228,12 +233,18 @@ def one_step_error(n_units, alpha, n_seeds=10, seed=0):
     for child in np.random.SeedSequence(seed).spawn(n_seeds):
         xi = random_patterns(p, n_units, np.random.default_rng(child)).astype(np.float64)
         W = hebb_weights(xi)
-        h = xi @ W.T                                   # the field at every stored pattern
+        h = xi @ W.T  # the field at every stored pattern
         rates.append(np.mean(np.where(h >= 0, 1.0, -1.0) != xi))
     rates = np.array(rates)
-    return {"rate": float(rates.mean()), "stderr": float(rates.std(ddof=1) / np.sqrt(n_seeds)),
-            "per_seed": rates, "theory": float(theoretical_one_step_error(p / n_units)),
-            "alpha": p / n_units, "n_units": n_units, "p": p}
+    return {
+        "rate": float(rates.mean()),
+        "stderr": float(rates.std(ddof=1) / np.sqrt(n_seeds)),
+        "per_seed": rates,
+        "theory": float(theoretical_one_step_error(p / n_units)),
+        "alpha": p / n_units,
+        "n_units": n_units,
+        "p": p,
+    }
 
 
 # --------------------------------------------------------------------------- fixed points, wanted and spurious
@@ -298,7 +309,7 @@ def pseudoinverse_fixed_points(p, n_units, seed=0):
     xi = random_patterns(p, n_units, seed)
     net = HopfieldNetwork.from_patterns(xi, "pseudoinverse")
     error = float(np.abs(net.W @ xi.T - xi.T).max())
-    _, unchanged = net.recall(xi, max_sweeps=1, seed=seed, return_converged=True)   # no flip in a sweep
+    _, unchanged = net.recall(xi, max_sweeps=1, seed=seed, return_converged=True)  # no flip in a sweep
     fixed = int(unchanged.sum())
     return {"max_error": error, "fixed": fixed, "p": p}
 
@@ -336,8 +347,14 @@ def spurious_states(n_units=1000, p=5, n_draws=20, seed=0):
     _check_count(n_units, "n_units", 1)
     _check_count(p, "p", 3)
     _check_count(n_draws, "n_draws", 1)
-    keys = ("energy_pattern", "energy_reversed", "energy_mixture", "mixture_overlaps",
-            "mixture_stable", "reversed_stable")
+    keys = (
+        "energy_pattern",
+        "energy_reversed",
+        "energy_mixture",
+        "mixture_overlaps",
+        "mixture_stable",
+        "reversed_stable",
+    )
     out = {k: [] for k in keys}
     for child in np.random.SeedSequence(seed).spawn(n_draws):
         rng = np.random.default_rng(child)

@@ -35,8 +35,9 @@ def _modern_inputs(X, xi, beta):
     if X.ndim != 2 or 0 in X.shape:
         raise ValueError(f"X must be a (d, N) matrix of N stored patterns as columns, got shape {X.shape}")
     if xi.ndim not in (1, 2) or xi.shape[0] != X.shape[0]:
-        raise ValueError(f"xi must have shape ({X.shape[0]},) or ({X.shape[0]}, M) to match X {X.shape}, "
-                         f"got {xi.shape}")
+        raise ValueError(
+            f"xi must have shape ({X.shape[0]},) or ({X.shape[0]}, M) to match X {X.shape}, got {xi.shape}"
+        )
     if isinstance(beta, bool) or not np.isscalar(beta) or not np.isfinite(beta) or beta <= 0:
         raise ValueError(f"beta must be a positive finite number, got {beta!r}")
     if not (np.isfinite(X).all() and np.isfinite(xi).all()):
@@ -100,8 +101,8 @@ def modern_energy(X, xi, beta):
     X, xi, beta = _modern_inputs(X, xi, beta)
     z = beta * (X.T @ xi)
     lse = logsumexp(z, axis=0) / beta
-    big_m = np.sqrt((X ** 2).sum(axis=0)).max()
-    e = -lse + 0.5 * (xi ** 2).sum(axis=0) + np.log(X.shape[1]) / beta + 0.5 * big_m ** 2
+    big_m = np.sqrt((X**2).sum(axis=0)).max()
+    e = -lse + 0.5 * (xi**2).sum(axis=0) + np.log(X.shape[1]) / beta + 0.5 * big_m**2
     return float(e) if np.ndim(e) == 0 else e
 
 

@@ -41,7 +41,7 @@ from ebm._parallel import launch
 from ebm.hopfield.rules import RULES, hebb_weights, pseudoinverse_weights, storkey_weights
 from ebm.hopfield.states import _as_states
 
-_numba_cache.stamp_package()      # every ebm kernel's cache depends on all of ebm's Numba modules
+_numba_cache.stamp_package()  # every ebm kernel's cache depends on all of ebm's Numba modules
 
 __all__ = ["HopfieldNetwork", "Trajectory"]
 
@@ -137,7 +137,7 @@ class HopfieldNetwork:
     """
 
     def __init__(self, W, b=None, *, allow_asymmetric=False):
-        W = np.array(W, dtype=np.float64)            # a copy: never the caller's array
+        W = np.array(W, dtype=np.float64)  # a copy: never the caller's array
         if W.ndim != 2 or W.shape[0] != W.shape[1] or W.shape[0] == 0:
             raise ValueError(f"W must be a non-empty square matrix, got shape {W.shape}")
         if not np.isfinite(W).all():
@@ -278,7 +278,9 @@ class HopfieldNetwork:
         mode, order, max_sweeps = _check_run_args(mode, order, max_sweeps)
         s = _as_states(state, self.n_units)
         if s.ndim != 1:
-            raise ValueError(f"state must be one state of shape ({self.n_units},), got {s.shape}; use recall for a batch")
+            raise ValueError(
+                f"state must be one state of shape ({self.n_units},), got {s.shape}; use recall for a batch"
+            )
         rng = np.random.default_rng(seed)
         if mode == "sync":
             return self._run_sync(s, max_sweeps)
@@ -288,7 +290,7 @@ class HopfieldNetwork:
         n = self.n_units
         s = s.astype(np.float64)
         diag = np.diag(self.W)
-        h = self.W @ s - diag * s + self.b               # field from the others
+        h = self.W @ s - diag * s + self.b  # field from the others
         states, changed = [s.astype(np.int8)], []
         orders = _sweep_orders(order, n, max_sweeps, rng)
         for sweep in range(1, max_sweeps + 1):
@@ -313,7 +315,7 @@ class HopfieldNetwork:
         states, changed = [s], []
         for step in range(1, max_sweeps + 1):
             cur = states[-1].astype(np.float64)
-            total = self.W @ cur + self.b                 # includes the self term W_ii s_i
+            total = self.W @ cur + self.b  # includes the self term W_ii s_i
             new = np.where(total > 0, 1, np.where(total < 0, -1, cur)).astype(np.int8)
             if np.array_equal(new, states[-1]):
                 return self._trajectory(states, changed, True, 1, step - 1, "sync")
@@ -332,11 +334,13 @@ class HopfieldNetwork:
             # identity needs a symmetric W with W_ii >= 0, and this record is how it is checked.
             energies=np.atleast_1d(self.energy(states)).astype(np.float64),
             changed=np.array(changed, dtype=bool).reshape(-1, n),
-            converged=converged, period=period, sweeps=sweeps, mode=mode,
+            converged=converged,
+            period=period,
+            sweeps=sweeps,
+            mode=mode,
         )
 
-    def recall(self, probes, mode="async", order="random", max_sweeps=100, seed=None,
-               return_converged=False):
+    def recall(self, probes, mode="async", order="random", max_sweeps=100, seed=None, return_converged=False):
         """Relax a batch of probes towards their attractors; return the final states.
 
         The asynchronous case runs in a parallel Numba kernel, one probe per
@@ -396,8 +400,15 @@ class HopfieldNetwork:
             converged = np.zeros(len(out), dtype=np.bool_)
             # No BLAS here: OpenBLAS's spinning threads and Numba's OpenMP team starve
             # each other on a few cores; the kernel computes the fields itself.
-            launch(_recall_async_kernel, out.size * n,           # ~N operations per unit per sweep
-                   np.ascontiguousarray(self.W.T), self.b, out, orders, converged)
+            launch(
+                _recall_async_kernel,
+                out.size * n,  # ~N operations per unit per sweep
+                np.ascontiguousarray(self.W.T),
+                self.b,
+                out,
+                orders,
+                converged,
+            )
         if return_converged:
             return (out[0], bool(converged[0])) if single else (out, converged)
         if not converged.all():
@@ -407,9 +418,10 @@ class HopfieldNetwork:
                 f"recall: {bad.size} of {converged.size} probe(s) did not reach a fixed point in "
                 f"max_sweeps={max_sweeps} {'step' if mode == 'sync' else 'sweep'}(s) (probe(s) {which}); "
                 "their returned states depend on max_sweeps. Pass return_converged=True to get "
-                "the mask, or raise max_sweeps"
-                + (" (a synchronous 2-cycle never settles)" if mode == "sync" else ""),
-                RuntimeWarning, stacklevel=2)
+                "the mask, or raise max_sweeps" + (" (a synchronous 2-cycle never settles)" if mode == "sync" else ""),
+                RuntimeWarning,
+                stacklevel=2,
+            )
         return out[0] if single else out
 
 
@@ -458,9 +470,9 @@ def _recall_async_kernel(WT, b, states, orders, converged):
     diag = np.diag(WT).copy()
     for m in prange(n_probes):
         s = states[m].astype(np.float64)
-        h = b.copy()                                  # field on each unit from the others:
-        for j in range(n):                            # h = W s + b - diag(W) s, as axpys
-            wj, sj = WT[j], s[j]                      # (row j of W^T is column j of W)
+        h = b.copy()  # field on each unit from the others:
+        for j in range(n):  # h = W s + b - diag(W) s, as axpys
+            wj, sj = WT[j], s[j]  # (row j of W^T is column j of W)
             for k in range(n):
                 h[k] += wj[k] * sj
         for k in range(n):
@@ -474,7 +486,7 @@ def _recall_async_kernel(WT, b, states, orders, converged):
                     new = 1.0 if total > 0.0 else -1.0
                     if new != s[i]:
                         delta = 2.0 * new
-                        for k in range(n):                # column i of W, stored as row i of W^T
+                        for k in range(n):  # column i of W, stored as row i of W^T
                             h[k] += delta * WT[i, k]
                         h[i] -= delta * diag[i]
                         s[i] = new

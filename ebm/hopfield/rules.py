@@ -85,7 +85,7 @@ def storkey_weights(patterns):
     n = xi.shape[1]
     W = np.zeros((n, n))
     for x in xi:
-        h = W @ x                                   # sum_k W_ik x_k, diagonal is 0
+        h = W @ x  # sum_k W_ik x_k, diagonal is 0
         # h_ij = h_i - W_ij x_j  (k != i is automatic: W_ii = 0)
         H = h[:, None] - W * x[None, :]
         W = W + (np.outer(x, x) - x[:, None] * H.T - H * x[None, :]) / n
@@ -132,10 +132,16 @@ def pseudoinverse_weights(patterns):
         warnings.warn(
             f"pseudo-inverse rule: the {p} patterns span all of R^{n} (rank {n}), so "
             f"W = Xi^+ Xi is the identity: every state is a fixed point and recall corrects "
-            f"no error (store fewer than N = {n} patterns)", UserWarning, stacklevel=2)
+            f"no error (store fewer than N = {n} patterns)",
+            UserWarning,
+            stacklevel=2,
+        )
     elif p > n:
         warnings.warn(
             f"pseudo-inverse rule: {p} patterns > N = {n} units are linearly dependent "
             f"(rank {rank}); W projects onto their {rank}-dimensional span, so every state "
-            "in that span is a fixed point too", UserWarning, stacklevel=2)
+            "in that span is a fixed point too",
+            UserWarning,
+            stacklevel=2,
+        )
     return W

@@ -41,8 +41,10 @@ def _index():
         module = importlib.import_module(f"{__name__}.{mod}")
         for name in getattr(module, "__all__", ()):
             if name in table:
-                raise ImportError(f"ebm.plotting.{mod}.{name} is also defined in "
-                                  f"ebm.plotting.{table[name]}: plotting names must be unique")
+                raise ImportError(
+                    f"ebm.plotting.{mod}.{name} is also defined in "
+                    f"ebm.plotting.{table[name]}: plotting names must be unique"
+                )
             table[name] = mod
     return table
 

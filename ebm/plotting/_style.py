@@ -18,7 +18,7 @@ OTHER_COLOUR = "#1f77b4"
 # Largest inputs the figures stay readable for.
 _MAX_CLASSES = 12
 _MAX_CELLS = 512
-_MAX_CURVES = 12                    # runs or sweeps drawn in one panel
+_MAX_CURVES = 12  # runs or sweeps drawn in one panel
 
 
 # --------------------------------------------------------------------------- validation
@@ -64,9 +64,15 @@ def _bars(ax, values, k, title, ylabel, *, fmt="{:+.3f}"):
     bars = ax.bar(range(C), values, color=colours, edgecolor="black", linewidth=0.6)
     ax.axhline(0, color="black", linewidth=0.8)
     for b, v in zip(bars, values):
-        ax.annotate(fmt.format(v), (b.get_x() + b.get_width() / 2, v),
-                    xytext=(0, 3 if v >= 0 else -3), textcoords="offset points",
-                    ha="center", va="bottom" if v >= 0 else "top", fontsize=8)
+        ax.annotate(
+            fmt.format(v),
+            (b.get_x() + b.get_width() / 2, v),
+            xytext=(0, 3 if v >= 0 else -3),
+            textcoords="offset points",
+            ha="center",
+            va="bottom" if v >= 0 else "top",
+            fontsize=8,
+        )
     ax.set_xticks(range(C))
     ax.set_xticklabels([f"{c}\n(k)" if c == k else str(c) for c in range(C)])
     ax.set_xlabel("class i")
@@ -79,7 +85,6 @@ def _bars(ax, values, k, title, ylabel, *, fmt="{:+.3f}"):
 
 
 # --------------------------------------------------------------------------- figures
-
 
 
 # The player's button icons as inline SVG (16x16, drawn in the button's text colour).
@@ -102,9 +107,11 @@ _PLAYER_ICONS = {
 
 
 def _svg_icon(path):
-    return ('<svg class="ebm-anim-icon" viewBox="0 0 16 16" width="14" height="14" '
-            'aria-hidden="true" focusable="false" style="vertical-align: middle">'
-            f'<path fill="currentColor" d="{path}"/></svg>')
+    return (
+        '<svg class="ebm-anim-icon" viewBox="0 0 16 16" width="14" height="14" '
+        'aria-hidden="true" focusable="false" style="vertical-align: middle">'
+        f'<path fill="currentColor" d="{path}"/></svg>'
+    )
 
 
 def _offline_player(html):

@@ -41,8 +41,9 @@ def _anneal_result(result, name="result"):
     from ebm.boltzmann import AnnealResult
 
     if not isinstance(result, AnnealResult):
-        raise TypeError(f"{name} must be an AnnealResult (from BoltzmannMachine.anneal or .descend), "
-                        f"got {type(result).__name__}")
+        raise TypeError(
+            f"{name} must be an AnnealResult (from BoltzmannMachine.anneal or .descend), got {type(result).__name__}"
+        )
     return result
 
 
@@ -70,13 +71,18 @@ def plot_temperature_sigmoids(temperatures=(5.0, 2.0, 1.0, 0.5, 0.1), net_range=
         raise ValueError(f"net_range must be (low, high) with low < high, got {net_range!r}")
     net = np.linspace(lo, hi, 601)
     fig, ax = plt.subplots(figsize=(7, 4))
-    cmap = plt.get_cmap("plasma")                    # dark to bright, no pale middle
+    cmap = plt.get_cmap("plasma")  # dark to bright, no pale middle
     order = np.argsort(-temps)
     for rank, k in enumerate(order):
         T = temps[k]
         one = T == 1.0
-        ax.plot(net, unit_probability(net, T), color=cmap(0.85 * rank / max(len(temps) - 1, 1)),
-                lw=3 if one else 2, label=f"T = {T:g}" + (" (the sigmoid)" if one else ""))
+        ax.plot(
+            net,
+            unit_probability(net, T),
+            color=cmap(0.85 * rank / max(len(temps) - 1, 1)),
+            lw=3 if one else 2,
+            label=f"T = {T:g}" + (" (the sigmoid)" if one else ""),
+        )
     step = deterministic_unit(net)
     ax.plot(net[net < 0], step[net < 0], "k--", lw=1.5, label="T → 0 (step)")
     ax.plot(net[net > 0], step[net > 0], "k--", lw=1.5)
@@ -87,8 +93,15 @@ def plot_temperature_sigmoids(temperatures=(5.0, 2.0, 1.0, 0.5, 0.1), net_range=
     ax.grid(alpha=0.3)
     ax.legend(loc="upper left", fontsize=8.5)
     ax.set_title("A stochastic unit: σ(ΔE / T) hesitates when hot, decides when cold", fontsize=10)
-    ax.text(0.98, 0.05, "as T → 0: 1 if ΔE > 0, 0 if ΔE < 0\n(at ΔE = 0 it stays 1/2 at every T)",
-            transform=ax.transAxes, ha="right", va="bottom", **_NOTE)
+    ax.text(
+        0.98,
+        0.05,
+        "as T → 0: 1 if ΔE > 0, 0 if ΔE < 0\n(at ΔE = 0 it stays 1/2 at every T)",
+        transform=ax.transAxes,
+        ha="right",
+        va="bottom",
+        **_NOTE,
+    )
     fig.tight_layout()
     return fig
 
@@ -147,13 +160,19 @@ def plot_annealing_trace(result, greedy=None, global_min=None, runs=None):
             gmin = runs["global_min"]
         except (TypeError, KeyError):
             raise TypeError("runs must be the dict returned by ebm.boltzmann.anneal_vs_greedy") from None
-        rng = np.random.default_rng(0)                     # horizontal jitter only, for visibility
+        rng = np.random.default_rng(0)  # horizontal jitter only, for visibility
         for k, (name, e) in enumerate(finals.items()):
             hit = np.isclose(e, gmin) if gmin is not None else np.zeros(e.size, bool)
             x = k + rng.uniform(-0.18, 0.18, e.size)
             bx.plot(x, e, "o", ms=4, alpha=0.7, color=[OTHER_COLOUR, "0.4"][k])
-            bx.annotate(f"{int(hit.sum())}/{e.size} at the\nglobal minimum", (k, e.max()), xytext=(0, 8),
-                        textcoords="offset points", ha="center", fontsize=8)
+            bx.annotate(
+                f"{int(hit.sum())}/{e.size} at the\nglobal minimum",
+                (k, e.max()),
+                xytext=(0, 8),
+                textcoords="offset points",
+                ha="center",
+                fontsize=8,
+            )
         if gmin is not None:
             bx.axhline(float(gmin), color="green", ls=":", lw=1.5)
         bx.set_xticks([0, 1])
@@ -281,15 +300,25 @@ def plot_encoder_codes(bm, n_visible=4):
     im = ax.imshow(p, cmap="Blues", vmin=0, vmax=1)
     for i in range(p.shape[0]):
         for j in range(p.shape[1]):
-            ax.text(j, i, f"{p[i, j]:.2f}", ha="center", va="center", fontsize=9,
-                    color="white" if p[i, j] > 0.6 else "black")
+            ax.text(
+                j,
+                i,
+                f"{p[i, j]:.2f}",
+                ha="center",
+                va="center",
+                fontsize=9,
+                color="white" if p[i, j] > 0.6 else "black",
+            )
     ax.set_xticks(range(p.shape[1]))
     ax.set_xticklabels(codes)
     ax.set_xlabel("hidden code (" + ", ".join(f"h{k + 1}" for k in range(nh)) + ")", fontsize=9)
     ax.set_yticks(range(p.shape[0]))
     ax.set_yticklabels([f"V1 = e{i}" for i in range(p.shape[0])])
-    verdict = "four distinct codes, right V2" if out["success"] else \
-        ("codes not distinct" if not out["distinct"] else "codes distinct, wrong V2")
+    verdict = (
+        "four distinct codes, right V2"
+        if out["success"]
+        else ("codes not distinct" if not out["distinct"] else "codes distinct, wrong V2")
+    )
     ax.set_title(f"Hidden codes with V1 clamped (exact):\n{verdict}", fontsize=10)
     fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="p(h | V1)")
     fig.tight_layout()
@@ -354,8 +383,13 @@ def plot_encoder_success(results):
         ax.plot(cycles, share, lw=2, label=f"{label}: {r['success_rate']:.0%} of {len(firsts)} seeds{med}")
     paper = next(iter(results.values())).get("paper")
     if paper:
-        ax.plot([paper["median_cycles"]], [0.5], "k*", ms=11,
-                label=f"the paper: {paper['success']} solved, half by cycle {paper['median_cycles']}")
+        ax.plot(
+            [paper["median_cycles"]],
+            [0.5],
+            "k*",
+            ms=11,
+            label=f"the paper: {paper['success']} solved, half by cycle {paper['median_cycles']}",
+        )
     ax.set_xlabel("learning cycle")
     ax.set_ylabel("share of seeds solved")
     ax.set_ylim(0, 1.02)

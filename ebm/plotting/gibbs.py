@@ -96,15 +96,21 @@ def plot_gibbs_beta(energies, betas=None):
     colours = _answer_colours(C)
     fig, (ax, bx) = plt.subplots(1, 2, figsize=(11.5, 5.6), gridspec_kw={"width_ratios": [1.5, 1]})
     for y in range(C):
-        twin = [k for k in range(y) if E[k] == E[y]]          # an earlier answer with the same energy
+        twin = [k for k in range(y) if E[k] == E[y]]  # an earlier answer with the same energy
         label = f"answer {y}: E = {E[y]:g}" + ("  (min)" if E[y] == E.min() else "")
-        if twin:                                             # same curve: draw it dashed on top, wider
+        if twin:  # same curve: draw it dashed on top, wider
             label += f", tied with answer {twin[0]} (dashed: same curve)"
-        ax.plot(betas, probs[:, y], color=colours[y], linewidth=2.6 if twin else 1.8,
-                linestyle=(0, (5, 4)) if twin else "-", label=label, zorder=3 if twin else 2)
+        ax.plot(
+            betas,
+            probs[:, y],
+            color=colours[y],
+            linewidth=2.6 if twin else 1.8,
+            linestyle=(0, (5, 4)) if twin else "-",
+            label=label,
+            zorder=3 if twin else 2,
+        )
     ax.axhline(1 / C, color="grey", linestyle="--", linewidth=1, label=f"1/C = {1 / C:.3g}: beta = 0, uniform")
-    ax.axhline(1 / ties, color="black", linestyle=":", linewidth=1,
-               label=f"1/#ties = {1 / ties:.3g}: beta -> inf")
+    ax.axhline(1 / ties, color="black", linestyle=":", linewidth=1, label=f"1/#ties = {1 / ties:.3g}: beta -> inf")
     if betas[0] <= 1 <= betas[-1]:
         ax.axvline(1.0, color=LABEL_COLOUR, linewidth=1, alpha=0.7, label="beta = 1: softmax(-E)")
     ax.set_xscale("log")
@@ -119,19 +125,31 @@ def plot_gibbs_beta(energies, betas=None):
     width = 0.8 / len(shown)
     for n, b in enumerate(shown):
         p = gibbs_distribution(E, b)
-        bx.bar(np.arange(C) + (n - 1) * width, p, width=width, label=f"beta = {b:g}",
-               color=["#bbbbbb", OTHER_COLOUR, LABEL_COLOUR][n], edgecolor="black", linewidth=0.5)
+        bx.bar(
+            np.arange(C) + (n - 1) * width,
+            p,
+            width=width,
+            label=f"beta = {b:g}",
+            color=["#bbbbbb", OTHER_COLOUR, LABEL_COLOUR][n],
+            edgecolor="black",
+            linewidth=0.5,
+        )
     bx.set_xticks(range(C))
     bx.set_xticklabels([f"{y}\nE={E[y]:g}" for y in range(C)], fontsize=8)
     bx.set_ylim(0, 1.08)
     bx.set_ylabel("probability")
     bx.set_title("three temperatures", fontsize=10)
     bx.legend(fontsize=8, loc="upper right")
-    fig.text(0.01, 0.01,
-             "beta = 0: exactly 1/C.  Large beta: 1/#ties on the minima and exactly 0 elsewhere once "
-             "beta * (E - E_min) >= 708 for every other answer (float64 exp underflows);\n"
-             "before that it is the true softmax.  beta = 1 is the core's softmax of the logits -E.",
-             fontsize=8, ha="left", va="top")
+    fig.text(
+        0.01,
+        0.01,
+        "beta = 0: exactly 1/C.  Large beta: 1/#ties on the minima and exactly 0 elsewhere once "
+        "beta * (E - E_min) >= 708 for every other answer (float64 exp underflows);\n"
+        "before that it is the true softmax.  beta = 1 is the core's softmax of the logits -E.",
+        fontsize=8,
+        ha="left",
+        va="top",
+    )
     fig.tight_layout()
     fig.subplots_adjust(bottom=0.31)
     return fig
@@ -168,9 +186,14 @@ def animate_gibbs_beta(energies, betas=None, max_frames=20):
     probs = beta_sweep(E, betas)
     C = E.size
     argmin = E == E.min()
-    fig, ax = plt.subplots(figsize=(6.4, 3.8), dpi=80)      # small frames: to_jshtml renders each one
-    bars = ax.bar(range(C), probs[0], color=[LABEL_COLOUR if a else OTHER_COLOUR for a in argmin],
-                  edgecolor="black", linewidth=0.6)
+    fig, ax = plt.subplots(figsize=(6.4, 3.8), dpi=80)  # small frames: to_jshtml renders each one
+    bars = ax.bar(
+        range(C),
+        probs[0],
+        color=[LABEL_COLOUR if a else OTHER_COLOUR for a in argmin],
+        edgecolor="black",
+        linewidth=0.6,
+    )
     ax.axhline(1 / C, color="grey", linestyle="--", linewidth=1, label="1/C (beta = 0)")
     ax.set_xticks(range(C))
     ax.set_xticklabels([f"{y}\nE={E[y]:g}" for y in range(C)], fontsize=8)
@@ -218,16 +241,27 @@ def plot_nll_to_perceptron(energies, correct, betas=None):
     b = res["betas"]
     fig, (ax, bx) = plt.subplots(1, 2, figsize=(11, 4.0))
     ax.loglog(b, res["gap"], color=OTHER_COLOUR, linewidth=2, label="NLL_beta - perceptron (loss functions)")
-    ax.loglog(b, res["limit"] if res["ties"] > 1 else np.full_like(b, np.nan), ":", color="black",
-              label=f"log(#ties)/beta, #ties = {res['ties']}")
+    ax.loglog(
+        b,
+        res["limit"] if res["ties"] > 1 else np.full_like(b, np.nan),
+        ":",
+        color="black",
+        label=f"log(#ties)/beta, #ties = {res['ties']}",
+    )
     ax.set_xlabel("beta")
     ax.set_ylabel("NLL_beta - perceptron")
     ax.set_title("the NLL becomes the perceptron loss", fontsize=10)
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3, which="both")
     bx.semilogx(b, b * res["gap"], color=OTHER_COLOUR, linewidth=2, label="beta (NLL - perceptron)")
-    bx.semilogx(b, b * res["exact"], "--", color=LABEL_COLOUR, linewidth=1.2,
-                label="log(#ties + sum_{E > E_min} exp(-beta (E - E_min)))")
+    bx.semilogx(
+        b,
+        b * res["exact"],
+        "--",
+        color=LABEL_COLOUR,
+        linewidth=1.2,
+        label="log(#ties + sum_{E > E_min} exp(-beta (E - E_min)))",
+    )
     bx.axhline(np.log(res["ties"]), color="black", linestyle=":", label=f"log(#ties) = {np.log(res['ties']):.4f}")
     bx.set_xlabel("beta")
     bx.set_ylabel("beta (NLL_beta - perceptron)")
@@ -300,14 +334,21 @@ def plot_loss_functionals(names=None, E_I=2.0, params=None, span=2.0):
         ax.tick_params(labelsize=8)
     for ax in axes[-1]:
         ax.set_xlabel("E_C - E_I", fontsize=9)
-    for ax in axes.flat[len(names):]:
+    for ax in axes.flat[len(names) :]:
         ax.set_visible(False)
     handles, labels = axes.flat[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="upper center", ncol=3, fontsize=9, bbox_to_anchor=(0.5, 1.0))
     fig.suptitle(f"LeCun's loss functionals, two answers, E_I = {E_I:g} fixed", y=1.04, fontsize=11)
-    fig.text(0.01, -0.01, "dL/dE_C > 0 pushes the correct energy down; dL/dE_I < 0 pulls the most "
-             "offending bad answer up. Kinks (hinge, perceptron, LVQ2, square-square) have no derivative; "
-             "the curve shows the one-sided value used.", fontsize=8, ha="left", va="top")
+    fig.text(
+        0.01,
+        -0.01,
+        "dL/dE_C > 0 pushes the correct energy down; dL/dE_I < 0 pulls the most "
+        "offending bad answer up. Kinks (hinge, perceptron, LVQ2, square-square) have no derivative; "
+        "the curve shows the one-sided value used.",
+        fontsize=8,
+        ha="left",
+        va="top",
+    )
     fig.tight_layout()
     return fig
 
@@ -342,22 +383,22 @@ def plot_energy_tables(results):
         if not isinstance(r, dict) or not {"initial", "final", "correct", "gaps", "loss_name"} <= set(r):
             raise TypeError(f"results[{n}] is not a train_energy_table output")
         if not np.array_equal(r["initial"], results[0]["initial"]):
-            raise ValueError(f"results[{n}] starts from another table than results[0]: "
-                             "use the same seed and size")
-    panels = [("before training", results[0]["initial"], results[0]["gaps"][0])] + \
-             [(r["loss_name"], r["final"], r["gaps"][-1]) for r in results]
+            raise ValueError(f"results[{n}] starts from another table than results[0]: use the same seed and size")
+    panels = [("before training", results[0]["initial"], results[0]["gaps"][0])] + [
+        (r["loss_name"], r["final"], r["gaps"][-1]) for r in results
+    ]
     # one colour scale for all; a few outliers (LVQ2's 1/E_I**2 steps) are printed, not scaled to
     vmax = 1.05 * float(np.percentile(np.concatenate([t.ravel() for _, t, _ in panels]), 99)) or 1.0
     cols = min(5, len(panels))
     rows = -(-len(panels) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(2.6 * cols + 0.8, 2.9 * rows + 0.3), squeeze=False,
-                             layout="constrained")
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(2.6 * cols + 0.8, 2.9 * rows + 0.3), squeeze=False, layout="constrained"
+    )
     correct = results[0]["correct"]
     for ax, (title, table, gaps) in zip(axes.flat, panels):
         im = ax.imshow(table, cmap="viridis", vmin=0, vmax=vmax, aspect="auto")
         for x, y in enumerate(correct):
-            ax.add_patch(Rectangle((y - 0.5, x - 0.5), 1, 1, fill=False, edgecolor=LABEL_COLOUR,
-                                   linewidth=2))
+            ax.add_patch(Rectangle((y - 0.5, x - 0.5), 1, 1, fill=False, edgecolor=LABEL_COLOUR, linewidth=2))
         for x, y in zip(*np.nonzero(table > vmax)):
             ax.text(y, x, f"{table[x, y]:.3g}", ha="center", va="center", fontsize=6.5, color="black")
         if gaps is not None:
@@ -366,14 +407,24 @@ def plot_energy_tables(results):
         ax.set_xticks(range(table.shape[1]))
         ax.set_yticks(range(table.shape[0]))
         ax.tick_params(labelsize=7)
-    for ax in axes.flat[len(panels):]:
+    for ax in axes.flat[len(panels) :]:
         ax.set_visible(False)
     for ax in axes[:, 0]:
         ax.set_ylabel("input x", fontsize=8)
     for ax in axes[-1]:
         ax.set_xlabel("answer y", fontsize=8)
-    fig.colorbar(im, ax=axes, shrink=0.85, pad=0.01, fraction=0.025, aspect=30,
-                 label="energy E[x, y] (values above the scale printed)")
-    fig.suptitle("A free-form energy table (entries >= 0) after training with each loss; "
-                 "red box = correct answer, gap = E_I - E_C", fontsize=10)
+    fig.colorbar(
+        im,
+        ax=axes,
+        shrink=0.85,
+        pad=0.01,
+        fraction=0.025,
+        aspect=30,
+        label="energy E[x, y] (values above the scale printed)",
+    )
+    fig.suptitle(
+        "A free-form energy table (entries >= 0) after training with each loss; "
+        "red box = correct answer, gap = E_I - E_C",
+        fontsize=10,
+    )
     return fig

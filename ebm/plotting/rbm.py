@@ -80,14 +80,14 @@ def plot_enumeration_cost(sizes, seconds, n_visible=64):
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
     ax.semilogy(sizes, seconds, "o-", color=OTHER_COLOUR, label=f"measured ({n_visible} visible units)")
     ext = np.arange(sizes[-1], max(sizes[-1], 40) + 1)
-    ax.semilogy(ext, seconds[-1] * 2.0 ** (ext - sizes[-1]), "--", color=SKLEARN_COLOUR,
-                label="x2 per unit (extrapolated)")
+    ax.semilogy(
+        ext, seconds[-1] * 2.0 ** (ext - sizes[-1]), "--", color=SKLEARN_COLOUR, label="x2 per unit (extrapolated)"
+    )
     for limit, text in ((1.0, "1 second"), (3600.0, "1 hour"), (86400.0 * 365, "1 year")):
         ax.axhline(limit, color="#bbbbbb", linewidth=0.8)
         ax.text(sizes[0], limit * 1.4, text, ha="left", va="bottom", fontsize=8, color="#555555")
     ax.axvline(25, color=LABEL_COLOUR, linewidth=1.0, linestyle=":")
-    ax.text(24.6, seconds.min(), "ebm's limit:\n25 units", color=LABEL_COLOUR, fontsize=8, va="bottom",
-            ha="right")
+    ax.text(24.6, seconds.min(), "ebm's limit:\n25 units", color=LABEL_COLOUR, fontsize=8, va="bottom", ha="right")
     ax.set_xlabel("units in the enumerated layer n (2^n states)")
     ax.set_ylabel("seconds for the exact log Z")
     ax.set_title("Z by brute force: every extra hidden unit doubles the cost", fontsize=10)
@@ -118,8 +118,7 @@ def plot_log_z_estimates(n_betas, estimates, exact):
 
     n_betas = _vector(n_betas, "n_betas", positive=True)
     if isinstance(estimates, (str, bytes)) or len(estimates) != n_betas.size:
-        raise ValueError(f"estimates must hold one group of estimates per entry of n_betas "
-                         f"({n_betas.size} groups)")
+        raise ValueError(f"estimates must hold one group of estimates per entry of n_betas ({n_betas.size} groups)")
     exact = float(exact)
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(10.0, 4.0), gridspec_kw=dict(width_ratios=[1.3, 1]))
     errors = []
@@ -129,11 +128,19 @@ def plot_log_z_estimates(n_betas, estimates, exact):
         errs = []
         for off, est in zip(offs, group):
             value = float(est)
-            xx = x * 10 ** off
+            xx = x * 10**off
             lo, hi = getattr(est, "lower", value), getattr(est, "upper", value)
             lo = lo if np.isfinite(lo) else value - 10
-            ax.errorbar([xx], [value], yerr=[[value - lo], [hi - value]], fmt="o", color=OTHER_COLOUR,
-                        markersize=4, capsize=2, linewidth=1)
+            ax.errorbar(
+                [xx],
+                [value],
+                yerr=[[value - lo], [hi - value]],
+                fmt="o",
+                color=OTHER_COLOUR,
+                markersize=4,
+                capsize=2,
+                linewidth=1,
+            )
             errs.append(value - exact)
         errors.append(errs)
     ax.axhline(exact, color=LABEL_COLOUR, linewidth=1.2, label=f"exact log Z = {exact:.4f}")
@@ -150,8 +157,14 @@ def plot_log_z_estimates(n_betas, estimates, exact):
     ax2.set_title("Error against the number of betas", fontsize=10)
     ax2.grid(alpha=0.3, which="both")
     ax2.legend(fontsize=8, loc="upper right")
-    fig.text(0.5, -0.02, "E[w] = Z / Z_A exactly, but E[log mean w] <= log Z: "
-             "AIS tends to underestimate log Z (optimistic likelihoods).", ha="center", fontsize=8.5)
+    fig.text(
+        0.5,
+        -0.02,
+        "E[w] = Z / Z_A exactly, but E[log mean w] <= log Z: "
+        "AIS tends to underestimate log Z (optimistic likelihoods).",
+        ha="center",
+        fontsize=8.5,
+    )
     fig.tight_layout()
     return fig
 
@@ -197,10 +210,9 @@ def animate_ais(rbm, betas, states, base_biases, log_weights=None, max_frames=30
     max_frames = _int_arg(max_frames, "max_frames", 2, 101)
     idx = np.unique(np.linspace(0, betas.size - 1, min(max_frames, betas.size)).round().astype(int))
     codes = states.astype(np.int64) @ (1 << np.arange(n_v))
-    n_states = 2 ** n_v
+    n_states = 2**n_v
     fig, ax = plt.subplots(figsize=(7.5, 3.6), dpi=80)
-    bars = ax.bar(np.arange(n_states), np.zeros(n_states), color=OTHER_COLOUR, alpha=0.6,
-                  label="exact p_beta(v)")
+    bars = ax.bar(np.arange(n_states), np.zeros(n_states), color=OTHER_COLOUR, alpha=0.6, label="exact p_beta(v)")
     (dots,) = ax.plot([], [], "o", color=LABEL_COLOUR, markersize=4, label="fraction of AIS runs")
     top = max(annealed_distribution(rbm, float(b), base_biases)[1].max() for b in betas[idx])
     ax.set_ylim(0, 1.15 * max(top, 1.0 / states.shape[1]))
@@ -208,7 +220,7 @@ def animate_ais(rbm, betas, states, base_biases, log_weights=None, max_frames=30
     ax.set_xlabel(f"visible state v (as a number, 0 .. {n_states - 1})")
     ax.set_ylabel("probability")
     ax.legend(loc="upper right", fontsize=8)
-    title = ax.set_title("placeholder", fontsize=10)              # reserve its room in the layout
+    title = ax.set_title("placeholder", fontsize=10)  # reserve its room in the layout
     fig.tight_layout()
 
     def draw(f):
@@ -252,39 +264,52 @@ def plot_training_curves(history, sklearn_curve=None, baselines=None, title=None
     histories = history if isinstance(history, (list, tuple)) else [history]
     for n, h in enumerate(histories):
         if not isinstance(h, dict) or "eval_log_likelihood" not in h:
-            raise ValueError(f"history[{n}] has no 'eval_log_likelihood': train with "
-                             "fit(..., eval_data=X_test) to record it")
+            raise ValueError(
+                f"history[{n}] has no 'eval_log_likelihood': train with fit(..., eval_data=X_test) to record it"
+            )
     fig, ax = plt.subplots(figsize=(7.2, 4.4))
     evals = np.array([h["eval_log_likelihood"] for h in histories])
     trains = np.array([h["train_log_likelihood"] for h in histories])
     epochs = np.asarray(histories[0]["epoch"])
     for row in evals:
         ax.plot(epochs, row, color=OTHER_COLOUR, alpha=0.35, linewidth=0.8)
-    ax.plot(epochs, trains.mean(axis=0), "--", color=OTHER_COLOUR, linewidth=1.2,
-            label=f"ebm train (final {trains[:, -1].mean():.2f})")
+    ax.plot(
+        epochs,
+        trains.mean(axis=0),
+        "--",
+        color=OTHER_COLOUR,
+        linewidth=1.2,
+        label=f"ebm train (final {trains[:, -1].mean():.2f})",
+    )
     what = f"ebm test, mean of {len(evals)} seeds" if len(evals) > 1 else "ebm test"
-    ax.plot(epochs, evals.mean(axis=0), color=OTHER_COLOUR, linewidth=2.2,
-            label=f"{what} (final {evals[:, -1].mean():.2f})")
+    ax.plot(
+        epochs, evals.mean(axis=0), color=OTHER_COLOUR, linewidth=2.2, label=f"{what} (final {evals[:, -1].mean():.2f})"
+    )
     if sklearn_curve is not None:
         curves = np.atleast_2d(np.asarray(sklearn_curve, dtype=np.float64))
         sk_epochs = np.arange(1, curves.shape[1] + 1)
         for row in curves:
             ax.plot(sk_epochs, row, color=SKLEARN_COLOUR, alpha=0.35, linewidth=0.8)
-        ax.plot(sk_epochs, curves.mean(axis=0), color=SKLEARN_COLOUR, linewidth=2.2,
-                label=f"sklearn BernoulliRBM test{f', mean of {len(curves)} seeds' if len(curves) > 1 else ''} "
-                      f"(final {curves[:, -1].mean():.2f})")
+        ax.plot(
+            sk_epochs,
+            curves.mean(axis=0),
+            color=SKLEARN_COLOUR,
+            linewidth=2.2,
+            label=f"sklearn BernoulliRBM test{f', mean of {len(curves)} seeds' if len(curves) > 1 else ''} "
+            f"(final {curves[:, -1].mean():.2f})",
+        )
     lows = [evals[:, 1:].min() if evals.shape[1] > 1 else evals.min()]
     for n, (name, value) in enumerate((baselines or {}).items()):
         ax.axhline(value, color="#999999", linewidth=0.9, linestyle=":")
-        ax.text(epochs[len(epochs) // 3], value, f"{name} {value:.2f}", va="top", ha="center",
-                fontsize=8, color="#555555")
+        ax.text(
+            epochs[len(epochs) // 3], value, f"{name} {value:.2f}", va="top", ha="center", fontsize=8, color="#555555"
+        )
         lows.append(value)
     hi = max(evals.max(), trains.max())
     ax.set_ylim(min(lows) - 0.5, hi + 0.4)
     ax.set_xlabel("epoch")
     ax.set_ylabel("exact mean log p(v) (nats per image)")
-    ax.set_title(title or "Training measured by the real log-likelihood (exact log Z every epoch)",
-                 fontsize=10)
+    ax.set_title(title or "Training measured by the real log-likelihood (exact log Z every epoch)", fontsize=10)
     ax.legend(loc="lower right", fontsize=8)
     ax.grid(alpha=0.3)
     fig.tight_layout()
@@ -343,8 +368,7 @@ def plot_filters(W, shape=(8, 8), max_units=64, title=None):
         ax.set_xticks([])
         ax.set_yticks([])
         if j < n:
-            im = ax.imshow(W[:, j].reshape(rows, cols), cmap="RdBu_r", vmin=-lim, vmax=lim,
-                           interpolation="nearest")
+            im = ax.imshow(W[:, j].reshape(rows, cols), cmap="RdBu_r", vmin=-lim, vmax=lim, interpolation="nearest")
             ax.set_title(f"h{j}", fontsize=7, pad=2)
         else:
             ax.axis("off")
@@ -379,8 +403,7 @@ def plot_digit_grid(images, shape=(8, 8), labels=None, title=None, n_cols=10):
     n_rows = int(np.ceil(images.shape[0] / n_cols))
     if labels is not None and len(labels) != images.shape[0]:
         raise ValueError(f"labels has {len(labels)} entries but there are {images.shape[0]} images")
-    fig, axes = plt.subplots(n_rows, n_cols, figsize=(0.8 * n_cols + 0.2, 0.85 * n_rows + 0.5),
-                             squeeze=False)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(0.8 * n_cols + 0.2, 0.85 * n_rows + 0.5), squeeze=False)
     for k, ax in enumerate(axes.flat):
         ax.set_xticks([])
         ax.set_yticks([])

@@ -22,14 +22,20 @@ True
 
 from __future__ import annotations
 
-from ebm.rbm.classrbm import ClassRBM
 from ebm._math import sigmoid, softplus
 from ebm._states import MAX_ENUMERATED_UNITS, all_states
+from ebm.rbm.classrbm import ClassRBM
 from ebm.rbm.model import RBM
-from ebm.rbm.partition import (AISEstimate, annealed_distribution,
-                               base_rate_biases,
-                               joint_distribution, joint_energies, log_partition_ais,
-                               log_partition_exact, visible_distribution)
+from ebm.rbm.partition import (
+    AISEstimate,
+    annealed_distribution,
+    base_rate_biases,
+    joint_distribution,
+    joint_energies,
+    log_partition_ais,
+    log_partition_exact,
+    visible_distribution,
+)
 from ebm.rbm.trainer import TrainingHistory
 
 __all__ = [

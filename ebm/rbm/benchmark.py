@@ -14,8 +14,7 @@ import numpy as np
 
 from ebm._checks import check_int
 
-__all__ = ["time_training", "time_exact_log_z", "enumeration_cost", "sklearn_curve", "independent_pixels",
-           "report"]
+__all__ = ["time_training", "time_exact_log_z", "enumeration_cost", "sklearn_curve", "independent_pixels", "report"]
 
 
 def independent_pixels(X_train, X_eval, smoothing=0.5):
@@ -82,26 +81,33 @@ def time_training(epochs=50, n_hidden=16, repeats=3, seed=0):
     from ebm.datasets import load_digits
     from ebm.rbm import RBM
 
-    epochs, n_hidden, repeats = (check_int(v, n) for v, n in ((epochs, "epochs"), (n_hidden, "n_hidden"),
-                                                               (repeats, "repeats")))
+    epochs, n_hidden, repeats = (
+        check_int(v, n) for v, n in ((epochs, "epochs"), (n_hidden, "n_hidden"), (repeats, "repeats"))
+    )
     X_train, X_test, _, _ = load_digits()
-    RBM(64, n_hidden).fit(X_train[:20], epochs=1, seed=seed)               # warm the JIT cache
+    RBM(64, n_hidden).fit(X_train[:20], epochs=1, seed=seed)  # warm the JIT cache
     holder = {}
 
     def ours():
         holder["ebm"] = RBM(64, n_hidden).fit(X_train, epochs=epochs, seed=seed)
 
     t_ebm, _ = _median_time(ours, repeats)
-    out = {"ebm": t_ebm, "sklearn": None, "ratio": None,
-           "ebm_test_ll": float(holder["ebm"].log_likelihood(X_test).mean()), "sklearn_test_ll": None}
+    out = {
+        "ebm": t_ebm,
+        "sklearn": None,
+        "ratio": None,
+        "ebm_test_ll": float(holder["ebm"].log_likelihood(X_test).mean()),
+        "sklearn_test_ll": None,
+    }
     try:
         from sklearn.neural_network import BernoulliRBM
     except ImportError:
         return out
 
     def theirs():
-        holder["sk"] = BernoulliRBM(n_components=n_hidden, learning_rate=0.05, batch_size=10,
-                                    n_iter=epochs, random_state=seed).fit(X_train)
+        holder["sk"] = BernoulliRBM(
+            n_components=n_hidden, learning_rate=0.05, batch_size=10, n_iter=epochs, random_state=seed
+        ).fit(X_train)
 
     t_sk, _ = _median_time(theirs, repeats)
     sk = RBM(64, n_hidden)
@@ -195,12 +201,11 @@ def sklearn_curve(X_train, X_test, epochs=50, n_hidden=16, seed=0):
     from ebm.rbm import RBM
 
     X_train = np.asarray(X_train, dtype=np.float64)
-    model = BernoulliRBM(n_components=n_hidden, learning_rate=0.05, batch_size=10, n_iter=epochs,
-                         random_state=seed)
+    model = BernoulliRBM(n_components=n_hidden, learning_rate=0.05, batch_size=10, n_iter=epochs, random_state=seed)
     n, n_v = X_train.shape
-    edges = np.append(np.arange(0, n, 10), n)            # fit's slices: 10 each, the last shorter
+    edges = np.append(np.arange(0, n, 10), n)  # fit's slices: 10 each, the last shorter
     step = getattr(model, "_fit", None)
-    if step is not None:                                  # what fit does before its loop
+    if step is not None:  # what fit does before its loop
         rng = check_random_state(seed)
         model.components_ = np.asarray(rng.normal(0, 0.01, (n_hidden, n_v)), order="F")
         model._n_features_out = n_hidden
@@ -229,13 +234,17 @@ def report(repeats=3):
         Timed runs per measurement (medians are printed).
     """
     res = time_training(repeats=repeats)
-    print(f"50 epochs, 16 hidden, batch 10, lr 0.05 on 1437 digits: ebm {res['ebm']:.3f} s "
-          f"(test LL {res['ebm_test_ll']:.2f})", end="")
+    print(
+        f"50 epochs, 16 hidden, batch 10, lr 0.05 on 1437 digits: ebm {res['ebm']:.3f} s "
+        f"(test LL {res['ebm_test_ll']:.2f})",
+        end="",
+    )
     if res["sklearn"] is not None:
-        print(f", sklearn BernoulliRBM {res['sklearn']:.3f} s (test LL {res['sklearn_test_ll']:.2f}); "
-              f"sklearn / ebm = {res['ratio']:.1f}x")
+        print(
+            f", sklearn BernoulliRBM {res['sklearn']:.3f} s (test LL {res['sklearn_test_ll']:.2f}); "
+            f"sklearn / ebm = {res['ratio']:.1f}x"
+        )
     else:
         print("; scikit-learn not installed")
     t = time_exact_log_z(repeats=max(3, repeats))
-    print(f"exact log Z, 64 visible x 20 hidden (2**20 states): median {t:.3f} s "
-          f"({t / 1.0:.2f} of the 1 s budget)")
+    print(f"exact log Z, 64 visible x 20 hidden (2**20 states): median {t:.3f} s ({t / 1.0:.2f} of the 1 s budget)")

@@ -72,8 +72,13 @@ class ClassRBM:
         return f"ClassRBM(n_visible={self.n_visible}, n_hidden={self.n_hidden}, n_classes={self.n_classes})"
 
     def _shapes(self):
-        return {"W": (self.n_visible, self.n_hidden), "U": (self.n_classes, self.n_hidden),
-                "b": (self.n_visible,), "c": (self.n_hidden,), "d": (self.n_classes,)}
+        return {
+            "W": (self.n_visible, self.n_hidden),
+            "U": (self.n_classes, self.n_hidden),
+            "b": (self.n_visible,),
+            "c": (self.n_hidden,),
+            "d": (self.n_classes,),
+        }
 
     def _params(self):
         return {k: check_real_array(getattr(self, k), k, s) for k, s in self._shapes().items()}
@@ -81,8 +86,9 @@ class ClassRBM:
     def _labels(self, y, n):
         arr = np.asarray(y)
         if arr.dtype.kind not in "iuf" or arr.shape != (n,):
-            raise ValueError(f"y must be {n} integer class labels (one per row of X), got "
-                             f"shape {arr.shape} and dtype {arr.dtype}")
+            raise ValueError(
+                f"y must be {n} integer class labels (one per row of X), got shape {arr.shape} and dtype {arr.dtype}"
+            )
         bad = (arr < 0) | (arr >= self.n_classes) | (arr != np.round(arr))
         if bad.any():
             pos = int(np.argmax(bad))
@@ -205,16 +211,35 @@ class ClassRBM:
         bottom_data = (X @ p["b"])[:, None] + p["d"][None, :] + softplus(o).sum(axis=2)
         loss, prob = ebm.softmax_loss_forward(bottom_data, y, normalization=normalization)
         bottom_diff = ebm.softmax_loss_backward(prob, y, normalization=normalization)
-        g = bottom_diff[:, :, None] * sigmoid(o)                 # dL/do, (N, C, n_h)
-        g_h = g.sum(axis=1)                                       # (N, n_h)
-        grads = {"W": X.T @ g_h, "U": g.sum(axis=0), "b": X.T @ bottom_diff.sum(axis=1),
-                 "c": g_h.sum(axis=0), "d": bottom_diff.sum(axis=0)}
+        g = bottom_diff[:, :, None] * sigmoid(o)  # dL/do, (N, C, n_h)
+        g_h = g.sum(axis=1)  # (N, n_h)
+        grads = {
+            "W": X.T @ g_h,
+            "U": g.sum(axis=0),
+            "b": X.T @ bottom_diff.sum(axis=1),
+            "c": g_h.sum(axis=0),
+            "d": bottom_diff.sum(axis=0),
+        }
         return loss, grads
 
     # ------------------------------------------------------------------ training
 
-    def fit(self, X, y, *, epochs=30, lr=0.05, momentum=0.9, weight_decay=0.0, batch_size=20,
-            init_scale=0.1, seed=None, eval_data=None, warm_start=False, progress=False):
+    def fit(
+        self,
+        X,
+        y,
+        *,
+        epochs=30,
+        lr=0.05,
+        momentum=0.9,
+        weight_decay=0.0,
+        batch_size=20,
+        init_scale=0.1,
+        seed=None,
+        eval_data=None,
+        warm_start=False,
+        progress=False,
+    ):
         """Minimise the discriminative loss by minibatch gradient descent with momentum.
 
         Parameters
@@ -277,7 +302,7 @@ class ClassRBM:
                 order = rng.permutation(n)
                 losses = []
                 for t in range(n_batches):
-                    idx = order[t * batch_size:(t + 1) * batch_size]
+                    idx = order[t * batch_size : (t + 1) * batch_size]
                     loss, grads = self.loss_and_gradients(X[idx], y[idx])
                     losses.append(loss * idx.size)
                     rate = lr * (1.0 - step / total)

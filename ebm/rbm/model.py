@@ -288,8 +288,18 @@ class RBM:
 
     # ------------------------------------------------------------------ Z and likelihoods
 
-    def log_partition(self, method="exact", *, n_betas=1000, n_runs=100, seed=None, layer="auto",
-                      base_data=None, base_biases=None, progress=False):
+    def log_partition(
+        self,
+        method="exact",
+        *,
+        n_betas=1000,
+        n_runs=100,
+        seed=None,
+        layer="auto",
+        base_data=None,
+        base_biases=None,
+        progress=False,
+    ):
         """``log Z``: exactly by enumeration, or estimated by annealed importance sampling.
 
         Parameters
@@ -315,9 +325,15 @@ class RBM:
         if method == "exact":
             return _partition.log_partition_exact(self, layer=layer, progress=progress)
         if method == "ais":
-            return _partition.log_partition_ais(self, n_betas=n_betas, n_runs=n_runs, seed=seed,
-                                                base_data=base_data, base_biases=base_biases,
-                                                progress=progress)
+            return _partition.log_partition_ais(
+                self,
+                n_betas=n_betas,
+                n_runs=n_runs,
+                seed=seed,
+                base_data=base_data,
+                base_biases=base_biases,
+                progress=progress,
+            )
         raise ValueError(f"method must be 'exact' or 'ais', got {method!r}")
 
     def log_likelihood(self, V, log_z=None):
@@ -348,7 +364,8 @@ class RBM:
                 raise ValueError(
                     f"exact log Z needs at most {MAX_ENUMERATED_UNITS} units in the smaller layer, this "
                     f"RBM has {min(self.n_visible, self.n_hidden)}; pass log_z=rbm.log_partition("
-                    "method='ais', ...) to use an estimate")
+                    "method='ais', ...) to use an estimate"
+                )
             log_z = self.log_partition()
         log_z = float(log_z)
         f = self.free_energy(V)
@@ -376,7 +393,7 @@ class RBM:
         for i in range(self.n_visible):
             flipped = X.copy()
             flipped[:, i] = 1.0 - flipped[:, i]
-            total -= softplus(f - self.free_energy(flipped))     # log sigmoid(F_flip - F)
+            total -= softplus(f - self.free_energy(flipped))  # log sigmoid(F_flip - F)
         return float(total[0]) if single else total
 
     def reconstruction_error(self, V):

@@ -39,15 +39,15 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit, prange
 
+from ebm import _numba_cache
 from ebm._checks import as_rng, binary_rows, check_float, check_int, kernel_seed
 from ebm._math import sigmoid_jit, softplus, softplus_jit
 from ebm._parallel import launch
 from ebm._progress import progress_bar
 from ebm._states import MAX_ENUMERATED_UNITS, all_states, gray_flip_jit
 from ebm.rbm.samplers import gibbs_sweep
-from ebm import _numba_cache
 
-_numba_cache.stamp_package()      # every ebm kernel's cache depends on all of ebm's Numba modules
+_numba_cache.stamp_package()  # every ebm kernel's cache depends on all of ebm's Numba modules
 
 __all__ = [
     "log_partition_exact",
@@ -114,8 +114,7 @@ def _log_prod_groups(u, groups):
 
 
 @njit(cache=True, parallel=True)
-def _enumerate_chunks(At, expA, exp_negA, a_bias, e_bias, groups, chunk_bits, first, last,
-                      chunk_max, chunk_sum):
+def _enumerate_chunks(At, expA, exp_negA, a_bias, e_bias, groups, chunk_bits, first, last, chunk_max, chunk_sum):
     """Streaming log-sum-exp of ``e_bias^T s + sum_k softplus(a_bias_k + (A s)_k)`` per chunk.
 
     ``At`` is ``A`` transposed, shape (n_enum, n_sum): row ``j`` is what unit ``j`` of the
@@ -192,7 +191,7 @@ def _groups(bound):
     """Boundaries of consecutive groups of units whose ``sum log(1 + e^{|x|})`` stays below
     :data:`_EXP_BOUND`; ``bound[k]`` bounds ``|x_k|`` over every state."""
     edges, acc = [0], 0.0
-    per_unit = bound + math.log(2.0)                      # log(1 + e^x) <= |x| + ln 2
+    per_unit = bound + math.log(2.0)  # log(1 + e^x) <= |x| + ln 2
     for k, cost in enumerate(per_unit):
         if acc + cost > _EXP_BOUND and k > edges[-1]:
             edges.append(k)
@@ -207,8 +206,10 @@ def _params(rbm):
     b = np.ascontiguousarray(rbm.b, dtype=np.float64)
     c = np.ascontiguousarray(rbm.c, dtype=np.float64)
     if W.shape != (b.size, c.size) or b.ndim != 1 or c.ndim != 1:
-        raise ValueError(f"W, b, c have shapes {W.shape}, {b.shape}, {c.shape}: W must be "
-                         "(n_visible, n_hidden), b (n_visible,), c (n_hidden,)")
+        raise ValueError(
+            f"W, b, c have shapes {W.shape}, {b.shape}, {c.shape}: W must be "
+            "(n_visible, n_hidden), b (n_visible,), c (n_hidden,)"
+        )
     for name, arr in (("W", W), ("b", b), ("c", c)):
         if not np.isfinite(arr).all():
             pos = [int(i) for i in np.argwhere(~np.isfinite(arr))[0]]
@@ -250,24 +251,25 @@ def log_partition_exact(rbm, layer="auto", progress=False):
         raise ValueError(f"layer must be 'auto', 'hidden' or 'visible', got {layer!r}")
     if layer == "auto":
         layer = "hidden" if n_h <= n_v else "visible"
-    if layer == "hidden":                                 # enumerate h, sum v out
+    if layer == "hidden":  # enumerate h, sum v out
         At, a_bias, e_bias = W.T, b, c
-    else:                                                 # enumerate v, sum h out
+    else:  # enumerate v, sum h out
         At, a_bias, e_bias = W, c, b
     n_enum, n_sum = At.shape
     if n_enum > MAX_ENUMERATED_UNITS:
         raise ValueError(
             f"exact log Z would enumerate 2**{n_enum} states of the {layer} layer ({n_enum} units); "
             f"the limit is {MAX_ENUMERATED_UNITS} units in the enumerated layer. Estimate it with "
-            "rbm.log_partition(method='ais', n_betas=..., n_runs=...) instead")
+            "rbm.log_partition(method='ais', n_betas=..., n_runs=...) instead"
+        )
     At = np.ascontiguousarray(At)
     chunk_bits = min(CHUNK_BITS, n_enum)
     n_chunks = 1 << (n_enum - chunk_bits)
     chunk_max = np.empty(n_chunks)
     chunk_sum = np.empty(n_chunks)
-    block = max(1, min(n_chunks, (1 << 24) // max(1, n_sum << chunk_bits)))   # ~16M units of work
+    block = max(1, min(n_chunks, (1 << 24) // max(1, n_sum << chunk_bits)))  # ~16M units of work
     work = (1 << chunk_bits) * max(1, n_sum)
-    bound = np.abs(a_bias) + np.abs(At).sum(axis=0)      # |x_k| <= bound_k in every state
+    bound = np.abs(a_bias) + np.abs(At).sum(axis=0)  # |x_k| <= bound_k in every state
     if n_sum == 0 or bound.max() < _EXP_BOUND:
         groups = _groups(bound)
         expA, exp_negA = np.exp(At), np.exp(-At)
@@ -277,8 +279,16 @@ def log_partition_exact(rbm, layer="auto", progress=False):
     with progress_bar(progress, n_chunks, f"exact log Z (2**{n_enum} states)") as bar:
         for first in range(0, n_chunks, block):
             last = min(n_chunks, first + block)
-            launch(kernel, (last - first) * work, *args, chunk_bits, first, last,
-                   chunk_max[first:last], chunk_sum[first:last])
+            launch(
+                kernel,
+                (last - first) * work,
+                *args,
+                chunk_bits,
+                first,
+                last,
+                chunk_max[first:last],
+                chunk_sum[first:last],
+            )
             bar.update(last - first)
     m = chunk_max.max()
     return float(m + math.log(np.sum(chunk_sum * np.exp(chunk_max - m))))
@@ -314,8 +324,10 @@ def joint_energies(rbm, max_units=16):
     n_v, n_h = W.shape
     check_int(max_units, "max_units")
     if n_v + n_h > max_units:
-        raise ValueError(f"the joint table has 2**{n_v + n_h} rows; at most {max_units} units in "
-                         "total are enumerated jointly (use log_partition_exact for the sum)")
+        raise ValueError(
+            f"the joint table has 2**{n_v + n_h} rows; at most {max_units} units in "
+            "total are enumerated jointly (use log_partition_exact for the sum)"
+        )
     states = all_states(n_v + n_h, np.float64)
     V, H = states[:, :n_v], states[:, n_v:]
     energy = -(V @ b) - (H @ c) - np.einsum("ni,ij,nj->n", V, W, H)
@@ -464,9 +476,11 @@ class AISEstimate:
         return float(self.log_z)
 
     def __repr__(self):
-        return (f"AISEstimate(log_z={self.log_z:.4f}, 99.73% interval [{self.lower:.4f}, "
-                f"{self.upper:.4f}], n_runs={self.log_weights.size}, n_betas={self.n_betas}, "
-                f"ess={self.ess:.1f})")
+        return (
+            f"AISEstimate(log_z={self.log_z:.4f}, 99.73% interval [{self.lower:.4f}, "
+            f"{self.upper:.4f}], n_runs={self.log_weights.size}, n_betas={self.n_betas}, "
+            f"ess={self.ess:.1f})"
+        )
 
 
 def base_rate_biases(V=None, n_visible=None, smoothing=0.05):
@@ -528,7 +542,7 @@ def _ais_kernel(W, b, c, b_a, betas, n_runs, seed, log_w, record):
             v[i] = 1.0 if np.random.random() < p_a[i] else 0.0
         lw = 0.0
         for k in range(1, K):
-            for j in range(n_h):                          # act = c + v^T W
+            for j in range(n_h):  # act = c + v^T W
                 s = c[j]
                 for i in range(n_v):
                     s += v[i] * W[i, j]
@@ -537,7 +551,7 @@ def _ais_kernel(W, b, c, b_a, betas, n_runs, seed, log_w, record):
                 for i in range(n_v):
                     record[k - 1, r, i] = v[i]
             lw += _log_p_star(v, W, b, c, b_a, betas[k], act) - _log_p_star(v, W, b, c, b_a, betas[k - 1], act)
-            if k < K - 1:                                 # one Gibbs sweep that leaves p_k invariant
+            if k < K - 1:  # one Gibbs sweep that leaves p_k invariant
                 bk = betas[k]
                 for j in range(n_h):
                     ph[j] = sigmoid_jit(bk * act[j])
@@ -553,22 +567,23 @@ def _ais_kernel(W, b, c, b_a, betas, n_runs, seed, log_w, record):
 def _betas(n_betas):
     if isinstance(n_betas, (np.ndarray, list, tuple)):
         betas = np.asarray(n_betas, dtype=np.float64)
-        if betas.ndim != 1 or betas.size < 2 or betas[0] != 0.0 or betas[-1] != 1.0 \
-                or not (np.diff(betas) > 0).all():
+        if betas.ndim != 1 or betas.size < 2 or betas[0] != 0.0 or betas[-1] != 1.0 or not (np.diff(betas) > 0).all():
             raise ValueError("an explicit betas schedule must be 1-D, increasing, from 0.0 to 1.0")
         return betas
     try:
         n = check_int(n_betas, "n_betas")
     except ValueError:
-        raise ValueError(f"n_betas must be a positive number of inverse temperatures (>= 2: "
-                         f"0 and 1), got {n_betas}") from None
+        raise ValueError(
+            f"n_betas must be a positive number of inverse temperatures (>= 2: 0 and 1), got {n_betas}"
+        ) from None
     if n < 2:
         raise ValueError(f"n_betas must be at least 2 (beta = 0 and beta = 1), got {n}")
     return np.linspace(0.0, 1.0, n)
 
 
-def log_partition_ais(rbm, n_betas=1000, n_runs=100, seed=None, base_data=None, record=False,
-                      progress=False, *, base_biases=None):
+def log_partition_ais(
+    rbm, n_betas=1000, n_runs=100, seed=None, base_data=None, record=False, progress=False, *, base_biases=None
+):
     """Estimate ``log Z`` by annealed importance sampling from the base-rate model.
 
     Parameters
@@ -612,17 +627,19 @@ def log_partition_ais(rbm, n_betas=1000, n_runs=100, seed=None, base_data=None, 
     except ValueError:
         raise ValueError(f"n_runs must be a positive number of annealing runs, got {n_runs}") from None
     if base_biases is not None and base_data is not None:
-        raise ValueError("pass base_biases or base_data, not both: base_data only serves to "
-                         "compute the base model's biases")
+        raise ValueError(
+            "pass base_biases or base_data, not both: base_data only serves to compute the base model's biases"
+        )
     if base_biases is not None:
         b_a, source = np.array(base_biases, dtype=np.float64), "base_biases"
     elif base_data is None and getattr(rbm, "base_biases_", None) is not None:
-        b_a, source = np.array(rbm.base_biases_, dtype=np.float64), "rbm.base_biases_"   # remembered by fit
+        b_a, source = np.array(rbm.base_biases_, dtype=np.float64), "rbm.base_biases_"  # remembered by fit
     else:
         b_a, source = base_rate_biases(base_data, n_visible=W.shape[0]), "base_data"
     if b_a.shape != b.shape:
-        raise ValueError(f"the base model has {b_a.size} visible biases (from {source}) "
-                         f"but the RBM has {b.size} visible units")
+        raise ValueError(
+            f"the base model has {b_a.size} visible biases (from {source}) but the RBM has {b.size} visible units"
+        )
     if not np.isfinite(b_a).all():
         pos = int(np.argmax(~np.isfinite(b_a)))
         raise ValueError(f"{source}[{pos}] is {b_a[pos]}: the base model's biases must be finite")
@@ -652,8 +669,12 @@ def _normal_quantile(p):
 def _t_quantile(p, df):
     """Student's t quantile by the Cornish-Fisher expansion in ``1/df`` (to ~1e-4 at df >= 9)."""
     z = _normal_quantile(p)
-    return (z + (z**3 + z) / (4 * df) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * df**2)
-            + (3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / (384 * df**3))
+    return (
+        z
+        + (z**3 + z) / (4 * df)
+        + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * df**2)
+        + (3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / (384 * df**3)
+    )
 
 
 def _chi2_quantile(p, df):
@@ -694,7 +715,14 @@ def _summarise(log_w, log_z_a, n_betas, base_biases=None, states=None):
     m = log_w.max()
     w = np.exp(log_w - m)
     lower, upper = log_normal_interval(log_w)
-    return AISEstimate(log_z=float(log_z_a + m + math.log(w.mean())), lower=float(log_z_a + lower),
-                       upper=float(log_z_a + upper), log_weights=log_w, log_z_base=log_z_a,
-                       n_betas=int(n_betas), ess=float(w.sum() ** 2 / (w**2).sum()),
-                       base_biases=base_biases, states=states)
+    return AISEstimate(
+        log_z=float(log_z_a + m + math.log(w.mean())),
+        lower=float(log_z_a + lower),
+        upper=float(log_z_a + upper),
+        log_weights=log_w,
+        log_z_base=log_z_a,
+        n_betas=int(n_betas),
+        ess=float(w.sum() ** 2 / (w**2).sum()),
+        base_biases=base_biases,
+        states=states,
+    )

@@ -16,11 +16,11 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ebm import _numba_cache
 from ebm._checks import kernel_seed
 from ebm._math import sigmoid_jit
-from ebm import _numba_cache
 
-_numba_cache.stamp_package()      # every ebm kernel's cache depends on all of ebm's Numba modules
+_numba_cache.stamp_package()  # every ebm kernel's cache depends on all of ebm's Numba modules
 
 __all__ = ["sampling_chains", "gibbs_sweep", "hidden_probs"]
 

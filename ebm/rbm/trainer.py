@@ -26,20 +26,19 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ebm import _numba_cache
 from ebm._checks import as_rng, binary_rows, check_float, check_int, kernel_seed
 from ebm._progress import progress_bar
 from ebm.rbm.partition import base_rate_biases
 from ebm.rbm.samplers import gibbs_sweep, hidden_probs
-from ebm import _numba_cache
 
-_numba_cache.stamp_package()      # every ebm kernel's cache depends on all of ebm's Numba modules
+_numba_cache.stamp_package()  # every ebm kernel's cache depends on all of ebm's Numba modules
 
 __all__ = ["fit", "TrainingHistory"]
 
 
 @njit(cache=True)
-def _train_epoch(V, order, W, b, c, dW, db, dc, chains, persistent, k, lrs, momentum,
-                 weight_decay, batch_size, seed):
+def _train_epoch(V, order, W, b, c, dW, db, dc, chains, persistent, k, lrs, momentum, weight_decay, batch_size, seed):
     """One epoch of CD-k / PCD-k minibatch updates, in place."""
     np.random.seed(seed)
     n_v, n_h = W.shape
@@ -58,7 +57,7 @@ def _train_epoch(V, order, W, b, c, dW, db, dc, chains, persistent, k, lrs, mome
         gc[:] = 0.0
         for r in range(start, stop):
             v0 = V[order[r]]
-            hidden_probs(v0, W, c, ph)                      # positive phase: exact given v
+            hidden_probs(v0, W, c, ph)  # positive phase: exact given v
             for i in range(n_v):
                 if v0[i] != 0.0:
                     gb[i] += v0[i]
@@ -66,11 +65,11 @@ def _train_epoch(V, order, W, b, c, dW, db, dc, chains, persistent, k, lrs, mome
                         gW[i, j] += v0[i] * ph[j]
             for j in range(n_h):
                 gc[j] += ph[j]
-            if persistent:                                   # negative phase: a chain ...
+            if persistent:  # negative phase: a chain ...
                 for i in range(n_v):
                     v[i] = chains[r - start, i]
                 hidden_probs(v, W, c, ph)
-            else:                                            # ... from the data (CD)
+            else:  # ... from the data (CD)
                 for i in range(n_v):
                     v[i] = v0[i]
             for step in range(k):
@@ -130,9 +129,26 @@ def _evaluate(rbm, V, eval_data, history):
     history["log_z"].append(float(log_z))
 
 
-def fit(rbm, V, *, method="cd", k=1, lr=0.05, lr_schedule="linear", momentum=0.9,
-        initial_momentum=0.5, momentum_warmup=5, weight_decay=0.0, batch_size=10, epochs=50,
-        seed=None, eval_data=None, callback=None, warm_start=False, progress=False):
+def fit(
+    rbm,
+    V,
+    *,
+    method="cd",
+    k=1,
+    lr=0.05,
+    lr_schedule="linear",
+    momentum=0.9,
+    initial_momentum=0.5,
+    momentum_warmup=5,
+    weight_decay=0.0,
+    batch_size=10,
+    epochs=50,
+    seed=None,
+    eval_data=None,
+    callback=None,
+    warm_start=False,
+    progress=False,
+):
     """Train ``rbm`` on binary data ``V`` by CD-k or PCD-k (:meth:`ebm.rbm.RBM.fit` calls this).
 
     The defaults are Hinton's practical-guide recipe, tuned on the 8x8 digits: CD-1,
@@ -209,13 +225,13 @@ def fit(rbm, V, *, method="cd", k=1, lr=0.05, lr_schedule="linear", momentum=0.9
     rng = as_rng(seed)
 
     n, n_v = V.shape
-    if not warm_start:                                    # Hinton's practical-guide initialisation
+    if not warm_start:  # Hinton's practical-guide initialisation
         rbm.W = rng.normal(0.0, 0.01, size=(n_v, rbm.n_hidden))
-        rbm.b = base_rate_biases(V, smoothing=1.0 / n)     # log-odds of the (barely smoothed) means
+        rbm.b = base_rate_biases(V, smoothing=1.0 / n)  # log-odds of the (barely smoothed) means
         rbm.c = np.zeros(rbm.n_hidden)
-    rbm.base_biases_ = base_rate_biases(V)                # AIS's base-rate model
+    rbm.base_biases_ = base_rate_biases(V)  # AIS's base-rate model
     W, b, c = (np.array(a, dtype=np.float64, order="C") for a in (rbm.W, rbm.b, rbm.c))
-    rbm.W, rbm.b, rbm.c = W, b, c                         # the kernel updates these in place
+    rbm.W, rbm.b, rbm.c = W, b, c  # the kernel updates these in place
     dW, db, dc = np.zeros_like(W), np.zeros_like(b), np.zeros_like(c)
     chains = V[rng.integers(0, n, size=batch_size)].copy() if method == "pcd" else np.zeros((0, n_v))
     n_batches = -(-n // batch_size)
@@ -234,8 +250,24 @@ def fit(rbm, V, *, method="cd", k=1, lr=0.05, lr_schedule="linear", momentum=0.9
             t = np.arange(epoch * n_batches, (epoch + 1) * n_batches)
             lrs = lr * (1.0 - t / total) if lr_schedule == "linear" else np.full(n_batches, lr)
             mom = initial_momentum if epoch < momentum_warmup else momentum
-            _train_epoch(V, rng.permutation(n), W, b, c, dW, db, dc, chains, method == "pcd", k,
-                         lrs, mom, weight_decay, batch_size, kernel_seed(rng))
+            _train_epoch(
+                V,
+                rng.permutation(n),
+                W,
+                b,
+                c,
+                dW,
+                db,
+                dc,
+                chains,
+                method == "pcd",
+                k,
+                lrs,
+                mom,
+                weight_decay,
+                batch_size,
+                kernel_seed(rng),
+            )
             elapsed += time.perf_counter() - start
             history["epoch"].append(epoch + 1)
             history["seconds"].append(elapsed)
@@ -275,13 +307,20 @@ def _warn_if_diverged(rbm, V, ll_start, lr):
     import warnings
 
     if not all(np.isfinite(a).all() for a in (rbm.W, rbm.b, rbm.c)):
-        warnings.warn(f"RBM.fit diverged: the parameters are no longer finite (lr = {lr:g}); "
-                      "use a smaller lr", RuntimeWarning, stacklevel=4)
+        warnings.warn(
+            f"RBM.fit diverged: the parameters are no longer finite (lr = {lr:g}); use a smaller lr",
+            RuntimeWarning,
+            stacklevel=4,
+        )
         return
     ll = _train_log_likelihood(rbm, V)
     uniform = -rbm.n_visible * math.log(2.0)
     if ll is not None and ll < uniform and (ll_start is None or ll < ll_start):
-        warnings.warn(f"RBM.fit diverged: the training data's mean log-likelihood is {ll:.4g} nats, "
-                      f"below the uniform model's {uniform:.4g} and below its start "
-                      f"({'unknown' if ll_start is None else format(ll_start, '.4g')}) (lr = {lr:g}); "
-                      "use a smaller lr", RuntimeWarning, stacklevel=4)
+        warnings.warn(
+            f"RBM.fit diverged: the training data's mean log-likelihood is {ll:.4g} nats, "
+            f"below the uniform model's {uniform:.4g} and below its start "
+            f"({'unknown' if ll_start is None else format(ll_start, '.4g')}) (lr = {lr:g}); "
+            "use a smaller lr",
+            RuntimeWarning,
+            stacklevel=4,
+        )

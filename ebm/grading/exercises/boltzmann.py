@@ -28,15 +28,16 @@ def unit_probability(net, T):
     z = np.asarray(net, dtype=np.float64) / T
     out = np.empty_like(z)
     pos = z >= 0
-    out[pos] = 1.0 / (1.0 + np.exp(-z[pos]))           # exp(-z) <= 1: no overflow
-    e = np.exp(z[~pos])                                 # exp(z) < 1: no overflow, full precision
+    out[pos] = 1.0 / (1.0 + np.exp(-z[pos]))  # exp(-z) <= 1: no overflow
+    e = np.exp(z[~pos])  # exp(z) < 1: no overflow, full precision
     out[~pos] = e / (1.0 + e)
     return out
     ### END SOLUTION
 
 
 UNIT = exercise(
-    "unit_probability", chapter="boltzmann",
+    "unit_probability",
+    chapter="boltzmann",
     signature="unit_probability(net, T) -> ndarray",
     statement=r"""
     Write `unit_probability(net, T)`: the probability that a stochastic unit with energy gap
@@ -62,8 +63,9 @@ def _(fn):
     net = np.array([-1000.0, -40.0, -10.0, 10.0, 40.0, 1000.0])
     got = fn(net, 0.25)
     warned = [w for w in getattr(getattr(fn, "last", None), "warnings", []) if "overflow" in w.lower()]
-    expect_true(not warned, f"computing P(on) raised {warned[0] if warned else ''}: "
-                            "never call exp on a large positive number")
+    expect_true(
+        not warned, f"computing P(on) raised {warned[0] if warned else ''}: never call exp on a large positive number"
+    )
     expect_close(got, _two_state_probability(net, 0.25), rtol=1e-12, atol=0, what="P(on) at T=0.25")
 
 
@@ -73,20 +75,29 @@ def _(fn):
     expect_close(fn(net, 10.0), _two_state_probability(net, 10.0), rtol=1e-12, atol=0, what="P(on) at T=10")
 
 
-@UNIT.hint("forgot_temperature", "the temperature is missing: divide the energy gap by T, sigma(net / T)",
-           example=lambda net, T: sigmoid(net))
+@UNIT.hint(
+    "forgot_temperature",
+    "the temperature is missing: divide the energy gap by T, sigma(net / T)",
+    example=lambda net, T: sigmoid(net),
+)
 def _(a):
     return a.args["T"] != 1 and is_close(a.got, sigmoid(a.args["net"]))
 
 
-@UNIT.hint("times_temperature", "multiplied by T: the temperature divides the gap, sigma(net / T)",
-           example=lambda net, T: sigmoid(np.asarray(net) * T))
+@UNIT.hint(
+    "times_temperature",
+    "multiplied by T: the temperature divides the gap, sigma(net / T)",
+    example=lambda net, T: sigmoid(np.asarray(net) * T),
+)
 def _(a):
     return a.args["T"] != 1 and is_close(a.got, sigmoid(np.asarray(a.args["net"]) * a.args["T"]))
 
 
-@UNIT.hint("wrong_sign", "this is P(off): the unit is on with 1 / (1 + exp(-net / T)), note the minus",
-           example=lambda net, T: 1.0 - unit_probability(net, T))
+@UNIT.hint(
+    "wrong_sign",
+    "this is P(off): the unit is on with 1 / (1 + exp(-net / T)), note the minus",
+    example=lambda net, T: 1.0 - unit_probability(net, T),
+)
 def _(a):
     return is_close(a.got, 1.0 - np.asarray(a.expected))
 
@@ -96,9 +107,12 @@ def _naive_overflow(net, T):
     return np.exp(z) / (1.0 + np.exp(z))
 
 
-@UNIT.hint("overflow", "exp overflowed (inf / inf = NaN, or a warning): for z >= 0 use 1 / (1 + exp(-z)), "
-           "for z < 0 use exp(z) / (1 + exp(z)), so exp only sees non-positive numbers",
-           example=_naive_overflow)
+@UNIT.hint(
+    "overflow",
+    "exp overflowed (inf / inf = NaN, or a warning): for z >= 0 use 1 / (1 + exp(-z)), "
+    "for z < 0 use exp(z) / (1 + exp(z)), so exp only sees non-positive numbers",
+    example=_naive_overflow,
+)
 def _(a):
     got = np.asarray(a.got, dtype=np.float64) if a.got is not None else None
     nan = got is not None and got.dtype.kind == "f" and np.isnan(got).any()
@@ -110,14 +124,20 @@ def _cancelled(net, T):
     return 1.0 - 1.0 / (1.0 + np.exp(np.minimum(z, 700.0)))
 
 
-@UNIT.hint("cancellation", "a tiny probability came out as 0 or lost its digits: 1 - (something close to 1) "
-           "cancels; compute exp(z) / (1 + exp(z)) directly for z < 0",
-           example=_cancelled)
+@UNIT.hint(
+    "cancellation",
+    "a tiny probability came out as 0 or lost its digits: 1 - (something close to 1) "
+    "cancels; compute exp(z) / (1 + exp(z)) directly for z < 0",
+    example=_cancelled,
+)
 def _(a):
     got, exp = np.asarray(a.got, dtype=np.float64), np.asarray(a.expected, dtype=np.float64)
     small = (exp > 0) & (exp < 1e-8)
-    return bool(small.any()) and not np.isnan(got).any() and bool(
-        (np.abs(got[small] - exp[small]) > 1e-3 * exp[small]).any())
+    return (
+        bool(small.any())
+        and not np.isnan(got).any()
+        and bool((np.abs(got[small] - exp[small]) > 1e-3 * exp[small]).any())
+    )
 
 
 # =========================================================================== gibbs_sampling_update
@@ -125,7 +145,7 @@ def _(a):
 
 def gibbs_sampling_update(W, theta, s, k, T, u):
     ### BEGIN SOLUTION
-    delta_e = W[k] @ s - theta[k]                       # energy gap of unit k (the diagonal is 0)
+    delta_e = W[k] @ s - theta[k]  # energy gap of unit k (the diagonal is 0)
     z = delta_e / T
     p_on = 1.0 / (1.0 + np.exp(-z)) if z >= 0 else np.exp(z) / (1.0 + np.exp(z))
     new = np.array(s, copy=True)
@@ -135,7 +155,8 @@ def gibbs_sampling_update(W, theta, s, k, T, u):
 
 
 UPDATE = exercise(
-    "gibbs_sampling_update", chapter="boltzmann",
+    "gibbs_sampling_update",
+    chapter="boltzmann",
     signature="gibbs_sampling_update(W, theta, s, k, T, u) -> ndarray",
     statement=r"""
     Write `gibbs_sampling_update(W, theta, s, k, T, u)`: one Gibbs sampling update of unit `k` of
@@ -146,9 +167,12 @@ UPDATE = exercise(
     array (do not modify `s`); the other units are unchanged.
     """,
     reference=gibbs_sampling_update,
-    forbid=("ebm.boltzmann.machine:BoltzmannMachine.sample", "ebm.boltzmann.machine:BoltzmannMachine._run",
-            "ebm.boltzmann.machine:sampling_reference",
-            "ebm.boltzmann.machine:BoltzmannMachine.conditional_probability"),
+    forbid=(
+        "ebm.boltzmann.machine:BoltzmannMachine.sample",
+        "ebm.boltzmann.machine:BoltzmannMachine._run",
+        "ebm.boltzmann.machine:sampling_reference",
+        "ebm.boltzmann.machine:BoltzmannMachine.conditional_probability",
+    ),
 )
 
 
@@ -183,13 +207,19 @@ def _check_updates(fn, W, theta, s, T):
     for k in range(len(s)):
         for i, u in enumerate(_US):
             new = np.asarray(fn(W, theta, s, k, T, float(u)))
-            expect_true(new.shape == np.shape(s), f"gibbs_sampling_update must return the new state, shape "
-                                                  f"{np.shape(s)}; got shape {new.shape}")
-            expect_close(np.delete(new, k), np.delete(s, k), rtol=0, atol=0,
-                         what=f"the other units (k={k}, u={u:g})")
+            expect_true(
+                new.shape == np.shape(s),
+                f"gibbs_sampling_update must return the new state, shape {np.shape(s)}; got shape {new.shape}",
+            )
+            expect_close(np.delete(new, k), np.delete(s, k), rtol=0, atol=0, what=f"the other units (k={k}, u={u:g})")
             table[k, i] = new[k]
-    expect_close(table, _decisions(W, theta, s, T, _expected_update), rtol=0, atol=0,
-                 what="s_k after the update [unit k, u index]")
+    expect_close(
+        table,
+        _decisions(W, theta, s, T, _expected_update),
+        rtol=0,
+        atol=0,
+        what="s_k after the update [unit k, u index]",
+    )
 
 
 @UPDATE.check("every unit of a 6-unit machine at T = 1, u on a grid")
@@ -213,6 +243,7 @@ def _(fn):
 
 def _variant_rule(gap=None, compare=None, scale=1.0):
     """gibbs_sampling_update with one mistake: a different gap, comparison or scale of the gap."""
+
     def rule(W, theta, s, k, T, u):
         W = np.asarray(W, dtype=np.float64)
         theta = np.asarray(theta, dtype=np.float64)
@@ -222,6 +253,7 @@ def _variant_rule(gap=None, compare=None, scale=1.0):
         new = np.array(s, copy=True)
         new[k] = 1 if (compare or (lambda u, p: u < p))(u, p) else 0
         return new
+
     return rule
 
 
@@ -238,26 +270,37 @@ _INVERTED = _variant_rule(compare=lambda u, p: u > p)
 _BIPOLAR = _variant_rule(scale=2.0)
 
 
-@UPDATE.hint("threshold_sign", "the threshold has the wrong sign: E has +theta^T s, so the gap is "
-             "sum_j W_kj s_j - theta_k", example=_PLUS_THETA)
+@UPDATE.hint(
+    "threshold_sign",
+    "the threshold has the wrong sign: E has +theta^T s, so the gap is sum_j W_kj s_j - theta_k",
+    example=_PLUS_THETA,
+)
 def _(a):
     return _table_matches(a, _PLUS_THETA)
 
 
-@UPDATE.hint("inverted_comparison", "the comparison is reversed: the unit turns on when u < p_k "
-             "(u > p_k turns it on with probability 1 - p_k)", example=_INVERTED)
+@UPDATE.hint(
+    "inverted_comparison",
+    "the comparison is reversed: the unit turns on when u < p_k (u > p_k turns it on with probability 1 - p_k)",
+    example=_INVERTED,
+)
 def _(a):
     return _table_matches(a, _INVERTED)
 
 
-@UPDATE.hint("bipolar_formula", "sigma(2 dE / T) is the formula for +-1 units; 0/1 units use sigma(dE / T)",
-             example=_BIPOLAR)
+@UPDATE.hint(
+    "bipolar_formula", "sigma(2 dE / T) is the formula for +-1 units; 0/1 units use sigma(dE / T)", example=_BIPOLAR
+)
 def _(a):
     return _table_matches(a, _BIPOLAR)
 
 
-@UPDATE.hint("returned_probability", "return the new state (an array of 0/1), not the probability p_k",
-             example=lambda W, theta, s, k, T, u: float(
-                 _two_state_probability(np.asarray(W)[k] @ np.asarray(s, float) - theta[k], T)))
+@UPDATE.hint(
+    "returned_probability",
+    "return the new state (an array of 0/1), not the probability p_k",
+    example=lambda W, theta, s, k, T, u: float(
+        _two_state_probability(np.asarray(W)[k] @ np.asarray(s, float) - theta[k], T)
+    ),
+)
 def _(a):
     return a.result is not None and np.ndim(a.result) == 0

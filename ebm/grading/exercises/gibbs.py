@@ -15,8 +15,12 @@ import numpy as np
 from ebm._math import logsumexp
 from ebm.grading import exercise, expect_close, expect_gradient, expect_tuple, is_close
 
-_FORBID_SOFTMAX = ("ebm.softmax_loss:softmax_forward", "ebm.reference:softmax_forward",
-                   "ebm.softmax_loss:softmax_loss_forward", "ebm.reference:softmax_loss_forward")
+_FORBID_SOFTMAX = (
+    "ebm.softmax_loss:softmax_forward",
+    "ebm.reference:softmax_forward",
+    "ebm.softmax_loss:softmax_loss_forward",
+    "ebm.reference:softmax_loss_forward",
+)
 
 
 def _rng(seed):
@@ -36,14 +40,15 @@ def _direct_softmax(x):
 def gibbs_distribution(energies, beta):
     ### BEGIN SOLUTION
     E = np.asarray(energies, dtype=np.float64)
-    z = -beta * (E - E.min(axis=-1, keepdims=True))      # <= 0: exp never overflows
+    z = -beta * (E - E.min(axis=-1, keepdims=True))  # <= 0: exp never overflows
     p = np.exp(z)
-    return p / p.sum(axis=-1, keepdims=True)              # the minimum contributes exp(0) = 1
+    return p / p.sum(axis=-1, keepdims=True)  # the minimum contributes exp(0) = 1
     ### END SOLUTION
 
 
 GIBBS = exercise(
-    "gibbs_distribution", chapter="gibbs",
+    "gibbs_distribution",
+    chapter="gibbs",
     signature="gibbs_distribution(energies, beta) -> P",
     statement=r"""
     Return the Gibbs distribution $P_\beta(y) = e^{-\beta E(y)} / \sum_{y'} e^{-\beta E(y')}$ of
@@ -94,35 +99,48 @@ def _unshifted(energies, beta):
         return p / p.sum(axis=-1, keepdims=True)
 
 
-@GIBBS.hint("no_shift", "NaN or overflow at large beta: exp(-beta E) overflows or underflows to 0/0. "
-            "Subtract the smallest energy first: softmax is unchanged by a shift, and exp(-beta (E - "
-            "E_min)) <= 1 with the minimum's term exactly 1", example=_unshifted)
+@GIBBS.hint(
+    "no_shift",
+    "NaN or overflow at large beta: exp(-beta E) overflows or underflows to 0/0. "
+    "Subtract the smallest energy first: softmax is unchanged by a shift, and exp(-beta (E - "
+    "E_min)) <= 1 with the minimum's term exactly 1",
+    example=_unshifted,
+)
 def _(a):
     res = np.asarray(a.result, dtype=np.float64) if a.result is not None else None
     nan = res is not None and res.shape != () and not np.all(np.isfinite(res))
     return bool(nan or any("overflow" in w or "invalid value" in w for w in a.warnings))
 
 
-@GIBBS.hint("plus_beta", "the sign: the Gibbs distribution is softmax(-beta E) -- low energy, high "
-            "probability -- not softmax(+beta E)",
-            example=lambda energies, beta: gibbs_distribution(-np.asarray(energies, dtype=float), beta))
+@GIBBS.hint(
+    "plus_beta",
+    "the sign: the Gibbs distribution is softmax(-beta E) -- low energy, high probability -- not softmax(+beta E)",
+    example=lambda energies, beta: gibbs_distribution(-np.asarray(energies, dtype=float), beta),
+)
 def _(a):
     E = np.asarray(a.args["energies"], dtype=np.float64)
     return a.args["beta"] != 0 and is_close(a.got, gibbs_distribution(-E, a.args["beta"]))
 
 
-@GIBBS.hint("temperature_not_inverse", "beta is an INVERSE temperature: it multiplies the energy, "
-            "exp(-beta E), it does not divide it",
-            example=lambda energies, beta: gibbs_distribution(energies, 1.0 / beta) if beta else
-            gibbs_distribution(energies, 1e6))
+@GIBBS.hint(
+    "temperature_not_inverse",
+    "beta is an INVERSE temperature: it multiplies the energy, exp(-beta E), it does not divide it",
+    example=lambda energies, beta: (
+        gibbs_distribution(energies, 1.0 / beta) if beta else gibbs_distribution(energies, 1e6)
+    ),
+)
 def _(a):
     beta = a.args["beta"]
     return beta not in (0, 1) and is_close(a.got, gibbs_distribution(a.args["energies"], 1.0 / beta))
 
 
-@GIBBS.hint("wrong_axis", "normalise over the answers (the last axis, each row sums to 1), not over "
-            "the batch", example=lambda energies, beta: np.swapaxes(
-                gibbs_distribution(np.swapaxes(np.asarray(energies, dtype=float), 0, -1), beta), 0, -1))
+@GIBBS.hint(
+    "wrong_axis",
+    "normalise over the answers (the last axis, each row sums to 1), not over the batch",
+    example=lambda energies, beta: np.swapaxes(
+        gibbs_distribution(np.swapaxes(np.asarray(energies, dtype=float), 0, -1), beta), 0, -1
+    ),
+)
 def _(a):
     E = np.asarray(a.args["energies"], dtype=np.float64)
     if E.ndim < 2:
@@ -138,18 +156,19 @@ def nll_loss(energies, correct, beta):
     E = np.asarray(energies, dtype=np.float64)
     n = np.arange(E.shape[0])
     e_min = E.min(axis=1, keepdims=True)
-    z = np.exp(-beta * (E - e_min))                              # <= 1, no overflow
-    lse = -beta * e_min[:, 0] + np.log(z.sum(axis=1))            # log sum exp(-beta E)
+    z = np.exp(-beta * (E - e_min))  # <= 1, no overflow
+    lse = -beta * e_min[:, 0] + np.log(z.sum(axis=1))  # log sum exp(-beta E)
     loss = np.mean(E[n, correct] + lse / beta)
-    p = z / z.sum(axis=1, keepdims=True)                          # P_beta
+    p = z / z.sum(axis=1, keepdims=True)  # P_beta
     onehot = np.zeros_like(E)
     onehot[n, correct] = 1.0
-    return float(loss), (onehot - p) / E.shape[0]                 # d(mean)/dE
+    return float(loss), (onehot - p) / E.shape[0]  # d(mean)/dE
     ### END SOLUTION
 
 
 NLL = exercise(
-    "nll_loss", chapter="gibbs",
+    "nll_loss",
+    chapter="gibbs",
     signature="nll_loss(energies, correct, beta) -> (loss, grad)",
     statement=r"""
     LeCun's negative log-likelihood loss for a batch of energies (N, C) with correct answers
@@ -160,7 +179,8 @@ NLL = exercise(
     Energies times $\beta$ up to $10^4$ must stay finite.
     """,
     reference=nll_loss,
-    forbid=("ebm.gibbs.losses:nll_loss", "ebm.gibbs.distribution:gibbs_distribution") + _FORBID_SOFTMAX
+    forbid=("ebm.gibbs.losses:nll_loss", "ebm.gibbs.distribution:gibbs_distribution")
+    + _FORBID_SOFTMAX
     + ("ebm.softmax_loss:softmax_loss_backward", "ebm.reference:softmax_loss_backward"),
 )
 
@@ -182,9 +202,15 @@ def _check_nll_loss(fn, E, c, beta):
 
 def _check_nll_grad(fn, E, c, beta):
     _, grad = expect_tuple(fn(E, c, beta), 2, what="(loss, grad)")
-    scale = 10.0 * E.shape[0]              # gradient entries ~1/N: lift them above Caffe's floor of 1
-    expect_gradient(lambda z: scale * float(np.mean(_nll_values(z, c, beta))), E,
-                    scale * np.asarray(grad, dtype=np.float64), tol=1e-4, step=1e-4, what="grad")
+    scale = 10.0 * E.shape[0]  # gradient entries ~1/N: lift them above Caffe's floor of 1
+    expect_gradient(
+        lambda z: scale * float(np.mean(_nll_values(z, c, beta))),
+        E,
+        scale * np.asarray(grad, dtype=np.float64),
+        tol=1e-4,
+        step=1e-4,
+        what="grad",
+    )
 
 
 @NLL.check("loss of a batch (4, 5) at beta = 1")
@@ -223,10 +249,15 @@ def _grad_of(a):
     return E, a.args["correct"], a.args["beta"], nll_loss(E, a.args["correct"], a.args["beta"])[1]
 
 
-@NLL.hint("beta_factor", "the gradient is beta times too large: that is the derivative of -log P_beta "
-          "= beta L. LeCun's L has the 1/beta in front of the log-sum-exp, so dL/dE = onehot(C) - P_beta",
-          example=lambda energies, correct, beta: (nll_loss(energies, correct, beta)[0],
-                                                   beta * nll_loss(energies, correct, beta)[1]))
+@NLL.hint(
+    "beta_factor",
+    "the gradient is beta times too large: that is the derivative of -log P_beta "
+    "= beta L. LeCun's L has the 1/beta in front of the log-sum-exp, so dL/dE = onehot(C) - P_beta",
+    example=lambda energies, correct, beta: (
+        nll_loss(energies, correct, beta)[0],
+        beta * nll_loss(energies, correct, beta)[1],
+    ),
+)
 def _(a):
     if a.what != "grad" or a.result is None:
         return False
@@ -234,21 +265,30 @@ def _(a):
     return beta != 1 and is_close(np.asarray(a.result[1]), beta * g)
 
 
-@NLL.hint("sign", "the gradient has the wrong sign: raising a wrong answer's energy lowers the loss, "
-          "so dL/dE = onehot(C) - P_beta is negative there (the core's p - onehot is with respect to "
-          "the logits -beta E)",
-          example=lambda energies, correct, beta: (nll_loss(energies, correct, beta)[0],
-                                                   -nll_loss(energies, correct, beta)[1]))
+@NLL.hint(
+    "sign",
+    "the gradient has the wrong sign: raising a wrong answer's energy lowers the loss, "
+    "so dL/dE = onehot(C) - P_beta is negative there (the core's p - onehot is with respect to "
+    "the logits -beta E)",
+    example=lambda energies, correct, beta: (
+        nll_loss(energies, correct, beta)[0],
+        -nll_loss(energies, correct, beta)[1],
+    ),
+)
 def _(a):
     if a.what != "grad" or a.result is None:
         return False
     return is_close(np.asarray(a.result[1]), -_grad_of(a)[3])
 
 
-@NLL.hint("missing_mean", "the loss is the mean over the batch, so its gradient carries 1/N: "
-          "per sample onehot(C) - P_beta, divided by N",
-          example=lambda energies, correct, beta: (nll_loss(energies, correct, beta)[0],
-                                                   np.shape(energies)[0] * nll_loss(energies, correct, beta)[1]))
+@NLL.hint(
+    "missing_mean",
+    "the loss is the mean over the batch, so its gradient carries 1/N: per sample onehot(C) - P_beta, divided by N",
+    example=lambda energies, correct, beta: (
+        nll_loss(energies, correct, beta)[0],
+        np.shape(energies)[0] * nll_loss(energies, correct, beta)[1],
+    ),
+)
 def _(a):
     if a.what != "grad" or a.result is None:
         return False
@@ -256,9 +296,14 @@ def _(a):
     return E.shape[0] > 1 and is_close(np.asarray(a.result[1]), E.shape[0] * g)
 
 
-@NLL.hint("sum_not_mean", "the loss is N times too large: take the mean over the batch, not the sum",
-          example=lambda energies, correct, beta: (np.shape(energies)[0] * nll_loss(energies, correct, beta)[0],
-                                                   nll_loss(energies, correct, beta)[1]))
+@NLL.hint(
+    "sum_not_mean",
+    "the loss is N times too large: take the mean over the batch, not the sum",
+    example=lambda energies, correct, beta: (
+        np.shape(energies)[0] * nll_loss(energies, correct, beta)[0],
+        nll_loss(energies, correct, beta)[1],
+    ),
+)
 def _(a):
     n = np.shape(a.args["energies"])[0]
     return a.what == "loss" and n > 1 and is_close(a.got, n * np.asarray(a.expected))
@@ -272,8 +317,8 @@ def hinge_loss(energies, correct, m):
     E = np.asarray(energies, dtype=np.float64)
     n = np.arange(E.shape[0])
     masked = E.copy()
-    masked[n, correct] = np.inf                          # exclude the correct answer
-    i = masked.argmin(axis=1)                            # the most offending incorrect answer
+    masked[n, correct] = np.inf  # exclude the correct answer
+    i = masked.argmin(axis=1)  # the most offending incorrect answer
     z = m + E[n, correct] - E[n, i]
     active = (z > 0).astype(float)
     grad = np.zeros_like(E)
@@ -284,7 +329,8 @@ def hinge_loss(energies, correct, m):
 
 
 HINGE = exercise(
-    "hinge_loss", chapter="gibbs",
+    "hinge_loss",
+    chapter="gibbs",
     signature="hinge_loss(energies, correct, m) -> (loss, grad)",
     statement=r"""
     LeCun's hinge loss for a batch of energies (N, C) with correct answers `correct` (N,):
@@ -308,7 +354,7 @@ def _hinge_values(E, c, m):
 
 def _hinge_case(seed, n=5, c=4):
     r = _rng(seed)
-    for _ in range(1000):                                 # spaced energies: no kinks within the step
+    for _ in range(1000):  # spaced energies: no kinks within the step
         E = r.permutation(np.arange(n * c)).reshape(n, c) * 0.37 + r.uniform(0, 0.05, size=(n, c))
         k = r.integers(0, c, size=n)
         z = 0.9 + E[np.arange(n), k] - np.sort(np.where(np.eye(c, dtype=bool)[k], np.inf, E), axis=1)[:, 0]
@@ -324,8 +370,14 @@ def _check_hinge(fn, seed, part):
         expect_close(loss, float(np.mean(_hinge_values(E, c, 0.9))), what="loss")
     else:
         scale = 10.0 * E.shape[0]
-        expect_gradient(lambda z: scale * float(np.mean(_hinge_values(z, c, 0.9))), E,
-                        scale * np.asarray(grad, dtype=np.float64), tol=1e-4, step=1e-3, what="grad")
+        expect_gradient(
+            lambda z: scale * float(np.mean(_hinge_values(z, c, 0.9))),
+            E,
+            scale * np.asarray(grad, dtype=np.float64),
+            tol=1e-4,
+            step=1e-3,
+            what="grad",
+        )
 
 
 @HINGE.check("loss of a batch (5, 4), m = 0.9, some samples inside the margin")
@@ -358,19 +410,22 @@ def _min_over_all(energies, correct, m):
     n, i = np.arange(E.shape[0]), E.argmin(axis=1)
     z = m + E[n, correct] - E[n, i]
     onehot = np.eye(E.shape[1])
-    grad = (z > 0)[:, None] * (onehot[correct] - onehot[i])     # zero where i is the correct answer
+    grad = (z > 0)[:, None] * (onehot[correct] - onehot[i])  # zero where i is the correct answer
     return float(np.mean(np.maximum(z, 0))), grad / E.shape[0]
 
 
-@HINGE.hint("correct_in_the_min", "E_I must exclude the correct answer: when the correct answer is "
-            "the lowest, min over ALL answers is E_C itself and the loss is always m. Take the "
-            "minimum over y != C", example=_min_over_all)
+@HINGE.hint(
+    "correct_in_the_min",
+    "E_I must exclude the correct answer: when the correct answer is "
+    "the lowest, min over ALL answers is E_C itself and the loss is always m. Take the "
+    "minimum over y != C",
+    example=_min_over_all,
+)
 def _(a):
     if a.result is None or not isinstance(a.result, (tuple, list)) or len(a.result) != 2:
         return False
     bad = _min_over_all(a.args["energies"], a.args["correct"], a.args["m"])
-    return is_close(np.asarray(a.result[0]), bad[0]) or (
-        a.what == "grad" and is_close(np.asarray(a.result[1]), bad[1]))
+    return is_close(np.asarray(a.result[0]), bad[0]) or (a.what == "grad" and is_close(np.asarray(a.result[1]), bad[1]))
 
 
 def _all_incorrect(energies, correct, m):
@@ -383,31 +438,41 @@ def _all_incorrect(energies, correct, m):
     return loss, spread
 
 
-@HINGE.hint("push_all_incorrect", "only the most offending incorrect answer appears in the loss, so "
-            "only it gets -1 (per sample, where the hinge is active); the other answers get 0",
-            example=_all_incorrect)
+@HINGE.hint(
+    "push_all_incorrect",
+    "only the most offending incorrect answer appears in the loss, so "
+    "only it gets -1 (per sample, where the hinge is active); the other answers get 0",
+    example=_all_incorrect,
+)
 def _(a):
     if a.what != "grad" or a.result is None:
         return False
-    return is_close(np.asarray(a.result[1]), _all_incorrect(a.args["energies"], a.args["correct"],
-                                                            a.args["m"])[1])
+    return is_close(np.asarray(a.result[1]), _all_incorrect(a.args["energies"], a.args["correct"], a.args["m"])[1])
 
 
-@HINGE.hint("missing_mean", "the loss is the mean over the batch: its gradient carries 1/N",
-            example=lambda energies, correct, m: (hinge_loss(energies, correct, m)[0],
-                                                  np.shape(energies)[0] * hinge_loss(energies, correct, m)[1]))
+@HINGE.hint(
+    "missing_mean",
+    "the loss is the mean over the batch: its gradient carries 1/N",
+    example=lambda energies, correct, m: (
+        hinge_loss(energies, correct, m)[0],
+        np.shape(energies)[0] * hinge_loss(energies, correct, m)[1],
+    ),
+)
 def _(a):
     if a.what != "grad" or a.result is None:
         return False
     n = np.shape(a.args["energies"])[0]
-    return n > 1 and is_close(np.asarray(a.result[1]),
-                              n * hinge_loss(a.args["energies"], a.args["correct"], a.args["m"])[1])
+    return n > 1 and is_close(
+        np.asarray(a.result[1]), n * hinge_loss(a.args["energies"], a.args["correct"], a.args["m"])[1]
+    )
 
 
-@HINGE.hint("gradient_where_inactive", "a sample whose gap already exceeds the margin "
-            "(m + E_C - E_I <= 0) has loss 0 and gradient 0: only active samples push",
-            example=lambda energies, correct, m: (hinge_loss(energies, correct, m)[0],
-                                                  hinge_loss(energies, correct, 1e9)[1]))
+@HINGE.hint(
+    "gradient_where_inactive",
+    "a sample whose gap already exceeds the margin "
+    "(m + E_C - E_I <= 0) has loss 0 and gradient 0: only active samples push",
+    example=lambda energies, correct, m: (hinge_loss(energies, correct, m)[0], hinge_loss(energies, correct, 1e9)[1]),
+)
 def _(a):
     if a.what != "grad" or a.result is None:
         return False

@@ -36,13 +36,14 @@ def _network(seed, n, diagonal="positive"):
 
 def flip_delta(W, b, s, i):
     ### BEGIN SOLUTION
-    h = W[i] @ s - W[i, i] * s[i] + b[i]          # the local field, without the self-coupling
-    return float(2.0 * s[i] * h)                  # E(s') - E(s) = -2 s'_i h_i = 2 s_i h_i
+    h = W[i] @ s - W[i, i] * s[i] + b[i]  # the local field, without the self-coupling
+    return float(2.0 * s[i] * h)  # E(s') - E(s) = -2 s'_i h_i = 2 s_i h_i
     ### END SOLUTION
 
 
 FLIP = exercise(
-    "flip_delta", chapter="hopfield",
+    "flip_delta",
+    chapter="hopfield",
     signature="flip_delta(W, b, s, i) -> float",
     statement=r"""
     Write `flip_delta(W, b, s, i)`: the change $E(s') - E(s)$ of the Hopfield energy
@@ -93,30 +94,41 @@ def _flip_parts(a):
     return W, b, s, i
 
 
-@FLIP.hint("wrong_sign", "the wrong sign: the change is E(s') - E(s), the energy after the flip minus "
-           "before (it is negative when the flip lowers the energy)",
-           example=lambda W, b, s, i: -flip_delta(W, b, s, i))
+@FLIP.hint(
+    "wrong_sign",
+    "the wrong sign: the change is E(s') - E(s), the energy after the flip minus "
+    "before (it is negative when the flip lowers the energy)",
+    example=lambda W, b, s, i: -flip_delta(W, b, s, i),
+)
 def _(a):
     return a.expected is not None and np.asarray(a.expected) != 0 and is_close(a.got, -np.asarray(a.expected))
 
 
-@FLIP.hint("included_diagonal", "W[i, i] was included in the field: the self-coupling term "
-           "-1/2 W_ii s_i^2 does not change when s_i flips, so leave W[i, i] out of h_i",
-           example=lambda W, b, s, i: float(2.0 * s[i] * (W[i] @ s + b[i])))
+@FLIP.hint(
+    "included_diagonal",
+    "W[i, i] was included in the field: the self-coupling term "
+    "-1/2 W_ii s_i^2 does not change when s_i flips, so leave W[i, i] out of h_i",
+    example=lambda W, b, s, i: float(2.0 * s[i] * (W[i] @ s + b[i])),
+)
 def _(a):
     W, b, s, i = _flip_parts(a)
     return W[i, i] != 0 and is_close(a.got, 2.0 * s[i] * (W[i] @ s + b[i]))
 
 
-@FLIP.hint("missing_factor_two", "half the change: flipping s_i changes it by 2 s_i, so the change is "
-           "2 s_i h_i",
-           example=lambda W, b, s, i: flip_delta(W, b, s, i) / 2)
+@FLIP.hint(
+    "missing_factor_two",
+    "half the change: flipping s_i changes it by 2 s_i, so the change is 2 s_i h_i",
+    example=lambda W, b, s, i: flip_delta(W, b, s, i) / 2,
+)
 def _(a):
     return is_close(a.got, np.asarray(a.expected) / 2)
 
 
-@FLIP.hint("ignored_bias", "the bias is missing: the local field is h_i = sum_j W_ij s_j + b_i",
-           example=lambda W, b, s, i: float(2.0 * s[i] * (W[i] @ s - W[i, i] * s[i])))
+@FLIP.hint(
+    "ignored_bias",
+    "the bias is missing: the local field is h_i = sum_j W_ij s_j + b_i",
+    example=lambda W, b, s, i: float(2.0 * s[i] * (W[i] @ s - W[i, i] * s[i])),
+)
 def _(a):
     W, b, s, i = _flip_parts(a)
     return b[i] != 0 and is_close(a.got, 2.0 * s[i] * (W[i] @ s - W[i, i] * s[i]))
@@ -127,15 +139,16 @@ def _(a):
 
 def hebb_weights(patterns):
     ### BEGIN SOLUTION
-    xi = np.asarray(patterns, dtype=np.float64)   # (p, N), one pattern per row
-    W = xi.T @ xi / xi.shape[1]                   # (1/N) sum_mu xi^mu xi^mu^T
-    np.fill_diagonal(W, 0.0)                      # no self-coupling
+    xi = np.asarray(patterns, dtype=np.float64)  # (p, N), one pattern per row
+    W = xi.T @ xi / xi.shape[1]  # (1/N) sum_mu xi^mu xi^mu^T
+    np.fill_diagonal(W, 0.0)  # no self-coupling
     return W
     ### END SOLUTION
 
 
 HEBB = exercise(
-    "hebb_weights", chapter="hopfield",
+    "hebb_weights",
+    chapter="hopfield",
     signature="hebb_weights(patterns) -> W",
     statement=r"""
     Write Hebb's rule: for bipolar patterns of shape (p, N) (one pattern per row) return
@@ -153,7 +166,7 @@ def _patterns(seed, p, n):
 def _hebb_oracle(xi):
     p, n = xi.shape
     W = np.zeros((n, n))
-    for mu in range(p):                           # element by element, the definition
+    for mu in range(p):  # element by element, the definition
         for i in range(n):
             for j in range(n):
                 if i != j:
@@ -187,30 +200,41 @@ def _(fn):
     expect_close(fn(xi), _hebb_oracle(xi), what="W")
 
 
-@HEBB.hint("diagonal_not_zeroed", "the diagonal is not zero: set W[i, i] = 0 (np.fill_diagonal(W, 0))",
-           example=lambda patterns: np.asarray(patterns).T @ np.asarray(patterns) / np.shape(patterns)[1])
+@HEBB.hint(
+    "diagonal_not_zeroed",
+    "the diagonal is not zero: set W[i, i] = 0 (np.fill_diagonal(W, 0))",
+    example=lambda patterns: np.asarray(patterns).T @ np.asarray(patterns) / np.shape(patterns)[1],
+)
 def _(a):
     xi = np.asarray(a.args["patterns"], dtype=np.float64)
     return is_close(a.got, xi.T @ xi / xi.shape[1])
 
 
-@HEBB.hint("divided_by_p", "divided by the number of patterns p: Hebb's rule divides by the number of "
-           "units N",
-           example=lambda patterns: hebb_weights(patterns) * np.shape(patterns)[1] / np.shape(patterns)[0])
+@HEBB.hint(
+    "divided_by_p",
+    "divided by the number of patterns p: Hebb's rule divides by the number of units N",
+    example=lambda patterns: hebb_weights(patterns) * np.shape(patterns)[1] / np.shape(patterns)[0],
+)
 def _(a):
     p, n = np.shape(a.args["patterns"])
     return p not in (1, n) and is_close(a.got, np.asarray(a.expected) * n / p)
 
 
-@HEBB.hint("missing_normalizer", "N times too large: divide the sum of outer products by N",
-           example=lambda patterns: hebb_weights(patterns) * np.shape(patterns)[1])
+@HEBB.hint(
+    "missing_normalizer",
+    "N times too large: divide the sum of outer products by N",
+    example=lambda patterns: hebb_weights(patterns) * np.shape(patterns)[1],
+)
 def _(a):
     return is_close(a.got, np.asarray(a.expected) * np.shape(a.args["patterns"])[1])
 
 
-@HEBB.hint("transposed_patterns", "the outer product has the wrong shape: patterns are rows, so "
-           "W = patterns.T @ patterns (N x N), not patterns @ patterns.T (p x p)",
-           example=lambda patterns: np.asarray(patterns) @ np.asarray(patterns).T / np.shape(patterns)[1])
+@HEBB.hint(
+    "transposed_patterns",
+    "the outer product has the wrong shape: patterns are rows, so "
+    "W = patterns.T @ patterns (N x N), not patterns @ patterns.T (p x p)",
+    example=lambda patterns: np.asarray(patterns) @ np.asarray(patterns).T / np.shape(patterns)[1],
+)
 def _(a):
     p, n = np.shape(a.args["patterns"])
     return p != n and np.shape(a.got) == (p, p)
@@ -222,14 +246,15 @@ def _(a):
 def modern_energy_grad(X, xi, beta):
     ### BEGIN SOLUTION
     z = beta * (X.T @ xi)
-    p = np.exp(z - z.max())                       # a stable softmax over the N patterns
+    p = np.exp(z - z.max())  # a stable softmax over the N patterns
     p /= p.sum()
-    return xi - X @ p                             # d/dxi [-lse + 1/2 xi^T xi] = xi - X softmax(beta X^T xi)
+    return xi - X @ p  # d/dxi [-lse + 1/2 xi^T xi] = xi - X softmax(beta X^T xi)
     ### END SOLUTION
 
 
 MODERN = exercise(
-    "modern_energy_grad", chapter="hopfield",
+    "modern_energy_grad",
+    chapter="hopfield",
     signature="modern_energy_grad(X, xi, beta) -> gradient",
     statement=r"""
     The modern Hopfield energy (Ramsauer et al. 2020) of a query $\xi$ (d,) with patterns as
@@ -240,7 +265,7 @@ MODERN = exercise(
     """,
     reference=modern_energy_grad,
     forbid=("ebm.hopfield.modern:modern_update", "ebm.hopfield.modern:modern_retrieval_loss"),
-    allow_ebm=True,                 # lecture 01's solution uses the core's softmax: allowed, not the update itself
+    allow_ebm=True,  # lecture 01's solution uses the core's softmax: allowed, not the update itself
 )
 
 
@@ -269,7 +294,7 @@ def _(fn):
 
 @MODERN.check("large beta * X^T xi (beta = 50, patterns of norm ~ 10) stays finite", hidden=True)
 def _(fn):
-    X, xi = _modern_case(54, scale=4.0)     # max of beta X^T xi is 1431: exp overflows
+    X, xi = _modern_case(54, scale=4.0)  # max of beta X^T xi is 1431: exp overflows
     update = X @ ref.softmax_forward(50.0 * (X.T @ xi), axis=0)
     expect_close(fn(X, xi, 50.0), xi - update, what="grad")
 
@@ -285,33 +310,43 @@ def _naive_modern(X, xi, beta):
     return xi - X @ (e / e.sum())
 
 
-@MODERN.hint("no_max_subtraction", "overflow: subtract the max of beta X^T xi before exp "
-             "(the softmax does not change, exp no longer overflows)", example=_naive_modern)
+@MODERN.hint(
+    "no_max_subtraction",
+    "overflow: subtract the max of beta X^T xi before exp (the softmax does not change, exp no longer overflows)",
+    example=_naive_modern,
+)
 def _(a):
     z = a.args["beta"] * (np.asarray(a.args["X"]).T @ np.asarray(a.args["xi"]))
     got = np.asarray(a.got if a.got is not None else a.result, dtype=np.float64)
     return z.max() > 700 and not np.all(np.isfinite(got))
 
 
-@MODERN.hint("wrong_sign", "the wrong sign: the gradient is xi - X softmax(beta X^T xi); a step "
-             "against it, xi - grad, must be the update",
-             example=lambda X, xi, beta: -modern_energy_grad(X, xi, beta))
+@MODERN.hint(
+    "wrong_sign",
+    "the wrong sign: the gradient is xi - X softmax(beta X^T xi); a step against it, xi - grad, must be the update",
+    example=lambda X, xi, beta: -modern_energy_grad(X, xi, beta),
+)
 def _(a):
     X, xi, beta = np.asarray(a.args["X"]), np.asarray(a.args["xi"]), a.args["beta"]
     return is_close(a.got, -modern_energy_grad(X, xi, beta), rtol=1e-4, atol=1e-6)
 
 
-@MODERN.hint("missing_xi_term", "the 1/2 xi^T xi term is missing: its gradient xi must be added "
-             "to -X softmax(beta X^T xi)",
-             example=lambda X, xi, beta: modern_energy_grad(X, xi, beta) - xi)
+@MODERN.hint(
+    "missing_xi_term",
+    "the 1/2 xi^T xi term is missing: its gradient xi must be added to -X softmax(beta X^T xi)",
+    example=lambda X, xi, beta: modern_energy_grad(X, xi, beta) - xi,
+)
 def _(a):
     X, xi, beta = np.asarray(a.args["X"]), np.asarray(a.args["xi"]), a.args["beta"]
     return is_close(a.got, modern_energy_grad(X, xi, beta) - xi)
 
 
-@MODERN.hint("beta_outside_softmax", "beta belongs inside the softmax: d lse(beta, X^T xi)/d xi = "
-             "X softmax(beta X^T xi), not X softmax(X^T xi) (or beta X softmax(...))",
-             example=lambda X, xi, beta: modern_energy_grad(X, xi, 1.0))
+@MODERN.hint(
+    "beta_outside_softmax",
+    "beta belongs inside the softmax: d lse(beta, X^T xi)/d xi = "
+    "X softmax(beta X^T xi), not X softmax(X^T xi) (or beta X softmax(...))",
+    example=lambda X, xi, beta: modern_energy_grad(X, xi, 1.0),
+)
 def _(a):
     X, xi, beta = np.asarray(a.args["X"]), np.asarray(a.args["xi"]), a.args["beta"]
     if beta == 1:

@@ -33,14 +33,15 @@ def _model(seed, n_v, n_h, scale=1.0):
 
 def rbm_free_energy(W, b, c, V):
     ### BEGIN SOLUTION
-    x = c + V @ W                                            # (M, n_h): each hidden unit's input
-    softplus = np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))   # log(1 + e^x), never overflows
+    x = c + V @ W  # (M, n_h): each hidden unit's input
+    softplus = np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))  # log(1 + e^x), never overflows
     return -(V @ b) - softplus.sum(axis=1)
     ### END SOLUTION
 
 
 FREE = exercise(
-    "rbm_free_energy", chapter="rbm",
+    "rbm_free_energy",
+    chapter="rbm",
     signature="rbm_free_energy(W, b, c, V) -> F",
     statement=r"""
     Write `rbm_free_energy(W, b, c, V)`: the free energy of every row $v$ of the 0/1 matrix `V`
@@ -82,24 +83,30 @@ def _(fn):
     expect_close(fn(W, b, c, V), _free_energy_by_enumeration(W, b, c, V), rtol=1e-10, atol=1e-10, what="F(v)")
 
 
-@FREE.hint("wrong_sign", "this is -F(v): the free energy is MINUS log sum_h exp(-E), "
-           "F(v) = -b^T v - sum_j softplus(c_j + (v^T W)_j)",
-           example=lambda W, b, c, V: -rbm_free_energy(W, b, c, V))
+@FREE.hint(
+    "wrong_sign",
+    "this is -F(v): the free energy is MINUS log sum_h exp(-E), F(v) = -b^T v - sum_j softplus(c_j + (v^T W)_j)",
+    example=lambda W, b, c, V: -rbm_free_energy(W, b, c, V),
+)
 def _(a):
     return is_close(a.got, -np.asarray(a.expected))
 
 
-@FREE.hint("missing_visible_bias", "the visible term -b^T v is missing: it does not depend on h, "
-           "so it comes out of the sum over h unchanged",
-           example=lambda W, b, c, V: -softplus(c + V @ W).sum(axis=1))
+@FREE.hint(
+    "missing_visible_bias",
+    "the visible term -b^T v is missing: it does not depend on h, so it comes out of the sum over h unchanged",
+    example=lambda W, b, c, V: -softplus(c + V @ W).sum(axis=1),
+)
 def _(a):
     W, c, V = a.args["W"], a.args["c"], a.args["V"]
     return is_close(a.got, -softplus(c + V @ W).sum(axis=1))
 
 
-@FREE.hint("missing_hidden_bias", "the hidden bias c is missing inside the softplus: "
-           "each hidden unit's input is c_j + (v^T W)_j",
-           example=lambda W, b, c, V: -(V @ b) - softplus(V @ W).sum(axis=1))
+@FREE.hint(
+    "missing_hidden_bias",
+    "the hidden bias c is missing inside the softplus: each hidden unit's input is c_j + (v^T W)_j",
+    example=lambda W, b, c, V: -(V @ b) - softplus(V @ W).sum(axis=1),
+)
 def _(a):
     W, b, V = a.args["W"], a.args["b"], a.args["V"]
     return is_close(a.got, -(V @ b) - softplus(V @ W).sum(axis=1))
@@ -110,8 +117,11 @@ def _naive_free_energy(W, b, c, V):
         return -(V @ b) - np.log(1.0 + np.exp(c + V @ W)).sum(axis=1)
 
 
-@FREE.hint("overflow", "exp overflowed: log(1 + exp(x)) is inf for x > 709; "
-           "write softplus(x) = max(x, 0) + log1p(exp(-|x|))", example=_naive_free_energy)
+@FREE.hint(
+    "overflow",
+    "exp overflowed: log(1 + exp(x)) is inf for x > 709; write softplus(x) = max(x, 0) + log1p(exp(-|x|))",
+    example=_naive_free_energy,
+)
 def _(a):
     got = np.asarray(a.got if a.got is not None else 0.0, dtype=np.float64)
     return (not np.isfinite(got).all()) or any("overflow" in w.lower() for w in a.warnings)
@@ -123,16 +133,17 @@ def _(a):
 def rbm_log_partition(W, b, c):
     ### BEGIN SOLUTION
     n_h = W.shape[1]
-    H = ((np.arange(2**n_h)[:, None] >> np.arange(n_h)) & 1).astype(np.float64)   # every h
-    x = b + H @ W.T                                          # (2^n_h, n_v): each visible unit's input
+    H = ((np.arange(2**n_h)[:, None] >> np.arange(n_h)) & 1).astype(np.float64)  # every h
+    x = b + H @ W.T  # (2^n_h, n_v): each visible unit's input
     terms = H @ c + (np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))).sum(axis=1)
     m = terms.max()
-    return float(m + np.log(np.sum(np.exp(terms - m))))     # log-sum-exp: Z itself may overflow
+    return float(m + np.log(np.sum(np.exp(terms - m))))  # log-sum-exp: Z itself may overflow
     ### END SOLUTION
 
 
 LOGZ = exercise(
-    "rbm_log_partition", chapter="rbm",
+    "rbm_log_partition",
+    chapter="rbm",
     signature="rbm_log_partition(W, b, c) -> float",
     statement=r"""
     Write `rbm_log_partition(W, b, c)`: $\log Z$ of a small RBM ($n_h \le 12$), by enumerating
@@ -144,8 +155,11 @@ LOGZ = exercise(
     log-sum-exp stably (subtract the largest term before `exp`).
     """,
     reference=rbm_log_partition,
-    forbid=("ebm.rbm.partition:log_partition_exact", "ebm.rbm.model:RBM.log_partition",
-            "ebm.rbm.partition:joint_distribution"),
+    forbid=(
+        "ebm.rbm.partition:log_partition_exact",
+        "ebm.rbm.model:RBM.log_partition",
+        "ebm.rbm.partition:joint_distribution",
+    ),
 )
 
 
@@ -178,8 +192,11 @@ def _(fn):
     expect_close(fn(W, b, c), _log_z_joint(W, b, c), rtol=1e-10, atol=1e-10, what="log Z")
 
 
-@LOGZ.hint("returned_Z", "that is Z, not log Z: return the logarithm",
-           example=lambda W, b, c: float(np.exp(rbm_log_partition(W, b, c))))
+@LOGZ.hint(
+    "returned_Z",
+    "that is Z, not log Z: return the logarithm",
+    example=lambda W, b, c: float(np.exp(rbm_log_partition(W, b, c))),
+)
 def _(a):
     return a.expected is not None and float(a.expected) < 700 and is_close(a.got, np.exp(float(a.expected)))
 
@@ -192,19 +209,27 @@ def _naive_log_z(W, b, c):
         return float(np.log(np.sum(np.exp(H @ c) * np.prod(1.0 + np.exp(x), axis=1))))
 
 
-@LOGZ.hint("overflow", "Z overflowed to inf: work in log space, softplus for each visible unit and a "
-           "log-sum-exp (subtract the max) over the hidden states", example=_naive_log_z)
+@LOGZ.hint(
+    "overflow",
+    "Z overflowed to inf: work in log space, softplus for each visible unit and a "
+    "log-sum-exp (subtract the max) over the hidden states",
+    example=_naive_log_z,
+)
 def _(a):
-    return (a.got is not None and not np.isfinite(np.asarray(a.got, dtype=np.float64)).all()) or \
-        any("overflow" in w.lower() for w in a.warnings)
+    return (a.got is not None and not np.isfinite(np.asarray(a.got, dtype=np.float64)).all()) or any(
+        "overflow" in w.lower() for w in a.warnings
+    )
 
 
 def _forgot_visible_bias(W, b, c):
     return rbm_log_partition(W, np.zeros_like(b), c)
 
 
-@LOGZ.hint("missing_visible_bias", "the visible bias is missing: summing v out gives "
-           "softplus(b_i + (W h)_i) for each visible unit", example=_forgot_visible_bias)
+@LOGZ.hint(
+    "missing_visible_bias",
+    "the visible bias is missing: summing v out gives softplus(b_i + (W h)_i) for each visible unit",
+    example=_forgot_visible_bias,
+)
 def _(a):
     return is_close(a.got, _forgot_visible_bias(a.args["W"], a.args["b"], a.args["c"]))
 
@@ -214,7 +239,11 @@ def _hidden_sum_only(W, b, c):
     return logsumexp(H @ c + H @ W.T @ np.zeros(W.shape[0]))
 
 
-@LOGZ.hint("visible_layer_not_summed", "the visible layer was not summed out: every hidden state's "
-           "term needs sum_i softplus(b_i + (W h)_i), not just c^T h", example=_hidden_sum_only)
+@LOGZ.hint(
+    "visible_layer_not_summed",
+    "the visible layer was not summed out: every hidden state's "
+    "term needs sum_i softplus(b_i + (W h)_i), not just c^T h",
+    example=_hidden_sum_only,
+)
 def _(a):
     return is_close(a.got, _hidden_sum_only(a.args["W"], a.args["b"], a.args["c"]))

@@ -33,17 +33,18 @@ def softmax_loss_forward(bottom_data, label):
     ### BEGIN SOLUTION
     x = np.asarray(bottom_data, dtype=np.float64)
     label = np.asarray(label)
-    m = x.max(axis=1, keepdims=True)                      # subtract the row max: exp never overflows
+    m = x.max(axis=1, keepdims=True)  # subtract the row max: exp never overflows
     e = np.exp(x - m)
     prob = e / e.sum(axis=1, keepdims=True)
     log_prob_k = (x - m)[np.arange(x.shape[0]), label] - np.log(e.sum(axis=1))
-    loss = -log_prob_k.sum() / x.shape[0]                 # VALID: divide by the N kept rows
+    loss = -log_prob_k.sum() / x.shape[0]  # VALID: divide by the N kept rows
     return float(loss), prob
     ### END SOLUTION
 
 
 FORWARD = exercise(
-    "softmax_loss_forward", chapter="softmax_loss",
+    "softmax_loss_forward",
+    chapter="softmax_loss",
     signature="softmax_loss_forward(bottom_data, label) -> (loss, prob)",
     statement=r"""
     Compute Caffe's softmax-with-loss forward pass for logits `bottom_data` of shape
@@ -95,13 +96,15 @@ def _(fn):
 
 @FORWARD.check("float32 logits, 64 rows and 10 classes", hidden=True)
 def _(fn):
-    _check_forward(fn, *_forward_case(3, 64, 10, scale=5.0, dtype=np.float32), part="both",
-                   rtol=1e-4, atol=1e-6)
+    _check_forward(fn, *_forward_case(3, 64, 10, scale=5.0, dtype=np.float32), part="both", rtol=1e-4, atol=1e-6)
 
 
-@FORWARD.hint("no_max_subtraction", "overflow at large logits: subtract each row's max before exp "
-              "(softmax(x) = softmax(x - max x), and exp(x - max x) <= 1 never overflows)",
-              example=lambda bottom_data, label: _naive_forward(bottom_data, label))
+@FORWARD.hint(
+    "no_max_subtraction",
+    "overflow at large logits: subtract each row's max before exp "
+    "(softmax(x) = softmax(x - max x), and exp(x - max x) <= 1 never overflows)",
+    example=lambda bottom_data, label: _naive_forward(bottom_data, label),
+)
 def _(a):
     x = np.asarray(a.args["bottom_data"], dtype=np.float64)
     prob = a.result[1] if isinstance(a.result, (tuple, list)) and len(a.result) == 2 else None
@@ -120,8 +123,11 @@ def _swapped_outputs(bottom_data, label):
     return prob, loss
 
 
-@FORWARD.hint("swapped_outputs", "the two results are swapped: return the tuple (loss, prob), the scalar "
-              "loss first and the (N, C) prob second", example=_swapped_outputs)
+@FORWARD.hint(
+    "swapped_outputs",
+    "the two results are swapped: return the tuple (loss, prob), the scalar loss first and the (N, C) prob second",
+    example=_swapped_outputs,
+)
 def _(a):
     result = a.result
     if not isinstance(result, (tuple, list)) or len(result) != 2:
@@ -130,30 +136,43 @@ def _(a):
     return np.shape(result[0]) == shape and np.ndim(result[1]) == 0 and shape != ()
 
 
-@FORWARD.hint("missing_normalizer", "the loss is N times too large: VALID normalization divides the "
-              "summed loss by the number of rows (here no label is ignored, so by N)",
-              example=lambda bottom_data, label: (softmax_loss_forward(bottom_data, label)[0]
-                                                  * len(label), softmax_loss_forward(bottom_data, label)[1]))
+@FORWARD.hint(
+    "missing_normalizer",
+    "the loss is N times too large: VALID normalization divides the "
+    "summed loss by the number of rows (here no label is ignored, so by N)",
+    example=lambda bottom_data, label: (
+        softmax_loss_forward(bottom_data, label)[0] * len(label),
+        softmax_loss_forward(bottom_data, label)[1],
+    ),
+)
 def _(a):
     n = np.shape(a.args["bottom_data"])[0]
     return a.what == "loss" and n > 1 and is_close(a.got, np.asarray(a.expected) * n)
 
 
-@FORWARD.hint("wrong_sign", "the loss has the wrong sign: it is -log prob[label], which is >= 0",
-              example=lambda bottom_data, label: (-softmax_loss_forward(bottom_data, label)[0],
-                                                  softmax_loss_forward(bottom_data, label)[1]))
+@FORWARD.hint(
+    "wrong_sign",
+    "the loss has the wrong sign: it is -log prob[label], which is >= 0",
+    example=lambda bottom_data, label: (
+        -softmax_loss_forward(bottom_data, label)[0],
+        softmax_loss_forward(bottom_data, label)[1],
+    ),
+)
 def _(a):
     return a.what == "loss" and is_close(a.got, -np.asarray(a.expected))
 
 
-@FORWARD.hint("softmax_over_wrong_axis", "prob does not sum to 1 over the classes: take the softmax "
-              "along axis 1 (each row), not axis 0 (each class across the batch)",
-              example=lambda bottom_data, label: _axis0_forward(bottom_data, label))
+@FORWARD.hint(
+    "softmax_over_wrong_axis",
+    "prob does not sum to 1 over the classes: take the softmax "
+    "along axis 1 (each row), not axis 0 (each class across the batch)",
+    example=lambda bottom_data, label: _axis0_forward(bottom_data, label),
+)
 def _(a):
     x = np.asarray(a.args["bottom_data"], dtype=np.float64)
     return is_close(a.got, ref.softmax_forward(x, axis=0)) or (
-        a.what == "loss" and x.shape[0] > 1
-        and is_close(a.got, _axis0_forward(x, a.args["label"])[0]))
+        a.what == "loss" and x.shape[0] > 1 and is_close(a.got, _axis0_forward(x, a.args["label"])[0])
+    )
 
 
 def _axis0_forward(bottom_data, label):
@@ -169,20 +188,21 @@ def softmax_loss_backward(prob, label, ignore_label=None):
     ### BEGIN SOLUTION
     prob = np.asarray(prob, dtype=np.float64)
     n, c = prob.shape[:2]
-    p = prob.reshape(n, c, -1)                            # Caffe's (outer_num, C, inner_num) view
+    p = prob.reshape(n, c, -1)  # Caffe's (outer_num, C, inner_num) view
     label = np.asarray(label).reshape(n, -1)
     keep = np.ones(label.shape, bool) if ignore_label is None else label != ignore_label
-    bottom_diff = p.copy()                                # (1) and (2): copy prob
+    bottom_diff = p.copy()  # (1) and (2): copy prob
     i, j = np.nonzero(keep)
-    bottom_diff[i, label[i, j], j] -= 1                   # (1): subtract 1 at the label
-    bottom_diff *= keep[:, None, :]                       # (3): ignored positions get 0
-    bottom_diff /= max(1, int(keep.sum()))                # VALID: divide by the kept count
+    bottom_diff[i, label[i, j], j] -= 1  # (1): subtract 1 at the label
+    bottom_diff *= keep[:, None, :]  # (3): ignored positions get 0
+    bottom_diff /= max(1, int(keep.sum()))  # VALID: divide by the kept count
     return bottom_diff.reshape(prob.shape)
     ### END SOLUTION
 
 
 BACKWARD = exercise(
-    "softmax_loss_backward", chapter="softmax_loss",
+    "softmax_loss_backward",
+    chapter="softmax_loss",
     signature="softmax_loss_backward(prob, label, ignore_label=None) -> bottom_diff",
     statement=r"""
     Compute the gradient of the softmax-with-loss with respect to the logits, from the
@@ -237,8 +257,7 @@ def _(fn):
     x = r.normal(size=(3, 4))
     label = np.array([0, 3, 1])
     got = fn(ref.softmax_forward(x), label)
-    expect_gradient(lambda z: ref.softmax_loss_forward(z, label)[0], x, got, tol=1e-3,
-                    what="bottom_diff")
+    expect_gradient(lambda z: ref.softmax_loss_forward(z, label)[0], x, got, tol=1e-3, what="bottom_diff")
 
 
 @BACKWARD.check("(N, C, H, W) = (2, 4, 3, 3) with ignore_label=255", hidden=True)
@@ -277,9 +296,12 @@ def _no_subtraction(prob, label, ignore_label=None):
     return prob / prob.reshape(prob.shape[0], prob.shape[1], -1)[:, 0, :].size
 
 
-@BACKWARD.hint("label_not_subtracted", "the result equals prob (up to the normalizer): the 1 at the "
-               "label was not subtracted (step 1: bottom_diff[label] = prob[label] - 1)",
-               example=_no_subtraction)
+@BACKWARD.hint(
+    "label_not_subtracted",
+    "the result equals prob (up to the normalizer): the 1 at the "
+    "label was not subtracted (step 1: bottom_diff[label] = prob[label] - 1)",
+    example=_no_subtraction,
+)
 def _(a):
     prob, label, keep = _kept(a)
     if not keep.any():
@@ -292,9 +314,13 @@ def _ignores_nothing(prob, label, ignore_label=None):
     return softmax_loss_backward(prob, np.where(np.asarray(label) == ignore_label, 0, label))
 
 
-@BACKWARD.hint("nonzero_at_ignored", "a non-zero gradient at an ignored position: every class of a "
-               "position whose label is ignore_label gets 0 (step 3), and it is not counted in the "
-               "normalizer", example=_ignores_nothing)
+@BACKWARD.hint(
+    "nonzero_at_ignored",
+    "a non-zero gradient at an ignored position: every class of a "
+    "position whose label is ignore_label gets 0 (step 3), and it is not counted in the "
+    "normalizer",
+    example=_ignores_nothing,
+)
 def _(a):
     prob, label, keep = _kept(a)
     if keep.all() or not keep.any() or a.expected is None:
@@ -307,32 +333,46 @@ def _(a):
 
 
 def _swapped(prob, label, ignore_label=None):
-    prob = np.asarray(prob, dtype=np.float64)            # (N, C) only: enough to show the mistake
+    prob = np.asarray(prob, dtype=np.float64)  # (N, C) only: enough to show the mistake
     onehot = np.eye(prob.shape[1])[np.asarray(label)]
-    return (prob - 1 + onehot) / prob.shape[0]           # prob at the label, prob - 1 elsewhere
+    return (prob - 1 + onehot) / prob.shape[0]  # prob at the label, prob - 1 elsewhere
 
 
-@BACKWARD.hint("swapped_cases", "the cases i = k and i != k are swapped (the article's displayed "
-               "formula, see docs/article.md): it is prob - 1 at the label k and prob elsewhere",
-               example=_swapped)
+@BACKWARD.hint(
+    "swapped_cases",
+    "the cases i = k and i != k are swapped (the article's displayed "
+    "formula, see docs/article.md): it is prob - 1 at the label k and prob elsewhere",
+    example=_swapped,
+)
 def _(a):
     prob, label, keep = _kept(a)
     onehot = _onehot(prob, label, keep)
     mask = keep.reshape(prob.shape[:1] + (1,) + prob.shape[2:])
-    swapped = (prob - (1 - onehot)) * mask                 # prob at k, prob - 1 elsewhere
+    swapped = (prob - (1 - onehot)) * mask  # prob at k, prob - 1 elsewhere
     if any(is_close(a.got, swapped / d) for d in (1, keep.size, max(1, keep.sum()))):
         return True
-    if prob.ndim == 2:                                     # the article's printed formula, row by row
-        printed = np.stack([ref.article_printed_loss_gradient(np.log(np.clip(p, 1e-300, None)), int(k))
-                            for p, k in zip(prob, label[:, 0])]) * mask
+    if prob.ndim == 2:  # the article's printed formula, row by row
+        printed = (
+            np.stack(
+                [
+                    ref.article_printed_loss_gradient(np.log(np.clip(p, 1e-300, None)), int(k))
+                    for p, k in zip(prob, label[:, 0])
+                ]
+            )
+            * mask
+        )
         return any(is_close(a.got, printed / d) for d in (1, keep.size, max(1, keep.sum())))
     return False
 
 
-@BACKWARD.hint("missing_normalizer", "the gradient is too large by the number of kept positions: "
-               "VALID normalization divides by the count of positions whose label is not ignored",
-               example=lambda prob, label, ignore_label=None: softmax_loss_backward(prob, label, ignore_label)
-               * max(1, int(np.sum(np.asarray(label) != ignore_label))))
+@BACKWARD.hint(
+    "missing_normalizer",
+    "the gradient is too large by the number of kept positions: "
+    "VALID normalization divides by the count of positions whose label is not ignored",
+    example=lambda prob, label, ignore_label=None: (
+        softmax_loss_backward(prob, label, ignore_label) * max(1, int(np.sum(np.asarray(label) != ignore_label)))
+    ),
+)
 def _(a):
     _, _, keep = _kept(a)
     return keep.sum() > 1 and is_close(a.got, np.asarray(a.expected) * keep.sum())
@@ -344,13 +384,15 @@ def _full_normalized(prob, label, ignore_label=None):
     return right * kept / np.asarray(label).size
 
 
-@BACKWARD.hint("divided_by_all_positions", "divided by every position, the ignored ones included (all "
-               "N*H*W of them; N for (N, C) data): VALID normalization counts only the kept positions",
-               example=_full_normalized)
+@BACKWARD.hint(
+    "divided_by_all_positions",
+    "divided by every position, the ignored ones included (all "
+    "N*H*W of them; N for (N, C) data): VALID normalization counts only the kept positions",
+    example=_full_normalized,
+)
 def _(a):
     _, _, keep = _kept(a)
-    return (not keep.all()) and keep.any() and is_close(
-        a.got, np.asarray(a.expected) * keep.sum() / keep.size)
+    return (not keep.all()) and keep.any() and is_close(a.got, np.asarray(a.expected) * keep.sum() / keep.size)
 
 
 def _batch_normalized(prob, label, ignore_label=None):
@@ -359,23 +401,36 @@ def _batch_normalized(prob, label, ignore_label=None):
     return right * kept / np.shape(prob)[0]
 
 
-@BACKWARD.hint("divided_by_batch_size", "divided by N, the batch size: VALID normalization divides by the "
-               "number of kept positions, which for (N, C, H, W) data counts every kept pixel "
-               "(N*H*W when none is ignored), not the images", example=_batch_normalized)
+@BACKWARD.hint(
+    "divided_by_batch_size",
+    "divided by N, the batch size: VALID normalization divides by the "
+    "number of kept positions, which for (N, C, H, W) data counts every kept pixel "
+    "(N*H*W when none is ignored), not the images",
+    example=_batch_normalized,
+)
 def _(a):
     prob, _, keep = _kept(a)
     n = prob.shape[0]
-    return (prob.ndim > 2 and keep.any() and keep.sum() != n         # for (N, C): divided_by_all_positions
-            and is_close(a.got, np.asarray(a.expected) * keep.sum() / n))
+    return (
+        prob.ndim > 2
+        and keep.any()
+        and keep.sum() != n  # for (N, C): divided_by_all_positions
+        and is_close(a.got, np.asarray(a.expected) * keep.sum() / n)
+    )
 
 
-@BACKWARD.hint("wrong_sign", "the wrong sign: the loss gradient is prob - onehot(label), not "
-               "onehot(label) - prob (descending it must lower the loss)",
-               example=lambda prob, label, ignore_label=None: -softmax_loss_backward(prob, label,
-                                                                                      ignore_label))
+@BACKWARD.hint(
+    "wrong_sign",
+    "the wrong sign: the loss gradient is prob - onehot(label), not "
+    "onehot(label) - prob (descending it must lower the loss)",
+    example=lambda prob, label, ignore_label=None: -softmax_loss_backward(prob, label, ignore_label),
+)
 def _(a):
-    return a.expected is not None and np.any(np.asarray(a.expected) != 0) and is_close(
-        a.got, -np.asarray(a.expected), rtol=1e-4, atol=1e-6)
+    return (
+        a.expected is not None
+        and np.any(np.asarray(a.expected) != 0)
+        and is_close(a.got, -np.asarray(a.expected), rtol=1e-4, atol=1e-6)
+    )
 
 
 # =========================================================================== softmax_backward
@@ -385,13 +440,14 @@ def softmax_backward(top_data, top_diff):
     ### BEGIN SOLUTION
     top_data = np.asarray(top_data, dtype=np.float64)
     top_diff = np.asarray(top_diff, dtype=np.float64)
-    dot = (top_data * top_diff).sum(axis=1, keepdims=True)     # one dot per column (i, :, j)
+    dot = (top_data * top_diff).sum(axis=1, keepdims=True)  # one dot per column (i, :, j)
     return top_data * (top_diff - dot)
     ### END SOLUTION
 
 
 SOFTMAX = exercise(
-    "softmax_backward", chapter="softmax_loss",
+    "softmax_backward",
+    chapter="softmax_loss",
     signature="softmax_backward(top_data, top_diff) -> bottom_diff",
     statement=r"""
     Backpropagate through a softmax along axis 1: given its output `top_data` (N, C, ...)
@@ -412,8 +468,9 @@ def _softmax_case(seed, shape):
 
 def _check_softmax(fn, seed, shape, rtol=1e-6, atol=1e-9):
     top_data, top_diff = _softmax_case(seed, shape)
-    expect_close(fn(top_data, top_diff), ref.softmax_backward(top_data, top_diff), rtol=rtol, atol=atol,
-                 what="bottom_diff")
+    expect_close(
+        fn(top_data, top_diff), ref.softmax_backward(top_data, top_diff), rtol=rtol, atol=atol, what="bottom_diff"
+    )
 
 
 @SOFTMAX.check("(N, C) = (3, 5)")
@@ -431,8 +488,7 @@ def _(fn):
     r = _rng(22)
     x, top_diff = r.normal(size=(2, 4, 3)), r.normal(size=(2, 4, 3))
     got = fn(ref.softmax_forward(x), top_diff)
-    expect_gradient(lambda z: np.sum(top_diff * ref.softmax_forward(z)), x, got, tol=1e-3,
-                    what="bottom_diff")
+    expect_gradient(lambda z: np.sum(top_diff * ref.softmax_forward(z)), x, got, tol=1e-3, what="bottom_diff")
 
 
 @SOFTMAX.check("three spatial axes (N, C, D, H, W) = (2, 3, 2, 2, 3)", hidden=True)
@@ -449,38 +505,53 @@ def _no_dot(top_data, top_diff):
     return np.asarray(top_data) * np.asarray(top_diff)
 
 
-@SOFTMAX.hint("missing_dot_term", "you returned top_data * top_diff: the softmax couples the classes, "
-              "so subtract the column's dot sum_c top_data * top_diff first (article section 7)",
-              example=_no_dot)
+@SOFTMAX.hint(
+    "missing_dot_term",
+    "you returned top_data * top_diff: the softmax couples the classes, "
+    "so subtract the column's dot sum_c top_data * top_diff first (article section 7)",
+    example=_no_dot,
+)
 def _(a):
     return is_close(a.got, _no_dot(a.args["top_data"], a.args["top_diff"]))
 
 
-@SOFTMAX.hint("diagonal_only", "only the Jacobian's diagonal p (1 - p) was used: every output depends "
-              "on every input, J = diag(p) - p p^T",
-              example=lambda top_data, top_diff: top_data * (1 - top_data) * top_diff)
+@SOFTMAX.hint(
+    "diagonal_only",
+    "only the Jacobian's diagonal p (1 - p) was used: every output depends on every input, J = diag(p) - p p^T",
+    example=lambda top_data, top_diff: top_data * (1 - top_data) * top_diff,
+)
 def _(a):
     p, g = np.asarray(a.args["top_data"]), np.asarray(a.args["top_diff"])
     return is_close(a.got, p * (1 - p) * g)
 
 
-@SOFTMAX.hint("sum_over_wrong_axis", "the dot was summed over the wrong axis: sum over the class axis "
-              "(axis 1) only, keeping every spatial position separate",
-              example=lambda top_data, top_diff: top_data * (
-                  top_diff - (top_data * top_diff).sum(axis=-1, keepdims=True)))
+@SOFTMAX.hint(
+    "sum_over_wrong_axis",
+    "the dot was summed over the wrong axis: sum over the class axis "
+    "(axis 1) only, keeping every spatial position separate",
+    example=lambda top_data, top_diff: top_data * (top_diff - (top_data * top_diff).sum(axis=-1, keepdims=True)),
+)
 def _(a):
     p, g = np.asarray(a.args["top_data"]), np.asarray(a.args["top_diff"])
     axes = [-1, 0, tuple(range(1, p.ndim))] + [(ax,) for ax in range(2, p.ndim)]
-    return any(not is_close(a.expected, p * (g - (p * g).sum(axis=ax, keepdims=True)))
-               and is_close(a.got, p * (g - (p * g).sum(axis=ax, keepdims=True))) for ax in axes)
+    return any(
+        not is_close(a.expected, p * (g - (p * g).sum(axis=ax, keepdims=True)))
+        and is_close(a.got, p * (g - (p * g).sum(axis=ax, keepdims=True)))
+        for ax in axes
+    )
 
 
-@SOFTMAX.hint("wrong_sign", "the wrong sign: bottom_diff = top_data * (top_diff - dot), not "
-              "top_data * (dot - top_diff)",
-              example=lambda top_data, top_diff: -softmax_backward(top_data, top_diff))
+@SOFTMAX.hint(
+    "wrong_sign",
+    "the wrong sign: bottom_diff = top_data * (top_diff - dot), not top_data * (dot - top_diff)",
+    example=lambda top_data, top_diff: -softmax_backward(top_data, top_diff),
+)
 def _(a):
-    return a.expected is not None and np.any(np.asarray(a.expected) != 0) and is_close(
-        a.got, -np.asarray(a.expected), rtol=1e-4, atol=1e-6)
+    return (
+        a.expected is not None
+        and np.any(np.asarray(a.expected) != 0)
+        and is_close(a.got, -np.asarray(a.expected), rtol=1e-4, atol=1e-6)
+    )
 
 
 # =========================================================================== lecture 05's exercises
@@ -490,14 +561,15 @@ def nll_beta_grad(x, k, beta):
     ### BEGIN SOLUTION
     z = beta * np.asarray(x, dtype=np.float64)
     p = np.exp(z - z.max())
-    p /= p.sum()                                  # Softmax(beta x)
-    p[k] -= 1                                     # d NLL / d z = p - onehot(k)
-    return beta * p                               # chain rule through z = beta x
+    p /= p.sum()  # Softmax(beta x)
+    p[k] -= 1  # d NLL / d z = p - onehot(k)
+    return beta * p  # chain rule through z = beta x
     ### END SOLUTION
 
 
 NLL_BETA = exercise(
-    "nll_beta_grad", chapter="softmax_loss",
+    "nll_beta_grad",
+    chapter="softmax_loss",
     signature="nll_beta_grad(x, k, beta) -> gradient",
     statement=r"""
     LeCun's Gibbs distribution has an inverse temperature $\beta$: $p = \mathrm{Softmax}(\beta x)$.
@@ -505,7 +577,7 @@ NLL_BETA = exercise(
     $\mathrm{NLL}_\beta(x) = -\log \mathrm{Softmax}(\beta x)_k$ with respect to $x$ (shape (C,)).
     """,
     reference=nll_beta_grad,
-    allow_ebm=True,                 # lecture 05's solution builds on the core (softmax_loss_forward/backward)
+    allow_ebm=True,  # lecture 05's solution builds on the core (softmax_loss_forward/backward)
 )
 
 
@@ -539,22 +611,25 @@ def _(fn):
     _check_nll_beta(fn, 62, 2, 1, 10.0)
 
 
-@NLL_BETA.hint("missing_chain_rule", "the factor beta is missing: NLL depends on x through z = beta x, "
-               "so d/dx = beta * (Softmax(beta x) - onehot(k))",
-               example=lambda x, k, beta: nll_beta_grad(x, k, beta) / beta)
+@NLL_BETA.hint(
+    "missing_chain_rule",
+    "the factor beta is missing: NLL depends on x through z = beta x, so d/dx = beta * (Softmax(beta x) - onehot(k))",
+    example=lambda x, k, beta: nll_beta_grad(x, k, beta) / beta,
+)
 def _(a):
     beta = a.args["beta"]
-    return beta != 1 and is_close(a.got, nll_beta_grad(a.args["x"], a.args["k"], beta) / beta, rtol=1e-4,
-                                  atol=1e-6)
+    return beta != 1 and is_close(a.got, nll_beta_grad(a.args["x"], a.args["k"], beta) / beta, rtol=1e-4, atol=1e-6)
 
 
-@NLL_BETA.hint("beta_outside_softmax", "beta belongs inside the softmax: the gradient is "
-               "beta * (Softmax(beta x) - onehot(k)), not beta * (Softmax(x) - onehot(k))",
-               example=lambda x, k, beta: beta * nll_beta_grad(x, k, 1.0))
+@NLL_BETA.hint(
+    "beta_outside_softmax",
+    "beta belongs inside the softmax: the gradient is "
+    "beta * (Softmax(beta x) - onehot(k)), not beta * (Softmax(x) - onehot(k))",
+    example=lambda x, k, beta: beta * nll_beta_grad(x, k, 1.0),
+)
 def _(a):
     beta = a.args["beta"]
-    return beta != 1 and is_close(a.got, beta * nll_beta_grad(a.args["x"], a.args["k"], 1.0), rtol=1e-4,
-                                  atol=1e-6)
+    return beta != 1 and is_close(a.got, beta * nll_beta_grad(a.args["x"], a.args["k"], 1.0), rtol=1e-4, atol=1e-6)
 
 
 def smoothed_grad(x, k, eps):
@@ -562,14 +637,15 @@ def smoothed_grad(x, k, eps):
     x = np.asarray(x, dtype=np.float64)
     p = np.exp(x - x.max())
     p /= p.sum()
-    t = np.full(x.size, eps / x.size)             # the smoothed target
+    t = np.full(x.size, eps / x.size)  # the smoothed target
     t[k] += 1 - eps
-    return p - t                                  # (1)-(2) with the target t in place of onehot(k)
+    return p - t  # (1)-(2) with the target t in place of onehot(k)
     ### END SOLUTION
 
 
 SMOOTHED = exercise(
-    "smoothed_grad", chapter="softmax_loss",
+    "smoothed_grad",
+    chapter="softmax_loss",
     signature="smoothed_grad(x, k, eps) -> gradient",
     statement=r"""
     Label smoothing replaces the one-hot target by $t = (1-\varepsilon)\,\mathrm{onehot}(k) +
@@ -578,7 +654,7 @@ SMOOTHED = exercise(
     respect to `x` (shape (C,)).
     """,
     reference=smoothed_grad,
-    allow_ebm=True,                 # lecture 05's solution builds on the core (softmax_loss_forward/backward)
+    allow_ebm=True,  # lecture 05's solution builds on the core (softmax_loss_forward/backward)
 )
 
 
@@ -600,8 +676,7 @@ def _(fn):
 @SMOOTHED.check("eps = 0 is the plain softmax-with-loss gradient")
 def _(fn):
     x = _rng(71).normal(size=5)
-    expect_close(fn(x, 2, 0.0), ref.softmax_loss_backward(ref.softmax_forward(x[None, :]), [2])[0],
-                 what="gradient")
+    expect_close(fn(x, 2, 0.0), ref.softmax_loss_backward(ref.softmax_forward(x[None, :]), [2])[0], what="gradient")
 
 
 @SMOOTHED.check("eps = 0.5 with 8 classes", hidden=True)
@@ -609,17 +684,22 @@ def _(fn):
     _check_smoothed(fn, 72, 8, 0, 0.5)
 
 
-@SMOOTHED.hint("smoothing_not_spread", "the eps/C part of the target is missing: every class gets "
-               "eps / C, so subtract it from every p_c (and 1 - eps more at the label)",
-               example=lambda x, k, eps: smoothed_grad(x, k, eps) + eps / np.size(x))
+@SMOOTHED.hint(
+    "smoothing_not_spread",
+    "the eps/C part of the target is missing: every class gets "
+    "eps / C, so subtract it from every p_c (and 1 - eps more at the label)",
+    example=lambda x, k, eps: smoothed_grad(x, k, eps) + eps / np.size(x),
+)
 def _(a):
     x, k, eps = a.args["x"], a.args["k"], a.args["eps"]
     return eps != 0 and is_close(a.got, smoothed_grad(x, k, eps) + eps / np.size(x), rtol=1e-4, atol=1e-6)
 
 
-@SMOOTHED.hint("plain_onehot", "this is the gradient for the one-hot target: with smoothing the "
-               "target is t = (1 - eps) onehot(k) + eps / C",
-               example=lambda x, k, eps: smoothed_grad(x, k, 0.0))
+@SMOOTHED.hint(
+    "plain_onehot",
+    "this is the gradient for the one-hot target: with smoothing the target is t = (1 - eps) onehot(k) + eps / C",
+    example=lambda x, k, eps: smoothed_grad(x, k, 0.0),
+)
 def _(a):
     x, k, eps = a.args["x"], a.args["k"], a.args["eps"]
     return eps != 0 and is_close(a.got, smoothed_grad(x, k, 0.0), rtol=1e-4, atol=1e-6)

@@ -67,7 +67,7 @@ def plot_label_energy_cases(W, x, label):
         raise ValueError(f"x must have shape (M, {W.size}) to match W, got {x.shape}")
     if lab.shape != (x.shape[0],):
         raise ValueError(f"label must have shape ({x.shape[0]},), one per sample, got {lab.shape}")
-    cases = label_energy_cases(W, x, lab)            # validates ±1 labels and finiteness
+    cases = label_energy_cases(W, x, lab)  # validates ±1 labels and finiteness
     E = np.atleast_1d(label_energy(W, x, lab))
     wx = x @ W
     y = np.where(wx >= 0, 1.0, -1.0)
@@ -81,12 +81,18 @@ def plot_label_energy_cases(W, x, label):
     ax.plot(grid, -np.abs(grid), "--", color="#777777", linewidth=1.0, label="E = -|W x|")
     ax.axhline(0, color="black", linewidth=0.8)
     ax.axvline(0, color="black", linewidth=0.5)
-    names = {"I": "I: y = +1, label -1 (dY = +2)", "II": "II: y = -1, label +1 (dY = -2)",
-             "III": "III: right (dY = 0)"}
+    names = {"I": "I: y = +1, label -1 (dY = +2)", "II": "II: y = -1, label +1 (dY = -2)", "III": "III: right (dY = 0)"}
     for case in ("III", "I", "II"):
         mask = which == case
-        ax.scatter(wx[mask], E[mask], s=16, color=CASE_COLOURS[case], alpha=0.8, edgecolor="none",
-                   label=f"{names[case]}: {int(mask.sum())}")
+        ax.scatter(
+            wx[mask],
+            E[mask],
+            s=16,
+            color=CASE_COLOURS[case],
+            alpha=0.8,
+            edgecolor="none",
+            label=f"{names[case]}: {int(mask.sum())}",
+        )
     ax.set_xlim(-span, span)
     ax.set_ylim(-1.05 * span, 0.45 * span)
     ax.set_xlabel("W x")
@@ -96,8 +102,7 @@ def plot_label_energy_cases(W, x, label):
     ax.grid(alpha=0.3)
 
     ax2.axis("off")
-    claims = {"I": "\"dY = 2, dY*E negative\"", "II": "\"dY = -2, again negative\"",
-              "III": "\"dY = 0, dE = 0\""}
+    claims = {"I": '"dY = 2, dY*E negative"', "II": '"dY = -2, again negative"', "III": '"dY = 0, dE = 0"'}
 
     def fmt(v):
         return "-" if v is None else f"{v:+.3g}"
@@ -106,17 +111,28 @@ def plot_label_energy_cases(W, x, label):
         info = cases[case]
         if info["count"] == 0:
             return "no sample"
-        if case == "III":                              # "dE = 0": E is 0 on every right answer
+        if case == "III":  # "dE = 0": E is 0 on every right answer
             return "true" if info["min_E"] == 0 == info["max_E"] else "FALSE"
-        return "true" if info["max_dYE"] < 0 else "FALSE"     # "dY*E negative"
+        return "true" if info["max_dYE"] < 0 else "FALSE"  # "dY*E negative"
 
-    cell_text = [[case, claims[case], str(cases[case]["count"]),
-                  f"[{fmt(cases[case]['min_E'])}, {fmt(cases[case]['max_E'])}]",
-                  f"[{fmt(cases[case]['min_dYE'])}, {fmt(cases[case]['max_dYE'])}]", verdict(case)]
-                 for case in ("I", "II", "III")]
-    table = ax2.table(cellText=cell_text,
-                      colLabels=["case", "the article says", "count", "E range", "dY*E range", "claim"],
-                      loc="upper center", cellLoc="left", colWidths=[0.08, 0.33, 0.08, 0.2, 0.2, 0.11])
+    cell_text = [
+        [
+            case,
+            claims[case],
+            str(cases[case]["count"]),
+            f"[{fmt(cases[case]['min_E'])}, {fmt(cases[case]['max_E'])}]",
+            f"[{fmt(cases[case]['min_dYE'])}, {fmt(cases[case]['max_dYE'])}]",
+            verdict(case),
+        ]
+        for case in ("I", "II", "III")
+    ]
+    table = ax2.table(
+        cellText=cell_text,
+        colLabels=["case", "the article says", "count", "E range", "dY*E range", "claim"],
+        loc="upper center",
+        cellLoc="left",
+        colWidths=[0.08, 0.33, 0.08, 0.2, 0.2, 0.11],
+    )
     table.auto_set_font_size(False)
     table.set_fontsize(8.5)
     table.scale(1.0, 1.6)
@@ -127,19 +143,26 @@ def plot_label_energy_cases(W, x, label):
             table[r, 5].set_facecolor("#f4b6b6")
             table[r, 5].get_text().set_color(LABEL_COLOUR)
             table[r, 5].get_text().set_fontweight("bold")
-    ax2.text(0.0, 0.45,
-             "What is true (labels in {-1, +1}):\n"
-             "  right answer:  E = 0\n"
-             "  wrong answer:  dY = 2y, so E = -(W x) y = -|W x| < 0\n"
-             "  case I:  dY*E = 2 * (-|W x|) = -2|W x| < 0\n"
-             "  case II: dY*E = -2 * (-|W x|) = +2|W x| > 0: not negative\n"
-             "So E <= 0 always: E is MINUS the perceptron criterion\n"
-             "sum_errors |W x|.  Descending E as written pushes W\n"
-             "towards the wrong answer; descend +1/2 (W x) dY instead:\n"
-             "the perceptron rule  W += lr/2 (label - y) x.",
-             transform=ax2.transAxes, va="top", fontsize=9, family="monospace")
-    fig.suptitle("The article's label energy: the sign of E in each case, checked on "
-                 f"{x.shape[0]} samples", fontsize=11)
+    ax2.text(
+        0.0,
+        0.45,
+        "What is true (labels in {-1, +1}):\n"
+        "  right answer:  E = 0\n"
+        "  wrong answer:  dY = 2y, so E = -(W x) y = -|W x| < 0\n"
+        "  case I:  dY*E = 2 * (-|W x|) = -2|W x| < 0\n"
+        "  case II: dY*E = -2 * (-|W x|) = +2|W x| > 0: not negative\n"
+        "So E <= 0 always: E is MINUS the perceptron criterion\n"
+        "sum_errors |W x|.  Descending E as written pushes W\n"
+        "towards the wrong answer; descend +1/2 (W x) dY instead:\n"
+        "the perceptron rule  W += lr/2 (label - y) x.",
+        transform=ax2.transAxes,
+        va="top",
+        fontsize=9,
+        family="monospace",
+    )
+    fig.suptitle(
+        f"The article's label energy: the sign of E in each case, checked on {x.shape[0]} samples", fontsize=11
+    )
     fig.tight_layout()
     return fig
 
@@ -177,8 +200,9 @@ def plot_label_energy_training(histories, n_samples=None):
     from matplotlib.ticker import MaxNLocator
 
     if not isinstance(histories, dict) or not 1 <= len(histories) <= 6:
-        raise TypeError("histories must be a dict of 1 to 6 {rule: (errors, energy)} entries, "
-                        f"got {type(histories).__name__}")
+        raise TypeError(
+            f"histories must be a dict of 1 to 6 {{rule: (errors, energy)}} entries, got {type(histories).__name__}"
+        )
     rows = []
     for name, pair in histories.items():
         if not isinstance(name, str):
@@ -188,8 +212,10 @@ def plot_label_energy_training(histories, n_samples=None):
         errors = _real_array(pair[0], f"histories[{name!r}] errors")
         energy = _real_array(pair[1], f"histories[{name!r}] energy")
         if errors.ndim != 1 or errors.shape != energy.shape or errors.size == 0:
-            raise ValueError(f"histories[{name!r}]: errors and energy must be 1-D of one length, "
-                             f"got {errors.shape} and {energy.shape}")
+            raise ValueError(
+                f"histories[{name!r}]: errors and energy must be 1-D of one length, "
+                f"got {errors.shape} and {energy.shape}"
+            )
         if not (np.isfinite(errors).all() and np.isfinite(energy).all()):
             raise ValueError(f"histories[{name!r}] must be finite")
         rows.append((name, errors, energy))
@@ -202,10 +228,22 @@ def plot_label_energy_training(histories, n_samples=None):
     for n, (name, errors, energy) in enumerate(rows):
         epochs = np.arange(errors.size)
         colour = LABEL_COLOUR if name == "article" else cmap(n % 10)
-        ax.plot(epochs, errors, "o-", color=colour, markersize=4,
-                label=f"rule={name!r}: {errors[0]:.0f} -> {errors[-1]:.0f}")
-        ax2.plot(epochs, -energy, "o-", color=colour, markersize=4,
-                 label=f"rule={name!r}: E {energy[0]:.3g} -> {energy[-1]:.3g}")
+        ax.plot(
+            epochs,
+            errors,
+            "o-",
+            color=colour,
+            markersize=4,
+            label=f"rule={name!r}: {errors[0]:.0f} -> {errors[-1]:.0f}",
+        )
+        ax2.plot(
+            epochs,
+            -energy,
+            "o-",
+            color=colour,
+            markersize=4,
+            label=f"rule={name!r}: E {energy[0]:.3g} -> {energy[-1]:.3g}",
+        )
         nonzero = np.abs(energy[energy != 0])
         if nonzero.size:
             linthresh = min(linthresh, float(nonzero.min()))
@@ -222,7 +260,9 @@ def plot_label_energy_training(histories, n_samples=None):
     ax2.set_yscale("symlog", linthresh=max(linthresh, 1e-3))
     ax2.set_ylabel("-E = sum over errors of |W x_n|  (symlog)")
     ax2.set_title("-E per epoch, E = sum_n -1/2 (W x_n)(y_n - label_n): up = E lower", fontsize=10)
-    fig.suptitle("Descending the article's E as written: E 'always decreases' (to minus infinity) "
-                 "while the errors grow", fontsize=11)
+    fig.suptitle(
+        "Descending the article's E as written: E 'always decreases' (to minus infinity) while the errors grow",
+        fontsize=11,
+    )
     fig.tight_layout()
     return fig

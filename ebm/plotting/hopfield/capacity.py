@@ -23,8 +23,7 @@ def _capacity_results(results):
     if isinstance(results, dict):
         results = [results]
     if isinstance(results, (str, bytes)) or not hasattr(results, "__iter__"):
-        raise TypeError(f"results must be a capacity_sweep dict or a sequence of them, "
-                        f"got {type(results).__name__}")
+        raise TypeError(f"results must be a capacity_sweep dict or a sequence of them, got {type(results).__name__}")
     results = list(results)
     if not results:
         raise ValueError("results is empty: pass at least one capacity_sweep result")
@@ -44,8 +43,7 @@ def _capacity_results(results):
         if ov.ndim == 1:
             ov = ov[:, None]
         if ov.ndim != 2 or ov.shape[0] != loads.size:
-            raise ValueError(f"results[{n}]['overlap'] must have shape ({loads.size}, n_seeds), "
-                             f"got {ov.shape}")
+            raise ValueError(f"results[{n}]['overlap'] must have shape ({loads.size}, n_seeds), got {ov.shape}")
         if not (np.isfinite(loads).all() and np.isfinite(ov).all()):
             raise ValueError(f"results[{n}] must hold finite loads and overlaps")
         out.append((loads, ov, res.get("rule", f"sweep {n}"), res.get("n_units")))
@@ -97,13 +95,20 @@ def plot_capacity(results, theory_line=0.138):
         mean, std = ov.mean(axis=1), ov.std(axis=1)
         lowest = min(lowest, float((mean - std).min()))
         label = f"{rule}" + (f", N = {n_units}" if n_units is not None else "") + f" ({ov.shape[1]} seeds)"
-        ax.errorbar(loads, mean, yerr=std, fmt="o-", color=cmap(n % 10), capsize=3, markersize=4,
-                    linewidth=1.4, label=label)
+        ax.errorbar(
+            loads, mean, yerr=std, fmt="o-", color=cmap(n % 10), capsize=3, markersize=4, linewidth=1.4, label=label
+        )
     if theory_line is not None:
-        ax.axvline(theory_line, color="black", linestyle="--", linewidth=1.1,
-                   label=f"alpha_c = {theory_line:g} (Amit, Gutfreund & Sompolinsky 1985)")
-        ax.annotate(f"alpha_c = {theory_line:g}", (theory_line, 1.0), xytext=(4, -12),
-                    textcoords="offset points", fontsize=9)
+        ax.axvline(
+            theory_line,
+            color="black",
+            linestyle="--",
+            linewidth=1.1,
+            label=f"alpha_c = {theory_line:g} (Amit, Gutfreund & Sompolinsky 1985)",
+        )
+        ax.annotate(
+            f"alpha_c = {theory_line:g}", (theory_line, 1.0), xytext=(4, -12), textcoords="offset points", fontsize=9
+        )
     ax.set_xlabel("load alpha = p / N (patterns per unit)")
     ax.set_ylabel("mean final overlap m with the stored pattern")
     ax.set_ylim(min(0.0, lowest - 0.05) if lowest < 0.3 else lowest - 0.05, 1.03)
@@ -157,8 +162,9 @@ def plot_one_step_error(alphas, measured=None):
     rates = stderr = None
     if measured is not None:
         if isinstance(measured, (str, bytes, dict)) or not hasattr(measured, "__len__"):
-            raise TypeError("measured must be a sequence (one one_step_error dict or rate per load), "
-                            f"got {type(measured).__name__}")
+            raise TypeError(
+                f"measured must be a sequence (one one_step_error dict or rate per load), got {type(measured).__name__}"
+            )
         if len(measured) != a.size:
             raise ValueError(f"measured has {len(measured)} entries but alphas has {a.size}")
         rates, stderr = np.empty(a.size), np.zeros(a.size)
@@ -184,21 +190,43 @@ def plot_one_step_error(alphas, measured=None):
         ax.plot(grid, theory, "-", color="black", linewidth=1.5, label="Phi(-1/sqrt(alpha)) (large N)")
         if rates is not None:
             shown = rates > 0 if log else np.ones_like(rates, bool)
-            ax.errorbar(a[shown], rates[shown], yerr=stderr[shown], fmt="o", color=LABEL_COLOUR,
-                        capsize=3, markersize=5, zorder=6, label="measured (mean +- s.e. over seeds)")
+            ax.errorbar(
+                a[shown],
+                rates[shown],
+                yerr=stderr[shown],
+                fmt="o",
+                color=LABEL_COLOUR,
+                capsize=3,
+                markersize=5,
+                zorder=6,
+                label="measured (mean +- s.e. over seeds)",
+            )
         for alpha, ls in zip(anchors, (":", "-.")):
             value = float(theoretical_one_step_error(alpha))
             ax.axvline(alpha, color="#777777", linestyle=ls, linewidth=1.0)
-            ax.plot([alpha], [value], "D", color="#2ca02c", markersize=10, markerfacecolor="none",
-                    markeredgewidth=1.6, zorder=5)
-            above = not log and alpha == anchors[0]          # near 0 on the linear scale
-            ax.annotate(f"alpha = {alpha:g}\n{100 * value:.2g} % of bits", (alpha, value),
-                        # log panel: below-right, the empty side of the rising curve
-                        # linear panel, 0.138: up and to the left, clear of its dotted line
-                        xytext=(-6, 42) if above else (8, -26) if not log else (12, -36),
-                        textcoords="offset points", fontsize=8.5, ha="right" if above else "left",
-                        color="#2ca02c",
-                        arrowprops=dict(arrowstyle="-", color="#2ca02c", linewidth=0.8) if above else None)
+            ax.plot(
+                [alpha],
+                [value],
+                "D",
+                color="#2ca02c",
+                markersize=10,
+                markerfacecolor="none",
+                markeredgewidth=1.6,
+                zorder=5,
+            )
+            above = not log and alpha == anchors[0]  # near 0 on the linear scale
+            ax.annotate(
+                f"alpha = {alpha:g}\n{100 * value:.2g} % of bits",
+                (alpha, value),
+                # log panel: below-right, the empty side of the rising curve
+                # linear panel, 0.138: up and to the left, clear of its dotted line
+                xytext=(-6, 42) if above else (8, -26) if not log else (12, -36),
+                textcoords="offset points",
+                fontsize=8.5,
+                ha="right" if above else "left",
+                color="#2ca02c",
+                arrowprops=dict(arrowstyle="-", color="#2ca02c", linewidth=0.8) if above else None,
+            )
         ax.set_xlabel("load alpha = p / N")
         ax.grid(alpha=0.3, which="both")
     axes[0].set_ylabel("fraction of bits wrong after one update")
@@ -211,8 +239,14 @@ def plot_one_step_error(alphas, measured=None):
     axes[1].set_ylim(bottom, 0.3)
     if rates is not None and (rates == 0).any():
         zero = rates == 0
-        axes[1].plot(a[zero], np.full(zero.sum(), bottom * 1.5), "v", color=LABEL_COLOUR,
-                     markersize=7, label="measured 0 (no error seen)")
+        axes[1].plot(
+            a[zero],
+            np.full(zero.sum(), bottom * 1.5),
+            "v",
+            color=LABEL_COLOUR,
+            markersize=7,
+            label="measured 0 (no error seen)",
+        )
     axes[1].set_title("the same, log scale", fontsize=10)
     axes[0].legend(loc="upper left", fontsize=8, framealpha=0.9)
     axes[1].legend(loc="lower right", fontsize=8, framealpha=0.9)

@@ -29,8 +29,10 @@ def _trajectory_list(trajectories, name="trajectories"):
     if isinstance(trajectories, Trajectory):
         return [trajectories]
     if isinstance(trajectories, (str, bytes)) or not hasattr(trajectories, "__iter__"):
-        raise TypeError(f"{name} must be a Trajectory or a sequence of them "
-                        f"(from HopfieldNetwork.run), got {type(trajectories).__name__}")
+        raise TypeError(
+            f"{name} must be a Trajectory or a sequence of them "
+            f"(from HopfieldNetwork.run), got {type(trajectories).__name__}"
+        )
     trajs = list(trajectories)
     if not trajs:
         raise ValueError(f"{name} is empty: pass at least one Trajectory")
@@ -38,8 +40,7 @@ def _trajectory_list(trajectories, name="trajectories"):
         raise ValueError(f"{name} has {len(trajs)} runs; at most {_MAX_CURVES} stay readable")
     for n, tr in enumerate(trajs):
         if not isinstance(tr, Trajectory):
-            raise TypeError(f"{name}[{n}] must be a Trajectory (from HopfieldNetwork.run), "
-                            f"got {type(tr).__name__}")
+            raise TypeError(f"{name}[{n}] must be a Trajectory (from HopfieldNetwork.run), got {type(tr).__name__}")
     return trajs
 
 
@@ -50,8 +51,7 @@ def _grid_shape(shape, n_units):
     rows = _int_arg(shape[0], "shape[0]", 1)
     cols = _int_arg(shape[1], "shape[1]", 1)
     if rows * cols != n_units:
-        raise ValueError(f"shape {(rows, cols)} has {rows * cols} cells but the states have "
-                         f"{n_units} units")
+        raise ValueError(f"shape {(rows, cols)} has {rows * cols} cells but the states have {n_units} units")
     return rows, cols
 
 
@@ -125,30 +125,70 @@ def plot_energy_descent(trajectories, labels=None):
         # start: hollow squares, one size per run (the first largest), so starts that nearly
         # coincide show as nested outlines; end: concentric stars, the first run's largest
         grow = 2.6 * (len(trajs) - 1 - n)
-        ax.plot([0], [E[0]], "s", color=colour, markersize=5 + 1.4 * grow, markerfacecolor="none",
-                markeredgewidth=1.6, zorder=3 + n)
-        ax.plot([steps[-1]], [E[-1]], "*", color=colour, markersize=11 + 2.2 * grow,
-                markeredgecolor="white", markeredgewidth=1.0, zorder=3 + n)
+        ax.plot(
+            [0],
+            [E[0]],
+            "s",
+            color=colour,
+            markersize=5 + 1.4 * grow,
+            markerfacecolor="none",
+            markeredgewidth=1.6,
+            zorder=3 + n,
+        )
+        ax.plot(
+            [steps[-1]],
+            [E[-1]],
+            "*",
+            color=colour,
+            markersize=11 + 2.2 * grow,
+            markeredgecolor="white",
+            markeredgewidth=1.0,
+            zorder=3 + n,
+        )
         if rises.size:
-            ax.plot(steps[rises], E[rises], "^", color=LABEL_COLOUR, markersize=8,
-                    markerfacecolor="none", markeredgewidth=1.5)
+            ax.plot(
+                steps[rises],
+                E[rises],
+                "^",
+                color=LABEL_COLOUR,
+                markersize=8,
+                markerfacecolor="none",
+                markeredgewidth=1.5,
+            )
     from matplotlib.ticker import MaxNLocator
 
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlabel("update step (one unit flipped per step)" if modes == {"async"}
-                  else "update step (synchronous: all units at once)" if modes == {"sync"}
-                  else "update step")
+    ax.set_xlabel(
+        "update step (one unit flipped per step)"
+        if modes == {"async"}
+        else "update step (synchronous: all units at once)"
+        if modes == {"sync"}
+        else "update step"
+    )
     ax.set_ylabel("E(s) = -1/2 s^T W s - b^T s")
-    ax.set_title("Hopfield energy along recall: open square = probe, dot = an update, star = the end "
-                 "(nested where runs coincide)", fontsize=10)
-    note = ("W symmetric: a flip of unit i to s_i' changes E by exactly -2 s_i' h_i\n"
-            "(h_i = sum_{j != i} W_ij s_j + b_i, the field from the others);\n"
-            "if also W_ii >= 0 that is -2|h_i|: E never increases.\n"
-            "With W_ii < 0 a flip can raise E by +2|h_i|")
+    ax.set_title(
+        "Hopfield energy along recall: open square = probe, dot = an update, star = the end "
+        "(nested where runs coincide)",
+        fontsize=10,
+    )
+    note = (
+        "W symmetric: a flip of unit i to s_i' changes E by exactly -2 s_i' h_i\n"
+        "(h_i = sum_{j != i} W_ij s_j + b_i, the field from the others);\n"
+        "if also W_ii >= 0 that is -2|h_i|: E never increases.\n"
+        "With W_ii < 0 a flip can raise E by +2|h_i|"
+    )
     if n_rises:
         note += f"\nhere E ROSE at {n_rises} update(s) (red triangles): W_ii < 0 or W asymmetric?"
-    ax.text(0.98, 0.97, note, transform=ax.transAxes, ha="right", va="top", fontsize=8.5,
-            bbox=dict(boxstyle="round", facecolor="white", edgecolor="#999999"))
+    ax.text(
+        0.98,
+        0.97,
+        note,
+        transform=ax.transAxes,
+        ha="right",
+        va="top",
+        fontsize=8.5,
+        bbox=dict(boxstyle="round", facecolor="white", edgecolor="#999999"),
+    )
     ax.legend(loc="lower left", fontsize=8, frameon=True, framealpha=0.9)
     ax.grid(alpha=0.3)
     fig.tight_layout()
@@ -197,8 +237,7 @@ def animate_recall(trajectory, shape, every=1, max_frames=40):
     from ebm.hopfield import Trajectory
 
     if not isinstance(trajectory, Trajectory):
-        raise TypeError(f"trajectory must be a Trajectory (from HopfieldNetwork.run), "
-                        f"got {type(trajectory).__name__}")
+        raise TypeError(f"trajectory must be a Trajectory (from HopfieldNetwork.run), got {type(trajectory).__name__}")
     states, E = trajectory.states, trajectory.energies
     rows, cols = _grid_shape(shape, states.shape[1])
     every = _int_arg(every, "every", 1)
@@ -210,13 +249,11 @@ def animate_recall(trajectory, shape, every=1, max_frames=40):
     if idx.size > max_frames:
         idx = np.unique(np.linspace(0, T, max_frames).round().astype(int))
 
-    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(8.6, 3.8), dpi=80,
-                                  gridspec_kw=dict(width_ratios=[1, 1.35]))
-    image = ax.imshow(states[0].reshape(rows, cols), cmap="gray_r", vmin=-1, vmax=1,
-                      interpolation="nearest")
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(8.6, 3.8), dpi=80, gridspec_kw=dict(width_ratios=[1, 1.35]))
+    image = ax.imshow(states[0].reshape(rows, cols), cmap="gray_r", vmin=-1, vmax=1, interpolation="nearest")
     ax.set_xticks([])
     ax.set_yticks([])
-    title = ax.set_title("placeholder\nplaceholder", fontsize=9)      # two lines, for the layout
+    title = ax.set_title("placeholder\nplaceholder", fontsize=9)  # two lines, for the layout
     boxes = []
 
     ax2.plot(np.arange(T + 1), E, "-", color="#555555", linewidth=1.2)
@@ -246,15 +283,17 @@ def animate_recall(trajectory, shape, every=1, max_frames=40):
             diff = np.flatnonzero(states[t] != states[prev])
             for u in diff:
                 r, c = divmod(int(u), cols)
-                boxes.append(ax.add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False,
-                                                    edgecolor=LABEL_COLOUR, linewidth=2.0)))
+                boxes.append(
+                    ax.add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False, edgecolor=LABEL_COLOUR, linewidth=2.0))
+                )
             if t - prev == 1 and diff.size == 1:
                 u = int(diff[0])
-                title.set_text(f"step {t}: unit {u} (row {u // cols}, col {u % cols}) -> "
-                               f"{int(states[t][u]):+d}\ndE = {E[t] - E[prev]:+.3f} = -2|h_{u}|")
+                title.set_text(
+                    f"step {t}: unit {u} (row {u // cols}, col {u % cols}) -> "
+                    f"{int(states[t][u]):+d}\ndE = {E[t] - E[prev]:+.3f} = -2|h_{u}|"
+                )
             else:
-                title.set_text(f"steps {prev + 1}..{t}: {diff.size} unit(s) changed\n"
-                               f"dE = {E[t] - E[prev]:+.3f}")
+                title.set_text(f"steps {prev + 1}..{t}: {diff.size} unit(s) changed\ndE = {E[t] - E[prev]:+.3f}")
         point.set_data([t], [E[t]])
         text.set_text(f"E = {E[t]:.3f}")
         return (image, title, point, text, *boxes)
@@ -263,9 +302,7 @@ def animate_recall(trajectory, shape, every=1, max_frames=40):
     return FuncAnimation(fig, draw, frames=idx.size, interval=250, blit=False)
 
 
-
-def plot_recall_grid(patterns, probes, results, shape, titles=("pattern", "noisy probe", "recalled"),
-                     *, title=None):
+def plot_recall_grid(patterns, probes, results, shape, titles=("pattern", "noisy probe", "recalled"), *, title=None):
     """Rows of images: the stored patterns, the noisy probes, and what recall returned.
 
     One column per example.  Under every probe and result is its overlap
@@ -328,8 +365,9 @@ def plot_recall_grid(patterns, probes, results, shape, titles=("pattern", "noisy
         raise TypeError(f"titles must be a sequence of strings, got {titles!r}")
     titles = list(titles)
     if len(titles) != 2 + res.shape[0]:
-        raise ValueError(f"titles must have {2 + res.shape[0]} entries (pattern, probe, and one per "
-                         f"result row), got {len(titles)}")
+        raise ValueError(
+            f"titles must have {2 + res.shape[0]} entries (pattern, probe, and one per result row), got {len(titles)}"
+        )
     if not all(isinstance(t, str) for t in titles):
         raise TypeError(f"titles must all be strings, got {titles!r}")
     if title is not None and not isinstance(title, str):
@@ -350,20 +388,27 @@ def plot_recall_grid(patterns, probes, results, shape, titles=("pattern", "noisy
             if r > 0:
                 bipolar = bool(np.isin(img, (-1.0, 1.0)).all())
                 any_real |= not bipolar
-                m_ov = float(img @ pats[m]) / N                   # of the values drawn
-                ok = np.allclose(img, pats[m], rtol=0, atol=1e-3)      # equal to the pattern
-                ax.set_xlabel(f"{'m' if bipolar else 'x.xi/N'} = {m_ov:.2f}", fontsize=8,
-                              color="black" if r == 1 else ("#2ca02c" if ok else LABEL_COLOUR))
+                m_ov = float(img @ pats[m]) / N  # of the values drawn
+                ok = np.allclose(img, pats[m], rtol=0, atol=1e-3)  # equal to the pattern
+                ax.set_xlabel(
+                    f"{'m' if bipolar else 'x.xi/N'} = {m_ov:.2f}",
+                    fontsize=8,
+                    color="black" if r == 1 else ("#2ca02c" if ok else LABEL_COLOUR),
+                )
             if m == 0:
                 ax.set_ylabel(titles[r], fontsize=9)
     if title:
         fig.suptitle(title, fontsize=11)
-    note = ("Under each image: its overlap m = (1/N) s.xi with the pattern in the top row. "
-            "Green: recall returned the pattern (every unit within 0.001); red: it did not; "
-            "black: the probes.")
+    note = (
+        "Under each image: its overlap m = (1/N) s.xi with the pattern in the top row. "
+        "Green: recall returned the pattern (every unit within 0.001); red: it did not; "
+        "black: the probes."
+    )
     if any_real:
-        note += (" Grey rows are real-valued: their number is (1/N) x.xi of the grey values shown "
-                 "(not of their signs), 1 only if x = xi.")
+        note += (
+            " Grey rows are real-valued: their number is (1/N) x.xi of the grey values shown "
+            "(not of their signs), 1 only if x = xi."
+        )
     width_in, height_in = fig.get_size_inches()
     lines = textwrap.wrap(note, width=max(40, int(width_in * 17)))
     fig.text(0.5, 0.005, "\n".join(lines), ha="center", va="bottom", fontsize=7.5, color="#333333")
