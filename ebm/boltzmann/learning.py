@@ -540,33 +540,31 @@ def _encoder_runs(regime, seeds, max_cycles, stop_at_success, progress, desc):
     W = np.stack([_initial_weights(bm, scale, rng) for rng in rngs])
     kseeds = np.array([kernel_seed(rng, high=SEED_HIGH) for rng in rngs], dtype=np.int64)
     first, held = np.empty(len(rngs), np.int64), np.empty(len(rngs), np.bool_)
-    patterns = encoder_patterns()
-    visible, hidden = bm.visible, bm.hidden
-    args = (
-        bm.T,
-        bm.mask,
-        K.MODES[statistics],
-        step == "sign",
-        float(lr),
-        patterns,
-        visible,
-        hidden,
-        noise[0],
-        noise[1],
-        noise != (0.0, 0.0),
-        n_clamped,
-        n_free,
-        temps,
-        collect,
-        max_cycles,
-        stop_at_success,
-        all_states(bm.n_units, np.float64),
+    setup = K.EncoderSetup(
+        T=bm.T,
+        mask=bm.mask,
+        mode=K.MODES[statistics],
+        sign_step=step == "sign",
+        lr=float(lr),
+        noise_off=noise[0],
+        noise_on=noise[1],
+        noisy=noise != (0.0, 0.0),
+        n_clamped=n_clamped,
+        n_free=n_free,
+        temps=temps,
+        collect=collect,
+        patterns=encoder_patterns(),
+        visible=bm.visible,
+        hidden=bm.hidden,
+        max_cycles=max_cycles,
+        stop_at_success=stop_at_success,
+        S=all_states(bm.n_units, np.float64),
     )
     chunks = [(a, min(a + 4, len(rngs))) for a in range(0, len(rngs), 4)]
 
     def run(chunk):  # the kernel releases the GIL: threads run in parallel
         a, b = chunk
-        K.encoder_trials(W[a:b], *args, kseeds[a:b], first[a:b], held[a:b])
+        K.encoder_trials(W[a:b], setup, kseeds[a:b], first[a:b], held[a:b])
         return b - a
 
     workers = numba.get_num_threads() if use_parallel(len(rngs) * max_cycles * 1000) else 1
