@@ -23,6 +23,7 @@ import numpy as np
 from ebm._checks import as_rng, binary_rows, check_int, check_real_array
 from ebm._math import sigmoid, softplus
 from ebm._states import MAX_ENUMERATED_UNITS
+from ebm.rbm import ais as _ais
 from ebm.rbm import partition as _partition
 from ebm.rbm import samplers as _samplers
 from ebm.rbm import trainer as _trainer
@@ -325,7 +326,7 @@ class RBM:
         if method == "exact":
             return _partition.log_partition_exact(self, layer=layer, progress=progress)
         if method == "ais":
-            return _partition.log_partition_ais(
+            return _ais.log_partition_ais(
                 self,
                 n_betas=n_betas,
                 n_runs=n_runs,
