@@ -373,47 +373,16 @@ def test_encoder_kernel_statistics_match_enumeration():
     n = bm.n_units
     out = [np.empty(n), np.empty((n, n)), np.empty(n), np.empty((n, n))]
     temps = np.concatenate([[2.0, 2.0, 1.5, 1.5, 1.2, 1.2, 1.0, 1.0, 1.0, 1.0], np.ones(10)])
+    task = dict(T=1.0, mask=bm.mask, sign_step=False, lr=0.0, noise_off=0.0, noise_on=0.0, noisy=False)
+    task.update(temps=temps, collect=10, patterns=data, visible=bm.visible, hidden=bm.hidden)
+    task.update(max_cycles=0, stop_at_success=False, S=bz.all_states(n, np.float64))
     for mode, tol in ((1, 0.03), (2, 0.04)):
         np.random.seed(0)  # the kernels draw from the global stream
-        K._statistics(
-            bm.W,
-            bm.theta,
-            1.0,
-            mode,
-            data,
-            bm.visible,
-            bm.hidden,
-            0.0,
-            0.0,
-            False,
-            1000,
-            4000,
-            temps,
-            10,
-            bz.all_states(n, np.float64),
-            *out,
-        )
+        K._statistics(bm.W, bm.theta, K.EncoderSetup(**task, mode=mode, n_clamped=1000, n_free=4000), *out)
         assert np.abs(out[1] - eij).max() < tol and np.abs(out[3] - fij).max() < tol, mode
         # the exact statistics at another temperature are far off: the comparison can fail
         assert np.abs(out[3] - bz.free_statistics(bm.copy(T=3.0))[1]).max() > 3 * tol
-    K._statistics(
-        bm.W,
-        bm.theta,
-        1.0,
-        0,
-        data,
-        bm.visible,
-        bm.hidden,
-        0.0,
-        0.0,
-        False,
-        1,
-        1,
-        temps,
-        10,
-        bz.all_states(n, np.float64),
-        *out,
-    )
+    K._statistics(bm.W, bm.theta, K.EncoderSetup(**task, mode=0, n_clamped=1, n_free=1), *out)
     np.testing.assert_allclose(out[1], eij, atol=1e-12)
     np.testing.assert_allclose(out[3], fij, atol=1e-12)
 

@@ -441,7 +441,7 @@ def test_ais_interval_holds_over_seeds_at_10_30_and_100_betas():
 
 def test_ais_interval_quantiles_match_tables():
     """The t and chi-square quantiles behind the interval, against scipy's values (tabulated here)."""
-    from ebm.rbm import partition as P
+    from ebm.rbm import ais as P
 
     p = 1 - P.AIS_ALPHA / 4
     # scipy.stats.t.ppf(p, df) and scipy.stats.chi2.ppf(p, df) / chi2.ppf(1 - p, df)

@@ -42,7 +42,8 @@ Modules (read them in this order)
 ---------------------------------
 * :mod:`ebm.boltzmann.unit` -- one stochastic unit and the bridge into the core;
 * :mod:`ebm.boltzmann.machine` -- energies, enumeration, the Numba Gibbs sampler, annealing;
-* :mod:`ebm.boltzmann.learning` -- the 1985 rule, parity, the 4-2-4 encoder;
+* :mod:`ebm.boltzmann.phases` -- the clamped and free statistics the 1985 rule compares, and G;
+* :mod:`ebm.boltzmann.learning` -- the 1985 rule's loop, parity, the 4-2-4 encoder;
 * :mod:`ebm.boltzmann.experiments` -- the sampler, ratio, annealing experiments, the benchmark.
 
 Every public name is also available here, as ``ebm.boltzmann.<name>``.
@@ -62,20 +63,14 @@ from ebm.boltzmann.experiments import (
 )
 from ebm.boltzmann.learning import (
     ENCODER_REGIMES,
-    PAPER_SCHEDULE,
     STATISTICS,
     STEPS,
     LearningResult,
-    _sampled_statistics,
-    clamped_statistics,
     encoder_codes,
     encoder_experiment,
     encoder_network,
     encoder_patterns,
-    free_statistics,
-    kl_divergence,
     learn,
-    paper_schedule,
     parity_data,
     parity_experiment,
     train_encoder,
@@ -87,6 +82,14 @@ from ebm.boltzmann.machine import (
     sampling_reference,
     state_index,
     total_variation,
+)
+from ebm.boltzmann.phases import (
+    PAPER_SCHEDULE,
+    _sampled_statistics,
+    clamped_statistics,
+    free_statistics,
+    kl_divergence,
+    paper_schedule,
 )
 from ebm.boltzmann.unit import (
     deterministic_unit,

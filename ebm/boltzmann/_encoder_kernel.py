@@ -15,6 +15,8 @@ it matches ``learn`` in distribution, not draw for draw.
 
 from __future__ import annotations
 
+from collections import namedtuple
+
 import numpy as np
 from numba import njit
 
@@ -29,6 +31,18 @@ MODES = {"exact": 0, "exact_samples": 1, "gibbs_sampling": 2}
 
 N_V, N_H = 4, 2
 N_UNITS = 2 * N_V + N_H
+
+#: What every seed's run shares, in one (Numba-typed) named tuple: the machine's ``T`` and
+#: ``mask``; the regime (``mode`` from :data:`MODES`, ``sign_step``, ``lr``, noisy clamping
+#: ``noise_off``/``noise_on`` when ``noisy``, ``n_clamped``, ``n_free``, the annealing
+#: temperatures ``temps`` of which the last ``collect`` are recorded); the task (``patterns``
+#: over the ``visible`` units, the ``hidden`` units); ``max_cycles`` and ``stop_at_success``;
+#: and ``S``, every state of the machine as float64 rows (:func:`ebm._states.all_states`).
+EncoderSetup = namedtuple(
+    "EncoderSetup",
+    "T mask mode sign_step lr noise_off noise_on noisy n_clamped n_free temps collect "
+    "patterns visible hidden max_cycles stop_at_success S",
+)
 
 
 @njit(cache=True)
@@ -172,28 +186,10 @@ def encoder_success(W, theta, T):
 
 
 @njit(cache=True)
-def _statistics(
-    W,
-    theta,
-    T,
-    mode,
-    patterns,
-    visible,
-    hidden,
-    noise_off,
-    noise_on,
-    noisy,
-    n_clamped,
-    n_free,
-    temps,
-    collect,
-    S,
-    pi,
-    pij,
-    qi,
-    qij,
-):
+def _statistics(W, theta, setup, pi, pij, qi, qij):
     """Clamped (pi, pij) and free (qi, qij) statistics of one cycle, as ``learn`` gathers them."""
+    T, mode, patterns, visible, hidden = setup.T, setup.mode, setup.patterns, setup.visible, setup.hidden
+    n_free, temps, collect = setup.n_free, setup.temps, setup.collect
     n = W.shape[0]
     pi[:] = 0.0
     pij[:, :] = 0.0
@@ -201,7 +197,7 @@ def _statistics(
     qij[:, :] = 0.0
     s = np.zeros(n, np.int8)
     row = np.empty(visible.shape[0], np.int8)
-    reps = 1 if mode == 0 else n_clamped
+    reps = 1 if mode == 0 else setup.n_clamped
     n_rows = patterns.shape[0] * reps
     p_h = np.empty(1 << hidden.shape[0])
     everything = np.arange(n)
@@ -210,8 +206,8 @@ def _statistics(
     energies = np.empty(temps.shape[0])
     for a in range(patterns.shape[0]):
         for _ in range(reps):
-            if noisy:
-                _noisy_row(patterns[a], noise_off, noise_on, row)
+            if setup.noisy:
+                _noisy_row(patterns[a], setup.noise_off, setup.noise_on, row)
             else:
                 row[:] = patterns[a]
             s[:] = 0
@@ -247,64 +243,20 @@ def _statistics(
         _scale(pi, pij, 1.0 / n_rows)
         _scale(qi, qij, 1.0 / n_free)
     else:
-        _expectations(S, p, qi, qij)
+        _expectations(setup.S, p, qi, qij)
 
 
 @njit(cache=True)
-def _one_trial(
-    W,
-    theta,
-    T,
-    mask,
-    mode,
-    sign_step,
-    lr,
-    patterns,
-    visible,
-    hidden,
-    noise_off,
-    noise_on,
-    noisy,
-    n_clamped,
-    n_free,
-    temps,
-    collect,
-    max_cycles,
-    stop_at_success,
-    seed,
-    S,
-):
-    """One seed: train from (W, theta) in place; the first successful cycle (1-based) or -1.
-
-    ``S`` holds every state of the machine as float64 rows (:func:`ebm._states.all_states`).
-    """
+def _one_trial(W, theta, setup, seed):
+    """One seed: train from (W, theta) in place; the first successful cycle (1-based) or -1."""
     np.random.seed(seed)
     n = W.shape[0]
+    lr, mask, sign_step = setup.lr, setup.mask, setup.sign_step
     pi, qi = np.empty(n), np.empty(n)
     pij, qij = np.empty((n, n)), np.empty((n, n))
     first = -1
-    for cycle in range(max_cycles):
-        _statistics(
-            W,
-            theta,
-            T,
-            mode,
-            patterns,
-            visible,
-            hidden,
-            noise_off,
-            noise_on,
-            noisy,
-            n_clamped,
-            n_free,
-            temps,
-            collect,
-            S,
-            pi,
-            pij,
-            qi,
-            qij,
-        )
+    for cycle in range(setup.max_cycles):
+        _statistics(W, theta, setup, pi, pij, qi, qij)
         for i in range(n):
             d = pi[i] - qi[i]
             theta[i] -= lr * (np.sign(d) if sign_step else d)
@@ -314,67 +266,23 @@ def _one_trial(
                     step = lr * (np.sign(d) if sign_step else d)
                     W[i, j] += step
                     W[j, i] = W[i, j]
-        if first < 0 and encoder_success(W, theta, T):
+        if first < 0 and encoder_success(W, theta, setup.T):
             first = cycle + 1
-            if stop_at_success:
+            if setup.stop_at_success:
                 break
     return first
 
 
 @njit(cache=True, nogil=True)
-def encoder_trials(
-    W0,
-    T,
-    mask,
-    mode,
-    sign_step,
-    lr,
-    patterns,
-    visible,
-    hidden,
-    noise_off,
-    noise_on,
-    noisy,
-    n_clamped,
-    n_free,
-    temps,
-    collect,
-    max_cycles,
-    stop_at_success,
-    S,
-    seeds,
-    first,
-    held,
-):
+def encoder_trials(W0, setup, seeds, first, held):
     """Train one encoder per seed (``W0[k]`` its start, zero thresholds), one after the other.
 
-    ``W0`` is overwritten with each run's final weights; ``first[k]`` gets the first
-    successful cycle (or -1) and ``held[k]`` whether the final machine succeeds.
+    ``setup`` is an :data:`EncoderSetup`.  ``W0`` is overwritten with each run's final
+    weights; ``first[k]`` gets the first successful cycle (or -1) and ``held[k]`` whether
+    the final machine succeeds.
     """
     for k in range(seeds.shape[0]):
         W = W0[k]
         theta = np.zeros(W.shape[0])
-        first[k] = _one_trial(
-            W,
-            theta,
-            T,
-            mask,
-            mode,
-            sign_step,
-            lr,
-            patterns,
-            visible,
-            hidden,
-            noise_off,
-            noise_on,
-            noisy,
-            n_clamped,
-            n_free,
-            temps,
-            collect,
-            max_cycles,
-            stop_at_success,
-            seeds[k],
-            S,
-        )
-        held[k] = encoder_success(W, theta, T)
+        first[k] = _one_trial(W, theta, setup, seeds[k])
+        held[k] = encoder_success(W, theta, setup.T)

@@ -14,6 +14,7 @@ from numba import njit
 
 from ebm import _numba_cache
 from ebm._checks import check_binary, check_int, check_real_array, check_temperature, kernel_seed
+from ebm._docs import with_sections
 from ebm._math import logsumexp, sigmoid_jit, sigmoid_scalar
 from ebm._states import check_enumerable, state_blocks
 from ebm.boltzmann.unit import unit_probability
@@ -35,23 +36,34 @@ def _binary(states, n_units, name="states"):
 # --------------------------------------------------------------------------- states
 
 
-def _energies(S, W, theta):
-    """``-1/2 s^T W s + theta^T s`` over the last axis of a float array of states."""
-    return -0.5 * ((S @ W) * S).sum(axis=-1) + S @ theta
-
-
-def state_index(states):
-    """The index of each {0,1} state (unit i is bit i): the inverse of :func:`all_states`.
-
+def _of_states(returns, note):
+    """Parameters and Returns of a function of one state or of a stack of states."""
+    return f"""
     Parameters
     ----------
     states : array_like of 0/1, shape (n_units,) or (n_states, n_units)
 
     Returns
     -------
-    int or ndarray of int64, shape (n_states,)
-        ``sum_i s_i 2**i``; a NumPy integer for one state.
+    {returns}
+        {note}
     """
+
+
+#: What :meth:`BoltzmannMachine.energy_gap` and its kin return: a value per unit, per state.
+_PER_UNIT = "ndarray of float64, shape (n_units,) or (n_states, n_units)"
+
+
+def _energies(S, W, theta):
+    """``-1/2 s^T W s + theta^T s`` over the last axis of a float array of states."""
+    return -0.5 * ((S @ W) * S).sum(axis=-1) + S @ theta
+
+
+@with_sections(
+    _of_states("int or ndarray of int64, shape (n_states,)", "``sum_i s_i 2**i``; a NumPy integer for one state.")
+)
+def state_index(states):
+    """The index of each {0,1} state (unit i is bit i): the inverse of :func:`all_states`."""
     s = np.asarray(states)
     s = _binary(s, s.shape[-1] if s.ndim else 0)
     return (s.astype(np.int64) << np.arange(s.shape[-1])).sum(axis=-1)
@@ -356,50 +368,31 @@ class BoltzmannMachine:
 
     # ------------------------------------------------------------------ energies
 
+    @with_sections(
+        _of_states(
+            "float or ndarray of float64, shape (n_states,)", "A float for one state, one energy per row otherwise."
+        )
+    )
     def energy(self, states):
-        """``E(s) = -1/2 s^T W s + theta^T s``.
-
-        Parameters
-        ----------
-        states : array_like of 0/1, shape (n_units,) or (n_states, n_units)
-
-        Returns
-        -------
-        float or ndarray of float64, shape (n_states,)
-            A float for one state, one energy per row otherwise.
-        """
+        """``E(s) = -1/2 s^T W s + theta^T s``."""
         s = _binary(states, self.n_units).astype(np.float64)
         e = -0.5 * np.einsum("...i,ij,...j->...", s, self.W, s) + s @ self.theta
         return float(e) if s.ndim == 1 else e
 
+    @with_sections(_of_states(_PER_UNIT, "Entry ``k`` (of each row) is unit ``k``'s gap."))
     def energy_gap(self, states):
         """``dE_k = sum_j W_kj s_j - theta_k`` for every unit k (the diagonal is zero).
 
         ``dE_k = E(s_k = 0) - E(s_k = 1)`` with the other units as in ``s``.
-
-        Parameters
-        ----------
-        states : array_like of 0/1, shape (n_units,) or (n_states, n_units)
-
-        Returns
-        -------
-        ndarray of float64, shape (n_units,) or (n_states, n_units)
         """
         s = _binary(states, self.n_units).astype(np.float64)
         return s @ self.W - self.theta
 
+    @with_sections(
+        _of_states(_PER_UNIT, "Probabilities in [0, 1]; unit ``k``'s own value in ``states`` does not matter.")
+    )
     def conditional_probability(self, states):
-        """``P(s_k = 1 | the other units) = sigma(dE_k / T)`` for every unit k.
-
-        Parameters
-        ----------
-        states : array_like of 0/1, shape (n_units,) or (n_states, n_units)
-
-        Returns
-        -------
-        ndarray of float64, shape (n_units,) or (n_states, n_units)
-            Probabilities in [0, 1]; unit ``k``'s own value in ``states`` does not matter.
-        """
+        """``P(s_k = 1 | the other units) = sigma(dE_k / T)`` for every unit k."""
         return unit_probability(self.energy_gap(states), self.T)
 
     # ------------------------------------------------------------------ exact

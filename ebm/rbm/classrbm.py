@@ -25,12 +25,31 @@ from __future__ import annotations
 import numpy as np
 
 from ebm._checks import as_rng, binary_rows, check_float, check_int, check_real_array
+from ebm._docs import with_sections
 from ebm._math import sigmoid, softplus
 from ebm.rbm.trainer import TrainingHistory
 
 __all__ = ["ClassRBM"]
 
 _PARAMS = ("W", "U", "b", "c", "d")
+
+
+def _per_row(returns, note):
+    """Parameters and Returns of a method that gives ``returns`` for the rows of ``X``."""
+    return f"""
+    Parameters
+    ----------
+    X : array_like of 0/1, shape (n_visible,) or (n_samples, n_visible)
+        One sample or one per row (a 1-D ``X`` counts as one row).
+
+    Returns
+    -------
+    {returns}
+        {note}
+    """
+
+
+_LABEL_SCORES = "ndarray of float64, shape (n_samples, n_classes)"
 
 
 class ClassRBM:
@@ -101,63 +120,30 @@ class ClassRBM:
         """``o[n, y, j] = c_j + (x_n^T W)_j + U_yj``, shape (N, C, n_h)."""
         return (p["c"] + X @ p["W"])[:, None, :] + p["U"][None, :, :]
 
+    @with_sections(_per_row(_LABEL_SCORES, "One row per row of ``X``, one column per label."))
     def free_energy(self, X):
-        """``F(x, y)`` for every row of ``X`` and every label.
-
-        Parameters
-        ----------
-        X : array_like of 0/1, shape (n_visible,) or (n_samples, n_visible)
-
-        Returns
-        -------
-        ndarray of float64, shape (n_samples, n_classes)
-            One row per row of ``X`` (one row for a 1-D ``X``).
-        """
+        """``F(x, y)`` for every row of ``X`` and every label."""
         p = self._params()
         X, _ = binary_rows(X, self.n_visible, "X")
         return -(X @ p["b"])[:, None] - p["d"][None, :] - softplus(self._hidden_inputs(X, p)).sum(axis=2)
 
+    @with_sections(_per_row(_LABEL_SCORES, "Minus :meth:`free_energy`."))
     def logits(self, X):
-        """``bottom_data = -F(x, y)``: the logits the core normalises.
-
-        Parameters
-        ----------
-        X : array_like of 0/1, shape (n_visible,) or (n_samples, n_visible)
-
-        Returns
-        -------
-        ndarray of float64, shape (n_samples, n_classes)
-        """
+        """``bottom_data = -F(x, y)``: the logits the core normalises."""
         return -self.free_energy(X)
 
+    @with_sections(_per_row(_LABEL_SCORES, "Each row sums to 1."))
     def predict_proba(self, X):
-        """``p(y | x) = softmax_y(-F(x, y))``, computed by :func:`ebm.softmax_forward`.
-
-        Parameters
-        ----------
-        X : array_like of 0/1, shape (n_visible,) or (n_samples, n_visible)
-
-        Returns
-        -------
-        ndarray of float64, shape (n_samples, n_classes)
-            Each row sums to 1.
-        """
+        """``p(y | x) = softmax_y(-F(x, y))``, computed by :func:`ebm.softmax_forward`."""
         import ebm
 
         return ebm.softmax_forward(self.logits(X), axis=1)
 
+    @with_sections(
+        _per_row("ndarray of int64, shape (n_samples,)", "Labels in ``[0, n_classes)``; ties go to the lowest label.")
+    )
     def predict(self, X):
-        """The most probable label of each row (the lowest free energy).
-
-        Parameters
-        ----------
-        X : array_like of 0/1, shape (n_visible,) or (n_samples, n_visible)
-
-        Returns
-        -------
-        ndarray of int64, shape (n_samples,)
-            Labels in ``[0, n_classes)``; ties go to the lowest label.
-        """
+        """The most probable label of each row (the lowest free energy)."""
         return np.argmax(self.logits(X), axis=1)
 
     def score(self, X, y):

@@ -21,8 +21,10 @@ import inspect
 import numpy as np
 
 from ebm._checks import as_rng, binary_rows, check_int, check_real_array
+from ebm._docs import with_sections
 from ebm._math import sigmoid, softplus
 from ebm._states import MAX_ENUMERATED_UNITS
+from ebm.rbm import ais as _ais
 from ebm.rbm import partition as _partition
 from ebm.rbm import samplers as _samplers
 from ebm.rbm import trainer as _trainer
@@ -35,6 +37,36 @@ def _signature_with_self(function):
     sig = inspect.signature(function)
     first, *rest = sig.parameters.values()
     return sig.replace(parameters=[first.replace(name="self"), *rest])
+
+
+def _layer_to_layer(given, sample=False):
+    """Parameters and Returns of a method from rows of layer ``given`` ("v" or "h") to the other layer."""
+    X, n_in, n_out = ("V", "n_visible", "n_hidden") if given == "v" else ("H", "n_hidden", "n_visible")
+    seed = "\n    seed : int or numpy.random.Generator, optional" if sample else ""
+    kind, what = ("float64 0/1", "A binary sample") if sample else ("float64", "Probabilities in [0, 1]")
+    return f"""
+    Parameters
+    ----------
+    {X} : array_like of 0/1, shape ({n_in},) or (n_samples, {n_in}){seed}
+
+    Returns
+    -------
+    ndarray of {kind}, shape ({n_out},) or (n_samples, {n_out})
+        {what}; 1-D when ``{X}`` is.
+    """
+
+
+#: Parameters and Returns of the methods that give one value in nats per visible row.
+_PER_VISIBLE_ROW = """
+    Parameters
+    ----------
+    V : array_like of 0/1, shape (n_visible,) or (n_samples, n_visible)
+
+    Returns
+    -------
+    float or ndarray of shape (n_samples,)
+        In nats; a float for one state of shape (n_visible,), else one value per row.
+    """
 
 
 class RBM:
@@ -127,18 +159,9 @@ class RBM:
         e = -(V @ b) - (H @ c) - np.einsum("ni,ij,nj->n", V, W, H)
         return float(e[0]) if single_v and single_h else e
 
+    @with_sections(_PER_VISIBLE_ROW)
     def free_energy(self, V):
-        """``F(v) = -b^T v - sum_j softplus(c_j + (v^T W)_j)``, so that ``p(v) = exp(-F(v)) / Z``.
-
-        Parameters
-        ----------
-        V : array_like of 0/1, shape (n_visible,) or (n_samples, n_visible)
-
-        Returns
-        -------
-        float or ndarray of shape (n_samples,)
-            A float for one state of shape (n_visible,), else one value per row.
-        """
+        """``F(v) = -b^T v - sum_j softplus(c_j + (v^T W)_j)``, so that ``p(v) = exp(-F(v)) / Z``."""
         W, b, c = self._params()
         X, single = binary_rows(V, self.n_visible, "V")
         f = -(X @ b) - softplus(c + X @ W).sum(axis=1)
@@ -146,87 +169,43 @@ class RBM:
 
     # ------------------------------------------------------------------ conditionals and sampling
 
+    @with_sections(_layer_to_layer("v"))
     def prob_h_given_v(self, V):
-        """``P(h_j = 1 | v) = sigmoid(c_j + (v^T W)_j)``, one row per row of ``V``.
-
-        Parameters
-        ----------
-        V : array_like of 0/1, shape (n_visible,) or (n_samples, n_visible)
-
-        Returns
-        -------
-        ndarray of float64, shape (n_hidden,) or (n_samples, n_hidden)
-            Probabilities in [0, 1]; 1-D when ``V`` is.
-        """
+        """``P(h_j = 1 | v) = sigmoid(c_j + (v^T W)_j)``, one row per row of ``V``."""
         W, _, c = self._params()
         X, single = binary_rows(V, self.n_visible, "V")
         p = sigmoid(c + X @ W)
         return p[0] if single else p
 
+    @with_sections(_layer_to_layer("h"))
     def prob_v_given_h(self, H):
-        """``P(v_i = 1 | h) = sigmoid(b_i + (W h)_i)``, one row per row of ``H``.
-
-        Parameters
-        ----------
-        H : array_like of 0/1, shape (n_hidden,) or (n_samples, n_hidden)
-
-        Returns
-        -------
-        ndarray of float64, shape (n_visible,) or (n_samples, n_visible)
-            Probabilities in [0, 1]; 1-D when ``H`` is.
-        """
+        """``P(v_i = 1 | h) = sigmoid(b_i + (W h)_i)``, one row per row of ``H``."""
         W, b, _ = self._params()
         X, single = binary_rows(H, self.n_hidden, "H")
         p = sigmoid(b + X @ W.T)
         return p[0] if single else p
 
+    @with_sections(_layer_to_layer("v"))
     def transform(self, V):
-        """``P(h | v)`` for each row of ``V``: the hidden features, as scikit-learn's ``BernoulliRBM.transform``.
-
-        Parameters
-        ----------
-        V : array_like of 0/1, shape (n_visible,) or (n_samples, n_visible)
-
-        Returns
-        -------
-        ndarray of float64, shape (n_hidden,) or (n_samples, n_hidden)
-            The same as :meth:`prob_h_given_v`.
-        """
+        """:meth:`prob_h_given_v`: the hidden features, as scikit-learn's ``BernoulliRBM.transform``."""
         return self.prob_h_given_v(V)
 
+    @staticmethod
+    def _draw(p, rows, seed):
+        """0/1 draws with probabilities ``p`` (one row, or one per row), shaped as ``p``; ``rows``: 1-D or not."""
+        p = np.atleast_2d(p)
+        out = (as_rng(seed).random(p.shape) < p).astype(np.float64)
+        return out[0] if np.ndim(rows) == 1 else out
+
+    @with_sections(_layer_to_layer("v", sample=True))
     def sample_h(self, V, seed=None):
-        """A binary sample of ``h ~ P(h | v)`` for each row of ``V``.
+        """A binary sample of ``h ~ P(h | v)`` for each row of ``V``."""
+        return self._draw(self.prob_h_given_v(V), V, seed)
 
-        Parameters
-        ----------
-        V : array_like of 0/1, shape (n_visible,) or (n_samples, n_visible)
-        seed : int or numpy.random.Generator, optional
-
-        Returns
-        -------
-        ndarray of float64 0/1, shape (n_hidden,) or (n_samples, n_hidden)
-            1-D when ``V`` is.
-        """
-        p = np.atleast_2d(self.prob_h_given_v(V))
-        out = (as_rng(seed).random(p.shape) < p).astype(np.float64)
-        return out[0] if np.ndim(V) == 1 else out
-
+    @with_sections(_layer_to_layer("h", sample=True))
     def sample_v(self, H, seed=None):
-        """A binary sample of ``v ~ P(v | h)`` for each row of ``H``.
-
-        Parameters
-        ----------
-        H : array_like of 0/1, shape (n_hidden,) or (n_samples, n_hidden)
-        seed : int or numpy.random.Generator, optional
-
-        Returns
-        -------
-        ndarray of float64 0/1, shape (n_visible,) or (n_samples, n_visible)
-            1-D when ``H`` is.
-        """
-        p = np.atleast_2d(self.prob_v_given_h(H))
-        out = (as_rng(seed).random(p.shape) < p).astype(np.float64)
-        return out[0] if np.ndim(H) == 1 else out
+        """A binary sample of ``v ~ P(v | h)`` for each row of ``H``."""
+        return self._draw(self.prob_v_given_h(H), H, seed)
 
     def gibbs_sampling(self, V, k=1, seed=None, return_trace=False):
         """``k`` block Gibbs sampling sweeps (v -> h -> v) from each row of ``V``.
@@ -325,7 +304,7 @@ class RBM:
         if method == "exact":
             return _partition.log_partition_exact(self, layer=layer, progress=progress)
         if method == "ais":
-            return _partition.log_partition_ais(
+            return _ais.log_partition_ais(
                 self,
                 n_betas=n_betas,
                 n_runs=n_runs,
@@ -371,21 +350,13 @@ class RBM:
         f = self.free_energy(V)
         return -f - log_z
 
+    @with_sections(_PER_VISIBLE_ROW)
     def pseudo_likelihood(self, V):
         """``sum_i log P(v_i | v_-i)`` per row: the log pseudo-likelihood, over every unit.
 
         ``P(v_i | v_-i) = sigmoid(F(v with unit i flipped) - F(v))``.  Needs no ``Z``; it
         costs ``n_visible`` free energies per row.  (scikit-learn's ``score_samples`` flips
         one random unit and multiplies by ``n_visible``: an unbiased but noisy version.)
-
-        Parameters
-        ----------
-        V : array_like of 0/1, shape (n_visible,) or (n_samples, n_visible)
-
-        Returns
-        -------
-        float or ndarray of shape (n_samples,)
-            In nats; a float for one state of shape (n_visible,).
         """
         X, single = binary_rows(V, self.n_visible, "V")
         f = self.free_energy(X)

@@ -29,7 +29,7 @@ from numba import njit
 from ebm import _numba_cache
 from ebm._checks import as_rng, binary_rows, check_float, check_int, kernel_seed
 from ebm._progress import progress_bar
-from ebm.rbm.partition import base_rate_biases
+from ebm.rbm.ais import base_rate_biases
 from ebm.rbm.samplers import gibbs_sweep, hidden_probs
 
 _numba_cache.stamp_package()  # every ebm kernel's cache depends on all of ebm's Numba modules
