@@ -66,6 +66,32 @@ __all__ = [
 ]
 
 
+# --------------------------------------------------------------------------- typing
+# Each intrinsic below accepts only the types its IR is written for (flat C-contiguous
+# arrays, integer offsets); any other types leave it untyped, and Numba reports that.
+
+_FLOATS = (types.float32, types.float64)
+
+
+def _flat(a, dtypes=_FLOATS):
+    """``a`` is a 1-d C-contiguous array of one of ``dtypes``."""
+    return isinstance(a, types.Array) and a.ndim == 1 and a.layout == "C" and a.dtype in dtypes
+
+
+def _writable_like(x, *arrays):
+    """Every one of ``arrays`` has ``x``'s type, writable."""
+    return all(a == x.copy(readonly=False) for a in arrays)
+
+
+def _integers(*values):
+    return all(isinstance(v, types.Integer) for v in values)
+
+
+def _labels(lab, has_ignore):
+    """int64 labels and a boolean ``has_ignore``."""
+    return _flat(lab, (types.int64,)) and isinstance(has_ignore, types.Boolean)
+
+
 @njit(inline="always")
 def row_window(C):
     """The vector width ``W`` (8 or 16 lanes) that holds a row of ``C <= 16`` classes."""
@@ -148,16 +174,7 @@ def _emit_row_softmax(context, builder, sig, args, W):
 def _row_softmax_intrinsic(W):
     @intrinsic
     def row_softmax_w(typingctx, x, top, b, C):
-        ok = (
-            isinstance(x, types.Array)
-            and x.ndim == 1
-            and x.layout == "C"
-            and x.dtype in (types.float32, types.float64)
-            and top == x.copy(readonly=False)
-            and isinstance(b, types.Integer)
-            and isinstance(C, types.Integer)
-        )
-        if not ok:
+        if not (_flat(x) and _writable_like(x, top) and _integers(b, C)):
             return None
 
         def codegen(context, builder, sig, args):
@@ -543,19 +560,7 @@ def _emit_rows16_softmax(context, builder, sig, args, parts, loss=False):
 
 
 def _rows8_types_ok(x, top, b, C, m, s, j):
-    return (
-        isinstance(x, types.Array)
-        and x.ndim == 1
-        and x.layout == "C"
-        and x.dtype in (types.float32, types.float64)
-        and top == x.copy(readonly=False)
-        and m == x.copy(readonly=False)
-        and isinstance(s, types.Array)
-        and s.ndim == 1
-        and s.layout == "C"
-        and s.dtype == types.float64
-        and all(isinstance(a, types.Integer) for a in (b, C, j))
-    )
+    return _flat(x) and _writable_like(x, top, m) and _flat(s, (types.float64,)) and _integers(b, C, j)
 
 
 def _rows8_intrinsic(parts, rows=8):
@@ -577,31 +582,14 @@ def _rows8_intrinsic(parts, rows=8):
 def _rows_loss_intrinsic(parts, rows):
     @intrinsic
     def rows_softmax_loss_h(typingctx, x, top, b, C, lab, has_ignore, ignore_label, ls, xd, j):
-        def is_double_vector(a):
-            return (
-                isinstance(a, types.Array)
-                and a.ndim == 1
-                and a.layout == "C"
-                and a.dtype == types.float64
-                and a.mutable
-            )
-
-        ok = (
-            isinstance(x, types.Array)
-            and x.ndim == 1
-            and x.layout == "C"
-            and x.dtype in (types.float32, types.float64)
-            and top == x.copy(readonly=False)
-            and isinstance(lab, types.Array)
-            and lab.ndim == 1
-            and lab.layout == "C"
-            and lab.dtype == types.int64
-            and isinstance(has_ignore, types.Boolean)
-            and is_double_vector(ls)
-            and is_double_vector(xd)
-            and all(isinstance(a, types.Integer) for a in (b, C, ignore_label, j))
-        )
-        if not ok:
+        doubles = all(_flat(a, (types.float64,)) and a.mutable for a in (ls, xd))
+        if not (
+            _flat(x)
+            and _writable_like(x, top)
+            and _labels(lab, has_ignore)
+            and doubles
+            and _integers(b, C, ignore_label, j)
+        ):
             return None
 
         def codegen(context, builder, sig, args):
@@ -740,21 +728,13 @@ def _emit_rows_loss_diff(context, builder, sig, args, W):
 def _rows_loss_diff_intrinsic(W):
     @intrinsic
     def rows_loss_diff_w(typingctx, p, lab, d, n, C, w, has_ignore, ignore_label):
-        ok = (
-            isinstance(p, types.Array)
-            and p.ndim == 1
-            and p.layout == "C"
-            and p.dtype in (types.float32, types.float64)
-            and d == p.copy(readonly=False)
-            and isinstance(lab, types.Array)
-            and lab.ndim == 1
-            and lab.layout == "C"
-            and lab.dtype == types.int64
+        if not (
+            _flat(p)
+            and _writable_like(p, d)
+            and _labels(lab, has_ignore)
             and w == p.dtype
-            and isinstance(has_ignore, types.Boolean)
-            and all(isinstance(a, types.Integer) for a in (n, C, ignore_label))
-        )
-        if not ok:
+            and _integers(n, C, ignore_label)
+        ):
             return None
 
         def codegen(context, builder, sig, args):
@@ -831,17 +811,7 @@ def _emit_rows_softmax_diff(context, builder, sig, args, W):
 def _rows_softmax_diff_intrinsic(W):
     @intrinsic
     def rows_softmax_diff_w(typingctx, p, g, d, n, C):
-        ok = (
-            isinstance(p, types.Array)
-            and p.ndim == 1
-            and p.layout == "C"
-            and p.dtype in (types.float32, types.float64)
-            and g == p.copy(readonly=False)
-            and d == p.copy(readonly=False)
-            and isinstance(n, types.Integer)
-            and isinstance(C, types.Integer)
-        )
-        if not ok:
+        if not (_flat(p) and _writable_like(p, g, d) and _integers(n, C)):
             return None
 
         def codegen(context, builder, sig, args):
