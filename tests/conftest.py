@@ -155,9 +155,11 @@ def _warm_in_children() -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionstart(session):
-    # Under pytest-xdist this runs in the controller (it has no ``workerinput``)
-    # before the workers are started; without xdist it is simply the session start.
-    if not hasattr(session.config, "workerinput"):
+    # Under pytest-xdist this runs in the controller (it has no ``workerinput``) before the workers
+    # are started.  Without workers (``-n 0``, ``-p no:xdist``: a run of a few files) nothing is
+    # warmed: no two processes would compile one kernel, and each test compiles only what it calls.
+    workers = getattr(session.config.option, "numprocesses", None)
+    if not hasattr(session.config, "workerinput") and workers:
         _warm_in_children()
 
 
