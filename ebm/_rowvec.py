@@ -66,6 +66,65 @@ __all__ = [
 ]
 
 
+# --------------------------------------------------------------------------- typing
+# Each intrinsic below accepts only the types its IR is written for (flat C-contiguous
+# arrays, integer offsets); any other types leave it untyped, and Numba reports that.
+
+_FLOATS = (types.float32, types.float64)
+
+
+def _flat(a, dtypes=_FLOATS):
+    """``a`` is a 1-d C-contiguous array of one of ``dtypes``."""
+    return isinstance(a, types.Array) and a.ndim == 1 and a.layout == "C" and a.dtype in dtypes
+
+
+def _writable_like(x, *arrays):
+    """Every one of ``arrays`` has ``x``'s type, writable."""
+    return all(a == x.copy(readonly=False) for a in arrays)
+
+
+def _integers(*values):
+    return all(isinstance(v, types.Integer) for v in values)
+
+
+def _labels(lab, has_ignore):
+    """int64 labels and a boolean ``has_ignore``."""
+    return _flat(lab, (types.int64,)) and isinstance(has_ignore, types.Boolean)
+
+
+#: The rows :func:`rows8_softmax` and :func:`rows16_softmax` load, by the widths of their pieces:
+#: rows of 1-8, 9-12 and 13-16 classes (``rows8_window``).
+_ROWS_WINDOWS = ((8,), (8, 4), (8, 8))
+
+
+def _emit_by_window(context, builder, sig, args, c_arg, windows, emit):
+    """``emit(window)`` for each of ``windows``, each under its branch on ``C = args[c_arg]``.
+
+    The first window whose width (its sum, for a tuple of pieces) holds ``C`` classes runs; the
+    last takes every larger ``C``.  Returns the value of the one that ran (a dummy for a ``none``
+    signature).  One intrinsic thus serves every width, and its callers need no branch of their own.
+    """
+    C = context.cast(builder, args[c_arg], sig.args[c_arg], types.intp)
+    result = None
+    if sig.return_type != types.none:
+        result = cgutils.alloca_once(builder, context.get_value_type(sig.return_type))
+    end = builder.append_basic_block("window.end")
+    for n, window in enumerate(windows):
+        width = sum(window) if isinstance(window, tuple) else window
+        if n < len(windows) - 1:
+            this, rest = builder.append_basic_block(f"window.{width}"), builder.append_basic_block("window.next")
+            builder.cbranch(builder.icmp_signed("<=", C, ir.Constant(C.type, width)), this, rest)
+            builder.position_at_end(this)
+        value = emit(window)
+        if result is not None:
+            builder.store(value, result)
+        builder.branch(end)
+        if n < len(windows) - 1:
+            builder.position_at_end(rest)
+    builder.position_at_end(end)
+    return context.get_dummy_value() if result is None else builder.load(result)
+
+
 @njit(inline="always")
 def row_window(C):
     """The vector width ``W`` (8 or 16 lanes) that holds a row of ``C <= 16`` classes."""
@@ -145,45 +204,23 @@ def _emit_row_softmax(context, builder, sig, args, W):
     return context.make_tuple(builder, sig.return_type, [m, s])
 
 
-def _row_softmax_intrinsic(W):
-    @intrinsic
-    def row_softmax_w(typingctx, x, top, b, C):
-        ok = (
-            isinstance(x, types.Array)
-            and x.ndim == 1
-            and x.layout == "C"
-            and x.dtype in (types.float32, types.float64)
-            and top == x.copy(readonly=False)
-            and isinstance(b, types.Integer)
-            and isinstance(C, types.Integer)
-        )
-        if not ok:
-            return None
-
-        def codegen(context, builder, sig, args):
-            return _emit_row_softmax(context, builder, sig, args, W)
-
-        return types.UniTuple(x.dtype, 2)(x, top, b, C), codegen
-
-    row_softmax_w.__name__ = f"row_softmax_{W}"
-    return row_softmax_w
-
-
-_row_softmax_8 = _row_softmax_intrinsic(8)
-_row_softmax_16 = _row_softmax_intrinsic(16)
-
-
-@njit(inline="always")
-def row_softmax(x, top, b, C):
+@intrinsic
+def row_softmax(typingctx, x, top, b, C):
     """Softmax of the row ``x[b : b + C]`` into ``top[b : b + C]``; returns ``(max, sum of exp)``.
 
     Jitted code only (``x`` and ``top`` flat C-contiguous float32 or float64
     arrays).  Writes ``top[b : b + row_window(C)]``: see the module docstring for
     what that asks of the caller.
     """
-    if C <= 8:
-        return _row_softmax_8(x, top, b, C)
-    return _row_softmax_16(x, top, b, C)
+    if not (_flat(x) and _writable_like(x, top) and _integers(b, C)):
+        return None
+
+    def codegen(context, builder, sig, args):
+        return _emit_by_window(
+            context, builder, sig, args, 3, (8, 16), lambda W: _emit_row_softmax(context, builder, sig, args, W)
+        )
+
+    return types.UniTuple(x.dtype, 2)(x, top, b, C), codegen
 
 
 # --------------------------------------------------------------------------- 8 rows at once
@@ -542,153 +579,71 @@ def _emit_rows16_softmax(context, builder, sig, args, parts, loss=False):
     return context.make_tuple(builder, sig.return_type, counts)
 
 
-def _rows8_types_ok(x, top, b, C, m, s, j):
-    return (
-        isinstance(x, types.Array)
-        and x.ndim == 1
-        and x.layout == "C"
-        and x.dtype in (types.float32, types.float64)
-        and top == x.copy(readonly=False)
-        and m == x.copy(readonly=False)
-        and isinstance(s, types.Array)
-        and s.ndim == 1
-        and s.layout == "C"
-        and s.dtype == types.float64
-        and all(isinstance(a, types.Integer) for a in (b, C, j))
-    )
+def _emit_rows(context, builder, sig, args, parts, rows, loss):
+    if rows == 16:
+        return _emit_rows16_softmax(context, builder, sig, args, parts, loss=loss)
+    return _emit_rows_softmax(context, builder, sig, args, parts, groups=1, loss=loss)
 
 
-def _rows8_intrinsic(parts, rows=8):
+def _rows_softmax_intrinsic(rows):
     @intrinsic
-    def rows8_softmax_h(typingctx, x, top, b, C, m, s, j):
-        if not _rows8_types_ok(x, top, b, C, m, s, j):
+    def rows_softmax(typingctx, x, top, b, C, m, s, j):
+        if not (_flat(x) and _writable_like(x, top, m) and _flat(s, (types.float64,)) and _integers(b, C, j)):
             return None
 
         def codegen(context, builder, sig, args):
-            if rows == 16:
-                return _emit_rows16_softmax(context, builder, sig, args, parts)
-            return _emit_rows_softmax(context, builder, sig, args, parts, groups=1)
+            def emit(parts):
+                return _emit_rows(context, builder, sig, args, parts, rows, loss=False)
+
+            return _emit_by_window(context, builder, sig, args, 3, _ROWS_WINDOWS, emit)
 
         return types.none(x, top, b, C, m, s, j), codegen
 
-    return rows8_softmax_h
+    return rows_softmax
 
 
-def _rows_loss_intrinsic(parts, rows):
+def _rows_loss_intrinsic(rows):
     @intrinsic
-    def rows_softmax_loss_h(typingctx, x, top, b, C, lab, has_ignore, ignore_label, ls, xd, j):
-        def is_double_vector(a):
-            return (
-                isinstance(a, types.Array)
-                and a.ndim == 1
-                and a.layout == "C"
-                and a.dtype == types.float64
-                and a.mutable
-            )
-
-        ok = (
-            isinstance(x, types.Array)
-            and x.ndim == 1
-            and x.layout == "C"
-            and x.dtype in (types.float32, types.float64)
-            and top == x.copy(readonly=False)
-            and isinstance(lab, types.Array)
-            and lab.ndim == 1
-            and lab.layout == "C"
-            and lab.dtype == types.int64
-            and isinstance(has_ignore, types.Boolean)
-            and is_double_vector(ls)
-            and is_double_vector(xd)
-            and all(isinstance(a, types.Integer) for a in (b, C, ignore_label, j))
-        )
-        if not ok:
+    def rows_softmax_loss(typingctx, x, top, b, C, lab, has_ignore, ignore_label, ls, xd, j):
+        doubles = all(_flat(a, (types.float64,)) and a.mutable for a in (ls, xd))
+        if not (
+            _flat(x)
+            and _writable_like(x, top)
+            and _labels(lab, has_ignore)
+            and doubles
+            and _integers(b, C, ignore_label, j)
+        ):
             return None
 
         def codegen(context, builder, sig, args):
-            if rows == 16:
-                return _emit_rows16_softmax(context, builder, sig, args, parts, loss=True)
-            return _emit_rows_softmax(context, builder, sig, args, parts, groups=1, loss=True)
+            def emit(parts):
+                return _emit_rows(context, builder, sig, args, parts, rows, loss=True)
+
+            return _emit_by_window(context, builder, sig, args, 3, _ROWS_WINDOWS, emit)
 
         return types.UniTuple(types.int64, 2)(x, top, b, C, lab, has_ignore, ignore_label, ls, xd, j), codegen
 
-    return rows_softmax_loss_h
+    return rows_softmax_loss
 
 
-_rows8_softmax_8 = _rows8_intrinsic((8,))
-_rows8_softmax_12 = _rows8_intrinsic((8, 4))
-_rows8_softmax_16 = _rows8_intrinsic((8, 8))
-_rows16_softmax_8 = _rows8_intrinsic((8,), rows=16)
-_rows16_softmax_12 = _rows8_intrinsic((8, 4), rows=16)
-_rows16_softmax_16 = _rows8_intrinsic((8, 8), rows=16)
-
-
-_rows8_loss_8 = _rows_loss_intrinsic((8,), 8)
-_rows8_loss_12 = _rows_loss_intrinsic((8, 4), 8)
-_rows8_loss_16 = _rows_loss_intrinsic((8, 8), 8)
-_rows16_loss_8 = _rows_loss_intrinsic((8,), 16)
-_rows16_loss_12 = _rows_loss_intrinsic((8, 4), 16)
-_rows16_loss_16 = _rows_loss_intrinsic((8, 8), 16)
-
-
-# The functions below pick their variant by ``rows8_window(C)``.  They are inlined into
-# their caller before typing (``inline="always"`` of ``@njit``), so the variants' IR is
-# emitted once, in the caller; an ``@overload`` would be compiled once more on its own.
-
-
-@njit(inline="always")
-def rows8_softmax(x, top, b, C, m, s, j):
-    """Softmax of the 8 rows of ``C`` classes from ``x[b]`` into ``top``; their maxima into
-    ``m[j : j + 8]``, their sums of exponentials into ``s[j : j + 8]`` (float64).
-
-    Jitted code only; ``1 <= C <= 16``.  Like :func:`row_softmax` it writes
-    more than the row: ``rows8_window(C)`` lanes from each row's start (never
-    more than ``row_window(C)``), so the last row's must stay inside the caller's rows.
-    """
-    if C <= 8:
-        _rows8_softmax_8(x, top, b, C, m, s, j)
-    elif C <= 12:
-        _rows8_softmax_12(x, top, b, C, m, s, j)
-    else:
-        _rows8_softmax_16(x, top, b, C, m, s, j)
-
-
-@njit(inline="always")
-def rows16_softmax(x, top, b, C, m, s, j):
-    """:func:`rows8_softmax` for the 16 rows from ``x[b]``: with AVX-512 the arithmetic runs on
-    16-lane vectors (one register each), otherwise as two groups of eight."""
-    if C <= 8:
-        _rows16_softmax_8(x, top, b, C, m, s, j)
-    elif C <= 12:
-        _rows16_softmax_12(x, top, b, C, m, s, j)
-    else:
-        _rows16_softmax_16(x, top, b, C, m, s, j)
-
-
-@njit(inline="always")
-def rows8_softmax_loss(x, top, b, C, lab, has_ignore, ignore_label, ls, xd, j):
-    """:func:`rows8_softmax` for the loss: the softmax of the 8 rows from ``x[b]`` into
-    ``top``, and the loss's parts of rows ``j .. j + 8`` (``lab[j:]`` their labels):
-    ``ls = log(sum of exp)`` (NaN for a row that fails ``s >= 1``) and ``xd = x[k] - max``
-    (NaN where the label is not kept), both float64.  The row's loss is ``ls - xd``.
-    Returns ``(kept labels, labels out of range and not ignored)``.
-
-    Jitted code only; writes what :func:`rows8_softmax` writes.
-    """
-    if C <= 8:
-        return _rows8_loss_8(x, top, b, C, lab, has_ignore, ignore_label, ls, xd, j)
-    if C <= 12:
-        return _rows8_loss_12(x, top, b, C, lab, has_ignore, ignore_label, ls, xd, j)
-    return _rows8_loss_16(x, top, b, C, lab, has_ignore, ignore_label, ls, xd, j)
-
-
-@njit(inline="always")
-def rows16_softmax_loss(x, top, b, C, lab, has_ignore, ignore_label, ls, xd, j):
-    """:func:`rows8_softmax_loss` for 16 rows, as :func:`rows16_softmax` does them."""
-    if C <= 8:
-        return _rows16_loss_8(x, top, b, C, lab, has_ignore, ignore_label, ls, xd, j)
-    if C <= 12:
-        return _rows16_loss_12(x, top, b, C, lab, has_ignore, ignore_label, ls, xd, j)
-    return _rows16_loss_16(x, top, b, C, lab, has_ignore, ignore_label, ls, xd, j)
+#: ``rows8_softmax(x, top, b, C, m, s, j)``: softmax of the 8 rows of ``C`` classes from ``x[b]`` into
+#: ``top``; their maxima into ``m[j : j + 8]``, their sums of exponentials into ``s[j : j + 8]``
+#: (float64).  Jitted code only; ``1 <= C <= 16``.  Like :func:`row_softmax` it writes more than the
+#: row: ``rows8_window(C)`` lanes from each row's start (never more than ``row_window(C)``), so the
+#: last row's must stay inside the caller's rows.
+rows8_softmax = _rows_softmax_intrinsic(8)
+#: :func:`rows8_softmax` for the 16 rows from ``x[b]``: with AVX-512 the arithmetic runs on 16-lane
+#: vectors (one register each), otherwise as two groups of eight.
+rows16_softmax = _rows_softmax_intrinsic(16)
+#: ``rows8_softmax_loss(x, top, b, C, lab, has_ignore, ignore_label, ls, xd, j)``: :func:`rows8_softmax`
+#: for the loss.  The softmax of the 8 rows from ``x[b]`` into ``top``, and the loss's parts of rows
+#: ``j .. j + 8`` (``lab[j:]`` their labels): ``ls = log(sum of exp)`` (NaN for a row that fails
+#: ``s >= 1``) and ``xd = x[k] - max`` (NaN where the label is not kept), both float64.  The row's
+#: loss is ``ls - xd``.  Returns ``(kept labels, labels out of range and not ignored)``.  Jitted code
+#: only; writes what :func:`rows8_softmax` writes.
+rows8_softmax_loss = _rows_loss_intrinsic(8)
+#: :func:`rows8_softmax_loss` for 16 rows, as :func:`rows16_softmax` does them.
+rows16_softmax_loss = _rows_loss_intrinsic(16)
 
 
 # --------------------------------------------------------------------------- the loss backward
@@ -737,40 +692,8 @@ def _emit_rows_loss_diff(context, builder, sig, args, W):
     return context.make_tuple(builder, sig.return_type, [builder.load(bad), total])
 
 
-def _rows_loss_diff_intrinsic(W):
-    @intrinsic
-    def rows_loss_diff_w(typingctx, p, lab, d, n, C, w, has_ignore, ignore_label):
-        ok = (
-            isinstance(p, types.Array)
-            and p.ndim == 1
-            and p.layout == "C"
-            and p.dtype in (types.float32, types.float64)
-            and d == p.copy(readonly=False)
-            and isinstance(lab, types.Array)
-            and lab.ndim == 1
-            and lab.layout == "C"
-            and lab.dtype == types.int64
-            and w == p.dtype
-            and isinstance(has_ignore, types.Boolean)
-            and all(isinstance(a, types.Integer) for a in (n, C, ignore_label))
-        )
-        if not ok:
-            return None
-
-        def codegen(context, builder, sig, args):
-            return _emit_rows_loss_diff(context, builder, sig, args, W)
-
-        return types.Tuple((types.int64, p.dtype))(p, lab, d, n, C, w, has_ignore, ignore_label), codegen
-
-    return rows_loss_diff_w
-
-
-_rows_loss_diff_8 = _rows_loss_diff_intrinsic(8)
-_rows_loss_diff_16 = _rows_loss_diff_intrinsic(16)
-
-
-@njit(inline="always")
-def rows_loss_diff(p, lab, d, n, C, w, has_ignore, ignore_label):
+@intrinsic
+def rows_loss_diff(typingctx, p, lab, d, n, C, w, has_ignore, ignore_label):
     """The softmax loss's backward for the first ``n`` rows of ``C`` classes of ``p``
     (flat): ``d = (p - onehot(lab)) * w``, 0 for a row whose label is ``ignore_label``.
 
@@ -779,9 +702,21 @@ def rows_loss_diff(p, lab, d, n, C, w, has_ignore, ignore_label):
     ``(labels out of range and not ignored, check)``, where ``check`` is the sum of
     ``p * 0`` over the rows' vectors: 0 when every value read is finite, else NaN.
     """
-    if C <= 8:
-        return _rows_loss_diff_8(p, lab, d, n, C, w, has_ignore, ignore_label)
-    return _rows_loss_diff_16(p, lab, d, n, C, w, has_ignore, ignore_label)
+    if not (
+        _flat(p)
+        and _writable_like(p, d)
+        and _labels(lab, has_ignore)
+        and w == p.dtype
+        and _integers(n, C, ignore_label)
+    ):
+        return None
+
+    def codegen(context, builder, sig, args):
+        return _emit_by_window(
+            context, builder, sig, args, 4, (8, 16), lambda W: _emit_rows_loss_diff(context, builder, sig, args, W)
+        )
+
+    return types.Tuple((types.int64, p.dtype))(p, lab, d, n, C, w, has_ignore, ignore_label), codegen
 
 
 # --------------------------------------------------------------------------- the softmax backward
@@ -828,36 +763,8 @@ def _emit_rows_softmax_diff(context, builder, sig, args, W):
     return builder.load(bad)
 
 
-def _rows_softmax_diff_intrinsic(W):
-    @intrinsic
-    def rows_softmax_diff_w(typingctx, p, g, d, n, C):
-        ok = (
-            isinstance(p, types.Array)
-            and p.ndim == 1
-            and p.layout == "C"
-            and p.dtype in (types.float32, types.float64)
-            and g == p.copy(readonly=False)
-            and d == p.copy(readonly=False)
-            and isinstance(n, types.Integer)
-            and isinstance(C, types.Integer)
-        )
-        if not ok:
-            return None
-
-        def codegen(context, builder, sig, args):
-            return _emit_rows_softmax_diff(context, builder, sig, args, W)
-
-        return types.int64(p, g, d, n, C), codegen
-
-    return rows_softmax_diff_w
-
-
-_rows_softmax_diff_8 = _rows_softmax_diff_intrinsic(8)
-_rows_softmax_diff_16 = _rows_softmax_diff_intrinsic(16)
-
-
-@njit(inline="always")
-def rows_softmax_diff(p, g, d, n, C):
+@intrinsic
+def rows_softmax_diff(typingctx, p, g, d, n, C):
     """The softmax's backward for the first ``n`` rows of ``C`` classes (flat arrays):
     ``d = p * (g - dot(p, g))`` per row, the dot in float64 and rounded to ``p``'s dtype.
 
@@ -865,6 +772,12 @@ def rows_softmax_diff(p, g, d, n, C):
     store spills onto the next rows, as :func:`row_softmax`'s does).  Returns how
     many of the rows' dots are not finite.
     """
-    if C <= 8:
-        return _rows_softmax_diff_8(p, g, d, n, C)
-    return _rows_softmax_diff_16(p, g, d, n, C)
+    if not (_flat(p) and _writable_like(p, g, d) and _integers(n, C)):
+        return None
+
+    def codegen(context, builder, sig, args):
+        return _emit_by_window(
+            context, builder, sig, args, 4, (8, 16), lambda W: _emit_rows_softmax_diff(context, builder, sig, args, W)
+        )
+
+    return types.int64(p, g, d, n, C), codegen

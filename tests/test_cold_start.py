@@ -1,7 +1,7 @@
 """A first run with an empty JIT cache: what it compiles, the cold bench, and ``python -m ebm warmup``.
 
-Each test runs fresh processes with a private, empty ``NUMBA_CACHE_DIR`` (a few seconds of compiling
-each).  No timing is asserted: the cold-start cost is measured by ``python -m ebm bench --cold``.
+Each test runs fresh processes on a private ``NUMBA_CACHE_DIR``, empty at first (a few seconds of
+compiling each).  No timing is asserted: the cold-start cost is measured by ``python -m ebm bench --cold``.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ import textwrap
 from ebm.bench import cold
 from ebm.bench.startup import fresh_env
 
+KERNELS = ("forward_loss", "loss_backward", "forward_softmax", "softmax_backward")
+
 
 def _ebm_kernels(compiled):
     """The core's kernel functions a child compiled (not Numba's own overloads, np.empty, min, ..., nor
@@ -21,32 +23,10 @@ def _ebm_kernels(compiled):
     return {name.removeprefix("ebm.") for name in compiled if name.startswith("ebm._kernels.")}
 
 
-def test_a_first_call_compiles_its_two_kernels_and_nothing_else(tmp_path):
+def test_a_first_call_compiles_its_two_kernels_and_nothing_else_and_the_cold_bench_reports_it(tmp_path, monkeypatch):
     # wide rows, float64, the loss: the forward and backward serial kernels, each one compilation (their
-    # per-task helpers are inlined); no softmax kernel, no narrow rows, no parallel twin
-    case = ("loss", "rows", (8, 20), "float64")
-    first = cold.first_call(case, tmp_path)
-    assert _ebm_kernels(first["compiled"]) == {
-        "_kernels.rows._forward_loss_serial",
-        "_kernels.rows._loss_backward_serial",
-    }
-    assert all(first["compiled"][f"ebm.{k}"][0] == 1 for k in _ebm_kernels(first["compiled"]))
-    again = cold.first_call(case, tmp_path)  # a second process loads them
-    assert _ebm_kernels(again["compiled"]) == set()
-
-
-def test_the_plain_softmax_of_narrow_rows_compiles_apart_from_the_loss(tmp_path):
-    first = cold.first_call(("softmax", "narrow", (8, 10), "float64"), tmp_path)
-    kernels = _ebm_kernels(first["compiled"])
-    assert kernels == {
-        "_kernels.narrow._forward_softmax_serial",
-        "_kernels.narrow._rows_vector",
-        "_kernels.narrow._softmax_backward_serial",
-    }, kernels
-    assert first["compiled"]["ebm._kernels.narrow._rows_vector"][0] == 1  # the softmax variant only
-
-
-def test_cold_bench_runs_on_a_tiny_config(tmp_path, monkeypatch):
+    # per-task helpers are inlined); no softmax kernel, no narrow rows, no parallel twin.  The cold bench's
+    # own processes are the ones checked: a cold one on an empty cache, then a warm one on what it left.
     import tempfile
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where its cache directories go
@@ -54,8 +34,15 @@ def test_cold_bench_runs_on_a_tiny_config(tmp_path, monkeypatch):
     result = cold.run_cold_bench(
         cases=[("loss", "rows", (8, 20), "float64")], tour=False, warm_runs=1, out=lines.append
     )
-    assert result["floor"] > 0 and result["tour"] is None
     (row,) = result["cases"]
+    assert _ebm_kernels(row["compiled"]) == {
+        "_kernels.rows._forward_loss_serial",
+        "_kernels.rows._loss_backward_serial",
+    }
+    assert all(row["compiled"][f"ebm.{k}"][0] == 1 for k in _ebm_kernels(row["compiled"]))
+    assert _ebm_kernels(row["warm_compiled"]) == set()  # a second process loads them
+    # what the bench reports
+    assert result["floor"] > 0 and result["tour"] is None
     assert row["cold"] > 0 and row["warm"] > 0 and row["compiling"] > 0
     assert abs(row["over_floor"] - (row["cold"] - result["floor"])) < 1e-12
     assert lines[0].startswith("ebm bench --cold on ") and "logical cores" in lines[0]
@@ -97,7 +84,19 @@ CHECK = textwrap.dedent("""
 
 
 def test_after_warmup_a_fresh_process_loads_every_core_kernel_from_the_cache(tmp_path):
-    env = fresh_env(NUMBA_CACHE_DIR=str(tmp_path / "cache"))
+    """One cache, three fresh processes: a first call of the narrow rows' plain softmax compiles its own
+    kernels and not the loss's; warmup then compiles the rest of the core; a last process compiles nothing."""
+    cache = tmp_path / "cache"
+    first = cold.first_call(("softmax", "narrow", (8, 10), "float64"), cache)
+    kernels = _ebm_kernels(first["compiled"])
+    assert kernels == {
+        "_kernels.narrow._forward_softmax_serial",
+        "_kernels.narrow._rows_vector",
+        "_kernels.narrow._softmax_backward_serial",
+    }, kernels
+    assert first["compiled"]["ebm._kernels.narrow._rows_vector"][0] == 1  # the softmax variant only
+
+    env = fresh_env(NUMBA_CACHE_DIR=str(cache))
 
     def run(what):
         done = subprocess.run(
@@ -107,6 +106,11 @@ def test_after_warmup_a_fresh_process_loads_every_core_kernel_from_the_cache(tmp
         return json.loads(done.stdout.strip().splitlines()[-1])
 
     warm = run("warmup")
-    assert warm["compiled"] and warm["hits"] == 0  # an empty cache: everything compiled
+    # the two narrow softmax kernels were loaded; the other ten compiled, with the loss's variant of the
+    # narrow rows' vector code and the kept-label count
+    kernels = {f"_kernels.{m}._{k}_serial" for m in ("narrow", "rows", "tiles") for k in KERNELS}
+    kernels -= {"_kernels.narrow._forward_softmax_serial", "_kernels.narrow._softmax_backward_serial"}
+    kernels |= {"_kernels.narrow._rows_vector", "_kernels.common._count_labels_serial"}
+    assert warm["hits"] == 2 and _ebm_kernels(warm["compiled"]) == kernels
     later = run("use")
     assert later["compiled"] == [] and later["hits"] == 12  # 3 families x 4 kernels, all loaded

@@ -141,7 +141,9 @@ def _short(name):
 def run_cold_bench(cases=None, tour=True, warm_runs=3, top=6, out=print):
     """Cold and warm first calls of ``cases`` (default :data:`CASES`) and of the tour, against the floor.
 
-    Returns ``{"floor": seconds, "cases": [{case, cold, warm, compiled, ...}], "tour": (cold, warm) or None}``.
+    Returns ``{"floor": seconds, "cases": [{case, cold, warm, compiled, warm_compiled, ...}], "tour": (cold, warm)
+    or None}``: ``compiled`` is what the cold process compiled (see :func:`first_call`), ``warm_compiled`` the
+    dispatchers any warm process compiled (none of ebm's when the cache works).
     """
     from ebm.bench._timing import machine_description
 
@@ -164,15 +166,16 @@ def run_cold_bench(cases=None, tour=True, warm_runs=3, top=6, out=print):
                 floor()
             with tempfile.TemporaryDirectory(prefix="cache-", dir=tmp) as cache:
                 cold = first_call(case, cache)
-                warm = [first_call(case, cache)["seconds"] for _ in range(warm_runs)]
+                warm = [first_call(case, cache) for _ in range(warm_runs)]
             rows.append(
                 {
                     "case": case,
                     "name": _name(case),
                     "cold": cold["seconds"],
                     "cold_cpu": cold["cpu"],
-                    "warm": statistics.median(warm),
+                    "warm": statistics.median(w["seconds"] for w in warm),
                     "compiled": cold["compiled"],
+                    "warm_compiled": sorted({name for w in warm for name in w["compiled"]}),
                 }
             )
             out(
