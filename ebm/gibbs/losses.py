@@ -29,11 +29,10 @@ with logits ``-beta E``; see :func:`nll_loss` for the chain rule and its scaling
 
 from __future__ import annotations
 
-import inspect
-
 import numpy as np
 
 from ebm._checks import check_beta, check_energy_batch, check_float, energy_logits
+from ebm._docs import with_sections
 from ebm._math import sigmoid, softplus
 
 __all__ = [
@@ -75,14 +74,7 @@ def _documented(*own):
 
     ``own`` is empty, or ``(name_and_type, description)`` of the loss's own parameter.
     """
-    shared = inspect.cleandoc(_SHARED_DOC.format(own=f"\n    {own[0]}\n        {own[1]}" if own else ""))
-
-    def complete(fn):
-        text, examples, rest = inspect.cleandoc(fn.__doc__).partition("\nExamples\n--------\n")
-        fn.__doc__ = f"{text.rstrip()}\n\n{shared}" + (f"\n\n{examples.strip()}\n{rest}" if examples else "")
-        return fn
-
-    return complete
+    return with_sections(_SHARED_DOC.format(own=f"\n    {own[0]}\n        {own[1]}" if own else ""))
 
 
 def _out(loss_terms, grad, squeeze):
