@@ -244,56 +244,59 @@ def _(fn):
     _check_nll_grad(fn, E, c, 5.0)
 
 
-def _grad_of(a):
-    E = np.asarray(a.args["energies"], dtype=np.float64)
-    return E, a.args["correct"], a.args["beta"], nll_loss(E, a.args["correct"], a.args["beta"])[1]
+def _grad_hint(ex, key, message, wrong, *, when=None):
+    """Register the mistake "right loss, gradient ``wrong(grad, *args)``" of a ``(loss, grad)`` exercise.
+
+    ``grad`` is the reference's gradient at the call's arguments ``args``.  The example is the
+    reference with that gradient; the hint fires when a failed gradient check got exactly it
+    (and ``when(*args)`` holds, if given: where the mistake changes nothing it explains nothing).
+    """
+
+    def example(*args):
+        loss, grad = ex.reference(*args)
+        return loss, wrong(grad, *args)
+
+    def detect(a):
+        args = [a.args[p] for p in ex.parameters()]
+        if a.what != "grad" or a.result is None or (when is not None and not when(*args)):
+            return False
+        return is_close(np.asarray(a.result[1]), wrong(ex.reference(*args)[1], *args))
+
+    ex.hint(key, message, example=example)(detect)
 
 
-@NLL.hint(
+def _times_n(grad, energies, *_):
+    """The gradient of the summed loss: the mean's gradient without its 1/N."""
+    return np.shape(energies)[0] * grad
+
+
+def _batch(energies, *_):
+    return np.shape(energies)[0] > 1
+
+
+_grad_hint(
+    NLL,
     "beta_factor",
     "the gradient is beta times too large: that is the derivative of -log P_beta "
     "= beta L. LeCun's L has the 1/beta in front of the log-sum-exp, so dL/dE = onehot(C) - P_beta",
-    example=lambda energies, correct, beta: (
-        nll_loss(energies, correct, beta)[0],
-        beta * nll_loss(energies, correct, beta)[1],
-    ),
+    lambda grad, energies, correct, beta: beta * grad,
+    when=lambda energies, correct, beta: beta != 1,
 )
-def _(a):
-    if a.what != "grad" or a.result is None:
-        return False
-    E, c, beta, g = _grad_of(a)
-    return beta != 1 and is_close(np.asarray(a.result[1]), beta * g)
-
-
-@NLL.hint(
+_grad_hint(
+    NLL,
     "sign",
     "the gradient has the wrong sign: raising a wrong answer's energy lowers the loss, "
     "so dL/dE = onehot(C) - P_beta is negative there (the core's p - onehot is with respect to "
     "the logits -beta E)",
-    example=lambda energies, correct, beta: (
-        nll_loss(energies, correct, beta)[0],
-        -nll_loss(energies, correct, beta)[1],
-    ),
+    lambda grad, *_: -grad,
 )
-def _(a):
-    if a.what != "grad" or a.result is None:
-        return False
-    return is_close(np.asarray(a.result[1]), -_grad_of(a)[3])
-
-
-@NLL.hint(
+_grad_hint(
+    NLL,
     "missing_mean",
     "the loss is the mean over the batch, so its gradient carries 1/N: per sample onehot(C) - P_beta, divided by N",
-    example=lambda energies, correct, beta: (
-        nll_loss(energies, correct, beta)[0],
-        np.shape(energies)[0] * nll_loss(energies, correct, beta)[1],
-    ),
+    _times_n,
+    when=_batch,
 )
-def _(a):
-    if a.what != "grad" or a.result is None:
-        return False
-    E, _, _, g = _grad_of(a)
-    return E.shape[0] > 1 and is_close(np.asarray(a.result[1]), E.shape[0] * g)
 
 
 @NLL.hint(
@@ -428,52 +431,30 @@ def _(a):
     return is_close(np.asarray(a.result[0]), bad[0]) or (a.what == "grad" and is_close(np.asarray(a.result[1]), bad[1]))
 
 
-def _all_incorrect(energies, correct, m):
+def _all_incorrect(grad, energies, correct, m):
+    """Where ``grad`` (the reference's) is active, every incorrect answer pushed by -1, not only the most offending."""
     E = np.asarray(energies, dtype=np.float64)
-    loss, g = hinge_loss(E, correct, m)
     n = np.arange(E.shape[0])
-    active = (g[n, correct] > 0).astype(float)
+    active = (grad[n, correct] > 0).astype(float)
     spread = np.zeros_like(E) - active[:, None] / E.shape[0]
     spread[n, correct] = active * (E.shape[1] - 1) / E.shape[0]
-    return loss, spread
+    return spread
 
 
-@HINGE.hint(
+_grad_hint(
+    HINGE,
     "push_all_incorrect",
     "only the most offending incorrect answer appears in the loss, so "
     "only it gets -1 (per sample, where the hinge is active); the other answers get 0",
-    example=_all_incorrect,
+    _all_incorrect,
 )
-def _(a):
-    if a.what != "grad" or a.result is None:
-        return False
-    return is_close(np.asarray(a.result[1]), _all_incorrect(a.args["energies"], a.args["correct"], a.args["m"])[1])
-
-
-@HINGE.hint(
-    "missing_mean",
-    "the loss is the mean over the batch: its gradient carries 1/N",
-    example=lambda energies, correct, m: (
-        hinge_loss(energies, correct, m)[0],
-        np.shape(energies)[0] * hinge_loss(energies, correct, m)[1],
-    ),
+_grad_hint(
+    HINGE, "missing_mean", "the loss is the mean over the batch: its gradient carries 1/N", _times_n, when=_batch
 )
-def _(a):
-    if a.what != "grad" or a.result is None:
-        return False
-    n = np.shape(a.args["energies"])[0]
-    return n > 1 and is_close(
-        np.asarray(a.result[1]), n * hinge_loss(a.args["energies"], a.args["correct"], a.args["m"])[1]
-    )
-
-
-@HINGE.hint(
+_grad_hint(
+    HINGE,
     "gradient_where_inactive",
     "a sample whose gap already exceeds the margin "
     "(m + E_C - E_I <= 0) has loss 0 and gradient 0: only active samples push",
-    example=lambda energies, correct, m: (hinge_loss(energies, correct, m)[0], hinge_loss(energies, correct, 1e9)[1]),
+    lambda grad, energies, correct, m: hinge_loss(energies, correct, 1e9)[1],
 )
-def _(a):
-    if a.what != "grad" or a.result is None:
-        return False
-    return is_close(np.asarray(a.result[1]), hinge_loss(a.args["energies"], a.args["correct"], 1e9)[1])
