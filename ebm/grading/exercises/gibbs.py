@@ -200,17 +200,26 @@ def _check_nll_loss(fn, E, c, beta):
     expect_close(loss, float(np.mean(_nll_values(E, c, beta))), what="loss")
 
 
-def _check_nll_grad(fn, E, c, beta):
-    _, grad = expect_tuple(fn(E, c, beta), 2, what="(loss, grad)")
-    scale = 10.0 * E.shape[0]  # gradient entries ~1/N: lift them above Caffe's floor of 1
+def _expect_mean_gradient(values, E, grad, *, step):
+    """``grad`` against central differences of the batch mean of the per-sample ``values(E)``.
+
+    Both are scaled by 10 N: the gradient's entries are ~1/N, and the scale lifts them above
+    Caffe's floor of 1 in the tolerance.
+    """
+    scale = 10.0 * E.shape[0]
     expect_gradient(
-        lambda z: scale * float(np.mean(_nll_values(z, c, beta))),
+        lambda z: scale * float(np.mean(values(z))),
         E,
         scale * np.asarray(grad, dtype=np.float64),
         tol=1e-4,
-        step=1e-4,
+        step=step,
         what="grad",
     )
+
+
+def _check_nll_grad(fn, E, c, beta):
+    _, grad = expect_tuple(fn(E, c, beta), 2, what="(loss, grad)")
+    _expect_mean_gradient(lambda z: _nll_values(z, c, beta), E, grad, step=1e-4)
 
 
 @NLL.check("loss of a batch (4, 5) at beta = 1")
@@ -372,15 +381,7 @@ def _check_hinge(fn, seed, part):
     if part == "loss":
         expect_close(loss, float(np.mean(_hinge_values(E, c, 0.9))), what="loss")
     else:
-        scale = 10.0 * E.shape[0]
-        expect_gradient(
-            lambda z: scale * float(np.mean(_hinge_values(z, c, 0.9))),
-            E,
-            scale * np.asarray(grad, dtype=np.float64),
-            tol=1e-4,
-            step=1e-3,
-            what="grad",
-        )
+        _expect_mean_gradient(lambda z: _hinge_values(z, c, 0.9), E, grad, step=1e-3)
 
 
 @HINGE.check("loss of a batch (5, 4), m = 0.9, some samples inside the margin")
