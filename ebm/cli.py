@@ -14,7 +14,7 @@ def _parser():
     sub = parser.add_subparsers(dest="command", required=True, metavar="command")
 
     tour = sub.add_parser("tour", help="run every chapter's demonstration, narrated, writing figures/")
-    tour.add_argument("chapters", nargs="*", help="chapter keys to run (default: all; see 'chapters')")
+    _chapters_argument(tour)
     tour.add_argument("--figures", default="figures", help="where to write the figures (default: figures)")
 
     bench = sub.add_parser(
@@ -46,7 +46,7 @@ def _parser():
         "on-disk cache, so that later processes start without compiling (see "
         "ebm.warmup). A warm cache makes it take seconds.",
     )
-    warm.add_argument("chapters", nargs="*", help="chapter keys to run (default: all; see 'chapters')")
+    _chapters_argument(warm)
     warm.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     sub.add_parser("chapters", help="list the tour's chapters")
@@ -74,6 +74,11 @@ def _parser():
         "students get them, so the book can be published to a class",
     )
     return parser
+
+
+def _chapters_argument(parser):
+    """The tour's chapter keys, as ``tour`` and ``warmup`` take them."""
+    parser.add_argument("chapters", nargs="*", help="chapter keys to run (default: all; see 'chapters')")
 
 
 def _exercises_parser(sub):

@@ -8,6 +8,7 @@ the grader itself are in ``test_grading_redteam.py``.
 from __future__ import annotations
 
 import csv
+import inspect
 import json
 import sys
 
@@ -317,6 +318,34 @@ def test_a_failure_of_the_grader_itself_is_not_blamed_on_the_student(tmp_path, m
     assert "NOT GRADED: the grader failed" in data["output"]
     row = next(csv.DictReader(open(tmp_path / "out" / "summary.csv")))
     assert "GRADER FAILED" in row["problems"]
+
+
+def test_grade_directory_hands_its_options_to_each_submission_and_refuses_unknown_ones(tmp_path, monkeypatch):
+    (tmp_path / "class").mkdir()
+    (tmp_path / "class" / "alice.py").write_text(RIGHT)
+    # help() shows the options with grade_submission's defaults
+    own, theirs = (
+        inspect.signature(grader.grade_directory).parameters,
+        inspect.signature(grader.grade_submission).parameters,
+    )
+    assert {n: own[n].default for n in grader._PER_SUBMISSION} == {n: theirs[n].default for n in grader._PER_SUBMISSION}
+    seen = []
+
+    def record(**kwargs):
+        seen.append(kwargs)
+        raise RuntimeError("recorded")
+
+    monkeypatch.setattr(grader, "grade_submission", record)
+    grader.grade_directory(
+        tmp_path / "class", tmp_path / "out", exercises=CORE, timeout=2.5, memory_mb=512, isolation="process", jobs=1
+    )
+    assert {k: seen[0][k] for k in ("timeout", "memory_mb", "isolation")} == dict(
+        timeout=2.5, memory_mb=512, isolation="process"
+    )
+    assert "load_timeout" not in seen[0]  # not given: grade_submission's own default applies
+    with pytest.raises(TypeError, match="memory_MB"):
+        grader.grade_directory(tmp_path / "class", tmp_path / "out2", exercises=CORE, memory_MB=512)
+    assert not (tmp_path / "out2").exists()  # refused before anything was graded or written
 
 
 def test_ebm_can_be_allowed_but_never_the_grading_package_nor_the_exercise_itself(tmp_path):

@@ -37,6 +37,7 @@ was (statuses in :data:`ebm.grading.STATUSES`).
 
 from __future__ import annotations
 
+import inspect
 import os
 import queue
 import re
@@ -517,6 +518,18 @@ def _grade(
 # --------------------------------------------------------------------------- a class
 
 
+def _with_options_of(function, source, names):
+    """``function``'s signature with its ``**`` parameter replaced by ``source``'s parameters ``names``."""
+    own = [p for p in inspect.signature(function).parameters.values() if p.kind is not p.VAR_KEYWORD]
+    theirs = inspect.signature(source).parameters
+    return inspect.signature(function).replace(parameters=own + [theirs[n] for n in names])
+
+
+#: The keyword options of :func:`grade_submission` that :func:`grade_directory` hands
+#: to every submission unchanged; their defaults are written once, in that signature.
+_PER_SUBMISSION = ("timeout", "load_timeout", "memory_mb", "allow_ebm", "isolation", "max_restarts")
+
+
 def grade_directory(
     directory,
     out,
@@ -524,20 +537,17 @@ def grade_directory(
     exercises=None,
     chapters=None,
     assignment=None,
-    timeout=10.0,
-    load_timeout=None,
-    memory_mb=1024,
-    allow_ebm=False,
     jobs=None,
     progress=False,
     fmt="gradescope",
     hidden_visibility="after_due_date",
-    isolation="auto",
-    max_restarts=MAX_RESTARTS,
+    **per_submission,
 ):
     """Grade every submission in ``directory`` in parallel; write the files listed above.
 
-    Parameters are those of :func:`grade_submission`, plus ``jobs`` (sandboxes at
+    Parameters are those of :func:`grade_submission` (``timeout``, ``load_timeout``,
+    ``memory_mb``, ``allow_ebm``, ``isolation``, ``max_restarts``, with its
+    defaults; an unknown name raises TypeError), plus ``jobs`` (sandboxes at
     once; default the number of CPUs), ``progress`` (a bar), ``fmt``
     (``"gradescope"`` or ``"prairielearn"``) and ``hidden_visibility``.  The
     assignment is required.
@@ -553,6 +563,9 @@ def grade_directory(
     """
     from ebm._progress import progress_bar
 
+    unknown = sorted(set(per_submission) - set(_PER_SUBMISSION))
+    if unknown:
+        raise TypeError(f"grade_directory() got unexpected keyword argument(s) {unknown}; it takes {_PER_SUBMISSION}")
     directory, out = Path(directory), Path(out)
     if not directory.is_dir():
         raise FileNotFoundError(f"no submission folder at {directory}")
@@ -593,16 +606,11 @@ def grade_directory(
                     data=data,
                     name=path.name,
                     exercises=names,
-                    timeout=timeout,
-                    load_timeout=load_timeout,
-                    memory_mb=memory_mb,
-                    allow_ebm=allow_ebm,
                     student=student,
-                    isolation=isolation,
                     slot=slot,
                     parent=staging,
                     extra_protected=protect,
-                    max_restarts=max_restarts,
+                    **per_submission,
                 )
         except Exception as exc:  # the grader failed: said so, still one file and row
             sub = SubmissionResult(
@@ -627,3 +635,7 @@ def grade_directory(
     write_hints(results, out / "hints.csv")
     plot_hint_counts(results, out / "hints.png")
     return results
+
+
+# The options handed on, with grade_submission's defaults, shown as grade_directory's own (help, Jupyter's ``?``).
+grade_directory.__signature__ = _with_options_of(grade_directory, grade_submission, _PER_SUBMISSION)

@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 
 from ebm.grading._exercise import registry
+from ebm.grading._harness import STATUSES
 
 __all__ = [
     "gradescope_results",
@@ -186,17 +187,8 @@ def hint_counts(results):
     return sorted(((e, k, n) for (e, k), n in counts.items()), key=lambda r: (order.get(r[0], 0), -r[2], r[1]))
 
 
-_STATUS_KINDS = {
-    "error",
-    "not_implemented",
-    "missing",
-    "timeout",
-    "exited",
-    "crashed",
-    "flagged",
-    "malformed",
-    "not_run",
-}
+#: The statuses that are a mistake of their own (not a plain pass or fail): drawn hatched.
+_STATUS_KINDS = frozenset(STATUSES) - {"passed", "failed"}
 
 
 def plot_hint_counts(results, path=None):

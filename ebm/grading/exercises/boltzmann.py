@@ -265,34 +265,27 @@ def _table_matches(a, rule):
     return is_close(a.got, _decisions(W, theta, s, T, rule))
 
 
-_PLUS_THETA = _variant_rule(gap=lambda W, theta, s, k: W[k] @ s + theta[k])
-_INVERTED = _variant_rule(compare=lambda u, p: u > p)
-_BIPOLAR = _variant_rule(scale=2.0)
+def _rule_hint(key, message, rule):
+    """Register the mistake ``rule`` (a whole wrong update): it is its own example, and the
+    hint fires when it reproduces the failed decision table exactly."""
+    UPDATE.hint(key, message, example=rule)(lambda a: _table_matches(a, rule))
 
 
-@UPDATE.hint(
+_rule_hint(
     "threshold_sign",
     "the threshold has the wrong sign: E has +theta^T s, so the gap is sum_j W_kj s_j - theta_k",
-    example=_PLUS_THETA,
+    _variant_rule(gap=lambda W, theta, s, k: W[k] @ s + theta[k]),
 )
-def _(a):
-    return _table_matches(a, _PLUS_THETA)
-
-
-@UPDATE.hint(
+_rule_hint(
     "inverted_comparison",
     "the comparison is reversed: the unit turns on when u < p_k (u > p_k turns it on with probability 1 - p_k)",
-    example=_INVERTED,
+    _variant_rule(compare=lambda u, p: u > p),
 )
-def _(a):
-    return _table_matches(a, _INVERTED)
-
-
-@UPDATE.hint(
-    "bipolar_formula", "sigma(2 dE / T) is the formula for +-1 units; 0/1 units use sigma(dE / T)", example=_BIPOLAR
+_rule_hint(
+    "bipolar_formula",
+    "sigma(2 dE / T) is the formula for +-1 units; 0/1 units use sigma(dE / T)",
+    _variant_rule(scale=2.0),
 )
-def _(a):
-    return _table_matches(a, _BIPOLAR)
 
 
 @UPDATE.hint(

@@ -200,17 +200,26 @@ def _check_nll_loss(fn, E, c, beta):
     expect_close(loss, float(np.mean(_nll_values(E, c, beta))), what="loss")
 
 
-def _check_nll_grad(fn, E, c, beta):
-    _, grad = expect_tuple(fn(E, c, beta), 2, what="(loss, grad)")
-    scale = 10.0 * E.shape[0]  # gradient entries ~1/N: lift them above Caffe's floor of 1
+def _expect_mean_gradient(values, E, grad, *, step):
+    """``grad`` against central differences of the batch mean of the per-sample ``values(E)``.
+
+    Both are scaled by 10 N: the gradient's entries are ~1/N, and the scale lifts them above
+    Caffe's floor of 1 in the tolerance.
+    """
+    scale = 10.0 * E.shape[0]
     expect_gradient(
-        lambda z: scale * float(np.mean(_nll_values(z, c, beta))),
+        lambda z: scale * float(np.mean(values(z))),
         E,
         scale * np.asarray(grad, dtype=np.float64),
         tol=1e-4,
-        step=1e-4,
+        step=step,
         what="grad",
     )
+
+
+def _check_nll_grad(fn, E, c, beta):
+    _, grad = expect_tuple(fn(E, c, beta), 2, what="(loss, grad)")
+    _expect_mean_gradient(lambda z: _nll_values(z, c, beta), E, grad, step=1e-4)
 
 
 @NLL.check("loss of a batch (4, 5) at beta = 1")
@@ -244,56 +253,59 @@ def _(fn):
     _check_nll_grad(fn, E, c, 5.0)
 
 
-def _grad_of(a):
-    E = np.asarray(a.args["energies"], dtype=np.float64)
-    return E, a.args["correct"], a.args["beta"], nll_loss(E, a.args["correct"], a.args["beta"])[1]
+def _grad_hint(ex, key, message, wrong, *, when=None):
+    """Register the mistake "right loss, gradient ``wrong(grad, *args)``" of a ``(loss, grad)`` exercise.
+
+    ``grad`` is the reference's gradient at the call's arguments ``args``.  The example is the
+    reference with that gradient; the hint fires when a failed gradient check got exactly it
+    (and ``when(*args)`` holds, if given: where the mistake changes nothing it explains nothing).
+    """
+
+    def example(*args):
+        loss, grad = ex.reference(*args)
+        return loss, wrong(grad, *args)
+
+    def detect(a):
+        args = [a.args[p] for p in ex.parameters()]
+        if a.what != "grad" or a.result is None or (when is not None and not when(*args)):
+            return False
+        return is_close(np.asarray(a.result[1]), wrong(ex.reference(*args)[1], *args))
+
+    ex.hint(key, message, example=example)(detect)
 
 
-@NLL.hint(
+def _times_n(grad, energies, *_):
+    """The gradient of the summed loss: the mean's gradient without its 1/N."""
+    return np.shape(energies)[0] * grad
+
+
+def _batch(energies, *_):
+    return np.shape(energies)[0] > 1
+
+
+_grad_hint(
+    NLL,
     "beta_factor",
     "the gradient is beta times too large: that is the derivative of -log P_beta "
     "= beta L. LeCun's L has the 1/beta in front of the log-sum-exp, so dL/dE = onehot(C) - P_beta",
-    example=lambda energies, correct, beta: (
-        nll_loss(energies, correct, beta)[0],
-        beta * nll_loss(energies, correct, beta)[1],
-    ),
+    lambda grad, energies, correct, beta: beta * grad,
+    when=lambda energies, correct, beta: beta != 1,
 )
-def _(a):
-    if a.what != "grad" or a.result is None:
-        return False
-    E, c, beta, g = _grad_of(a)
-    return beta != 1 and is_close(np.asarray(a.result[1]), beta * g)
-
-
-@NLL.hint(
+_grad_hint(
+    NLL,
     "sign",
     "the gradient has the wrong sign: raising a wrong answer's energy lowers the loss, "
     "so dL/dE = onehot(C) - P_beta is negative there (the core's p - onehot is with respect to "
     "the logits -beta E)",
-    example=lambda energies, correct, beta: (
-        nll_loss(energies, correct, beta)[0],
-        -nll_loss(energies, correct, beta)[1],
-    ),
+    lambda grad, *_: -grad,
 )
-def _(a):
-    if a.what != "grad" or a.result is None:
-        return False
-    return is_close(np.asarray(a.result[1]), -_grad_of(a)[3])
-
-
-@NLL.hint(
+_grad_hint(
+    NLL,
     "missing_mean",
     "the loss is the mean over the batch, so its gradient carries 1/N: per sample onehot(C) - P_beta, divided by N",
-    example=lambda energies, correct, beta: (
-        nll_loss(energies, correct, beta)[0],
-        np.shape(energies)[0] * nll_loss(energies, correct, beta)[1],
-    ),
+    _times_n,
+    when=_batch,
 )
-def _(a):
-    if a.what != "grad" or a.result is None:
-        return False
-    E, _, _, g = _grad_of(a)
-    return E.shape[0] > 1 and is_close(np.asarray(a.result[1]), E.shape[0] * g)
 
 
 @NLL.hint(
@@ -369,15 +381,7 @@ def _check_hinge(fn, seed, part):
     if part == "loss":
         expect_close(loss, float(np.mean(_hinge_values(E, c, 0.9))), what="loss")
     else:
-        scale = 10.0 * E.shape[0]
-        expect_gradient(
-            lambda z: scale * float(np.mean(_hinge_values(z, c, 0.9))),
-            E,
-            scale * np.asarray(grad, dtype=np.float64),
-            tol=1e-4,
-            step=1e-3,
-            what="grad",
-        )
+        _expect_mean_gradient(lambda z: _hinge_values(z, c, 0.9), E, grad, step=1e-3)
 
 
 @HINGE.check("loss of a batch (5, 4), m = 0.9, some samples inside the margin")
@@ -428,52 +432,30 @@ def _(a):
     return is_close(np.asarray(a.result[0]), bad[0]) or (a.what == "grad" and is_close(np.asarray(a.result[1]), bad[1]))
 
 
-def _all_incorrect(energies, correct, m):
+def _all_incorrect(grad, energies, correct, m):
+    """Where ``grad`` (the reference's) is active, every incorrect answer pushed by -1, not only the most offending."""
     E = np.asarray(energies, dtype=np.float64)
-    loss, g = hinge_loss(E, correct, m)
     n = np.arange(E.shape[0])
-    active = (g[n, correct] > 0).astype(float)
+    active = (grad[n, correct] > 0).astype(float)
     spread = np.zeros_like(E) - active[:, None] / E.shape[0]
     spread[n, correct] = active * (E.shape[1] - 1) / E.shape[0]
-    return loss, spread
+    return spread
 
 
-@HINGE.hint(
+_grad_hint(
+    HINGE,
     "push_all_incorrect",
     "only the most offending incorrect answer appears in the loss, so "
     "only it gets -1 (per sample, where the hinge is active); the other answers get 0",
-    example=_all_incorrect,
+    _all_incorrect,
 )
-def _(a):
-    if a.what != "grad" or a.result is None:
-        return False
-    return is_close(np.asarray(a.result[1]), _all_incorrect(a.args["energies"], a.args["correct"], a.args["m"])[1])
-
-
-@HINGE.hint(
-    "missing_mean",
-    "the loss is the mean over the batch: its gradient carries 1/N",
-    example=lambda energies, correct, m: (
-        hinge_loss(energies, correct, m)[0],
-        np.shape(energies)[0] * hinge_loss(energies, correct, m)[1],
-    ),
+_grad_hint(
+    HINGE, "missing_mean", "the loss is the mean over the batch: its gradient carries 1/N", _times_n, when=_batch
 )
-def _(a):
-    if a.what != "grad" or a.result is None:
-        return False
-    n = np.shape(a.args["energies"])[0]
-    return n > 1 and is_close(
-        np.asarray(a.result[1]), n * hinge_loss(a.args["energies"], a.args["correct"], a.args["m"])[1]
-    )
-
-
-@HINGE.hint(
+_grad_hint(
+    HINGE,
     "gradient_where_inactive",
     "a sample whose gap already exceeds the margin "
     "(m + E_C - E_I <= 0) has loss 0 and gradient 0: only active samples push",
-    example=lambda energies, correct, m: (hinge_loss(energies, correct, m)[0], hinge_loss(energies, correct, 1e9)[1]),
+    lambda grad, energies, correct, m: hinge_loss(energies, correct, 1e9)[1],
 )
-def _(a):
-    if a.what != "grad" or a.result is None:
-        return False
-    return is_close(np.asarray(a.result[1]), hinge_loss(a.args["energies"], a.args["correct"], 1e9)[1])

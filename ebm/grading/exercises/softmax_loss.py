@@ -99,23 +99,27 @@ def _(fn):
     _check_forward(fn, *_forward_case(3, 64, 10, scale=5.0, dtype=np.float32), part="both", rtol=1e-4, atol=1e-6)
 
 
+def _with_loss(prob, label):
+    """``(loss, prob)`` for a (wrong) ``prob``: the loss is the mean of -log prob at the labels."""
+    return float(-np.log(prob[np.arange(len(label)), label]).mean()), prob
+
+
+def _naive_forward(bottom_data, label):
+    e = np.exp(bottom_data)
+    return _with_loss(e / e.sum(axis=1, keepdims=True), label)
+
+
 @FORWARD.hint(
     "no_max_subtraction",
     "overflow at large logits: subtract each row's max before exp "
     "(softmax(x) = softmax(x - max x), and exp(x - max x) <= 1 never overflows)",
-    example=lambda bottom_data, label: _naive_forward(bottom_data, label),
+    example=_naive_forward,
 )
 def _(a):
     x = np.asarray(a.args["bottom_data"], dtype=np.float64)
     prob = a.result[1] if isinstance(a.result, (tuple, list)) and len(a.result) == 2 else None
     bad_prob = prob is not None and not np.all(np.isfinite(np.asarray(prob, dtype=np.float64)))
     return x.max() > 700 and (bad_prob or any("overflow" in w for w in a.warnings))
-
-
-def _naive_forward(bottom_data, label):
-    e = np.exp(bottom_data)
-    prob = e / e.sum(axis=1, keepdims=True)
-    return float(-np.log(prob[np.arange(len(label)), label]).mean()), prob
 
 
 def _swapped_outputs(bottom_data, label):
@@ -162,23 +166,21 @@ def _(a):
     return a.what == "loss" and is_close(a.got, -np.asarray(a.expected))
 
 
+def _axis0_forward(bottom_data, label):
+    return _with_loss(ref.softmax_forward(np.asarray(bottom_data, dtype=np.float64), axis=0), label)
+
+
 @FORWARD.hint(
     "softmax_over_wrong_axis",
     "prob does not sum to 1 over the classes: take the softmax "
     "along axis 1 (each row), not axis 0 (each class across the batch)",
-    example=lambda bottom_data, label: _axis0_forward(bottom_data, label),
+    example=_axis0_forward,
 )
 def _(a):
     x = np.asarray(a.args["bottom_data"], dtype=np.float64)
     return is_close(a.got, ref.softmax_forward(x, axis=0)) or (
         a.what == "loss" and x.shape[0] > 1 and is_close(a.got, _axis0_forward(x, a.args["label"])[0])
     )
-
-
-def _axis0_forward(bottom_data, label):
-    x = np.asarray(bottom_data, dtype=np.float64)
-    prob = ref.softmax_forward(x, axis=0)
-    return float(-np.log(prob[np.arange(len(label)), label]).mean()), prob
 
 
 # =========================================================================== softmax_loss_backward
@@ -283,6 +285,11 @@ def _kept(a):
     return prob, label, keep
 
 
+def _kept_count(label, ignore_label):
+    """VALID normalization's divisor: the positions whose label is not ignored (at least 1)."""
+    return max(1, int(np.sum(np.asarray(label) != ignore_label)))
+
+
 def _onehot(prob, label, keep):
     n, c = prob.shape[:2]
     onehot = np.zeros((n, c, label.shape[1]))
@@ -370,7 +377,7 @@ def _(a):
     "the gradient is too large by the number of kept positions: "
     "VALID normalization divides by the count of positions whose label is not ignored",
     example=lambda prob, label, ignore_label=None: (
-        softmax_loss_backward(prob, label, ignore_label) * max(1, int(np.sum(np.asarray(label) != ignore_label)))
+        softmax_loss_backward(prob, label, ignore_label) * _kept_count(label, ignore_label)
     ),
 )
 def _(a):
@@ -379,9 +386,7 @@ def _(a):
 
 
 def _full_normalized(prob, label, ignore_label=None):
-    right = softmax_loss_backward(prob, label, ignore_label)
-    kept = max(1, int(np.sum(np.asarray(label) != ignore_label)))
-    return right * kept / np.asarray(label).size
+    return softmax_loss_backward(prob, label, ignore_label) * _kept_count(label, ignore_label) / np.asarray(label).size
 
 
 @BACKWARD.hint(
@@ -396,9 +401,7 @@ def _(a):
 
 
 def _batch_normalized(prob, label, ignore_label=None):
-    right = softmax_loss_backward(prob, label, ignore_label)
-    kept = max(1, int(np.sum(np.asarray(label) != ignore_label)))
-    return right * kept / np.shape(prob)[0]
+    return softmax_loss_backward(prob, label, ignore_label) * _kept_count(label, ignore_label) / np.shape(prob)[0]
 
 
 @BACKWARD.hint(
@@ -419,18 +422,21 @@ def _(a):
     )
 
 
-@BACKWARD.hint(
-    "wrong_sign",
-    "the wrong sign: the loss gradient is prob - onehot(label), not "
-    "onehot(label) - prob (descending it must lower the loss)",
-    example=lambda prob, label, ignore_label=None: -softmax_loss_backward(prob, label, ignore_label),
-)
-def _(a):
+def _negated(a):
+    """The answer is the expected (non-zero) one with its sign flipped."""
     return (
         a.expected is not None
         and np.any(np.asarray(a.expected) != 0)
         and is_close(a.got, -np.asarray(a.expected), rtol=1e-4, atol=1e-6)
     )
+
+
+BACKWARD.hint(
+    "wrong_sign",
+    "the wrong sign: the loss gradient is prob - onehot(label), not "
+    "onehot(label) - prob (descending it must lower the loss)",
+    example=lambda prob, label, ignore_label=None: -softmax_loss_backward(prob, label, ignore_label),
+)(_negated)
 
 
 # =========================================================================== softmax_backward
@@ -541,17 +547,11 @@ def _(a):
     )
 
 
-@SOFTMAX.hint(
+SOFTMAX.hint(
     "wrong_sign",
     "the wrong sign: bottom_diff = top_data * (top_diff - dot), not top_data * (dot - top_diff)",
     example=lambda top_data, top_diff: -softmax_backward(top_data, top_diff),
-)
-def _(a):
-    return (
-        a.expected is not None
-        and np.any(np.asarray(a.expected) != 0)
-        and is_close(a.got, -np.asarray(a.expected), rtol=1e-4, atol=1e-6)
-    )
+)(_negated)
 
 
 # =========================================================================== lecture 05's exercises
@@ -611,25 +611,35 @@ def _(fn):
     _check_nll_beta(fn, 62, 2, 1, 10.0)
 
 
-@NLL_BETA.hint(
+def _column_hint(ex, key, message, wrong, *, right_at):
+    """Register the mistake ``wrong(x, k, param)`` of a one-column gradient exercise.
+
+    ``wrong`` is its own example; the hint fires when the answer is ``wrong``'s, except where
+    the parameter is ``right_at``, the value at which the mistake gives the right gradient.
+    """
+
+    def detect(a):
+        x, k, param = (a.args[p] for p in ex.parameters())
+        return param != right_at and is_close(a.got, wrong(x, k, param), rtol=1e-4, atol=1e-6)
+
+    ex.hint(key, message, example=wrong)(detect)
+
+
+_column_hint(
+    NLL_BETA,
     "missing_chain_rule",
     "the factor beta is missing: NLL depends on x through z = beta x, so d/dx = beta * (Softmax(beta x) - onehot(k))",
-    example=lambda x, k, beta: nll_beta_grad(x, k, beta) / beta,
+    lambda x, k, beta: nll_beta_grad(x, k, beta) / beta,
+    right_at=1,
 )
-def _(a):
-    beta = a.args["beta"]
-    return beta != 1 and is_close(a.got, nll_beta_grad(a.args["x"], a.args["k"], beta) / beta, rtol=1e-4, atol=1e-6)
-
-
-@NLL_BETA.hint(
+_column_hint(
+    NLL_BETA,
     "beta_outside_softmax",
     "beta belongs inside the softmax: the gradient is "
     "beta * (Softmax(beta x) - onehot(k)), not beta * (Softmax(x) - onehot(k))",
-    example=lambda x, k, beta: beta * nll_beta_grad(x, k, 1.0),
+    lambda x, k, beta: beta * nll_beta_grad(x, k, 1.0),
+    right_at=1,
 )
-def _(a):
-    beta = a.args["beta"]
-    return beta != 1 and is_close(a.got, beta * nll_beta_grad(a.args["x"], a.args["k"], 1.0), rtol=1e-4, atol=1e-6)
 
 
 def smoothed_grad(x, k, eps):
@@ -684,22 +694,18 @@ def _(fn):
     _check_smoothed(fn, 72, 8, 0, 0.5)
 
 
-@SMOOTHED.hint(
+_column_hint(
+    SMOOTHED,
     "smoothing_not_spread",
     "the eps/C part of the target is missing: every class gets "
     "eps / C, so subtract it from every p_c (and 1 - eps more at the label)",
-    example=lambda x, k, eps: smoothed_grad(x, k, eps) + eps / np.size(x),
+    lambda x, k, eps: smoothed_grad(x, k, eps) + eps / np.size(x),
+    right_at=0,
 )
-def _(a):
-    x, k, eps = a.args["x"], a.args["k"], a.args["eps"]
-    return eps != 0 and is_close(a.got, smoothed_grad(x, k, eps) + eps / np.size(x), rtol=1e-4, atol=1e-6)
-
-
-@SMOOTHED.hint(
+_column_hint(
+    SMOOTHED,
     "plain_onehot",
     "this is the gradient for the one-hot target: with smoothing the target is t = (1 - eps) onehot(k) + eps / C",
-    example=lambda x, k, eps: smoothed_grad(x, k, 0.0),
+    lambda x, k, eps: smoothed_grad(x, k, 0.0),
+    right_at=0,
 )
-def _(a):
-    x, k, eps = a.args["x"], a.args["k"], a.args["eps"]
-    return eps != 0 and is_close(a.got, smoothed_grad(x, k, 0.0), rtol=1e-4, atol=1e-6)

@@ -125,26 +125,11 @@ def plot_energy_descent(trajectories, labels=None):
         # start: hollow squares, one size per run (the first largest), so starts that nearly
         # coincide show as nested outlines; end: concentric stars, the first run's largest
         grow = 2.6 * (len(trajs) - 1 - n)
-        ax.plot(
-            [0],
-            [E[0]],
-            "s",
-            color=colour,
-            markersize=5 + 1.4 * grow,
-            markerfacecolor="none",
-            markeredgewidth=1.6,
-            zorder=3 + n,
-        )
-        ax.plot(
-            [steps[-1]],
-            [E[-1]],
-            "*",
-            color=colour,
-            markersize=11 + 2.2 * grow,
-            markeredgecolor="white",
-            markeredgewidth=1.0,
-            zorder=3 + n,
-        )
+        for at, marker, size, style in (
+            (0, "s", 5 + 1.4 * grow, dict(markerfacecolor="none", markeredgewidth=1.6)),
+            (-1, "*", 11 + 2.2 * grow, dict(markeredgecolor="white", markeredgewidth=1.0)),
+        ):
+            ax.plot([steps[at]], [E[at]], marker, color=colour, markersize=size, zorder=3 + n, **style)
         if rises.size:
             ax.plot(
                 steps[rises],
