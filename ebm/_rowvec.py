@@ -18,13 +18,13 @@ types of its own)::
     s = sum(e)                          in class order (the other paths' order: same bits)
     top[b : b + W] = e * (1 / s)        one vector store (1 / s in float64, as elsewhere)
 
-and :func:`row_softmax` returns ``(m, s)``.  :func:`rows8_softmax` does eight rows
+and :func:`row_softmax` returns ``(m, s)``.  :func:`rows_softmax` does eight rows
 at once, and does more with the same vectors: it transposes them in registers
 (24 shuffles per 8 x 8 block, 12 for the 4 classes of a row of 9 to 12), so that
 each vector holds one class of the eight rows; the max, the exp, the sum and the
 scale are then lane-by-lane operations, with no idle lane past the row's classes
 and no shuffle tree, and the result is transposed back before the stores.
-:func:`rows16_softmax` does sixteen: with AVX-512 it loads the rows side by side
+It does sixteen too: with AVX-512 it loads the rows side by side
 into 16-lane vectors (rows ``i`` and ``i + 8`` in the two halves of one register)
 and transposes within each half, so that the same 24 shuffles give 16-lane class
 vectors (twice the lanes per exp instruction); without AVX-512 it does two
@@ -54,10 +54,8 @@ from ebm._fastexp import emit_exp_nonpositive, emit_log_ge1
 
 __all__ = [
     "row_softmax",
-    "rows8_softmax",
-    "rows16_softmax",
-    "rows8_softmax_loss",
-    "rows16_softmax_loss",
+    "rows_softmax",
+    "rows_softmax_loss",
     "rows_loss_diff",
     "rows_softmax_diff",
     "row_window",
@@ -92,7 +90,7 @@ def _labels(lab, has_ignore):
     return _flat(lab, (types.int64,)) and isinstance(has_ignore, types.Boolean)
 
 
-#: The rows :func:`rows8_softmax` and :func:`rows16_softmax` load, by the widths of their pieces:
+#: The rows :func:`rows_softmax` loads, by the widths of their pieces:
 #: rows of 1-8, 9-12 and 13-16 classes (``rows8_window``).
 _ROWS_WINDOWS = ((8,), (8, 4), (8, 8))
 
@@ -133,7 +131,7 @@ def row_window(C):
 
 @njit(inline="always")
 def rows8_window(C):
-    """How many classes :func:`rows8_softmax` loads and stores per row: 8, 12 or 16 (at most
+    """How many classes :func:`rows_softmax` loads and stores per row: 8, 12 or 16 (at most
     ``row_window(C)``)."""
     return 8 if C <= 8 else (12 if C <= 12 else 16)
 
@@ -330,7 +328,7 @@ def _emit_rows_softmax(context, builder, sig, args, parts, groups, first_row=0, 
     each 256-bit half or 128-bit block: the same shuffle count as for eight rows,
     and 16-lane class vectors (one register each) for the arithmetic.
 
-    With ``loss`` (:func:`rows16_softmax_loss`) the arguments are
+    With ``loss`` (:func:`rows_softmax_loss`) the arguments are
     ``(x, top, b, C, lab, has_ignore, ignore_label, ls, xd, j)`` and, instead of the
     maxima and sums, the loss's two parts are stored and the counts returned (see
     :func:`_emit_loss_parts`).
@@ -579,71 +577,65 @@ def _emit_rows16_softmax(context, builder, sig, args, parts, loss=False):
     return context.make_tuple(builder, sig.return_type, counts)
 
 
-def _emit_rows(context, builder, sig, args, parts, rows, loss):
-    if rows == 16:
-        return _emit_rows16_softmax(context, builder, sig, args, parts, loss=loss)
-    return _emit_rows_softmax(context, builder, sig, args, parts, groups=1, loss=loss)
+def _emit_rows(context, builder, sig, args, loss):
+    """A group of ``R = args[-1]`` rows (8 or 16) in the window ``C = args[3]`` needs; the other
+    arguments are laid out as :func:`_emit_rows_softmax` reads them (``R`` left out)."""
+    inner = sig.return_type(*sig.args[:-1])
+
+    def rows_of(R):
+        def window(parts):
+            if R == 16:
+                return _emit_rows16_softmax(context, builder, inner, args[:-1], parts, loss=loss)
+            return _emit_rows_softmax(context, builder, inner, args[:-1], parts, groups=1, loss=loss)
+
+        return _emit_by_window(context, builder, inner, args[:-1], 3, _ROWS_WINDOWS, window)
+
+    return _emit_by_window(context, builder, sig, args, len(args) - 1, (8, 16), rows_of)
 
 
-def _rows_softmax_intrinsic(rows):
-    @intrinsic
-    def rows_softmax(typingctx, x, top, b, C, m, s, j):
-        if not (_flat(x) and _writable_like(x, top, m) and _flat(s, (types.float64,)) and _integers(b, C, j)):
-            return None
+@intrinsic
+def rows_softmax(typingctx, x, top, b, C, m, s, j, R):
+    """Softmax of the ``R`` rows (8 or 16) of ``C`` classes from ``x[b]`` into ``top``; their maxima into
+    ``m[j : j + R]``, their sums of exponentials into ``s[j : j + R]`` (float64).
 
-        def codegen(context, builder, sig, args):
-            def emit(parts):
-                return _emit_rows(context, builder, sig, args, parts, rows, loss=False)
+    Sixteen rows run on 16-lane vectors (one register each) with AVX-512, otherwise as two groups
+    of eight.  Jitted code only; ``1 <= C <= 16``.  Like :func:`row_softmax` it writes more than
+    the row: ``rows8_window(C)`` lanes from each row's start (never more than ``row_window(C)``),
+    so the last row's must stay inside the caller's rows.
+    """
+    if not (_flat(x) and _writable_like(x, top, m) and _flat(s, (types.float64,)) and _integers(b, C, j, R)):
+        return None
 
-            return _emit_by_window(context, builder, sig, args, 3, _ROWS_WINDOWS, emit)
+    def codegen(context, builder, sig, args):
+        return _emit_rows(context, builder, sig, args, loss=False)
 
-        return types.none(x, top, b, C, m, s, j), codegen
-
-    return rows_softmax
-
-
-def _rows_loss_intrinsic(rows):
-    @intrinsic
-    def rows_softmax_loss(typingctx, x, top, b, C, lab, has_ignore, ignore_label, ls, xd, j):
-        doubles = all(_flat(a, (types.float64,)) and a.mutable for a in (ls, xd))
-        if not (
-            _flat(x)
-            and _writable_like(x, top)
-            and _labels(lab, has_ignore)
-            and doubles
-            and _integers(b, C, ignore_label, j)
-        ):
-            return None
-
-        def codegen(context, builder, sig, args):
-            def emit(parts):
-                return _emit_rows(context, builder, sig, args, parts, rows, loss=True)
-
-            return _emit_by_window(context, builder, sig, args, 3, _ROWS_WINDOWS, emit)
-
-        return types.UniTuple(types.int64, 2)(x, top, b, C, lab, has_ignore, ignore_label, ls, xd, j), codegen
-
-    return rows_softmax_loss
+    return types.none(x, top, b, C, m, s, j, R), codegen
 
 
-#: ``rows8_softmax(x, top, b, C, m, s, j)``: softmax of the 8 rows of ``C`` classes from ``x[b]`` into
-#: ``top``; their maxima into ``m[j : j + 8]``, their sums of exponentials into ``s[j : j + 8]``
-#: (float64).  Jitted code only; ``1 <= C <= 16``.  Like :func:`row_softmax` it writes more than the
-#: row: ``rows8_window(C)`` lanes from each row's start (never more than ``row_window(C)``), so the
-#: last row's must stay inside the caller's rows.
-rows8_softmax = _rows_softmax_intrinsic(8)
-#: :func:`rows8_softmax` for the 16 rows from ``x[b]``: with AVX-512 the arithmetic runs on 16-lane
-#: vectors (one register each), otherwise as two groups of eight.
-rows16_softmax = _rows_softmax_intrinsic(16)
-#: ``rows8_softmax_loss(x, top, b, C, lab, has_ignore, ignore_label, ls, xd, j)``: :func:`rows8_softmax`
-#: for the loss.  The softmax of the 8 rows from ``x[b]`` into ``top``, and the loss's parts of rows
-#: ``j .. j + 8`` (``lab[j:]`` their labels): ``ls = log(sum of exp)`` (NaN for a row that fails
-#: ``s >= 1``) and ``xd = x[k] - max`` (NaN where the label is not kept), both float64.  The row's
-#: loss is ``ls - xd``.  Returns ``(kept labels, labels out of range and not ignored)``.  Jitted code
-#: only; writes what :func:`rows8_softmax` writes.
-rows8_softmax_loss = _rows_loss_intrinsic(8)
-#: :func:`rows8_softmax_loss` for 16 rows, as :func:`rows16_softmax` does them.
-rows16_softmax_loss = _rows_loss_intrinsic(16)
+@intrinsic
+def rows_softmax_loss(typingctx, x, top, b, C, lab, has_ignore, ignore_label, ls, xd, j, R):
+    """:func:`rows_softmax` for the loss: the softmax of the ``R`` rows from ``x[b]`` into ``top``,
+    and the loss's parts of rows ``j .. j + R`` (``lab[j:]`` their labels): ``ls = log(sum of exp)``
+    (NaN for a row that fails ``s >= 1``) and ``xd = x[k] - max`` (NaN where the label is not
+    kept), both float64.  The row's loss is ``ls - xd``.
+
+    Returns ``(kept labels, labels out of range and not ignored)``.  Jitted code only; writes what
+    :func:`rows_softmax` writes.
+    """
+    doubles = all(_flat(a, (types.float64,)) and a.mutable for a in (ls, xd))
+    if not (
+        _flat(x)
+        and _writable_like(x, top)
+        and _labels(lab, has_ignore)
+        and doubles
+        and _integers(b, C, ignore_label, j, R)
+    ):
+        return None
+
+    def codegen(context, builder, sig, args):
+        return _emit_rows(context, builder, sig, args, loss=True)
+
+    return types.UniTuple(types.int64, 2)(x, top, b, C, lab, has_ignore, ignore_label, ls, xd, j, R), codegen
 
 
 # --------------------------------------------------------------------------- the loss backward

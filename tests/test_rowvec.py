@@ -19,13 +19,11 @@ from ebm import softmax_loss as core
 from ebm._rowvec import (
     row_softmax,
     row_window,
-    rows8_softmax,
-    rows8_softmax_loss,
     rows8_window,
-    rows16_softmax,
-    rows16_softmax_loss,
     rows_loss_diff,
+    rows_softmax,
     rows_softmax_diff,
+    rows_softmax_loss,
     vector_rows,
 )
 
@@ -37,22 +35,22 @@ def _one_row(x, top, b, C):
 
 @njit
 def _eight_rows(x, top, b, C, m, s, j):
-    rows8_softmax(x, top, b, C, m, s, j)
+    rows_softmax(x, top, b, C, m, s, j, 8)
 
 
 @njit
 def _sixteen_rows(x, top, b, C, m, s, j):
-    rows16_softmax(x, top, b, C, m, s, j)
+    rows_softmax(x, top, b, C, m, s, j, 16)
 
 
 @njit
 def _eight_rows_loss(x, top, b, C, lab, has_ignore, ignore_label, ls, xd, j):
-    return rows8_softmax_loss(x, top, b, C, lab, has_ignore, ignore_label, ls, xd, j)
+    return rows_softmax_loss(x, top, b, C, lab, has_ignore, ignore_label, ls, xd, j, 8)
 
 
 @njit
 def _sixteen_rows_loss(x, top, b, C, lab, has_ignore, ignore_label, ls, xd, j):
-    return rows16_softmax_loss(x, top, b, C, lab, has_ignore, ignore_label, ls, xd, j)
+    return rows_softmax_loss(x, top, b, C, lab, has_ignore, ignore_label, ls, xd, j, 16)
 
 
 @njit
@@ -190,7 +188,7 @@ def test_groups_of_rows_give_the_loss_parts_of_their_rows(dtype, C, k):
     ls, xd = np.full(k + j + 3, 7.0), np.full(k + j + 3, 7.0)
     top = np.full(x.size, 7.0, dtype=dtype)
     kept, bad = (_eight_rows_loss if k == 8 else _sixteen_rows_loss)(x, top, b, C, lab, True, 255, ls, xd, j)
-    # the softmax is rows8_softmax's, bit for bit
+    # the softmax is rows_softmax's, bit for bit
     top_plain, m, s = np.full(x.size, 7.0, dtype=dtype), np.empty(k, dtype), np.empty(k)
     (_eight_rows if k == 8 else _sixteen_rows)(x, top_plain, b, C, m, s, 0)
     np.testing.assert_array_equal(top, top_plain)

@@ -39,11 +39,11 @@ _COMPILE = """
 import json
 from numba import njit, types
 from numba.core.registry import cpu_target
-from ebm._rowvec import rows16_softmax
+from ebm._rowvec import rows_softmax
 
 @njit
 def f(x, top, b, C, m, s, j):
-    rows16_softmax(x, top, b, C, m, s, j)
+    rows_softmax(x, top, b, C, m, s, j, 16)
 
 a32, a64 = types.Array(types.float32, 1, "C"), types.Array(types.float64, 1, "C")
 sig = (a32, a32, types.int64, types.int64, a32, a64, types.int64)

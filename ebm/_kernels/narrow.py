@@ -28,12 +28,10 @@ from ebm._kernels.rows import loss_backward_range, softmax_backward_range
 from ebm._parallel import twins
 from ebm._rowvec import (
     row_softmax,
-    rows8_softmax,
-    rows8_softmax_loss,
-    rows16_softmax,
-    rows16_softmax_loss,
     rows_loss_diff,
+    rows_softmax,
     rows_softmax_diff,
+    rows_softmax_loss,
     vector_rows,
 )
 
@@ -44,15 +42,15 @@ _numba_cache.stamp_package()  # every ebm kernel's cache depends on all of ebm's
 def _rows_vector(x, top, r0, r1, m, s, lab, has_ignore, ignore_label, ls, xd):
     """Rows ``r0:r1`` of an (N, C) batch, ``C < NARROW``, in SIMD vectors.
 
-    :func:`ebm._rowvec.rows16_softmax` does sixteen rows (max, exp, sum, scale) in
-    vectors that each hold one class of the sixteen, ``rows8_softmax`` eight,
+    :func:`ebm._rowvec.rows_softmax` does sixteen rows (max, exp, sum, scale) in
+    vectors that each hold one class of the sixteen, then eight,
     :func:`ebm._rowvec.row_softmax` one row in one vector.  Their stores spill zeros
     onto the following rows, so the rows go in order, and the last rows, whose
     vector would reach past ``r1`` (into another task's rows), are done one class
     at a time.  Fills each row's max ``m`` and sum of exponentials ``s``; or, when
     ``ls`` is not None, the loss's parts ``ls`` (log s, NaN unless ``s >= 1``) and ``xd``
     (``x[k] - max``, NaN where the label ``lab[r]`` is not kept: see
-    :func:`ebm._rowvec.rows8_softmax_loss`) and returns the counts of kept and of
+    :func:`ebm._rowvec.rows_softmax_loss`) and returns the counts of kept and of
     bad labels.  (Rows' ``m`` and ``s`` are then only filled from the first row
     the groups leave.)  ``ls`` and ``xd`` are None for the softmax: a None argument
     is a type of its own, so Numba prunes the loss branches from that compilation
@@ -68,20 +66,16 @@ def _rows_vector(x, top, r0, r1, m, s, lab, has_ignore, ignore_label, ls, xd):
     inv_x = np.empty(1, x.dtype)
     kept = 0
     bad_label = 0
-    for g in range(0, n_16, 16):  # sixteen rows at a time ...
+    g = 0
+    while g < n_8:  # sixteen rows at a time, then eight ...
+        R = 16 if g < n_16 else 8
         if ls is not None:
-            k, b = rows16_softmax_loss(xf, tf, g * C, C, lab, has_ignore, ignore_label, ls, xd, g)
+            k, b = rows_softmax_loss(xf, tf, g * C, C, lab, has_ignore, ignore_label, ls, xd, g, R)
             kept += k
             bad_label += b
         else:
-            rows16_softmax(xf, tf, g * C, C, m, s, g)
-    for g in range(n_16, n_8, 8):  # ... eight ...
-        if ls is not None:
-            k, b = rows8_softmax_loss(xf, tf, g * C, C, lab, has_ignore, ignore_label, ls, xd, g)
-            kept += k
-            bad_label += b
-        else:
-            rows8_softmax(xf, tf, g * C, C, m, s, g)
+            rows_softmax(xf, tf, g * C, C, m, s, g, R)
+        g += R
     for r in range(n_8, n):
         if r < n_vec:  # ... one vector a row ...
             mr, sr = row_softmax(xf, tf, r * C, C)
