@@ -12,6 +12,7 @@ from __future__ import annotations
 import inspect
 import json
 import os
+import secrets
 import subprocess
 import sys
 import textwrap
@@ -24,7 +25,8 @@ import pytest
 from ebm.grading import _launcher, _nbcode, _wire
 from ebm.grading._sandbox import claim_uid
 
-MARKER = "EBM-LAUNCHER-TEST-91c2"
+# unique to this test process: another test run on the same machine leaves its own marked processes alone
+MARKER = f"EBM-LAUNCHER-TEST-{os.getpid()}-{secrets.token_hex(4)}"
 
 
 # --------------------------------------------------------------------------- the wire
