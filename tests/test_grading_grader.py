@@ -348,6 +348,40 @@ def test_grade_directory_hands_its_options_to_each_submission_and_refuses_unknow
     assert not (tmp_path / "out2").exists()  # refused before anything was graded or written
 
 
+def test_grade_submission_hands_its_limits_to_the_sandbox_and_refuses_unknown_options(tmp_path, monkeypatch):
+    f = tmp_path / "student.py"
+    f.write_text(RIGHT)
+    sig = inspect.signature(grader.grade_submission).parameters  # help() shows every option and its default
+    assert {n: sig[n].default for n in ("timeout", "load_timeout", "memory_mb", "max_restarts")} == dict(
+        timeout=10.0, load_timeout=None, memory_mb=1024, max_restarts=grader.MAX_RESTARTS
+    )
+    assert all(sig[n].kind is sig[n].KEYWORD_ONLY for n in list(sig)[1:])
+    seen = []
+
+    def record(files, **kwargs):
+        seen.append(kwargs)
+        raise RuntimeError("recorded")
+
+    monkeypatch.setattr(grader, "Sandbox", record)
+    protect = [str(tmp_path)]
+    with pytest.raises(grader.GraderError, match="recorded"):
+        grader.grade_submission(
+            f, exercises=CORE, timeout=2, memory_mb=512, isolation="process", slot=3, extra_protected=protect
+        )
+    got = seen[0]
+    assert (got["statement_timeout"], got["load_budget"]) == (2.0, 30.0)  # the loading default: max(30, 3 * timeout)
+    assert type(got["statement_timeout"]) is float
+    assert {k: got[k] for k in ("memory_mb", "isolation", "slot", "parent", "extra_protected")} == dict(
+        memory_mb=512, isolation="process", slot=3, parent=None, extra_protected=protect
+    )
+    seen.clear()
+    with pytest.raises(grader.GraderError):
+        grader.grade_submission(f, exercises=CORE, timeout=20, load_timeout=7)
+    assert (seen[0]["load_budget"], seen[0]["memory_mb"]) == (7.0, 1024)
+    with pytest.raises(TypeError, match="memory_MB"):
+        grader.grade_submission(f, exercises=CORE, memory_MB=512)
+
+
 def test_ebm_can_be_allowed_but_never_the_grading_package_nor_the_exercise_itself(tmp_path):
     uses_ebm = replace_function(
         RIGHT,

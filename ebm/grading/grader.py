@@ -47,7 +47,7 @@ import tempfile
 import time
 import traceback
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from ebm.grading import _posix_only  # noqa: F401  (first: off POSIX it raises RuntimeError naming the need)
@@ -285,25 +285,33 @@ def _groups(names, allow_ebm):
 _LOST_STATUS = {"timeout": "timeout", "exited": "crashed", "malformed": "malformed"}
 
 
-def grade_submission(
-    path=None,
-    *,
-    data=None,
-    name=None,
-    exercises=None,
-    chapters=None,
-    assignment=None,
-    timeout=10.0,
-    load_timeout=None,
-    memory_mb=1024,
-    allow_ebm=False,
-    student=None,
-    isolation="auto",
-    slot=0,
-    parent=None,
-    extra_protected=(),
-    max_restarts=MAX_RESTARTS,
-):
+@dataclass(frozen=True)
+class _Run:
+    """How one submission is run: who it is, every limit, where its sandbox stands.
+
+    The fields are :func:`grade_submission`'s keyword options after ``assignment``, and
+    their defaults are written here only (its docstring says what each means).  What
+    :func:`_grade` gets has the defaults that depend on the submission resolved --
+    ``student`` a name, ``timeout`` a float, ``load_timeout`` the whole loading budget in
+    seconds -- and is frozen before any of the submission's code runs.
+    """
+
+    timeout: float = 10.0
+    load_timeout: float | None = None
+    memory_mb: int | None = 1024
+    allow_ebm: bool = False
+    student: str | None = None
+    isolation: str = "auto"
+    slot: int = 0
+    parent: str | None = None
+    extra_protected: tuple = ()
+    max_restarts: int = MAX_RESTARTS
+
+
+_RUN_OPTIONS = tuple(f.name for f in fields(_Run))
+
+
+def grade_submission(path=None, *, data=None, name=None, exercises=None, chapters=None, assignment=None, **options):
     """Grade one ``.py`` or ``.ipynb`` submission in a sandbox.
 
     Parameters
@@ -342,6 +350,10 @@ def grade_submission(
     GraderError
         The grader itself failed.
     """
+    unknown = [n for n in options if n not in _RUN_OPTIONS]
+    if unknown:
+        raise TypeError(f"grade_submission() got an unexpected keyword argument {unknown[0]!r}")
+    run = _Run(**options)
     if data is None:
         if path is None:
             raise ValueError("give the submission's path (or its data and name)")
@@ -352,10 +364,10 @@ def grade_submission(
     name = name or (Path(path).name if path is not None else "submission.py")
     if Path(name).suffix not in SUFFIXES:
         raise ValueError(f"{name} is not a .py or .ipynb file")
-    for label, value in (("timeout", timeout), ("load_timeout", load_timeout)):
+    for label, value in (("timeout", run.timeout), ("load_timeout", run.load_timeout)):
         if value is not None and not (isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0):
             raise ValueError(f"{label} must be a positive number of seconds, got {value!r}")
-    if timeout is None:
+    if run.timeout is None:
         raise ValueError("timeout must be a positive number of seconds, got None")
     if exercises or chapters or assignment is not None:
         names = resolve_assignment(exercises, chapters, assignment)
@@ -363,25 +375,15 @@ def grade_submission(
         names = assignment_for_file(name)
         if names is None:
             resolve_assignment()  # raises: say what to grade
-    student = student or Path(name).stem
+    run = replace(
+        run,
+        student=run.student or Path(name).stem,
+        timeout=float(run.timeout),
+        load_timeout=float(run.load_timeout or max(30.0, 3 * run.timeout)),
+    )
     safe = re.sub(r"[^\w.-]+", "_", Path(name).stem, flags=re.ASCII)[:60] + Path(name).suffix
     try:
-        return _grade(
-            data,
-            safe,
-            names,
-            student=student,
-            path=str(path or name),
-            timeout=float(timeout),
-            load_budget=float(load_timeout or max(30.0, 3 * timeout)),
-            memory_mb=memory_mb,
-            allow_ebm=allow_ebm,
-            isolation=isolation,
-            slot=slot,
-            parent=parent,
-            extra_protected=extra_protected,
-            max_restarts=max_restarts,
-        )
+        return _grade(data, safe, names, str(path or name), run)
     except GraderError:
         raise
     except Exception as exc:
@@ -390,23 +392,8 @@ def grade_submission(
         ) from exc
 
 
-def _grade(
-    data,
-    name,
-    names,
-    *,
-    student,
-    path,
-    timeout,
-    load_budget,
-    memory_mb,
-    allow_ebm,
-    isolation,
-    slot,
-    parent,
-    extra_protected,
-    max_restarts,
-):
+def _grade(data, name, names, path, run):
+    student, timeout, load_budget, max_restarts = run.student, run.timeout, run.load_timeout, run.max_restarts
     started = time.monotonic()
     deadline = started + load_budget + len(names) * (timeout + GRACE)
     results, problems, output = {}, [], ""
@@ -419,7 +406,7 @@ def _grade(
         state["survivors"] += report.survivors
         state["isolation"] = report.isolation or state["isolation"]
 
-    for (allowed, blocked), group in _groups(names, allow_ebm):
+    for (allowed, blocked), group in _groups(names, run.allow_ebm):
         pending, box, loaded, starts = list(group), None, None, 0
         while pending and halted is None:
             if box is None:
@@ -438,16 +425,16 @@ def _grade(
                 box = Sandbox(
                     {name: data},
                     functions=group,
-                    memory_mb=memory_mb,
+                    memory_mb=run.memory_mb,
                     cpu_seconds=deadline - started + 5,
                     statement_timeout=timeout,
                     load_budget=load_budget,
                     allow_ebm=allowed,
                     blocked_modules=blocked,
-                    extra_protected=extra_protected,
-                    slot=slot,
-                    parent=parent,
-                    isolation=isolation,
+                    extra_protected=run.extra_protected,
+                    slot=run.slot,
+                    parent=run.parent,
+                    isolation=run.isolation,
                 )
                 try:
                     loaded = box.start(min(deadline, time.monotonic() + load_budget + GRACE))
@@ -519,10 +506,18 @@ def _grade(
 
 
 def _with_options_of(function, source, names):
-    """``function``'s signature with its ``**`` parameter replaced by ``source``'s parameters ``names``."""
+    """``function``'s signature with its ``**`` parameter replaced by ``source``'s parameters ``names``
+    (keyword-only, without annotations)."""
     own = [p for p in inspect.signature(function).parameters.values() if p.kind is not p.VAR_KEYWORD]
     theirs = inspect.signature(source).parameters
-    return inspect.signature(function).replace(parameters=own + [theirs[n] for n in names])
+    options = [
+        theirs[n].replace(kind=inspect.Parameter.KEYWORD_ONLY, annotation=inspect.Parameter.empty) for n in names
+    ]
+    return inspect.signature(function).replace(parameters=own + options)
+
+
+# The run's options, with their defaults, shown as grade_submission's own (help, Jupyter's ``?``).
+grade_submission.__signature__ = _with_options_of(grade_submission, _Run, _RUN_OPTIONS)
 
 
 #: The keyword options of :func:`grade_submission` that :func:`grade_directory` hands

@@ -129,6 +129,23 @@ def _offline_player(html):
     return re.sub(r'<i class="fa ([^"]*)"></i>', icon, html)
 
 
+def with_animation_sections(raises):
+    """A decorator for a function that builds a step-through animation: after its own
+    docstring, the ``Returns`` section they all share, then ``Raises`` with the entries
+    ``raises`` (numpydoc text; see :func:`ebm._docs.with_sections`)."""
+    import inspect
+
+    from ebm._docs import with_sections
+
+    returns = """
+    Returns
+    -------
+    matplotlib.animation.FuncAnimation
+        Turn it into HTML with :func:`animation_html` (or ``.to_jshtml()``).
+    """
+    return with_sections(f"{inspect.cleandoc(returns)}\n\nRaises\n------\n{inspect.cleandoc(raises)}")
+
+
 def animation_html(animation):
     """Render ``animation`` as self-contained JavaScript HTML and close its figure.
 

@@ -25,6 +25,7 @@ from ebm.plotting._style import (
     _bars,
     _column,
     _int_arg,
+    with_animation_sections,
 )
 from ebm.softmax_loss import (
     softmax_backward,
@@ -336,6 +337,12 @@ def plot_softmax_jacobian(x):
 # --------------------------------------------------------------------------- animation
 
 
+@with_animation_sections(
+    raises="""
+    TypeError, ValueError
+        For a bad column, label, index, or ``values`` (naming the argument).
+    """
+)
 def animate_logit_sweep(bottom_data, label, index=None, values=None):
     """Animate one logit being swept: probabilities, the loss, and its slope.
 
@@ -358,16 +365,6 @@ def animate_logit_sweep(bottom_data, label, index=None, values=None):
     values : array_like, optional
         The values it takes, 2 to 30 finite numbers, one frame each (default: 21
         values from ``x[index] - 4`` to ``x[index] + 4``).
-
-    Returns
-    -------
-    matplotlib.animation.FuncAnimation
-        Turn it into HTML with :func:`animation_html` (or ``.to_jshtml()``).
-
-    Raises
-    ------
-    TypeError, ValueError
-        For a bad column, label, index, or ``values`` (naming the argument).
     """
     import matplotlib.pyplot as plt
     from matplotlib.animation import FuncAnimation

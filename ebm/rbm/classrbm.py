@@ -27,7 +27,7 @@ import numpy as np
 from ebm._checks import as_rng, binary_rows, check_float, check_int, check_real_array
 from ebm._docs import with_sections
 from ebm._math import sigmoid, softplus
-from ebm.rbm.trainer import TrainingHistory
+from ebm.rbm.trainer import TrainingHistory, minibatch_epochs
 
 __all__ = ["ClassRBM"]
 
@@ -255,10 +255,6 @@ class ClassRBM:
         self
             With trained parameters and ``history_`` a :class:`~ebm.rbm.TrainingHistory`.
         """
-        import time
-
-        from ebm._progress import progress_bar
-
         X, _ = binary_rows(X, self.n_visible, "X", allow_1d=False)
         y = self._labels(y, X.shape[0])
         epochs = check_int(epochs, "epochs", low=0)
@@ -275,34 +271,29 @@ class ClassRBM:
             self._init(rng, init_scale)
         velocity = {k: np.zeros(s) for k, s in self._shapes().items()}
         n = X.shape[0]
-        n_batches = -(-n // batch_size)
-        total = max(1, n_batches * epochs)
         history = TrainingHistory(epoch=[0], seconds=[0.0], loss=[self.loss_and_gradients(X, y)[0]])
         if eval_data is not None:
             history["eval_accuracy"] = [self.score(*eval_data)]
-        step = 0
-        elapsed = 0.0
-        with progress_bar(progress, epochs, "class RBM training") as bar:
-            for epoch in range(epochs):
-                start = time.perf_counter()
-                order = rng.permutation(n)
-                losses = []
-                for t in range(n_batches):
-                    idx = order[t * batch_size : (t + 1) * batch_size]
-                    loss, grads = self.loss_and_gradients(X[idx], y[idx])
-                    losses.append(loss * idx.size)
-                    rate = lr * (1.0 - step / total)
-                    step += 1
-                    for k in _PARAMS:
-                        grad = grads[k] + (weight_decay * getattr(self, k) if k in ("W", "U") else 0.0)
-                        velocity[k] = momentum * velocity[k] - rate * grad
-                        setattr(self, k, getattr(self, k) + velocity[k])
-                elapsed += time.perf_counter() - start
-                history["epoch"].append(epoch + 1)
-                history["seconds"].append(elapsed)
-                history["loss"].append(float(np.sum(losses) / n))
-                if eval_data is not None:
-                    history["eval_accuracy"].append(self.score(*eval_data))
-                bar.update()
+
+        def train_epoch(epoch, order, lrs):
+            losses = []
+            for t, rate in enumerate(lrs):
+                idx = order[t * batch_size : (t + 1) * batch_size]
+                loss, grads = self.loss_and_gradients(X[idx], y[idx])
+                losses.append(loss * idx.size)
+                for k in _PARAMS:
+                    grad = grads[k] + (weight_decay * getattr(self, k) if k in ("W", "U") else 0.0)
+                    velocity[k] = momentum * velocity[k] - rate * grad
+                    setattr(self, k, getattr(self, k) + velocity[k])
+            return losses
+
+        def record(losses):
+            history["loss"].append(float(np.sum(losses) / n))
+            if eval_data is not None:
+                history["eval_accuracy"].append(self.score(*eval_data))
+
+        minibatch_epochs(
+            history, train_epoch, record, rng, n, batch_size, epochs, lr, progress=progress, desc="class RBM training"
+        )
         self.history_ = history
         return self

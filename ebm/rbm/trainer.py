@@ -201,8 +201,6 @@ def fit(
         log-likelihood below both the uniform model's ``-n_visible ln 2`` and its
         value before training -- e.g. ``lr=1e6``.
     """
-    import time
-
     V, _ = binary_rows(V, rbm.n_visible, "V", allow_1d=False)
     if V.shape[0] == 0:
         raise ValueError("V has no rows: nothing to train on")
@@ -234,8 +232,6 @@ def fit(
     rbm.W, rbm.b, rbm.c = W, b, c  # the kernel updates these in place
     dW, db, dc = np.zeros_like(W), np.zeros_like(b), np.zeros_like(c)
     chains = V[rng.integers(0, n, size=batch_size)].copy() if method == "pcd" else np.zeros((0, n_v))
-    n_batches = -(-n // batch_size)
-    total = n_batches * epochs
     history = TrainingHistory(epoch=[0], seconds=[0.0])
     evaluate = eval_data is not None and rbm.tractable
     if evaluate:
@@ -243,43 +239,87 @@ def fit(
             history[key] = []
         _evaluate(rbm, V, eval_data, history)
     ll_start = _train_log_likelihood(rbm, V)
+
+    def train_epoch(epoch, order, lrs):
+        mom = initial_momentum if epoch < momentum_warmup else momentum
+        _train_epoch(
+            V,
+            order,
+            W,
+            b,
+            c,
+            dW,
+            db,
+            dc,
+            chains,
+            method == "pcd",
+            k,
+            lrs,
+            mom,
+            weight_decay,
+            batch_size,
+            kernel_seed(rng),
+        )
+
+    def record(_):
+        _evaluate(rbm, V, eval_data, history)
+        return {"eval_ll": f"{history['eval_log_likelihood'][-1]:.3f}"}
+
+    minibatch_epochs(
+        history,
+        train_epoch,
+        record if evaluate else None,
+        rng,
+        n,
+        batch_size,
+        epochs,
+        lr,
+        lr_schedule=lr_schedule,
+        progress=progress,
+        desc=f"{method.upper()}-{k} training",
+        callback=None if callback is None else lambda epoch: callback(rbm, epoch),
+    )
+    rbm.history_ = history
+    _warn_if_diverged(rbm, V, ll_start, lr)
+    return rbm
+
+
+def minibatch_epochs(
+    history, train_epoch, record, rng, n, batch_size, epochs, lr, *, lr_schedule="linear", progress, desc, callback=None
+):
+    """The epoch loop that every model's ``fit`` shares: shuffling, learning rates, timing, history, progress bar.
+
+    In each epoch ``train_epoch(epoch, order, lrs)`` makes the epoch's updates on the
+    ``n`` training rows: minibatch ``t`` is the rows ``order[t * batch_size : (t + 1) *
+    batch_size]`` of a fresh permutation ``order`` drawn from ``rng``, and is taken with
+    learning rate ``lrs[t]`` -- ``lr`` decaying linearly to 0 over all the fit's updates
+    (``lr_schedule="linear"``) or ``lr`` throughout (``"constant"``).  Only that call is
+    timed.  Then ``history`` gets the epoch's number and the training time so far
+    (evaluations excluded); ``record(trained)``, given what ``train_epoch`` returned,
+    appends the model's own entries and returns values for the progress bar (or None);
+    the bar titled ``desc`` moves on; and ``callback(epoch + 1)`` runs.  ``record`` and
+    ``callback`` may be None.
+    """
+    import time
+
+    n_batches = -(-n // batch_size)
+    total = max(1, n_batches * epochs)
     elapsed = 0.0
-    with progress_bar(progress, epochs, f"{method.upper()}-{k} training") as bar:
+    with progress_bar(progress, epochs, desc) as bar:
         for epoch in range(epochs):
             start = time.perf_counter()
             t = np.arange(epoch * n_batches, (epoch + 1) * n_batches)
             lrs = lr * (1.0 - t / total) if lr_schedule == "linear" else np.full(n_batches, lr)
-            mom = initial_momentum if epoch < momentum_warmup else momentum
-            _train_epoch(
-                V,
-                rng.permutation(n),
-                W,
-                b,
-                c,
-                dW,
-                db,
-                dc,
-                chains,
-                method == "pcd",
-                k,
-                lrs,
-                mom,
-                weight_decay,
-                batch_size,
-                kernel_seed(rng),
-            )
+            trained = train_epoch(epoch, rng.permutation(n), lrs)
             elapsed += time.perf_counter() - start
             history["epoch"].append(epoch + 1)
             history["seconds"].append(elapsed)
-            if evaluate:
-                _evaluate(rbm, V, eval_data, history)
-                bar.set_postfix(eval_ll=f"{history['eval_log_likelihood'][-1]:.3f}")
+            shown = None if record is None else record(trained)
+            if shown:
+                bar.set_postfix(**shown)
             bar.update()
             if callback is not None:
-                callback(rbm, epoch + 1)
-    rbm.history_ = history
-    _warn_if_diverged(rbm, V, ll_start, lr)
-    return rbm
+                callback(epoch + 1)
 
 
 #: fit checks the training likelihood exactly when the smaller layer has at most this many units.

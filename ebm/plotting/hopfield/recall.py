@@ -14,7 +14,7 @@ import textwrap
 
 import numpy as np
 
-from ebm.plotting._style import _MAX_CURVES, LABEL_COLOUR, OTHER_COLOUR, _int_arg, _real_array
+from ebm.plotting._style import _MAX_CURVES, LABEL_COLOUR, OTHER_COLOUR, _int_arg, _real_array, with_animation_sections
 
 __all__ = ["plot_energy_descent", "animate_recall", "plot_recall_grid"]
 
@@ -180,6 +180,16 @@ def plot_energy_descent(trajectories, labels=None):
     return fig
 
 
+@with_animation_sections(
+    raises="""
+    TypeError
+        If ``trajectory`` is not a Trajectory, ``shape`` is not a pair, or ``every`` /
+        ``max_frames`` are not integers.
+    ValueError
+        If ``shape`` does not match the number of units, ``every < 1`` or
+        ``max_frames`` is outside 2..100.
+    """
+)
 def animate_recall(trajectory, shape, every=1, max_frames=40):
     """Step through one recall: the state as an image, and the energy going down.
 
@@ -200,20 +210,6 @@ def animate_recall(trajectory, shape, every=1, max_frames=40):
     max_frames : int, default 40
         At most this many frames (2 to 100); longer runs are thinned evenly, so the
         animation stays small and renders fast with ``to_jshtml``.
-
-    Returns
-    -------
-    matplotlib.animation.FuncAnimation
-        Turn it into HTML with :func:`animation_html` (or ``.to_jshtml()``).
-
-    Raises
-    ------
-    TypeError
-        If ``trajectory`` is not a Trajectory, ``shape`` is not a pair, or ``every`` /
-        ``max_frames`` are not integers.
-    ValueError
-        If ``shape`` does not match the number of units, ``every < 1`` or
-        ``max_frames`` is outside 2..100.
     """
     import matplotlib.pyplot as plt
     from matplotlib.animation import FuncAnimation
