@@ -34,6 +34,18 @@ ENUM_SIZES = (8, 10, 12, 14, 16, 18, 20)
 CLASS_HIDDEN, CLASS_EPOCHS = 100, 30
 
 
+def _duration(seconds):
+    """``seconds`` in the largest unit that keeps it at least 1: "2.4 s", "40 min", "9 h", "2 days".
+
+    >>> _duration(2.4), _duration(2400.0), _duration(32400.0), _duration(2 * 86400.0)
+    ('2.4 s', '40 min', '9 h', '2 days')
+    """
+    for unit, size in (("days", 86400.0), ("h", 3600.0), ("min", 60.0)):
+        if seconds >= size:
+            return f"{seconds / size:.0f} {unit}"
+    return f"{seconds:.2g} s"
+
+
 @chapter("rbm", "The RBM (1986): a partition function you can hold (article §3)", 30)
 def run(tour):
     """Narrate article §3 with exact Z, AIS, training by the real likelihood, and the class RBM."""
@@ -74,8 +86,8 @@ def run(tour):
     for n, s in zip(sizes, seconds):
         tour.out(f"  {n:2d} hidden units (2^{n} = {2**n:>9,d} states): {s * 1000:8.1f} ms")
     tour.say(f"""
-        Doubling from there, 25 units would take ~{seconds[-1] * 2.0 ** (25 - sizes[-1]):.0f} s and
-        40 units ~{seconds[-1] * 2.0 ** (40 - sizes[-1]) / 86400:.0f} days: this is the wall the
+        Doubling from there, 25 units would take ~{_duration(seconds[-1] * 2.0 ** (25 - sizes[-1]))} and
+        40 units ~{_duration(seconds[-1] * 2.0 ** (40 - sizes[-1]))}: this is the wall the
         article means. ebm stops at 25 units and suggests AIS.""")
     tour.save(plotting.plot_enumeration_cost(sizes, seconds), "rbm_enumeration_cost")
 
