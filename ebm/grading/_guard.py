@@ -113,15 +113,25 @@ def _stub_modules(allow_ebm):
 
 
 class _Blocker(importlib.abc.MetaPathFinder):
-    """Refuses the ebm modules the policy does not allow (``refuse`` records and raises)."""
+    """Refuses the ebm modules the policy does not allow, and the native readers (``refuse`` records
+    and raises).
+
+    For a native reader the audit hook's ``import`` event is the wall that holds; this finder is
+    the one that sees a module the interpreter has built in (Debian's Python builds
+    ``_posixsubprocess`` in), which ``importlib.import_module`` loads without any audit event.
+    A submission can remove a finder from ``sys.meta_path``: there, the operating system's walls
+    (the process limit, the launcher's clean-up, and as root the other user and the namespaces)
+    are what stop the processes it could start.
+    """
 
     def __init__(self, refused, refuse):
-        self.refused = refused
+        self.refused = refused  # name -> the sentence of its refusal, or None
         self.refuse = refuse
 
     def find_spec(self, name, path=None, target=None):
-        if self.refused(name):
-            self.refuse(f"importing {name}")
+        what = self.refused(name)
+        if what:
+            self.refuse(what)
         return None
 
 
@@ -260,6 +270,12 @@ def install(*, protected, writable, allow_ebm=False, blocked_modules=(), allow_n
         sys.modules[name] = module
     if allow_ebm and "ebm" in sys.modules:
         sys.modules["ebm"].grading = sys.modules["ebm.grading"]
-    sys.meta_path.insert(0, _Blocker(module_refused, refuse))
+
+    def refusal(name):  # the sentence refusing an import of ``name``, or None
+        if module_refused(name):
+            return f"importing {name}"
+        return f"importing the native module {name}" if name in native else None
+
+    sys.meta_path.insert(0, _Blocker(refusal, refuse))
     sys.addaudithook(hook)
     return record
