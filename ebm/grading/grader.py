@@ -350,9 +350,7 @@ def grade_submission(path=None, *, data=None, name=None, exercises=None, chapter
     GraderError
         The grader itself failed.
     """
-    unknown = [n for n in options if n not in _RUN_OPTIONS]
-    if unknown:
-        raise TypeError(f"grade_submission() got an unexpected keyword argument {unknown[0]!r}")
+    _refuse_unknown("grade_submission", options, _RUN_OPTIONS)
     run = _Run(**options)
     if data is None:
         if path is None:
@@ -505,6 +503,13 @@ def _grade(data, name, names, path, run):
 # --------------------------------------------------------------------------- a class
 
 
+def _refuse_unknown(function, given, allowed):
+    """``TypeError`` naming the keyword options in ``given`` that ``function`` does not take, and the ones it does."""
+    unknown = sorted(set(given) - set(allowed))
+    if unknown:
+        raise TypeError(f"{function}() got unexpected keyword argument(s) {unknown}; it takes {tuple(allowed)}")
+
+
 def _with_options_of(function, source, names):
     """``function``'s signature with its ``**`` parameter replaced by ``source``'s parameters ``names``
     (keyword-only, without annotations)."""
@@ -558,9 +563,7 @@ def grade_directory(
     """
     from ebm._progress import progress_bar
 
-    unknown = sorted(set(per_submission) - set(_PER_SUBMISSION))
-    if unknown:
-        raise TypeError(f"grade_directory() got unexpected keyword argument(s) {unknown}; it takes {_PER_SUBMISSION}")
+    _refuse_unknown("grade_directory", per_submission, _PER_SUBMISSION)
     directory, out = Path(directory), Path(out)
     if not directory.is_dir():
         raise FileNotFoundError(f"no submission folder at {directory}")
