@@ -29,7 +29,7 @@ from ebm._checks import as_rng, binary_rows, check_float, check_int, kernel_seed
 from ebm._math import sigmoid_jit, softplus, softplus_jit
 from ebm._progress import progress_bar
 from ebm._states import all_states
-from ebm.rbm.samplers import gibbs_sweep
+from ebm.rbm.samplers import checked_params, gibbs_sweep
 
 _numba_cache.stamp_package()  # every ebm kernel's cache depends on all of ebm's Numba modules
 
@@ -41,16 +41,6 @@ __all__ = [
     "annealed_distribution",
     "log_normal_interval",
 ]
-
-
-def _params(rbm):
-    """``W, b, c`` of ``rbm``, checked (:func:`ebm.rbm.partition._params`).
-
-    Imported when called: :mod:`ebm.rbm.partition` imports this module to re-export its names.
-    """
-    from ebm.rbm.partition import _params
-
-    return _params(rbm)
 
 
 def annealed_distribution(rbm, beta, base_biases):
@@ -74,7 +64,7 @@ def annealed_distribution(rbm, beta, base_biases):
     p : ndarray of float64, shape (2**n_visible,)
         Sums to 1.
     """
-    W, b, c = _params(rbm)
+    W, b, c = checked_params(rbm)
     beta = check_float(beta, "beta", low=0.0, high=1.0)
     b_a = np.asarray(base_biases, dtype=np.float64)
     if b_a.shape != b.shape:
@@ -281,7 +271,7 @@ def log_partition_ais(
         For a non-positive number of betas or runs, both ``base_data`` and
         ``base_biases``, or base biases that are not finite or not one per visible unit.
     """
-    W, b, c = _params(rbm)
+    W, b, c = checked_params(rbm)
     betas = _betas(n_betas)
     try:
         n_runs = check_int(n_runs, "n_runs")

@@ -37,6 +37,7 @@ from ebm._progress import progress_bar
 from ebm._states import MAX_ENUMERATED_UNITS, all_states, gray_flip_jit
 from ebm.rbm import ais
 from ebm.rbm.ais import *  # noqa: F403 (its names, re-exported: ebm.rbm.partition.log_partition_ais works)
+from ebm.rbm.samplers import checked_params
 
 _numba_cache.stamp_package()  # every ebm kernel's cache depends on all of ebm's Numba modules
 
@@ -181,22 +182,6 @@ def _groups(bound):
     return np.array(edges, dtype=np.int64)
 
 
-def _params(rbm):
-    W = np.ascontiguousarray(rbm.W, dtype=np.float64)
-    b = np.ascontiguousarray(rbm.b, dtype=np.float64)
-    c = np.ascontiguousarray(rbm.c, dtype=np.float64)
-    if W.shape != (b.size, c.size) or b.ndim != 1 or c.ndim != 1:
-        raise ValueError(
-            f"W, b, c have shapes {W.shape}, {b.shape}, {c.shape}: W must be "
-            "(n_visible, n_hidden), b (n_visible,), c (n_hidden,)"
-        )
-    for name, arr in (("W", W), ("b", b), ("c", c)):
-        if not np.isfinite(arr).all():
-            pos = [int(i) for i in np.argwhere(~np.isfinite(arr))[0]]
-            raise ValueError(f"{name}{pos} is {arr[tuple(pos)]}: parameters must be finite")
-    return W, b, c
-
-
 def log_partition_exact(rbm, layer="auto", progress=False):
     """``log Z`` of ``rbm`` by enumerating every state of one layer (exact up to rounding).
 
@@ -225,7 +210,7 @@ def log_partition_exact(rbm, layer="auto", progress=False):
     Cost: ``2**n_enum * n_sum`` exponentials.  64 visible x 20 hidden (2**20 states) takes
     a fraction of a second on one core.
     """
-    W, b, c = _params(rbm)
+    W, b, c = checked_params(rbm)
     n_v, n_h = W.shape
     if layer not in ("auto", "hidden", "visible"):
         raise ValueError(f"layer must be 'auto', 'hidden' or 'visible', got {layer!r}")
@@ -300,7 +285,7 @@ def joint_energies(rbm, max_units=16):
     ValueError
         When ``n_visible + n_hidden > max_units``, or the parameters are not finite.
     """
-    W, b, c = _params(rbm)
+    W, b, c = checked_params(rbm)
     n_v, n_h = W.shape
     check_int(max_units, "max_units")
     if n_v + n_h > max_units:

@@ -25,6 +25,24 @@ _numba_cache.stamp_package()  # every ebm kernel's cache depends on all of ebm's
 __all__ = ["sampling_chains", "gibbs_sweep", "hidden_probs"]
 
 
+def checked_params(rbm):
+    """``W, b, c`` of any object with those attributes, as contiguous float64 arrays; a wrong shape or a
+    non-finite entry raises ``ValueError`` naming it (the partition function and AIS read an RBM so)."""
+    W = np.ascontiguousarray(rbm.W, dtype=np.float64)
+    b = np.ascontiguousarray(rbm.b, dtype=np.float64)
+    c = np.ascontiguousarray(rbm.c, dtype=np.float64)
+    if W.shape != (b.size, c.size) or b.ndim != 1 or c.ndim != 1:
+        raise ValueError(
+            f"W, b, c have shapes {W.shape}, {b.shape}, {c.shape}: W must be "
+            "(n_visible, n_hidden), b (n_visible,), c (n_hidden,)"
+        )
+    for name, arr in (("W", W), ("b", b), ("c", c)):
+        if not np.isfinite(arr).all():
+            pos = [int(i) for i in np.argwhere(~np.isfinite(arr))[0]]
+            raise ValueError(f"{name}{pos} is {arr[tuple(pos)]}: parameters must be finite")
+    return W, b, c
+
+
 @njit(cache=True)
 def hidden_probs(v, W, c, out):
     """``out = P(h = 1 | v) = sigmoid(c + v^T W)`` for one visible state (zeros of ``v`` skipped)."""
