@@ -140,14 +140,21 @@ def _(a):
     return np.shape(result[0]) == shape and np.ndim(result[1]) == 0 and shape != ()
 
 
+def _scaled_loss(factor):
+    """A forward whose prob is right and whose loss is ``factor(N)`` times the right one."""
+
+    def forward(bottom_data, label):
+        loss, prob = softmax_loss_forward(bottom_data, label)
+        return loss * factor(len(label)), prob
+
+    return forward
+
+
 @FORWARD.hint(
     "missing_normalizer",
     "the loss is N times too large: VALID normalization divides the "
     "summed loss by the number of rows (here no label is ignored, so by N)",
-    example=lambda bottom_data, label: (
-        softmax_loss_forward(bottom_data, label)[0] * len(label),
-        softmax_loss_forward(bottom_data, label)[1],
-    ),
+    example=_scaled_loss(lambda n: n),
 )
 def _(a):
     n = np.shape(a.args["bottom_data"])[0]
@@ -157,10 +164,7 @@ def _(a):
 @FORWARD.hint(
     "wrong_sign",
     "the loss has the wrong sign: it is -log prob[label], which is >= 0",
-    example=lambda bottom_data, label: (
-        -softmax_loss_forward(bottom_data, label)[0],
-        softmax_loss_forward(bottom_data, label)[1],
-    ),
+    example=_scaled_loss(lambda n: -1),
 )
 def _(a):
     return a.what == "loss" and is_close(a.got, -np.asarray(a.expected))
