@@ -530,3 +530,72 @@ def test_nbgrader_autograde_accepts_every_lecture_and_gives_the_solutions_full_m
             if o["output_type"] == "error" and (FULL_LECTURES or _meta(c) or "ebm.grading.check(" in _src(c))
         ]
         assert errors == [], (path.name, errors)
+
+
+# --------------------------------------------------------------------------- the exercise notebooks, as run
+
+
+def _printed(path):
+    """What an autograded notebook printed: ``(stdout, stderr and errors outside test cells, test cell errors)``.
+
+    The autograded test cells (nbgrader's ``grade: true``) raise when their check fails, as
+    nbgrader expects; their errors are returned apart, as ``[(grade_id, ename)]``.
+    """
+    out, err, failed = [], [], []
+    for cell in json.loads(path.read_text())["cells"]:
+        test = _meta(cell)
+        for o in cell.get("outputs", []):
+            if o.get("output_type") == "stream":
+                (err if o["name"] == "stderr" else out).append(o["text"])  # a str, or a list of lines
+            elif o.get("output_type") == "error" and test.get("grade"):
+                failed.append((test["grade_id"], o["ename"]))
+            elif o.get("output_type") == "error":
+                err.append(f"{o['ename']}: {o['evalue']}")
+    return _joined(out), _joined(err), failed
+
+
+def _joined(texts):
+    return "".join("".join(t) if isinstance(t, list) else t for t in texts)
+
+
+def _ebm_result(graded, path, student):
+    """``(chapter, output, tests)``: what ``ebm grade`` said of this notebook's submission, and its
+    tests for the notebook's own chapter (the class was graded against every chapter at once)."""
+    chapter = {notebooks.notebook_name(ch): ch for ch in grading.chapters()}[path.name]
+    results = json.loads((graded / f"{chapter}-{student}" / "results.json").read_text())
+    return chapter, results["output"], [t for t in results["tests"] if t["tags"][0] == chapter]
+
+
+@pytest.mark.parametrize("path", EXERCISE_NOTEBOOKS, ids=lambda p: p.name)
+def test_instructor_notebook_runs_with_every_check_passed_and_grades_full(autograded, path):
+    """The solutions, run top to bottom by nbgrader: every check cell prints its pass line, nothing
+    goes to stderr (nbgrader counts that as a failure), and the batch grader gives full marks."""
+    course, graded = autograded
+    out, err, failed = _printed(course / "autograded" / "solution" / "exercises" / path.name)
+    assert err == "" and failed == []
+    n = sum(
+        c["cell_type"] == "markdown" and _src(c).startswith("## Exercise")
+        for c in json.loads(path.read_text())["cells"]
+    )
+    assert n >= 2
+    assert len(re.findall(r"all public checks passed; \d+ hidden checks? run at grading", out)) == n, out
+    _, output, tests = _ebm_result(graded, path, "solution")
+    assert sum(t["score"] for t in tests) == sum(t["max_score"] for t in tests) > 0, output
+    assert "problem while loading" not in output  # the sandbox's stand-in has assert_check too
+
+
+@pytest.mark.parametrize("path", EXERCISE_NOTEBOOKS, ids=lambda p: p.name)
+def test_student_notebook_runs_without_crashing_and_grades_zero(autograded, path):
+    """The student version as released (the same cells as ``exercises --student``), handed in
+    untouched and run by nbgrader, which puts the hidden checks back: no crash, every check cell fails
+    with AssertionError (0 points), and the batch grader says "not implemented" for every check."""
+    course, graded = autograded
+    out, err, failed = _printed(course / "autograded" / "untouched" / "exercises" / path.name)
+    assert err == ""
+    assert "all public checks passed" not in out and "not implemented yet" in out
+    chapter, output, tests = _ebm_result(graded, path, "untouched")
+    every = [f"{ex.name}-check{k}" for ex in grading.registry(chapter) for k in range(1, len(ex.checks) + 1)]
+    assert failed == [(gid, "AssertionError") for gid in every]
+    assert sum(t["score"] for t in tests) == 0 and sum(t["max_score"] for t in tests) > 0
+    assert "problem while loading" not in output
+    assert {t["extra_data"]["status"] for t in tests} == {"not_implemented"}
