@@ -168,6 +168,13 @@ def animation_html(animation):
 
     if not isinstance(animation, Animation):
         raise TypeError(f"animation must be a matplotlib Animation, got {type(animation).__name__}")
+    from matplotlib.layout_engine import PlaceHolderLayoutEngine
+
+    fig = animation._fig
+    if isinstance(fig.get_layout_engine(), PlaceHolderLayoutEngine):
+        # tight_layout() leaves this engine behind; it lays nothing out, but while a figure has
+        # an engine every saved frame is drawn twice.  Without it the frames are the same pixels.
+        fig.set_layout_engine(None)
     html = _offline_player(animation.to_jshtml())
-    plt.close(animation._fig)
+    plt.close(fig)
     return html
