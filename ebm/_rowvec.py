@@ -32,7 +32,7 @@ groups of eight.  The stores write all ``W`` lanes:
 lanes ``>= C`` hold 0 and land on the first classes of the following rows, which
 are written again when those rows are done.  So the rows must be done in order,
 and a row whose window ``[b, b + W)`` would leave the rows one task owns must
-go through scalar code instead (``ebm.softmax_loss._narrow_forward_task``).  The
+go through scalar code instead (``ebm._kernels.narrow._rows_vector``).  The
 load reads past the row as well, never past the task's rows.
 
 NaN and infinities need no test of their own: a NaN lane gives ``exp(NaN) = NaN``;
