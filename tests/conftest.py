@@ -15,6 +15,14 @@ import contextlib
 import itertools
 import os
 import socket
+import sys
+
+# jsonschema (through nbformat and nbconvert) takes rfc3987_syntax, when installed, for one optional
+# format check no notebook uses, and building its parsers costs about 4 s a process: the test processes
+# treat it as absent.  tests/import_shims/rfc3987_syntax.py says more.
+sys.modules.setdefault("rfc3987_syntax", None)
+
+collect_ignore = ["import_shims"]  # stand-ins for packages, not tests (nor doctests)
 
 os.environ.setdefault("MPLBACKEND", "Agg")  # headless: figures render, nothing opens
 
@@ -90,7 +98,6 @@ def _warm_marker():
     marker without its kernels only costs time: the tests then compile what they call.
     """
     import hashlib
-    import sys
     from pathlib import Path
 
     import numba
@@ -113,7 +120,6 @@ def _warm_in_children() -> None:
     then compile them and report what is wrong.
     """
     import subprocess
-    import sys
     import tempfile
     import time
     from pathlib import Path

@@ -230,6 +230,9 @@ def _need_nbgrader():
         )
 
 
+IMPORT_SHIMS = Path(__file__).resolve().parent / "import_shims"
+
+
 def _nbgrader_command(course, *args):
     """``(argv, env)`` to run ``nbgrader ARGS`` from this interpreter's bin folder (alembic is found there)."""
     bindir = Path(sys.executable).parent
@@ -240,6 +243,8 @@ def _nbgrader_command(course, *args):
         PATH=f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}",
         MPLBACKEND="Agg",
         JUPYTER_CONFIG_DIR=str(course / ".jupyter"),
+        # nbgrader, alembic and nbconvert import jsonschema; see tests/import_shims for why this is safe
+        PYTHONPATH=os.pathsep.join(filter(None, [str(IMPORT_SHIMS), os.environ.get("PYTHONPATH")])),
     )  # no user configuration leaks in
     return cmd + list(args), env
 
