@@ -317,6 +317,10 @@ _MATH = """async () => {
 }"""
 
 
+#: Presses of a player's "Increase speed" before Play: 0.7**4, a 200 ms interval becomes 48 ms.
+SPEED_PRESSES = 4
+
+
 def _play_and_pause(page, player):
     """What the player did: its frame before, while playing, and across a pause."""
     slider = player.locator("input.anim-slider")
@@ -325,22 +329,29 @@ def _play_and_pause(page, player):
     def frame():
         return int(slider.input_value()), image.get_attribute("src")
 
-    interval = page.evaluate(
-        "id => { const a = window['anim' + id]; return a ? a.interval : 500; }",
-        slider.get_attribute("id").removeprefix("_anim_slider"),
-    )
+    def interval():
+        return page.evaluate(
+            "id => { const a = window['anim' + id]; return a ? a.interval : 500; }",
+            slider.get_attribute("id").removeprefix("_anim_slider"),
+        )
+
+    # the speed button first (each press: 0.7 x the interval), so that the frames below come sooner
+    before = interval()
+    for _ in range(SPEED_PRESSES):
+        player.locator('button[title="Increase speed"]').click()
+    sped_up = interval()
     last = int(slider.get_attribute("max"))
     start = frame()
     player.locator('button[title="Play"]').click()
     playing = start
     for _ in range(40):  # up to ~10 intervals for the first steps
-        page.wait_for_timeout(interval / 4)
+        page.wait_for_timeout(sped_up / 4)
         playing = frame()
         if playing[0] >= start[0] + 2:
             break
     player.locator('button[title="Pause"]').click()
     paused = frame()
-    page.wait_for_timeout(max(4 * interval, 800))
+    page.wait_for_timeout(max(4 * sped_up, 300))
     later = frame()
     return {
         "start": start[0],
@@ -349,7 +360,8 @@ def _play_and_pause(page, player):
         "later": later[0],
         "last": last,
         "image_changed": playing[1] != start[1],
-        "interval": interval,
+        "interval": before,
+        "sped_up": sped_up,
     }
 
 
@@ -397,6 +409,8 @@ def _problems(report):
     problems += [f"TeX error: {m!r}" for m in math.get("errors", [])]
     problems += [f"raw TeX in the text: {t!r}" for t in report["unrendered"]]
     for n, p in enumerate(report["players"]):
+        if not p["sped_up"] < p["interval"]:
+            problems.append(f"player {n}: Increase speed did not shorten the interval ({p})")
         if not (p["playing"] > p["start"] and p["image_changed"]):
             problems.append(f"player {n}: Play did not advance it ({p})")
         elif not (p["later"] == p["paused"] < p["last"]):
@@ -450,6 +464,7 @@ def broken(tmp_path_factory):
         "raw_dollars": f"{mathjax}<article><p>true: $E = -</p></article>",
         "dead_play": f"<article>{_player_html('play_animation')}</article>",
         "dead_pause": f"<article>{_player_html('pause_animation')}</article>",
+        "dead_faster": f"<article>{_player_html('faster')}</article>",
     }
     for name, body in pages.items():
         (folder / f"{name}.html").write_text(
@@ -470,6 +485,7 @@ def broken(tmp_path_factory):
         ("raw_dollars", "raw TeX in the text: 'true: $E = -'"),
         ("dead_play", "player 0: Play did not advance it"),
         ("dead_pause", "player 0: Pause did not stop it"),
+        ("dead_faster", "player 0: Increase speed did not shorten the interval"),
     ],
 )
 def test_check_catches_a_broken_page(browser, broken, name, expected):
