@@ -172,8 +172,8 @@ def animation_html(animation):
 
     fig = animation._fig
     if isinstance(fig.get_layout_engine(), PlaceHolderLayoutEngine):
-        # tight_layout() leaves this engine behind; it lays nothing out, but while a figure has
-        # an engine every saved frame is drawn twice.  Without it the frames are the same pixels.
+        # tight_layout() leaves this engine behind.  Its execute() does nothing, so removing it
+        # changes no pixel; but while a figure has any engine, savefig draws every frame twice.
         fig.set_layout_engine(None)
     html = _offline_player(animation.to_jshtml())
     plt.close(fig)
