@@ -28,7 +28,7 @@ It does sixteen too: with AVX-512 it loads the rows side by side
 into 16-lane vectors (rows ``i`` and ``i + 8`` in the two halves of one register)
 and transposes within each half, so that the same 24 shuffles give 16-lane class
 vectors (twice the lanes per exp instruction); without AVX-512 it does two
-groups of eight.  The stores write all ``W`` lanes:
+groups of eight, one after the other in a loop (one copy of the code).  The stores write all ``W`` lanes:
 lanes ``>= C`` hold 0 and land on the first classes of the following rows, which
 are written again when those rows are done.  So the rows must be done in order,
 and a row whose window ``[b, b + W)`` would leave the rows one task owns must
@@ -317,8 +317,8 @@ def _transpose4_in_blocks(builder, a):
     ]
 
 
-def _emit_rows_softmax(context, builder, sig, args, parts, groups, first_row=0, loss=False):
-    """Rows ``first_row .. first_row + 8 * groups`` of the group that starts at ``x[b]``.
+def _emit_rows_softmax(context, builder, sig, args, parts, groups, loss=False):
+    """The ``8 * groups`` rows of the group that starts at ``x[b]`` (row ``j`` of the caller's rows).
 
     ``parts``: the widths of the pieces a row is loaded in (8, then 8 or 4): 8, 12 or
     16 classes.  With ``groups == 1`` each piece of the 8 rows is transposed into
@@ -338,7 +338,7 @@ def _emit_rows_softmax(context, builder, sig, args, parts, groups, first_row=0, 
     top = context.make_array(top_type)(context, builder, args[1])
     b = context.cast(builder, args[2], sig.args[2], types.intp)
     C = context.cast(builder, args[3], sig.args[3], types.intp)
-    j = builder.add(context.cast(builder, args[-1], sig.args[-1], types.intp), ir.Constant(b.type, first_row))
+    j = context.cast(builder, args[-1], sig.args[-1], types.intp)
     elem = context.get_value_type(x_type.dtype)
     lanes_n = 8 * groups
     vec = ir.VectorType(elem, lanes_n)
@@ -351,7 +351,7 @@ def _emit_rows_softmax(context, builder, sig, args, parts, groups, first_row=0, 
         return builder.bitcast(builder.gep(base, [offset]), ir.VectorType(elem, width).as_pointer())
 
     def row_offset(i, start):
-        return builder.add(b, builder.add(builder.mul(C, ir.Constant(intp, first_row + i)), ir.Constant(intp, start)))
+        return builder.add(b, builder.add(builder.mul(C, ir.Constant(intp, i)), ir.Constant(intp, start)))
 
     def load_piece(i, start, width):  # classes start .. start + width - 1 of row i
         lanes = ir.Constant(ir.VectorType(ir.IntType(64), width), [start + k for k in range(width)])
@@ -565,28 +565,50 @@ def target_has_avx512(cpu, features):
     return "zmm" in machine.emit_assembly(module)
 
 
-def _emit_rows16_softmax(context, builder, sig, args, parts, loss=False):
-    """Sixteen rows: as one set of 16-lane vectors with AVX-512, else as two sets of eight."""
-    if _has_avx512(context):
-        return _emit_rows_softmax(context, builder, sig, args, parts, groups=2, loss=loss)
-    first = _emit_rows_softmax(context, builder, sig, args, parts, groups=1, loss=loss)
-    second = _emit_rows_softmax(context, builder, sig, args, parts, groups=1, first_row=8, loss=loss)
+def _emit_groups_of_eight(context, builder, sig, args, loss):
+    """``R = args[-1]`` rows (8 or 16) as ``R / 8`` groups of eight, one after another in an IR loop.
+
+    Without AVX-512 sixteen rows are two sets of eight 8-lane vectors; a loop over them keeps one
+    copy of each window's code in the kernel (two copies would only double what LLVM compiles).
+    """
+    inner = sig.return_type(*sig.args[:-1])
+    R, b, C, j = (context.cast(builder, args[k], sig.args[k], types.intp) for k in (-1, 2, 3, -2))
+    eight = ir.Constant(R.type, 8)
+    i64 = ir.IntType(64)
+    counts = [cgutils.alloca_once_value(builder, ir.Constant(i64, 0)) for _ in range(2)]  # kept, bad
+    with cgutils.for_range(builder, builder.sdiv(R, eight)) as loop:
+        first = builder.mul(loop.index, eight)
+        group = list(args[:-1])  # the group's first element and first row
+        group[2] = context.cast(builder, builder.add(b, builder.mul(first, C)), types.intp, sig.args[2])
+        group[-1] = context.cast(builder, builder.add(j, first), types.intp, sig.args[-2])
+        value = _emit_by_window(
+            context,
+            builder,
+            inner,
+            group,
+            3,
+            _ROWS_WINDOWS,
+            lambda parts: _emit_rows_softmax(context, builder, inner, group, parts, groups=1, loss=loss),
+        )
+        if loss:
+            for q, count in enumerate(counts):
+                builder.store(builder.add(builder.load(count), builder.extract_value(value, q)), count)
     if not loss:
-        return second
-    counts = [builder.add(builder.extract_value(first, q), builder.extract_value(second, q)) for q in (0, 1)]
-    return context.make_tuple(builder, sig.return_type, counts)
+        return context.get_dummy_value()
+    return context.make_tuple(builder, sig.return_type, [builder.load(count) for count in counts])
 
 
 def _emit_rows(context, builder, sig, args, loss):
     """A group of ``R = args[-1]`` rows (8 or 16) in the window ``C = args[3]`` needs; the other
-    arguments are laid out as :func:`_emit_rows_softmax` reads them (``R`` left out)."""
+    arguments are laid out as :func:`_emit_rows_softmax` reads them (``R`` left out).  Sixteen
+    rows are one set of 16-lane vectors with AVX-512, else two sets of eight."""
+    if not _has_avx512(context):
+        return _emit_groups_of_eight(context, builder, sig, args, loss)
     inner = sig.return_type(*sig.args[:-1])
 
     def rows_of(R):
         def window(parts):
-            if R == 16:
-                return _emit_rows16_softmax(context, builder, inner, args[:-1], parts, loss=loss)
-            return _emit_rows_softmax(context, builder, inner, args[:-1], parts, groups=1, loss=loss)
+            return _emit_rows_softmax(context, builder, inner, args[:-1], parts, groups=R // 8, loss=loss)
 
         return _emit_by_window(context, builder, inner, args[:-1], 3, _ROWS_WINDOWS, window)
 
