@@ -65,15 +65,17 @@ __all__ = [
 
 
 # --------------------------------------------------------------------------- typing
-# Each intrinsic below accepts only the types its IR is written for (flat C-contiguous
+# Each intrinsic below accepts only the types its IR is written for (C-contiguous
 # arrays, integer offsets); any other types leave it untyped, and Numba reports that.
 
 _FLOATS = (types.float32, types.float64)
 
 
 def _flat(a, dtypes=_FLOATS):
-    """``a`` is a 1-d C-contiguous array of one of ``dtypes``."""
-    return isinstance(a, types.Array) and a.ndim == 1 and a.layout == "C" and a.dtype in dtypes
+    """``a`` is a C-contiguous array of one of ``dtypes``, 1-d or 2-d: the IR addresses its
+    elements flat from the first (a 2-d block of rows needs no reshape, which costs a
+    compilation of its own)."""
+    return isinstance(a, types.Array) and a.ndim in (1, 2) and a.layout == "C" and a.dtype in dtypes
 
 
 def _writable_like(x, *arrays):
@@ -206,8 +208,8 @@ def _emit_row_softmax(context, builder, sig, args, W):
 def row_softmax(typingctx, x, top, b, C):
     """Softmax of the row ``x[b : b + C]`` into ``top[b : b + C]``; returns ``(max, sum of exp)``.
 
-    Jitted code only (``x`` and ``top`` flat C-contiguous float32 or float64
-    arrays).  Writes ``top[b : b + row_window(C)]``: see the module docstring for
+    Jitted code only (``x`` and ``top`` C-contiguous float32 or float64 arrays,
+    indexed flat).  Writes ``top[b : b + row_window(C)]``: see the module docstring for
     what that asks of the caller.
     """
     if not (_flat(x) and _writable_like(x, top) and _integers(b, C)):
@@ -625,7 +627,8 @@ def rows_softmax(typingctx, x, top, b, C, m, s, j, R):
     the row: ``rows8_window(C)`` lanes from each row's start (never more than ``row_window(C)``),
     so the last row's must stay inside the caller's rows.
     """
-    if not (_flat(x) and _writable_like(x, top, m) and _flat(s, (types.float64,)) and _integers(b, C, j, R)):
+    maxima = _flat(m, (x.dtype,)) and m.ndim == 1 and m.mutable
+    if not (_flat(x) and _writable_like(x, top) and maxima and _flat(s, (types.float64,)) and _integers(b, C, j, R)):
         return None
 
     def codegen(context, builder, sig, args):

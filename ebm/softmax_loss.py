@@ -15,21 +15,21 @@ The equations (source article §5-§8; read :mod:`ebm.reference` beside this fil
     loss:          sum_{kept (i,j)} (logsumexp x[i,:,j] - x[i,k,j]) / normalizer,  k = label[i, j]
     its backward:  bottom_diff = top_diff * (prob - onehot(k)) / normalizer, 0 where ignored
 
-The kernels (``@njit(cache=True)``, in :mod:`ebm._kernels`) cut the
-``outer_num * inner_num`` independent columns into tasks: tiles of neighbouring
-positions for spatial data, blocks of rows for an (N, C) batch, and for rows of
-fewer than 16 classes SIMD vectors that each hold one class of eight or sixteen
-rows.  Each family compiles only when an input of its shape is first met.  Each
-kernel has a parallel twin (``prange`` over the tasks) for large inputs and a
-serial one for small inputs (see :mod:`ebm._parallel`).  float32 and float64
-are kept as given (sums and the loss accumulate in float64).  ``exp`` and
-``log`` are the vectorisable ones of :mod:`ebm._fastexp`; the max and sum over a
-contiguous row use ``max_num`` and ``add_reassoc``, which let LLVM split those
-reductions into SIMD lanes (no other fast-math freedom is taken).  The loss
-forward is one pass: softmax, loss terms, kept count and label check together.
-Each kernel also counts the columns whose input was not finite (and the labels
-out of range); only when a count is not zero do the wrappers call the NumPy checks
-of :mod:`ebm._checks`, to word the error -- valid input pays nothing extra for
+The kernels (``@njit(cache=True)``, in :mod:`ebm._kernels`) cut the ``outer_num *
+inner_num`` independent columns into tasks: tiles of neighbouring positions for
+spatial data, blocks of rows for an (N, C) batch, and for rows of fewer than 16
+classes (in a batch of at least ``NARROW_MIN_SIZE`` elements) SIMD vectors that each
+hold one class of eight or sixteen rows. Each family compiles only when an input of
+its shape is first met. Each kernel has a parallel twin (``prange`` over the tasks)
+for large inputs and a serial one for small inputs (see :mod:`ebm._parallel`).
+float32 and float64 are kept as given (sums and the loss accumulate in float64).
+``exp`` and ``log`` are the vectorisable ones of :mod:`ebm._fastexp`; the max and
+sum over a contiguous row use ``max_num`` and ``add_reassoc``, which let LLVM split
+those reductions into SIMD lanes (no other fast-math freedom is taken). The loss
+forward is one pass: softmax, loss terms, kept count and label check together. Each
+kernel also counts the columns whose input was not finite (and the labels out of
+range); only when a count is not zero do the wrappers call the NumPy checks of
+:mod:`ebm._checks`, to word the error -- valid input pays nothing extra for
 validation.
 
 Deliberate differences from Caffe: the loss is an exact log-sum-exp (no
@@ -62,6 +62,13 @@ __all__ = [
 #: environment sends them through the plain rows kernels instead (the same results,
 #: up to rounding; slower).
 NARROW_ROWS = os.environ.get("EBM_NARROW_ROWS", "1").strip() != "0"
+
+#: ... but only a batch of at least this many elements: for a smaller one the SIMD
+#: kernels save microseconds a call (64 x 10, forward + backward: 27 against 30 us on
+#: the 2-core AVX2 machine, most of it the wrappers' own checks), and their first
+#: compilation costs seconds.  So a first call on a small batch compiles only the
+#: plain rows kernels.  (At 1024 x 10 the SIMD kernels took 43 us against 110.)
+NARROW_MIN_SIZE = 1024
 
 
 # --------------------------------------------------------------------------- wrappers
@@ -151,7 +158,7 @@ def _family(outer_num, channels, inner_num):
     """The kernel module for the (outer, C, inner) view: tiles, rows or narrow rows (imported when first met)."""
     if inner_num != 1:
         return tiles
-    if channels < NARROW and NARROW_ROWS:
+    if channels < NARROW and NARROW_ROWS and outer_num * channels >= NARROW_MIN_SIZE:
         from ebm._kernels import narrow  # its SIMD code compiles only when a narrow row is met
 
         return narrow

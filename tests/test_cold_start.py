@@ -71,7 +71,7 @@ CHECK = textwrap.dedent("""
         warmup(chapters=[], core=("float64",), parallel=False, progress=False, out=None)
     else:
         import ebm
-        for shape in ((5, 10), (5, 30), (2, 4, 3)):
+        for shape in ((128, 10), (5, 30), (2, 4, 3)):
             x = np.random.default_rng(1).normal(size=shape)
             label = np.zeros(shape[:1] + shape[2:], dtype=np.int64)
             _, prob = ebm.softmax_loss_forward(x, label)
@@ -87,7 +87,7 @@ def test_after_warmup_a_fresh_process_loads_every_core_kernel_from_the_cache(tmp
     """One cache, three fresh processes: a first call of the narrow rows' plain softmax compiles its own
     kernels and not the loss's; warmup then compiles the rest of the core; a last process compiles nothing."""
     cache = tmp_path / "cache"
-    first = cold.first_call(("softmax", "narrow", (8, 10), "float64"), cache)
+    first = cold.first_call(("softmax", "narrow", (128, 10), "float64"), cache)
     kernels = _ebm_kernels(first["compiled"])
     assert kernels == {
         "_kernels.narrow._forward_softmax_serial",

@@ -77,6 +77,7 @@ def twin(request, monkeypatch):
     monkeypatch.setattr(_parallel, "PARALLEL_MIN_WORK", 0 if parallel else 1 << 62)
     monkeypatch.setattr(_parallel, "machine_is_busy", lambda: False)  # a loaded machine would go serial
     monkeypatch.setattr(core, "NARROW_ROWS", request.param != "serial-no-narrow")
+    monkeypatch.setattr(core, "NARROW_MIN_SIZE", 0)  # the small shapes below take the SIMD kernels too
     return request.param
 
 
@@ -104,6 +105,20 @@ def _variants(x):
     readonly = x.copy()
     readonly.flags.writeable = False
     return {"contiguous": x, "non-contiguous": strided, "read-only": readonly}
+
+
+def test_narrow_rows_take_the_simd_kernels_from_narrow_min_size_elements(rng):
+    """Below NARROW_MIN_SIZE elements a batch of narrow rows takes the plain rows kernels (as fast for it,
+    and its first call compiles no SIMD code); from there on, the SIMD kernels.  Both match the reference."""
+    n = core.NARROW_MIN_SIZE // 10  # 102 rows: 1020 elements, one row more: 1030
+    assert _path((n, 10), 1) == "rows" and _path((n + 1, 10), 1) == "narrow"
+    assert _path((n + 1, 16), 1) == "rows"  # 16 classes are never narrow
+    for shape in ((n, 10), (n + 1, 10)):
+        x, label = _case(rng, shape, 1, np.float64, None)
+        loss_c, prob_c = ebm.softmax_loss_forward(x, label)
+        loss_r, prob_r = ref.softmax_loss_forward(x, label)
+        assert_close(prob_c, prob_r, RTOL[np.float64])
+        assert abs(loss_c - loss_r) <= 1e-12 * max(1.0, abs(loss_r)), shape
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])

@@ -177,13 +177,14 @@ def test_a_missing_private_api_warns_and_is_recorded(monkeypatch):
 
 def test_the_hand_written_simd_code_is_needed_only_by_narrow_rows():
     """With ebm._rowvec broken, every other shape still works: the narrow rows are their own kernels,
-    imported and compiled only when such a row is met; and EBM_NARROW_ROWS=0 avoids them entirely."""
+    imported and compiled only when a batch of such rows of at least NARROW_MIN_SIZE elements is met (a
+    smaller one takes the plain rows kernels); and EBM_NARROW_ROWS=0 avoids them entirely."""
     code = (
         "import json, sys, numpy as np\n"
         "sys.modules['ebm._rowvec'] = None                    # importing it now raises ImportError\n"
         "import ebm\n"
         "out = {}\n"
-        "for shape in [(8, 100), (2, 10, 3, 3), (8, 10)]:\n"
+        "for shape in [(8, 100), (2, 10, 3, 3), (8, 10), (103, 10)]:\n"
         "    x = np.random.default_rng(0).normal(size=shape)\n"
         "    try:\n"
         "        loss, prob = ebm.softmax_loss_forward(x, np.zeros((shape[0],) + shape[2:], int))\n"
@@ -193,7 +194,8 @@ def test_the_hand_written_simd_code_is_needed_only_by_narrow_rows():
         "        out[str(shape)] = 'ImportError'\n"
         "print(json.dumps(out))"
     )
-    assert _fresh_python(code) == {"(8, 100)": "ok", "(2, 10, 3, 3)": "ok", "(8, 10)": "ImportError"}
+    assert ebm.softmax_loss.NARROW_MIN_SIZE == 1024  # (8, 10) is below it, (103, 10) above
+    assert _fresh_python(code) == {"(8, 100)": "ok", "(2, 10, 3, 3)": "ok", "(8, 10)": "ok", "(103, 10)": "ImportError"}
     off = subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,
@@ -201,4 +203,4 @@ def test_the_hand_written_simd_code_is_needed_only_by_narrow_rows():
         timeout=120,
         env={**__import__("os").environ, "EBM_NARROW_ROWS": "0"},
     )
-    assert json.loads(off.stdout.splitlines()[-1])["(8, 10)"] == "ok", off.stderr
+    assert json.loads(off.stdout.splitlines()[-1])["(103, 10)"] == "ok", off.stderr

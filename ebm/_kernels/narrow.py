@@ -58,8 +58,8 @@ def _rows_vector(x, top, r0, r1, m, s, lab, has_ignore, ignore_label, ls, xd):
     """
     C = x.shape[1]
     n = r1 - r0
-    xf = x[r0:r1].reshape(-1)
-    tf = top[r0:r1].reshape(-1)
+    xf = x[r0:r1]  # the task's rows, which the SIMD code addresses flat (element r * C + c)
+    tf = top[r0:r1]
     n_vec = vector_rows(n, C)
     n_16 = n_vec - n_vec % 16
     n_8 = n_vec - n_vec % 8
@@ -102,7 +102,7 @@ def _rows_vector(x, top, r0, r1, m, s, lab, has_ignore, ignore_label, ls, xd):
             status = label_status(k, C, has_ignore, ignore_label)
             d = np.nan  # NaN: not kept
             if status == KEPT:
-                d = xf[r * C + k] - mr
+                d = xf[r, k] - mr
                 kept += 1
             bad_label += 1 if status == BAD else 0
             xd[r] = d
@@ -157,7 +157,7 @@ def _loss_backward(prob, lab, has_ignore, ignore_label, w, bottom_diff, out, row
         r0, r1 = task_rows(t, rows, N)
         n_vec = vector_rows(r1 - r0, C)
         bad_label, chk = rows_loss_diff(
-            prob[r0:r1].reshape(-1), lab[r0:r1], bottom_diff[r0:r1].reshape(-1), n_vec, C, w, has_ignore, ignore_label
+            prob[r0:r1], lab[r0:r1], bottom_diff[r0:r1], n_vec, C, w, has_ignore, ignore_label
         )
         chk_tail, bad_tail = loss_backward_range(prob, lab, has_ignore, ignore_label, w, bottom_diff, r0 + n_vec, r1)
         out[t, 2] = 0 if chk + chk_tail == 0 else 1
@@ -171,7 +171,7 @@ def _softmax_backward(top_data, top_diff, bottom_diff, out, rows):
         r0, r1 = task_rows(t, rows, N)
         n_vec = vector_rows(r1 - r0, C)
         bad = rows_softmax_diff(
-            top_data[r0:r1].reshape(-1), top_diff[r0:r1].reshape(-1), bottom_diff[r0:r1].reshape(-1), n_vec, C
+            top_data[r0:r1], top_diff[r0:r1], bottom_diff[r0:r1], n_vec, C
         )
         out[t, 2] = bad + softmax_backward_range(top_data, top_diff, bottom_diff, r0 + n_vec, r1)
     return sum_parts(out)

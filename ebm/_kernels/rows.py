@@ -60,18 +60,18 @@ def _rows_forward_task(x, lab, has_ignore, ignore_label, with_loss, top, out, t,
 
 @njit(error_model="numpy", inline="always")
 def loss_backward_range(prob, lab, has_ignore, ignore_label, w, bottom_diff, r0, r1):
-    """Rows ``r0:r1``: (2) prob scaled by ``w`` in one SIMD pass, then per row (1) subtract ``w`` at
-    the label and (3) zero an ignored row.  Returns ``(chk, bad labels)``; ``chk`` is 0 exactly when
-    the rows' prob is finite."""
+    """Rows ``r0:r1``: (2) prob scaled by ``w`` in SIMD passes over each row, then per row (1) subtract
+    ``w`` at the label and (3) zero an ignored row.  Returns ``(chk, bad labels)``; ``chk`` is 0 exactly
+    when the rows' prob is finite."""
     C = prob.shape[1]
-    pf = prob[r0:r1].reshape(-1)
-    df = bottom_diff[r0:r1].reshape(-1)
     zero = w - w  # 0 in prob's dtype (w is finite)
     chk = zero
-    for a in range(pf.size):
-        v = pf[a]
-        df[a] = v * w
-        chk = add_reassoc(chk, v * zero)
+    for r in range(r0, r1):  # (row by row: a flat view would compile Numba's reshape, ~0.15 s)
+        pr, dr = prob[r], bottom_diff[r]
+        for c in range(C):
+            v = pr[c]
+            dr[c] = v * w
+            chk = add_reassoc(chk, v * zero)
     bad_label = 0
     for r in range(r0, r1):
         k = lab[r]
