@@ -170,9 +170,7 @@ def _softmax_backward(top_data, top_diff, bottom_diff, out, rows):
     for t in prange(out.shape[0]):
         r0, r1 = task_rows(t, rows, N)
         n_vec = vector_rows(r1 - r0, C)
-        bad = rows_softmax_diff(
-            top_data[r0:r1], top_diff[r0:r1], bottom_diff[r0:r1], n_vec, C
-        )
+        bad = rows_softmax_diff(top_data[r0:r1], top_diff[r0:r1], bottom_diff[r0:r1], n_vec, C)
         out[t, 2] = bad + softmax_backward_range(top_data, top_diff, bottom_diff, r0 + n_vec, r1)
     return sum_parts(out)
 
