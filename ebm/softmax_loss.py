@@ -18,19 +18,19 @@ The equations (source article §5-§8; read :mod:`ebm.reference` beside this fil
 The kernels (``@njit(cache=True)``, in :mod:`ebm._kernels`) cut the ``outer_num *
 inner_num`` independent columns into tasks: tiles of neighbouring positions for
 spatial data, blocks of rows for an (N, C) batch, and for rows of fewer than 16
-classes (in a batch of at least ``NARROW_MIN_SIZE`` elements) SIMD vectors that each
-hold one class of eight or sixteen rows. Each family compiles only when an input of
-its shape is first met. Each kernel has a parallel twin (``prange`` over the tasks)
-for large inputs and a serial one for small inputs (see :mod:`ebm._parallel`).
-float32 and float64 are kept as given (sums and the loss accumulate in float64).
-``exp`` and ``log`` are the vectorisable ones of :mod:`ebm._fastexp`; the max and
-sum over a contiguous row use ``max_num`` and ``add_reassoc``, which let LLVM split
-those reductions into SIMD lanes (no other fast-math freedom is taken). The loss
-forward is one pass: softmax, loss terms, kept count and label check together. Each
-kernel also counts the columns whose input was not finite (and the labels out of
-range); only when a count is not zero do the wrappers call the NumPy checks of
-:mod:`ebm._checks`, to word the error -- valid input pays nothing extra for
-validation.
+classes SIMD vectors that each hold one class of eight or sixteen rows; an input of
+fewer than ``SMALL_SIZE`` elements takes the rows kernels whatever its layout. Each
+family compiles only when an input of its shape is first met. Each kernel has a
+parallel twin (``prange`` over the tasks) for large inputs and a serial one for
+small inputs (see :mod:`ebm._parallel`). float32 and float64 are kept as given (sums
+and the loss accumulate in float64). ``exp`` and ``log`` are the vectorisable ones
+of :mod:`ebm._fastexp`; the max and sum over a contiguous row use ``max_num`` and
+``add_reassoc``, which let LLVM split those reductions into SIMD lanes (no other
+fast-math freedom is taken). The loss forward is one pass: softmax, loss terms, kept
+count and label check together. Each kernel also counts the columns whose input was
+not finite (and the labels out of range); only when a count is not zero do the
+wrappers call the NumPy checks of :mod:`ebm._checks`, to word the error -- valid
+input pays nothing extra for validation.
 
 Deliberate differences from Caffe: the loss is an exact log-sum-exp (no
 ``FLT_MIN`` cap at 87.3365 per term), and labels outside ``[0, C)`` that are not
@@ -63,12 +63,14 @@ __all__ = [
 #: up to rounding; slower).
 NARROW_ROWS = os.environ.get("EBM_NARROW_ROWS", "1").strip() != "0"
 
-#: ... but only a batch of at least this many elements: for a smaller one the SIMD
-#: kernels save microseconds a call (64 x 10, forward + backward: 27 against 30 us on
-#: the 2-core AVX2 machine, most of it the wrappers' own checks), and their first
-#: compilation costs seconds.  So a first call on a small batch compiles only the
-#: plain rows kernels.  (At 1024 x 10 the SIMD kernels took 43 us against 110.)
-NARROW_MIN_SIZE = 1024
+#: An input of fewer elements than this takes the plain rows kernels whatever its
+#: shape (spatial data as a transposed copy, (outer * inner, C)).  For it the narrow
+#: rows' SIMD kernels and the tiles save microseconds a call (64 x 10, forward +
+#: backward: 27 against 30 us on the 2-core AVX2 machine, most of it the wrappers' own
+#: checks), and their first compilation costs seconds: so a first call on a small input
+#: compiles only the rows kernels of its pass and dtype.  (At 1024 x 10 the narrow
+#: rows' kernels took 43 us against 110.)
+SMALL_SIZE = 1024
 
 
 # --------------------------------------------------------------------------- wrappers
@@ -155,14 +157,35 @@ def _raise_bad_label(label, shape, axis, ignore_label):
 
 
 def _family(outer_num, channels, inner_num):
-    """The kernel module for the (outer, C, inner) view: tiles, rows or narrow rows (imported when first met)."""
+    """The kernel module for the (outer, C, inner) view: rows, tiles or narrow rows (imported when first met).
+
+    A small input takes the rows kernels whatever its layout (see SMALL_SIZE and :func:`_as_rows`).
+    """
+    if outer_num * channels * inner_num < SMALL_SIZE:
+        return rows
     if inner_num != 1:
         return tiles
-    if channels < NARROW and NARROW_ROWS and outer_num * channels >= NARROW_MIN_SIZE:
-        from ebm._kernels import narrow  # its SIMD code compiles only when a narrow row is met
+    if channels < NARROW and NARROW_ROWS:
+        from ebm._kernels import narrow  # its SIMD code compiles only when a large batch of narrow rows is met
 
         return narrow
     return rows
+
+
+def _as_rows(view):
+    """A small spatial (outer, C, inner) view as a batch of rows: a transposed copy, (outer * inner, C, 1).
+
+    Row ``i * inner + j`` is column ``(i, j)``, the order of the labels' ``(outer, inner)``
+    flattened; :func:`_from_rows` puts a result back.
+    """
+    outer_num, channels, inner_num = view.shape
+    return np.ascontiguousarray(view.transpose(0, 2, 1)).reshape(outer_num * inner_num, channels, 1)
+
+
+def _from_rows(result, shape):
+    """A result computed on :func:`_as_rows`'s batch of rows, back in the (outer, C, inner) layout ``shape``."""
+    outer_num, channels, inner_num = shape
+    return np.ascontiguousarray(result.reshape(outer_num, inner_num, channels).transpose(0, 2, 1))
 
 
 def _tasks(outer_num, channels, inner_num):
@@ -181,8 +204,11 @@ def _softmax_columns(x, lab=None, has_ignore=False, ignore_value=0):
     (int64, (outer, inner)) is given.
     """
     outer_num, channels, inner_num = x.shape
-    top_data = np.empty_like(x)
     family = _family(outer_num, channels, inner_num)
+    if family is rows and inner_num != 1:  # small spatial data
+        top_data, counts = _softmax_columns(_as_rows(x), lab, has_ignore, ignore_value)
+        return _from_rows(top_data, x.shape), counts
+    top_data = np.empty_like(x)
     n_tasks, per_task = _tasks(outer_num, channels, inner_num)
     out = np.zeros((n_tasks, NPART))
     if family is tiles:
@@ -236,6 +262,29 @@ def softmax_forward(bottom_data, axis=1):
     return top_data.reshape(bottom_data.shape)
 
 
+def _softmax_backward_columns(p, g):
+    """Run the softmax's backward kernel on the (outer, C, inner) views ``p`` and ``g``.
+
+    Returns ``bottom_diff`` (same shape) and how many columns' dots are not finite.
+    """
+    outer_num, channels, inner_num = p.shape
+    family = _family(outer_num, channels, inner_num)
+    if family is rows and inner_num != 1:  # small spatial data
+        bottom_diff, bad_dots = _softmax_backward_columns(_as_rows(p), _as_rows(g))
+        return _from_rows(bottom_diff, p.shape), bad_dots
+    bottom_diff = np.empty_like(p)
+    n_tasks, per_task = _tasks(outer_num, channels, inner_num)
+    out = np.zeros((n_tasks, NPART))
+    if family is tiles:
+        _, _, bad_dots, _ = launch_twin(*tiles.softmax_backward, p.size, p, g, bottom_diff, out)
+    else:
+        flat = (outer_num, channels)
+        _, _, bad_dots, _ = launch_twin(
+            *family.softmax_backward, p.size, p.reshape(flat), g.reshape(flat), bottom_diff.reshape(flat), out, per_task
+        )
+    return bottom_diff, bad_dots
+
+
 def softmax_backward(top_data, top_diff, axis=1):
     """Gradient through a softmax (Caffe's ``SoftmaxLayer::Backward``).
 
@@ -259,18 +308,7 @@ def softmax_backward(top_data, top_diff, axis=1):
     top_data, top_diff = _checks.as_backward_pair(top_data, top_diff)
     axis, p = _view(top_data, axis)
     _, g = _view(top_diff, axis)
-    bottom_diff = np.empty_like(p)
-    outer_num, channels, inner_num = p.shape
-    family = _family(outer_num, channels, inner_num)
-    n_tasks, per_task = _tasks(outer_num, channels, inner_num)
-    out = np.zeros((n_tasks, NPART))
-    if family is tiles:
-        _, _, bad_dots, _ = launch_twin(*tiles.softmax_backward, p.size, p, g, bottom_diff, out)
-    else:
-        flat = (outer_num, channels)
-        _, _, bad_dots, _ = launch_twin(
-            *family.softmax_backward, p.size, p.reshape(flat), g.reshape(flat), bottom_diff.reshape(flat), out, per_task
-        )
+    bottom_diff, bad_dots = _softmax_backward_columns(p, g)
     if bad_dots:  # a NaN or inf anywhere reaches its column's dot
         _checks.check_finite(top_data, "top_data")
         _checks.check_finite(top_diff, "top_diff")
@@ -374,15 +412,35 @@ def softmax_loss_backward(prob, label, *, top_diff=1.0, axis=1, ignore_label=Non
         prob, label, axis, ignore_label, normalization
     )
     outer_num, channels, inner_num = p.shape
-    family = _family(outer_num, channels, inner_num)
-    n_tasks, per_task = _tasks(outer_num, channels, inner_num)
-    out = np.zeros((n_tasks, NPART))
     kept = lab.size
     if normalization == "valid" and has_ignore:  # the kept count first
+        out = np.zeros((_tasks(outer_num, channels, inner_num)[0], NPART))
         _, kept, _, _ = launch_twin(
             count_labels_ser, count_labels_par, lab.size, lab, has_ignore, ignore_value, channels, out
         )
     w = p.dtype.type(top_diff / _checks.normalizer(normalization, outer_num, inner_num, kept))
+    bottom_diff, bad_prob, bad_labels = _loss_backward_columns(p, lab, has_ignore, ignore_value, w)
+    if bad_labels:
+        _raise_bad_label(label, prob.shape, axis, ignore_label)
+    if bad_prob:  # a NaN or inf in prob reaches its task's check sum
+        _checks.check_finite(prob, "prob")
+    return bottom_diff.reshape(prob.shape)
+
+
+def _loss_backward_columns(p, lab, has_ignore, ignore_value, w):
+    """Run the loss's backward kernel on the (outer, C, inner) view ``p``, its int64 labels
+    ``lab`` (outer, inner) and the scale ``w``.
+
+    Returns ``bottom_diff`` (same shape), the count of tasks whose prob is not finite and the
+    count of labels out of range.
+    """
+    outer_num, channels, inner_num = p.shape
+    family = _family(outer_num, channels, inner_num)
+    if family is rows and inner_num != 1:  # small spatial data
+        bottom_diff, bad_prob, bad_labels = _loss_backward_columns(_as_rows(p), lab, has_ignore, ignore_value, w)
+        return _from_rows(bottom_diff, p.shape), bad_prob, bad_labels
+    n_tasks, per_task = _tasks(outer_num, channels, inner_num)
+    out = np.zeros((n_tasks, NPART))
     bottom_diff = np.empty_like(p)
     if family is tiles:
         _, _, bad_prob, bad_labels = launch_twin(
@@ -402,8 +460,4 @@ def softmax_loss_backward(prob, label, *, top_diff=1.0, axis=1, ignore_label=Non
             out,
             per_task,
         )
-    if bad_labels:
-        _raise_bad_label(label, prob.shape, axis, ignore_label)
-    if bad_prob:  # a NaN or inf in prob reaches its task's check sum
-        _checks.check_finite(prob, "prob")
-    return bottom_diff.reshape(prob.shape)
+    return bottom_diff, bad_prob, bad_labels

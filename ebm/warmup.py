@@ -35,9 +35,9 @@ from pathlib import Path
 
 __all__ = ["CORE_SHAPES", "WarmupResult", "warmup"]
 
-#: One small input per kernel family of the core (see :mod:`ebm._kernels`); the narrow rows'
-#: has ``ebm.softmax_loss.NARROW_MIN_SIZE`` elements or more, so that it takes their SIMD kernels.
-CORE_SHAPES = {"narrow rows": (128, 10), "wide rows": (4, 20), "spatial tiles": (2, 3, 2)}
+#: One input per kernel family of the core (see :mod:`ebm._kernels`); the narrow rows' and the
+#: tiles' have ``ebm.softmax_loss.SMALL_SIZE`` elements or more, so that they take those kernels.
+CORE_SHAPES = {"narrow rows": (128, 10), "wide rows": (4, 20), "spatial tiles": (2, 4, 128)}
 
 
 @dataclass

@@ -67,7 +67,7 @@ def _warm_numba_cache(twin: str, family: str) -> None:
         return
     _parallel.PARALLEL_MIN_WORK = 0 if twin == "parallel" else 1 << 62
     _parallel.machine_is_busy = lambda: False  # a loaded machine would take the serial twin
-    ebm.softmax_loss.NARROW_MIN_SIZE = 0  # as tests/test_fast_paths.py sets it for its small narrow shapes
+    ebm.softmax_loss.SMALL_SIZE = 0  # as tests/test_fast_paths.py sets it for its small narrow shapes
     rng = np.random.default_rng(0)
     for shape, dtype in itertools.product(WARM_SHAPES[family], (np.float32, np.float64)):
         x = rng.normal(size=shape).astype(dtype)

@@ -71,7 +71,7 @@ CHECK = textwrap.dedent("""
         warmup(chapters=[], core=("float64",), parallel=False, progress=False, out=None)
     else:
         import ebm
-        for shape in ((128, 10), (5, 30), (2, 4, 3)):
+        for shape in ((128, 10), (5, 30), (2, 4, 128)):
             x = np.random.default_rng(1).normal(size=shape)
             label = np.zeros(shape[:1] + shape[2:], dtype=np.int64)
             _, prob = ebm.softmax_loss_forward(x, label)

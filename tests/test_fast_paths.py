@@ -77,7 +77,7 @@ def twin(request, monkeypatch):
     monkeypatch.setattr(_parallel, "PARALLEL_MIN_WORK", 0 if parallel else 1 << 62)
     monkeypatch.setattr(_parallel, "machine_is_busy", lambda: False)  # a loaded machine would go serial
     monkeypatch.setattr(core, "NARROW_ROWS", request.param != "serial-no-narrow")
-    monkeypatch.setattr(core, "NARROW_MIN_SIZE", 0)  # the small shapes below take the SIMD kernels too
+    monkeypatch.setattr(core, "SMALL_SIZE", 0)  # the small shapes below take the narrow and tiles kernels too
     return request.param
 
 
@@ -107,18 +107,42 @@ def _variants(x):
     return {"contiguous": x, "non-contiguous": strided, "read-only": readonly}
 
 
-def test_narrow_rows_take_the_simd_kernels_from_narrow_min_size_elements(rng):
-    """Below NARROW_MIN_SIZE elements a batch of narrow rows takes the plain rows kernels (as fast for it,
-    and its first call compiles no SIMD code); from there on, the SIMD kernels.  Both match the reference."""
-    n = core.NARROW_MIN_SIZE // 10  # 102 rows: 1020 elements, one row more: 1030
+#: Inputs below SMALL_SIZE elements (shape, axis): they take the rows kernels, spatial ones transposed.
+SMALL = [((102, 10), 1), ((2, 5, 3, 4), 1), ((3, 4, 7, 2), 2), ((2, 1, 5), 1), ((1, 40, 5, 5), 1), ((2, 3, 2, 2, 2), 1)]
+
+
+def test_a_small_input_takes_the_rows_kernels_from_below_small_size_elements():
+    n = core.SMALL_SIZE // 10  # 102 rows of 10 classes: 1020 elements; a row more: 1030
     assert _path((n, 10), 1) == "rows" and _path((n + 1, 10), 1) == "narrow"
+    assert _path((1, 4, 255), 1) == "rows" and _path((1, 4, 256), 1) == "tiles"  # 1020 and 1024 elements
     assert _path((n + 1, 16), 1) == "rows"  # 16 classes are never narrow
-    for shape in ((n, 10), (n + 1, 10)):
-        x, label = _case(rng, shape, 1, np.float64, None)
-        loss_c, prob_c = ebm.softmax_loss_forward(x, label)
-        loss_r, prob_r = ref.softmax_loss_forward(x, label)
-        assert_close(prob_c, prob_r, RTOL[np.float64])
-        assert abs(loss_c - loss_r) <= 1e-12 * max(1.0, abs(loss_r)), shape
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+@pytest.mark.parametrize("shape,axis", SMALL, ids=[str(s) for s, _ in SMALL])
+def test_a_small_input_matches_the_reference_through_the_rows_kernels(rng, shape, axis, dtype):
+    """A small spatial input goes through the rows kernels as a transposed copy, and back: the softmax,
+    the loss (its normalizer counts the original outer_num and inner_num) and both backwards."""
+    assert _path(shape, axis) == "rows"
+    rtol = RTOL[dtype]
+    for ignore_label in (None, 255):
+        x, label = _case(rng, shape, axis, dtype, ignore_label)
+        x_before = x.copy()
+        for normalization in NORMALIZATIONS:
+            opts = dict(axis=axis, ignore_label=ignore_label, normalization=normalization)
+            loss_c, prob_c = ebm.softmax_loss_forward(x, label, **opts)
+            loss_r, prob_r = ref.softmax_loss_forward(x, label, **opts)
+            assert prob_c.shape == x.shape and prob_c.dtype == dtype and prob_c.flags.c_contiguous
+            assert_close(prob_c, prob_r, rtol)
+            assert abs(loss_c - loss_r) <= rtol * (abs(loss_r) + max(1.0, float(np.abs(x).max()))), normalization
+            g_c = ebm.softmax_loss_backward(prob_c, label, top_diff=0.7, **opts)
+            assert g_c.shape == x.shape and g_c.flags.c_contiguous
+            assert_close(g_c, ref.softmax_loss_backward(prob_c, label, top_diff=0.7, **opts), rtol)
+        np.testing.assert_array_equal(x, x_before)
+    top_diff = rng.normal(size=shape).astype(dtype)
+    top_c = ebm.softmax_forward(x, axis)
+    assert_close(top_c, ref.softmax_forward(x, axis), rtol)
+    assert_close(ebm.softmax_backward(top_c, top_diff, axis), ref.softmax_backward(top_c, top_diff, axis), rtol)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])

@@ -177,7 +177,7 @@ def test_a_missing_private_api_warns_and_is_recorded(monkeypatch):
 
 def test_the_hand_written_simd_code_is_needed_only_by_narrow_rows():
     """With ebm._rowvec broken, every other shape still works: the narrow rows are their own kernels,
-    imported and compiled only when a batch of such rows of at least NARROW_MIN_SIZE elements is met (a
+    imported and compiled only when a batch of such rows of at least SMALL_SIZE elements is met (a
     smaller one takes the plain rows kernels); and EBM_NARROW_ROWS=0 avoids them entirely."""
     code = (
         "import json, sys, numpy as np\n"
@@ -194,7 +194,7 @@ def test_the_hand_written_simd_code_is_needed_only_by_narrow_rows():
         "        out[str(shape)] = 'ImportError'\n"
         "print(json.dumps(out))"
     )
-    assert ebm.softmax_loss.NARROW_MIN_SIZE == 1024  # (8, 10) is below it, (103, 10) above
+    assert ebm.softmax_loss.SMALL_SIZE == 1024  # (8, 10) is below it, (103, 10) above
     assert _fresh_python(code) == {"(8, 100)": "ok", "(2, 10, 3, 3)": "ok", "(8, 10)": "ok", "(103, 10)": "ImportError"}
     off = subprocess.run(
         [sys.executable, "-c", code],

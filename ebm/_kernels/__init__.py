@@ -8,8 +8,8 @@ input of its shape is met (and only in the dtype met):
   neighbouring positions ``j`` of one sample ``i``.  A column's classes are
   ``inner_num`` apart, but a tile reads each class row ``x[i, c, j0:j1]``
   contiguously, so every loop runs over ``j`` in SIMD.
-- :mod:`.rows`: an (N, C) batch (``inner_num == 1``) with ``C >= NARROW``, or a
-  small batch of narrower rows. A task is a block of rows; each row's C classes are
+- :mod:`.rows`: an (N, C) batch (``inner_num == 1``) with ``C >= NARROW``, and any
+  small input (see below). A task is a block of rows; each row's C classes are
   contiguous, and its max and sums are reductions over ``c`` that ``max_num`` and
   ``add_reassoc`` let LLVM split into SIMD lanes.
 - :mod:`.narrow`: rows of fewer than ``NARROW`` classes (10 for MNIST).  A loop
@@ -17,9 +17,12 @@ input of its shape is met (and only in the dtype met):
   :mod:`ebm._rowvec` writes the vectors as LLVM IR instead (eight or sixteen rows
   transposed in registers, so that each vector holds one class of many rows).
   It is imported and compiled only when a batch of such rows with at least
-  ``ebm.softmax_loss.NARROW_MIN_SIZE`` elements is met (a smaller one goes to
-  :mod:`.rows`, as fast for it), and ``EBM_NARROW_ROWS=0`` in the environment sends
-  all of them to :mod:`.rows`.
+  ``ebm.softmax_loss.SMALL_SIZE`` elements is met, and ``EBM_NARROW_ROWS=0`` in the
+  environment sends all of them to :mod:`.rows`.
+
+An input of fewer than ``SMALL_SIZE`` elements takes :mod:`.rows` whatever its shape
+(spatial data as a transposed copy): for it the other families would save microseconds
+a call and cost seconds to compile.
 
 The helpers a kernel calls per task are ``@njit(inline="always")``: Numba inlines
 them into the kernel before typing, so a kernel is one compilation rather than a

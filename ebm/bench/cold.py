@@ -41,18 +41,19 @@ from ebm.bench.startup import fresh_env, run_fresh, write_trivial_module
 
 #: (pass, family, shape, dtype): one small input per kernel family (ebm._kernels) and dtype.  The
 #: first is a student's first call: MNIST's batch of 64 rows of 10 classes, below
-#: ``ebm.softmax_loss.NARROW_MIN_SIZE``, takes the plain rows kernels; 128 rows take the narrow ones.
+#: ``ebm.softmax_loss.SMALL_SIZE``, takes the plain rows kernels; 128 rows take the narrow ones,
+#: and the spatial inputs have at least SMALL_SIZE elements, so that they take the tiles.
 CASES = [
     ("loss", "rows", (64, 10), "float32"),
     ("loss", "narrow", (128, 10), "float32"),
     ("loss", "narrow", (128, 10), "float64"),
     ("loss", "rows", (64, 100), "float32"),
     ("loss", "rows", (64, 100), "float64"),
-    ("loss", "tiles", (2, 5, 8, 8), "float32"),
-    ("loss", "tiles", (2, 5, 8, 8), "float64"),
+    ("loss", "tiles", (2, 5, 16, 16), "float32"),
+    ("loss", "tiles", (2, 5, 16, 16), "float64"),
     ("softmax", "narrow", (128, 10), "float32"),
     ("softmax", "rows", (64, 100), "float32"),
-    ("softmax", "tiles", (2, 5, 8, 8), "float32"),
+    ("softmax", "tiles", (2, 5, 16, 16), "float32"),
 ]
 QUICK = [CASES[0], CASES[1]]
 
