@@ -128,13 +128,12 @@ def _grade_parser(sub):
     )
     gr.add_argument("submission", nargs="?", help="a .py or .ipynb file, or a directory of them (one per student)")
     gr.add_argument("--json", metavar="PATH", help="write the results.json of a single submission here")
-    gr.add_argument(
-        "--upload",
-        metavar="DIR",
-        help="grade the one .py/.ipynb file in a student's upload folder (Gradescope's "
+    upload = (  # the platforms' upload folders
+        "grade the one .py/.ipynb file in a student's upload folder (Gradescope's "
         "/autograder/submission, PrairieLearn's /grade/student); with --json, a results.json "
-        "is written even when grading fails",
+        "is written even when grading fails"
     )
+    gr.add_argument("--upload", metavar="DIR", help=upload)
     gr.add_argument(
         "--out",
         metavar="OUTDIR",
