@@ -105,10 +105,20 @@ class GradcheckResult:
 
     @property
     def worst(self):
-        """Index of the element with the largest ratio (``None`` when empty)."""
+        """Index of the element with the largest ratio (``None`` when empty); a NaN ratio counts as
+        the largest.
+
+        Of elements whose ratios tie to within a relative 1e-9 (a wrong gradient often errs by the
+        same amount at many elements), the first in C order: which of them comes out largest would
+        depend on the last bits of the function's rounding.
+        """
         if self.ratio.size == 0:
             return None
-        return tuple(int(k) for k in np.unravel_index(np.argmax(self.ratio), self.ratio.shape))
+        flat = self.ratio.reshape(-1)
+        k = int(np.argmax(flat))  # the largest, or the first NaN
+        if not np.isnan(flat[k]):
+            k = int(np.argmax(flat >= flat[k] * (1 - 1e-9)))
+        return tuple(int(i) for i in np.unravel_index(k, self.ratio.shape))
 
     def __str__(self):
         if self.worst is None:

@@ -159,6 +159,20 @@ def test_gradcheck_rejects_nan_gradient(caffe_data):
         ebm.gradcheck(f, x, g, raise_on_failure=True)
 
 
+def test_gradcheck_names_the_first_of_the_elements_tied_for_worst():
+    """Half the gradient errs by the same ratio wherever the gradient is the same: the first of those
+    elements is named, whatever the rounding of the last bits; a larger ratio still wins a tie's place."""
+    x = np.zeros(4)
+    f = lambda z: float(np.sum(z))  # noqa: E731  (gradient 1 everywhere)
+    result = ebm.gradcheck(f, x, np.full(4, 0.5))
+    assert result.worst == (0,) and not result
+    ratio = np.array([0.5, 0.5 + 1e-12, 0.5 - 1e-12, 0.2])  # ties up to rounding: the first
+    tied = ebm.gradient_check.GradcheckResult(False, np.ones(4), np.ones(4), ratio, 1e-2, 1e-2)
+    assert tied.worst == (0,)
+    ratio[2] = 0.6  # a larger one is the worst
+    assert ebm.gradient_check.GradcheckResult(False, np.ones(4), np.ones(4), ratio, 1e-2, 1e-2).worst == (2,)
+
+
 def test_gradcheck_rejects_nan_objective():
     x = np.array([1.0, 2.0])
     result = ebm.gradcheck(lambda z: np.nan, x, np.zeros(2))
