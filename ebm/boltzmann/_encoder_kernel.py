@@ -208,8 +208,9 @@ def _statistics(W, theta, setup, pi, pij, qi, qij):
         for _ in range(reps):
             if setup.noisy:
                 _noisy_row(patterns[a], setup.noise_off, setup.noise_on, row)
-            else:
-                row[:] = patterns[a]
+            else:  # (element by element: an array assigned to a slice compiles Numba's
+                for k in range(row.shape[0]):  # shape-mismatch message, ~2.5 s at a first run)
+                    row[k] = patterns[a, k]
             s[:] = 0
             for k in range(visible.shape[0]):
                 s[visible[k]] = row[k]
