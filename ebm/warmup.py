@@ -19,8 +19,9 @@ It does, with a progress bar (``tqdm.auto``):
    the kernels the tour compiles, in its dtypes and layouts (the lectures call the
    same functions; a kernel one of them needs beyond these still compiles at its
    first use);
-3. the parallel twin of every core kernel compiled so far (:func:`ebm._parallel.compile_parallel_twins`),
-   which a first call compiles only for a large input.
+3. the parallel twin of every kernel pair compiled so far (the core's and the RBM's exact
+   partition function: :func:`ebm._parallel.compile_parallel_twins`), which a first call
+   compiles only for a large input.
 
 A kernel already in the cache is loaded, not compiled: a second warmup takes seconds.
 """

@@ -152,6 +152,26 @@ def test_the_two_kernels_agree(monkeypatch):
     assert rbm.log_partition() == pytest.approx(fast, rel=1e-12)
 
 
+@pytest.mark.parametrize("exp_bound", [600.0, 0.0], ids=["exp walk", "term by term"])
+def test_the_serial_and_parallel_twins_give_the_same_log_z_bit_for_bit(monkeypatch, exp_bound):
+    """A small enumeration runs the serial twin, a large one the parallel twin on an idle machine: the
+    same chunks with the same arithmetic, so the same bits (and the brute-force value)."""
+    from ebm import _parallel
+    from ebm.rbm import partition
+
+    monkeypatch.setattr(partition, "_EXP_BOUND", exp_bound)
+    monkeypatch.setattr(_parallel, "machine_is_busy", lambda: False)
+    rbm = random_rbm(15, 14, seed=4, scale=0.7)  # 2**14 hidden states: 4 chunks
+    values = {}
+    for twin, threshold in (("serial", 1 << 62), ("parallel", 0)):
+        monkeypatch.setattr(_parallel, "PARALLEL_MIN_WORK", threshold)
+        values[twin] = rbm.log_partition(layer="hidden")
+    kernels = partition.enumerate_chunks if exp_bound else partition.enumerate_chunks_wide
+    assert all(k.signatures for k in kernels)  # each twin ran
+    assert values["serial"] == values["parallel"]
+    assert values["serial"] == pytest.approx(rbm.log_partition(layer="visible"), rel=1e-10)
+
+
 @pytest.mark.parametrize("n_v, n_h", [(3, 2), (25, 10), (10, 25), (64, 16)])
 def test_log_z_at_zero_parameters_counts_every_state(n_v, n_h):
     rbm = RBM(n_v, n_h)

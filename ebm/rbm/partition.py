@@ -32,7 +32,7 @@ from numba import njit, prange
 from ebm import _numba_cache
 from ebm._checks import check_float, check_int
 from ebm._math import softplus_jit
-from ebm._parallel import launch
+from ebm._parallel import launch_twin, twins
 from ebm._progress import progress_bar
 from ebm._states import MAX_ENUMERATED_UNITS, all_states, gray_flip_jit
 from ebm.rbm import ais
@@ -94,7 +94,6 @@ def _log_prod_groups(u, groups):
     return total
 
 
-@njit(cache=True, parallel=True)
 def _enumerate_chunks(At, expA, exp_negA, a_bias, e_bias, groups, chunk_bits, first, last, chunk_max, chunk_sum):
     """Streaming log-sum-exp of ``e_bias^T s + sum_k softplus(a_bias_k + (A s)_k)`` per chunk.
 
@@ -133,7 +132,6 @@ def _enumerate_chunks(At, expA, exp_negA, a_bias, e_bias, groups, chunk_bits, fi
         chunk_sum[q - first] = total
 
 
-@njit(cache=True, parallel=True)
 def _enumerate_chunks_wide(At, a_bias, e_bias, chunk_bits, first, last, chunk_max, chunk_sum):
     """The same sum for activations too large for ``exp(x)`` (|x| may exceed ~700).
 
@@ -161,6 +159,12 @@ def _enumerate_chunks_wide(At, a_bias, e_bias, chunk_bits, first, last, chunk_ma
             m, total = _lse_push(m, total, term)
         chunk_max[q - first] = m
         chunk_sum[q - first] = total
+
+
+# Each compiled twice (ebm._parallel.twins): a serial twin for a small enumeration, which is all a
+# lecture's RBMs need, and a parallel one for a large enumeration on an idle machine.
+enumerate_chunks = twins(_enumerate_chunks)
+enumerate_chunks_wide = twins(_enumerate_chunks_wide)
 
 
 #: Largest activation bound for the ``exp(x)`` walk: ``exp(+-600)`` and products of groups
@@ -238,14 +242,14 @@ def log_partition_exact(rbm, layer="auto", progress=False):
     if n_sum == 0 or bound.max() < _EXP_BOUND:
         groups = _groups(bound)
         expA, exp_negA = np.exp(At), np.exp(-At)
-        kernel, args = _enumerate_chunks, (At, expA, exp_negA, a_bias, e_bias, groups)
+        kernels, args = enumerate_chunks, (At, expA, exp_negA, a_bias, e_bias, groups)
     else:
-        kernel, args = _enumerate_chunks_wide, (At, a_bias, e_bias)
+        kernels, args = enumerate_chunks_wide, (At, a_bias, e_bias)
     with progress_bar(progress, n_chunks, f"exact log Z (2**{n_enum} states)") as bar:
         for first in range(0, n_chunks, block):
             last = min(n_chunks, first + block)
-            launch(
-                kernel,
+            launch_twin(
+                *kernels,
                 (last - first) * work,
                 *args,
                 chunk_bits,
