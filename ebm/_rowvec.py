@@ -28,9 +28,10 @@ It does sixteen too: with AVX-512 it loads the rows side by side
 into 16-lane vectors (rows ``i`` and ``i + 8`` in the two halves of one register)
 and transposes within each half, so that the same 24 shuffles give 16-lane class
 vectors (twice the lanes per exp instruction); without AVX-512 it does two
-groups of eight, one after the other in a loop (one copy of the code).  The stores write all ``W`` lanes:
-lanes ``>= C`` hold 0 and land on the first classes of the following rows, which
-are written again when those rows are done.  So the rows must be done in order,
+groups of eight, one after the other in a loop (one copy of the code).  The
+stores write all ``W`` lanes: lanes ``>= C`` hold 0 and land on the first
+classes of the following rows, which are written again when those rows are
+done.  So the rows must be done in order,
 and a row whose window ``[b, b + W)`` would leave the rows one task owns must
 go through scalar code instead (``ebm._kernels.narrow._rows_vector``).  The
 load reads past the row as well, never past the task's rows.

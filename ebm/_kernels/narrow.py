@@ -58,8 +58,8 @@ def _rows_vector(x, top, r0, r1, m, s, lab, has_ignore, ignore_label, ls, xd):
     """
     C = x.shape[1]
     n = r1 - r0
-    xf = x[r0:r1]  # the task's rows, which the SIMD code addresses flat (element r * C + c)
-    tf = top[r0:r1]
+    xt = x[r0:r1]  # the task's rows, which the SIMD code addresses flat (element r * C + c)
+    tt = top[r0:r1]
     n_vec = vector_rows(n, C)
     n_16 = n_vec - n_vec % 16
     n_8 = n_vec - n_vec % 8
@@ -70,15 +70,15 @@ def _rows_vector(x, top, r0, r1, m, s, lab, has_ignore, ignore_label, ls, xd):
     while g < n_8:  # sixteen rows at a time, then eight ...
         R = 16 if g < n_16 else 8
         if ls is not None:
-            k, b = rows_softmax_loss(xf, tf, g * C, C, lab, has_ignore, ignore_label, ls, xd, g, R)
+            k, b = rows_softmax_loss(xt, tt, g * C, C, lab, has_ignore, ignore_label, ls, xd, g, R)
             kept += k
             bad_label += b
         else:
-            rows_softmax(xf, tf, g * C, C, m, s, g, R)
+            rows_softmax(xt, tt, g * C, C, m, s, g, R)
         g += R
     for r in range(n_8, n):
         if r < n_vec:  # ... one vector a row ...
-            mr, sr = row_softmax(xf, tf, r * C, C)
+            mr, sr = row_softmax(xt, tt, r * C, C)
         else:  # ... and the last rows one class at a time
             xr, tr = x[r0 + r], top[r0 + r]
             mr = xr[0]
@@ -102,7 +102,7 @@ def _rows_vector(x, top, r0, r1, m, s, lab, has_ignore, ignore_label, ls, xd):
             status = label_status(k, C, has_ignore, ignore_label)
             d = np.nan  # NaN: not kept
             if status == KEPT:
-                d = xf[r, k] - mr
+                d = xt[r, k] - mr
                 kept += 1
             bad_label += 1 if status == BAD else 0
             xd[r] = d
