@@ -146,6 +146,10 @@ def with_animation_sections(raises):
     return with_sections(f"{inspect.cleandoc(returns)}\n\nRaises\n------\n{inspect.cleandoc(raises)}")
 
 
+def _no_idle_draw(*args, **kwargs):
+    """Stands in for ``canvas.draw_idle`` while an animation is saved (see :func:`animation_html`)."""
+
+
 def animation_html(animation):
     """Render ``animation`` as self-contained JavaScript HTML and close its figure.
 
@@ -175,6 +179,14 @@ def animation_html(animation):
         # tight_layout() leaves this engine behind.  Its execute() does nothing, so removing it
         # changes no pixel; but while a figure has any engine, savefig draws every frame twice.
         fig.set_layout_engine(None)
-    html = _offline_player(animation.to_jshtml())
+    # Saving draws each frame for its PNG.  A non-blitted animation also asks the canvas to
+    # draw_idle after each frame, which on Agg is a second full draw that no one sees; the
+    # saved frames are the same without it (savefig draws the whole figure anyway).
+    canvas = fig.canvas
+    canvas.draw_idle = _no_idle_draw
+    try:
+        html = _offline_player(animation.to_jshtml())
+    finally:
+        del canvas.draw_idle
     plt.close(fig)
     return html
