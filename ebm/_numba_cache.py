@@ -30,7 +30,15 @@ from __future__ import annotations
 import os
 import sys
 
-__all__ = ["configure", "fallback_cache_dir", "stamp_package", "package_digest", "guard_tripped", "tripped_guards"]
+__all__ = [
+    "configure",
+    "fallback_cache_dir",
+    "stamp_package",
+    "stamp_directory",
+    "package_digest",
+    "guard_tripped",
+    "tripped_guards",
+]
 
 _TRIPPED = []
 
@@ -178,6 +186,17 @@ def stamp_package() -> bool:
     the (private) locator list: the cache then depends on each kernel's own file
     only.
     """
+    return stamp_directory(_package_dir())
+
+
+def stamp_directory(root) -> bool:
+    """:func:`stamp_package` for the kernels defined in the files under ``root``.
+
+    For cached ``@njit`` code outside the package that calls ebm's (the test
+    suite's wrappers around the SIMD helpers): its cache then goes stale when
+    any of ebm's Numba modules changes, not only when its own file does.
+    Idempotent per folder; returns False when the guard trips.
+    """
     try:
         from numba.core import caching
 
@@ -189,11 +208,12 @@ def stamp_package() -> bool:
             "Numba modules may not refresh the JIT cache of the kernels that use it"
         )
         return False
-    if any(getattr(c, "_ebm_package", None) for c in classes):
+    root = os.path.realpath(root) + os.sep
+    if any(getattr(c, "_ebm_package", None) == root for c in classes):
         return True
-    root = _package_dir() + os.sep
     digest = package_digest()
-    classes[:] = [_package_locator(base, root, digest) for base in classes] + list(classes)
+    plain = [c for c in classes if not getattr(c, "_ebm_package", None)]
+    classes[:0] = [_package_locator(base, root, digest) for base in plain]
     return True
 
 

@@ -5,16 +5,23 @@ here are the parts of the contract the comparison alone would not catch: what th
 vector stores write past their rows, how many rows may use them, and that a NaN,
 +inf or all -inf row is reported whichever code (eight rows, one row in a vector,
 scalar) did it.
+
+The wrappers below are cached like the package's kernels, with the package's digest in
+their cache key (:func:`ebm._numba_cache.stamp_directory`): an edit of ebm's SIMD code
+recompiles them, and an unchanged package loads them instead of compiling a dozen
+SIMD functions at every run.
 """
 
 from __future__ import annotations
+
+import os
 
 import numpy as np
 import pytest
 from numba import njit
 
 import ebm
-from ebm import _parallel
+from ebm import _numba_cache, _parallel
 from ebm import softmax_loss as core
 from ebm._rowvec import (
     row_softmax,
@@ -27,33 +34,35 @@ from ebm._rowvec import (
     vector_rows,
 )
 
+_numba_cache.stamp_directory(os.path.dirname(os.path.abspath(__file__)))
 
-@njit
+
+@njit(cache=True)
 def _one_row(x, top, b, C):
     return row_softmax(x, top, b, C)
 
 
-@njit
+@njit(cache=True)
 def _eight_rows(x, top, b, C, m, s, j):
     rows_softmax(x, top, b, C, m, s, j, 8)
 
 
-@njit
+@njit(cache=True)
 def _sixteen_rows(x, top, b, C, m, s, j):
     rows_softmax(x, top, b, C, m, s, j, 16)
 
 
-@njit
+@njit(cache=True)
 def _eight_rows_loss(x, top, b, C, lab, has_ignore, ignore_label, ls, xd, j):
     return rows_softmax_loss(x, top, b, C, lab, has_ignore, ignore_label, ls, xd, j, 8)
 
 
-@njit
+@njit(cache=True)
 def _sixteen_rows_loss(x, top, b, C, lab, has_ignore, ignore_label, ls, xd, j):
     return rows_softmax_loss(x, top, b, C, lab, has_ignore, ignore_label, ls, xd, j, 16)
 
 
-@njit
+@njit(cache=True)
 def _softmax_diff(p, g, d, n, C):
     return rows_softmax_diff(p, g, d, n, C)
 
@@ -85,7 +94,7 @@ def test_the_softmax_backward_rows_match_the_formula_and_stay_inside_their_vecto
     assert _softmax_diff(p, g, d, n, C) == (1 if n > 1 else 0)
 
 
-@njit
+@njit(cache=True)
 def _loss_diff(p, lab, d, n, C, w, has_ignore, ignore_label):
     return rows_loss_diff(p, lab, d, n, C, w, has_ignore, ignore_label)
 
@@ -295,3 +304,11 @@ def test_a_bad_row_is_reported_whichever_code_does_it(twin, dtype, poison, N, r)
     top_diff[r, 2] = np.nan if poison == "nan" else np.inf
     with pytest.raises(ValueError, match="top_diff"):
         ebm.softmax_backward(top, top_diff)
+
+
+def test_the_cached_wrappers_go_stale_with_the_package():
+    """The wrappers' cache key is their file's stamp and the package's digest (stamp_directory)."""
+    locator = _one_row._cache._impl.locator
+    assert type(locator).__name__.startswith("EbmPackage"), type(locator)
+    _own, digest = locator.get_source_stamp()
+    assert digest == _numba_cache.package_digest()
