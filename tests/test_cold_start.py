@@ -24,9 +24,10 @@ def _ebm_kernels(compiled):
 
 
 def test_a_first_call_compiles_its_two_kernels_and_nothing_else_and_the_cold_bench_reports_it(tmp_path, monkeypatch):
-    # wide rows, float64, the loss: the forward and backward serial kernels, each one compilation (their
-    # per-task helpers are inlined); no softmax kernel, no narrow rows, no parallel twin.  The cold bench's
-    # own processes are the ones checked: a cold one on an empty cache, then a warm one on what it left.
+    # wide rows, float64, the loss: the forward and backward serial kernels and the task function each
+    # one calls (its helpers inlined), each one compilation; no softmax kernel, no narrow rows, no parallel
+    # twin.  The cold bench's own processes are the ones checked: a cold one on an empty cache, then a
+    # warm one on what it left.
     import tempfile
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where its cache directories go
@@ -37,7 +38,9 @@ def test_a_first_call_compiles_its_two_kernels_and_nothing_else_and_the_cold_ben
     (row,) = result["cases"]
     assert _ebm_kernels(row["compiled"]) == {
         "_kernels.rows._forward_loss_serial",
+        "_kernels.rows._forward_loss_task",
         "_kernels.rows._loss_backward_serial",
+        "_kernels.rows._loss_backward_task",
     }
     assert all(row["compiled"][f"ebm.{k}"][0] == 1 for k in _ebm_kernels(row["compiled"]))
     assert _ebm_kernels(row["warm_compiled"]) == set()  # a second process loads them
@@ -91,8 +94,10 @@ def test_after_warmup_a_fresh_process_loads_every_core_kernel_from_the_cache(tmp
     kernels = _ebm_kernels(first["compiled"])
     assert kernels == {
         "_kernels.narrow._forward_softmax_serial",
+        "_kernels.narrow._forward_softmax_task",
         "_kernels.narrow._rows_vector",
         "_kernels.narrow._softmax_backward_serial",
+        "_kernels.narrow._softmax_backward_task",
     }, kernels
     assert first["compiled"]["ebm._kernels.narrow._rows_vector"][0] == 1  # the softmax variant only
 
@@ -106,11 +111,15 @@ def test_after_warmup_a_fresh_process_loads_every_core_kernel_from_the_cache(tmp
         return json.loads(done.stdout.strip().splitlines()[-1])
 
     warm = run("warmup")
-    # the two narrow softmax kernels were loaded; the other ten compiled, with the loss's variant of the
-    # narrow rows' vector code and the kept-label count
-    kernels = {f"_kernels.{m}._{k}_serial" for m in ("narrow", "rows", "tiles") for k in KERNELS}
-    kernels -= {"_kernels.narrow._forward_softmax_serial", "_kernels.narrow._softmax_backward_serial"}
-    kernels |= {"_kernels.narrow._rows_vector", "_kernels.common._count_labels_serial"}
+    # the two narrow softmax kernels were loaded (their task functions inside them); the other ten
+    # compiled with theirs, and the loss's variant of the narrow rows' vector code and the kept-label count
+    kernels = {
+        f"_kernels.{m}._{k}_{twin}" for m in ("narrow", "rows", "tiles") for k in KERNELS for twin in ("serial", "task")
+    }
+    kernels -= {
+        f"_kernels.narrow._{k}_{twin}" for k in ("forward_softmax", "softmax_backward") for twin in ("serial", "task")
+    }
+    kernels |= {"_kernels.narrow._rows_vector", "_kernels.common._count_labels_serial", "_kernels.common._count_task"}
     assert warm["hits"] == 2 and _ebm_kernels(warm["compiled"]) == kernels
     later = run("use")
     assert later["compiled"] == [] and later["hits"] == 12  # 3 families x 4 kernels, all loaded

@@ -61,7 +61,7 @@ def bad_columns(s, out, t):
     out[t, 2] = bad
 
 
-@njit(error_model="numpy", inline="always")
+@njit(cache=True, error_model="numpy")
 def _count_task(lab, has_ignore, ignore_label, C, out, t, per_task):
     flat = lab.reshape(-1)
     a0 = t * per_task
@@ -80,7 +80,7 @@ def _count_labels(lab, has_ignore, ignore_label, C, out):
     # the kept count that VALID normalization with an ignore_label divides by
     per_task = (lab.size + out.shape[0] - 1) // max(out.shape[0], 1)
     for t in prange(out.shape[0]):
-        _count_task(lab, has_ignore, ignore_label, C, out, t, per_task)
+        _count_task(lab, has_ignore, ignore_label, C, out, np.int64(t), per_task)
     return sum_parts(out)
 
 

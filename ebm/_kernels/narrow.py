@@ -136,42 +136,63 @@ def _narrow_forward_task(x, lab, has_ignore, ignore_label, with_loss, top, out, 
         bad_columns(s, out, t)
 
 
+# See ebm._kernels: each twin's loop calls a task function compiled once for both twins.
+
+
+@njit(cache=True, error_model="numpy")
+def _forward_loss_task(x, lab, has_ignore, ignore_label, top, out, t, rows):
+    _narrow_forward_task(x, lab, has_ignore, ignore_label, True, top, out, t, rows)
+
+
+@njit(cache=True, error_model="numpy")
+def _forward_softmax_task(x, top, out, t, rows):
+    lab = np.zeros(0, dtype=np.int64)
+    _narrow_forward_task(x, lab, False, 0, False, top, out, t, rows)
+
+
+@njit(cache=True, error_model="numpy")
+def _loss_backward_task(prob, lab, has_ignore, ignore_label, w, bottom_diff, out, t, rows):
+    # one SIMD vector a row does (1)-(3) at once (rows_loss_diff); the last rows, whose
+    # vector would reach past the task, as the wide rows do them
+    C = prob.shape[1]
+    r0, r1 = task_rows(t, rows, prob.shape[0])
+    n_vec = vector_rows(r1 - r0, C)
+    bad_label, chk = rows_loss_diff(prob[r0:r1], lab[r0:r1], bottom_diff[r0:r1], n_vec, C, w, has_ignore, ignore_label)
+    chk_tail, bad_tail = loss_backward_range(prob, lab, has_ignore, ignore_label, w, bottom_diff, r0 + n_vec, r1)
+    out[t, 2] = 0 if chk + chk_tail == 0 else 1
+    out[t, 3] = bad_label + bad_tail
+
+
+@njit(cache=True, error_model="numpy")
+def _softmax_backward_task(top_data, top_diff, bottom_diff, out, t, rows):
+    C = top_data.shape[1]
+    r0, r1 = task_rows(t, rows, top_data.shape[0])
+    n_vec = vector_rows(r1 - r0, C)
+    bad = rows_softmax_diff(top_data[r0:r1], top_diff[r0:r1], bottom_diff[r0:r1], n_vec, C)
+    out[t, 2] = bad + softmax_backward_range(top_data, top_diff, bottom_diff, r0 + n_vec, r1)
+
+
 def _forward_loss(x, lab, has_ignore, ignore_label, top, out, rows):
     for t in prange(out.shape[0]):
-        _narrow_forward_task(x, lab, has_ignore, ignore_label, True, top, out, t, rows)
+        _forward_loss_task(x, lab, has_ignore, ignore_label, top, out, np.int64(t), rows)
     return sum_parts(out)
 
 
 def _forward_softmax(x, top, out, rows):
-    lab = np.zeros(0, dtype=np.int64)
     for t in prange(out.shape[0]):
-        _narrow_forward_task(x, lab, False, 0, False, top, out, t, rows)
+        _forward_softmax_task(x, top, out, np.int64(t), rows)
     return sum_parts(out)
 
 
 def _loss_backward(prob, lab, has_ignore, ignore_label, w, bottom_diff, out, rows):
-    # one SIMD vector a row does (1)-(3) at once (rows_loss_diff); the last rows, whose
-    # vector would reach past the task, as the wide rows do them
-    N, C = prob.shape
     for t in prange(out.shape[0]):
-        r0, r1 = task_rows(t, rows, N)
-        n_vec = vector_rows(r1 - r0, C)
-        bad_label, chk = rows_loss_diff(
-            prob[r0:r1], lab[r0:r1], bottom_diff[r0:r1], n_vec, C, w, has_ignore, ignore_label
-        )
-        chk_tail, bad_tail = loss_backward_range(prob, lab, has_ignore, ignore_label, w, bottom_diff, r0 + n_vec, r1)
-        out[t, 2] = 0 if chk + chk_tail == 0 else 1
-        out[t, 3] = bad_label + bad_tail
+        _loss_backward_task(prob, lab, has_ignore, ignore_label, w, bottom_diff, out, np.int64(t), rows)
     return sum_parts(out)
 
 
 def _softmax_backward(top_data, top_diff, bottom_diff, out, rows):
-    N, C = top_data.shape
     for t in prange(out.shape[0]):
-        r0, r1 = task_rows(t, rows, N)
-        n_vec = vector_rows(r1 - r0, C)
-        bad = rows_softmax_diff(top_data[r0:r1], top_diff[r0:r1], bottom_diff[r0:r1], n_vec, C)
-        out[t, 2] = bad + softmax_backward_range(top_data, top_diff, bottom_diff, r0 + n_vec, r1)
+        _softmax_backward_task(top_data, top_diff, bottom_diff, out, np.int64(t), rows)
     return sum_parts(out)
 
 

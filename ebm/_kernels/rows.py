@@ -105,36 +105,55 @@ def softmax_backward_range(top_data, top_diff, bottom_diff, r0, r1):
     return bad
 
 
-# with_loss is a constant in each forward kernel, and the task is inlined (inline="always") before
-# typing: the dead half is pruned, not compiled into it.
+# See ebm._kernels: each twin's loop calls a task function compiled once for both twins.
+
+
+@njit(cache=True, error_model="numpy")
+def _forward_loss_task(x, lab, has_ignore, ignore_label, top, out, t, rows):
+    _rows_forward_task(x, lab, has_ignore, ignore_label, True, top, out, t, rows)
+
+
+@njit(cache=True, error_model="numpy")
+def _forward_softmax_task(x, top, out, t, rows):
+    lab = np.zeros(0, dtype=np.int64)
+    _rows_forward_task(x, lab, False, 0, False, top, out, t, rows)
+
+
+@njit(cache=True, error_model="numpy")
+def _loss_backward_task(prob, lab, has_ignore, ignore_label, w, bottom_diff, out, t, rows):
+    r0, r1 = task_rows(t, rows, prob.shape[0])
+    chk, bad_label = loss_backward_range(prob, lab, has_ignore, ignore_label, w, bottom_diff, r0, r1)
+    out[t, 2] = 0 if chk == 0 else 1
+    out[t, 3] = bad_label
+
+
+@njit(cache=True, error_model="numpy")
+def _softmax_backward_task(top_data, top_diff, bottom_diff, out, t, rows):
+    r0, r1 = task_rows(t, rows, top_data.shape[0])
+    out[t, 2] = softmax_backward_range(top_data, top_diff, bottom_diff, r0, r1)
 
 
 def _forward_loss(x, lab, has_ignore, ignore_label, top, out, rows):
     for t in prange(out.shape[0]):
-        _rows_forward_task(x, lab, has_ignore, ignore_label, True, top, out, t, rows)
+        _forward_loss_task(x, lab, has_ignore, ignore_label, top, out, np.int64(t), rows)
     return sum_parts(out)
 
 
 def _forward_softmax(x, top, out, rows):
-    lab = np.zeros(0, dtype=np.int64)
     for t in prange(out.shape[0]):
-        _rows_forward_task(x, lab, False, 0, False, top, out, t, rows)
+        _forward_softmax_task(x, top, out, np.int64(t), rows)
     return sum_parts(out)
 
 
 def _loss_backward(prob, lab, has_ignore, ignore_label, w, bottom_diff, out, rows):
     for t in prange(out.shape[0]):
-        r0, r1 = task_rows(t, rows, prob.shape[0])
-        chk, bad_label = loss_backward_range(prob, lab, has_ignore, ignore_label, w, bottom_diff, r0, r1)
-        out[t, 2] = 0 if chk == 0 else 1
-        out[t, 3] = bad_label
+        _loss_backward_task(prob, lab, has_ignore, ignore_label, w, bottom_diff, out, np.int64(t), rows)
     return sum_parts(out)
 
 
 def _softmax_backward(top_data, top_diff, bottom_diff, out, rows):
     for t in prange(out.shape[0]):
-        r0, r1 = task_rows(t, rows, top_data.shape[0])
-        out[t, 2] = softmax_backward_range(top_data, top_diff, bottom_diff, r0, r1)
+        _softmax_backward_task(top_data, top_diff, bottom_diff, out, np.int64(t), rows)
     return sum_parts(out)
 
 

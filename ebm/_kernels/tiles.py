@@ -193,32 +193,51 @@ def _softmax_backward_tile(top_data, top_diff, bottom_diff, out, t):
     out[t, 2] = bad
 
 
-# with_loss is a constant in each forward kernel, and the task is inlined (inline="always") before
-# typing: the dead half is pruned, not compiled into it.
+# See ebm._kernels: each twin's loop calls a task function compiled once for both twins.
+
+
+@njit(cache=True, error_model="numpy")
+def _forward_loss_task(x, lab, has_ignore, ignore_label, top, out, t):
+    _tiles_forward_task(x, lab, has_ignore, ignore_label, True, top, out, t)
+
+
+@njit(cache=True, error_model="numpy")
+def _forward_softmax_task(x, top, out, t):
+    lab = np.zeros((0, 0), dtype=np.int64)
+    _tiles_forward_task(x, lab, False, 0, False, top, out, t)
+
+
+@njit(cache=True, error_model="numpy")
+def _loss_backward_task(prob, lab, has_ignore, ignore_label, w, bottom_diff, out, t):
+    _loss_backward_tiles_task(prob, lab, has_ignore, ignore_label, w, bottom_diff, out, t)
+
+
+@njit(cache=True, error_model="numpy")
+def _softmax_backward_task(top_data, top_diff, bottom_diff, out, t):
+    _softmax_backward_tile(top_data, top_diff, bottom_diff, out, t)
 
 
 def _forward_loss(x, lab, has_ignore, ignore_label, top, out):
     for t in prange(out.shape[0]):
-        _tiles_forward_task(x, lab, has_ignore, ignore_label, True, top, out, t)
+        _forward_loss_task(x, lab, has_ignore, ignore_label, top, out, np.int64(t))
     return sum_parts(out)
 
 
 def _forward_softmax(x, top, out):
-    lab = np.zeros((0, 0), dtype=np.int64)
     for t in prange(out.shape[0]):
-        _tiles_forward_task(x, lab, False, 0, False, top, out, t)
+        _forward_softmax_task(x, top, out, np.int64(t))
     return sum_parts(out)
 
 
 def _loss_backward(prob, lab, has_ignore, ignore_label, w, bottom_diff, out):
     for t in prange(out.shape[0]):
-        _loss_backward_tiles_task(prob, lab, has_ignore, ignore_label, w, bottom_diff, out, t)
+        _loss_backward_task(prob, lab, has_ignore, ignore_label, w, bottom_diff, out, np.int64(t))
     return sum_parts(out)
 
 
 def _softmax_backward(top_data, top_diff, bottom_diff, out):
     for t in prange(out.shape[0]):
-        _softmax_backward_tile(top_data, top_diff, bottom_diff, out, t)
+        _softmax_backward_task(top_data, top_diff, bottom_diff, out, np.int64(t))
     return sum_parts(out)
 
 
