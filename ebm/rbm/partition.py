@@ -94,6 +94,32 @@ def _log_prod_groups(u, groups):
     return total
 
 
+@njit(cache=True)
+def _chunk(At, expA, exp_negA, a_bias, e_bias, groups, low, q):
+    """Chunk ``q`` of :func:`_enumerate_chunks`: its streaming log-sum-exp ``(m, total)``."""
+    n_sum = At.shape[1]
+    x, lin = _chunk_start(At, a_bias, e_bias, q, low)
+    u = np.exp(x)
+    s = np.zeros(low, dtype=np.int8)
+    m = lin + _log_prod_groups(u, groups)
+    total = 1.0
+    for t in range(1, 1 << low):
+        j = gray_flip_jit(t)
+        if s[j] == 0:
+            s[j] = 1
+            lin += e_bias[j]
+            for k in range(n_sum):
+                u[k] *= expA[j, k]
+        else:
+            s[j] = 0
+            lin -= e_bias[j]
+            for k in range(n_sum):
+                u[k] *= exp_negA[j, k]
+        term = lin + _log_prod_groups(u, groups)
+        m, total = _lse_push(m, total, term)
+    return m, total
+
+
 def _enumerate_chunks(At, expA, exp_negA, a_bias, e_bias, groups, chunk_bits, first, last, chunk_max, chunk_sum):
     """Streaming log-sum-exp of ``e_bias^T s + sum_k softplus(a_bias_k + (A s)_k)`` per chunk.
 
@@ -106,30 +132,34 @@ def _enumerate_chunks(At, expA, exp_negA, a_bias, e_bias, groups, chunk_bits, fi
     ``chunk_bits`` up) spell ``q``; it recomputes ``u`` from scratch, then walks its low
     bits in Gray-code order (one unit flips per step).
     """
-    n_enum, n_sum = At.shape
-    low = min(chunk_bits, n_enum)
+    low = min(chunk_bits, At.shape[0])
     for q in prange(first, last):
-        x, lin = _chunk_start(At, a_bias, e_bias, q, low)
-        u = np.exp(x)
-        s = np.zeros(low, dtype=np.int8)
-        m = lin + _log_prod_groups(u, groups)
-        total = 1.0
-        for t in range(1, 1 << low):
-            j = gray_flip_jit(t)
-            if s[j] == 0:
-                s[j] = 1
-                lin += e_bias[j]
-                for k in range(n_sum):
-                    u[k] *= expA[j, k]
-            else:
-                s[j] = 0
-                lin -= e_bias[j]
-                for k in range(n_sum):
-                    u[k] *= exp_negA[j, k]
-            term = lin + _log_prod_groups(u, groups)
-            m, total = _lse_push(m, total, term)
+        m, total = _chunk(At, expA, exp_negA, a_bias, e_bias, groups, low, np.int64(q))
         chunk_max[q - first] = m
         chunk_sum[q - first] = total
+
+
+@njit(cache=True)
+def _chunk_wide(At, a_bias, e_bias, low, q):
+    """Chunk ``q`` of :func:`_enumerate_chunks_wide`: its streaming log-sum-exp ``(m, total)``."""
+    n_sum = At.shape[1]
+    x, lin = _chunk_start(At, a_bias, e_bias, q, low)
+    s = np.zeros(low, dtype=np.int8)
+    m = lin
+    for k in range(n_sum):
+        m += softplus_jit(x[k])
+    total = 1.0
+    for t in range(1, 1 << low):
+        j = gray_flip_jit(t)
+        sign = 1.0 if s[j] == 0 else -1.0
+        s[j] = 1 - s[j]
+        lin += sign * e_bias[j]
+        term = lin
+        for k in range(n_sum):
+            x[k] += sign * At[j, k]
+            term += softplus_jit(x[k])
+        m, total = _lse_push(m, total, term)
+    return m, total
 
 
 def _enumerate_chunks_wide(At, a_bias, e_bias, chunk_bits, first, last, chunk_max, chunk_sum):
@@ -138,31 +168,16 @@ def _enumerate_chunks_wide(At, a_bias, e_bias, chunk_bits, first, last, chunk_ma
     It keeps ``x`` and takes ``softplus(x) = max(x, 0) + log1p(exp(-|x|))`` term by term:
     slower (one ``exp`` and one ``log1p`` per unit and state) but safe at any scale.
     """
-    n_enum, n_sum = At.shape
-    low = min(chunk_bits, n_enum)
+    low = min(chunk_bits, At.shape[0])
     for q in prange(first, last):
-        x, lin = _chunk_start(At, a_bias, e_bias, q, low)
-        s = np.zeros(low, dtype=np.int8)
-        m = lin
-        for k in range(n_sum):
-            m += softplus_jit(x[k])
-        total = 1.0
-        for t in range(1, 1 << low):
-            j = gray_flip_jit(t)
-            sign = 1.0 if s[j] == 0 else -1.0
-            s[j] = 1 - s[j]
-            lin += sign * e_bias[j]
-            term = lin
-            for k in range(n_sum):
-                x[k] += sign * At[j, k]
-                term += softplus_jit(x[k])
-            m, total = _lse_push(m, total, term)
+        m, total = _chunk_wide(At, a_bias, e_bias, low, np.int64(q))
         chunk_max[q - first] = m
         chunk_sum[q - first] = total
 
 
 # Each compiled twice (ebm._parallel.twins): a serial twin for a small enumeration, which is all a
-# lecture's RBMs need, and a parallel one for a large enumeration on an idle machine.
+# lecture's RBMs need, and a parallel one for a large enumeration on an idle machine.  Both call one
+# compiled chunk function, so the parallel twin's parfor holds only a call (see ebm._kernels).
 enumerate_chunks = twins(_enumerate_chunks)
 enumerate_chunks_wide = twins(_enumerate_chunks_wide)
 
