@@ -195,6 +195,30 @@ def test_every_forbidden_function_is_named_by_the_module_that_defines_it(spec):
     assert os.path.realpath(code.co_filename) == os.path.realpath(importlib.util.find_spec(module).origin)
 
 
+def test_the_forbidden_functions_are_found_without_importing_their_packages():
+    """Looking up the forbidden functions' files imports nothing: an era's package would bring Numba into
+    a student's kernel before any check needs it (the packages' files are found on their parents' paths)."""
+    import json
+    import subprocess
+    import sys
+
+    from ebm.grading._harness import _forbidden_codes
+
+    probe = (
+        "import json, sys; from ebm.grading import registry; from ebm.grading._harness import _forbidden_codes\n"
+        "exercises = registry()\n"
+        "before = set(sys.modules)\n"
+        "codes = sorted({c for ex in exercises for c in _forbidden_codes(ex.forbid)})\n"
+        "print(json.dumps({'codes': codes, 'imported': sorted(set(sys.modules) - before)}))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    seen = json.loads(done.stdout)
+    assert seen["imported"] == []
+    assert len(seen["codes"]) == len({s for ex in EXERCISES for s in ex.forbid})
+    here = sorted({c for ex in EXERCISES for c in _forbidden_codes(ex.forbid)})
+    assert [tuple(c) for c in seen["codes"]] == here  # the same files as in this process, where all are imported
+
+
 def test_calling_the_hopfield_package_is_flagged():
     from ebm import hopfield as hf
 

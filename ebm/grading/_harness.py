@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import builtins
 import copy
+import importlib.machinery
 import importlib.util
 import os
 import sys
@@ -158,6 +159,31 @@ class ExerciseResult:
 # --------------------------------------------------------------------------- ebm's own implementation
 
 
+def _module_file(name):
+    """The file that defines module ``name``, or ``None``; nothing is imported.
+
+    ``importlib.util.find_spec("a.b.c")`` would import ``a.b`` (and an era's package
+    imports Numba), so each package on the way is looked up on its parent's path
+    unless it is imported already.
+    """
+    spec, path = None, None
+    parts = name.split(".")
+    for k in range(1, len(parts) + 1):
+        prefix = ".".join(parts[:k])
+        module = sys.modules.get(prefix)
+        spec = getattr(module, "__spec__", None) if module is not None else None
+        if spec is None:
+            spec = (
+                importlib.util.find_spec(prefix) if k == 1 else importlib.machinery.PathFinder.find_spec(prefix, path)
+            )
+        if spec is None:
+            return None
+        path = spec.submodule_search_locations
+        if path is None and k < len(parts):  # a module, not a package, on the way
+            return None
+    return spec.origin
+
+
 def _forbidden_codes(specs):
     """``{(qualname, realpath of file)}`` for ``"module:qualname"`` specs, without importing."""
     out = set()
@@ -165,10 +191,10 @@ def _forbidden_codes(specs):
         module, _, qualname = spec.partition(":")
         if not module or not qualname:
             raise ValueError(f"forbid entry {spec!r} must be 'module:qualname'")
-        found = importlib.util.find_spec(module)
-        if found is None or not found.origin:  # no such module: nothing to call
+        origin = _module_file(module)
+        if not origin:  # no such module: nothing to call
             continue
-        out.add((qualname, os.path.realpath(found.origin)))
+        out.add((qualname, os.path.realpath(origin)))
     return out
 
 
